@@ -1,0 +1,2 @@
+// Public API of the package: everything another Pulumi project may import.
+export {};
