@@ -1,0 +1,496 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ArgChecker, defaultListenerSslPolicy, patterns, tls12ListenerPolicyPattern } from "./validation";
+
+/** A health check the NLB runs against each target of one listener's target group. */
+export interface PrivateLinkHealthCheck {
+    /** Default `TCP` (a connect). Use `HTTP`/`HTTPS` with `path` to check the application itself. */
+    protocol?: "TCP" | "HTTP" | "HTTPS";
+    /** Port probed on the target. Default: the target port. */
+    port?: number;
+    /** Request path for HTTP/HTTPS checks. Default `/`. */
+    path?: string;
+    /** Seconds between checks: 10 or 30 (NLB limits). Default 10, so a dead target leaves fast. */
+    intervalSeconds?: 10 | 30;
+    /** Consecutive successes before a target is healthy, 2–10. Default 3. */
+    healthyThreshold?: number;
+    /** Consecutive failures before a target is unhealthy, 2–10. Default 3. */
+    unhealthyThreshold?: number;
+}
+
+/** One port the endpoint service offers: an NLB listener with its own target group. */
+export interface PrivateLinkListener {
+    /** Port the NLB listens on; the platform connects to this port through its endpoint. */
+    port: number;
+    /**
+     * `TCP` (default): bytes pass through untouched, so TLS ends at the target and the platform
+     * sees the target's own certificate. `TLS`: the NLB terminates TLS with `certificateArn`.
+     */
+    protocol?: "TCP" | "TLS";
+    /** Port on the targets. Default: `port`. */
+    targetPort?: number;
+    /**
+     * Protocol from the NLB to the targets. Default: `TCP` for TCP listeners, `TLS` for TLS
+     * listeners (re-encrypted, so traffic is never plaintext inside the VPC either).
+     */
+    targetProtocol?: "TCP" | "TLS";
+    /** ACM certificate for a TLS listener (required for TLS, refused for TCP). */
+    certificateArn?: pulumi.Input<string>;
+    /**
+     * ELB security policy for a TLS listener. Default `ELBSecurityPolicy-TLS13-1-2-2021-06`.
+     * Only TLS 1.2+ policies are accepted; the provider's own default (2016-08) allows TLS 1.0.
+     */
+    sslPolicy?: string;
+    healthCheck?: PrivateLinkHealthCheck;
+    /** Targets for this listener only. Default: the component's `targets`. */
+    targets?: pulumi.Input<string>[];
+}
+
+/** Events that AWS reports on an endpoint service's connections. */
+export type EndpointConnectionEvent = "Accept" | "Connect" | "Delete" | "Reject";
+
+export interface PrivateLinkServiceArgs {
+    /** VPC of the targets (target groups live in it). */
+    vpcId: pulumi.Input<string>;
+    /**
+     * Private subnets for the internal NLB, one per Availability Zone the service is offered in.
+     * The platform can only create endpoints in AZs listed here.
+     */
+    subnetIds: pulumi.Input<string>[];
+    /** The ports offered, one listener and target group each. Ports must be distinct. */
+    listeners: PrivateLinkListener[];
+    /** `instance` (default): targets are EC2 instance IDs. `ip`: targets are private IPv4 addresses. */
+    targetType?: "instance" | "ip";
+    /** The private service behind the NLB: instance IDs or IPs, per `targetType`. */
+    targets: pulumi.Input<string>[];
+    /**
+     * Who may create endpoints to this service: the platform's AWS account IDs (12 digits) or
+     * IAM principal ARNs. `*` is refused: it would let any AWS account request a connection.
+     */
+    allowedPrincipals: pulumi.Input<string>[];
+    /**
+     * Whether each endpoint connection must be accepted before traffic flows. Default `true`;
+     * with `acceptEndpointIds` only the listed endpoints are ever accepted.
+     */
+    acceptanceRequired?: boolean;
+    /**
+     * Endpoint IDs (`vpce-…`) to accept: exactly these, and no others. Pass a plain list, or the
+     * Promise from `stackReference.getOutputValue("endpointIds")`: the number of accepters must
+     * be known when the program runs so that `pulumi preview` shows each one (StackReference
+     * values are). An `Output` is refused for that reason.
+     */
+    acceptEndpointIds?: string[] | Promise<string[]>;
+    /**
+     * Private DNS name for the service (e.g. `api.customer.example.com`), so consumers can use
+     * your name. You must prove domain ownership: publish `privateDnsVerification` as a TXT record.
+     */
+    privateDnsName?: string;
+    /**
+     * Ask AWS to verify the private DNS name now (`EndpointServicePrivateDnsVerification`). Turn
+     * on once the TXT record is published. Default `false`. Requires `privateDnsName`.
+     */
+    verifyPrivateDns?: boolean;
+    /** Other regions that may connect (cross-region PrivateLink), e.g. `["eu-west-1"]`. */
+    supportedRegions?: string[];
+    /**
+     * Connection notifications and alarm actions. Default: a new SNS topic receiving every
+     * connection event. Give `topicArn` to use your own topic (its policy must let
+     * `vpce.amazonaws.com` and CloudWatch publish), or `false` for none.
+     */
+    notifications?: false | { topicArn?: pulumi.Input<string>; events?: EndpointConnectionEvent[] };
+    /** Spread each AZ's traffic over targets in every AZ. Default `true`. */
+    crossZoneLoadBalancing?: boolean;
+    /** Protect the NLB from deletion. Default `false` (so `pulumi destroy` works). */
+    deletionProtection?: boolean;
+    /** Tags for every resource the component creates. */
+    tags?: Record<string, pulumi.Input<string>>;
+}
+
+/** The TXT record that proves ownership of `privateDnsName`. */
+export interface PrivateDnsVerificationRecord {
+    name: string;
+    type: string;
+    value: string;
+    state: string;
+}
+
+const allEvents: EndpointConnectionEvent[] = ["Accept", "Connect", "Delete", "Reject"];
+const componentType = "firefly:privatelink:PrivateLinkService";
+
+/**
+ * Customer side of PrivateLink: an internal NLB in front of a private service, published as a
+ * VPC endpoint service that only the platform's account may connect to, with acceptance
+ * required and only the platform's endpoint IDs accepted.
+ */
+export class PrivateLinkService extends pulumi.ComponentResource {
+    /** The name the platform uses to create its endpoint (`com.amazonaws.vpce.<region>.vpce-svc-…`). */
+    public readonly serviceName: pulumi.Output<string>;
+    /** The endpoint service ID (`vpce-svc-…`). */
+    public readonly serviceId: pulumi.Output<string>;
+    public readonly loadBalancerArn: pulumi.Output<string>;
+    public readonly loadBalancerDnsName: pulumi.Output<string>;
+    /** TXT record to publish for `privateDnsName`; undefined without a private DNS name. */
+    public readonly privateDnsVerification: pulumi.Output<PrivateDnsVerificationRecord | undefined>;
+    /** The SNS topic receiving connection events and alarms; undefined with `notifications: false`. */
+    public readonly notificationTopicArn: pulumi.Output<string | undefined>;
+    /** The endpoint IDs this service accepted. */
+    public readonly acceptedEndpointIds: pulumi.Output<string[]>;
+
+    constructor(name: string, args: PrivateLinkServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        const checked = checkArgs(name, args);
+        super(componentType, name, {}, opts);
+        const parent = { parent: this };
+        const tags = args.tags ?? {};
+
+        const lb = new aws.lb.LoadBalancer(
+            `${name}-nlb`,
+            {
+                loadBalancerType: "network",
+                internal: true,
+                subnets: args.subnetIds,
+                enableCrossZoneLoadBalancing: args.crossZoneLoadBalancing ?? true,
+                enableDeletionProtection: args.deletionProtection ?? false,
+                ipAddressType: "ipv4",
+                tags,
+            },
+            parent,
+        );
+
+        const targetGroups = checked.listeners.map((listener) => {
+            const tg = new aws.lb.TargetGroup(
+                `${name}-tg-${listener.port}`,
+                {
+                    vpcId: args.vpcId,
+                    port: listener.targetPort,
+                    protocol: listener.targetProtocol,
+                    targetType: checked.targetType,
+                    healthCheck: {
+                        enabled: true,
+                        protocol: listener.healthCheck.protocol,
+                        port: listener.healthCheck.port === undefined ? "traffic-port" : String(listener.healthCheck.port),
+                        path: listener.healthCheck.protocol === "TCP" ? undefined : listener.healthCheck.path,
+                        interval: listener.healthCheck.intervalSeconds,
+                        healthyThreshold: listener.healthCheck.healthyThreshold,
+                        unhealthyThreshold: listener.healthCheck.unhealthyThreshold,
+                    },
+                    tags,
+                },
+                parent,
+            );
+            listener.targets.forEach((target, index) => {
+                new aws.lb.TargetGroupAttachment(
+                    `${name}-tg-${listener.port}-target-${index}`,
+                    { targetGroupArn: tg.arn, targetId: target, port: listener.targetPort },
+                    parent,
+                );
+            });
+            new aws.lb.Listener(
+                `${name}-listener-${listener.port}`,
+                {
+                    loadBalancerArn: lb.arn,
+                    port: listener.port,
+                    protocol: listener.protocol,
+                    certificateArn: listener.protocol === "TLS" ? listener.certificateArn : undefined,
+                    sslPolicy: listener.protocol === "TLS" ? listener.sslPolicy : undefined,
+                    defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+                    tags,
+                },
+                parent,
+            );
+            return { port: listener.port, tg };
+        });
+
+        const partition = aws.getPartitionOutput({}, parent).partition;
+        const allowedPrincipals = pulumi
+            .all([partition, pulumi.all(checked.allowedPrincipals)])
+            .apply(([part, principals]) => principals.map((p) => principalArn(part, p)));
+
+        const service = new aws.ec2.VpcEndpointService(
+            `${name}-service`,
+            {
+                acceptanceRequired: checked.acceptanceRequired,
+                networkLoadBalancerArns: [lb.arn],
+                allowedPrincipals,
+                privateDnsName: args.privateDnsName,
+                supportedRegions: args.supportedRegions,
+                supportedIpAddressTypes: ["ipv4"],
+                tags,
+            },
+            parent,
+        );
+
+        if (args.verifyPrivateDns) {
+            new aws.vpc.EndpointServicePrivateDnsVerification(
+                `${name}-dns-verification`,
+                { serviceId: service.id, waitForVerification: true },
+                parent,
+            );
+        }
+
+        let topicArn: pulumi.Output<string> | undefined;
+        if (args.notifications !== false) {
+            topicArn = args.notifications?.topicArn
+                ? pulumi.output(args.notifications.topicArn)
+                : this.createTopic(name, tags);
+            new aws.ec2.VpcEndpointConnectionNotification(
+                `${name}-connection-events`,
+                {
+                    vpcEndpointServiceId: service.id,
+                    connectionNotificationArn: topicArn,
+                    connectionEvents: args.notifications?.events ?? allEvents,
+                },
+                parent,
+            );
+        }
+
+        for (const { port, tg } of targetGroups) {
+            new aws.cloudwatch.MetricAlarm(
+                `${name}-unhealthy-${port}`,
+                {
+                    alarmDescription: pulumi.interpolate`PrivateLink service ${name}: targets behind port ${port} are failing NLB health checks`,
+                    namespace: "AWS/NetworkELB",
+                    metricName: "UnHealthyHostCount",
+                    dimensions: { LoadBalancer: lb.arnSuffix, TargetGroup: tg.arnSuffix },
+                    statistic: "Maximum",
+                    period: 60,
+                    evaluationPeriods: 3,
+                    datapointsToAlarm: 2,
+                    comparisonOperator: "GreaterThanThreshold",
+                    threshold: 0,
+                    treatMissingData: "notBreaching",
+                    alarmActions: topicArn ? [topicArn] : [],
+                    okActions: topicArn ? [topicArn] : [],
+                    tags,
+                },
+                parent,
+            );
+        }
+
+        const accepted = checked.acceptEndpointIds.then((ids) => {
+            for (const endpointId of ids) {
+                new aws.ec2.VpcEndpointConnectionAccepter(
+                    `${name}-accept-${endpointId}`,
+                    { vpcEndpointServiceId: service.id, vpcEndpointId: endpointId },
+                    parent,
+                );
+            }
+            return ids;
+        });
+
+        this.serviceName = service.serviceName;
+        this.serviceId = service.id;
+        this.loadBalancerArn = lb.arn;
+        this.loadBalancerDnsName = lb.dnsName;
+        this.privateDnsVerification = service.privateDnsNameConfigurations.apply((configs) => {
+            const first = configs?.[0];
+            return first ? { name: first.name, type: first.type, value: first.value, state: first.state } : undefined;
+        });
+        this.notificationTopicArn = topicArn ? topicArn : pulumi.output(undefined);
+        this.acceptedEndpointIds = pulumi.output(accepted);
+        this.registerOutputs({
+            serviceName: this.serviceName,
+            serviceId: this.serviceId,
+            loadBalancerArn: this.loadBalancerArn,
+            loadBalancerDnsName: this.loadBalancerDnsName,
+            privateDnsVerification: this.privateDnsVerification,
+            notificationTopicArn: this.notificationTopicArn,
+            acceptedEndpointIds: this.acceptedEndpointIds,
+        });
+    }
+
+    private createTopic(name: string, tags: Record<string, pulumi.Input<string>>): pulumi.Output<string> {
+        const parent = { parent: this };
+        const topic = new aws.sns.Topic(`${name}-events`, { tags }, parent);
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        // The endpoint service (vpce.amazonaws.com) and CloudWatch alarms publish as services;
+        // SourceAccount stops another account's resources from using this topic.
+        new aws.sns.TopicPolicy(
+            `${name}-events-policy`,
+            {
+                arn: topic.arn,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "EndpointServiceAndAlarmsPublish",
+                            Effect: "Allow",
+                            Principal: { Service: ["vpce.amazonaws.com", "cloudwatch.amazonaws.com"] },
+                            Action: "sns:Publish",
+                            Resource: topic.arn,
+                            Condition: { StringEquals: { "aws:SourceAccount": account } },
+                        },
+                    ],
+                }),
+            },
+            parent,
+        );
+        return topic.arn;
+    }
+}
+
+interface CheckedListener {
+    port: number;
+    protocol: "TCP" | "TLS";
+    targetPort: number;
+    targetProtocol: "TCP" | "TLS";
+    certificateArn?: pulumi.Input<string>;
+    sslPolicy?: string;
+    healthCheck: Required<Omit<PrivateLinkHealthCheck, "port" | "path">> & { port?: number; path: string };
+    targets: pulumi.Input<string>[];
+}
+
+interface CheckedArgs {
+    listeners: CheckedListener[];
+    targetType: "instance" | "ip";
+    allowedPrincipals: pulumi.Input<string>[];
+    acceptanceRequired: boolean;
+    acceptEndpointIds: Promise<string[]>;
+}
+
+/** Validates everything that can be validated before any resource exists. */
+function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
+    const c: ArgChecker = new ArgChecker(componentType, name);
+    if (!args) c.fail("args", "are required");
+    c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
+    c.nonEmptyArray("subnetIds", args.subnetIds, "give the private subnets (one per AZ) for the internal NLB");
+    args.subnetIds.forEach((s, i) => c.matches(`subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
+    c.uniqueValues("subnetIds", args.subnetIds);
+
+    const targetType = c.oneOf("targetType", args.targetType ?? "instance", ["instance", "ip"] as const);
+    const checkTargets = (field: string, targets: pulumi.Input<string>[] | undefined) => {
+        c.nonEmptyArray(field, targets, `give the ${targetType === "ip" ? "private IPv4 addresses" : "instance IDs"} the NLB forwards to`);
+        return (targets ?? []).map((t, i) =>
+            targetType === "ip"
+                ? c.input(t, (ip) => {
+                      if (typeof ip !== "string" || !isPrivateIpv4(ip)) {
+                          c.fail(`${field}[${i}]`, `must be a private IPv4 address (10/8, 172.16/12, 192.168/16 or 100.64/10) for targetType "ip" (got ${JSON.stringify(ip)})`);
+                      }
+                  })
+                : c.matches(`${field}[${i}]`, t, patterns.instanceId, 'an instance ID like i-0123456789abcdef0 (set targetType: "ip" for IP targets)'),
+        );
+    };
+    const defaultTargets = checkTargets("targets", args.targets);
+
+    c.nonEmptyArray("listeners", args.listeners, "give at least one port to offer, e.g. [{ port: 443 }]");
+    const listeners = args.listeners.map((l, i): CheckedListener => {
+        const f = `listeners[${i}]`;
+        const port = c.port(`${f}.port`, l.port);
+        const protocol = c.oneOf(`${f}.protocol`, l.protocol ?? "TCP", ["TCP", "TLS"] as const);
+        const targetPort = l.targetPort === undefined ? port : c.port(`${f}.targetPort`, l.targetPort);
+        const targetProtocol = c.oneOf(`${f}.targetProtocol`, l.targetProtocol ?? protocol, ["TCP", "TLS"] as const);
+        if (protocol === "TCP" && targetProtocol === "TLS") {
+            c.fail(`${f}.targetProtocol`, 'can be "TLS" only behind a TLS listener (an NLB TCP listener forwards to TCP target groups); set protocol: "TLS" or targetProtocol: "TCP"');
+        }
+        let certificateArn: pulumi.Input<string> | undefined;
+        let sslPolicy: string | undefined;
+        if (protocol === "TLS") {
+            if (l.certificateArn === undefined) c.fail(`${f}.certificateArn`, "is required for a TLS listener; give an ACM certificate ARN, or use protocol TCP to pass TLS through to the targets");
+            certificateArn = c.matches(`${f}.certificateArn`, l.certificateArn, patterns.acmCertificateArn, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)");
+            sslPolicy = l.sslPolicy ?? defaultListenerSslPolicy;
+            if (!tls12ListenerPolicyPattern.test(sslPolicy)) {
+                c.fail(`${f}.sslPolicy`, `must allow only TLS 1.2 or newer (ELBSecurityPolicy-TLS13-1-2-*, -TLS-1-2-*, -FS-1-2-*; got "${sslPolicy}"); omit it for ${defaultListenerSslPolicy}`);
+            }
+        } else {
+            if (l.certificateArn !== undefined) c.fail(`${f}.certificateArn`, 'is only used by TLS listeners; set protocol: "TLS" or remove it');
+            if (l.sslPolicy !== undefined) c.fail(`${f}.sslPolicy`, 'is only used by TLS listeners; set protocol: "TLS" or remove it');
+        }
+        const hc = l.healthCheck ?? {};
+        const hcProtocol = c.oneOf(`${f}.healthCheck.protocol`, hc.protocol ?? "TCP", ["TCP", "HTTP", "HTTPS"] as const);
+        if (hcProtocol === "TCP" && hc.path !== undefined) c.fail(`${f}.healthCheck.path`, "is only used by HTTP/HTTPS health checks; set protocol or remove path");
+        const path = hc.path ?? "/";
+        if (!path.startsWith("/")) c.fail(`${f}.healthCheck.path`, `must start with "/" (got "${path}")`);
+        return {
+            port,
+            protocol,
+            targetPort,
+            targetProtocol,
+            certificateArn,
+            sslPolicy,
+            healthCheck: {
+                protocol: hcProtocol,
+                port: hc.port === undefined ? undefined : c.port(`${f}.healthCheck.port`, hc.port),
+                path,
+                intervalSeconds: checkInterval(c, `${f}.healthCheck.intervalSeconds`, hc.intervalSeconds ?? 10),
+                healthyThreshold: c.integerInRange(`${f}.healthCheck.healthyThreshold`, hc.healthyThreshold ?? 3, 2, 10),
+                unhealthyThreshold: c.integerInRange(`${f}.healthCheck.unhealthyThreshold`, hc.unhealthyThreshold ?? 3, 2, 10),
+            },
+            targets: l.targets === undefined ? defaultTargets : checkTargets(`${f}.targets`, l.targets),
+        };
+    });
+    c.uniquePorts("listeners", listeners.map((l) => l.port));
+
+    c.nonEmptyArray("allowedPrincipals", args.allowedPrincipals, "give the platform's AWS account ID, e.g. [\"123456789012\"]");
+    const allowedPrincipals = args.allowedPrincipals.map((p, i) => c.input(p, (value) => checkPrincipal(c, `allowedPrincipals[${i}]`, value)));
+
+    const acceptanceRequired = args.acceptanceRequired ?? true;
+    if (typeof acceptanceRequired !== "boolean") c.fail("acceptanceRequired", "must be true or false");
+
+    if (args.verifyPrivateDns && args.privateDnsName === undefined) {
+        c.fail("verifyPrivateDns", "needs privateDnsName; set the name to verify or remove verifyPrivateDns");
+    }
+    if (args.privateDnsName !== undefined && !patterns.dnsName.test(args.privateDnsName)) {
+        c.fail("privateDnsName", `must be a lower-case DNS name like api.customer.example.com (got "${args.privateDnsName}")`);
+    }
+    (args.supportedRegions ?? []).forEach((r, i) => {
+        if (!patterns.region.test(r)) c.fail(`supportedRegions[${i}]`, `must be an AWS region like eu-west-1 (got "${r}")`);
+    });
+    if (args.notifications) {
+        if (args.notifications.topicArn !== undefined) {
+            c.matches("notifications.topicArn", args.notifications.topicArn, patterns.snsTopicArn, "an SNS topic ARN");
+        }
+        const events = args.notifications.events ?? allEvents;
+        c.nonEmptyArray("notifications.events", events, `choose from ${allEvents.join(", ")}, or set notifications: false`);
+        events.forEach((e, i) => c.oneOf(`notifications.events[${i}]`, e, allEvents));
+    }
+
+    if (pulumi.Output.isInstance(args.acceptEndpointIds)) {
+        c.fail(
+            "acceptEndpointIds",
+            'is an Output, whose length is unknown while the program runs, so the accepters could not be previewed; pass a plain list or the Promise from stackReference.getOutputValue("endpointIds")',
+        );
+    }
+    const acceptEndpointIds = Promise.resolve(args.acceptEndpointIds ?? []).then((ids) => {
+        if (!Array.isArray(ids)) c.fail("acceptEndpointIds", `must be a list of endpoint IDs (got ${JSON.stringify(ids)})`);
+        const seen = new Set<string>();
+        ids.forEach((id, i) => {
+            if (typeof id !== "string" || !patterns.vpcEndpointId.test(id)) {
+                c.fail(`acceptEndpointIds[${i}]`, `must be a VPC endpoint ID like vpce-0123456789abcdef0 (got ${JSON.stringify(id)})`);
+            }
+            if (seen.has(id)) c.fail(`acceptEndpointIds[${i}]`, `repeats ${id}; list each endpoint once`);
+            seen.add(id);
+        });
+        return [...ids];
+    });
+    // Keep an unhandled rejection from surfacing before the component awaits it.
+    acceptEndpointIds.catch(() => undefined);
+
+    return { listeners, targetType, allowedPrincipals, acceptanceRequired, acceptEndpointIds };
+}
+
+function checkPrincipal(c: ArgChecker, field: string, value: unknown): void {
+    if (typeof value !== "string" || value.trim() === "") c.fail(field, "must be an AWS account ID or IAM principal ARN");
+    if (value.includes("*")) {
+        c.fail(field, `must not contain "*" (got "${value}"): it lets any AWS principal request a connection; give the platform's account ID`);
+    }
+    if (!patterns.accountId.test(value) && !patterns.principalArn.test(value)) {
+        c.fail(field, `must be a 12-digit AWS account ID or an IAM principal ARN like arn:aws:iam::123456789012:root (got "${value}")`);
+    }
+}
+
+function checkInterval(c: ArgChecker, field: string, value: unknown): 10 | 30 {
+    if (value !== 10 && value !== 30) c.fail(field, `must be 10 or 30 seconds, the intervals an NLB supports (got ${JSON.stringify(value)})`);
+    return value;
+}
+
+/** Account IDs become the account's root principal; ARNs are used as given (already checked). */
+function principalArn(partition: string, value: string): string {
+    return patterns.accountId.test(value) ? `arn:${partition}:iam::${value}:root` : value;
+}
+
+function isPrivateIpv4(ip: string): boolean {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+    if (!m) return false;
+    const [a, b, c, d] = m.slice(1).map(Number) as [number, number, number, number];
+    if ([a, b, c, d].some((o) => o > 255)) return false;
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+}

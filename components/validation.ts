@@ -1,0 +1,153 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Thrown when a component is given an argument that cannot work. The message names the
+ * component, the resource, the field and the fix, so a `pulumi preview` fails at the line
+ * that built the component instead of minutes later inside an AWS API error.
+ */
+export class ComponentArgumentError extends Error {
+    constructor(
+        /** e.g. `PrivateLinkService "acme"` */
+        public readonly component: string,
+        /** dotted path of the offending argument, e.g. `listeners[1].port` */
+        public readonly field: string,
+        /** what is wrong and what to do instead, one sentence */
+        public readonly problem: string,
+    ) {
+        super(`${component}: ${field} ${problem}`);
+        this.name = "ComponentArgumentError";
+    }
+}
+
+/**
+ * Collects the checks of one component instance. Plain values are checked at construction;
+ * values that are Outputs or Promises are checked when they resolve (still before any AWS call
+ * that uses them, since the checked value is what gets passed on).
+ */
+export class ArgChecker {
+    readonly label: string;
+
+    constructor(componentType: string, name: string) {
+        this.label = `${componentType} "${name}"`;
+    }
+
+    fail(field: string, problem: string): never {
+        throw new ComponentArgumentError(this.label, field, problem);
+    }
+
+    /**
+     * Runs `check` on the value now if it is plain, or when it resolves, and returns an input
+     * that carries the checked value (Outputs keep their dependencies and secretness).
+     */
+    input<T>(value: pulumi.Input<T>, check: (resolved: pulumi.Unwrap<T>) => void): pulumi.Input<T> {
+        if (isPlain(value)) {
+            check(value as pulumi.Unwrap<T>);
+            return value;
+        }
+        return pulumi.output(value).apply((resolved) => {
+            check(resolved);
+            return resolved;
+        }) as pulumi.Input<T>;
+    }
+
+    /** A plain (construction-time) array that must not be empty. */
+    nonEmptyArray<T>(field: string, value: readonly T[] | undefined, fix: string): readonly T[] {
+        if (!Array.isArray(value) || value.length === 0) this.fail(field, `must list at least one entry; ${fix}`);
+        return value;
+    }
+
+    /** Plain values of a list must be distinct (Outputs are compared once resolved by AWS). */
+    uniqueValues(field: string, values: readonly pulumi.Input<string>[]): void {
+        const seen = new Set<string>();
+        values.forEach((value, index) => {
+            if (typeof value !== "string") return;
+            if (seen.has(value)) this.fail(`${field}[${index}]`, `repeats "${value}"; list each value once`);
+            seen.add(value);
+        });
+    }
+
+    port(field: string, value: unknown): number {
+        if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
+            this.fail(field, `must be an integer port between 1 and 65535 (got ${describe(value)})`);
+        }
+        return value;
+    }
+
+    /** Ports that must be distinct (one listener per port, one SG rule per port). */
+    uniquePorts(field: string, ports: readonly number[]): void {
+        const seen = new Set<number>();
+        ports.forEach((port, index) => {
+            if (seen.has(port)) this.fail(`${field}[${index}]`, `repeats port ${port}; each port may appear once`);
+            seen.add(port);
+        });
+    }
+
+    oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+        if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+            this.fail(field, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")} (got ${describe(value)})`);
+        }
+        return value as T;
+    }
+
+    integerInRange(field: string, value: unknown, min: number, max: number): number {
+        if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+            this.fail(field, `must be an integer between ${min} and ${max} (got ${describe(value)})`);
+        }
+        return value;
+    }
+
+    /** Checks a string input against a pattern, now or when it resolves. */
+    matches(field: string, value: pulumi.Input<string>, pattern: RegExp, expected: string): pulumi.Input<string> {
+        return this.input(value, (resolved) => {
+            if (typeof resolved !== "string" || !pattern.test(resolved)) {
+                this.fail(field, `must be ${expected} (got ${describe(resolved)})`);
+            }
+        });
+    }
+}
+
+/** True when a value is available at construction (not an Output or a Promise). */
+export function isPlain<T>(value: pulumi.Input<T>): value is T {
+    return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
+}
+
+function describe(value: unknown): string {
+    if (value === undefined) return "nothing";
+    if (typeof value === "string") return JSON.stringify(value);
+    return JSON.stringify(value) ?? String(value);
+}
+
+// Shapes of AWS identifiers, used by every component. Anchored, and strict about case:
+// AWS never returns upper-case hex in these IDs.
+export const patterns = {
+    accountId: /^\d{12}$/,
+    /** An IAM principal ARN in any partition: account root, role, user, or assumed role. */
+    principalArn: /^arn:aws(-[a-z]+)*:iam::\d{12}:(root|role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/,
+    vpcId: /^vpc-[0-9a-f]{8,17}$/,
+    subnetId: /^subnet-[0-9a-f]{8,17}$/,
+    securityGroupId: /^sg-[0-9a-f]{8,17}$/,
+    instanceId: /^i-[0-9a-f]{8,17}$/,
+    vpcEndpointId: /^vpce-[0-9a-f]{8,17}$/,
+    /** `com.amazonaws.vpce.<region>.vpce-svc-<17 hex>` as returned by CreateVpcEndpointServiceConfiguration. */
+    endpointServiceName: /^com\.amazonaws\.vpce\.[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d\.vpce-svc-[0-9a-f]{8,17}$/,
+    region: /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/,
+    acmCertificateArn: /^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
+    snsTopicArn: /^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+    /** A DNS name of lower-case labels; no trailing dot. */
+    dnsName: /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    dnsLabel: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    route53ZoneId: /^Z[A-Z0-9]{1,31}$/,
+} as const;
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const logRetentionDays = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/**
+ * ELB security policies that negotiate TLS 1.2 or newer only (note TLS13-1-0/-1-1 still allow
+ * TLS 1.0/1.1, so only TLS13-1-2/-1-3 count). Anything else, and the
+ * provider's default (ELBSecurityPolicy-2016-08, which allows TLS 1.0), is refused.
+ */
+export const tls12ListenerPolicyPattern = /^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)/;
+export const defaultListenerSslPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06";

@@ -1,0 +1,214 @@
+import * as crypto from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * What AWS would answer, for Pulumi's mock runtime. The offline plan (`npm start`) and the tests
+ * run the real stack programs and components against this instead of a cloud account.
+ *
+ * Every identifier is derived from a hash of the resource's type and name, so two runs of the
+ * same program print the same plan, and the shapes match what AWS returns (service names,
+ * endpoint DNS entries, ARN suffixes), so the components' own format checks accept them.
+ */
+export interface FakeAwsOptions {
+    /** Account the fake credentials belong to (getCallerIdentity, ARNs). */
+    accountId: string;
+    /** Region of the fake provider (getRegion, ARNs, service names). */
+    region: string;
+    /** Outputs of other stacks, by fully qualified stack name, served to StackReferences. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Result the fake ConnectivityCheck Lambda returns (JSON). */
+    invocationResult?: (inputs: Record<string, unknown>) => unknown;
+}
+
+type State = Record<string, unknown>;
+
+export class FakeAws implements pulumi.runtime.Mocks {
+    constructor(private readonly options: FakeAwsOptions) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        const inputs = (args.inputs ?? {}) as State;
+        if (args.type === "pulumi:pulumi:StackReference") {
+            return this.stackReference(args.name, inputs);
+        }
+        const hex = digest(`${args.type}/${args.name}`);
+        const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex) };
+        const id = typeof state.id === "string" ? state.id : `${args.name}-${hex.slice(0, 8)}`;
+        delete state.id;
+        return { id, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        const { accountId, region } = this.options;
+        switch (args.token) {
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return {
+                    accountId,
+                    arn: `arn:aws:iam::${accountId}:user/offline-plan`,
+                    id: accountId,
+                    userId: "AIDAOFFLINEPLAN",
+                };
+            case "aws:index/getRegion:getRegion":
+                return {
+                    name: region,
+                    region,
+                    id: region,
+                    description: region,
+                    endpoint: `ec2.${region}.amazonaws.com`,
+                };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                return { names: ["a", "b", "c"].map((z) => `${region}${z}`), id: region };
+            case "aws:ssm/getParameter:getParameter": {
+                const name = String((args.inputs as State).name);
+                return { name, value: `ami-${digest(name).slice(0, 17)}`, type: "String", version: 1, id: name };
+            }
+            default:
+                throw new Error(
+                    `offline plan: no fake answer for invoke ${args.token}; add one to stacks/offline/fakeAws.ts`,
+                );
+        }
+    }
+
+    private stackReference(name: string, inputs: State): pulumi.runtime.MockResourceResult {
+        const stackName = typeof inputs.name === "string" ? inputs.name : name;
+        const outputs = this.options.stackOutputs?.[stackName];
+        if (outputs === undefined) {
+            const known = Object.keys(this.options.stackOutputs ?? {});
+            throw new Error(
+                `offline plan: no outputs known for stack "${stackName}" (known: ${known.join(", ") || "none"})`,
+            );
+        }
+        return { id: stackName, state: { name: stackName, outputs, secretOutputNames: [] } };
+    }
+
+    private computed(type: string, name: string, inputs: State, hex: string): State {
+        const { accountId, region } = this.options;
+        const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
+        // Pulumi auto-names physical resources as `<logical name>-<7 hex>` unless a name is given.
+        const physicalName = typeof inputs.name === "string" ? inputs.name : `${name}-${hex.slice(0, 7)}`;
+        const generic: State = {
+            name: physicalName,
+            arn: `arn:aws:${service}:${region}:${accountId}:${name}/${hex.slice(0, 16)}`,
+            tagsAll: inputs.tags ?? {},
+        };
+        const short = hex.slice(0, 17);
+        switch (type) {
+            case "aws:lb/loadBalancer:LoadBalancer": {
+                const kind = inputs.loadBalancerType === "network" ? "net" : "app";
+                const lbName = physicalName.slice(0, 32);
+                const suffix = `${kind}/${lbName}/${hex.slice(0, 16)}`;
+                return {
+                    ...generic,
+                    name: lbName,
+                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:loadbalancer/${suffix}`,
+                    arnSuffix: suffix,
+                    dnsName: `${lbName}-${hex.slice(0, 16)}.elb.${region}.amazonaws.com`,
+                    zoneId: "Z26RNL4JYFTOTI",
+                };
+            }
+            case "aws:lb/targetGroup:TargetGroup": {
+                const tgName = physicalName.slice(0, 32);
+                const suffix = `targetgroup/${tgName}/${hex.slice(0, 16)}`;
+                return {
+                    ...generic,
+                    name: tgName,
+                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:${suffix}`,
+                    arnSuffix: suffix,
+                };
+            }
+            case "aws:lb/listener:Listener":
+                return {
+                    ...generic,
+                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:listener/net/${name}/${hex.slice(0, 16)}`,
+                };
+            case "aws:ec2/vpcEndpointService:VpcEndpointService": {
+                const serviceId = `vpce-svc-${short}`;
+                const dnsConfigs =
+                    typeof inputs.privateDnsName === "string"
+                        ? [
+                              {
+                                  name: `_${hex.slice(0, 12)}`,
+                                  type: "TXT",
+                                  value: `vpce:${hex.slice(17, 37)}`,
+                                  state: "pendingVerification",
+                              },
+                          ]
+                        : [];
+                return {
+                    ...generic,
+                    id: serviceId,
+                    arn: `arn:aws:ec2:${region}:${accountId}:vpc-endpoint-service/${serviceId}`,
+                    serviceName: `com.amazonaws.vpce.${region}.${serviceId}`,
+                    serviceType: "Interface",
+                    state: "Available",
+                    privateDnsNameConfigurations: dnsConfigs,
+                    baseEndpointDnsNames: [`${serviceId}.${region}.vpce.amazonaws.com`],
+                    availabilityZones: [`${region}a`, `${region}b`],
+                    managesVpcEndpoints: false,
+                };
+            }
+            case "aws:ec2/vpcEndpoint:VpcEndpoint": {
+                const endpointId = `vpce-${short}`;
+                const serviceName = String(inputs.serviceName ?? "");
+                const serviceId = serviceName.split(".").pop() ?? "vpce-svc-unknown";
+                const subnets = Array.isArray(inputs.subnetIds) ? inputs.subnetIds : [];
+                return {
+                    ...generic,
+                    id: endpointId,
+                    arn: `arn:aws:ec2:${region}:${accountId}:vpc-endpoint/${endpointId}`,
+                    dnsEntries: [
+                        {
+                            dnsName: `${endpointId}-${hex.slice(17, 25)}.${serviceId}.${region}.vpce.amazonaws.com`,
+                            hostedZoneId: "Z7HUB22UULQXV",
+                        },
+                    ],
+                    networkInterfaceIds: subnets.map((_, i) => `eni-${digest(`${endpointId}/${i}`).slice(0, 17)}`),
+                    state: "pendingAcceptance",
+                    ownerId: accountId,
+                };
+            }
+            case "aws:ec2/securityGroup:SecurityGroup":
+                return {
+                    ...generic,
+                    id: `sg-${short}`,
+                    arn: `arn:aws:ec2:${region}:${accountId}:security-group/sg-${short}`,
+                };
+            case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+            case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+                return { ...generic, id: `sgr-${short}`, securityGroupRuleId: `sgr-${short}` };
+            case "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter":
+                return { ...generic, id: `${inputs.vpcEndpointServiceId}_${inputs.vpcEndpointId}`, vpcEndpointState: "available" };
+            case "aws:cloudwatch/logGroup:LogGroup":
+                return { ...generic, arn: `arn:aws:logs:${region}:${accountId}:log-group:${physicalName}` };
+            case "aws:iam/role:Role":
+                return { ...generic, id: physicalName, arn: `arn:aws:iam::${accountId}:role/${physicalName}` };
+            case "aws:sns/topic:Topic":
+                return { ...generic, id: `arn:aws:sns:${region}:${accountId}:${physicalName}`, arn: `arn:aws:sns:${region}:${accountId}:${physicalName}` };
+            case "aws:route53/zone:Zone": {
+                const zoneId = `Z${hex.slice(0, 20).toUpperCase()}`;
+                return { ...generic, id: zoneId, zoneId, arn: `arn:aws:route53:::hostedzone/${zoneId}`, nameServers: [] };
+            }
+            case "aws:route53/record:Record":
+                return { ...generic, fqdn: inputs.name };
+            case "aws:lambda/function:Function":
+                return {
+                    ...generic,
+                    arn: `arn:aws:lambda:${region}:${accountId}:function:${physicalName}`,
+                    invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/arn:aws:lambda:${region}:${accountId}:function:${physicalName}/invocations`,
+                };
+            case "aws:lambda/invocation:Invocation": {
+                const result = this.options.invocationResult?.(inputs) ?? { ok: true, offline: true };
+                return { ...generic, result: JSON.stringify(result) };
+            }
+            case "aws:ec2/flowLog:FlowLog":
+                return { ...generic, id: `fl-${short}` };
+            default:
+                return generic;
+        }
+    }
+}
+
+function digest(text: string): string {
+    return crypto.createHash("sha256").update(text).digest("hex");
+}

@@ -1,0 +1,149 @@
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { FakeAws, FakeAwsOptions } from "./fakeAws";
+
+/**
+ * One resource the program registered, as the engine would see it: its inputs (what
+ * `pulumi preview` shows and what policy packs validate), its outputs from the fake cloud,
+ * and the parent/dependency URNs that stack policies use to relate resources.
+ */
+export interface RecordedResource {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    id?: string;
+    parent?: string;
+    provider?: string;
+    inputs: Record<string, unknown>;
+    outputs: Record<string, unknown>;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+}
+
+export interface ProgramRun {
+    resources: RecordedResource[];
+    outputs: Record<string, unknown>;
+}
+
+export interface RunProgramOptions extends FakeAwsOptions {
+    project: string;
+    stack: string;
+    /** Stack configuration as in Pulumi.<stack>.yaml: `project:key` or `provider:key` to value. */
+    config?: Record<string, unknown>;
+    /** Organization name, used by StackReferences written as `org/project/stack`. */
+    organization?: string;
+}
+
+/** The parts of RegisterResourceRequest (protobuf) the recorder reads. */
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getCustom(): boolean;
+    getProvider(): string;
+    getDependenciesList(): string[];
+    getObject(): unknown;
+    getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+}
+interface RegisterResponse {
+    getUrn(): string;
+    getId(): string;
+}
+type Callback = (err: unknown, response: unknown) => void;
+
+/** Pulumi's mock monitor, plus a record of the graph facts the plain Mocks interface does not see. */
+class RecordingMonitor extends MockMonitor {
+    readonly recorded: RecordedResource[] = [];
+
+    override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
+        const dependencies = req.getDependenciesList();
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((value, key) => {
+            propertyDependencies[key] = value.getUrnsList();
+        });
+        // The inputs as the engine (and a policy pack) sees them, deserialized the way the mock does.
+        const inputs = pulumi.runtime.deserializeProperties(
+            req.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0],
+        ) as Record<string, unknown>;
+        await super.registerResource(req, (err: unknown, response: unknown) => {
+            if (!err && response) {
+                const res = response as RegisterResponse;
+                const urn = res.getUrn();
+                const stored = this.resources.get(urn);
+                this.recorded.push({
+                    urn,
+                    type: req.getType(),
+                    name: req.getName(),
+                    custom: req.getCustom(),
+                    id: res.getId() || undefined,
+                    parent: req.getParent() || undefined,
+                    provider: req.getProvider() || undefined,
+                    inputs,
+                    outputs: (stored?.state ?? {}) as Record<string, unknown>,
+                    dependencies,
+                    propertyDependencies,
+                });
+            }
+            callback(err, response);
+        });
+    }
+}
+
+/**
+ * Runs a Pulumi program under the mock runtime against the fake cloud and returns every resource
+ * it registered and the stack outputs. Used by `npm start` (the offline plan) and by the tests.
+ * Runs are sequential: the Pulumi runtime is process-global.
+ */
+export async function runProgram(
+    program: () => Promise<Record<string, unknown> | void> | Record<string, unknown> | void,
+    options: RunProgramOptions,
+): Promise<ProgramRun> {
+    const fake = new FakeAws(options);
+    await pulumi.runtime.setMocks(fake, options.project, options.stack, false, options.organization);
+    const monitor = new RecordingMonitor(fake);
+    pulumi.runtime.setMockOptions(monitor, options.project, options.stack, false, options.organization);
+
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(options.config ?? {})) {
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    pulumi.runtime.setAllConfig(config);
+
+    // The Pulumi language host fails a program on any unhandled rejection: that is how an error
+    // thrown inside an apply (e.g. a component's check of a value that arrived as an Output)
+    // surfaces. Do the same, and stop waiting, since the failed registration never completes.
+    const previousListeners = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    let onUnhandled: (reason: unknown) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => {
+        onUnhandled = reject;
+    });
+    failed.catch(() => undefined);
+    process.on("unhandledRejection", onUnhandled);
+
+    let outputs: Record<string, unknown> | undefined;
+    let completed = false;
+    try {
+        const run = pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {});
+        outputs = (await Promise.race([run, failed])) as Record<string, unknown> | undefined;
+        // Wait for every outstanding registration so the record is complete, then detach.
+        await Promise.race([pulumi.runtime.disconnect(), failed]);
+        // Node reports unhandled rejections after the microtask queue drains: give a failure
+        // that settled together with the last registration the chance to be seen.
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, 0)), failed]);
+        completed = true;
+    } finally {
+        if (!completed) {
+            // The failed run leaves registrations that will never finish; drop them with the
+            // runtime state so the next run (and the exit-time leak report) starts clean.
+            pulumi.runtime.resetOptions(options.project, options.stack, -1, "", "", false, options.organization ?? "");
+        }
+        process.removeListener("unhandledRejection", onUnhandled);
+        for (const listener of previousListeners) process.on("unhandledRejection", listener);
+    }
+    if (pulumi.log.hasErrors()) {
+        throw new Error("the program logged errors (see above); Pulumi would fail this deployment");
+    }
+    return { resources: monitor.recorded, outputs: outputs ?? {} };
+}

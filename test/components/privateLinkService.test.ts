@@ -1,0 +1,273 @@
+import * as assert from "node:assert/strict";
+import { PrivateLinkService, PrivateLinkServiceArgs } from "../../components/privateLinkService";
+import { deploy, ofType, platformAccount, single } from "../helpers/pulumi";
+
+const LB = "aws:lb/loadBalancer:LoadBalancer";
+const TG = "aws:lb/targetGroup:TargetGroup";
+const LISTENER = "aws:lb/listener:Listener";
+const ATTACHMENT = "aws:lb/targetGroupAttachment:TargetGroupAttachment";
+const SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService";
+const ACCEPTER = "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter";
+const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+const NOTIFICATION = "aws:ec2/vpcEndpointConnectionNotification:VpcEndpointConnectionNotification";
+const DNS_VERIFICATION = "aws:vpc/endpointServicePrivateDnsVerification:EndpointServicePrivateDnsVerification";
+
+const certificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/0d3f1c2e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
+
+function baseArgs(overrides: Partial<PrivateLinkServiceArgs> = {}): PrivateLinkServiceArgs {
+    return {
+        vpcId: "vpc-0a1b2c3d4e5f60718",
+        subnetIds: ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
+        listeners: [{ port: 443 }],
+        targets: ["i-0a1b2c3d4e5f60718"],
+        allowedPrincipals: [platformAccount],
+        ...overrides,
+    };
+}
+
+describe("PrivateLinkService", () => {
+    describe("secure defaults", () => {
+        it("puts an internal network load balancer in the given subnets", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs());
+            });
+            const lb = single(run, LB);
+            assert.equal(lb.inputs.internal, true);
+            assert.equal(lb.inputs.loadBalancerType, "network");
+            assert.deepEqual(lb.inputs.subnets, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]);
+            assert.equal(lb.parent?.endsWith("firefly:privatelink:PrivateLinkService::acme"), true);
+        });
+
+        it("publishes an endpoint service that requires acceptance and allows only the platform account root", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs());
+            });
+            const service = single(run, SERVICE);
+            assert.equal(service.inputs.acceptanceRequired, true);
+            assert.deepEqual(service.inputs.allowedPrincipals, [`arn:aws:iam::${platformAccount}:root`]);
+            const lb = single(run, LB);
+            assert.deepEqual(service.inputs.networkLoadBalancerArns, [lb.outputs.arn]);
+        });
+
+        it("keeps IAM principal ARNs as given", async () => {
+            const role = `arn:aws:iam::${platformAccount}:role/firefly-endpoints`;
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ allowedPrincipals: [role] }));
+            });
+            assert.deepEqual(single(run, SERVICE).inputs.allowedPrincipals, [role]);
+        });
+
+        it("creates one TCP listener, target group and attachment set per port", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService(
+                    "acme",
+                    baseArgs({
+                        listeners: [{ port: 443 }, { port: 5432, targetPort: 15432 }],
+                        targets: ["i-0a1b2c3d4e5f60718", "i-1a1b2c3d4e5f60718"],
+                    }),
+                );
+            });
+            const listeners = ofType(run, LISTENER);
+            assert.deepEqual(listeners.map((l) => [l.inputs.port, l.inputs.protocol]).sort(), [
+                [443, "TCP"],
+                [5432, "TCP"],
+            ]);
+            for (const l of listeners) assert.equal(l.inputs.sslPolicy, undefined);
+            const tgs = ofType(run, TG);
+            assert.deepEqual(tgs.map((t) => t.inputs.port).sort(), [15432, 443]);
+            for (const tg of tgs) {
+                assert.equal(tg.inputs.targetType, "instance");
+                assert.equal(tg.inputs.vpcId, "vpc-0a1b2c3d4e5f60718");
+                assert.equal((tg.inputs.healthCheck as Record<string, unknown>).protocol, "TCP");
+            }
+            const attachments = ofType(run, ATTACHMENT);
+            assert.equal(attachments.length, 4);
+            const tg5432 = tgs.find((t) => t.inputs.port === 15432)!;
+            const to5432 = attachments.filter((a) => a.inputs.targetGroupArn === tg5432.outputs.arn);
+            assert.deepEqual(to5432.map((a) => a.inputs.targetId).sort(), ["i-0a1b2c3d4e5f60718", "i-1a1b2c3d4e5f60718"]);
+            for (const l of listeners) {
+                const action = (l.inputs.defaultActions as Array<Record<string, unknown>>)[0]!;
+                const tg = tgs.find((t) => t.outputs.arn === action.targetGroupArn)!;
+                assert.ok(tg, "each listener forwards to its own target group");
+            }
+        });
+
+        it("gives TLS listeners the certificate and a TLS 1.2+ policy, never the provider default", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ listeners: [{ port: 443, protocol: "TLS", certificateArn }] }));
+            });
+            const listener = single(run, LISTENER);
+            assert.equal(listener.inputs.protocol, "TLS");
+            assert.equal(listener.inputs.certificateArn, certificateArn);
+            assert.equal(listener.inputs.sslPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
+            assert.equal(single(run, TG).inputs.protocol, "TLS", "re-encrypts to the targets by default");
+        });
+
+        it("registers IP targets with an ip target group", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ targetType: "ip", targets: ["10.0.1.10", "10.0.2.10"] }));
+            });
+            assert.equal(single(run, TG).inputs.targetType, "ip");
+            assert.deepEqual(ofType(run, ATTACHMENT).map((a) => a.inputs.targetId).sort(), ["10.0.1.10", "10.0.2.10"]);
+        });
+
+        it("alarms on unhealthy hosts for every target group and notifies connection events", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ listeners: [{ port: 443 }, { port: 22 }] }));
+            });
+            const alarms = ofType(run, ALARM);
+            assert.equal(alarms.length, 2);
+            const lb = single(run, LB);
+            const topic = single(run, "aws:sns/topic:Topic");
+            for (const alarm of alarms) {
+                assert.equal(alarm.inputs.metricName, "UnHealthyHostCount");
+                assert.equal(alarm.inputs.namespace, "AWS/NetworkELB");
+                const dims = alarm.inputs.dimensions as Record<string, string>;
+                assert.equal(dims.LoadBalancer, lb.outputs.arnSuffix);
+                assert.match(dims.TargetGroup!, /^targetgroup\//);
+                assert.deepEqual(alarm.inputs.alarmActions, [topic.outputs.arn]);
+            }
+            const notification = single(run, NOTIFICATION);
+            assert.equal(notification.inputs.connectionNotificationArn, topic.outputs.arn);
+            assert.deepEqual(notification.inputs.connectionEvents, ["Accept", "Connect", "Delete", "Reject"]);
+            const policy = JSON.parse(String(single(run, "aws:sns/topicPolicy:TopicPolicy").inputs.policy));
+            assert.deepEqual(policy.Statement[0].Principal.Service, ["vpce.amazonaws.com", "cloudwatch.amazonaws.com"]);
+            assert.equal(policy.Statement[0].Condition.StringEquals["aws:SourceAccount"], "111111111111");
+        });
+
+        it("uses a given SNS topic instead of creating one, and none with notifications: false", async () => {
+            const topicArn = "arn:aws:sns:us-east-1:111111111111:ops";
+            const withTopic = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ notifications: { topicArn, events: ["Connect"] } }));
+            });
+            assert.equal(ofType(withTopic, "aws:sns/topic:Topic").length, 0);
+            assert.equal(single(withTopic, NOTIFICATION).inputs.connectionNotificationArn, topicArn);
+            const without = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ notifications: false }));
+            });
+            assert.equal(ofType(without, NOTIFICATION).length, 0);
+            assert.deepEqual(single(without, ALARM).inputs.alarmActions ?? [], []);
+        });
+    });
+
+    describe("accepting endpoint connections", () => {
+        it("accepts exactly the endpoint IDs given, read through a Promise (as from a StackReference)", async () => {
+            const ids = ["vpce-0a1b2c3d4e5f60718", "vpce-1a1b2c3d4e5f60718"];
+            const run = await deploy(() => {
+                const svc = new PrivateLinkService("acme", baseArgs({ acceptEndpointIds: Promise.resolve(ids) }));
+                return { accepted: svc.acceptedEndpointIds, serviceId: svc.serviceId };
+            });
+            const accepters = ofType(run, ACCEPTER);
+            assert.deepEqual(accepters.map((a) => a.inputs.vpcEndpointId).sort(), ids);
+            for (const a of accepters) assert.equal(a.inputs.vpcEndpointServiceId, run.outputs.serviceId);
+            assert.deepEqual(run.outputs.accepted, ids);
+            assert.deepEqual(accepters.map((a) => a.name).sort(), ids.map((id) => `acme-accept-${id}`));
+        });
+
+        it("accepts nothing when no endpoint IDs are given", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs());
+            });
+            assert.equal(ofType(run, ACCEPTER).length, 0);
+        });
+    });
+
+    describe("private DNS name", () => {
+        it("outputs the TXT verification record and verifies only when asked", async () => {
+            const run = await deploy(() => {
+                const svc = new PrivateLinkService("acme", baseArgs({ privateDnsName: "api.acme.example.com" }));
+                return { record: svc.privateDnsVerification };
+            });
+            assert.equal(single(run, SERVICE).inputs.privateDnsName, "api.acme.example.com");
+            const record = run.outputs.record as Record<string, string>;
+            assert.equal(record.type, "TXT");
+            assert.match(record.value, /^vpce:/);
+            assert.equal(ofType(run, DNS_VERIFICATION).length, 0);
+
+            const verified = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ privateDnsName: "api.acme.example.com", verifyPrivateDns: true }));
+            });
+            const verification = single(verified, DNS_VERIFICATION);
+            assert.equal(verification.inputs.serviceId, single(verified, SERVICE).id);
+        });
+
+        it("offers the service to other regions when supportedRegions is set", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ supportedRegions: ["eu-west-1"] }));
+            });
+            assert.deepEqual(single(run, SERVICE).inputs.supportedRegions, ["eu-west-1"]);
+        });
+    });
+
+    describe("argument validation", () => {
+        const cases: Array<[string, Partial<PrivateLinkServiceArgs>, RegExp]> = [
+            ["a malformed VPC ID", { vpcId: "vpc-XYZ" }, /vpcId must be a VPC ID/],
+            ["no subnets", { subnetIds: [] }, /subnetIds must list at least one entry/],
+            ["a malformed subnet", { subnetIds: ["subnet-1", "subnet-0a1b2c3d4e5f60718"] }, /subnetIds\[0\] must be a subnet ID/],
+            ["a repeated subnet", { subnetIds: ["subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60718"] }, /subnetIds\[1\] repeats/],
+            ["no listeners", { listeners: [] }, /listeners must list at least one entry/],
+            ["a port above 65535", { listeners: [{ port: 70000 }] }, /listeners\[0\]\.port must be an integer port between 1 and 65535 \(got 70000\)/],
+            ["port 0", { listeners: [{ port: 0 }] }, /listeners\[0\]\.port must be an integer port/],
+            ["a fractional target port", { listeners: [{ port: 443, targetPort: 44.3 }] }, /listeners\[0\]\.targetPort must be an integer port/],
+            ["a duplicate port", { listeners: [{ port: 443 }, { port: 443 }] }, /listeners\[1\] repeats port 443/],
+            ["an unknown protocol", { listeners: [{ port: 80, protocol: "HTTP" as "TCP" }] }, /listeners\[0\]\.protocol must be one of "TCP", "TLS"/],
+            ["a TLS listener without certificate", { listeners: [{ port: 443, protocol: "TLS" }] }, /listeners\[0\]\.certificateArn is required for a TLS listener/],
+            ["a TLS 1.0 policy", { listeners: [{ port: 443, protocol: "TLS", certificateArn, sslPolicy: "ELBSecurityPolicy-2016-08" }] }, /listeners\[0\]\.sslPolicy must allow only TLS 1.2 or newer/],
+            ["a TLS13 policy that still allows TLS 1.0", { listeners: [{ port: 443, protocol: "TLS", certificateArn, sslPolicy: "ELBSecurityPolicy-TLS13-1-0-2021-06" }] }, /sslPolicy must allow only TLS 1.2/],
+            ["a certificate on a TCP listener", { listeners: [{ port: 443, certificateArn }] }, /listeners\[0\]\.certificateArn is only used by TLS listeners/],
+            ["TLS to targets behind a TCP listener", { listeners: [{ port: 443, targetProtocol: "TLS" }] }, /listeners\[0\]\.targetProtocol can be "TLS" only behind a TLS listener/],
+            ["a malformed certificate ARN", { listeners: [{ port: 443, protocol: "TLS", certificateArn: "cert-123" }] }, /listeners\[0\]\.certificateArn must be an ACM certificate ARN/],
+            ["a health check interval NLBs do not support", { listeners: [{ port: 443, healthCheck: { intervalSeconds: 5 as 10 } }] }, /healthCheck\.intervalSeconds must be 10 or 30/],
+            ["a path on a TCP health check", { listeners: [{ port: 443, healthCheck: { path: "/health" } }] }, /healthCheck\.path is only used by HTTP\/HTTPS/],
+            ["a threshold out of range", { listeners: [{ port: 443, healthCheck: { healthyThreshold: 1 } }] }, /healthyThreshold must be an integer between 2 and 10/],
+            ["no targets", { targets: [] }, /targets must list at least one entry/],
+            ["an IP target with targetType instance", { targets: ["10.0.0.1"] }, /targets\[0\] must be an instance ID/],
+            ["a public IP target", { targetType: "ip", targets: ["8.8.8.8"] }, /targets\[0\] must be a private IPv4 address/],
+            ["no allowed principals", { allowedPrincipals: [] }, /allowedPrincipals must list at least one entry/],
+            ["a * principal", { allowedPrincipals: ["*"] }, /allowedPrincipals\[0\] must not contain "\*"/],
+            ["a wildcard ARN principal", { allowedPrincipals: ["arn:aws:iam::*:root"] }, /allowedPrincipals\[0\] must not contain "\*"/],
+            ["a bad account ID", { allowedPrincipals: ["12345"] }, /allowedPrincipals\[0\] must be a 12-digit AWS account ID/],
+            ["verification without a name", { verifyPrivateDns: true }, /verifyPrivateDns needs privateDnsName/],
+            ["an invalid private DNS name", { privateDnsName: "Not A Name" }, /privateDnsName must be a lower-case DNS name/],
+            ["an invalid supported region", { supportedRegions: ["europe"] }, /supportedRegions\[0\] must be an AWS region/],
+            ["an unknown notification event", { notifications: { events: ["Exploded" as "Accept"] } }, /notifications\.events\[0\] must be one of/],
+        ];
+        for (const [what, overrides, expected] of cases) {
+            it(`refuses ${what}`, () => {
+                assert.throws(() => new PrivateLinkService("acme", baseArgs(overrides)), (err: Error) => {
+                    assert.equal(err.name, "ComponentArgumentError");
+                    assert.match(err.message, /^firefly:privatelink:PrivateLinkService "acme": /);
+                    assert.match(err.message, expected);
+                    return true;
+                });
+            });
+        }
+
+        it("refuses malformed endpoint IDs to accept, naming the entry", async () => {
+            await assert.rejects(
+                deploy(() => {
+                    new PrivateLinkService("acme", baseArgs({ acceptEndpointIds: Promise.resolve(["vpce-0a1b2c3d4e5f60718", "endpoint-2"]) }));
+                }),
+                /acceptEndpointIds\[1\] must be a VPC endpoint ID like vpce-/,
+            );
+        });
+
+        it("refuses an Output for acceptEndpointIds and says what to pass instead", async () => {
+            const pulumi = await import("@pulumi/pulumi");
+            assert.throws(
+                () => new PrivateLinkService("acme", baseArgs({ acceptEndpointIds: pulumi.output(["vpce-0a1b2c3d4e5f60718"]) as unknown as string[] })),
+                /acceptEndpointIds is an Output.*getOutputValue\("endpointIds"\)/,
+            );
+        });
+
+        it("checks principals that arrive as Outputs when they resolve", async () => {
+            const pulumi = await import("@pulumi/pulumi");
+            await assert.rejects(
+                deploy(() => {
+                    new PrivateLinkService("acme", baseArgs({ allowedPrincipals: [pulumi.output("*")] }));
+                }),
+                /allowedPrincipals\[0\] must not contain "\*"/,
+            );
+        });
+    });
+});
