@@ -1,2 +1,19 @@
-// Public API of the package: everything another Pulumi project may import.
-export {};
+// Public API of the package: what another Pulumi project imports.
+//   import { PrivateLinkService } from "@firefly/private-connectivity";
+export { PrivateLinkService } from "./privateLinkService";
+export type {
+    PrivateLinkServiceArgs,
+    PrivateLinkListener,
+    PrivateLinkHealthCheck,
+    EndpointConnectionEvent,
+    PrivateDnsVerificationRecord,
+} from "./privateLinkService";
+export { PrivateLinkEndpoint } from "./privateLinkEndpoint";
+export type { PrivateLinkEndpointArgs, PrivateLinkEndpointDns } from "./privateLinkEndpoint";
+export { EndpointFlowLogs, flowLogFormat } from "./endpointFlowLogs";
+export type { EndpointFlowLogsArgs, FlowLogSettings } from "./endpointFlowLogs";
+export { ConnectivityCheck } from "./connectivityCheck";
+export type { ConnectivityCheckArgs } from "./connectivityCheck";
+export { probeConnectivity, describeFailure } from "./probe/connectivityProbe";
+export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeStage } from "./probe/connectivityProbe";
+export { ComponentArgumentError } from "./validation";

@@ -201,6 +201,13 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 const result = this.options.invocationResult?.(inputs) ?? { ok: true, offline: true };
                 return { ...generic, result: JSON.stringify(result) };
             }
+            case "command:local:Command": {
+                // The offline plan never runs commands; a connectivity probe reports a pass.
+                const env = (inputs.environment ?? {}) as Record<string, string>;
+                const event = env.FIREFLY_PROBE_EVENT ? (JSON.parse(env.FIREFLY_PROBE_EVENT) as Record<string, unknown>) : {};
+                const result = this.options.invocationResult?.({ input: JSON.stringify(event) }) ?? { ok: true, offline: true };
+                return { ...generic, stdout: JSON.stringify(result), stderr: "" };
+            }
             case "aws:ec2/flowLog:FlowLog":
                 return { ...generic, id: `fl-${short}` };
             default:

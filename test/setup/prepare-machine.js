@@ -7,6 +7,7 @@
 //    binding loads and build it with ssh2's own install script when it does not.
 // 2. OpenSSH: the connector tests run a real sshd as the relay. Install `openssh-server` with
 //    apt-get when it is missing (as root), without letting the package start a system sshd.
+//    The openssl CLI comes along: TLS tests make a throwaway CA and server certificates with it.
 //
 // Plain JavaScript on purpose: it runs before anything is compiled.
 "use strict";
@@ -67,16 +68,20 @@ function findSshd() {
     return ["/usr/sbin/sshd", "/usr/local/sbin/sshd"].find((p) => fs.existsSync(p));
 }
 
+function hasCommand(name) {
+    return run("sh", ["-c", `command -v ${name} >/dev/null`]);
+}
+
 function ensureOpenSsh() {
-    if (findSshd() && run("sh", ["-c", "command -v ssh-keygen >/dev/null"])) {
+    if (findSshd() && hasCommand("ssh-keygen") && hasCommand("ssh") && hasCommand("openssl")) {
         log(`OpenSSH server: ${findSshd()}`);
     } else {
         const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
         const hasApt = run("sh", ["-c", "command -v apt-get >/dev/null"]);
         if (!isRoot || !hasApt) {
             fail(
-                "OpenSSH server (sshd) is missing and cannot be installed automatically " +
-                    "(needs root and apt-get). Install it: sudo apt-get install -y openssh-server",
+                "OpenSSH (sshd, ssh, ssh-keygen) or openssl is missing and cannot be installed automatically " +
+                    "(needs root and apt-get). Install them: sudo apt-get install -y openssh-server openssh-client openssl",
             );
         }
         log("OpenSSH server missing: installing openssh-server with apt-get");
@@ -88,7 +93,7 @@ function ensureOpenSsh() {
         const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
         try {
             if (!run("apt-get", ["update"], { env })) fail("apt-get update failed");
-            if (!run("apt-get", ["install", "-y", "--no-install-recommends", "openssh-server", "openssh-client"], { env })) {
+            if (!run("apt-get", ["install", "-y", "--no-install-recommends", "openssh-server", "openssh-client", "openssl"], { env })) {
                 fail("apt-get install openssh-server failed");
             }
         } finally {

@@ -1,0 +1,238 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { checkFlowLogSettings, EndpointFlowLogs, FlowLogSettings } from "./endpointFlowLogs";
+import { ArgChecker, patterns } from "./validation";
+
+/** Where the stable hostname lives. */
+export interface PrivateLinkEndpointDns {
+    /**
+     * The private zone's domain, e.g. `privatelink.firefly.internal`. A new private hosted zone
+     * is created for it in the VPC unless `zoneId` names an existing one.
+     */
+    zoneName: string;
+    /** ID of an existing private hosted zone for `zoneName` (shared by several endpoints). */
+    zoneId?: pulumi.Input<string>;
+    /** The label in front of the zone: `acme` gives `acme.privatelink.firefly.internal`. */
+    recordName: string;
+}
+
+export interface PrivateLinkEndpointArgs {
+    /** VPC the platform services run in. */
+    vpcId: pulumi.Input<string>;
+    /**
+     * Subnets for the endpoint's network interfaces, one per AZ, in AZs the service is offered
+     * in. More AZs keep the path up when one AZ fails.
+     */
+    subnetIds: pulumi.Input<string>[];
+    /** The endpoint service name, `com.amazonaws.vpce.<region>.vpce-svc-…` (from the customer stack). */
+    serviceName: pulumi.Input<string>;
+    /** Region of the endpoint service when it is not this region (cross-region PrivateLink). */
+    serviceRegion?: string;
+    /** Ports the platform uses through the endpoint; the security group opens exactly these. */
+    ports: number[];
+    /**
+     * Security groups of the platform services (and probes) that may use the endpoint. Ingress
+     * is allowed only from these groups, only on `ports`.
+     */
+    sourceSecurityGroupIds: pulumi.Input<string>[];
+    /** The stable hostname platform services use. */
+    dns: PrivateLinkEndpointDns;
+    /**
+     * Turn on the service's own private DNS name for this endpoint (`aws.vpc.EndpointPrivateDns`).
+     * Only once the customer accepted the connection and verified the name; default `false`.
+     */
+    privateDns?: boolean;
+    /** Flow logs for the endpoint's subnets (always on; these are the settings). */
+    flowLogs?: FlowLogSettings;
+    tags?: Record<string, pulumi.Input<string>>;
+}
+
+const componentType = "firefly:privatelink:PrivateLinkEndpoint";
+
+/**
+ * Platform side of PrivateLink: an Interface VPC endpoint to the customer's endpoint service,
+ * behind its own narrow security group, with flow logs and a stable private hostname that does
+ * not change when the endpoint is recreated.
+ */
+export class PrivateLinkEndpoint extends pulumi.ComponentResource {
+    /** The endpoint ID (`vpce-…`), which the customer stack accepts. */
+    public readonly endpointId: pulumi.Output<string>;
+    /** The stable name platform services use, e.g. `acme.privatelink.firefly.internal`. */
+    public readonly hostname: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    /** The endpoint's own regional DNS name (changes when the endpoint is recreated). */
+    public readonly dnsName: pulumi.Output<string>;
+    public readonly zoneId: pulumi.Output<string>;
+    /** `pendingAcceptance` until the customer accepts, then `available`. */
+    public readonly state: pulumi.Output<string>;
+    public readonly flowLogGroupName: pulumi.Output<string>;
+
+    constructor(name: string, args: PrivateLinkEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
+        const checked = checkArgs(name, args);
+        super(componentType, name, {}, opts);
+        const parent = { parent: this };
+        const tags = args.tags ?? {};
+
+        // Created without inline rules: the provider then removes AWS's default allow-all egress,
+        // and every rule below is its own resource.
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId: args.vpcId,
+                description: `PrivateLink endpoint ${name}: ports ${checked.ports.join(", ")} from platform services only`,
+                tags,
+            },
+            parent,
+        );
+        args.sourceSecurityGroupIds.forEach((source, s) => {
+            for (const port of checked.ports) {
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-in-${port}-from-${s}`,
+                    {
+                        securityGroupId: sg.id,
+                        referencedSecurityGroupId: source,
+                        ipProtocol: "tcp",
+                        fromPort: port,
+                        toPort: port,
+                        description: `Platform service to the PrivateLink endpoint on ${port}`,
+                        tags,
+                    },
+                    parent,
+                );
+                new aws.vpc.SecurityGroupEgressRule(
+                    `${name}-out-${port}-to-${s}`,
+                    {
+                        securityGroupId: sg.id,
+                        referencedSecurityGroupId: source,
+                        ipProtocol: "tcp",
+                        fromPort: port,
+                        toPort: port,
+                        description: `Replies on ${port} only; the endpoint never starts connections`,
+                        tags,
+                    },
+                    parent,
+                );
+            }
+        });
+
+        const endpoint = new aws.ec2.VpcEndpoint(
+            `${name}-endpoint`,
+            {
+                vpcId: args.vpcId,
+                // Explicit: the provider's default type is Gateway.
+                vpcEndpointType: "Interface",
+                serviceName: checked.serviceName,
+                serviceRegion: args.serviceRegion,
+                subnetIds: args.subnetIds,
+                // Explicit: without it AWS attaches the VPC's default security group.
+                securityGroupIds: [sg.id],
+                // The service's private DNS name can only be enabled after acceptance (below).
+                privateDnsEnabled: false,
+                ipAddressType: "ipv4",
+                tags,
+            },
+            parent,
+        );
+
+        const flowLogs = new EndpointFlowLogs(
+            `${name}-flow-logs`,
+            { ...args.flowLogs, subnetIds: args.subnetIds, tags },
+            parent,
+        );
+
+        const zoneId: pulumi.Output<string> =
+            args.dns.zoneId !== undefined
+                ? pulumi.output(checked.zoneId!)
+                : new aws.route53.Zone(
+                      `${name}-zone`,
+                      {
+                          name: args.dns.zoneName,
+                          comment: `Private names for PrivateLink endpoints (${name})`,
+                          vpcs: [{ vpcId: args.vpcId }],
+                          tags,
+                      },
+                      parent,
+                  ).zoneId;
+
+        const hostname = `${args.dns.recordName}.${args.dns.zoneName}`;
+        // The regional entry (the first) answers from every AZ the endpoint is in.
+        const regional = endpoint.dnsEntries.apply((entries) => {
+            const first = entries?.[0];
+            if (!first) throw new Error(`${componentType} "${name}": the endpoint reported no DNS entries`);
+            return first;
+        });
+        new aws.route53.Record(
+            `${name}-hostname`,
+            {
+                zoneId,
+                name: hostname,
+                type: "A",
+                aliases: [{ name: regional.dnsName, zoneId: regional.hostedZoneId, evaluateTargetHealth: false }],
+            },
+            parent,
+        );
+
+        if (args.privateDns) {
+            new aws.vpc.EndpointPrivateDns(
+                `${name}-private-dns`,
+                { vpcEndpointId: endpoint.id, privateDnsEnabled: true },
+                parent,
+            );
+        }
+
+        this.endpointId = endpoint.id;
+        this.hostname = pulumi.output(hostname);
+        this.securityGroupId = sg.id;
+        this.dnsName = regional.dnsName;
+        this.zoneId = zoneId;
+        this.state = endpoint.state;
+        this.flowLogGroupName = flowLogs.logGroupName;
+        this.registerOutputs({
+            endpointId: this.endpointId,
+            hostname: this.hostname,
+            securityGroupId: this.securityGroupId,
+            dnsName: this.dnsName,
+            zoneId: this.zoneId,
+            state: this.state,
+            flowLogGroupName: this.flowLogGroupName,
+        });
+    }
+}
+
+function checkArgs(name: string, args: PrivateLinkEndpointArgs) {
+    const c: ArgChecker = new ArgChecker(componentType, name);
+    if (!args) c.fail("args", "are required");
+    c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
+    c.nonEmptyArray("subnetIds", args.subnetIds, "give one private subnet per AZ for the endpoint's network interfaces");
+    args.subnetIds.forEach((s, i) => c.matches(`subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
+    c.uniqueValues("subnetIds", args.subnetIds);
+    const serviceName = c.matches(
+        "serviceName",
+        args.serviceName,
+        patterns.endpointServiceName,
+        "an endpoint service name like com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0 (the customer stack's endpointServiceName output)",
+    );
+    if (args.serviceRegion !== undefined && !patterns.region.test(args.serviceRegion)) {
+        c.fail("serviceRegion", `must be an AWS region like eu-west-1 (got "${args.serviceRegion}")`);
+    }
+    c.nonEmptyArray("ports", args.ports, "give the ports the platform uses, e.g. [443]");
+    const ports = args.ports.map((p, i) => c.port(`ports[${i}]`, p));
+    c.uniquePorts("ports", ports);
+    c.nonEmptyArray(
+        "sourceSecurityGroupIds",
+        args.sourceSecurityGroupIds,
+        "give the security groups of the platform services that use the endpoint (ingress is allowed from nowhere else)",
+    );
+    args.sourceSecurityGroupIds.forEach((g, i) => c.matches(`sourceSecurityGroupIds[${i}]`, g, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0"));
+    c.uniqueValues("sourceSecurityGroupIds", args.sourceSecurityGroupIds);
+    if (!args.dns) c.fail("dns", "is required: give { zoneName, recordName } for the stable hostname");
+    if (typeof args.dns.zoneName !== "string" || !patterns.dnsName.test(args.dns.zoneName)) {
+        c.fail("dns.zoneName", `must be a lower-case DNS name like privatelink.firefly.internal (got ${JSON.stringify(args.dns.zoneName)})`);
+    }
+    if (typeof args.dns.recordName !== "string" || !patterns.dnsLabel.test(args.dns.recordName)) {
+        c.fail("dns.recordName", `must be one lower-case DNS label like acme (got ${JSON.stringify(args.dns.recordName)})`);
+    }
+    const zoneId = args.dns.zoneId === undefined ? undefined : c.matches("dns.zoneId", args.dns.zoneId, patterns.route53ZoneId, "a Route 53 hosted zone ID like Z0123456789ABCDEFGHIJ");
+    checkFlowLogSettings(c, args.flowLogs, "flowLogs.");
+    return { ports, serviceName, zoneId };
+}

@@ -1,0 +1,137 @@
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { ConnectivityCheck, ConnectivityCheckArgs } from "../../components/connectivityCheck";
+import { probeModuleSource, probeRunnerScript } from "../../components/probe/probeSource";
+import { deploy, ofType, single } from "../helpers/pulumi";
+
+const FUNCTION = "aws:lambda/function:Function";
+const INVOCATION = "aws:lambda/invocation:Invocation";
+const SG = "aws:ec2/securityGroup:SecurityGroup";
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+const COMMAND = "command:local:Command";
+
+const endpointSg = "sg-0e1e2d3c4b5a69788";
+
+function lambdaArgs(overrides: Partial<ConnectivityCheckArgs> = {}): ConnectivityCheckArgs {
+    return {
+        hostname: "acme.privatelink.firefly.internal",
+        vpcId: "vpc-0f1e2d3c4b5a69788",
+        subnetIds: ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
+        targetSecurityGroupId: endpointSg,
+        ...overrides,
+    };
+}
+
+describe("ConnectivityCheck", () => {
+    it("runs the probe as a Lambda in the endpoint's subnets and invokes it at deploy time", async () => {
+        const run = await deploy(() => {
+            const check = new ConnectivityCheck("acme", lambdaArgs({ triggers: ["vpce-0a1b2c3d4e5f60718"] }));
+            return { result: check.result };
+        });
+        const fn = single(run, FUNCTION);
+        assert.equal(fn.inputs.handler, "index.handler");
+        assert.match(String(fn.inputs.runtime), /^nodejs2\d\.x$/);
+        const vpcConfig = fn.inputs.vpcConfig as { subnetIds: string[]; securityGroupIds: string[] };
+        assert.deepEqual(vpcConfig.subnetIds, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]);
+        const sg = single(run, SG);
+        assert.deepEqual(vpcConfig.securityGroupIds, [sg.id]);
+
+        const invocation = single(run, INVOCATION);
+        assert.equal(invocation.inputs.functionName, fn.outputs.name);
+        const event = JSON.parse(String(invocation.inputs.input));
+        assert.deepEqual(event.request, {
+            host: "acme.privatelink.firefly.internal",
+            port: 443,
+            tls: true,
+            rejectUnauthorized: true,
+            timeoutMs: 10000,
+            httpHeadPath: "/",
+        });
+        assert.equal(event.ready, true);
+        const triggers = invocation.inputs.triggers as Record<string, string>;
+        assert.match(triggers.extra!, /vpce-0a1b2c3d4e5f60718/, "re-runs when the endpoint changes");
+        assert.deepEqual(run.outputs.result, { ok: true, offline: true });
+    });
+
+    it("ships the probe module itself as the function's code", async () => {
+        const run = await deploy(() => {
+            new ConnectivityCheck("acme", lambdaArgs());
+        });
+        // Deserialized assets hold promises, as pulumi.asset.AssetArchive does.
+        const code = single(run, FUNCTION).inputs.code as { assets: Promise<Record<string, { text: Promise<string> }>> };
+        const assets = await code.assets;
+        assert.deepEqual(Object.keys(assets), ["index.js"]);
+        const text = await assets["index.js"]!.text;
+        assert.equal(text, probeModuleSource());
+        assert.match(text, /exports\.handler = handler/);
+    });
+
+    it("opens exactly one path: probe group to the endpoint group on the port", async () => {
+        const run = await deploy(() => {
+            new ConnectivityCheck("acme", lambdaArgs({ port: 8443 }));
+        });
+        const sg = single(run, SG);
+        const egress = single(run, EGRESS);
+        assert.deepEqual(
+            [egress.inputs.securityGroupId, egress.inputs.referencedSecurityGroupId, egress.inputs.fromPort, egress.inputs.toPort],
+            [sg.id, endpointSg, 8443, 8443],
+        );
+        const ingress = single(run, INGRESS);
+        assert.deepEqual(
+            [ingress.inputs.securityGroupId, ingress.inputs.referencedSecurityGroupId, ingress.inputs.fromPort],
+            [endpointSg, sg.id, 8443],
+        );
+    });
+
+    it("passes readiness through, so a pending endpoint records a skip instead of failing", async () => {
+        const run = await deploy(
+            () => {
+                const check = new ConnectivityCheck("acme", lambdaArgs({ ready: pulumi.output(false), notReadyReason: "pending acceptance" }));
+                return { result: check.result };
+            },
+            // The fake cloud runs the real handler logic for the skip path.
+            { invocationResult: (inputs) => (JSON.parse(String(inputs.input)).ready === false ? { skipped: true, reason: JSON.parse(String(inputs.input)).notReadyReason } : { ok: true }) },
+        );
+        const event = JSON.parse(String(single(run, INVOCATION).inputs.input));
+        assert.equal(event.ready, false);
+        assert.deepEqual(run.outputs.result, { skipped: true, reason: "pending acceptance" });
+    });
+
+    it("runs on the deploy runner with @pulumi/command when asked, piping the probe into node", async () => {
+        const run = await deploy(() => {
+            new ConnectivityCheck("acme", { hostname: "acme.privatelink.firefly.internal", runFrom: "runner", httpHeadPath: false, servername: "gitlab.acme.com" });
+        });
+        assert.equal(ofType(run, FUNCTION).length, 0);
+        const cmd = single(run, COMMAND);
+        assert.equal(cmd.inputs.create, "node -");
+        assert.equal(cmd.inputs.stdin, probeRunnerScript());
+        const event = JSON.parse((cmd.inputs.environment as Record<string, string>).FIREFLY_PROBE_EVENT!);
+        assert.equal(event.request.servername, "gitlab.acme.com");
+        assert.equal(event.request.httpHeadPath, undefined);
+    });
+
+    describe("argument validation", () => {
+        const cases: Array<[string, Partial<ConnectivityCheckArgs>, RegExp]> = [
+            ["a port outside 1-65535", { port: 0 }, /port must be an integer port between 1 and 65535/],
+            ["a timeout over a minute", { timeoutSeconds: 120 }, /timeoutSeconds must be an integer between 1 and 60/],
+            ["a path without a leading slash", { httpHeadPath: "health" }, /httpHeadPath must be a path starting with "\/"/],
+            ["a servername without TLS", { tls: false, servername: "x.example.com" }, /servername is only used with tls: true/],
+            ["a lambda probe without a VPC", { vpcId: undefined }, /vpcId is required to run the probe in the VPC/],
+            ["a lambda probe without subnets", { subnetIds: [] }, /subnetIds must list at least one entry/],
+            ["a lambda probe without the target's security group", { targetSecurityGroupId: undefined }, /targetSecurityGroupId is required/],
+            ["an unknown runFrom", { runFrom: "ec2" as "lambda" }, /runFrom must be one of "lambda", "runner"/],
+            ["lambda settings with the runner", { runFrom: "runner" }, /vpcId is only used with runFrom: "lambda"/],
+            ["a log retention CloudWatch does not offer", { logRetentionInDays: 2 }, /logRetentionInDays must be one of/],
+        ];
+        for (const [what, overrides, expected] of cases) {
+            it(`refuses ${what}`, () => {
+                assert.throws(() => new ConnectivityCheck("acme", lambdaArgs(overrides)), (err: Error) => {
+                    assert.match(err.message, /^firefly:privatelink:ConnectivityCheck "acme": /);
+                    assert.match(err.message, expected);
+                    return true;
+                });
+            });
+        }
+    });
+});
