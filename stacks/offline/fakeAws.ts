@@ -86,7 +86,12 @@ export class FakeAws implements pulumi.runtime.Mocks {
         const { accountId, region } = this.options;
         const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
         // Pulumi auto-names physical resources as `<logical name>-<7 hex>` unless a name is given.
-        const physicalName = typeof inputs.name === "string" ? inputs.name : `${name}-${hex.slice(0, 7)}`;
+        const physicalName =
+            typeof inputs.name === "string"
+                ? inputs.name
+                : typeof inputs.namePrefix === "string"
+                  ? `${inputs.namePrefix}${hex.slice(0, 26)}`
+                  : `${name}-${hex.slice(0, 7)}`;
         const generic: State = {
             name: physicalName,
             arn: `arn:aws:${service}:${region}:${accountId}:${name}/${hex.slice(0, 16)}`,
@@ -198,14 +203,15 @@ export class FakeAws implements pulumi.runtime.Mocks {
                     invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/arn:aws:lambda:${region}:${accountId}:function:${physicalName}/invocations`,
                 };
             case "aws:lambda/invocation:Invocation": {
-                const result = this.options.invocationResult?.(inputs) ?? { ok: true, offline: true };
+                const result = this.options.invocationResult?.(inputs) ?? offlineProbeOutcome(inputs.input);
                 return { ...generic, result: JSON.stringify(result) };
             }
             case "command:local:Command": {
                 // The offline plan never runs commands; a connectivity probe reports a pass.
                 const env = (inputs.environment ?? {}) as Record<string, string>;
                 const event = env.FIREFLY_PROBE_EVENT ? (JSON.parse(env.FIREFLY_PROBE_EVENT) as Record<string, unknown>) : {};
-                const result = this.options.invocationResult?.({ input: JSON.stringify(event) }) ?? { ok: true, offline: true };
+                const input = JSON.stringify(event);
+                const result = this.options.invocationResult?.({ input }) ?? offlineProbeOutcome(input);
                 return { ...generic, stdout: JSON.stringify(result), stderr: "" };
             }
             case "aws:ec2/flowLog:FlowLog":
@@ -214,6 +220,16 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return generic;
         }
     }
+}
+
+/**
+ * What the connectivity probe answers offline: the skip it records while the path is not ready
+ * (no network needed for that), otherwise a pass marked as offline (nothing was probed).
+ */
+function offlineProbeOutcome(input: unknown): Record<string, unknown> {
+    const event = (typeof input === "string" ? JSON.parse(input) : {}) as { ready?: boolean; notReadyReason?: string };
+    if (event.ready === false) return { skipped: true, reason: event.notReadyReason ?? "the path is not ready yet" };
+    return { ok: true, offline: true };
 }
 
 function digest(text: string): string {

@@ -46,6 +46,19 @@ interface RegisterRequest {
     getObject(): unknown;
     getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
 }
+/** The parts of ReadResourceRequest (protobuf) the recorder reads. */
+interface ReadRequest {
+    getType(): string;
+    getName(): string;
+    getId(): string;
+    getParent(): string;
+    getProvider(): string;
+    getProperties(): unknown;
+    getDependenciesList(): string[];
+}
+interface ReadResponse {
+    getUrn(): string;
+}
 interface RegisterResponse {
     getUrn(): string;
     getId(): string;
@@ -55,6 +68,32 @@ type Callback = (err: unknown, response: unknown) => void;
 /** Pulumi's mock monitor, plus a record of the graph facts the plain Mocks interface does not see. */
 class RecordingMonitor extends MockMonitor {
     readonly recorded: RecordedResource[] = [];
+
+    /** Reads (`StackReference`, `Resource.get`) are part of the graph too. */
+    override async readResource(req: ReadRequest, callback: Callback): Promise<void> {
+        const inputs = pulumi.runtime.deserializeProperties(
+            req.getProperties() as Parameters<typeof pulumi.runtime.deserializeProperties>[0],
+        ) as Record<string, unknown>;
+        await super.readResource(req, (err: unknown, response: unknown) => {
+            if (!err && response) {
+                const urn = (response as ReadResponse).getUrn();
+                this.recorded.push({
+                    urn,
+                    type: req.getType(),
+                    name: req.getName(),
+                    custom: true,
+                    id: req.getId() || undefined,
+                    parent: req.getParent() || undefined,
+                    provider: req.getProvider() || undefined,
+                    inputs,
+                    outputs: (this.resources.get(urn)?.state ?? {}) as Record<string, unknown>,
+                    dependencies: req.getDependenciesList(),
+                    propertyDependencies: {},
+                });
+            }
+            callback(err, response);
+        });
+    }
 
     override async registerResource(req: RegisterRequest, callback: Callback): Promise<void> {
         const dependencies = req.getDependenciesList();

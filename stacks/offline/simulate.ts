@@ -1,0 +1,116 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { program as stackProgram } from "../program";
+import { ProgramRun, runProgram } from "./runProgram";
+
+/** Where the example stack settings (`Pulumi.<stack>.yaml`) live: Pulumi.yaml's stackConfigDir. */
+export const stacksDir = path.resolve(__dirname, "..");
+export const projectName = "private-connectivity";
+
+export interface StackSettings {
+    stack: string;
+    /** Config as in the file: `namespace:key` to value. */
+    config: Record<string, unknown>;
+    accountId: string;
+    region: string;
+}
+
+/** The example stacks shipped in stacks/ (`Pulumi.<stack>.yaml`), by name. */
+export function exampleStackNames(dir = stacksDir): string[] {
+    return fs
+        .readdirSync(dir)
+        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+/** Reads a stack settings file; the fake account is the one `aws:allowedAccountIds` pins. */
+export function readStackSettings(stack: string, dir = stacksDir): StackSettings {
+    const file = ["yaml", "yml"].map((ext) => path.join(dir, `Pulumi.${stack}.${ext}`)).find((f) => fs.existsSync(f));
+    if (!file) throw new Error(`no settings file for stack "${stack}" in ${dir} (expected Pulumi.${stack}.yaml)`);
+    return settingsFromYaml(stack, fs.readFileSync(file, "utf8"), file);
+}
+
+export function settingsFromYaml(stack: string, text: string, source = `Pulumi.${stack}.yaml`): StackSettings {
+    const doc = (parseYaml(text) ?? {}) as { config?: Record<string, unknown> };
+    const config = doc.config ?? {};
+    for (const [key, value] of Object.entries(config)) {
+        if (value && typeof value === "object" && "secure" in (value as object)) {
+            throw new Error(`${source}: ${key} is a secret; the offline plan cannot decrypt it, so give a plain placeholder`);
+        }
+    }
+    const allowed = config["aws:allowedAccountIds"];
+    const accountId = Array.isArray(allowed) && typeof allowed[0] === "string" ? allowed[0] : "123456789012";
+    const region = typeof config["aws:region"] === "string" ? config["aws:region"] : "us-east-1";
+    return { stack, config, accountId, region };
+}
+
+/** One `pulumi up` of one stack in the simulated sequence. */
+export interface SimulatedUpdate {
+    pass: number;
+    stack: string;
+    run: ProgramRun;
+    /** True when the stack's outputs differ from its previous update (or it is the first). */
+    outputsChanged: boolean;
+}
+
+export interface SimulatedDeployment {
+    updates: SimulatedUpdate[];
+    /** The last update of each stack: what the stacks converge to. */
+    final: Map<string, ProgramRun>;
+    /** Number of passes until no stack's outputs changed. */
+    passes: number;
+}
+
+/**
+ * Simulates deploying the stacks in order, pass after pass, each reading the others' latest
+ * outputs through its StackReferences, until no output changes — the real sequence "customer,
+ * firefly, customer again" falls out of it. A stack that has not run yet has no outputs, like a
+ * stack that was `pulumi stack init`-ed but never deployed.
+ */
+export async function simulateDeployment(
+    stacks: StackSettings[],
+    options: { maxPasses?: number; program?: () => Promise<Record<string, unknown>> } = {},
+): Promise<SimulatedDeployment> {
+    const program = options.program ?? stackProgram;
+    const maxPasses = options.maxPasses ?? 5;
+    const latest = new Map<string, Record<string, unknown>>();
+    const final = new Map<string, ProgramRun>();
+    const updates: SimulatedUpdate[] = [];
+    for (let pass = 1; pass <= maxPasses; pass++) {
+        let changed = false;
+        for (const settings of stacks) {
+            const stackOutputs: Record<string, Record<string, unknown>> = {};
+            for (const other of stacks) {
+                // Any organization: the examples name them by <org>/<project>/<stack>.
+                for (const ref of referencedStackNames(settings.config)) {
+                    if (ref.endsWith(`/${projectName}/${other.stack}`)) stackOutputs[ref] = latest.get(other.stack) ?? {};
+                }
+            }
+            const run = await runProgram(program, {
+                project: projectName,
+                stack: settings.stack,
+                config: settings.config,
+                accountId: settings.accountId,
+                region: settings.region,
+                stackOutputs,
+            });
+            const before = latest.get(settings.stack);
+            const outputsChanged = before === undefined || JSON.stringify(before) !== JSON.stringify(run.outputs);
+            changed ||= outputsChanged;
+            latest.set(settings.stack, run.outputs);
+            final.set(settings.stack, run);
+            updates.push({ pass, stack: settings.stack, run, outputsChanged });
+        }
+        if (!changed) return { updates, final, passes: pass };
+    }
+    throw new Error(`the stacks did not converge after ${maxPasses} passes: their outputs keep changing`);
+}
+
+/** Fully qualified stack names a config refers to (values of the form org/project/stack). */
+function referencedStackNames(config: Record<string, unknown>): string[] {
+    return Object.values(config).filter(
+        (v): v is string => typeof v === "string" && new RegExp(`^[\\w.-]+/${projectName}/[\\w.-]+$`).test(v),
+    );
+}

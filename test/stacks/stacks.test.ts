@@ -1,0 +1,258 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { configKeys, parseStackConfig, StackConfigError } from "../../stacks/config";
+import { program } from "../../stacks/program";
+import type { ProgramRun } from "../../stacks/offline/runProgram";
+import {
+    exampleStackNames,
+    readStackSettings,
+    settingsFromYaml,
+    simulateDeployment,
+    SimulatedDeployment,
+    StackSettings,
+} from "../../stacks/offline/simulate";
+import { deploy, ofType, single } from "../helpers/pulumi";
+
+const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
+const ACCEPTER = "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter";
+const SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService";
+const fireflyRef = "firefly/private-connectivity/firefly-dev";
+const customerRef = "firefly/private-connectivity/customer-dev";
+
+function runStack(settings: StackSettings, stackOutputs: Record<string, Record<string, unknown>> = {}): Promise<ProgramRun> {
+    return deploy(program, {
+        stack: settings.stack,
+        config: settings.config,
+        accountId: settings.accountId,
+        region: settings.region,
+        stackOutputs,
+    });
+}
+
+function withConfig(settings: StackSettings, changes: Record<string, unknown>): StackSettings {
+    const config = { ...settings.config };
+    for (const [key, value] of Object.entries(changes)) {
+        if (value === undefined) delete config[`private-connectivity:${key}`];
+        else config[`private-connectivity:${key}`] = value;
+    }
+    return { ...settings, config };
+}
+
+describe("stacks", () => {
+    const customer = readStackSettings("customer-dev");
+    const firefly = readStackSettings("firefly-dev");
+
+    describe("the example stacks deployed in order (customer, firefly, customer again)", () => {
+        let deployment: SimulatedDeployment;
+        before(async () => {
+            deployment = await simulateDeployment([customer, firefly]);
+        });
+
+        it("converges: a third pass changes nothing", () => {
+            assert.equal(deployment.passes, 3);
+            const last = deployment.updates.filter((u) => u.pass === 3);
+            assert.deepEqual(last.map((u) => u.outputsChanged), [false, false]);
+        });
+
+        it("the firefly endpoint gets exactly the service name the customer stack exports", () => {
+            const customerRun = deployment.final.get("customer-dev")!;
+            const fireflyRun = deployment.final.get("firefly-dev")!;
+            const exported = customerRun.outputs.endpointServiceName as string;
+            assert.match(exported, /^com\.amazonaws\.vpce\.us-east-1\.vpce-svc-[0-9a-f]{17}$/);
+            assert.equal(exported, single(customerRun, SERVICE).outputs.serviceName);
+            assert.equal(single(fireflyRun, ENDPOINT).inputs.serviceName, exported);
+        });
+
+        it("the customer accepts exactly the endpoint IDs the firefly stack exports", () => {
+            const customerRun = deployment.final.get("customer-dev")!;
+            const fireflyRun = deployment.final.get("firefly-dev")!;
+            const exported = fireflyRun.outputs.endpointIds as string[];
+            assert.deepEqual(exported, [single(fireflyRun, ENDPOINT).id]);
+            assert.deepEqual(ofType(customerRun, ACCEPTER).map((a) => a.inputs.vpcEndpointId), exported);
+            assert.deepEqual(customerRun.outputs.acceptedEndpointIds, exported);
+        });
+
+        it("accepts nothing before the firefly stack has deployed, and checks connectivity only after acceptance", () => {
+            const [customer1, firefly1, , firefly2] = deployment.updates;
+            assert.equal(ofType(customer1!.run, ACCEPTER).length, 0);
+            const skipped = firefly1!.run.outputs.connectivityCheck as { skipped: boolean; reason: string };
+            assert.equal(skipped.skipped, true);
+            assert.match(skipped.reason, /not accepted by firefly\/private-connectivity\/customer-dev yet: run `pulumi up` on the customer stack/);
+            assert.deepEqual(firefly2!.run.outputs.connectivityCheck, { ok: true, offline: true });
+        });
+
+        it("exports the stable hostname from the private zone", () => {
+            assert.equal(deployment.final.get("firefly-dev")!.outputs.hostname, "acme.privatelink.firefly.internal");
+        });
+    });
+
+    describe("customer stack", () => {
+        it("accepts exactly the endpoint IDs the firefly stack reports, however many", async () => {
+            const ids = ["vpce-0a1b2c3d4e5f60718", "vpce-1b2c3d4e5f6071829"];
+            const run = await runStack(customer, { [fireflyRef]: { endpointIds: ids } });
+            assert.deepEqual(ofType(run, ACCEPTER).map((a) => a.inputs.vpcEndpointId).sort(), ids);
+            const serviceId = single(run, SERVICE).id;
+            for (const a of ofType(run, ACCEPTER)) assert.equal(a.inputs.vpcEndpointServiceId, serviceId);
+        });
+
+        it("reads the firefly stack through a StackReference named in config", async () => {
+            const run = await runStack(customer, { [fireflyRef]: {} });
+            const ref = single(run, "pulumi:pulumi:StackReference");
+            assert.equal(ref.inputs.name, fireflyRef);
+        });
+
+        it("accepts configured endpoint IDs when the firefly stack is in another backend", async () => {
+            const run = await runStack(withConfig(customer, { fireflyStack: undefined, acceptEndpointIds: ["vpce-0a1b2c3d4e5f60718"] }));
+            assert.equal(ofType(run, "pulumi:pulumi:StackReference").length, 0);
+            assert.deepEqual(ofType(run, ACCEPTER).map((a) => a.inputs.vpcEndpointId), ["vpce-0a1b2c3d4e5f60718"]);
+        });
+
+        it("fails clearly when the firefly stack's endpointIds output is not a list of IDs", async () => {
+            await assert.rejects(runStack(customer, { [fireflyRef]: { endpointIds: "vpce-1" } }), /output endpointIds must be a list of endpoint IDs/);
+        });
+
+        it("exports the service name, ID and ports", async () => {
+            const run = await runStack(customer, { [fireflyRef]: {} });
+            assert.deepEqual(Object.keys(run.outputs).sort(), [
+                "acceptedEndpointIds",
+                "endpointServiceId",
+                "endpointServiceName",
+                "loadBalancerDnsName",
+                "notificationTopicArn",
+                "servicePorts",
+            ]);
+            assert.deepEqual(run.outputs.servicePorts, [443]);
+        });
+    });
+
+    describe("firefly stack", () => {
+        const customerOutputs = {
+            endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718",
+            servicePorts: [443, 5432],
+            acceptedEndpointIds: [],
+        };
+
+        it("follows a recreated endpoint service: a new service name, a new endpoint, the same hostname", async () => {
+            const before = await runStack(firefly, { [customerRef]: customerOutputs });
+            const after = await runStack(firefly, {
+                [customerRef]: { ...customerOutputs, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff1" },
+            });
+            assert.equal(single(after, ENDPOINT).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff1");
+            assert.equal(before.outputs.hostname, after.outputs.hostname);
+        });
+
+        it("opens the ports the customer stack offers unless endpointPorts says otherwise", async () => {
+            const run = await runStack(firefly, { [customerRef]: customerOutputs });
+            const ports = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                .filter((r) => r.parent?.includes("PrivateLinkEndpoint"))
+                .map((r) => r.inputs.fromPort);
+            assert.deepEqual(ports.sort(), [443, 5432]);
+            const narrowed = await runStack(withConfig(firefly, { endpointPorts: [5432] }), { [customerRef]: customerOutputs });
+            const narrowedPorts = ofType(narrowed, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                .filter((r) => r.parent?.includes("PrivateLinkEndpoint"))
+                .map((r) => r.inputs.fromPort);
+            assert.deepEqual(narrowedPorts, [5432]);
+        });
+
+        it("uses a configured service name without any StackReference", async () => {
+            const run = await runStack(
+                withConfig(firefly, { customerStack: undefined, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718" }),
+            );
+            assert.equal(ofType(run, "pulumi:pulumi:StackReference").length, 0);
+            assert.equal(single(run, ENDPOINT).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718");
+        });
+
+        it("refuses to turn on private DNS before the customer accepted any endpoint", async () => {
+            await assert.rejects(
+                runStack(withConfig(firefly, { enablePrivateDns: true }), { [customerRef]: customerOutputs }),
+                /enablePrivateDns needs an accepted endpoint/,
+            );
+        });
+
+        it("can leave the connectivity check out", async () => {
+            const run = await runStack(withConfig(firefly, { connectivityCheck: { runFrom: "off" } }), { [customerRef]: customerOutputs });
+            assert.equal(ofType(run, "firefly:privatelink:ConnectivityCheck").length, 0);
+            assert.equal(run.outputs.connectivityCheck, undefined);
+        });
+    });
+
+    describe("configuration", () => {
+        const parse = (values: Record<string, unknown>) =>
+            parseStackConfig(
+                Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+                "private-connectivity",
+            );
+        const strip = (settings: StackSettings) =>
+            Object.fromEntries(
+                Object.entries(settings.config)
+                    .filter(([k]) => k.startsWith("private-connectivity:"))
+                    .map(([k, v]) => [k.slice("private-connectivity:".length), v]),
+            );
+
+        it("accepts both example configs", () => {
+            assert.equal(parse(strip(customer)).role, "customer");
+            assert.equal(parse(strip(firefly)).role, "firefly");
+        });
+
+        const cases: Array<[string, StackSettings, Record<string, unknown>, RegExp]> = [
+            ["a missing role", customer, { role: undefined }, /private-connectivity:role must be "customer" or "firefly" \(got nothing\); set it with `pulumi config set role customer`/],
+            ["an unknown role", customer, { role: "platform" }, /private-connectivity:role must be "customer" or "firefly" \(got "platform"\)/],
+            ["a misspelt key", customer, { platformAcountIds: ["1"] }, /unknown key "private-connectivity:platformAcountIds"/],
+            ["a key of the other role", customer, { customerStack: customerRef }, /unknown key "private-connectivity:customerStack"/],
+            ["a customer name that is not a DNS label", customer, { customerName: "Acme Corp" }, /private-connectivity:customerName: must be one lower-case DNS label/],
+            ["no platform accounts", customer, { platformAccountIds: [] }, /private-connectivity:platformAccountIds: must list the platform's AWS account ID/],
+            ["a port given as text", customer, { privateLink: { listeners: [{ port: "443" }], targets: ["10.0.0.1"] } }, /private-connectivity:privateLink\.listeners\[0\]\.port: Invalid input: expected number/],
+            ["an unknown listener key", customer, { privateLink: { listeners: [{ port: 443, proto: "TCP" }], targets: ["10.0.0.1"] } }, /private-connectivity:privateLink\.listeners\[0\]: unknown key "proto"/],
+            ["a stack name that is not fully qualified", customer, { fireflyStack: "firefly-dev" }, /private-connectivity:fireflyStack: must be a fully qualified stack name/],
+            ["neither customerStack nor endpointServiceName", firefly, { customerStack: undefined }, /private-connectivity:customerStack: set exactly one of customerStack/],
+            ["both customerStack and endpointServiceName", firefly, { endpointServiceName: "x" }, /set exactly one of customerStack/],
+            ["an unknown check location", firefly, { connectivityCheck: { runFrom: "laptop" } }, /private-connectivity:connectivityCheck\.runFrom: Invalid option/],
+        ];
+        for (const [what, base, changes, expected] of cases) {
+            it(`refuses ${what}, naming the key`, () => {
+                const values = strip(withConfig(base, changes));
+                assert.throws(() => parse(values), (err: Error) => {
+                    assert.ok(err instanceof StackConfigError);
+                    assert.match(err.message, expected);
+                    return true;
+                });
+            });
+        }
+
+        it("fails the program (not later, inside AWS) on bad config", async () => {
+            await assert.rejects(runStack(withConfig(customer, { role: "platform" })), /private-connectivity:role must be "customer" or "firefly"/);
+        });
+
+        it("refuses secrets in a stack file it has to read offline", () => {
+            assert.throws(
+                () => settingsFromYaml("x", "config:\n  private-connectivity:token:\n    secure: AAABAxyz\n"),
+                /private-connectivity:token is a secret; the offline plan cannot decrypt it/,
+            );
+        });
+
+        it("Pulumi.yaml runs stacks/ with stack files in stacks/, and declares only keys every role needs", () => {
+            const project = parseYaml(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")) as {
+                name: string;
+                runtime: { name: string };
+                main: string;
+                stackConfigDir: string;
+                config: Record<string, { type: string; description: string }>;
+            };
+            assert.equal(project.name, "private-connectivity");
+            assert.equal(project.runtime.name, "nodejs");
+            assert.equal(project.main, "stacks/");
+            assert.equal(project.stackConfigDir, "stacks");
+            for (const [key, declaration] of Object.entries(project.config)) {
+                // A declared key without a default is required by Pulumi for every stack.
+                assert.ok(configKeys.customer.includes(key) && configKeys.firefly.includes(key), `${key} is used by both roles`);
+                assert.ok(declaration.type && declaration.description, `${key} has a type and a description`);
+            }
+        });
+
+        it("every example stack file names a role and parses", () => {
+            assert.deepEqual(exampleStackNames(), ["customer-dev", "firefly-dev"]);
+        });
+    });
+});
