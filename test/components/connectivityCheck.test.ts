@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectivityCheck, ConnectivityCheckArgs } from "../../components/connectivityCheck";
 import { probeModuleSource, probeRunnerScript } from "../../components/probe/probeSource";
+import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ofType, single } from "../helpers/pulumi";
 
 const FUNCTION = "aws:lambda/function:Function";
@@ -112,7 +113,7 @@ describe("ConnectivityCheck", () => {
     });
 
     describe("argument validation", () => {
-        const cases: Array<[string, Partial<ConnectivityCheckArgs>, RegExp]> = [
+        itRefuses<ConnectivityCheckArgs>('firefly:privatelink:ConnectivityCheck "acme"', (overrides) => new ConnectivityCheck("acme", lambdaArgs(overrides)), [
             ["a port outside 1-65535", { port: 0 }, /port must be an integer port between 1 and 65535/],
             ["a timeout over a minute", { timeoutSeconds: 120 }, /timeoutSeconds must be an integer between 1 and 60/],
             ["a path without a leading slash", { httpHeadPath: "health" }, /httpHeadPath must be a path starting with "\/"/],
@@ -123,15 +124,6 @@ describe("ConnectivityCheck", () => {
             ["an unknown runFrom", { runFrom: "ec2" as "lambda" }, /runFrom must be one of "lambda", "runner"/],
             ["lambda settings with the runner", { runFrom: "runner" }, /vpcId is only used with runFrom: "lambda"/],
             ["a log retention CloudWatch does not offer", { logRetentionInDays: 2 }, /logRetentionInDays must be one of/],
-        ];
-        for (const [what, overrides, expected] of cases) {
-            it(`refuses ${what}`, () => {
-                assert.throws(() => new ConnectivityCheck("acme", lambdaArgs(overrides)), (err: Error) => {
-                    assert.match(err.message, /^firefly:privatelink:ConnectivityCheck "acme": /);
-                    assert.match(err.message, expected);
-                    return true;
-                });
-            });
-        }
+        ]);
     });
 });

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { EndpointFlowLogs } from "../../components/endpointFlowLogs";
 import { PrivateLinkEndpoint, PrivateLinkEndpointArgs } from "../../components/privateLinkEndpoint";
+import { itRefuses } from "../helpers/argumentErrors";
 import { customerAccount, deploy, ofType, single } from "../helpers/pulumi";
 
 const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
@@ -146,7 +147,7 @@ describe("PrivateLinkEndpoint", () => {
     });
 
     describe("argument validation", () => {
-        const cases: Array<[string, Partial<PrivateLinkEndpointArgs>, RegExp]> = [
+        itRefuses<PrivateLinkEndpointArgs>('firefly:privatelink:PrivateLinkEndpoint "acme"', (overrides) => new PrivateLinkEndpoint("acme", baseArgs(overrides)), [
             ["a malformed service name", { serviceName: "vpce-svc-123" }, /serviceName must be an endpoint service name like com\.amazonaws\.vpce/],
             ["no subnets", { subnetIds: [] }, /subnetIds must list at least one entry/],
             ["a malformed subnet", { subnetIds: ["sn-1"] }, /subnetIds\[0\] must be a subnet ID/],
@@ -161,17 +162,7 @@ describe("PrivateLinkEndpoint", () => {
             ["a bad service region", { serviceRegion: "mars-1" }, /serviceRegion must be an AWS region/],
             ["a retention CloudWatch does not offer", { flowLogs: { retentionInDays: 42 } }, /flowLogs\.retentionInDays must be one of CloudWatch Logs' retention periods/],
             ["an unknown traffic type", { flowLogs: { trafficType: "SOME" as "ALL" } }, /flowLogs\.trafficType must be one of "ALL", "ACCEPT", "REJECT"/],
-        ];
-        for (const [what, overrides, expected] of cases) {
-            it(`refuses ${what}`, () => {
-                assert.throws(() => new PrivateLinkEndpoint("acme", baseArgs(overrides)), (err: Error) => {
-                    assert.equal(err.name, "ComponentArgumentError");
-                    assert.match(err.message, /^firefly:privatelink:PrivateLinkEndpoint "acme": /);
-                    assert.match(err.message, expected);
-                    return true;
-                });
-            });
-        }
+        ]);
 
         it("checks a service name that arrives as an Output (a StackReference) when it resolves", async () => {
             const pulumi = await import("@pulumi/pulumi");

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { PrivateLinkService, PrivateLinkServiceArgs } from "../../components/privateLinkService";
+import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ofType, platformAccount, single } from "../helpers/pulumi";
 
 const LB = "aws:lb/loadBalancer:LoadBalancer";
@@ -200,7 +201,7 @@ describe("PrivateLinkService", () => {
     });
 
     describe("argument validation", () => {
-        const cases: Array<[string, Partial<PrivateLinkServiceArgs>, RegExp]> = [
+        itRefuses<PrivateLinkServiceArgs>('firefly:privatelink:PrivateLinkService "acme"', (overrides) => new PrivateLinkService("acme", baseArgs(overrides)), [
             ["a malformed VPC ID", { vpcId: "vpc-XYZ" }, /vpcId must be a VPC ID/],
             ["no subnets", { subnetIds: [] }, /subnetIds must list at least one entry/],
             ["a malformed subnet", { subnetIds: ["subnet-1", "subnet-0a1b2c3d4e5f60718"] }, /subnetIds\[0\] must be a subnet ID/],
@@ -231,17 +232,7 @@ describe("PrivateLinkService", () => {
             ["an invalid private DNS name", { privateDnsName: "Not A Name" }, /privateDnsName must be a lower-case DNS name/],
             ["an invalid supported region", { supportedRegions: ["europe"] }, /supportedRegions\[0\] must be an AWS region/],
             ["an unknown notification event", { notifications: { events: ["Exploded" as "Accept"] } }, /notifications\.events\[0\] must be one of/],
-        ];
-        for (const [what, overrides, expected] of cases) {
-            it(`refuses ${what}`, () => {
-                assert.throws(() => new PrivateLinkService("acme", baseArgs(overrides)), (err: Error) => {
-                    assert.equal(err.name, "ComponentArgumentError");
-                    assert.match(err.message, /^firefly:privatelink:PrivateLinkService "acme": /);
-                    assert.match(err.message, expected);
-                    return true;
-                });
-            });
-        }
+        ]);
 
         it("refuses malformed endpoint IDs to accept, naming the entry", async () => {
             await assert.rejects(
