@@ -90,17 +90,23 @@ export const privateApiResourcePolicy: StackValidationPolicy = {
                 continue;
             }
             const documents: PolicyResource[] = [];
+            // A RestApiPolicy whose restApiId is unknown might be this API's.
+            let maybeAttached: Error | undefined;
             for (const attached of attachedPolicies) {
                 const reference = referenceOf(attached, "restApiId", apis);
                 if (referencedTargets(reference, apis).includes(api)) {
                     documents.push(attached);
-                } else if (reference.unresolved) {
-                    unresolved ??= reference.unresolved;
+                } else {
+                    maybeAttached ??= reference.unresolved;
                 }
             }
             const verdict = judgeDocuments([api, ...documents]);
-            if (verdict.kind === "unknown") {
-                unresolved ??= verdict.error;
+            if (verdict.kind === "restricted") {
+                continue;
+            }
+            const undecided = verdict.kind === "unknown" ? verdict.error : maybeAttached;
+            if (undecided) {
+                unresolved ??= undecided;
             } else if (verdict.kind === "missing") {
                 reportViolation(
                     `Private REST API '${api.name}' has no resource policy, so any VPC endpoint in any account can reach it; add a policy that denies execute-api:Invoke unless aws:SourceVpce is your endpoint.`,
