@@ -5,6 +5,9 @@ import * as aws from "@pulumi/aws";
 import {
     PolicyConfigSchema,
     PolicyResource,
+    ReportViolation,
+    ResourceValidation,
+    ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationPolicy,
     validateResourceOfType,
@@ -19,7 +22,28 @@ interface MetadataOptions {
     httpPutResponseHopLimit?: number;
 }
 
-function checkImdsV2(kind: string, name: string, options: MetadataOptions | undefined, reportViolation: (message: string) => void): void {
+type MetadataCheck = (kind: string, options: MetadataOptions | undefined, args: ResourceValidationArgs, reportViolation: ReportViolation) => void;
+
+/** One metadata-options check for instances, launch templates and launch configurations. */
+function forEveryHost(check: MetadataCheck): ResourceValidation[] {
+    return [
+        validateResourceOfType(aws.ec2.Instance, (instance, args, reportViolation) => {
+            // An instance launched from a template without its own options takes the template's, which the check covers too.
+            if (instance.launchTemplate !== undefined && instance.metadataOptions === undefined) {
+                return;
+            }
+            check("Instance", instance.metadataOptions, args, reportViolation);
+        }),
+        validateResourceOfType(aws.ec2.LaunchTemplate, (template, args, reportViolation) =>
+            check("Launch template", template.metadataOptions, args, reportViolation),
+        ),
+        validateResourceOfType(aws.ec2.LaunchConfiguration, (configuration, args, reportViolation) =>
+            check("Launch configuration", configuration.metadataOptions, args, reportViolation),
+        ),
+    ];
+}
+
+const checkImdsV2: MetadataCheck = (kind, options, { name }, reportViolation) => {
     if (options?.httpEndpoint === "disabled") {
         return;
     }
@@ -28,7 +52,7 @@ function checkImdsV2(kind: string, name: string, options: MetadataOptions | unde
             `${kind} '${name}' allows IMDSv1 (metadataOptions.httpTokens is ${options?.httpTokens === undefined ? "unset" : `"${options.httpTokens}"`}); set metadataOptions.httpTokens to "required".`,
         );
     }
-}
+};
 
 export const ec2ImdsV2Required: ResourceValidationPolicy = {
     name: "ec2-imdsv2-required",
@@ -37,21 +61,7 @@ export const ec2ImdsV2Required: ResourceValidationPolicy = {
     severity: "high",
     tags: ["connector", "checkov:CKV_AWS_79"],
     remediationSteps: "Set metadataOptions: { httpTokens: \"required\", httpPutResponseHopLimit: 1 } (or httpEndpoint: \"disabled\").",
-    validateResource: [
-        validateResourceOfType(aws.ec2.Instance, (instance, args, reportViolation) => {
-            // An instance launched from a template without its own options takes the template's, which this rule checks too.
-            if (instance.launchTemplate !== undefined && instance.metadataOptions === undefined) {
-                return;
-            }
-            checkImdsV2("Instance", args.name, instance.metadataOptions, reportViolation);
-        }),
-        validateResourceOfType(aws.ec2.LaunchTemplate, (template, args, reportViolation) =>
-            checkImdsV2("Launch template", args.name, template.metadataOptions, reportViolation),
-        ),
-        validateResourceOfType(aws.ec2.LaunchConfiguration, (configuration, args, reportViolation) =>
-            checkImdsV2("Launch configuration", args.name, configuration.metadataOptions, reportViolation),
-        ),
-    ],
+    validateResource: forEveryHost(checkImdsV2),
 };
 
 interface HopLimitConfig {
@@ -70,12 +80,7 @@ const hopLimitSchema: PolicyConfigSchema = {
     },
 };
 
-function checkHopLimit(
-    kind: string,
-    options: MetadataOptions | undefined,
-    args: { name: string; getConfig<T extends object>(): T },
-    reportViolation: (message: string) => void,
-): void {
+const checkHopLimit: MetadataCheck = (kind, options, args, reportViolation) => {
     if (options?.httpEndpoint === "disabled") {
         return;
     }
@@ -90,7 +95,7 @@ function checkHopLimit(
             `${kind} '${args.name}' has metadataOptions.httpPutResponseHopLimit ${hopLimit}, so IMDS tokens reach beyond the host; set it to ${maxHopLimit}.`,
         );
     }
-}
+};
 
 export const ec2ImdsHopLimit: ResourceValidationPolicy = {
     name: "ec2-imds-hop-limit",
@@ -101,20 +106,7 @@ export const ec2ImdsHopLimit: ResourceValidationPolicy = {
     remediationSteps:
         "Set metadataOptions.httpPutResponseHopLimit: 1. Raise maxHopLimit in the policy config only for hosts whose containers need IMDS.",
     configSchema: hopLimitSchema,
-    validateResource: [
-        validateResourceOfType(aws.ec2.Instance, (instance, args, reportViolation) => {
-            if (instance.launchTemplate !== undefined && instance.metadataOptions === undefined) {
-                return;
-            }
-            checkHopLimit("Instance", instance.metadataOptions, args, reportViolation);
-        }),
-        validateResourceOfType(aws.ec2.LaunchTemplate, (template, args, reportViolation) =>
-            checkHopLimit("Launch template", template.metadataOptions, args, reportViolation),
-        ),
-        validateResourceOfType(aws.ec2.LaunchConfiguration, (configuration, args, reportViolation) =>
-            checkHopLimit("Launch configuration", configuration.metadataOptions, args, reportViolation),
-        ),
-    ],
+    validateResource: forEveryHost(checkHopLimit),
 };
 
 export const ec2NoPublicIp: ResourceValidationPolicy = {

@@ -1,7 +1,14 @@
 // TLS only: listeners terminate TLS 1.2+ or pass through traffic that is already encrypted
 // (TLS on 443, SSH on 22); API Gateway custom domains negotiate TLS 1.2+.
 import * as aws from "@pulumi/aws";
-import { PolicyConfigSchema, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import {
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    validateResourceOfType,
+} from "@pulumi/policy";
 import { configOf } from "./ruleConfig";
 
 /** The listener fields the TLS rules read; aws.lb.Listener and aws.alb.Listener share them. */
@@ -10,6 +17,13 @@ interface ListenerProps {
     port?: number;
     sslPolicy?: string;
     defaultActions: { type: string; redirect?: { protocol?: string } }[];
+}
+
+type ListenerCheck = (listener: ListenerProps, args: ResourceValidationArgs, reportViolation: ReportViolation) => void;
+
+/** One check for aws.lb.Listener and its aws.alb.Listener alias. */
+function forEveryListener(check: ListenerCheck): ResourceValidation[] {
+    return [validateResourceOfType(aws.lb.Listener, check), validateResourceOfType(aws.alb.Listener, check)];
 }
 
 /**
@@ -30,7 +44,7 @@ function protocolOf(listener: Pick<ListenerProps, "protocol" | "port">): string 
  */
 const tls12PlusElbPolicy = /^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)/;
 
-function checkSslPolicy(listener: ListenerProps, name: string, reportViolation: (message: string) => void): void {
+const checkSslPolicy: ListenerCheck = (listener, { name }, reportViolation) => {
     const protocol = protocolOf(listener);
     if (protocol !== "HTTPS" && protocol !== "TLS") {
         return;
@@ -44,7 +58,7 @@ function checkSslPolicy(listener: ListenerProps, name: string, reportViolation: 
             `${protocol} listener '${name}' uses sslPolicy '${listener.sslPolicy}', which accepts TLS older than 1.2; use an ELBSecurityPolicy-TLS13-1-2-*, -TLS-1-2-* or -FS-1-2-* policy.`,
         );
     }
-}
+};
 
 export const listenerTlsPolicy: ResourceValidationPolicy = {
     name: "lb-listener-tls12-policy",
@@ -55,14 +69,7 @@ export const listenerTlsPolicy: ResourceValidationPolicy = {
     remediationSteps:
         "Set sslPolicy to ELBSecurityPolicy-TLS13-1-2-2021-06 (or another ELBSecurityPolicy-TLS13-1-2-*, -TLS-1-2-* or " +
         "-FS-1-2-* policy). Leaving it unset gives ELBSecurityPolicy-2016-08, which accepts TLS 1.0.",
-    validateResource: [
-        validateResourceOfType(aws.lb.Listener, (listener, args, reportViolation) =>
-            checkSslPolicy(listener, args.name, reportViolation),
-        ),
-        validateResourceOfType(aws.alb.Listener, (listener, args, reportViolation) =>
-            checkSslPolicy(listener, args.name, reportViolation),
-        ),
-    ],
+    validateResource: forEveryListener(checkSslPolicy),
 };
 
 interface NoHttpConfig {
@@ -89,11 +96,7 @@ function redirectsEverythingToHttps(listener: ListenerProps): boolean {
     );
 }
 
-function checkNoHttp(
-    listener: ListenerProps,
-    args: { name: string; getConfig<T extends object>(): T },
-    reportViolation: (message: string) => void,
-): void {
+const checkNoHttp: ListenerCheck = (listener, args, reportViolation) => {
     if (protocolOf(listener) !== "HTTP") {
         return;
     }
@@ -103,7 +106,7 @@ function checkNoHttp(
     }
     const how = listener.protocol === undefined ? "has no protocol, so it defaults to plain HTTP" : "serves plain HTTP";
     reportViolation(`Listener '${args.name}' ${how}; use protocol HTTPS with a certificate and a TLS 1.2+ sslPolicy.`);
-}
+};
 
 export const listenerNoPlainHttp: ResourceValidationPolicy = {
     name: "lb-listener-no-plain-http",
@@ -115,10 +118,7 @@ export const listenerNoPlainHttp: ResourceValidationPolicy = {
         "Use protocol HTTPS with a certificateArn and a TLS 1.2+ sslPolicy. An HTTP listener that only redirects to " +
         "HTTPS passes when allowHttpsRedirects is true in the policy config.",
     configSchema: noHttpSchema,
-    validateResource: [
-        validateResourceOfType(aws.lb.Listener, (listener, args, reportViolation) => checkNoHttp(listener, args, reportViolation)),
-        validateResourceOfType(aws.alb.Listener, (listener, args, reportViolation) => checkNoHttp(listener, args, reportViolation)),
-    ],
+    validateResource: forEveryListener(checkNoHttp),
 };
 
 interface PlainTcpConfig {
@@ -143,11 +143,7 @@ const plainTcpSchema: PolicyConfigSchema = {
 
 const layer4Protocols = new Set(["TCP", "UDP", "TCP_UDP"]);
 
-function checkPlainTcp(
-    listener: ListenerProps,
-    args: { name: string; getConfig<T extends object>(): T },
-    reportViolation: (message: string) => void,
-): void {
+const checkPlainTcp: ListenerCheck = (listener, args, reportViolation) => {
     const protocol = protocolOf(listener);
     if (protocol === undefined || !layer4Protocols.has(protocol)) {
         return;
@@ -160,7 +156,7 @@ function checkPlainTcp(
     reportViolation(
         `${protocol} listener '${args.name}' ${where} is not a configured TLS pass-through (${tlsPassthroughPorts.join(", ") || "none"}) or SSH (${sshPorts.join(", ") || "none"}) port; use protocol TLS, or add the port to tlsPassthroughPorts or sshPorts in this policy's config if the traffic is already encrypted.`,
     );
-}
+};
 
 export const listenerPlainTcpPorts: ResourceValidationPolicy = {
     name: "lb-listener-tcp-encrypted-ports",
@@ -173,10 +169,7 @@ export const listenerPlainTcpPorts: ResourceValidationPolicy = {
         "Terminate TLS at the listener (protocol TLS with a TLS 1.2+ sslPolicy), or, when the protocol on that port is " +
         "already encrypted end to end, add the port to tlsPassthroughPorts or sshPorts in the policy pack config.",
     configSchema: plainTcpSchema,
-    validateResource: [
-        validateResourceOfType(aws.lb.Listener, (listener, args, reportViolation) => checkPlainTcp(listener, args, reportViolation)),
-        validateResourceOfType(aws.alb.Listener, (listener, args, reportViolation) => checkPlainTcp(listener, args, reportViolation)),
-    ],
+    validateResource: forEveryListener(checkPlainTcp),
 };
 
 /**
