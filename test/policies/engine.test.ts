@@ -134,8 +134,12 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
     let client: analyzerGrpc.AnalyzerClient;
 
     before(async function () {
-        const compiled = path.join(root, "dist", "policies", "index.js");
-        assert.ok(fs.existsSync(compiled), `${compiled} is missing: run \`npm run build\` (npm test does) before this test`);
+        // The CLI runs the compiled pack; comparing it with the sources only means something when it is current.
+        for (const source of fs.readdirSync(packDir).filter((file) => file.endsWith(".ts"))) {
+            const compiled = path.join(root, "dist", "policies", source.replace(/\.ts$/, ".js"));
+            const current = fs.existsSync(compiled) && fs.statSync(compiled).mtimeMs >= fs.statSync(path.join(packDir, source)).mtimeMs;
+            assert.ok(current, `${compiled} is missing or older than policies/${source}: run \`npm run build\` (npm test does)`);
+        }
         const started = await startPack();
         child = started.child;
         client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${started.port}`, grpc.credentials.createInsecure());
