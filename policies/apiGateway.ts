@@ -1,0 +1,187 @@
+// Private REST APIs: reachable only through an execute-api interface endpoint, restricted to it by
+// a resource policy, and observable (access logs, X-Ray).
+import * as aws from "@pulumi/aws";
+import {
+    PolicyConfigSchema,
+    PolicyResource,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+    validateResourceOfType,
+} from "@pulumi/policy";
+import { invokeRestrictionOf } from "./iamDocuments";
+import { peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
+import { configOf, resourceNameList } from "./ruleConfig";
+
+/**
+ * `endpointConfiguration.types` is a string in @pulumi/aws v7 and was a one-element list before;
+ * state written by older providers may still hold the list. Absent means EDGE (AWS's default).
+ */
+export function endpointTypesOf(endpointConfiguration: { types?: unknown } | undefined): string[] {
+    const types = endpointConfiguration?.types;
+    if (types === undefined || types === null) {
+        return ["EDGE"];
+    }
+    const list: unknown[] = Array.isArray(types) ? [...types] : [types];
+    return list.map((type) => String(type).toUpperCase());
+}
+
+function isPrivateOnly(types: readonly string[]): boolean {
+    return types.length > 0 && types.every((type) => type === "PRIVATE");
+}
+
+interface RestApiPrivateConfig {
+    allowedPublicApis: string[];
+}
+
+const restApiPrivateSchema: PolicyConfigSchema = {
+    properties: {
+        allowedPublicApis: resourceNameList("Pulumi resource names of REST APIs that may use an EDGE or REGIONAL endpoint."),
+    },
+};
+
+export const restApiPrivate: ResourceValidationPolicy = {
+    name: "apigateway-rest-api-private",
+    description: "API Gateway REST APIs use a PRIVATE endpoint unless they are listed as allowed to be public in the policy config.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    tags: ["network-exposure"],
+    remediationSteps:
+        "Set endpointConfiguration: { types: \"PRIVATE\", vpcEndpointIds: [<execute-api endpoint>] } and attach a resource " +
+        "policy that limits execute-api:Invoke to that endpoint. A deliberately public API goes in allowedPublicApis.",
+    configSchema: restApiPrivateSchema,
+    validateResource: validateResourceOfType(aws.apigateway.RestApi, (api, args, reportViolation) => {
+        const types = endpointTypesOf(api.endpointConfiguration);
+        if (isPrivateOnly(types)) {
+            return;
+        }
+        const { allowedPublicApis } = configOf<RestApiPrivateConfig>(restApiPrivateSchema, args);
+        if (!allowedPublicApis.includes(args.name)) {
+            reportViolation(
+                `REST API '${args.name}' has a ${types.join("/")} endpoint reachable from the internet; set endpointConfiguration.types to "PRIVATE", or list '${args.name}' under allowedPublicApis in this policy's config.`,
+            );
+        }
+    }),
+};
+
+export const privateApiResourcePolicy: StackValidationPolicy = {
+    name: "apigateway-private-api-resource-policy",
+    description:
+        "Every private REST API has a resource policy (inline or aws.apigateway.RestApiPolicy) that limits execute-api:Invoke by aws:SourceVpce or aws:SourceVpc.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    tags: ["network-exposure"],
+    remediationSteps:
+        "Attach a policy that allows execute-api:Invoke and denies it when aws:SourceVpce is not your execute-api " +
+        "endpoint (StringNotEquals), either as the RestApi's policy or as an aws.apigateway.RestApiPolicy.",
+    validateStack: (args, reportViolation) => {
+        const apis = resourcesOfType(args.resources, aws.apigateway.RestApi);
+        if (apis.length === 0) {
+            args.notApplicable("Policy only applies to stacks with a REST API");
+        }
+        const attachedPolicies = resourcesOfType(args.resources, aws.apigateway.RestApiPolicy);
+        let unresolved: Error | undefined;
+        for (const api of apis) {
+            const types = peek(() => endpointTypesOf(api.props.endpointConfiguration as { types?: unknown } | undefined));
+            if (!types.known) {
+                unresolved ??= types.error;
+                continue;
+            }
+            if (!isPrivateOnly(types.value)) {
+                continue;
+            }
+            const documents: PolicyResource[] = [];
+            // A RestApiPolicy whose restApiId is unknown might be this API's.
+            let maybeAttached: Error | undefined;
+            for (const attached of attachedPolicies) {
+                const reference = referenceOf(attached, "restApiId", apis);
+                if (referencedTargets(reference, apis).includes(api)) {
+                    documents.push(attached);
+                } else {
+                    maybeAttached ??= reference.unresolved;
+                }
+            }
+            const verdict = judgeDocuments([api, ...documents]);
+            if (verdict.kind === "restricted") {
+                continue;
+            }
+            const undecided = verdict.kind === "unknown" ? verdict.error : maybeAttached;
+            if (undecided) {
+                unresolved ??= undecided;
+            } else if (verdict.kind === "missing") {
+                reportViolation(
+                    `Private REST API '${api.name}' has no resource policy, so any VPC endpoint in any account can reach it; add a policy that denies execute-api:Invoke unless aws:SourceVpce is your endpoint.`,
+                    api.urn,
+                );
+            } else if (verdict.kind === "unrestricted") {
+                reportViolation(
+                    `Private REST API '${api.name}' has a resource policy that does not limit execute-api:Invoke by aws:SourceVpce or aws:SourceVpc; deny Invoke when aws:SourceVpce is not your endpoint.`,
+                    api.urn,
+                );
+            }
+        }
+        if (unresolved) {
+            throw unresolved;
+        }
+    },
+};
+
+type DocumentsVerdict =
+    | { kind: "restricted" | "unrestricted" | "missing" }
+    | { kind: "unknown"; error: Error };
+
+/** The inline `policy` of the API and those of its RestApiPolicy resources, taken together. */
+function judgeDocuments(holders: readonly PolicyResource[]): DocumentsVerdict {
+    let seen = false;
+    let unknown: Error | undefined;
+    for (const holder of holders) {
+        const document = peek(() => holder.props.policy as unknown);
+        if (!document.known) {
+            unknown ??= document.error;
+            continue;
+        }
+        if (document.value === undefined || document.value === null || document.value === "") {
+            continue;
+        }
+        seen = true;
+        if (invokeRestrictionOf(document.value) === "restricted") {
+            return { kind: "restricted" };
+        }
+    }
+    if (unknown) {
+        return { kind: "unknown", error: unknown };
+    }
+    return { kind: seen ? "unrestricted" : "missing" };
+}
+
+export const stageAccessLogs: ResourceValidationPolicy = {
+    name: "apigateway-stage-access-logs",
+    description: "API Gateway stages write access logs (checkov CKV_AWS_76).",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    tags: ["logging", "checkov:CKV_AWS_76"],
+    remediationSteps:
+        "Set accessLogSettings: { destinationArn: <CloudWatch log group ARN>, format: <JSON format> } on the aws.apigateway.Stage.",
+    validateResource: validateResourceOfType(aws.apigateway.Stage, (stage, args, reportViolation) => {
+        if (!stage.accessLogSettings?.destinationArn) {
+            reportViolation(
+                `API Gateway stage '${args.name}' writes no access logs; set accessLogSettings with a CloudWatch log group destinationArn and a format.`,
+            );
+        }
+    }),
+};
+
+export const stageXrayTracing: ResourceValidationPolicy = {
+    name: "apigateway-stage-xray-tracing",
+    description: "API Gateway stages have X-Ray tracing enabled (checkov CKV_AWS_73).",
+    enforcementLevel: "mandatory",
+    severity: "low",
+    tags: ["observability", "checkov:CKV_AWS_73"],
+    remediationSteps: "Set xrayTracingEnabled: true on the aws.apigateway.Stage.",
+    validateResource: validateResourceOfType(aws.apigateway.Stage, (stage, args, reportViolation) => {
+        if (stage.xrayTracingEnabled !== true) {
+            reportViolation(`API Gateway stage '${args.name}' has X-Ray tracing off; set xrayTracingEnabled: true.`);
+        }
+    }),
+};
+
+export const apiGatewayPolicies = [restApiPrivate, privateApiResourcePolicy, stageAccessLogs, stageXrayTracing];

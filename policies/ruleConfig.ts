@@ -1,0 +1,18 @@
+// Reading a rule's config. The engine fills in each property's schema `default` before the pack
+// sees it; reading through the schema again keeps a rule correct when it runs without that step
+// (an older CLI that sends no config, or a caller that skips packConfig.ts).
+import { PolicyConfigSchema } from "@pulumi/policy";
+
+export function configOf<T extends object>(schema: PolicyConfigSchema, args: { getConfig<U extends object>(): U }): T {
+    const given = args.getConfig<Record<string, unknown>>();
+    const result: Record<string, unknown> = {};
+    for (const [key, property] of Object.entries(schema.properties)) {
+        result[key] = given[key] !== undefined ? given[key] : property.default;
+    }
+    return result as T;
+}
+
+/** Schema for a list of Pulumi resource names that a rule lets through. */
+export function resourceNameList(description: string): PolicyConfigSchema["properties"][string] {
+    return { type: "array", items: { type: "string", minLength: 1 }, uniqueItems: true, default: [], description };
+}

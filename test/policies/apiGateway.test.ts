@@ -1,0 +1,251 @@
+import * as assert from "node:assert/strict";
+import * as aws from "@pulumi/aws";
+import { privateApiResourcePolicy, restApiPrivate, stageAccessLogs, stageXrayTracing } from "../../policies/apiGateway";
+import { invokeRestrictionOf } from "../../policies/iamDocuments";
+import {
+    PropsOf,
+    UNKNOWN,
+    assertCannotRunDuringPreview,
+    assertNoViolations,
+    assertViolation,
+    plan,
+    violationsOf,
+} from "./helpers";
+
+const vpce = "vpce-0a1b2c3d4e5f";
+
+/** The resource policy AWS documents for private APIs: allow Invoke, deny it from anywhere but the endpoint. */
+const restrictedPolicy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+        { Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" },
+        {
+            Effect: "Deny",
+            Principal: "*",
+            Action: "execute-api:Invoke",
+            Resource: "execute-api:/*",
+            Condition: { StringNotEquals: { "aws:SourceVpce": vpce } },
+        },
+    ],
+});
+
+const openPolicy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" }],
+});
+
+const privateApi = {
+    name: "firefly-private",
+    endpointConfiguration: { types: "PRIVATE", vpcEndpointIds: [vpce] },
+    policy: restrictedPolicy,
+} satisfies PropsOf<typeof aws.apigateway.RestApi>;
+
+const apiId = "a1b2c3d4e5";
+
+describe("apigateway-rest-api-private", () => {
+    const policy = restApiPrivate;
+    const api = (props: Record<string, unknown>) => plan(aws.apigateway.RestApi, "api", props);
+
+    it("passes a PRIVATE API (types as a string, @pulumi/aws v7)", async () => {
+        await assertNoViolations(policy, api(privateApi));
+    });
+
+    it("passes a PRIVATE API (types as a list, as older providers wrote it)", async () => {
+        await assertNoViolations(policy, api({ ...privateApi, endpointConfiguration: { types: ["PRIVATE"] } }));
+    });
+
+    it("refuses a REGIONAL API", async () => {
+        await assertViolation(
+            policy,
+            api({ ...privateApi, endpointConfiguration: { types: "REGIONAL" } }),
+            "REST API 'api' has a REGIONAL endpoint reachable from the internet; set endpointConfiguration.types to \"PRIVATE\"",
+        );
+    });
+
+    it("refuses a REGIONAL API given as a list", async () => {
+        await assertViolation(policy, api({ ...privateApi, endpointConfiguration: { types: ["REGIONAL"] } }), "has a REGIONAL endpoint");
+    });
+
+    it("refuses an API without endpointConfiguration (AWS makes it EDGE)", async () => {
+        const { endpointConfiguration: _, ...props } = privateApi;
+        await assertViolation(policy, api(props), "has a EDGE endpoint");
+    });
+
+    it("passes a public API listed in allowedPublicApis", async () => {
+        await assertNoViolations(policy, api({ ...privateApi, endpointConfiguration: { types: "REGIONAL" } }), {
+            config: { [policy.name]: { allowedPublicApis: ["api"] } },
+        });
+    });
+
+    it("cannot decide during preview when the endpoint type is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, api({ ...privateApi, endpointConfiguration: { types: UNKNOWN } }), ".endpointConfiguration.types");
+    });
+});
+
+describe("apigateway-private-api-resource-policy", () => {
+    const policy = privateApiResourcePolicy;
+    const api = (props: Record<string, unknown>, id: unknown = apiId) =>
+        plan(aws.apigateway.RestApi, "api", props, { outputs: { ...props, id } });
+    const attached = (document: unknown, restApiId: unknown, propertyDependencies: Record<string, string[]> = {}) =>
+        plan(aws.apigateway.RestApiPolicy, "api-policy", { restApiId, policy: document }, { propertyDependencies });
+    const { policy: _, ...withoutInlinePolicy } = privateApi;
+
+    it("passes a private API whose inline policy denies Invoke outside the endpoint", async () => {
+        await assertNoViolations(policy, api(privateApi));
+    });
+
+    it("passes a private API restricted by an aws.apigateway.RestApiPolicy matched by restApiId", async () => {
+        await assertNoViolations(policy, [api(withoutInlinePolicy), attached(restrictedPolicy, apiId)]);
+    });
+
+    it("during preview, matches the RestApiPolicy through propertyDependencies when restApiId is unknown", async () => {
+        const theApi = api(withoutInlinePolicy, UNKNOWN);
+        await assertNoViolations(policy, [theApi, attached(restrictedPolicy, UNKNOWN, { restApiId: [theApi.urn] })]);
+    });
+
+    it("refuses a private API without any resource policy", async () => {
+        const violation = await assertViolation(policy, api(withoutInlinePolicy), "Private REST API 'api' has no resource policy");
+        assert.equal(violation.resourceName, "api");
+    });
+
+    it("refuses a private API whose policy allows Invoke from anywhere", async () => {
+        await assertViolation(policy, api({ ...privateApi, policy: openPolicy }), "does not limit execute-api:Invoke by aws:SourceVpce or aws:SourceVpc");
+    });
+
+    it("refuses a private API whose RestApiPolicy does not restrict Invoke", async () => {
+        await assertViolation(policy, [api(withoutInlinePolicy), attached(openPolicy, apiId)], "does not limit execute-api:Invoke");
+    });
+
+    it("does not count a RestApiPolicy attached to another API", async () => {
+        await assertViolation(policy, [api(withoutInlinePolicy), attached(restrictedPolicy, "zzzzzzzzzz")], "has no resource policy");
+    });
+
+    it("refuses a policy that is not valid JSON", async () => {
+        await assertViolation(policy, api({ ...privateApi, policy: "{not json" }), "does not limit execute-api:Invoke");
+    });
+
+    it("does not judge public APIs (apigateway-rest-api-private does)", async () => {
+        await assertNoViolations(policy, api({ ...withoutInlinePolicy, endpointConfiguration: { types: "REGIONAL" } }));
+    });
+
+    it("cannot decide during preview when the only policy is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, api({ ...privateApi, policy: UNKNOWN }), ".policy");
+    });
+
+    it("decides during preview when a known RestApiPolicy restricts and the inline output is unknown", async () => {
+        await assertNoViolations(policy, [api({ ...privateApi, policy: UNKNOWN }), attached(restrictedPolicy, apiId)]);
+    });
+
+    it("cannot decide during preview when a RestApiPolicy's restApiId is unknown and no dependency explains it", async () => {
+        await assertCannotRunDuringPreview(policy, [api(withoutInlinePolicy), attached(restrictedPolicy, UNKNOWN)], ".restApiId");
+    });
+});
+
+describe("resource policy documents (iamDocuments)", () => {
+    const statement = (s: Record<string, unknown>) => ({ Version: "2012-10-17", Statement: [s] });
+    const allow = { Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" };
+
+    it("accepts an Allow conditioned on aws:SourceVpce", () => {
+        assert.equal(invokeRestrictionOf(statement({ ...allow, Condition: { StringEquals: { "aws:SourceVpce": vpce } } })), "restricted");
+    });
+
+    it("accepts an Allow conditioned on aws:SourceVpc, with keys in any case", () => {
+        assert.equal(invokeRestrictionOf(statement({ ...allow, Condition: { stringequals: { "AWS:SOURCEVPC": "vpc-1" } } })), "restricted");
+    });
+
+    it("accepts a Deny with StringNotEquals aws:SourceVpc and a wildcard action", () => {
+        const document = {
+            Statement: [allow, { Effect: "Deny", Principal: { AWS: "*" }, Action: "execute-api:*", Condition: { StringNotEquals: { "aws:SourceVpc": ["vpc-1"] } } }],
+        };
+        assert.equal(invokeRestrictionOf(document), "restricted");
+    });
+
+    it("refuses an Allow whose condition lets any endpoint through (StringLike '*')", () => {
+        assert.equal(invokeRestrictionOf(statement({ ...allow, Condition: { StringLike: { "aws:SourceVpce": "*" } } })), "unrestricted");
+    });
+
+    it("refuses when one of two Allows has no VPC condition", () => {
+        const document = { Statement: [{ ...allow, Condition: { StringEquals: { "aws:SourceVpce": vpce } } }, { ...allow, Action: "*" }] };
+        assert.equal(invokeRestrictionOf(document), "unrestricted");
+    });
+
+    it("refuses a Deny aimed at a single principal", () => {
+        const document = {
+            Statement: [allow, { Effect: "Deny", Principal: { AWS: "arn:aws:iam::1:root" }, Action: "execute-api:Invoke", Condition: { StringNotEquals: { "aws:SourceVpce": vpce } } }],
+        };
+        assert.equal(invokeRestrictionOf(document), "unrestricted");
+    });
+
+    it("refuses a Deny narrowed by an extra condition", () => {
+        const condition = { StringNotEquals: { "aws:SourceVpce": vpce }, Bool: { "aws:SecureTransport": "false" } };
+        assert.equal(invokeRestrictionOf({ Statement: [allow, { Effect: "Deny", Principal: "*", Action: "execute-api:Invoke", Condition: condition }] }), "unrestricted");
+    });
+
+    it("treats NotAction that leaves Invoke in as covering Invoke", () => {
+        assert.equal(invokeRestrictionOf(statement({ Effect: "Allow", Principal: "*", NotAction: "execute-api:ManageConnections" })), "unrestricted");
+    });
+
+    it("says a document without Allow for Invoke restricts nothing it could restrict", () => {
+        assert.equal(invokeRestrictionOf({ Statement: [] }), "unrestricted");
+    });
+
+    it("flags text that is not a policy document", () => {
+        assert.equal(invokeRestrictionOf("{not json"), "invalid");
+        assert.equal(invokeRestrictionOf("[]"), "invalid");
+    });
+});
+
+describe("apigateway-stage-access-logs", () => {
+    const policy = stageAccessLogs;
+    const compliantStage = {
+        restApi: apiId,
+        deployment: "dep123",
+        stageName: "v1",
+        accessLogSettings: { destinationArn: "arn:aws:logs:eu-west-1:1:log-group:api-access", format: "{\"requestId\":\"$context.requestId\"}" },
+        xrayTracingEnabled: true,
+    } satisfies PropsOf<typeof aws.apigateway.Stage>;
+    const stage = (props: Record<string, unknown>) => plan(aws.apigateway.Stage, "api-v1", props);
+
+    it("passes a stage with access logs", async () => {
+        await assertNoViolations(policy, stage(compliantStage));
+    });
+
+    it("refuses a stage without accessLogSettings", async () => {
+        const { accessLogSettings: _, ...props } = compliantStage;
+        await assertViolation(policy, stage(props), "API Gateway stage 'api-v1' writes no access logs");
+    });
+
+    it("refuses a stage whose access log destination is empty", async () => {
+        await assertViolation(policy, stage({ ...compliantStage, accessLogSettings: { destinationArn: "", format: "x" } }), "writes no access logs");
+    });
+
+    it("cannot decide during preview when the log group ARN is unknown", async () => {
+        await assertCannotRunDuringPreview(
+            policy,
+            stage({ ...compliantStage, accessLogSettings: { destinationArn: UNKNOWN, format: "x" } }),
+            ".accessLogSettings.destinationArn",
+        );
+    });
+
+    describe("apigateway-stage-xray-tracing", () => {
+        it("passes a stage with X-Ray tracing", async () => {
+            await assertNoViolations(stageXrayTracing, stage(compliantStage));
+        });
+
+        it("refuses a stage with tracing off", async () => {
+            await assertViolation(stageXrayTracing, stage({ ...compliantStage, xrayTracingEnabled: false }), "has X-Ray tracing off; set xrayTracingEnabled: true");
+        });
+
+        it("refuses a stage that leaves tracing unset", async () => {
+            const { xrayTracingEnabled: _, ...props } = compliantStage;
+            await assertViolation(stageXrayTracing, stage(props), "has X-Ray tracing off");
+        });
+
+        it("reports both stage rules independently", async () => {
+            const { accessLogSettings: _a, xrayTracingEnabled: _x, ...props } = compliantStage;
+            const logs = await violationsOf(stageAccessLogs, stage(props));
+            const xray = await violationsOf(stageXrayTracing, stage(props));
+            assert.equal(logs.length + xray.length, 2);
+        });
+    });
+});

@@ -1,0 +1,226 @@
+// The pack as the Pulumi CLI runs it, minus the CLI.
+//
+// `pulumi preview --policy-pack policies` starts the `pulumi-analyzer-policy` shim in the pack
+// directory; the shim resolves `@pulumi/pulumi/cmd/run-policy-pack` from there with Node and runs
+// it with `<engine address> .`. That script loads the directory (package.json `main`, i.e. the
+// compiled pack), whose PolicyPack prints the port of its gRPC Analyzer server. We do the same
+// and then speak the Analyzer protocol as the engine does, which proves that:
+//   - the pack directory starts with dependencies resolved from the repository root;
+//   - index.ts registers every rule in allPolicies, with its metadata and config schema;
+//   - the offline evaluator reports exactly what the real analyzer reports for the same inputs.
+import * as assert from "node:assert/strict";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as aws from "@pulumi/aws";
+import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { EnforcementLevel } from "@pulumi/policy";
+import { PlannedResource, evaluatePolicies } from "../../policies/offline";
+import { reconcilePolicyPackConfig } from "../../policies/packConfig";
+import { policyPackName, policyPackVersion } from "../../policies/pack";
+import { allPolicies } from "../../policies/rules";
+import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies/conventions";
+import { UNKNOWN, component, plan } from "./helpers";
+
+const root = path.resolve(__dirname, "..", "..");
+const packDir = path.join(root, "policies");
+
+const levels: Record<EnforcementLevel, analyzerProto.EnforcementLevel> = {
+    advisory: analyzerProto.EnforcementLevel.ADVISORY,
+    mandatory: analyzerProto.EnforcementLevel.MANDATORY,
+    disabled: analyzerProto.EnforcementLevel.DISABLED,
+    remediate: analyzerProto.EnforcementLevel.REMEDIATE,
+};
+const levelNames = new Map(Object.entries(levels).map(([name, value]) => [value, name]));
+
+function promised<T>(run: (callback: (error: grpc.ServiceError | null, response: T) => void) => unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+        run((error, response) => (error ? reject(error) : resolve(response)));
+    });
+}
+
+/** Starts the pack exactly as the `pulumi-analyzer-policy` shim does; resolves with its port. */
+function startPack(): Promise<{ child: ChildProcess; port: string }> {
+    const runPolicyPack = execFileSync(process.execPath, ["-e", "console.log(require.resolve('@pulumi/pulumi/cmd/run-policy-pack'))"], {
+        cwd: packDir,
+        encoding: "utf8",
+    }).trim();
+    const child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:1", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+    return new Promise((resolve, reject) => {
+        let stderr = "";
+        child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout?.once("data", (chunk: Buffer) => resolve({ child, port: chunk.toString().trim() }));
+        child.once("exit", (code) => reject(new Error(`policy pack exited with ${code} before serving:\n${stderr}`)));
+    });
+}
+
+function struct(value: Record<string, unknown>): Struct {
+    // The engine never sends undefined members; JSON drops them the same way.
+    return Struct.fromJavaScript(JSON.parse(JSON.stringify(value)));
+}
+
+function options(resource: PlannedResource): analyzerProto.AnalyzerResourceOptions {
+    const opts = new analyzerProto.AnalyzerResourceOptions();
+    if (resource.parent) {
+        opts.setParent(resource.parent);
+    }
+    return opts;
+}
+
+/** What both sides report, in the analyzer's wording ("<description>\n<message>"). */
+interface Reported {
+    policyName: string;
+    enforcementLevel: string;
+    message: string;
+    urn: string;
+}
+
+function fromDiagnostic(diagnostic: analyzerProto.AnalyzeDiagnostic): Reported {
+    return {
+        policyName: diagnostic.getPolicyname(),
+        enforcementLevel: levelNames.get(diagnostic.getEnforcementlevel()) ?? "?",
+        message: diagnostic.getMessage(),
+        urn: diagnostic.getUrn(),
+    };
+}
+
+/** A plan that breaks most rules: some values known, some unknown and only explained by dependencies. */
+function mixedPlan(): PlannedResource[] {
+    const relay = component("firefly:tunnel:TunnelRelay", "relay");
+    const nlb = plan(aws.lb.LoadBalancer, "svc-nlb", { loadBalancerType: "network", internal: false }, { outputs: { loadBalancerType: "network", internal: false, arn: UNKNOWN } });
+    const api = plan(aws.apigateway.RestApi, "api", { endpointConfiguration: { types: "PRIVATE" } }, { outputs: { endpointConfiguration: { types: "PRIVATE" }, id: UNKNOWN } });
+    const connectorGroup = plan(aws.ec2.SecurityGroup, "connector-sg", { tags: { [CONNECTOR_ROLE_TAG_KEY]: CONNECTOR_ROLE_TAG_VALUE } }, {
+        outputs: { tags: { [CONNECTOR_ROLE_TAG_KEY]: CONNECTOR_ROLE_TAG_VALUE }, id: UNKNOWN },
+    });
+    return [
+        relay,
+        { ...plan(aws.lb.LoadBalancer, "relay-nlb", { loadBalancerType: "network", internal: false }), parent: relay.urn },
+        { ...plan(aws.ec2.SecurityGroup, "relay-sg", { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }] }), parent: relay.urn },
+        nlb,
+        plan(aws.ec2.VpcEndpointService, "svc", { acceptanceRequired: false, allowedPrincipals: ["*", UNKNOWN], networkLoadBalancerArns: [UNKNOWN] }, {
+            propertyDependencies: { networkLoadBalancerArns: [nlb.urn] },
+        }),
+        plan(aws.lb.Listener, "svc-tls", { protocol: "TLS", port: 443, defaultActions: [] }),
+        plan(aws.lb.Listener, "svc-pg", { protocol: "TCP", port: 5432, defaultActions: [] }),
+        api,
+        plan(aws.apigateway.RestApiPolicy, "api-policy", { restApiId: UNKNOWN, policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "execute-api:Invoke" }] }) }, {
+            propertyDependencies: { restApiId: [api.urn] },
+        }),
+        plan(aws.apigateway.Stage, "api-v1", { restApi: UNKNOWN, deployment: UNKNOWN, stageName: "v1" }),
+        plan(aws.apigateway.DomainName, "api-domain", { domainName: "api.example.com", securityPolicy: "TLS_1_0" }),
+        plan(aws.ec2.VpcEndpoint, "endpoint", { vpcId: "vpc-1", vpcEndpointType: "Interface", subnetIds: ["subnet-a"] }),
+        plan(aws.ec2.Instance, "host", { associatePublicIpAddress: true, metadataOptions: { httpTokens: UNKNOWN } }),
+        plan(aws.ec2.LaunchTemplate, "connector-lt", { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 3 } }),
+        connectorGroup,
+        plan(aws.vpc.SecurityGroupIngressRule, "connector-in", { securityGroupId: UNKNOWN, ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "10.0.0.0/8" }, {
+            propertyDependencies: { securityGroupId: [connectorGroup.urn] },
+        }),
+    ];
+}
+
+const config = {
+    "load-balancer-internal": { allowedPublicLoadBalancers: ["relay-nlb"] },
+    "security-group-no-public-ingress": { enforcementLevel: "advisory", allowedPublicIngress: [{ port: 443 }] },
+    "apigateway-stage-xray-tracing": "disabled",
+};
+
+describe("the pack under the real analyzer (run as `pulumi preview --policy-pack policies` runs it)", function () {
+    this.timeout(60_000);
+    let child: ChildProcess | undefined;
+    let client: analyzerGrpc.AnalyzerClient;
+
+    before(async function () {
+        // The CLI runs the compiled pack; comparing it with the sources only means something when it is current.
+        for (const source of fs.readdirSync(packDir).filter((file) => file.endsWith(".ts"))) {
+            const compiled = path.join(root, "dist", "policies", source.replace(/\.ts$/, ".js"));
+            const current = fs.existsSync(compiled) && fs.statSync(compiled).mtimeMs >= fs.statSync(path.join(packDir, source)).mtimeMs;
+            assert.ok(current, `${compiled} is missing or older than policies/${source}: run \`npm run build\` (npm test does)`);
+        }
+        const started = await startPack();
+        child = started.child;
+        client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${started.port}`, grpc.credentials.createInsecure());
+    });
+
+    after(() => {
+        client?.close();
+        child?.kill();
+    });
+
+    it("serves the private-connectivity pack with every rule of allPolicies, as declared", async () => {
+        const info = await promised<analyzerProto.AnalyzerInfo>((done) => client.getAnalyzerInfo(new Empty(), done));
+        assert.equal(info.getName(), policyPackName);
+        assert.equal(info.getName(), "private-connectivity");
+        assert.equal(info.getVersion(), policyPackVersion);
+        assert.equal(info.getSupportsconfig(), true);
+        const served = info.getPoliciesList().map((p) => ({
+            name: p.getName(),
+            enforcementLevel: levelNames.get(p.getEnforcementlevel()),
+            severity: p.getSeverity() !== 0,
+            remediationSteps: p.getRemediationSteps(),
+            tags: p.getTagsList(),
+            configProperties: Object.keys((p.getConfigschema()?.getProperties()?.toJavaScript() ?? {}) as object).sort(),
+        }));
+        const declared = allPolicies.map((p) => ({
+            name: p.name,
+            enforcementLevel: p.enforcementLevel,
+            severity: true,
+            remediationSteps: p.remediationSteps,
+            tags: p.tags,
+            configProperties: Object.keys(p.configSchema?.properties ?? {}).sort(),
+        }));
+        assert.deepEqual(served, declared);
+    });
+
+    it("reports what the offline evaluator reports, resource by resource and for the stack", async () => {
+        const resources = mixedPlan();
+
+        const configure = new analyzerProto.ConfigureAnalyzerRequest();
+        for (const [name, reconciled] of reconcilePolicyPackConfig(allPolicies, config)) {
+            const policyConfig = new analyzerProto.PolicyConfig();
+            policyConfig.setEnforcementlevel(levels[reconciled.enforcementLevel]);
+            policyConfig.setProperties(struct(reconciled.properties));
+            configure.getPolicyconfigMap().set(name, policyConfig);
+        }
+        await promised<Empty>((done) => client.configure(configure, done));
+
+        const real: Reported[] = [];
+        for (const resource of resources) {
+            const request = new analyzerProto.AnalyzeRequest();
+            request.setType(resource.type).setUrn(resource.urn).setName(resource.name).setProperties(struct(resource.props)).setOptions(options(resource));
+            const response = await promised<analyzerProto.AnalyzeResponse>((done) => client.analyze(request, done));
+            // Resource diagnostics carry no URN on the wire; the engine adds the resource's.
+            real.push(...response.getDiagnosticsList().map((d) => ({ ...fromDiagnostic(d), urn: resource.urn })));
+        }
+        const stackRequest = new analyzerProto.AnalyzeStackRequest();
+        stackRequest.setResourcesList(
+            resources.map((resource) => {
+                const wire = new analyzerProto.AnalyzerResource();
+                wire.setType(resource.type).setUrn(resource.urn).setName(resource.name).setProperties(struct(resource.outputs ?? resource.props)).setOptions(options(resource));
+                wire.setParent(resource.parent ?? "").setDependenciesList(resource.dependencies);
+                for (const [property, urns] of Object.entries(resource.propertyDependencies)) {
+                    wire.getPropertydependenciesMap().set(property, new analyzerProto.AnalyzerPropertyDependencies().setUrnsList(urns));
+                }
+                return wire;
+            }),
+        );
+        const stackResponse = await promised<analyzerProto.AnalyzeResponse>((done) => client.analyzeStack(stackRequest, done));
+        real.push(...stackResponse.getDiagnosticsList().map(fromDiagnostic));
+
+        const offline: Reported[] = (await evaluatePolicies(resources, { config })).map((v) => ({
+            policyName: v.policyName,
+            enforcementLevel: v.enforcementLevel,
+            message: v.unknownDuringPreview ? v.message : `${v.description}\n${v.message}`,
+            urn: v.urn ?? "",
+        }));
+
+        assert.deepEqual(offline, real);
+        // The plan is meant to exercise most rules; make sure it still does.
+        const policiesSeen = new Set(real.map((r) => r.policyName));
+        assert.ok(policiesSeen.size >= 14, `only ${[...policiesSeen].join(", ")} reported`);
+        assert.ok(real.some((r) => r.message.startsWith("can't run policy")), "the plan should include an unknown-value advisory");
+    });
+});

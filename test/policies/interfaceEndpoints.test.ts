@@ -1,0 +1,157 @@
+import * as assert from "node:assert/strict";
+import * as aws from "@pulumi/aws";
+import { interfaceEndpointSecurityGroups, securityGroupNoPublicIngress } from "../../policies/interfaceEndpoints";
+import {
+    PropsOf,
+    UNKNOWN,
+    assertCannotRunDuringPreview,
+    assertNoViolations,
+    assertViolation,
+    plan,
+    violationsOf,
+} from "./helpers";
+
+describe("interface-endpoint-security-groups", () => {
+    const policy = interfaceEndpointSecurityGroups;
+    const interfaceEndpoint = {
+        vpcId: "vpc-1",
+        serviceName: "com.amazonaws.vpce.eu-west-1.vpce-svc-0123",
+        vpcEndpointType: "Interface",
+        subnetIds: ["subnet-a", "subnet-b"],
+        securityGroupIds: ["sg-endpoint"],
+    } satisfies PropsOf<typeof aws.ec2.VpcEndpoint>;
+    const endpoint = (props: Record<string, unknown>) => plan(aws.ec2.VpcEndpoint, "customer-endpoint", props);
+
+    it("passes an interface endpoint with its own security group", async () => {
+        await assertNoViolations(policy, endpoint(interfaceEndpoint));
+    });
+
+    it("refuses an interface endpoint without security groups", async () => {
+        const { securityGroupIds: _, ...props } = interfaceEndpoint;
+        await assertViolation(policy, endpoint(props), "Interface endpoint 'customer-endpoint' names no security groups");
+    });
+
+    it("refuses an interface endpoint with an empty security group list", async () => {
+        await assertViolation(policy, endpoint({ ...interfaceEndpoint, securityGroupIds: [] }), "names no security groups");
+    });
+
+    it("does not judge gateway endpoints, which have no security groups", async () => {
+        await assertNoViolations(policy, endpoint({ vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.s3", vpcEndpointType: "Gateway" }));
+    });
+
+    it("treats an endpoint without vpcEndpointType as a gateway endpoint (the AWS default)", async () => {
+        await assertNoViolations(policy, endpoint({ vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.s3" }));
+    });
+
+    it("cannot decide during preview when the security groups are unknown", async () => {
+        await assertCannotRunDuringPreview(policy, endpoint({ ...interfaceEndpoint, securityGroupIds: UNKNOWN }), ".securityGroupIds");
+    });
+});
+
+describe("security-group-no-public-ingress", () => {
+    const policy = securityGroupNoPublicIngress;
+    const httpsFromVpc = { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["10.0.0.0/16"] };
+    const sshFromAnywhere = { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] };
+    const endpointGroup = {
+        vpcId: "vpc-1",
+        description: "customer endpoint",
+        ingress: [httpsFromVpc],
+    } satisfies PropsOf<typeof aws.ec2.SecurityGroup>;
+    const group = (name: string, ingress: unknown[]) => plan(aws.ec2.SecurityGroup, name, { ...endpointGroup, ingress });
+    const relayException = { [policy.name]: { allowedPublicIngress: [{ port: 22, resourceNames: ["relay-sg", "relay-ssh"] }] } };
+
+    it("passes ingress from private CIDRs", async () => {
+        await assertNoViolations(policy, group("endpoint-sg", [httpsFromVpc]));
+    });
+
+    it("refuses inline ingress from 0.0.0.0/0", async () => {
+        await assertViolation(
+            policy,
+            group("relay-sg", [sshFromAnywhere]),
+            "Security group 'relay-sg' allows ingress from 0.0.0.0/0 on tcp port 22; narrow the source",
+        );
+    });
+
+    it("refuses inline ingress from ::/0", async () => {
+        await assertViolation(policy, group("web-sg", [{ protocol: "tcp", fromPort: 80, toPort: 80, ipv6CidrBlocks: ["::/0"] }]), "from ::/0 on tcp port 80");
+    });
+
+    it("refuses all-protocol ingress from anywhere, and names it", async () => {
+        await assertViolation(policy, group("open-sg", [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }]), "on all ports and protocols");
+    });
+
+    it("passes the relay's SSH from anywhere when the port is listed for that group", async () => {
+        await assertNoViolations(policy, group("relay-sg", [sshFromAnywhere]), { config: relayException });
+    });
+
+    it("still refuses the listed port on a group that is not named in the exception", async () => {
+        await assertViolation(policy, group("endpoint-sg", [sshFromAnywhere]), "'endpoint-sg' allows ingress from 0.0.0.0/0", { config: relayException });
+    });
+
+    it("passes the port on every group when the exception names no resources", async () => {
+        await assertNoViolations(policy, group("any-sg", [sshFromAnywhere]), { config: { [policy.name]: { allowedPublicIngress: [{ port: 22 }] } } });
+    });
+
+    it("does not stretch a single-port exception to a port range", async () => {
+        await assertViolation(policy, group("relay-sg", [{ ...sshFromAnywhere, toPort: 23 }]), "on tcp ports 22-23", { config: relayException });
+    });
+
+    it("does not stretch a tcp exception to udp", async () => {
+        await assertViolation(policy, group("relay-sg", [{ ...sshFromAnywhere, protocol: "udp" }]), "on udp port 22", { config: relayException });
+    });
+
+    it("reports each public rule of a group", async () => {
+        const violations = await violationsOf(policy, group("open-sg", [sshFromAnywhere, { ...sshFromAnywhere, fromPort: 3389, toPort: 3389 }]));
+        assert.equal(violations.length, 2);
+    });
+
+    it("refuses an aws.vpc.SecurityGroupIngressRule from 0.0.0.0/0", async () => {
+        await assertViolation(
+            policy,
+            plan(aws.vpc.SecurityGroupIngressRule, "relay-ssh", { securityGroupId: "sg-1", ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" }),
+            "Security group ingress rule 'relay-ssh' allows ingress from 0.0.0.0/0 on tcp port 22",
+        );
+    });
+
+    it("refuses an all-traffic aws.vpc.SecurityGroupIngressRule from ::/0", async () => {
+        await assertViolation(
+            policy,
+            plan(aws.vpc.SecurityGroupIngressRule, "open", { securityGroupId: "sg-1", ipProtocol: "-1", cidrIpv6: "::/0" }),
+            "from ::/0 on all ports and protocols",
+        );
+    });
+
+    it("passes the listed aws.vpc.SecurityGroupIngressRule", async () => {
+        await assertNoViolations(
+            policy,
+            plan(aws.vpc.SecurityGroupIngressRule, "relay-ssh", { securityGroupId: "sg-1", ipProtocol: "6", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" }),
+            { config: relayException },
+        );
+    });
+
+    it("refuses an ingress aws.ec2.SecurityGroupRule from 0.0.0.0/0", async () => {
+        await assertViolation(
+            policy,
+            plan(aws.ec2.SecurityGroupRule, "legacy-rule", { type: "ingress", securityGroupId: "sg-1", protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }),
+            "Security group rule 'legacy-rule' allows ingress from 0.0.0.0/0 on tcp port 5432",
+        );
+    });
+
+    it("does not judge egress aws.ec2.SecurityGroupRules", async () => {
+        await assertNoViolations(
+            policy,
+            plan(aws.ec2.SecurityGroupRule, "egress", { type: "egress", securityGroupId: "sg-1", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }),
+        );
+    });
+
+    it("cannot decide during preview when a CIDR is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, group("sg", [{ ...sshFromAnywhere, cidrBlocks: [UNKNOWN] }]), ".ingress.0.cidrBlocks.0");
+    });
+
+    it("rejects an exception without a port", async () => {
+        await assert.rejects(
+            violationsOf(policy, group("sg", []), { config: { [policy.name]: { allowedPublicIngress: [{ resourceNames: ["relay-sg"] }] } } }),
+            /policy "security-group-no-public-ingress", field "allowedPublicIngress.0": must have required property 'port'/,
+        );
+    });
+});
