@@ -1,40 +1,99 @@
 #!/usr/bin/env node
-// `npm start`: the offline plan. Runs the example stacks under Pulumi's mock runtime (no cloud
-// account, no Pulumi CLI), in the order a real deployment needs, and prints what they create.
+// `npm start`: the offline plan and policy verdict. Runs the stacks of a Pulumi project (this
+// repository's example stacks by default) under Pulumi's mock runtime, with no cloud account and
+// no Pulumi CLI, in the order a real deployment needs; prints what they create and what the
+// policy pack says about it. Exit codes: 0 passed, 1 a mandatory violation, 2 bad usage or
+// config, 3 a stack program failed.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command } from "commander";
 import { buildPlan, renderPlan } from "./plan";
+import { ProjectError, loadProgram, readProject } from "./project";
 import { exampleStackNames, readStackSettings, simulateDeployment } from "./simulate";
+import { PolicyConfigError, PolicyConfigFileError, StackVerdict, judgeStack, readPolicyConfig, renderVerdict, verdictOf } from "./verdict";
+
+export const EXIT = { passed: 0, violations: 1, usage: 2, programFailed: 3 } as const;
+
+/** The per-stack policy config the example stacks ship, next to their settings files. */
+export function defaultPolicyConfigFile(stackConfigDir: string, stack: string): string | undefined {
+    const file = path.join(stackConfigDir, `policy-config.${stack}.json`);
+    return fs.existsSync(file) ? file : undefined;
+}
 
 async function main(argv: string[]): Promise<number> {
     const cli = new Command()
         .name("npm start --")
-        .description("Offline plan: run the stack programs under Pulumi's mock runtime and print what they would create.")
-        .option("-s, --stack <name...>", "stacks to show (default: every stacks/Pulumi.<stack>.yaml); all of them still run, since they read each other's outputs")
-        .option("--json", "print the plan as JSON")
+        .description(
+            "Offline plan and policy verdict: run a Pulumi project's stacks under Pulumi's mock runtime, print what they would create, and run the private-connectivity policy pack over it.",
+        )
+        .option("-s, --stack <name...>", "stacks to report (default: every Pulumi.<stack>.yaml); all of them still run, since they read each other's outputs")
+        .option("-p, --project <dir>", "the Pulumi project to run (a directory with Pulumi.yaml)", path.relative(process.cwd(), readProject().dir) || ".")
+        .option(
+            "-c, --policy-config <file>",
+            "policy config for every stack, as for `pulumi preview --policy-pack-config` (default: <stackConfigDir>/policy-config.<stack>.json when it exists)",
+        )
+        .option("--no-policy", "print the plan only, without the policy verdict")
+        .option("--json", "print the plan and verdict as JSON")
         .helpOption("-h, --help", "show this help")
         .exitOverride();
     cli.parse(argv, { from: "user" });
-    const options = cli.opts<{ stack?: string[]; json?: boolean }>();
+    const options = cli.opts<{ stack?: string[]; project: string; policyConfig?: string; policy: boolean; json?: boolean }>();
 
-    const names = exampleStackNames();
+    const project = readProject(path.resolve(options.project));
+    const names = exampleStackNames(project.stackConfigDir);
+    if (names.length === 0) throw new UsageError(`${project.stackConfigDir} has no Pulumi.<stack>.yaml: nothing to run`);
     for (const wanted of options.stack ?? []) {
-        if (!names.includes(wanted)) throw new UsageError(`unknown stack "${wanted}"; the example stacks are ${names.join(", ")}`);
+        if (!names.includes(wanted)) throw new UsageError(`unknown stack "${wanted}"; the stacks are ${names.join(", ")}`);
     }
-    const deployment = await simulateDeployment(names.map((name) => readStackSettings(name)));
+    const reported = (stack: string) => !options.stack || options.stack.includes(stack);
+    // Read every policy config before running anything: a typo should not cost a whole plan.
+    const policyConfigs = new Map<string, { file?: string; config?: Record<string, unknown> }>();
+    for (const stack of names.filter(reported)) {
+        const file = options.policyConfig ?? defaultPolicyConfigFile(project.stackConfigDir, stack);
+        policyConfigs.set(stack, file ? { file: path.relative(process.cwd(), path.resolve(file)), config: readPolicyConfig(file) } : {});
+    }
+
+    const settings = names.map((name) => readStackSettings(name, project.stackConfigDir));
+    let deployment;
+    try {
+        deployment = await simulateDeployment(settings, { program: loadProgram(project), project: project.name });
+    } catch (err) {
+        throw new ProgramFailed((err as Error).message ?? String(err));
+    }
     const plan = buildPlan(deployment);
-    if (options.stack) plan.stacks = plan.stacks.filter((s) => options.stack!.includes(s.stack));
-    process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan)}\n`);
-    return 0;
+    plan.stacks = plan.stacks.filter((s) => reported(s.stack));
+
+    const verdicts: StackVerdict[] = [];
+    if (options.policy) {
+        for (const [stack, run] of deployment.final) {
+            if (!reported(stack)) continue;
+            const { file, config } = policyConfigs.get(stack) ?? {};
+            verdicts.push(await judgeStack(stack, run, { project: project.name, config, policyConfigFile: file }));
+        }
+    }
+    const verdict = verdictOf(verdicts);
+    if (options.json) {
+        process.stdout.write(`${JSON.stringify(options.policy ? { ...plan, verdict } : plan, null, 2)}\n`);
+    } else {
+        process.stdout.write(`${renderPlan(plan)}\n`);
+        if (options.policy) process.stdout.write(`\n${renderVerdict(verdict)}\n`);
+    }
+    return verdict.passed ? EXIT.passed : EXIT.violations;
 }
 
 class UsageError extends Error {}
+class ProgramFailed extends Error {}
 
 main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
         const e = err as { code?: string; exitCode?: number; message?: string };
-        if (e.code?.startsWith("commander.")) process.exit(e.exitCode ?? 2);
+        if (e.code?.startsWith("commander.")) process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
+        if (err instanceof ProgramFailed) {
+            process.stderr.write(`offline plan failed: a stack program failed, as pulumi up would: ${e.message}\n`);
+            process.exit(EXIT.programFailed);
+        }
         process.stderr.write(`offline plan failed: ${e.message ?? String(err)}\n`);
-        process.exit(err instanceof UsageError ? 2 : 1);
+        process.exit(err instanceof UsageError || err instanceof PolicyConfigError || err instanceof PolicyConfigFileError || err instanceof ProjectError ? EXIT.usage : 1);
     },
 );

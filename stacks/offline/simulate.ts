@@ -71,9 +71,10 @@ export interface SimulatedDeployment {
  */
 export async function simulateDeployment(
     stacks: StackSettings[],
-    options: { maxPasses?: number; program?: () => Promise<Record<string, unknown>> } = {},
+    options: { maxPasses?: number; program?: () => Promise<Record<string, unknown>>; project?: string } = {},
 ): Promise<SimulatedDeployment> {
     const program = options.program ?? stackProgram;
+    const project = options.project ?? projectName;
     const maxPasses = options.maxPasses ?? 5;
     const latest = new Map<string, Record<string, unknown>>();
     const final = new Map<string, ProgramRun>();
@@ -84,12 +85,12 @@ export async function simulateDeployment(
             const stackOutputs: Record<string, Record<string, unknown>> = {};
             for (const other of stacks) {
                 // Any organization: the examples name them by <org>/<project>/<stack>.
-                for (const ref of referencedStackNames(settings.config)) {
-                    if (ref.endsWith(`/${projectName}/${other.stack}`)) stackOutputs[ref] = latest.get(other.stack) ?? {};
+                for (const ref of referencedStackNames(settings.config, project)) {
+                    if (ref.endsWith(`/${project}/${other.stack}`)) stackOutputs[ref] = latest.get(other.stack) ?? {};
                 }
             }
             const run = await runProgram(program, {
-                project: projectName,
+                project,
                 stack: settings.stack,
                 config: settings.config,
                 accountId: settings.accountId,
@@ -109,8 +110,7 @@ export async function simulateDeployment(
 }
 
 /** Fully qualified stack names a config refers to (values of the form org/project/stack). */
-function referencedStackNames(config: Record<string, unknown>): string[] {
-    return Object.values(config).filter(
-        (v): v is string => typeof v === "string" && new RegExp(`^[\\w.-]+/${projectName}/[\\w.-]+$`).test(v),
-    );
+function referencedStackNames(config: Record<string, unknown>, project: string): string[] {
+    const pattern = new RegExp(`^[\\w.-]+/${project.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[\\w.-]+$`);
+    return Object.values(config).filter((v): v is string => typeof v === "string" && pattern.test(v));
 }

@@ -1,0 +1,63 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+
+/**
+ * A Pulumi project on disk, read the way the CLI reads it: `Pulumi.yaml` gives the name, the
+ * program (`main`, default the project directory) and where the stack settings files live
+ * (`stackConfigDir`, default the project directory).
+ */
+export interface PulumiProject {
+    name: string;
+    dir: string;
+    /** The program's entry: a file or a directory Node resolves (its index / package.json main). */
+    main: string;
+    stackConfigDir: string;
+}
+
+/** This repository's project: Pulumi.yaml at the repository root. */
+export const repositoryRoot = path.resolve(__dirname, "..", "..");
+
+export function readProject(dir: string = repositoryRoot): PulumiProject {
+    const file = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+    if (!file) throw new ProjectError(`${dir} has no Pulumi.yaml: give the directory of a Pulumi project`);
+    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
+    const name = doc.name;
+    if (typeof name !== "string" || name.length === 0) throw new ProjectError(`${file}: "name" is missing; every Pulumi project names itself`);
+    const runtime = typeof doc.runtime === "string" ? doc.runtime : (doc.runtime as { name?: unknown } | undefined)?.name;
+    if (runtime !== "nodejs") {
+        throw new ProjectError(`${file}: runtime is ${JSON.stringify(runtime)}; the offline plan runs Node.js programs only (runtime: nodejs)`);
+    }
+    const main = typeof doc.main === "string" ? doc.main : ".";
+    const stackConfigDir = typeof doc.stackConfigDir === "string" ? doc.stackConfigDir : ".";
+    return { name, dir, main: path.resolve(dir, main), stackConfigDir: path.resolve(dir, stackConfigDir) };
+}
+
+export type StackProgram = () => Promise<Record<string, unknown>>;
+
+/**
+ * The program as the Node.js language host runs it: require the entry; if it exports a function,
+ * call it and await the result; the result (or else the module's exports) are the stack outputs.
+ * Each call starts from a fresh module cache for the project's own files, so top-level code runs
+ * again, as it does in every `pulumi up`.
+ */
+export function loadProgram(project: PulumiProject): StackProgram {
+    return async () => {
+        for (const cached of Object.keys(require.cache)) {
+            if (cached.startsWith(project.dir + path.sep) && !cached.includes(`${path.sep}node_modules${path.sep}`)) {
+                delete require.cache[cached];
+            }
+        }
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const loaded: unknown = require(project.main);
+        const entry = (loaded as { default?: unknown } | undefined)?.default ?? loaded;
+        const result: unknown = typeof entry === "function" ? await (entry as () => unknown)() : entry;
+        return isRecord(result) ? { ...result } : {};
+    };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export class ProjectError extends Error {}

@@ -1,0 +1,198 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { apiGatewayPolicies } from "../../policies/apiGateway";
+import { connectorHostPolicies } from "../../policies/connectorHosts";
+import { endpointServicePolicies } from "../../policies/endpointServices";
+import { flowLogPolicies } from "../../policies/flowLogs";
+import { interfaceEndpointPolicies } from "../../policies/interfaceEndpoints";
+import { loadBalancerPolicies } from "../../policies/loadBalancers";
+import { allPolicies } from "../../policies/rules";
+import { tlsPolicies } from "../../policies/tls";
+import { parse as parseYaml } from "yaml";
+
+// `npm start` as a user runs it: a child process, judged by its exit code and what it prints.
+const root = path.resolve(__dirname, "..", "..");
+const insecure = path.join(root, "test", "fixtures", "insecure-stack");
+
+function offlinePlan(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "stacks", "offline", "cli.ts"), ...args], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 60_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface JsonVerdict {
+    verdict: { passed: boolean; stacks: Array<{ stack: string; mandatory: number; advisory: number; violations: Array<{ policyName: string; resourceName?: string; enforcementLevel: string }> }> };
+    stacks: Array<{ stack: string; resources: unknown[] }>;
+}
+
+const families: Record<string, readonly { name: string }[]> = {
+    "endpoint services": endpointServicePolicies,
+    "load balancers": loadBalancerPolicies,
+    "TLS only": tlsPolicies,
+    "private APIs": apiGatewayPolicies,
+    "interface endpoints": interfaceEndpointPolicies,
+    "connector hosts": connectorHostPolicies,
+    "flow logs": flowLogPolicies,
+};
+
+function tempDir(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-"));
+}
+
+describe("npm start: the offline plan and policy verdict", function () {
+    this.timeout(120_000);
+
+    it("plans both example stacks, passes the pack with no violation and exits 0", () => {
+        const run = offlinePlan();
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stdout, /Stack customer-dev: \d+ resources/);
+        assert.match(run.stdout, /Stack firefly-dev: \d+ resources/);
+        assert.match(run.stdout, /aws:ec2\/vpcEndpointService:VpcEndpointService {2}acme-service {2}acceptanceRequired=true/);
+        assert.match(run.stdout, /customer-dev: passed, no violations/);
+        assert.match(run.stdout, /firefly-dev: passed, no violations/);
+        assert.match(run.stdout, /Result: passed/);
+    });
+
+    describe("on a deliberately insecure stack", () => {
+        let json: JsonVerdict;
+        let status: number | null;
+        before(() => {
+            const run = offlinePlan("--project", insecure, "--json");
+            status = run.status;
+            json = JSON.parse(run.stdout) as JsonVerdict;
+        });
+
+        it("exits 1, the verdict failed", () => {
+            assert.equal(status, 1);
+            assert.equal(json.verdict.passed, false);
+        });
+
+        for (const [family, rules] of Object.entries(families)) {
+            it(`every rule of the ${family} family fires`, () => {
+                const fired = new Set(json.verdict.stacks[0].violations.map((v) => v.policyName));
+                for (const rule of rules) assert.ok(fired.has(rule.name), `${rule.name} did not fire`);
+            });
+        }
+
+        it("covers the whole pack, and names each offending resource", () => {
+            const violations = json.verdict.stacks[0].violations;
+            assert.deepEqual(new Set(violations.map((v) => v.policyName)), new Set(allPolicies.map((p) => p.name)));
+            assert.deepEqual(
+                violations.filter((v) => v.policyName === "load-balancer-internal").map((v) => v.resourceName).sort(),
+                ["default-alb", "public-nlb"],
+            );
+            assert.ok(violations.every((v) => v.enforcementLevel === "mandatory"));
+        });
+
+        it("prints each violation with its rule, resource and enforcement level", () => {
+            const run = offlinePlan("--project", insecure);
+            assert.equal(run.status, 1);
+            assert.match(run.stdout, /insecure: FAILED, 23 mandatory, 0 advisory/);
+            assert.match(run.stdout, /\[mandatory\] endpoint-service-acceptance-required {2}aws:ec2\/vpcEndpointService:VpcEndpointService {2}open-service\n {8}Endpoint service 'open-service' accepts endpoint connections automatically; set acceptanceRequired: true/);
+            assert.match(run.stdout, /Result: FAILED/);
+        });
+
+        it("honours a policy config file in the --policy-pack-config format", () => {
+            const dir = tempDir();
+            const file = path.join(dir, "policy.json");
+            fs.writeFileSync(file, JSON.stringify({ all: "advisory", "load-balancer-internal": { enforcementLevel: "mandatory", allowedPublicLoadBalancers: ["public-nlb"] } }));
+            const run = offlinePlan("--project", insecure, "--json", "--policy-config", file);
+            const verdict = (JSON.parse(run.stdout) as JsonVerdict).verdict;
+            // Only default-alb is left mandatory: public-nlb is excepted, everything else advisory.
+            assert.equal(run.status, 1);
+            assert.deepEqual(
+                verdict.stacks[0].violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName} ${v.resourceName}`),
+                ["load-balancer-internal default-alb"],
+            );
+            assert.equal(verdict.stacks[0].advisory, 21);
+
+            fs.writeFileSync(file, JSON.stringify({ all: "advisory" }));
+            const advisoryOnly = offlinePlan("--project", insecure, "--policy-config", file);
+            assert.equal(advisoryOnly.status, 0, "advisory violations do not fail the verdict");
+            assert.match(advisoryOnly.stdout, /insecure: passed, 0 mandatory, 23 advisory/);
+        });
+    });
+
+    describe("refuses bad input before running anything, with exit code 2", () => {
+        it("a policy config that is not JSON, naming the file", () => {
+            const file = path.join(tempDir(), "broken.json");
+            fs.writeFileSync(file, "{ load-balancer-internal: advisory");
+            const run = offlinePlan("--policy-config", file);
+            assert.equal(run.status, 2);
+            assert.match(run.stderr, /policy config .*broken\.json is not JSON/);
+        });
+
+        it("a policy config value the engine would refuse, naming the rule", () => {
+            const file = path.join(tempDir(), "bad-value.json");
+            fs.writeFileSync(file, JSON.stringify({ "load-balancer-internal": { allowedPublicLoadBalancers: "relay-nlb" } }));
+            const run = offlinePlan("--policy-config", file);
+            assert.equal(run.status, 2);
+            assert.match(run.stderr, /load-balancer-internal/);
+            assert.match(run.stderr, /allowedPublicLoadBalancers/);
+        });
+
+        it("a missing policy config file", () => {
+            const run = offlinePlan("--policy-config", "/nonexistent/policy.json");
+            assert.equal(run.status, 2);
+            assert.match(run.stderr, /cannot read policy config \/nonexistent\/policy\.json: ENOENT/);
+        });
+
+        it("an unknown stack, listing the stacks there are", () => {
+            const run = offlinePlan("--stack", "prod");
+            assert.equal(run.status, 2);
+            assert.match(run.stderr, /unknown stack "prod"; the stacks are customer-dev, firefly-dev/);
+        });
+
+        it("a directory that is not a Pulumi project", () => {
+            const run = offlinePlan("--project", tempDir());
+            assert.equal(run.status, 2);
+            assert.match(run.stderr, /has no Pulumi\.yaml/);
+        });
+    });
+
+    it("reports only the chosen stack, and exits 3 when a stack program fails as pulumi up would", () => {
+        const only = offlinePlan("--stack", "firefly-dev");
+        assert.equal(only.status, 0, only.stderr);
+        assert.doesNotMatch(only.stdout, /Stack customer-dev/);
+        assert.match(only.stdout, /firefly-dev: passed/);
+
+        const dir = tempDir();
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: private-connectivity\nruntime: nodejs\nmain: ${path.join(root, "stacks")}\n`);
+        fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config:\n  private-connectivity:role: platform\n");
+        const failed = offlinePlan("--project", dir);
+        assert.equal(failed.status, 3, failed.stderr);
+        assert.match(failed.stderr, /a stack program failed.*private-connectivity:role/s);
+    });
+});
+
+describe("the pull-request workflow", () => {
+    const workflow = parseYaml(fs.readFileSync(path.join(root, ".github", "workflows", "pull-request.yml"), "utf8")) as {
+        on: Record<string, unknown>;
+        jobs: Record<string, { steps: Array<{ run?: string; uses?: string; with?: Record<string, unknown> }>; strategy?: { matrix: { stack: string[] } } }>;
+    };
+    const runs = (job: string) => workflow.jobs[job].steps.map((s) => s.run ?? "").join("\n");
+
+    it("runs on pull requests: the test command, and the offline plan that fails on a mandatory violation", () => {
+        assert.ok("pull_request" in workflow.on);
+        assert.match(runs("test"), /^\.ci\/run$/m);
+        assert.match(runs("offline-plan"), /set -o pipefail\s+npm start \|/);
+    });
+
+    it("previews every example stack with the pack and the stack's policy config, skipping without secrets", () => {
+        const preview = workflow.jobs.preview;
+        const stacks = fs.readdirSync(path.join(root, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean);
+        assert.deepEqual([...preview.strategy!.matrix.stack].sort(), [...stacks].sort());
+        const action = preview.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(action?.with?.command, "preview");
+        assert.equal(action?.with?.policyPacks, "policies");
+        assert.match(String(action?.with?.policyPackConfigs), /steps\.policy\.outputs\.configs/);
+        assert.match(runs("preview"), /stacks\/policy-config\.\$\{\{ matrix\.stack \}\}\.json/);
+        assert.match(runs("preview"), /::notice title=pulumi preview skipped::/);
+    });
+});
