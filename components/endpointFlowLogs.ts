@@ -62,7 +62,7 @@ export class EndpointFlowLogs extends pulumi.ComponentResource {
         const partition = aws.getPartitionOutput({}, parent).partition;
         const region = aws.getRegionOutput({}, parent).region;
         const role = new aws.iam.Role(
-            `${name}-delivery-role`,
+            `${name}-role`,
             {
                 description: `Delivers the VPC flow logs of ${name} to CloudWatch Logs`,
                 assumeRolePolicy: pulumi.all([accountId, partition, region]).apply(([account, part, reg]) =>

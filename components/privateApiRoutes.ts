@@ -233,7 +233,7 @@ export function checkRoutes(c: ArgChecker, routes: PrivateApiRoute[], authorizer
         keys.add(key);
 
         const pathParameters = segments.filter((s) => s.startsWith("{")).map((s) => s.replace(/[{}+]/g, ""));
-        const integration = checkIntegration(c, `${f}.integration`, route.integration, method);
+        const integration = checkIntegration(c, `${f}.integration`, route.integration, method, pathParameters);
         const authorization = checkAuthorization(c, `${f}.authorization`, route.authorization, authorizers);
 
         let requestSchema: string | undefined;
@@ -270,7 +270,13 @@ function checkPath(c: ArgChecker, field: string, path: unknown): string[] {
     return segments;
 }
 
-function checkIntegration(c: ArgChecker, f: string, integration: PrivateApiIntegration | undefined, method: PrivateApiMethod): CheckedIntegration {
+function checkIntegration(
+    c: ArgChecker,
+    f: string,
+    integration: PrivateApiIntegration | undefined,
+    method: PrivateApiMethod,
+    pathParameters: readonly string[],
+): CheckedIntegration {
     const type = c.oneOf(`${f}.type`, integration?.type, integrationTypes);
     const timeout = (value: number | undefined) => c.integerInRange(`${f}.timeoutMilliseconds`, value ?? 29000, 50, 300000);
     switch (type) {
@@ -298,6 +304,10 @@ function checkIntegration(c: ArgChecker, f: string, integration: PrivateApiInteg
                 if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) c.fail(`${f}.uri`, `must be an http(s) URL (got ${JSON.stringify(value)})`);
                 if (url.protocol === "http:" && vpcLinkId === undefined) {
                     c.fail(`${f}.uri`, `must use https:// (got ${JSON.stringify(value)}): plain http would cross the network unencrypted; use https, or a vpcLinkId to reach an internal NLB`);
+                }
+                const unknown = uriParameters(String(value)).filter((p) => !pathParameters.includes(p));
+                if (unknown.length > 0) {
+                    c.fail(`${f}.uri`, `uses {${unknown[0]}}, which is not a parameter of the route's path (${pathParameters.length > 0 ? pathParameters.map((p) => `{${p}}`).join(", ") : "it has none"}); API Gateway could not fill it in`);
                 }
             });
             return {
@@ -378,7 +388,10 @@ export function integrationArgsFor(route: CheckedRoute, env: ApiEnvironment) {
                 uri: integration.uri,
                 connectionType: integration.vpcLinkId === undefined ? "INTERNET" : "VPC_LINK",
                 connectionId: integration.vpcLinkId,
-                requestParameters: fromEntries(route.pathParameters.map((p) => [`integration.request.path.${p}`, `method.request.path.${p}`])),
+                // Pass on the path parameters the backend URL uses, e.g. {proxy} of a /{proxy+} route.
+                requestParameters: pulumi
+                    .output(integration.uri)
+                    .apply((uri) => fromEntries(uriParameters(uri).map((p) => [`integration.request.path.${p}`, `method.request.path.${p}`]))),
                 timeoutMilliseconds: integration.timeoutMilliseconds,
             };
         case "MOCK":
@@ -393,6 +406,11 @@ export function integrationArgsFor(route: CheckedRoute, env: ApiEnvironment) {
 /** The URI through which API Gateway invokes a Lambda function in its own region. */
 export function lambdaInvocationUri(env: ApiEnvironment, functionArn: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.interpolate`arn:${env.partition}:apigateway:${env.region}:lambda:path/2015-03-31/functions/${functionArn}/invocations`;
+}
+
+/** Names of the `{parameter}` placeholders in a backend URL. */
+function uriParameters(uri: string): string[] {
+    return [...uri.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]!);
 }
 
 /** A shell command that calls `route` from an instance in the VPC, authenticated as the route requires. */
@@ -419,7 +437,9 @@ export function curlExample(route: CheckedRoute, authorizers: Record<string, Che
         ].join(" ");
     }
     if (!("authorizer" in auth)) return [...parts, url].join(" ");
-    const header = authorizers[auth.authorizer]!.identitySource.split(",")[0]!.trim().replace(/^method\.request\.header\./, "");
+    // The token goes in the authorizer's first header source (Authorization unless configured otherwise).
+    const sources = authorizers[auth.authorizer]!.identitySource.split(",").map((s) => s.trim());
+    const header = sources.find((s) => s.startsWith("method.request.header."))?.slice("method.request.header.".length) ?? "Authorization";
     return [...parts, "-H", `"${header}: $TOKEN"`, url].join(" ");
 }
 

@@ -300,11 +300,12 @@ describe("PrivateApi", () => {
 
         it("reaches a backend in a VPC through a VPC link, where plain http stays on AWS's network", async () => {
             const run = await deployApi(
-                baseArgs({ routes: [{ path: "/orders", method: "GET", integration: { type: "HTTP_PROXY", uri: "http://orders.internal:8080/orders", vpcLinkId: "abc123" } }] }),
+                baseArgs({ routes: [{ path: "/orders/{id}", method: "GET", integration: { type: "HTTP_PROXY", uri: "http://orders.internal:8080/orders", vpcLinkId: "abc123" } }] }),
             );
             const integration = single(run, INTEGRATION);
             assert.equal(integration.inputs.connectionType, "VPC_LINK");
             assert.equal(integration.inputs.connectionId, "abc123");
+            assert.equal(integration.inputs.requestParameters, undefined, "the backend URL uses no path parameter, so none is mapped");
         });
 
         it("answers mock routes with the configured status and body", async () => {
@@ -520,6 +521,18 @@ describe("PrivateApi", () => {
                 `curl -sS --fail-with-body -X POST -H 'content-type: application/json' -d '{}' -H "Authorization: $TOKEN" "https://${api.id}-${existingEndpoint}.execute-api.us-east-1.amazonaws.com/v1/orders"`,
             );
         });
+
+        it("puts the token in the header a REQUEST authorizer reads, and sends unauthenticated routes plain", async () => {
+            const run = await deployApi(
+                baseArgs({
+                    authorizers: { tenants: { type: "REQUEST", functionArn: authorizerArn, identitySource: "method.request.querystring.tenant,method.request.header.X-Token" } },
+                    routes: [{ ...health, authorization: { authorizer: "tenants" } }],
+                }),
+            );
+            assert.match(String(run.outputs.exampleCurl), /^curl -sS --fail-with-body -H "X-Token: \$TOKEN" "https:\/\/[a-z0-9]+\.execute-api\.us-east-1\.amazonaws\.com\/v1\/health"$/);
+            const open = await deployApi(baseArgs({ routes: [{ ...health, authorization: "NONE" }] }));
+            assert.match(String(open.outputs.exampleCurl), /^curl -sS --fail-with-body "https:\/\/[^"]+\/v1\/health"$/);
+        });
     });
 
     describe("argument validation", () => {
@@ -548,6 +561,7 @@ describe("PrivateApi", () => {
             ["a malformed function ARN", { routes: [route({ integration: lambda({ functionArn: "orders" }) })] }, /routes\[0\]\.integration\.functionArn must be a Lambda function ARN/],
             ["an integration timeout out of range", { routes: [route({ integration: lambda({ timeoutMilliseconds: 10 }) })] }, /timeoutMilliseconds must be an integer between 50 and 300000/],
             ["a plaintext HTTP backend over the network", { routes: [route({ integration: { type: "HTTP_PROXY", uri: "http://orders.example.com/" } })] }, /routes\[0\]\.integration\.uri must use https:\/\//],
+            ["a backend URL placeholder the route does not have", { routes: [route({ path: "/orders/{id}", integration: { type: "HTTP_PROXY", uri: "https://orders.example.com/{orderId}" } })] }, /routes\[0\]\.integration\.uri uses \{orderId\}, which is not a parameter of the route's path \(\{id\}\)/],
             ["a backend that is not a URL", { routes: [route({ integration: { type: "HTTP_PROXY", uri: "orders" } })] }, /routes\[0\]\.integration\.uri must be an http\(s\) URL/],
             ["a zero throttling rate", { throttling: { rateLimit: 0 } }, /throttling\.rateLimit must be a positive number of requests per second \(got 0\)/],
             ["a negative throttling rate", { throttling: { rateLimit: -1 } }, /throttling\.rateLimit must be a positive number/],
