@@ -420,17 +420,7 @@ export class PrivateApi extends pulumi.ComponentResource {
             const created = new aws.apigateway.Authorizer(`${name}-authorizer-${authName}`, { restApi: api.id, ...authorizerArgs }, parent);
             authorizerIds.set(authName, created.id);
             if (authorizer.functionArn !== undefined) {
-                new aws.lambda.Permission(
-                    `${name}-authorizer-${authName}-invoke`,
-                    {
-                        action: "lambda:InvokeFunction",
-                        function: authorizer.functionArn,
-                        principal: "apigateway.amazonaws.com",
-                        sourceArn: pulumi.interpolate`${api.executionArn}/authorizers/${created.id}`,
-                        statementId: statementId(name, `authorizer-${authName}`),
-                    },
-                    parent,
-                );
+                this.allowApiGatewayToInvoke(name, `authorizer-${authName}`, authorizer.functionArn, pulumi.interpolate`${api.executionArn}/authorizers/${created.id}`);
             }
         }
 
@@ -509,18 +499,9 @@ export class PrivateApi extends pulumi.ComponentResource {
                 );
                 resources.push(methodResponse, integrationResponse);
             } else if (route.integration.type === "AWS_PROXY") {
-                new aws.lambda.Permission(
-                    `${name}-invoke-${key}`,
-                    {
-                        action: "lambda:InvokeFunction",
-                        function: route.integration.functionArn,
-                        principal: "apigateway.amazonaws.com",
-                        // Any stage, this method and path only.
-                        sourceArn: pulumi.interpolate`${api.executionArn}/*/${route.method === "ANY" ? "*" : route.method}/${route.segments.map((s) => (s.startsWith("{") ? "*" : s)).join("/")}`,
-                        statementId: statementId(name, key),
-                    },
-                    parent,
-                );
+                // Any stage, this method and path only.
+                const methodAndPath = `${route.method === "ANY" ? "*" : route.method}/${route.segments.map((s) => (s.startsWith("{") ? "*" : s)).join("/")}`;
+                this.allowApiGatewayToInvoke(name, key, route.integration.functionArn, pulumi.interpolate`${api.executionArn}/*/${methodAndPath}`);
             }
             spec.routes[key] = {
                 method: methodArgs,
@@ -531,6 +512,15 @@ export class PrivateApi extends pulumi.ComponentResource {
             };
         }
         return { resources, spec };
+    }
+
+    /** Lets API Gateway invoke a Lambda function, from `sourceArn` (a route or an authorizer of this API) only. */
+    private allowApiGatewayToInvoke(name: string, key: string, functionArn: pulumi.Input<string>, sourceArn: pulumi.Input<string>): void {
+        new aws.lambda.Permission(
+            `${name}-invoke-${key}`,
+            { action: "lambda:InvokeFunction", function: functionArn, principal: "apigateway.amazonaws.com", sourceArn, statementId: statementId(name, key) },
+            { parent: this },
+        );
     }
 
     /** The account's CloudWatch Logs role for API Gateway (a per-region singleton; see `manageAccountCloudWatchRole`). */
