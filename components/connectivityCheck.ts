@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { ProbeEvent, ProbeOutcome } from "./probe/connectivityProbe";
 import { probeModuleSource, probeRunnerScript } from "./probe/probeSource";
-import { ArgChecker, logRetentionDays, patterns } from "./validation";
+import { ArgChecker, patterns } from "./validation";
 
 export interface ConnectivityCheckArgs {
     /** Name to reach, e.g. the PrivateLinkEndpoint's stable hostname. */
@@ -216,7 +216,7 @@ function checkArgs(name: string, args: ConnectivityCheckArgs) {
     const tls = args.tls ?? true;
     if (!tls && args.servername !== undefined) c.fail("servername", "is only used with tls: true; remove it or turn TLS on");
     const runFrom = c.oneOf("runFrom", args.runFrom ?? "lambda", ["lambda", "runner"] as const);
-    const logRetentionInDays = args.logRetentionInDays ?? 30;
+    const logRetentionInDays = c.logRetention("logRetentionInDays", args.logRetentionInDays ?? 30);
     if (runFrom === "lambda") {
         if (args.vpcId === undefined) c.fail("vpcId", 'is required to run the probe in the VPC; give the VPC ID, or runFrom: "runner"');
         c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
@@ -226,9 +226,6 @@ function checkArgs(name: string, args: ConnectivityCheckArgs) {
             c.fail("targetSecurityGroupId", "is required so the probe may reach the target and nothing else; give the endpoint's security group ID");
         }
         c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0");
-        if (!(logRetentionDays as readonly number[]).includes(logRetentionInDays)) {
-            c.fail("logRetentionInDays", `must be one of CloudWatch Logs' retention periods (${logRetentionDays.join(", ")}); got ${logRetentionInDays}`);
-        }
     } else {
         for (const field of ["vpcId", "subnetIds", "targetSecurityGroupId", "logRetentionInDays"] as const) {
             if (args[field] !== undefined) c.fail(field, 'is only used with runFrom: "lambda"; remove it');

@@ -17,3 +17,18 @@ export type { ConnectivityCheckArgs } from "./connectivityCheck";
 export { probeConnectivity, describeFailure } from "./probe/connectivityProbe";
 export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeStage } from "./probe/connectivityProbe";
 export { ComponentArgumentError } from "./validation";
+export { PrivateApi } from "./privateApi";
+export type { PrivateApiArgs, PrivateApiCustomDomain, PrivateApiEndpointArgs, PrivateApiThrottling } from "./privateApi";
+export type {
+    CognitoJwtAuthorizer,
+    HttpProxyIntegration,
+    LambdaProxyIntegration,
+    MockIntegration,
+    PrivateApiAuthorization,
+    PrivateApiAuthorizer,
+    PrivateApiIntegration,
+    PrivateApiMethod,
+    PrivateApiRoute,
+    RequestAuthorizer,
+    TokenAuthorizer,
+} from "./privateApiRoutes";

@@ -233,6 +233,6 @@ function checkArgs(name: string, args: PrivateLinkEndpointArgs) {
         c.fail("dns.recordName", `must be one lower-case DNS label like acme (got ${JSON.stringify(args.dns.recordName)})`);
     }
     const zoneId = args.dns.zoneId === undefined ? undefined : c.matches("dns.zoneId", args.dns.zoneId, patterns.route53ZoneId, "a Route 53 hosted zone ID like Z0123456789ABCDEFGHIJ");
-    checkFlowLogSettings(c, args.flowLogs, "flowLogs.");
+    checkFlowLogSettings(c, "flowLogs.", args.flowLogs ?? {});
     return { ports, serviceName, zoneId };
 }

@@ -73,6 +73,35 @@ export class ArgChecker {
         return value;
     }
 
+    /**
+     * A list whose length decides how many resources exist (subnets, rules, routes) must be a plain
+     * array while the program runs, so that validation and `pulumi preview` see every resource; its
+     * elements may still be Outputs. Absent means empty.
+     */
+    plainList<T>(field: string, value: readonly T[] | undefined, fix: string): readonly T[] {
+        if (value === undefined) return [];
+        if (!Array.isArray(value)) {
+            const kind = pulumi.Output.isInstance(value) ? "an Output" : value instanceof Promise ? "a Promise" : "not a list";
+            this.fail(field, `is ${kind}, so the number of resources it decides is unknown while the program runs; ${fix}`);
+        }
+        return value;
+    }
+
+    /**
+     * An AWS account ID or IAM principal ARN that is granted access. `*` (anywhere in it) is refused:
+     * a wildcard principal opens the resource to every AWS account.
+     */
+    principal(field: string, value: unknown): string {
+        if (typeof value !== "string" || value.trim() === "") this.fail(field, "must be an AWS account ID or IAM principal ARN");
+        if (value.includes("*")) {
+            this.fail(field, `must not contain "*" (got "${value}"): it would admit every AWS principal; give an account ID or a role ARN`);
+        }
+        if (!patterns.accountId.test(value) && !patterns.principalArn.test(value)) {
+            this.fail(field, `must be a 12-digit AWS account ID or an IAM principal ARN like arn:aws:iam::123456789012:role/name (got "${value}")`);
+        }
+        return value;
+    }
+
     /** Ports that must be distinct (one listener per port, one SG rule per port). */
     uniquePorts(field: string, ports: readonly number[]): void {
         const seen = new Set<number>();
@@ -94,6 +123,14 @@ export class ArgChecker {
             this.fail(field, `must be an integer between ${min} and ${max} (got ${describe(value)})`);
         }
         return value;
+    }
+
+    /** Days of log retention, one of the periods CloudWatch Logs accepts. */
+    logRetention(field: string, value: unknown): number {
+        if (!(logRetentionDays as readonly unknown[]).includes(value)) {
+            this.fail(field, `must be a retention CloudWatch Logs accepts: ${logRetentionDays.join(", ")} days (got ${describe(value)})`);
+        }
+        return value as number;
     }
 
     /** Checks a string input against a pattern, now or when it resolves. */
@@ -137,12 +174,37 @@ export const patterns = {
     dnsName: /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
     dnsLabel: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
     route53ZoneId: /^Z[A-Z0-9]{1,31}$/,
+    /** A Lambda function ARN, optionally qualified with a version or alias. */
+    lambdaFunctionArn: /^arn:aws(-[a-z]+)*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/,
+    cognitoUserPoolArn: /^arn:aws(-[a-z]+)*:cognito-idp:[a-z0-9-]+:\d{12}:userpool\/[a-z0-9-]+_[0-9A-Za-z]+$/,
+    /** A KMS key ARN (CloudWatch Logs needs the key ARN, not an alias). */
+    kmsKeyArn: /^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:key\/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/,
+    /** An IPv4 CIDR block, e.g. 10.0.0.0/16 (octets and prefix range-checked by `isIpv4Cidr`). */
+    ipv4Cidr: /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/,
+    /** An API Gateway VPC link ID (REST APIs: the `aws.apigateway.VpcLink` to an NLB). */
+    apiGatewayVpcLinkId: /^[a-z0-9]{5,12}$/,
 } as const;
+
+/** True for an IPv4 CIDR whose octets are 0–255 and whose prefix is 0–32. */
+export function isIpv4Cidr(value: string): boolean {
+    const m = patterns.ipv4Cidr.exec(value);
+    if (!m) return false;
+    const numbers = m.slice(1).map(Number);
+    return numbers.slice(0, 4).every((octet) => octet <= 255) && numbers[4]! <= 32;
+}
+
+/** Account IDs become the account's root principal; principal ARNs are used as given. */
+export function principalArn(partition: string, value: string): string {
+    return patterns.accountId.test(value) ? `arn:${partition}:iam::${value}:root` : value;
+}
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const logRetentionDays = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
+
+/** Default retention for the security logs the components write (flow logs, access logs): a year. */
+export const defaultLogRetentionDays = 365;
 
 /**
  * ELB security policies that negotiate TLS 1.2 or newer only (note TLS13-1-0/-1-1 still allow
@@ -151,3 +213,12 @@ export const logRetentionDays = [
  */
 export const tls12ListenerPolicyPattern = /^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)/;
 export const defaultListenerSslPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/**
+ * API Gateway security policies (REST APIs and custom domain names) that refuse TLS 1.0/1.1: the
+ * legacy `TLS_1_2`, and the enhanced `SecurityPolicy_TLS13_1_2_*` (TLS 1.3, down to 1.2) and
+ * `SecurityPolicy_TLS13_1_3_*` (TLS 1.3 only). `TLS_1_0` and the edge-only
+ * `SecurityPolicy_TLS12_*_EDGE` policies are refused.
+ */
+export const apiGatewayTls12PolicyPattern = /^(TLS_1_2|SecurityPolicy_TLS13_1_[23]_[A-Z0-9_]+)$/;
+export const defaultApiGatewaySecurityPolicy = "TLS_1_2";

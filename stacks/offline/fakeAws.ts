@@ -216,6 +216,77 @@ export class FakeAws implements pulumi.runtime.Mocks {
             }
             case "aws:ec2/flowLog:FlowLog":
                 return { ...generic, id: `fl-${short}` };
+            case "aws:iam/rolePolicy:RolePolicy":
+                return { ...generic, id: `${inputs.role}:${physicalName}` };
+            case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+                return { ...generic, id: `${inputs.role}-${hex.slice(0, 26)}` };
+            case "aws:lambda/permission:Permission":
+                return { ...generic, id: String(inputs.statementId ?? `terraform-${hex.slice(0, 26)}`) };
+            // API Gateway REST APIs: 10-character IDs, execute-api ARNs for invoking and IAM, and
+            // apigateway ARNs (no account) for management.
+            case "aws:apigateway/restApi:RestApi": {
+                const apiId = hex.slice(0, 10);
+                return {
+                    ...generic,
+                    id: apiId,
+                    arn: `arn:aws:apigateway:${region}::/restapis/${apiId}`,
+                    executionArn: `arn:aws:execute-api:${region}:${accountId}:${apiId}`,
+                    rootResourceId: hex.slice(10, 20),
+                    createdDate: "2025-01-01T00:00:00Z",
+                };
+            }
+            case "aws:apigateway/restApiPolicy:RestApiPolicy":
+                return { ...generic, id: String(inputs.restApiId) };
+            case "aws:apigateway/resource:Resource":
+                return { ...generic, id: hex.slice(0, 10) };
+            case "aws:apigateway/method:Method":
+                return { ...generic, id: `agm-${inputs.restApi}-${inputs.resourceId}-${inputs.httpMethod}` };
+            case "aws:apigateway/integration:Integration":
+                return { ...generic, id: `agi-${inputs.restApi}-${inputs.resourceId}-${inputs.httpMethod}` };
+            case "aws:apigateway/methodResponse:MethodResponse":
+                return { ...generic, id: `agmr-${inputs.restApi}-${inputs.resourceId}-${inputs.httpMethod}-${inputs.statusCode}` };
+            case "aws:apigateway/integrationResponse:IntegrationResponse":
+                return { ...generic, id: `agir-${inputs.restApi}-${inputs.resourceId}-${inputs.httpMethod}-${inputs.statusCode}` };
+            case "aws:apigateway/authorizer:Authorizer": {
+                const authorizerId = hex.slice(0, 6);
+                return { ...generic, id: authorizerId, arn: `arn:aws:apigateway:${region}::/restapis/${inputs.restApi}/authorizers/${authorizerId}` };
+            }
+            case "aws:apigateway/model:Model":
+            case "aws:apigateway/requestValidator:RequestValidator":
+                return { ...generic, id: hex.slice(0, 6) };
+            case "aws:apigateway/deployment:Deployment":
+                return { ...generic, id: hex.slice(0, 6), createdDate: "2025-01-01T00:00:00Z" };
+            case "aws:apigateway/stage:Stage": {
+                const { restApi, stageName } = inputs as { restApi: string; stageName: string };
+                return {
+                    ...generic,
+                    id: `ags-${restApi}-${stageName}`,
+                    arn: `arn:aws:apigateway:${region}::/restapis/${restApi}/stages/${stageName}`,
+                    executionArn: `arn:aws:execute-api:${region}:${accountId}:${restApi}/${stageName}`,
+                    invokeUrl: `https://${restApi}.execute-api.${region}.amazonaws.com/${stageName}`,
+                };
+            }
+            case "aws:apigateway/methodSettings:MethodSettings":
+                return { ...generic, id: `${inputs.restApi}-${inputs.stageName}-${inputs.methodPath}` };
+            case "aws:apigateway/account:Account":
+                return { ...generic, id: "api-gateway-account" };
+            case "aws:apigateway/domainName:DomainName": {
+                // Private custom domain names get an ID of their own: the same name may exist in many accounts.
+                const domainNameId = hex.slice(0, 10);
+                const domain = String(inputs.domainName);
+                return {
+                    ...generic,
+                    id: `${domain}/${domainNameId}`,
+                    domainNameId,
+                    arn: `arn:aws:apigateway:${region}:${accountId}:/domainnames/${domain}+${domainNameId}`,
+                };
+            }
+            case "aws:apigateway/domainNameAccessAssociation:DomainNameAccessAssociation": {
+                const arn = `arn:aws:apigateway:${region}:${accountId}:/domainnameaccessassociations/domainname/${String(inputs.domainNameArn).split("/domainnames/")[1]}/vpcesource/${inputs.accessAssociationSource}`;
+                return { ...generic, id: arn, arn };
+            }
+            case "aws:apigateway/basePathMapping:BasePathMapping":
+                return { ...generic, id: `${inputs.domainName}/${inputs.basePath ?? ""}` };
             default:
                 return generic;
         }

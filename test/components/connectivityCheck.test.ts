@@ -123,7 +123,7 @@ describe("ConnectivityCheck", () => {
             ["a lambda probe without the target's security group", { targetSecurityGroupId: undefined }, /targetSecurityGroupId is required/],
             ["an unknown runFrom", { runFrom: "ec2" as "lambda" }, /runFrom must be one of "lambda", "runner"/],
             ["lambda settings with the runner", { runFrom: "runner" }, /vpcId is only used with runFrom: "lambda"/],
-            ["a log retention CloudWatch does not offer", { logRetentionInDays: 2 }, /logRetentionInDays must be one of/],
+            ["a log retention CloudWatch does not offer", { logRetentionInDays: 2 }, /logRetentionInDays must be a retention CloudWatch Logs accepts: .* \(got 2\)/],
         ]);
     });
 });

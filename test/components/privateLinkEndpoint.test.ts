@@ -126,7 +126,7 @@ describe("PrivateLinkEndpoint", () => {
             assert.equal(f.inputs.trafficType, "ALL");
         }
         const trust = JSON.parse(String(role.inputs.assumeRolePolicy));
-        assert.equal(trust.Statement[0].Principal.Service, "vpc-flow-logs.amazonaws.com");
+        assert.deepEqual(trust.Statement[0].Principal.Service, ["vpc-flow-logs.amazonaws.com"]);
         assert.equal(trust.Statement[0].Condition.StringEquals["aws:SourceAccount"], customerAccount);
         assert.equal(trust.Statement[0].Condition.ArnLike["aws:SourceArn"], `arn:aws:ec2:us-east-1:${customerAccount}:vpc-flow-log/*`);
         const policy = JSON.parse(String(single(run, "aws:iam/rolePolicy:RolePolicy").inputs.policy));
@@ -160,7 +160,7 @@ describe("PrivateLinkEndpoint", () => {
             ["a dotted record name", { dns: { zoneName: "privatelink.firefly.internal", recordName: "a.b" } }, /dns\.recordName must be one lower-case DNS label/],
             ["a bad zone ID", { dns: { zoneName: "privatelink.firefly.internal", recordName: "acme", zoneId: "zone-1" } }, /dns\.zoneId must be a Route 53 hosted zone ID/],
             ["a bad service region", { serviceRegion: "mars-1" }, /serviceRegion must be an AWS region/],
-            ["a retention CloudWatch does not offer", { flowLogs: { retentionInDays: 42 } }, /flowLogs\.retentionInDays must be one of CloudWatch Logs' retention periods/],
+            ["a retention CloudWatch does not offer", { flowLogs: { retentionInDays: 42 } }, /flowLogs\.retentionInDays must be a retention CloudWatch Logs accepts: 1, 3, .* \(got 42\)/],
             ["an unknown traffic type", { flowLogs: { trafficType: "SOME" as "ALL" } }, /flowLogs\.trafficType must be one of "ALL", "ACCEPT", "REJECT"/],
         ]);
 
