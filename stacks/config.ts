@@ -40,6 +40,84 @@ const listener = z.strictObject({
         .optional(),
 });
 
+const apiMethod = z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]);
+const apiIntegration = z.discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("AWS_PROXY"), functionArn: z.string(), timeoutMilliseconds: z.number().int().optional() }),
+    z.strictObject({
+        type: z.literal("HTTP_PROXY"),
+        uri: z.string(),
+        httpMethod: apiMethod.optional(),
+        vpcLinkId: z.string().optional(),
+        timeoutMilliseconds: z.number().int().optional(),
+    }),
+    z.strictObject({ type: z.literal("MOCK"), statusCode: z.number().int().optional(), responseBody: z.string().optional() }),
+]);
+const apiRoute = z.strictObject({
+    path: z.string(),
+    method: apiMethod,
+    integration: apiIntegration,
+    authorization: z.union([z.enum(["AWS_IAM", "NONE"]), z.strictObject({ authorizer: z.string(), scopes: z.array(z.string()).optional() })]).optional(),
+    requestSchema: z.record(z.string(), z.unknown()).optional(),
+});
+const apiAuthorizer = z.discriminatedUnion("type", [
+    z.strictObject({
+        type: z.literal("TOKEN"),
+        functionArn: z.string(),
+        identitySource: z.string().optional(),
+        identityValidationExpression: z.string().optional(),
+        resultTtlSeconds: z.number().int().optional(),
+    }),
+    z.strictObject({ type: z.literal("REQUEST"), functionArn: z.string(), identitySource: z.string(), resultTtlSeconds: z.number().int().optional() }),
+    z.strictObject({
+        type: z.literal("COGNITO_USER_POOLS"),
+        userPoolArns: z.array(z.string()).min(1),
+        identitySource: z.string().optional(),
+        resultTtlSeconds: z.number().int().optional(),
+    }),
+]);
+
+/**
+ * A private REST API (components/privateApi.ts) reached through an execute-api interface endpoint
+ * in this stack's VPC and subnets (unless overridden). Values are checked again, in depth, by the
+ * component; this schema checks shape so a typo names its config key.
+ */
+const privateApi = z
+    .strictObject({
+        /** The switch: false keeps the settings but creates nothing. */
+        enabled: z.boolean().default(true),
+        /** Component name; default `<customerName>-api` (customer) or `<customerName>-workers-api` (firefly). */
+        name: dnsLabel.optional(),
+        description: z.string().optional(),
+        /** Create an execute-api endpoint (default). false: only `existingEndpointIds` reach the API. */
+        createEndpoint: z.boolean().default(true),
+        vpcId: z.string().optional(),
+        subnetIds: z.array(z.string()).min(1).optional(),
+        /** Callers allowed on 443 of the endpoint. Firefly default: sourceSecurityGroupIds. */
+        callerSecurityGroupIds: z.array(z.string()).optional(),
+        callerCidrs: z.array(z.string()).optional(),
+        privateDnsEnabled: z.boolean().optional(),
+        existingEndpointIds: z.array(z.string()).optional(),
+        allowedPrincipals: z.array(z.string()).optional(),
+        stageName: z.string().optional(),
+        throttling: z.strictObject({ rateLimit: z.number().optional(), burstLimit: z.number().int().optional() }).optional(),
+        accessLogRetentionInDays: z.number().int().optional(),
+        executionLogLevel: z.enum(["OFF", "ERROR", "INFO"]).optional(),
+        securityPolicy: z.string().optional(),
+        endpointAccessMode: z.enum(["STRICT", "BASIC"]).optional(),
+        manageAccountCloudWatchRole: z.boolean().optional(),
+        customDomain: z
+            .strictObject({ domainName: z.string(), certificateArn: z.string(), basePath: z.string().optional(), privateZoneId: z.string().optional() })
+            .optional(),
+        routes: z.array(apiRoute).min(1, "must list at least one route"),
+        authorizers: z.record(z.string(), apiAuthorizer).optional(),
+    })
+    .refine((api) => api.createEndpoint || (api.existingEndpointIds?.length ?? 0) > 0, {
+        message: "with createEndpoint: false, list the execute-api endpoints that may reach the API in existingEndpointIds",
+        path: ["existingEndpointIds"],
+    });
+
+export type PrivateApiConfig = z.infer<typeof privateApi>;
+
 export const customerConfigSchema = z.strictObject({
     ...common,
     role: z.literal("customer"),
@@ -58,6 +136,12 @@ export const customerConfigSchema = z.strictObject({
         supportedRegions: z.array(z.string()).optional(),
         notificationTopicArn: z.string().optional(),
     }),
+    privateApi: privateApi
+        .refine((api) => !api.createEndpoint || (api.callerSecurityGroupIds?.length ?? 0) + (api.callerCidrs?.length ?? 0) > 0, {
+            message: "must name who may call the API: callerSecurityGroupIds (the callers' security groups) or callerCidrs",
+            path: ["callerSecurityGroupIds"],
+        })
+        .optional(),
 });
 
 export const fireflyConfigSchema = z
@@ -85,6 +169,7 @@ export const fireflyConfigSchema = z
                 rejectUnauthorized: z.boolean().optional(),
             })
             .default({ runFrom: "lambda" }),
+        privateApi: privateApi.optional(),
     })
     .refine((c) => (c.customerStack === undefined) !== (c.endpointServiceName === undefined), {
         message: "set exactly one of customerStack (read the service name from the customer stack) or endpointServiceName",

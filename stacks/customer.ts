@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PrivateLinkService } from "../components";
 import type { CustomerConfig } from "./config";
+import { deployPrivateApi } from "./privateApi";
 
 /**
  * The customer's stack: publishes the private service over PrivateLink to the platform's
- * account and accepts exactly the endpoints the platform's (firefly) stack reports.
+ * account and accepts exactly the endpoints the platform's (firefly) stack reports; optionally
+ * publishes a private API Gateway API to callers inside its VPC.
  */
 export async function customerProgram(config: CustomerConfig): Promise<Record<string, unknown>> {
     const { privateLink } = config;
@@ -32,6 +34,8 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
         notificationTopicArn: service.notificationTopicArn,
         // The TXT record to publish so AWS can verify the private DNS name.
         ...(privateLink.privateDnsName ? { privateDnsVerification: service.privateDnsVerification } : {}),
+        // Optional: a private API Gateway API for callers inside this VPC.
+        ...deployPrivateApi(config.privateApi, { name: `${config.customerName}-api`, vpcId: config.vpcId, subnetIds: config.subnetIds }),
     };
 }
 

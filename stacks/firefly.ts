@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectivityCheck, PrivateLinkEndpoint } from "../components";
 import { FireflyConfig, StackConfigError } from "./config";
+import { deployPrivateApi } from "./privateApi";
 
 /**
  * The platform's (Firefly's) stack: an interface endpoint to the customer's endpoint service,
- * a stable private hostname for it, and a deploy-time check that the path works.
+ * a stable private hostname for it, a deploy-time check that the path works, and optionally a
+ * private API Gateway API for the platform's workers.
  */
 export async function fireflyProgram(config: FireflyConfig, project: string): Promise<Record<string, unknown>> {
     const customer = config.customerStack ? new pulumi.StackReference("customer", { name: config.customerStack }) : undefined;
@@ -65,6 +67,17 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
         });
         outputs.connectivityCheck = probe.result;
     }
+
+    // Optional: a private API for the platform's own workers, in the same VPC and subnets.
+    Object.assign(
+        outputs,
+        deployPrivateApi(config.privateApi, {
+            name: `${config.customerName}-workers-api`,
+            vpcId: config.vpcId,
+            subnetIds: config.subnetIds,
+            callerSecurityGroupIds: config.sourceSecurityGroupIds,
+        }),
+    );
     return outputs;
 }
 

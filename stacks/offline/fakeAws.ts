@@ -169,7 +169,9 @@ export class FakeAws implements pulumi.runtime.Mocks {
                         },
                     ],
                     networkInterfaceIds: subnets.map((_, i) => `eni-${digest(`${endpointId}/${i}`).slice(0, 17)}`),
-                    state: "pendingAcceptance",
+                    // AWS services (com.amazonaws.<region>.<service>) accept at once; endpoint
+                    // services of other accounts wait for their owner (acceptance required).
+                    state: serviceName.startsWith("com.amazonaws.vpce.") || !serviceName.startsWith("com.amazonaws.") ? "pendingAcceptance" : "available",
                     ownerId: accountId,
                 };
             }

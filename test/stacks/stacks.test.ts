@@ -13,6 +13,7 @@ import {
     SimulatedDeployment,
     StackSettings,
 } from "../../stacks/offline/simulate";
+import { judgeStack } from "../../stacks/offline/verdict";
 import { deploy, ofType, single } from "../helpers/pulumi";
 
 const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
@@ -29,6 +30,13 @@ function runStack(settings: StackSettings, stackOutputs: Record<string, Record<s
         region: settings.region,
         stackOutputs,
     });
+}
+
+/** The PrivateLink endpoint (the firefly stack may also have its private API's execute-api endpoint). */
+function privateLinkEndpoint(run: ProgramRun) {
+    const endpoints = ofType(run, ENDPOINT).filter((r) => String(r.inputs.serviceName).startsWith("com.amazonaws.vpce."));
+    assert.equal(endpoints.length, 1, `one PrivateLink endpoint, found ${endpoints.map((e) => e.name).join(", ")}`);
+    return endpoints[0];
 }
 
 function withConfig(settings: StackSettings, changes: Record<string, unknown>): StackSettings {
@@ -62,14 +70,14 @@ describe("stacks", () => {
             const exported = customerRun.outputs.endpointServiceName as string;
             assert.match(exported, /^com\.amazonaws\.vpce\.us-east-1\.vpce-svc-[0-9a-f]{17}$/);
             assert.equal(exported, single(customerRun, SERVICE).outputs.serviceName);
-            assert.equal(single(fireflyRun, ENDPOINT).inputs.serviceName, exported);
+            assert.equal(privateLinkEndpoint(fireflyRun).inputs.serviceName, exported);
         });
 
         it("the customer accepts exactly the endpoint IDs the firefly stack exports", () => {
             const customerRun = deployment.final.get("customer-dev")!;
             const fireflyRun = deployment.final.get("firefly-dev")!;
             const exported = fireflyRun.outputs.endpointIds as string[];
-            assert.deepEqual(exported, [single(fireflyRun, ENDPOINT).id]);
+            assert.deepEqual(exported, [privateLinkEndpoint(fireflyRun).id]);
             assert.deepEqual(ofType(customerRun, ACCEPTER).map((a) => a.inputs.vpcEndpointId), exported);
             assert.deepEqual(customerRun.outputs.acceptedEndpointIds, exported);
         });
@@ -121,6 +129,13 @@ describe("stacks", () => {
                 "endpointServiceName",
                 "loadBalancerDnsName",
                 "notificationTopicArn",
+                "privateApiAccessLogGroup",
+                "privateApiEndpointIds",
+                "privateApiEndpointSecurityGroupId",
+                "privateApiExampleCurl",
+                "privateApiId",
+                "privateApiInvokeUrl",
+                "privateApiInvokerPolicy",
                 "servicePorts",
             ]);
             assert.deepEqual(run.outputs.servicePorts, [443]);
@@ -139,7 +154,7 @@ describe("stacks", () => {
             const after = await runStack(firefly, {
                 [customerRef]: { ...customerOutputs, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff1" },
             });
-            assert.equal(single(after, ENDPOINT).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff1");
+            assert.equal(privateLinkEndpoint(after).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff1");
             assert.equal(before.outputs.hostname, after.outputs.hostname);
         });
 
@@ -161,7 +176,7 @@ describe("stacks", () => {
                 withConfig(firefly, { customerStack: undefined, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718" }),
             );
             assert.equal(ofType(run, "pulumi:pulumi:StackReference").length, 0);
-            assert.equal(single(run, ENDPOINT).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718");
+            assert.equal(privateLinkEndpoint(run).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718");
         });
 
         it("refuses to turn on private DNS before the customer accepted any endpoint", async () => {
@@ -175,6 +190,69 @@ describe("stacks", () => {
             const run = await runStack(withConfig(firefly, { connectivityCheck: { runFrom: "off" } }), { [customerRef]: customerOutputs });
             assert.equal(ofType(run, "firefly:privatelink:ConnectivityCheck").length, 0);
             assert.equal(run.outputs.connectivityCheck, undefined);
+        });
+    });
+
+    describe("private API (config switch privateApi)", () => {
+        const API = "firefly:privateapi:PrivateApi";
+        const REST_API = "aws:apigateway/restApi:RestApi";
+        const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+        let deployment: SimulatedDeployment;
+        before(async () => {
+            deployment = await simulateDeployment([customer, firefly]);
+        });
+
+        it("both example stacks publish a PRIVATE API through their own execute-api endpoint", () => {
+            for (const [stack, name] of [["customer-dev", "acme-api"], ["firefly-dev", "acme-workers-api"]]) {
+                const run = deployment.final.get(stack)!;
+                const api = single(run, API);
+                assert.equal(api.name, name);
+                const restApi = ofType(run, REST_API).find((r) => r.parent === api.urn)!;
+                assert.deepEqual((restApi.inputs.endpointConfiguration as { types: string }).types, "PRIVATE");
+                const endpoint = ofType(run, ENDPOINT).find((r) => String(r.inputs.serviceName).endsWith(".execute-api"))!;
+                assert.equal(endpoint.inputs.vpcEndpointType, "Interface");
+                assert.deepEqual(run.outputs.privateApiEndpointIds, [endpoint.id]);
+                assert.match(String(run.outputs.privateApiInvokeUrl), /^https:\/\/\w+\.execute-api\.us-east-1\.amazonaws\.com\/v1$/);
+                assert.match(String(run.outputs.privateApiExampleCurl), /--aws-sigv4 "aws:amz:us-east-1:execute-api"/);
+            }
+        });
+
+        it("lets exactly the configured callers reach the endpoint: the customer's groups, the firefly workers by default", () => {
+            const callers = (stack: string) => {
+                const run = deployment.final.get(stack)!;
+                const api = single(run, API);
+                const inApi = (urn: string | undefined): boolean => urn !== undefined && (urn === api.urn || inApi(run.resources.find((r) => r.urn === urn)?.parent));
+                return ofType(run, INGRESS)
+                    .filter((r) => inApi(r.parent))
+                    .map((r) => `${r.inputs.referencedSecurityGroupId}:${r.inputs.fromPort}`);
+            };
+            assert.deepEqual(callers("customer-dev"), ["sg-0c0ffee0c0ffee0a1:443"]);
+            assert.deepEqual(callers("firefly-dev"), ["sg-0f1ef1ef1ef1ef1a1:443"]);
+        });
+
+        it("passes the policy pack on both stacks with the API enabled", async () => {
+            for (const [stack, run] of deployment.final) {
+                assert.ok(ofType(run, API).length === 1, `${stack} has the API`);
+                const verdict = await judgeStack(stack, run, { project: "private-connectivity" });
+                assert.deepEqual(verdict.violations.map((v) => `${v.policyName} ${v.resourceName}`), [], stack);
+            }
+        });
+
+        it("creates nothing when switched off, and adds no outputs", async () => {
+            const settings = withConfig(customer, { privateApi: { ...(customer.config["private-connectivity:privateApi"] as object), enabled: false } });
+            const run = await runStack(settings, { [fireflyRef]: {} });
+            assert.equal(ofType(run, API).length, 0);
+            assert.equal(ofType(run, REST_API).length, 0);
+            assert.ok(!Object.keys(run.outputs).some((k) => k.startsWith("privateApi")));
+        });
+
+        it("serves existing endpoints only when told not to create one", async () => {
+            const settings = withConfig(firefly, {
+                privateApi: { createEndpoint: false, existingEndpointIds: ["vpce-0123456789abcdef0"], routes: [{ path: "/", method: "GET", integration: { type: "MOCK" } }] },
+            });
+            const run = await runStack(settings, { [customerRef]: deployment.final.get("customer-dev")!.outputs });
+            assert.deepEqual(run.outputs.privateApiEndpointIds, ["vpce-0123456789abcdef0"]);
+            assert.ok(!ofType(run, ENDPOINT).some((r) => String(r.inputs.serviceName).endsWith(".execute-api")));
         });
     });
 
@@ -209,6 +287,31 @@ describe("stacks", () => {
             ["neither customerStack nor endpointServiceName", firefly, { customerStack: undefined }, /private-connectivity:customerStack: set exactly one of customerStack/],
             ["both customerStack and endpointServiceName", firefly, { endpointServiceName: "x" }, /set exactly one of customerStack/],
             ["an unknown check location", firefly, { connectivityCheck: { runFrom: "laptop" } }, /private-connectivity:connectivityCheck\.runFrom: Invalid option/],
+            [
+                "a customer private API nobody may call",
+                customer,
+                { privateApi: { routes: [{ path: "/", method: "GET", integration: { type: "MOCK" } }] } },
+                /private-connectivity:privateApi\.callerSecurityGroupIds: must name who may call the API/,
+            ],
+            [
+                "an unknown integration type",
+                firefly,
+                { privateApi: { routes: [{ path: "/", method: "GET", integration: { type: "LAMBDA", functionArn: "x" } }] } },
+                /private-connectivity:privateApi\.routes\[0\]\.integration\.type: Invalid discriminator value\. Expected 'AWS_PROXY' \| 'HTTP_PROXY' \| 'MOCK'/,
+            ],
+            ["a private API without routes", firefly, { privateApi: { routes: [] } }, /private-connectivity:privateApi\.routes: must list at least one route/],
+            [
+                "no endpoint at all",
+                firefly,
+                { privateApi: { createEndpoint: false, routes: [{ path: "/", method: "GET", integration: { type: "MOCK" } }] } },
+                /private-connectivity:privateApi\.existingEndpointIds: with createEndpoint: false, list the execute-api endpoints/,
+            ],
+            [
+                "a misspelt private API key",
+                firefly,
+                { privateApi: { throttle: { rateLimit: 1 }, routes: [{ path: "/", method: "GET", integration: { type: "MOCK" } }] } },
+                /private-connectivity:privateApi: unknown key "throttle"/,
+            ],
         ];
         for (const [what, base, changes, expected] of cases) {
             it(`refuses ${what}, naming the key`, () => {

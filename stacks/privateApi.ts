@@ -1,0 +1,58 @@
+import { PrivateApi } from "../components";
+import type { PrivateApiConfig } from "./config";
+
+/** What a stack brings to its private API when the config leaves it out. */
+export interface PrivateApiDefaults {
+    name: string;
+    vpcId: string;
+    subnetIds: string[];
+    /** Callers allowed on the endpoint when `callerSecurityGroupIds` is not set. */
+    callerSecurityGroupIds?: string[];
+    tags?: Record<string, string>;
+}
+
+/**
+ * The third path in either stack: a PRIVATE REST API reached through an execute-api interface
+ * endpoint in the stack's VPC. Returns the stack outputs it adds (none when switched off).
+ */
+export function deployPrivateApi(config: PrivateApiConfig | undefined, defaults: PrivateApiDefaults): Record<string, unknown> {
+    if (!config?.enabled) return {};
+    const callers = config.callerSecurityGroupIds ?? (config.callerCidrs ? [] : defaults.callerSecurityGroupIds ?? []);
+    const api = new PrivateApi(config.name ?? defaults.name, {
+        endpoint: config.createEndpoint
+            ? {
+                  vpcId: config.vpcId ?? defaults.vpcId,
+                  subnetIds: config.subnetIds ?? defaults.subnetIds,
+                  allowedSourceSecurityGroupIds: callers,
+                  allowedSourceCidrs: config.callerCidrs,
+                  privateDnsEnabled: config.privateDnsEnabled,
+              }
+            : undefined,
+        vpcEndpointIds: config.existingEndpointIds,
+        routes: config.routes,
+        authorizers: config.authorizers,
+        allowedPrincipals: config.allowedPrincipals,
+        stageName: config.stageName,
+        throttling: config.throttling,
+        accessLogRetentionInDays: config.accessLogRetentionInDays,
+        executionLogLevel: config.executionLogLevel,
+        securityPolicy: config.securityPolicy,
+        endpointAccessMode: config.endpointAccessMode,
+        customDomain: config.customDomain,
+        manageAccountCloudWatchRole: config.manageAccountCloudWatchRole,
+        description: config.description,
+        tags: defaults.tags,
+    });
+    return {
+        privateApiId: api.restApiId,
+        privateApiInvokeUrl: api.invokeUrl,
+        privateApiEndpointIds: api.vpcEndpointIds,
+        privateApiEndpointSecurityGroupId: api.endpointSecurityGroupId,
+        privateApiAccessLogGroup: api.accessLogGroupName,
+        // Attach to the callers' role: IAM decides who may invoke (AWS_IAM routes).
+        privateApiInvokerPolicy: api.invokerPolicy,
+        // Paste on an instance in the VPC (SigV4-signed when IAM auth is on).
+        privateApiExampleCurl: api.exampleCurl,
+        ...(config.customDomain ? { privateApiCustomDomainUrl: api.customDomainUrl } : {}),
+    };
+}
