@@ -140,18 +140,21 @@ export class TestRelay {
         const caPublicKeyFile = join(options.dir, "trusted_user_ca_keys.pub");
         writeFileSync(caPublicKeyFile, readFileSync(options.ca.key.publicKeyFile));
         const principalsFile = join(options.dir, "authorized_principals");
+        const keysFile = join(options.dir, "authorized_keys");
         const rendered = renderRelay({
             port: relay.port,
             listenAddresses: ["127.0.0.1"],
             hostKeyFiles: [hostKey.privateKeyFile],
             trustedUserCaKeysFile: caPublicKeyFile,
             authorizedPrincipalsFile: principalsFile,
+            authorizedKeysFile: keysFile,
             loginUser: TEST_LOGIN_USER,
             pidFile: join(options.dir, "sshd.pid"),
             customers: [...options.customers],
         });
         writeFileSync(relay.configFile, rendered.sshdConfig);
         writeFileSync(principalsFile, rendered.authorizedPrincipals, { mode: 0o644 });
+        writeFileSync(keysFile, rendered.authorizedKeys ?? "", { mode: 0o644 });
         // sshd -t: the generated config must be one that sshd itself accepts.
         await execFileAsync(SSHD, ["-t", "-f", relay.configFile]);
         return relay;
