@@ -3,6 +3,7 @@
 // the matching agent config. Tests, benchmarks and `npm run demo:tunnel` all start from here.
 import { parseConnectorConfig, type ConnectorConfig, type ConnectorConfigInput } from "../../../connector/config";
 import { relayCustomerForConnector, type RelayCustomer } from "../../../connector/relay/sshdConfig";
+import { NetworkNamespace } from "./netns";
 import {
     CertificateAuthority,
     TEST_LOGIN_USER,
@@ -26,6 +27,9 @@ export interface LabSpec {
     readonly otherCustomers?: readonly RelayCustomer[];
 }
 
+// Relay 0 runs on 127.0.0.1; every further relay gets its own network namespace, so each can
+// listen on the same route ports, as separate relay hosts do.
+
 export class TunnelLab {
     private constructor(
         readonly dir: string,
@@ -33,12 +37,14 @@ export class TunnelLab {
         readonly agentKey: KeyPair,
         readonly agentCertificate: string,
         readonly relays: readonly TestRelay[],
+        private readonly namespaces: readonly NetworkNamespace[],
         private readonly spec: LabSpec,
     ) {}
 
     static async create(spec: LabSpec): Promise<TunnelLab> {
         const dir = makeWorkDir(spec.label);
         const relays: TestRelay[] = [];
+        const namespaces: NetworkNamespace[] = [];
         try {
             const ca = await CertificateAuthority.create(dir);
             const agentKey = await generateKey(dir, "agent", spec.agentKeyType ?? "ed25519");
@@ -46,15 +52,20 @@ export class TunnelLab {
             const ours = relayCustomerForConnector("a", OUR_PRINCIPAL, { routes: spec.routes ?? [], dynamic: spec.dynamic });
             for (let i = 0; i < (spec.relayCount ?? 1); i++) {
                 const relayDir = makeWorkDir(`${spec.label}-relay${i}`);
-                const relay = await TestRelay.create({ dir: relayDir, ca, customers: [ours, ...(spec.otherCustomers ?? [])] });
+                const namespace = i > 0 ? await NetworkNamespace.create() : undefined;
+                if (namespace) namespaces.push(namespace);
+                const relay = await TestRelay.create({
+                    dir: relayDir,
+                    ca,
+                    customers: [ours, ...(spec.otherCustomers ?? [])],
+                    ...(namespace ? { namespace } : {}),
+                });
                 relays.push(relay);
                 await relay.start();
             }
-            return new TunnelLab(dir, ca, agentKey, agentCertificate, relays, spec);
+            return new TunnelLab(dir, ca, agentKey, agentCertificate, relays, namespaces, spec);
         } catch (err) {
-            for (const relay of relays) await relay.kill();
-            for (const relay of relays) removeWorkDir(relay.options.dir);
-            removeWorkDir(dir);
+            await tearDown(relays, namespaces, dir);
             throw err;
         }
     }
@@ -64,7 +75,7 @@ export class TunnelLab {
         return parseConnectorConfig({
             user: TEST_LOGIN_USER,
             identity: { privateKeyFile: this.agentKey.privateKeyFile, certificateFile: this.agentCertificate },
-            relays: this.relays.map((relay, i) => ({ name: `relay${i}`, host: "127.0.0.1", port: relay.port, hostKeys: [relay.hostKey.publicKey] })),
+            relays: this.relays.map((relay, i) => ({ name: `relay${i}`, host: relay.host, port: relay.port, hostKeys: [relay.hostKey.publicKey] })),
             routes: this.spec.routes ?? [],
             ...(this.spec.dynamic ? { dynamic: this.spec.dynamic } : {}),
             keepalive: { intervalSeconds: 1, countMax: 3 },
@@ -75,9 +86,19 @@ export class TunnelLab {
         });
     }
 
-    async cleanup(): Promise<void> {
-        for (const relay of this.relays) await relay.kill();
-        for (const relay of this.relays) removeWorkDir(relay.options.dir);
-        removeWorkDir(this.dir);
+    /** The namespace relay `index` runs in (undefined for relay 0, on this host's loopback). */
+    namespaceOf(index: number): NetworkNamespace | undefined {
+        return this.relays[index]?.options.namespace;
     }
+
+    async cleanup(): Promise<void> {
+        await tearDown(this.relays, this.namespaces, this.dir);
+    }
+}
+
+async function tearDown(relays: readonly TestRelay[], namespaces: readonly NetworkNamespace[], dir: string): Promise<void> {
+    for (const relay of relays) await relay.kill();
+    for (const relay of relays) removeWorkDir(relay.options.dir);
+    for (const namespace of namespaces) await namespace.destroy();
+    removeWorkDir(dir);
 }

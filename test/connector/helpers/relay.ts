@@ -7,6 +7,7 @@ import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { renderRelay, type RelayCustomer } from "../../../connector/relay/sshdConfig";
+import type { NetworkNamespace } from "./netns";
 import { killProcessTree } from "./processes";
 import { waitFor } from "./wait";
 
@@ -113,6 +114,8 @@ export class CertificateAuthority {
 
 export interface RelayOptions {
     readonly dir: string;
+    /** Run sshd inside this namespace (listening on its address) instead of on 127.0.0.1. */
+    readonly namespace?: NetworkNamespace;
     readonly ca: CertificateAuthority;
     readonly customers: readonly RelayCustomer[];
     readonly port?: number;
@@ -121,6 +124,8 @@ export interface RelayOptions {
 
 /** One sshd relay on 127.0.0.1. start() again after kill() restarts it with the same keys and port. */
 export class TestRelay {
+    /** Where the agent connects: 127.0.0.1, or the namespace's address. */
+    readonly host: string;
     readonly port: number;
     readonly configFile: string;
     readonly logFile: string;
@@ -128,6 +133,7 @@ export class TestRelay {
     private process: ChildProcess | undefined;
 
     private constructor(readonly options: RelayOptions, port: number, hostKey: KeyPair) {
+        this.host = options.namespace?.address ?? "127.0.0.1";
         this.port = port;
         this.hostKey = hostKey;
         this.configFile = join(options.dir, "sshd_config");
@@ -143,7 +149,7 @@ export class TestRelay {
         const keysFile = join(options.dir, "authorized_keys");
         const rendered = renderRelay({
             port: relay.port,
-            listenAddresses: ["127.0.0.1"],
+            listenAddresses: [relay.host],
             hostKeyFiles: [hostKey.privateKeyFile],
             trustedUserCaKeysFile: caPublicKeyFile,
             authorizedPrincipalsFile: principalsFile,
@@ -163,7 +169,9 @@ export class TestRelay {
     /** Starts sshd in the foreground (-D) so the test owns the process; resolves once it accepts TCP. */
     async start(): Promise<void> {
         if (this.process) throw new Error("relay already running");
-        const child = spawn(SSHD, ["-D", "-f", this.configFile, "-E", this.logFile], { stdio: "ignore" });
+        const argv: [string, string[]] = [SSHD, ["-D", "-f", this.configFile, "-E", this.logFile]];
+        const [command, args] = this.options.namespace ? this.options.namespace.wrap(...argv) : argv;
+        const child = spawn(command, args, { stdio: "ignore" });
         this.process = child;
         child.once("exit", () => {
             if (this.process === child) this.process = undefined;
@@ -199,7 +207,7 @@ export class TestRelay {
 
     private async acceptsConnections(): Promise<boolean> {
         return new Promise((resolve) => {
-            const socket = connect({ host: "127.0.0.1", port: this.port });
+            const socket = connect({ host: this.host, port: this.port });
             socket.once("connect", () => {
                 socket.destroy();
                 resolve(true);

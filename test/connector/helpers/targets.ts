@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
+import type { NetworkNamespace } from "./netns";
 
 const execFileAsync = promisify(execFile);
 
@@ -155,4 +156,17 @@ export async function startEchoService(): Promise<RunningServer> {
     const sockets = trackSockets(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return { port: (server.address() as AddressInfo).port, close: () => closeServer(server, sockets) };
+}
+
+/** httpsHead() from inside a network namespace (where another relay's route listens). */
+export async function httpsHeadInNamespace(namespace: NetworkNamespace, tls: TlsMaterial, port: number): Promise<HeadResult> {
+    const script = `
+        const req = require("node:https").request(
+            { method: "HEAD", host: "127.0.0.1", port: Number(process.env.PORT), ca: process.env.CA, servername: process.env.SNI, agent: false, timeout: 10000 },
+            (res) => { res.resume(); process.stdout.write(JSON.stringify({ status: res.statusCode, servedBy: res.headers["x-served-by"] })); });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", (e) => { console.error(e.message); process.exit(1); });
+        req.end();`;
+    const out = await namespace.runNode(script, { PORT: String(port), CA: tls.cert.toString(), SNI: tls.serverName });
+    return JSON.parse(out) as HeadResult;
 }
