@@ -3,6 +3,7 @@
 import { strict as assert } from "node:assert";
 import { startAgent, type InProcessAgent } from "./helpers/agent";
 import { TunnelLab } from "./helpers/lab";
+import { signalProcessTree } from "./helpers/processes";
 import { freePort } from "./helpers/relay";
 import { httpsHead, httpsHeadInNamespace, makeTlsMaterial, startHttpsService, type RunningServer, type TlsMaterial } from "./helpers/targets";
 import { waitFor } from "./helpers/wait";
@@ -53,6 +54,28 @@ describe("connector resilience (real sshd relays)", function () {
         await agent.waitUntilReady(10_000);
         assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
         assert.ok((await reconnects(agent, "relay0")) >= 1);
+    });
+
+    it("detects a relay that stops answering by SSH keepalive, and reconnects once it answers again", async () => {
+        const listenPort = await freePort();
+        lab = await TunnelLab.create({
+            label: "keepalive",
+            routes: [{ name: "app", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${service.port}` }],
+        });
+        agent = await startAgent(lab.config({ keepalive: { intervalSeconds: 0.5, countMax: 2 }, connectTimeoutSeconds: 2 }));
+        await agent.waitUntilReady();
+        const relay = lab.relays[0]!;
+        // SIGSTOP freezes sshd and its session processes: the TCP connection stays up but nothing
+        // answers, like a relay behind a blackholing network.
+        signalProcessTree(relay.pid!, "SIGSTOP");
+        try {
+            const detected = await agent.logs.waitFor((r) => r.reason === "keepalive", 5000, "keepalive timeout detected");
+            assert.match(String(detected.msg), /did not answer 2 keepalives/);
+        } finally {
+            signalProcessTree(relay.pid!, "SIGCONT");
+        }
+        await agent.waitUntilReady(10_000);
+        assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
     });
 
     it("keeps serving every route through the second relay when the first is killed", async () => {

@@ -36,7 +36,7 @@ export function descendantsOf(pid: number): number[] {
 }
 
 /** Signals a process and all its descendants (collected first, before they can be reparented). */
-export function killProcessTree(pid: number, signal: NodeJS.Signals): void {
+export function signalProcessTree(pid: number, signal: NodeJS.Signals): void {
     const tree = [pid, ...descendantsOf(pid)];
     for (const member of tree) {
         try {

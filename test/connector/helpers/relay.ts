@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { renderRelay, type RelayCustomer } from "../../../connector/relay/sshdConfig";
 import type { NetworkNamespace } from "./netns";
-import { killProcessTree } from "./processes";
+import { signalProcessTree } from "./processes";
 import { waitFor } from "./wait";
 
 const execFileAsync = promisify(execFile);
@@ -192,7 +192,7 @@ export class TestRelay {
         const child = this.process;
         if (!child?.pid) return;
         const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
-        killProcessTree(child.pid, "SIGKILL");
+        signalProcessTree(child.pid, "SIGKILL");
         await exited;
         this.process = undefined;
     }
