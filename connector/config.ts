@@ -224,7 +224,13 @@ export function parseConnectorConfig(input: string | unknown, source?: string): 
     const result = connectorConfigSchema.safeParse(data);
     if (!result.success) {
         throw new ConnectorConfigError(
-            result.error.issues.map((issue) => ({ field: fieldPath(issue.path), message: issue.message })),
+            result.error.issues.map((issue) => ({
+                field: fieldPath(issue.path),
+                message:
+                    issue.code === "invalid_type" && issue.message.endsWith("received undefined")
+                        ? `is required (${issue.expected})`
+                        : issue.message,
+            })),
             source,
         );
     }

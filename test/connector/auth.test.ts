@@ -7,7 +7,8 @@ import { createLogger } from "../../connector/log";
 import { RelayConnection, RelayError } from "../../connector/relayConnection";
 import { loadIdentity } from "../../connector/certAuth";
 import { HostKeyPins } from "../../connector/hostKeys";
-import { LogCapture } from "./helpers/agent";
+import { connect } from "node:net";
+import { LogCapture, startAgent } from "./helpers/agent";
 import { OUR_PRINCIPAL } from "./helpers/lab";
 import {
     CertificateAuthority,
@@ -20,7 +21,8 @@ import {
     removeWorkDir,
     type KeyPair,
 } from "./helpers/relay";
-import { waitFor } from "./helpers/wait";
+import { startEchoService, type RunningServer } from "./helpers/targets";
+import { waitFor, within } from "./helpers/wait";
 
 describe("connector authentication against real sshd", function () {
     this.timeout(30_000);
@@ -29,24 +31,27 @@ describe("connector authentication against real sshd", function () {
     let relay: TestRelay;
     let ourPort: number;
     let otherCustomerPort: number;
+    let otherCustomersProxy: RunningServer;
 
     before(async () => {
         dir = makeWorkDir("auth");
         ca = await CertificateAuthority.create(dir);
         ourPort = await freePort();
         otherCustomerPort = await freePort();
+        otherCustomersProxy = await startEchoService();
         relay = await TestRelay.create({
             dir,
             ca,
             customers: [
                 { name: "a", principal: OUR_PRINCIPAL, listen: [`127.0.0.1:${ourPort}`], publicKeys: [] },
-                { name: "b", principal: "customer-b", listen: [`127.0.0.1:${otherCustomerPort}`] },
+                { name: "b", principal: "customer-b", listen: [`127.0.0.1:${otherCustomerPort}`], permitOpen: [`127.0.0.1:${otherCustomersProxy.port}`] },
             ],
         });
         await relay.start();
     });
 
     after(async () => {
+        await otherCustomersProxy?.close();
         await relay?.kill();
         if (dir) removeWorkDir(dir);
     });
@@ -179,5 +184,30 @@ describe("connector authentication against real sshd", function () {
             timeoutMs: 5000,
             what: "sshd to log the denied forward",
         });
+    });
+
+    it("isolates customers: our hairpin cannot open another customer's permitopen target", async () => {
+        const key = await generateKey(dir, "agent-hairpin-isolation");
+        const cert = await ca.issueUserCertificate(key, { principals: [OUR_PRINCIPAL], keyId: "hairpin-isolation" });
+        const config = parseConnectorConfig({
+            ...configFor(key, cert),
+            routes: [{ name: "sneaky", listen: `127.0.0.1:${ourPort}`, target: `127.0.0.1:${otherCustomersProxy.port}`, via: "tunnel" }],
+        });
+        const agent = await startAgent(config);
+        try {
+            await agent.waitUntilReady();
+            // The forward is ours, so the platform side connects; the onward direct-tcpip is refused.
+            const socket = connect({ host: "127.0.0.1", port: ourPort });
+            let received = 0;
+            socket.on("data", (c: Buffer) => (received += c.length));
+            socket.on("error", () => undefined);
+            socket.write("hello");
+            await within(new Promise((resolve) => socket.once("close", resolve)), 5000, "relay to close the refused connection");
+            assert.equal(received, 0, "no byte came back from the other customer's target");
+            const failure = await agent.logs.waitFor((r) => r.route === "sneaky" && r.reason === "CHANNEL_OPEN_FAILED", 5000, "onward failure logged");
+            assert.match(String(failure.msg), /relay refused direct-tcpip to 127\.0\.0\.1:\d+/);
+        } finally {
+            await agent.stop();
+        }
     });
 });
