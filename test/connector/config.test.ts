@@ -1,6 +1,8 @@
 // The config schema: the issue's example is accepted as written, and each mistake is reported
 // against the field it is in.
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
 import {
     ConnectorConfigError,
     connectorConfigJsonSchema,
@@ -150,5 +152,25 @@ describe("connector config schema", () => {
 describe("connector config schema: missing fields", () => {
     it("says a missing required field is required", () => {
         assert.match(problems({ ...base(), identity: {} }).join(), /identity\.privateKeyFile: is required \(string\)/);
+    });
+});
+
+describe("connector config and relay generator modules", function () {
+    this.timeout(20_000);
+    it("load without ssh2, pino or prom-client, so the Pulumi components can import them", () => {
+        const probe = spawnSync(
+            process.execPath,
+            [
+                "-r",
+                "ts-node/register/transpile-only",
+                "-e",
+                `require("./connector/config"); require("./connector/relay/sshdConfig");
+                 const heavy = Object.keys(require.cache).filter((k) => /node_modules\\/(ssh2|pino|prom-client|commander)\\//.test(k));
+                 process.stdout.write(JSON.stringify(heavy));`,
+            ],
+            { cwd: resolve(__dirname, "..", ".."), encoding: "utf8" },
+        );
+        assert.equal(probe.status, 0, probe.stderr);
+        assert.deepEqual(JSON.parse(probe.stdout), []);
     });
 });
