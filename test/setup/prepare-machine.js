@@ -8,6 +8,9 @@
 // 2. OpenSSH: the connector tests run a real sshd as the relay. Install `openssh-server` with
 //    apt-get when it is missing (as root), without letting the package start a system sshd.
 //    The openssl CLI comes along: TLS tests make a throwaway CA and server certificates with it.
+// 3. The relay's login user `tunnel`, as on a production relay: no home, no shell, no password,
+//    but not *locked* (sshd refuses locked accounts even for certificates), so `usermod -p '*'`.
+//    The connector tests need root: sshd must switch to that user.
 //
 // Plain JavaScript on purpose: it runs before anything is compiled.
 "use strict";
@@ -108,5 +111,28 @@ function ensureOpenSsh() {
     }
 }
 
+const TEST_LOGIN_USER = "tunnel";
+
+function ensureLoginUser() {
+    const exists = spawnSync("id", ["-u", TEST_LOGIN_USER], { stdio: "ignore" }).status === 0;
+    const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+    if (!isRoot) {
+        fail(
+            "the connector tests run a real sshd that logs agents in as the user " +
+                `'${TEST_LOGIN_USER}', which needs root. Run the tests as root (CI does).`,
+        );
+    }
+    if (!exists) {
+        log(`creating relay login user '${TEST_LOGIN_USER}' (no shell, no password)`);
+        if (!run("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_LOGIN_USER])) {
+            fail(`useradd ${TEST_LOGIN_USER} failed`);
+        }
+    }
+    // A locked account ('!' in /etc/shadow) is refused by sshd; '*' means "no password" instead.
+    if (!run("usermod", ["-p", "*", TEST_LOGIN_USER])) fail(`usermod -p '*' ${TEST_LOGIN_USER} failed`);
+    log(`relay login user: ${TEST_LOGIN_USER}`);
+}
+
 ensureSsh2Binding();
 ensureOpenSsh();
+ensureLoginUser();

@@ -1,0 +1,118 @@
+// The connector agent: one supervisor per relay, the route table they all dispatch to, the stream
+// tracker for graceful drain, and the health endpoint. Started by `firefly-connector run`, or
+// embedded (tests, benchmarks) through this class.
+import { hostPortOf, type ConnectorConfig } from "./config";
+import { StreamTracker } from "./forwarding";
+import { startHealthServer, type HealthServer } from "./health";
+import { createLogger, type Logger } from "./log";
+import { ConnectorMetrics } from "./metrics";
+import { RouteTable } from "./routes";
+import { RelaySupervisor, type RelayStatus } from "./supervisor";
+
+export interface ConnectorOptions {
+    readonly log?: Logger;
+    readonly metrics?: ConnectorMetrics;
+    /** Source of backoff jitter (tests may pin it). */
+    readonly random?: () => number;
+}
+
+export interface ConnectorStatus {
+    readonly ready: boolean;
+    readonly draining: boolean;
+    /** For each route, the relays it is currently forwarded on. */
+    readonly routes: Readonly<Record<string, readonly string[]>>;
+    readonly relays: readonly RelayStatus[];
+    readonly activeStreams: number;
+}
+
+export class Connector {
+    readonly log: Logger;
+    readonly metrics: ConnectorMetrics;
+    private readonly tracker = new StreamTracker();
+    private readonly routes: RouteTable;
+    private readonly supervisors: RelaySupervisor[];
+    private health: HealthServer | undefined;
+    private draining = false;
+    private started = false;
+
+    constructor(readonly config: ConnectorConfig, options: ConnectorOptions = {}) {
+        this.log = options.log ?? createLogger();
+        this.metrics = options.metrics ?? new ConnectorMetrics();
+        this.routes = new RouteTable(config, { log: this.log, metrics: this.metrics, tracker: this.tracker });
+        const deps = {
+            config,
+            routes: this.routes,
+            log: this.log,
+            metrics: this.metrics,
+            onChange: () => this.metrics.ready.set(this.isReady() ? 1 : 0),
+            ...(options.random ? { random: options.random } : {}),
+        };
+        this.supervisors = config.relays.map((relay, index) => new RelaySupervisor(relay, index, deps));
+        this.metrics.ready.set(0);
+    }
+
+    /** Starts the health endpoint (if configured) and connects to every relay. */
+    async start(): Promise<void> {
+        if (this.started) throw new Error("connector already started");
+        this.started = true;
+        if (this.config.health) {
+            this.health = await startHealthServer(hostPortOf(this.config.health.listen), {
+                isReady: () => this.isReady(),
+                status: () => this.status(),
+                metricsText: () => this.metrics.text(),
+                metricsContentType: this.metrics.registry.contentType,
+            }, this.log);
+        }
+        this.log.info(
+            { relays: this.supervisors.map((s) => s.label), routes: this.routes.listens.map((l) => l.route) },
+            "connector starting",
+        );
+        for (const supervisor of this.supervisors) supervisor.start();
+    }
+
+    /** The port the health endpoint listens on (useful when configured with port 0), if any. */
+    get healthPort(): number | undefined {
+        return this.health?.port;
+    }
+
+    /** Ready when every route is forwarded on at least one relay (and not draining). */
+    isReady(): boolean {
+        if (this.draining) return false;
+        return this.routes.listens.every((l) => this.supervisors.some((s) => s.isForwarding(l.route)));
+    }
+
+    status(): ConnectorStatus {
+        const routes: Record<string, string[]> = {};
+        for (const listen of this.routes.listens) {
+            routes[listen.route] = this.supervisors.filter((s) => s.isForwarding(listen.route)).map((s) => s.label);
+        }
+        return {
+            ready: this.isReady(),
+            draining: this.draining,
+            routes,
+            relays: this.supervisors.map((s) => s.status()),
+            activeStreams: this.tracker.size,
+        };
+    }
+
+    /**
+     * Graceful stop (SIGTERM): relays stop listening and new forwarded connections are refused,
+     * in-flight streams get up to `graceMs` to finish, then everything is closed.
+     */
+    async shutdown(graceMs: number = this.config.shutdown.gracePeriodSeconds * 1000): Promise<{ drained: boolean }> {
+        if (!this.draining) {
+            this.draining = true;
+            this.metrics.ready.set(0);
+            this.log.info({ activeStreams: this.tracker.size, graceMs }, "draining: no new connections, waiting for in-flight streams");
+        }
+        this.routes.stopAccepting();
+        await Promise.all(this.supervisors.map((s) => s.stopForwarding()));
+        const drained = await this.tracker.drain(graceMs);
+        if (!drained) this.log.warn({ cut: this.tracker.size }, "grace period over: cutting the remaining streams");
+        await Promise.all(this.supervisors.map((s) => s.stop()));
+        await this.health?.close();
+        this.health = undefined;
+        this.log.info({ drained }, "connector stopped");
+        return { drained };
+    }
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// firefly-connector: run the tunnel agent, check a config against the relays, print the config
+// schema. Runs as `node dist/connector/cli.js run --config /etc/firefly-connector/config.yaml`
+// under systemd: exits 0 after a graceful SIGTERM drain, non-zero on anything fatal.
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { Command, Option } from "commander";
+import { Connector } from "./agent";
+import { runCheck } from "./check";
+import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./config";
+import { createLogger, type LogLevel } from "./log";
+
+function packageVersion(): string {
+    // Works from connector/ (ts-node) and dist/connector/ (compiled) alike.
+    for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+        try {
+            const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+            if (pkg.name === "@firefly/private-connectivity" && pkg.version) return pkg.version;
+        } catch {
+            // keep walking up
+        }
+    }
+    return "unknown";
+}
+
+/** Reads and validates the config file; identity paths become relative to the file's directory. */
+export function loadConfigFile(path: string): ConnectorConfig {
+    const absolute = resolve(path);
+    let text: string;
+    try {
+        text = readFileSync(absolute, "utf8");
+    } catch (err) {
+        throw new ConnectorConfigError([{ field: "--config", message: `cannot read ${absolute}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    }
+    return resolveConfigPaths(parseConnectorConfig(text, absolute), dirname(absolute));
+}
+
+function fail(message: string): never {
+    process.stderr.write(`firefly-connector: ${message}\n`);
+    process.exit(1);
+}
+
+const levelOption = new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("info");
+
+async function run(configPath: string, level: LogLevel): Promise<void> {
+    let config: ConnectorConfig;
+    try {
+        config = loadConfigFile(configPath);
+    } catch (err) {
+        fail((err as Error).message);
+    }
+    const log = createLogger({ level });
+    const connector = new Connector(config, { log });
+    process.on("unhandledRejection", (err) => {
+        log.fatal({ err }, "unhandled rejection: exiting so the service manager restarts the agent");
+        process.exit(1);
+    });
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+            log.warn({ signal }, "second signal: exiting without waiting for streams");
+            process.exit(1);
+        }
+        stopping = true;
+        log.info({ signal }, "shutdown requested");
+        connector.shutdown().then(
+            () => process.exit(0),
+            (err: unknown) => {
+                log.error({ err }, "shutdown failed");
+                process.exit(1);
+            },
+        );
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    try {
+        await connector.start();
+    } catch (err) {
+        log.fatal({ err: (err as Error).message }, "cannot start");
+        process.exit(1);
+    }
+}
+
+async function check(configPath: string, level: LogLevel): Promise<void> {
+    let config: ConnectorConfig;
+    try {
+        config = loadConfigFile(configPath);
+    } catch (err) {
+        fail((err as Error).message);
+    }
+    // Logs go to stderr so stdout carries only the report.
+    const log = createLogger({ level, destination: process.stderr });
+    const result = await runCheck(config, log);
+    process.stdout.write(`${result.lines.join("\n")}\n`);
+    process.exit(result.ok ? 0 : 1);
+}
+
+export function buildProgram(): Command {
+    const program = new Command()
+        .name("firefly-connector")
+        .description("Firefly tunnel connector: one outbound SSH connection per relay, remote forwards for each route.")
+        .version(packageVersion(), "-V, --version")
+        .showHelpAfterError();
+    program
+        .command("run")
+        .description("run the agent until SIGTERM (then drain in-flight streams and exit 0)")
+        .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
+        .addOption(levelOption)
+        .action((opts: { config: string; logLevel: LogLevel }) => run(opts.config, opts.logLevel));
+    program
+        .command("check")
+        .description("validate the config, connect and authenticate to every relay, request and release each forward; exit 0 or 1")
+        .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
+        .addOption(new Option("--log-level <level>", "log level (logs go to stderr)").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("error"))
+        .action((opts: { config: string; logLevel: LogLevel }) => check(opts.config, opts.logLevel));
+    program
+        .command("schema")
+        .description("print the config file's JSON Schema (generated from the same schema the agent validates with)")
+        .action(() => {
+            process.stdout.write(`${JSON.stringify(connectorConfigJsonSchema(), null, 2)}\n`);
+        });
+    return program;
+}
+
+if (require.main === module) {
+    buildProgram()
+        .parseAsync(process.argv)
+        .catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+}

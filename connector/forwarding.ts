@@ -1,0 +1,164 @@
+// The data path: joins a forwarded SSH channel to its onward connection (a TCP socket or a second
+// channel) and keeps track of every stream so shutdown can drain them.
+//
+// Backpressure is end to end: pipe() stops reading one side while the other's write buffer is
+// full; an ssh2 channel that is not read stops adjusting its SSH window, so the relay stops
+// sending. Memory per stream stays bounded (about one SSH window plus socket buffers) however
+// slow the reader. Chunks are passed through as they arrive: no copies, no re-chunking.
+import { connect as connectTcp, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Counter } from "prom-client";
+
+/** Either a net.Socket or an ssh2 Channel: both are Duplex streams with different close rules. */
+export type StreamEnd = Duplex;
+
+interface SshChannelLike extends Duplex {
+    close(): void;
+}
+
+function isSshChannel(stream: StreamEnd): stream is SshChannelLike {
+    // ssh2's Channel: has close() and reports its SSH channel state in `outgoing`.
+    return typeof (stream as Partial<SshChannelLike>).close === "function" && "outgoing" in stream;
+}
+
+/** Releases a stream whose writable side has flushed: CHANNEL_CLOSE for a channel, close for a socket. */
+function release(stream: StreamEnd): void {
+    if (isSshChannel(stream)) stream.close();
+    else stream.destroy();
+}
+
+/**
+ * Tears a stream down now. An ssh2 channel emits 'close' only after its readable side has ended,
+ * and nothing reads it once its peer is gone: resume() discards what is left so it can close.
+ */
+function abort(stream: StreamEnd): void {
+    stream.resume();
+    stream.destroy();
+}
+
+function whenClosed(stream: StreamEnd): Promise<void> {
+    return new Promise((resolve) => {
+        if (stream.destroyed && !isSshChannel(stream)) resolve();
+        else stream.once("close", () => resolve());
+    });
+}
+
+/**
+ * Ends a stream whose peer is gone: what it still has to write is flushed, what it would read is
+ * discarded (its data has nowhere to go), and then it is released.
+ */
+export function releaseAfterFlush(stream: StreamEnd, finalChunk?: Buffer): void {
+    stream.resume();
+    if (stream.writableFinished) {
+        release(stream);
+        return;
+    }
+    stream.once("finish", () => release(stream));
+    if (finalChunk) stream.end(finalChunk);
+    else stream.end();
+}
+
+export interface SpliceCounters {
+    /** Bytes from the platform (relay side) to the target. */
+    readonly toTarget: Counter.Internal;
+    /** Bytes from the target back to the platform. */
+    readonly fromTarget: Counter.Internal;
+}
+
+/**
+ * Joins `platform` (the forwarded channel) and `target` in both directions, with half-close
+ * carried across. Resolves when both are closed. An error on either side aborts both.
+ */
+export function splice(platform: StreamEnd, target: StreamEnd, counters: SpliceCounters): Promise<void> {
+    platform.on("data", (chunk: Buffer) => counters.toTarget.inc(chunk.length));
+    target.on("data", (chunk: Buffer) => counters.fromTarget.inc(chunk.length));
+    platform.pipe(target);
+    target.pipe(platform);
+
+    let failed = false;
+    const onError = () => {
+        if (failed) return;
+        failed = true;
+        abort(platform);
+        abort(target);
+    };
+    platform.on("error", onError);
+    target.on("error", onError);
+
+    // When one side is fully closed nothing more can reach it: finish writing what the other side
+    // still has to deliver, then release it.
+    platform.once("close", () => releaseAfterFlush(target));
+    target.once("close", () => releaseAfterFlush(platform));
+
+    return Promise.all([whenClosed(platform), whenClosed(target)]).then(() => undefined);
+}
+
+export class OnwardConnectError extends Error {
+    constructor(readonly code: string, message: string) {
+        super(message);
+        this.name = "OnwardConnectError";
+    }
+}
+
+/**
+ * Opens a TCP connection with a deadline. Nagle is off: forwarded protocols are often
+ * request/response and the SSH layer already batches.
+ */
+export function connectOnward(host: string, port: number, timeoutMs: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+        const socket = connectTcp({ host, port, allowHalfOpen: true });
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new OnwardConnectError("ETIMEDOUT", `connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+        }, timeoutMs);
+        socket.once("connect", () => {
+            clearTimeout(timer);
+            socket.removeAllListeners("error");
+            socket.setNoDelay(true);
+            resolve(socket);
+        });
+        socket.once("error", (err: NodeJS.ErrnoException) => {
+            clearTimeout(timer);
+            socket.destroy();
+            reject(new OnwardConnectError(err.code ?? "ERROR", `connect to ${host}:${port} failed: ${err.code ?? err.message}`));
+        });
+    });
+}
+
+/** Every open stream, so shutdown can wait for them (up to a grace period) and then cut them. */
+export class StreamTracker {
+    private readonly active = new Map<number, () => void>();
+    private nextId = 0;
+    private idleWaiters: (() => void)[] = [];
+
+    get size(): number {
+        return this.active.size;
+    }
+
+    /** Tracks a stream until `done` settles; `cut` tears it down if the grace period runs out. */
+    track(done: Promise<unknown>, cut: () => void): void {
+        const id = this.nextId++;
+        this.active.set(id, cut);
+        const untrack = () => {
+            this.active.delete(id);
+            if (this.active.size === 0) {
+                const waiters = this.idleWaiters;
+                this.idleWaiters = [];
+                for (const wake of waiters) wake();
+            }
+        };
+        done.then(untrack, untrack);
+    }
+
+    /** Resolves true if every stream finished in time, false if some had to be cut. */
+    async drain(graceMs: number): Promise<boolean> {
+        if (this.active.size === 0) return true;
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+        const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
+        const finished = await Promise.race([idle, expired]);
+        clearTimeout(timer);
+        if (!finished) for (const cut of this.active.values()) cut();
+        return finished;
+    }
+}

@@ -1,0 +1,223 @@
+// One outbound SSH connection to one relay: TCP connect, pinned host key, certificate (or plain
+// key) authentication, remote forward requests, and the forwarded connections it carries. It
+// knows nothing about retrying: the supervisor decides what happens after it ends.
+import { connect as connectTcp, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
+import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./certAuth";
+import { OnwardConnectError } from "./forwarding";
+import { HostKeyPins, keyBlobType, sha256Fingerprint } from "./hostKeys";
+import type { Logger } from "./log";
+import type { ForwardedConnection } from "./routes";
+
+export type RelayFailureKind =
+    | "identity"
+    | "tcp"
+    | "host_key"
+    | "auth"
+    | "timeout"
+    | "keepalive"
+    | "socket"
+    | "disconnected"
+    | "closed"
+    | "protocol";
+
+/** Why a relay connection could not be made or why it ended, in words an operator can act on. */
+export class RelayError extends Error {
+    constructor(readonly kind: RelayFailureKind, message: string) {
+        super(message);
+        this.name = "RelayError";
+    }
+}
+
+export interface RelayConnectionOptions {
+    readonly label: string;
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    readonly identity: Identity;
+    readonly pins: HostKeyPins;
+    /** Config path of the relay's pins, for error messages ("relays[1].hostKeys"). */
+    readonly pinsField: string;
+    readonly keepaliveIntervalMs: number;
+    readonly keepaliveCountMax: number;
+    /** Deadline for TCP connect + SSH handshake + authentication together. */
+    readonly connectTimeoutMs: number;
+    readonly log: Logger;
+    readonly onForwardedConnection: (conn: ForwardedConnection) => void;
+}
+
+export class RelayConnection {
+    /** Resolves once, when the connection has ended, with the reason. */
+    readonly closed: Promise<RelayError>;
+    /** Use RelayConnection.open(). */
+    constructor(
+        private readonly client: Client,
+        /** SHA256 fingerprint of the host key the relay proved it holds. */
+        readonly hostKeyFingerprint: string,
+        closed: Promise<RelayError>,
+    ) {
+        this.closed = closed;
+    }
+
+    static open(options: RelayConnectionOptions): Promise<RelayConnection> {
+        const deadline = Date.now() + options.connectTimeoutMs;
+        return openTcp(options.host, options.port, options.connectTimeoutMs).then((socket) => handshake(socket, options, deadline));
+    }
+
+    /** Asks the relay to listen on host:port and forward connections to us. */
+    requestForward(host: string, port: number): Promise<void> {
+        return new Promise((resolve, reject) => {
+            try {
+                this.client.forwardIn(host, port, (err) => (err ? reject(err) : resolve()));
+            } catch (err) {
+                reject(err as Error);
+            }
+        });
+    }
+
+    /** Stops the relay listening on host:port; connections already forwarded are unaffected. */
+    cancelForward(host: string, port: number): Promise<void> {
+        return new Promise((resolve, reject) => {
+            try {
+                this.client.unforwardIn(host, port, (err) => (err ? reject(err) : resolve()));
+            } catch (err) {
+                reject(err as Error);
+            }
+        });
+    }
+
+    /** Polite disconnect (SSH_MSG_DISCONNECT, then FIN). */
+    end(): void {
+        this.client.end();
+    }
+
+    /** Immediate teardown. */
+    destroy(): void {
+        this.client.destroy();
+    }
+}
+
+function openTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+        const socket = connectTcp({ host, port });
+        const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new RelayError("tcp", `TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+        }, timeoutMs);
+        socket.once("connect", () => {
+            clearTimeout(timer);
+            socket.removeAllListeners("error");
+            // Interactive protocols ride this connection: never delay small packets. TCP
+            // keepalive complements SSH keepalives for half-dead NAT mappings.
+            socket.setNoDelay(true);
+            socket.setKeepAlive(true, 30_000);
+            resolve(socket);
+        });
+        socket.once("error", (err: NodeJS.ErrnoException) => {
+            clearTimeout(timer);
+            socket.destroy();
+            reject(new RelayError("tcp", `TCP connect to ${host}:${port} failed: ${err.code ?? err.message}`));
+        });
+    });
+}
+
+interface Ssh2Error extends Error {
+    level?: string;
+    code?: number | string;
+}
+
+function handshake(socket: Socket, options: RelayConnectionOptions, deadline: number): Promise<RelayConnection> {
+    const client = new Client();
+    let presentedKey: { fingerprint: string; type: string } | undefined;
+    let hostKeyRejected = false;
+    let failure: RelayError | undefined;
+    let ready = false;
+
+    const classify = (err: Ssh2Error): RelayError => {
+        if (hostKeyRejected && presentedKey) {
+            return new RelayError(
+                "host_key",
+                `relay ${options.label} presented host key ${presentedKey.fingerprint} (${presentedKey.type}), which is not pinned in ` +
+                    `${options.pinsField}: refusing to connect. If the relay's key was rotated, pin the new one; otherwise this may be an interception attempt.`,
+            );
+        }
+        if (err.level === "client-authentication") {
+            return new RelayError("auth", explainAuthenticationFailure(options.identity, options.user, new Date()));
+        }
+        if (err.level === "client-timeout" && err.message === "Keepalive timeout") {
+            return new RelayError(
+                "keepalive",
+                `relay ${options.label} did not answer ${options.keepaliveCountMax} keepalives (every ${options.keepaliveIntervalMs / 1000}s): connection presumed dead`,
+            );
+        }
+        if (err.level === "client-timeout") return new RelayError("timeout", `relay ${options.label}: ${err.message}`);
+        if (err.level === "client-socket") return new RelayError("socket", `relay ${options.label}: connection error ${err.message}`);
+        if (typeof err.code === "number") return new RelayError("disconnected", `relay ${options.label} disconnected: ${err.message}`);
+        return new RelayError("protocol", `relay ${options.label}: ${err.message}`);
+    };
+
+    const closed = new Promise<RelayError>((resolve) => {
+        client.once("close", () => {
+            resolve(failure ?? new RelayError("closed", `relay ${options.label} closed the connection`));
+        });
+    });
+
+    client.on("error", (err: Ssh2Error) => {
+        // The first error is the cause; later ones are consequences of the teardown.
+        failure ??= classify(err);
+    });
+
+    client.on("tcp connection", (details: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void) => {
+        options.onForwardedConnection({
+            relay: options.label,
+            listenHost: details.destIP,
+            listenPort: details.destPort,
+            sourceIp: details.srcIP,
+            sourcePort: details.srcPort,
+            accept,
+            reject,
+            openThroughRelay: (host, port) =>
+                new Promise<Duplex>((resolve, reject) => {
+                    try {
+                        client.forwardOut(details.srcIP, details.srcPort, host, port, (err, channel) => {
+                            if (err) reject(new OnwardConnectError("CHANNEL_OPEN_FAILED", `relay refused direct-tcpip to ${host}:${port}: ${err.message}`));
+                            else resolve(channel);
+                        });
+                    } catch (err) {
+                        reject(new OnwardConnectError("NOT_CONNECTED", `relay connection is gone: ${(err as Error).message}`));
+                    }
+                }),
+        });
+    });
+
+    const publicKeyAuth: PublicKeyAuthMethod = { type: "publickey", username: options.user, key: authenticationKey(options.identity) };
+    const config: ConnectConfig = {
+        sock: socket,
+        username: options.user,
+        // ssh2's typings list AuthMethod; a PublicKeyAuthMethod is one of its accepted shapes.
+        authHandler: [publicKeyAuth as AuthMethod],
+        hostVerifier: (key: Buffer) => {
+            presentedKey = { fingerprint: sha256Fingerprint(key), type: keyBlobType(key) ?? "unknown" };
+            hostKeyRejected = !options.pins.matches(key);
+            return !hostKeyRejected;
+        },
+        keepaliveInterval: options.keepaliveIntervalMs,
+        keepaliveCountMax: options.keepaliveCountMax,
+        readyTimeout: Math.max(1, deadline - Date.now()),
+    };
+    const hostKeyAlgorithms = options.pins.hostKeyAlgorithms();
+    if (hostKeyAlgorithms) config.algorithms = { serverHostKey: hostKeyAlgorithms as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] };
+
+    return new Promise<RelayConnection>((resolve, reject) => {
+        client.once("ready", () => {
+            ready = true;
+            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", closed));
+        });
+        void closed.then((reason) => {
+            if (!ready) reject(reason);
+        });
+        client.connect(config);
+        enableCertificateAuth(client);
+    });
+}

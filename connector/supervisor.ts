@@ -1,0 +1,249 @@
+// Keeps one relay connected: connect, forward every route, and after any loss reconnect with
+// jittered exponential backoff. "Why did it reconnect" is answered here (log line and the
+// relay_reconnects_total{reason} metric). Each relay has its own supervisor, so losing one relay
+// never touches the connections to the others.
+import { certificateValidityProblem, loadIdentity, type Identity } from "./certAuth";
+import { relayLabel, type ConnectorConfig, type RelayConfig } from "./config";
+import { HostKeyPins } from "./hostKeys";
+import type { Logger } from "./log";
+import type { ConnectorMetrics } from "./metrics";
+import { RelayConnection, RelayError } from "./relayConnection";
+import type { RouteListen, RouteTable } from "./routes";
+
+export type RelayState = "connecting" | "connected" | "waiting" | "stopped";
+
+/**
+ * Delay before attempt `attempt` (0-based): exponential up to `maxMs`, with "equal jitter" (half
+ * fixed, half random) so a fleet of agents does not reconnect in lockstep after a relay restart,
+ * while no retry comes sooner than half the schedule.
+ */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+    const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+// A connection that stayed up this long was healthy: the next failure starts the backoff afresh.
+// Shorter-lived connections (a relay that accepts and drops) keep the backoff growing.
+const STABLE_CONNECTION_MS = 10_000;
+// How long a polite disconnect may take before the socket is destroyed.
+const DISCONNECT_GRACE_MS = 2_000;
+
+export interface SupervisorDeps {
+    readonly config: ConnectorConfig;
+    readonly routes: RouteTable;
+    readonly log: Logger;
+    readonly metrics: ConnectorMetrics;
+    /** Called whenever the state or the set of forwarded routes changes. */
+    readonly onChange: () => void;
+    readonly random?: () => number;
+}
+
+export interface RelayStatus {
+    readonly relay: string;
+    readonly state: RelayState;
+    readonly forwardedRoutes: readonly string[];
+    readonly lastError?: { readonly kind: string; readonly message: string };
+}
+
+export class RelaySupervisor {
+    readonly label: string;
+    private state: RelayState = "waiting";
+    private readonly forwarded = new Set<string>();
+    private connection: RelayConnection | undefined;
+    private lastError: RelayError | undefined;
+    private stopping = false;
+    private forwarding = true;
+    private loop: Promise<void> | undefined;
+    private cancelSleep: (() => void) | undefined;
+    private readonly retryTimers = new Set<NodeJS.Timeout>();
+    private readonly pins: HostKeyPins;
+
+    constructor(
+        private readonly relay: RelayConfig,
+        private readonly index: number,
+        private readonly deps: SupervisorDeps,
+    ) {
+        this.label = relayLabel(relay);
+        this.pins = new HostKeyPins(relay.hostKeys);
+        deps.metrics.relayConnected.set({ relay: this.label }, 0);
+        for (const listen of deps.routes.listens) deps.metrics.routeForwarded.set({ relay: this.label, route: listen.route }, 0);
+    }
+
+    start(): void {
+        this.loop ??= this.run();
+    }
+
+    status(): RelayStatus {
+        return {
+            relay: this.label,
+            state: this.state,
+            forwardedRoutes: [...this.forwarded],
+            ...(this.lastError ? { lastError: { kind: this.lastError.kind, message: this.lastError.message } } : {}),
+        };
+    }
+
+    isForwarding(route: string): boolean {
+        return this.forwarded.has(route);
+    }
+
+    /** Drain step: the relay stops listening on every route; streams already open carry on. */
+    async stopForwarding(): Promise<void> {
+        this.forwarding = false;
+        this.clearRetryTimers();
+        const connection = this.connection;
+        const active = this.deps.routes.listens.filter((l) => this.forwarded.has(l.route));
+        for (const listen of active) this.markForwarded(listen, false);
+        if (!connection) return;
+        await Promise.all(
+            active.map((l) =>
+                connection.cancelForward(l.host, l.port).catch((err: Error) => {
+                    this.deps.log.debug({ relay: this.label, route: l.route, err: err.message }, "cancel forward failed (connection ending?)");
+                }),
+            ),
+        );
+    }
+
+    /** Disconnects and stops reconnecting. */
+    async stop(): Promise<void> {
+        this.stopping = true;
+        this.cancelSleep?.();
+        this.clearRetryTimers();
+        const connection = this.connection;
+        if (connection) {
+            connection.end();
+            const timer = setTimeout(() => connection.destroy(), DISCONNECT_GRACE_MS);
+            await connection.closed;
+            clearTimeout(timer);
+        }
+        await this.loop;
+    }
+
+    private async run(): Promise<void> {
+        const { config, log, metrics } = this.deps;
+        let failures = 0;
+        while (!this.stopping) {
+            this.setState("connecting");
+            const { reason, connectedMs } = await this.connectAndServe();
+            if (this.stopping) break;
+            this.lastError = reason;
+            if (connectedMs >= STABLE_CONNECTION_MS) failures = 0;
+            const delay = backoffDelay(failures++, config.reconnect.initialDelayMs, config.reconnect.maxDelayMs, this.deps.random);
+            metrics.reconnects.inc({ relay: this.label, reason: reason.kind });
+            // Configuration problems need a human: log them as errors. Network weather is a warning.
+            const level = reason.kind === "auth" || reason.kind === "host_key" || reason.kind === "identity" ? "error" : "warn";
+            log[level]({ relay: this.label, reason: reason.kind, retryInMs: delay, attempt: failures }, reason.message);
+            this.setState("waiting");
+            await this.sleep(delay);
+        }
+        this.setState("stopped");
+    }
+
+    /** One connection's life. Resolves when it is over, with why and how long it was up. */
+    private async connectAndServe(): Promise<{ reason: RelayError; connectedMs: number }> {
+        const { config, log, metrics, routes } = this.deps;
+        let identity: Identity;
+        try {
+            // Read on every attempt: a renewed certificate on disk is used without a restart.
+            identity = await loadIdentity(config.identity);
+        } catch (err) {
+            return { reason: new RelayError("identity", (err as Error).message), connectedMs: 0 };
+        }
+        if (identity.certificate) {
+            const problem = certificateValidityProblem(identity.certificate, new Date());
+            if (problem) log.warn({ relay: this.label }, problem);
+        }
+        let connection: RelayConnection;
+        try {
+            connection = await RelayConnection.open({
+                label: this.label,
+                host: this.relay.host,
+                port: this.relay.port,
+                user: config.user,
+                identity,
+                pins: this.pins,
+                pinsField: `relays[${this.index}].hostKeys`,
+                keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
+                keepaliveCountMax: config.keepalive.countMax,
+                connectTimeoutMs: config.connectTimeoutSeconds * 1000,
+                log,
+                onForwardedConnection: (conn) => routes.dispatch(conn),
+            });
+        } catch (err) {
+            return { reason: err instanceof RelayError ? err : new RelayError("protocol", String(err)), connectedMs: 0 };
+        }
+        if (this.stopping) {
+            connection.destroy();
+            return { reason: await connection.closed, connectedMs: 0 };
+        }
+        const connectedAt = Date.now();
+        this.connection = connection;
+        this.lastError = undefined;
+        metrics.relayConnected.set({ relay: this.label }, 1);
+        this.setState("connected");
+        log.info({ relay: this.label, hostKey: connection.hostKeyFingerprint, identity: identity.summary }, "connected to relay");
+        if (this.forwarding) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
+
+        const reason = await connection.closed;
+        this.connection = undefined;
+        this.clearRetryTimers();
+        for (const listen of routes.listens) this.markForwarded(listen, false);
+        metrics.relayConnected.set({ relay: this.label }, 0);
+        return { reason, connectedMs: Date.now() - connectedAt };
+    }
+
+    private requestForward(connection: RelayConnection, listen: RouteListen, attempt: number): void {
+        const { config, log, metrics } = this.deps;
+        const where = `${listen.host}:${listen.port}`;
+        connection.requestForward(listen.host, listen.port).then(
+            () => {
+                if (this.connection !== connection || !this.forwarding) return;
+                this.markForwarded(listen, true);
+                log.info({ relay: this.label, route: listen.route, listen: where }, "route forwarded");
+            },
+            (err: Error) => {
+                if (this.connection !== connection || !this.forwarding || this.stopping) return;
+                metrics.forwardRefusals.inc({ relay: this.label, route: listen.route });
+                const delay = backoffDelay(attempt, config.reconnect.initialDelayMs, config.reconnect.maxDelayMs, this.deps.random);
+                log.error(
+                    { relay: this.label, route: listen.route, listen: where, retryInMs: delay, detail: err.message },
+                    `relay refused to listen on ${where} for route ${listen.route}: the address is not in this customer's permitlisten on the relay, or the port is still held there (e.g. by a previous session)`,
+                );
+                const timer = setTimeout(() => {
+                    this.retryTimers.delete(timer);
+                    if (this.connection === connection && this.forwarding) this.requestForward(connection, listen, attempt + 1);
+                }, delay);
+                this.retryTimers.add(timer);
+            },
+        );
+    }
+
+    private markForwarded(listen: RouteListen, forwarded: boolean): void {
+        const changed = forwarded ? !this.forwarded.has(listen.route) : this.forwarded.has(listen.route);
+        if (forwarded) this.forwarded.add(listen.route);
+        else this.forwarded.delete(listen.route);
+        this.deps.metrics.routeForwarded.set({ relay: this.label, route: listen.route }, forwarded ? 1 : 0);
+        if (changed) this.deps.onChange();
+    }
+
+    private setState(state: RelayState): void {
+        if (this.state === state) return;
+        this.state = state;
+        this.deps.onChange();
+    }
+
+    private clearRetryTimers(): void {
+        for (const timer of this.retryTimers) clearTimeout(timer);
+        this.retryTimers.clear();
+    }
+
+    private sleep(ms: number): Promise<void> {
+        return new Promise((resolve) => {
+            const timer = setTimeout(done, ms);
+            function done() {
+                clearTimeout(timer);
+                resolve();
+            }
+            this.cancelSleep = done;
+        });
+    }
+}

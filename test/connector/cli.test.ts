@@ -1,0 +1,120 @@
+// The firefly-connector CLI as operators and systemd run it: a child process, real signals,
+// exit codes, and a transfer that must survive SIGTERM.
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { AgentProcess, writeConfigFile } from "./helpers/agent";
+import { TunnelLab } from "./helpers/lab";
+import { freePort } from "./helpers/relay";
+import { sha256, startBulkSender, testPayload, type RunningServer } from "./helpers/targets";
+import { waitFor, within } from "./helpers/wait";
+
+describe("firefly-connector CLI", function () {
+    this.timeout(40_000);
+    const processes: AgentProcess[] = [];
+    let lab: TunnelLab;
+    let sender: RunningServer;
+    let listenPort: number;
+    let healthPort: number;
+    const payload = testPayload(3 * 1024 * 1024);
+
+    function cli(...args: string[]): AgentProcess {
+        const agent = AgentProcess.spawn(args);
+        processes.push(agent);
+        return agent;
+    }
+
+    before(async () => {
+        // 3 MiB in 64 KiB pieces, 25 ms apart: a transfer that lasts over a second.
+        sender = await startBulkSender(payload, 64 * 1024, 25);
+        listenPort = await freePort();
+        healthPort = await freePort();
+        lab = await TunnelLab.create({
+            label: "cli",
+            routes: [{ name: "bulk", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${sender.port}` }],
+        });
+    });
+
+    after(async () => {
+        for (const agent of processes) await agent.kill();
+        await lab?.cleanup();
+        await sender?.close();
+    });
+
+    it("prints its version and help", async () => {
+        const version = cli("--version");
+        assert.equal((await within(version.exited, 15_000, "--version")).code, 0);
+        const pkg = (await import("../../package.json")) as { version: string };
+        assert.equal(version.stdout.trim(), pkg.version);
+
+        const help = cli("--help");
+        assert.equal((await within(help.exited, 15_000, "--help")).code, 0);
+        for (const command of ["run", "check", "schema"]) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    });
+
+    it("check exits 0 after connecting, authenticating and trying every forward", async () => {
+        const configFile = writeConfigFile(lab.dir, lab.config(), "check-ok.yaml");
+        const check = cli("check", "--config", configFile);
+        const status = await within(check.exited, 20_000, "check");
+        assert.equal(status.code, 0, `${check.stdout}\n${check.stderr}`);
+        assert.match(check.stdout, /route bulk \(127\.0\.0\.1:\d+\): forward granted and released/);
+        assert.match(check.stdout, /check passed/);
+    });
+
+    it("check exits 1 naming the field when the config is invalid", async () => {
+        const configFile = join(lab.dir, "bad.yaml");
+        writeFileSync(configFile, "user: tunnel\nidentity: { privateKeyFile: ./k }\nrelays: []\nhealth: { listen: '0.0.0.0:9464' }\n");
+        const check = cli("check", "--config", configFile);
+        assert.equal((await within(check.exited, 15_000, "check")).code, 1);
+        assert.match(check.stderr, /relays: configure at least one relay/);
+        assert.match(check.stderr, /health\.listen: must be a loopback address/);
+    });
+
+    it("run drains on SIGTERM: a transfer in flight completes, new connections are refused, exit 0", async () => {
+        const configFile = writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }), "run.yaml");
+        const agent = cli("run", "--config", configFile);
+        await waitFor(async () => (await httpStatus(healthPort, "/readyz")) === 200, { timeoutMs: 20_000, what: "agent /readyz 200" });
+
+        const received: Buffer[] = [];
+        const client = connect({ host: "127.0.0.1", port: listenPort });
+        const transferDone = new Promise<void>((resolve, reject) => {
+            client.on("data", (chunk: Buffer) => received.push(chunk));
+            client.once("end", resolve);
+            client.once("error", reject);
+        });
+        await waitFor(() => received.length > 0, { timeoutMs: 10_000, what: "first bytes of the transfer" });
+
+        agent.signal("SIGTERM");
+        await agent.logs.waitFor((r) => typeof r.msg === "string" && r.msg.startsWith("draining"), 5000, "drain started");
+        // The relay stops listening: new platform connections are refused while the old one runs.
+        await waitFor(() => connectionRefused(listenPort), { timeoutMs: 5000, what: "relay port to refuse new connections" });
+        assert.equal(agent.child.exitCode, null, "the agent waits for the in-flight transfer");
+
+        await within(transferDone, 20_000, "transfer to complete");
+        const data = Buffer.concat(received);
+        assert.equal(data.length, payload.length);
+        assert.equal(sha256(data), sha256(payload));
+        const status = await within(agent.exited, 10_000, "agent exit");
+        assert.equal(status.code, 0, agent.stderr);
+        assert.ok(agent.logs.find((r) => r.msg === "connector stopped" && r.drained === true), "logged a clean drain");
+    });
+});
+
+function httpStatus(port: number, path: string): Promise<number> {
+    return fetch(`http://127.0.0.1:${port}${path}`).then(
+        (res) => res.status,
+        () => 0,
+    );
+}
+
+function connectionRefused(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = connect({ host: "127.0.0.1", port });
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve(false);
+        });
+        socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
+    });
+}

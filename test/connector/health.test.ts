@@ -1,0 +1,108 @@
+// /healthz, /readyz and /metrics tell the truth about relays, routes, streams and bytes.
+import { strict as assert } from "node:assert";
+import { connect } from "node:net";
+import { startAgent, type InProcessAgent } from "./helpers/agent";
+import { TunnelLab } from "./helpers/lab";
+import { freePort } from "./helpers/relay";
+import { startEchoService, testPayload, type RunningServer } from "./helpers/targets";
+import { waitFor } from "./helpers/wait";
+
+/** Value of one sample in Prometheus text format, or undefined when absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+    for (const line of text.split("\n")) {
+        const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+        if (!match || match[1] !== name) continue;
+        const present = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+        if (Object.entries(labels).every(([k, v]) => present[k] === v)) return Number(match[3]);
+    }
+    return undefined;
+}
+
+describe("connector health and metrics endpoints", function () {
+    this.timeout(30_000);
+    let lab: TunnelLab;
+    let agent: InProcessAgent;
+    let echo: RunningServer;
+    let healthPort: number;
+    let listenPort: number;
+    const get = async (path: string) => {
+        const res = await fetch(`http://127.0.0.1:${healthPort}${path}`);
+        return { status: res.status, text: await res.text(), type: res.headers.get("content-type") ?? "" };
+    };
+
+    before(async () => {
+        echo = await startEchoService();
+        listenPort = await freePort();
+        healthPort = await freePort();
+        lab = await TunnelLab.create({ label: "health", routes: [{ name: "echo", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${echo.port}` }] });
+        // Start with the relay down, to see the not-ready state first.
+        await lab.relays[0]!.kill();
+        agent = await startAgent(lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }));
+    });
+
+    after(async () => {
+        await agent?.stop();
+        await lab?.cleanup();
+        await echo?.close();
+    });
+
+    it("is live but not ready while no relay is connected", async () => {
+        assert.equal((await get("/healthz")).status, 200);
+        const ready = await get("/readyz");
+        assert.equal(ready.status, 503);
+        const status = JSON.parse(ready.text) as { ready: boolean; routes: Record<string, string[]> };
+        assert.equal(status.ready, false);
+        assert.deepEqual(status.routes, { echo: [] });
+        const metrics = (await get("/metrics")).text;
+        assert.equal(sample(metrics, "firefly_connector_relay_connected", { relay: "relay0" }), 0);
+        assert.equal(sample(metrics, "firefly_connector_ready"), 0);
+    });
+
+    it("turns ready when the route is forwarded, and says so in /readyz and /metrics", async () => {
+        await lab.relays[0]!.start();
+        await waitFor(async () => (await get("/readyz")).status === 200, { timeoutMs: 10_000, what: "/readyz 200" });
+        assert.deepEqual((JSON.parse((await get("/readyz")).text) as { routes: unknown }).routes, { echo: ["relay0"] });
+        const metrics = await get("/metrics");
+        assert.match(metrics.type, /^text\/plain/);
+        assert.equal(sample(metrics.text, "firefly_connector_relay_connected", { relay: "relay0" }), 1);
+        assert.equal(sample(metrics.text, "firefly_connector_route_forwarded", { relay: "relay0", route: "echo" }), 1);
+        assert.equal(sample(metrics.text, "firefly_connector_ready"), 1);
+        assert.ok((sample(metrics.text, "firefly_connector_relay_reconnects_total", { relay: "relay0", reason: "tcp" }) ?? 0) >= 1, "the refused connects were counted");
+    });
+
+    it("counts streams and the exact payload bytes each way", async () => {
+        const payload = testPayload(100_000);
+        const socket = connect({ host: "127.0.0.1", port: listenPort });
+        let received = 0;
+        socket.on("data", (chunk: Buffer) => (received += chunk.length));
+        await waitFor(() => socket.readyState === "open", { timeoutMs: 5000, what: "client connected" });
+        socket.write(payload);
+        await waitFor(() => received === payload.length, { timeoutMs: 5000, what: "echo received" });
+        const during = (await get("/metrics")).text;
+        assert.equal(sample(during, "firefly_connector_streams_active", { route: "echo" }), 1);
+        socket.end();
+        await waitFor(async () => sample((await get("/metrics")).text, "firefly_connector_streams_active", { route: "echo" }) === 0, {
+            timeoutMs: 5000,
+            what: "stream closed in metrics",
+        });
+        const after = (await get("/metrics")).text;
+        assert.equal(sample(after, "firefly_connector_streams_total", { route: "echo" }), 1);
+        assert.equal(sample(after, "firefly_connector_bytes_total", { route: "echo", direction: "to_target" }), payload.length);
+        assert.equal(sample(after, "firefly_connector_bytes_total", { route: "echo", direction: "from_target" }), payload.length);
+        assert.ok((sample(after, "firefly_connector_process_resident_memory_bytes") ?? 0) > 0, "process metrics exported");
+    });
+
+    it("reports the relay loss: not ready, disconnected, a reconnect counted", async () => {
+        await lab.relays[0]!.kill();
+        await waitFor(async () => (await get("/readyz")).status === 503, { timeoutMs: 5000, what: "/readyz 503" });
+        const metrics = (await get("/metrics")).text;
+        assert.equal(sample(metrics, "firefly_connector_relay_connected", { relay: "relay0" }), 0);
+        assert.equal(sample(metrics, "firefly_connector_route_forwarded", { relay: "relay0", route: "echo" }), 0);
+        const status = JSON.parse((await get("/readyz")).text) as { relays: { lastError?: { kind: string } }[] };
+        assert.ok(status.relays[0]?.lastError, "the last error is reported");
+    });
+
+    it("answers 404 for unknown paths", async () => {
+        assert.equal((await get("/nope")).status, 404);
+    });
+});

@@ -1,0 +1,218 @@
+// A real OpenSSH relay for tests and benchmarks: throwaway CA, keys and certificates made by
+// ssh-keygen, sshd_config + principals rendered by the production generator
+// (connector/relay/sshdConfig.ts), sshd started on 127.0.0.1 and killed with all its children.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { renderRelay, type RelayCustomer } from "../../../connector/relay/sshdConfig";
+import type { NetworkNamespace } from "./netns";
+import { signalProcessTree } from "./processes";
+import { waitFor } from "./wait";
+
+const execFileAsync = promisify(execFile);
+
+/** Login user the relays accept; prepare-machine.js creates it (see connector/README.md). */
+export const TEST_LOGIN_USER = "tunnel";
+export const SSHD = "/usr/sbin/sshd";
+
+// sshd's StrictModes (on, as in production) refuses principals files under world-writable
+// directories such as /tmp, and reads them as the login user: a root-owned 0755 tree under /run.
+const TEST_ROOT = "/run/firefly-connector-tests";
+
+/** A private temp directory that the relay's login user can traverse; removed by cleanup(). */
+export function makeWorkDir(label: string): string {
+    mkdirSync(TEST_ROOT, { recursive: true, mode: 0o755 });
+    chmodSync(TEST_ROOT, 0o755);
+    const dir = mkdtempSync(join(TEST_ROOT, `${label}-`));
+    chmodSync(dir, 0o755);
+    return dir;
+}
+
+export function removeWorkDir(dir: string): void {
+    rmSync(dir, { recursive: true, force: true });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick). */
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.unref();
+        server.on("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const address = server.address();
+            server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+        });
+    });
+}
+
+export type KeyType = "ed25519" | "rsa" | "ecdsa";
+
+export interface KeyPair {
+    readonly privateKeyFile: string;
+    readonly publicKeyFile: string;
+    readonly publicKey: string;
+}
+
+export async function generateKey(dir: string, name: string, type: KeyType = "ed25519"): Promise<KeyPair> {
+    const privateKeyFile = join(dir, name);
+    const args = ["-q", "-t", type, "-N", "", "-C", name, "-f", privateKeyFile];
+    if (type === "rsa") args.push("-b", "3072");
+    await execFileAsync("ssh-keygen", args);
+    const publicKeyFile = `${privateKeyFile}.pub`;
+    return { privateKeyFile, publicKeyFile, publicKey: readFileSync(publicKeyFile, "utf8").trim() };
+}
+
+/** SHA256 fingerprint exactly as ssh-keygen prints it (an independent check of ours). */
+export async function fingerprintOf(publicKeyFile: string): Promise<string> {
+    const { stdout } = await execFileAsync("ssh-keygen", ["-l", "-E", "sha256", "-f", publicKeyFile]);
+    return stdout.split(" ")[1] as string;
+}
+
+export interface CertificateOptions {
+    readonly principals: readonly string[];
+    /** ssh-keygen -V syntax; default valid from 5 minutes ago for an hour. */
+    readonly validity?: string;
+    /** Default: only permit-port-forwarding (what a tunnel agent needs). */
+    readonly extensions?: readonly string[];
+    readonly keyId?: string;
+}
+
+export class CertificateAuthority {
+    private serial = 1;
+    private constructor(readonly dir: string, readonly key: KeyPair) {}
+
+    static async create(dir: string, name = "ca", type: KeyType = "ed25519"): Promise<CertificateAuthority> {
+        return new CertificateAuthority(dir, await generateKey(dir, name, type));
+    }
+
+    /** Signs `key` with ssh-keygen -s and returns the path of the *-cert.pub it wrote. */
+    async issueUserCertificate(key: KeyPair, options: CertificateOptions): Promise<string> {
+        const serial = this.serial++;
+        const args = [
+            "-q",
+            "-s",
+            this.key.privateKeyFile,
+            "-I",
+            options.keyId ?? `test-${serial}`,
+            "-z",
+            String(serial),
+            "-n",
+            options.principals.join(","),
+            "-V",
+            options.validity ?? "-5m:+1h",
+            "-O",
+            "clear",
+            ...(options.extensions ?? ["permit-port-forwarding"]).flatMap((ext) => ["-O", ext]),
+            key.publicKeyFile,
+        ];
+        await execFileAsync("ssh-keygen", args);
+        return key.privateKeyFile + "-cert.pub";
+    }
+}
+
+export interface RelayOptions {
+    readonly dir: string;
+    /** Run sshd inside this namespace (listening on its address) instead of on 127.0.0.1. */
+    readonly namespace?: NetworkNamespace;
+    readonly ca: CertificateAuthority;
+    readonly customers: readonly RelayCustomer[];
+    readonly port?: number;
+    readonly hostKeyType?: KeyType;
+}
+
+/** One sshd relay on 127.0.0.1. start() again after kill() restarts it with the same keys and port. */
+export class TestRelay {
+    /** Where the agent connects: 127.0.0.1, or the namespace's address. */
+    readonly host: string;
+    readonly port: number;
+    readonly configFile: string;
+    readonly logFile: string;
+    readonly hostKey: KeyPair;
+    private process: ChildProcess | undefined;
+
+    private constructor(readonly options: RelayOptions, port: number, hostKey: KeyPair) {
+        this.host = options.namespace?.address ?? "127.0.0.1";
+        this.port = port;
+        this.hostKey = hostKey;
+        this.configFile = join(options.dir, "sshd_config");
+        this.logFile = join(options.dir, "sshd.log");
+    }
+
+    static async create(options: RelayOptions): Promise<TestRelay> {
+        const hostKey = await generateKey(options.dir, "ssh_host_key", options.hostKeyType ?? "ed25519");
+        const relay = new TestRelay(options, options.port ?? (await freePort()), hostKey);
+        const caPublicKeyFile = join(options.dir, "trusted_user_ca_keys.pub");
+        writeFileSync(caPublicKeyFile, readFileSync(options.ca.key.publicKeyFile));
+        const principalsFile = join(options.dir, "authorized_principals");
+        const keysFile = join(options.dir, "authorized_keys");
+        const rendered = renderRelay({
+            port: relay.port,
+            listenAddresses: [relay.host],
+            hostKeyFiles: [hostKey.privateKeyFile],
+            trustedUserCaKeysFile: caPublicKeyFile,
+            authorizedPrincipalsFile: principalsFile,
+            authorizedKeysFile: keysFile,
+            loginUser: TEST_LOGIN_USER,
+            pidFile: join(options.dir, "sshd.pid"),
+            customers: [...options.customers],
+        });
+        writeFileSync(relay.configFile, rendered.sshdConfig);
+        writeFileSync(principalsFile, rendered.authorizedPrincipals, { mode: 0o644 });
+        writeFileSync(keysFile, rendered.authorizedKeys ?? "", { mode: 0o644 });
+        // sshd -t: the generated config must be one that sshd itself accepts.
+        await execFileAsync(SSHD, ["-t", "-f", relay.configFile]);
+        return relay;
+    }
+
+    /** Starts sshd in the foreground (-D) so the test owns the process; resolves once it accepts TCP. */
+    async start(): Promise<void> {
+        if (this.process) throw new Error("relay already running");
+        const argv: [string, string[]] = [SSHD, ["-D", "-f", this.configFile, "-E", this.logFile]];
+        const [command, args] = this.options.namespace ? this.options.namespace.wrap(...argv) : argv;
+        const child = spawn(command, args, { stdio: "ignore" });
+        this.process = child;
+        child.once("exit", () => {
+            if (this.process === child) this.process = undefined;
+        });
+        await waitFor(() => this.acceptsConnections(), { timeoutMs: 10_000, what: `sshd on port ${this.port} to listen` });
+    }
+
+    get pid(): number | undefined {
+        return this.process?.pid;
+    }
+
+    get running(): boolean {
+        return this.process !== undefined;
+    }
+
+    /** SIGKILLs sshd and every per-connection child: a relay crash, as seen by the agent. */
+    async kill(): Promise<void> {
+        const child = this.process;
+        if (!child?.pid) return;
+        const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
+        signalProcessTree(child.pid, "SIGKILL");
+        await exited;
+        this.process = undefined;
+    }
+
+    log(): string {
+        try {
+            return readFileSync(this.logFile, "utf8");
+        } catch {
+            return "";
+        }
+    }
+
+    private async acceptsConnections(): Promise<boolean> {
+        return new Promise((resolve) => {
+            const socket = connect({ host: this.host, port: this.port });
+            socket.once("connect", () => {
+                socket.destroy();
+                resolve(true);
+            });
+            socket.once("error", () => resolve(false));
+        });
+    }
+}

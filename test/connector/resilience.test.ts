@@ -1,0 +1,138 @@
+// Liveness and high availability: relay crash and restart, one of two relays lost, and a relay
+// that refuses a forward (reported, retried with backoff, never in a tight loop).
+import { strict as assert } from "node:assert";
+import { startAgent, type InProcessAgent } from "./helpers/agent";
+import { TunnelLab } from "./helpers/lab";
+import { signalProcessTree } from "./helpers/processes";
+import { freePort } from "./helpers/relay";
+import { httpsHead, httpsHeadInNamespace, makeTlsMaterial, startHttpsService, type RunningServer, type TlsMaterial } from "./helpers/targets";
+import { waitFor } from "./helpers/wait";
+
+describe("connector resilience (real sshd relays)", function () {
+    this.timeout(40_000);
+    let tls: TlsMaterial;
+    let service: RunningServer;
+    let lab: TunnelLab | undefined;
+    let agent: InProcessAgent | undefined;
+
+    before(async () => {
+        tls = await makeTlsMaterial();
+        service = await startHttpsService(tls, "private-service");
+    });
+    after(async () => {
+        await service?.close();
+    });
+    afterEach(async () => {
+        await agent?.stop();
+        await lab?.cleanup();
+        agent = undefined;
+        lab = undefined;
+    });
+
+    async function reconnects(a: InProcessAgent, relay: string): Promise<number> {
+        const metric = await a.connector.metrics.reconnects.get();
+        return metric.values.filter((v) => v.labels.relay === relay).reduce((sum, v) => sum + v.value, 0);
+    }
+
+    it("reconnects after the relay is killed and restarted, and traffic flows again", async () => {
+        const listenPort = await freePort();
+        lab = await TunnelLab.create({
+            label: "restart",
+            routes: [{ name: "app", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${service.port}` }],
+        });
+        agent = await startAgent(lab.config());
+        await agent.waitUntilReady();
+        assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
+
+        const relay = lab.relays[0]!;
+        await relay.kill();
+        const a = agent;
+        await waitFor(() => !a.connector.isReady(), { timeoutMs: 5000, what: "agent to notice the relay is gone" });
+        await a.logs.waitFor((r) => r.relay === "relay0" && typeof r.retryInMs === "number", 5000, "a reconnect scheduled with a reason");
+
+        await relay.start();
+        await agent.waitUntilReady(10_000);
+        assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
+        assert.ok((await reconnects(agent, "relay0")) >= 1);
+    });
+
+    it("detects a relay that stops answering by SSH keepalive, and reconnects once it answers again", async () => {
+        const listenPort = await freePort();
+        lab = await TunnelLab.create({
+            label: "keepalive",
+            routes: [{ name: "app", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${service.port}` }],
+        });
+        agent = await startAgent(lab.config({ keepalive: { intervalSeconds: 0.5, countMax: 2 }, connectTimeoutSeconds: 2 }));
+        await agent.waitUntilReady();
+        const relay = lab.relays[0]!;
+        // SIGSTOP freezes sshd and its session processes: the TCP connection stays up but nothing
+        // answers, like a relay behind a blackholing network.
+        signalProcessTree(relay.pid!, "SIGSTOP");
+        try {
+            const detected = await agent.logs.waitFor((r) => r.reason === "keepalive", 5000, "keepalive timeout detected");
+            assert.match(String(detected.msg), /did not answer 2 keepalives/);
+        } finally {
+            signalProcessTree(relay.pid!, "SIGCONT");
+        }
+        await agent.waitUntilReady(10_000);
+        assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
+    });
+
+    it("keeps serving every route through the second relay when the first is killed", async () => {
+        const listenPort = await freePort();
+        // relay1 runs in its own network namespace: both relays listen on 127.0.0.1:listenPort.
+        lab = await TunnelLab.create({
+            label: "ha",
+            relayCount: 2,
+            routes: [{ name: "app", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${service.port}` }],
+        });
+        agent = await startAgent(lab.config());
+        const a = agent;
+        await waitFor(() => a.connector.status().routes.app?.length === 2, { timeoutMs: 10_000, what: "route forwarded on both relays" });
+        const secondRelayNetwork = lab.namespaceOf(1)!;
+        assert.equal((await httpsHead(tls, { port: listenPort })).servedBy, "private-service", "via relay0");
+        assert.equal((await httpsHeadInNamespace(secondRelayNetwork, tls, listenPort)).servedBy, "private-service", "via relay1");
+        const relay1Reconnects = await reconnects(a, "relay1");
+
+        await lab.relays[0]!.kill();
+        await waitFor(() => a.connector.status().relays[0]?.state !== "connected", { timeoutMs: 5000, what: "relay0 to drop" });
+        assert.equal(a.connector.isReady(), true, "still ready through relay1");
+        assert.deepEqual(a.connector.status().routes.app, ["relay1"]);
+        assert.equal((await httpsHeadInNamespace(secondRelayNetwork, tls, listenPort)).status, 200, "route still served by relay1");
+        assert.equal(a.connector.status().relays[1]?.state, "connected");
+        assert.equal(await reconnects(a, "relay1"), relay1Reconnects, "relay1's connection was not touched");
+    });
+
+    it("reports a forward the relay refuses and retries it with backoff, not in a tight loop", async () => {
+        const granted = await freePort();
+        const notPermitted = await freePort();
+        lab = await TunnelLab.create({
+            label: "refused",
+            routes: [{ name: "app", listen: `127.0.0.1:${granted}`, target: `127.0.0.1:${service.port}` }],
+        });
+        // The agent asks for one more route than the relay's principals file grants.
+        const config = lab.config({
+            routes: [
+                { name: "app", listen: `127.0.0.1:${granted}`, target: `127.0.0.1:${service.port}` },
+                { name: "sneaky", listen: `127.0.0.1:${notPermitted}`, target: `127.0.0.1:${service.port}` },
+            ],
+            reconnect: { initialDelayMs: 200, maxDelayMs: 800 },
+        });
+        agent = await startAgent(config);
+        const a = agent;
+        const refusal = await a.logs.waitFor((r) => r.route === "sneaky" && r.level === "error", 5000, "refusal reported");
+        assert.match(String(refusal.msg), /relay refused to listen on 127\.0\.0\.1:\d+ for route sneaky: .*permitlisten/);
+        // The permitted route works regardless; readiness reflects the missing one.
+        await waitFor(() => a.connector.status().routes.app?.length === 1, { timeoutMs: 5000, what: "app forwarded" });
+        assert.equal((await httpsHead(tls, { port: granted })).status, 200);
+        assert.equal(a.connector.isReady(), false);
+
+        // Over 2 s with delays of 100-200, 200-400, 400-800, 400-800 ms at most ~6 attempts fit.
+        const startedAt = Date.now();
+        await waitFor(() => Date.now() - startedAt >= 2000, { timeoutMs: 3000, what: "observation window" });
+        const metric = await a.connector.metrics.forwardRefusals.get();
+        const refusals = metric.values.find((v) => v.labels.route === "sneaky")?.value ?? 0;
+        assert.ok(refusals >= 2 && refusals <= 8, `expected a few spaced retries, saw ${refusals}`);
+        assert.equal(await reconnects(a, "relay0"), 0, "a refused forward must not tear the connection down");
+    });
+});
