@@ -180,7 +180,7 @@ describe("the pull-request workflow", () => {
 
     it("runs on pull requests: the test command, and the offline plan that fails on a mandatory violation", () => {
         assert.ok("pull_request" in workflow.on);
-        assert.match(runs("test"), /^\.ci\/run$/m);
+        assert.match(runs("test"), /^sudo -E env "PATH=\$PATH" \.ci\/run$/m);
         assert.match(runs("offline-plan"), /set -o pipefail\s+npm start \|/);
     });
 
