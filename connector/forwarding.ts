@@ -14,11 +14,21 @@ export type StreamEnd = Duplex;
 
 interface SshChannelLike extends Duplex {
     close(): void;
+    /** ssh2's view of the peer's side: 'closed' once CHANNEL_CLOSE arrived or the connection died. */
+    readonly incoming: { readonly state: string };
 }
 
 function isSshChannel(stream: StreamEnd): stream is SshChannelLike {
     // ssh2's Channel: has close() and reports its SSH channel state in `outgoing`.
-    return typeof (stream as Partial<SshChannelLike>).close === "function" && "outgoing" in stream;
+    return typeof (stream as Partial<SshChannelLike>).close === "function" && "outgoing" in stream && "incoming" in stream;
+}
+
+/**
+ * True once nothing can flow through the stream any more. ssh2's Channel.destroy() never sets
+ * `destroyed`, and its 'close' may already have been emitted: its incoming state is what tells.
+ */
+function isGone(stream: StreamEnd): boolean {
+    return isSshChannel(stream) ? stream.incoming.state === "closed" : stream.destroyed;
 }
 
 /** Releases a stream whose writable side has flushed: CHANNEL_CLOSE for a channel, close for a socket. */
@@ -38,7 +48,10 @@ function abort(stream: StreamEnd): void {
 
 function whenClosed(stream: StreamEnd): Promise<void> {
     return new Promise((resolve) => {
-        if (stream.destroyed && !isSshChannel(stream)) resolve();
+        // A closed channel emits 'close' when its readable side ends: if that has happened, it
+        // will not emit again.
+        const alreadyClosed = isSshChannel(stream) ? isGone(stream) && stream.readableEnded : stream.destroyed;
+        if (alreadyClosed) resolve();
         else stream.once("close", () => resolve());
     });
 }
@@ -70,6 +83,13 @@ export interface SpliceCounters {
  * carried across. Resolves when both are closed. An error on either side aborts both.
  */
 export function splice(platform: StreamEnd, target: StreamEnd, counters: SpliceCounters): Promise<void> {
+    if (isGone(platform) || isGone(target)) {
+        // One side died between being opened and being joined (a SOCKS client that hung up while
+        // we connected onward, a connection lost meanwhile): there is nothing to carry.
+        abort(platform);
+        abort(target);
+        return Promise.all([whenClosed(platform), whenClosed(target)]).then(() => undefined);
+    }
     platform.on("data", (chunk: Buffer) => counters.toTarget.inc(chunk.length));
     target.on("data", (chunk: Buffer) => counters.fromTarget.inc(chunk.length));
     platform.pipe(target);
@@ -114,6 +134,9 @@ export function connectOnward(host: string, port: number, timeoutMs: number): Pr
         socket.once("connect", () => {
             clearTimeout(timer);
             socket.removeAllListeners("error");
+            // Until splice() attaches its handler, an error must not crash the agent; splice
+            // notices the socket is already destroyed.
+            socket.on("error", () => undefined);
             socket.setNoDelay(true);
             resolve(socket);
         });

@@ -45,6 +45,8 @@ export interface RelayConnectionOptions {
     readonly connectTimeoutMs: number;
     readonly log: Logger;
     readonly onForwardedConnection: (conn: ForwardedConnection) => void;
+    /** Abandons a connection attempt still in progress (agent shutting down). */
+    readonly signal?: AbortSignal;
 }
 
 export class RelayConnection {
@@ -62,7 +64,7 @@ export class RelayConnection {
 
     static open(options: RelayConnectionOptions): Promise<RelayConnection> {
         const deadline = Date.now() + options.connectTimeoutMs;
-        return openTcp(options.host, options.port, options.connectTimeoutMs).then((socket) => handshake(socket, options, deadline));
+        return openTcp(options.host, options.port, options.connectTimeoutMs, options.signal).then((socket) => handshake(socket, options, deadline));
     }
 
     /** Asks the relay to listen on host:port and forward connections to us. */
@@ -98,14 +100,26 @@ export class RelayConnection {
     }
 }
 
-function openTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Socket> {
     return new Promise((resolve, reject) => {
+        if (signal?.aborted) {
+            reject(new RelayError("closed", "connection attempt abandoned: shutting down"));
+            return;
+        }
         const socket = connectTcp({ host, port });
+        const onAbort = () => {
+            clearTimeout(timer);
+            socket.destroy();
+            reject(new RelayError("closed", "connection attempt abandoned: shutting down"));
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
         const timer = setTimeout(() => {
+            signal?.removeEventListener("abort", onAbort);
             socket.destroy();
             reject(new RelayError("tcp", `TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`));
         }, timeoutMs);
         socket.once("connect", () => {
+            signal?.removeEventListener("abort", onAbort);
             clearTimeout(timer);
             socket.removeAllListeners("error");
             // Interactive protocols ride this connection: never delay small packets. TCP
@@ -115,6 +129,7 @@ function openTcp(host: string, port: number, timeoutMs: number): Promise<Socket>
             resolve(socket);
         });
         socket.once("error", (err: NodeJS.ErrnoException) => {
+            signal?.removeEventListener("abort", onAbort);
             clearTimeout(timer);
             socket.destroy();
             reject(new RelayError("tcp", `TCP connect to ${host}:${port} failed: ${err.code ?? err.message}`));
@@ -133,6 +148,8 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
     let hostKeyRejected = false;
     let failure: RelayError | undefined;
     let ready = false;
+    // Set when the SSH connection has closed: ssh2 would still hand out channels nobody ever closes.
+    let connectionOver = false;
 
     const classify = (err: Ssh2Error): RelayError => {
         if (hostKeyRejected && presentedKey) {
@@ -159,6 +176,7 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
 
     const closed = new Promise<RelayError>((resolve) => {
         client.once("close", () => {
+            connectionOver = true;
             resolve(failure ?? new RelayError("closed", `relay ${options.label} closed the connection`));
         });
     });
@@ -168,6 +186,13 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         failure ??= classify(err);
     });
 
+    // Channels are only ever closed or aborted by the data path; an 'error' they emit before it is
+    // attached must not crash the agent.
+    const guard = <T extends ClientChannel>(channel: T): T => {
+        channel.on("error", (err: Error) => options.log.debug({ relay: options.label, err: err.message }, "channel error"));
+        return channel;
+    };
+
     client.on("tcp connection", (details: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void) => {
         options.onForwardedConnection({
             relay: options.label,
@@ -175,14 +200,16 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
             listenPort: details.destPort,
             sourceIp: details.srcIP,
             sourcePort: details.srcPort,
-            accept,
-            reject,
+            accept: () => (connectionOver ? undefined : guard(accept())),
+            reject: () => {
+                if (!connectionOver) reject();
+            },
             openThroughRelay: (host, port) =>
                 new Promise<Duplex>((resolve, reject) => {
                     try {
                         client.forwardOut(details.srcIP, details.srcPort, host, port, (err, channel) => {
                             if (err) reject(new OnwardConnectError("CHANNEL_OPEN_FAILED", `relay refused direct-tcpip to ${host}:${port}: ${err.message}`));
-                            else resolve(channel);
+                            else resolve(guard(channel));
                         });
                     } catch (err) {
                         reject(new OnwardConnectError("NOT_CONNECTED", `relay connection is gone: ${(err as Error).message}`));
@@ -210,7 +237,20 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
     if (hostKeyAlgorithms) config.algorithms = { serverHostKey: hostKeyAlgorithms as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] };
 
     return new Promise<RelayConnection>((resolve, reject) => {
+        const onAbort = () => {
+            failure ??= new RelayError("closed", "connection attempt abandoned: shutting down");
+            client.destroy();
+        };
+        if (options.signal?.aborted) {
+            // Aborted between the TCP connect and now: no handshake at all.
+            socket.destroy();
+            reject(new RelayError("closed", "connection attempt abandoned: shutting down"));
+            return;
+        }
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        void closed.then(() => options.signal?.removeEventListener("abort", onAbort));
         client.once("ready", () => {
+            options.signal?.removeEventListener("abort", onAbort);
             ready = true;
             resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", closed));
         });

@@ -24,7 +24,8 @@ export interface ForwardedConnection {
     /** The platform-side client, as the relay saw it. */
     readonly sourceIp: string;
     readonly sourcePort: number;
-    accept(): Duplex;
+    /** Confirms the channel; undefined when the SSH connection ended meanwhile (nothing to carry). */
+    accept(): Duplex | undefined;
     reject(): void;
     /** Opens direct-tcpip to host:port as seen from the relay, on the same SSH connection. */
     openThroughRelay(host: string, port: number): Promise<Duplex>;
@@ -111,7 +112,7 @@ export class RouteTable {
             this.onwardFailed(route, conn, err);
             return;
         }
-        this.carry(route, conn, conn.accept(), target);
+        this.carry(route, conn, target);
     }
 
     private async forwardThroughRelay(route: string, conn: ForwardedConnection, host: string, port: number): Promise<void> {
@@ -122,12 +123,13 @@ export class RouteTable {
             this.onwardFailed(route, conn, err);
             return;
         }
-        this.carry(route, conn, conn.accept(), target);
+        this.carry(route, conn, target);
     }
 
     private async forwardSocks(route: string, conn: ForwardedConnection, allowlist: Allowlist): Promise<void> {
         const { log, metrics } = this.deps;
         const channel = conn.accept();
+        if (!channel) return;
         let request: SocksRequest;
         try {
             request = await readSocksRequest(channel, SOCKS_HANDSHAKE_TIMEOUT_MS);
@@ -159,7 +161,7 @@ export class RouteTable {
         }
         replySocks(channel, SocksReply.SUCCEEDED);
         log.debug({ relay: conn.relay, route, destination, rule: resolved.rule }, "SOCKS connect");
-        this.carry(route, conn, channel, target);
+        this.carry(route, conn, target, channel);
     }
 
     /**
@@ -193,7 +195,13 @@ export class RouteTable {
         if (!destination) conn.reject();
     }
 
-    private carry(route: string, conn: ForwardedConnection, platform: Duplex, target: Duplex): void {
+    /** Joins the forwarded channel (accepted now unless given) to `target` and tracks the stream. */
+    private carry(route: string, conn: ForwardedConnection, target: Duplex, accepted?: Duplex): void {
+        const platform = accepted ?? conn.accept();
+        if (!platform) {
+            target.destroy();
+            return;
+        }
         const { metrics, tracker } = this.deps;
         metrics.streamsTotal.inc({ route });
         metrics.streamsActive.inc({ route });

@@ -55,6 +55,7 @@ export class RelaySupervisor {
     private forwarding = true;
     private loop: Promise<void> | undefined;
     private cancelSleep: (() => void) | undefined;
+    private readonly abandonAttempts = new AbortController();
     private readonly retryTimers = new Set<NodeJS.Timeout>();
     private readonly pins: HostKeyPins;
 
@@ -107,6 +108,7 @@ export class RelaySupervisor {
     async stop(): Promise<void> {
         this.stopping = true;
         this.cancelSleep?.();
+        this.abandonAttempts.abort();
         this.clearRetryTimers();
         const connection = this.connection;
         if (connection) {
@@ -167,6 +169,7 @@ export class RelaySupervisor {
                 connectTimeoutMs: config.connectTimeoutSeconds * 1000,
                 log,
                 onForwardedConnection: (conn) => routes.dispatch(conn),
+                signal: this.abandonAttempts.signal,
             });
         } catch (err) {
             return { reason: err instanceof RelayError ? err : new RelayError("protocol", String(err)), connectedMs: 0 };

@@ -139,6 +139,14 @@ describe("connector authentication against real sshd", function () {
         assert.match(result.lines.join("\n"), /TrustedUserCAKeys/);
     });
 
+    it("connects to a relay pinned by its SHA256 fingerprint, as ssh-keygen -l prints it", async () => {
+        const key = await generateKey(dir, "agent-fingerprint-pin");
+        const cert = await ca.issueUserCertificate(key, { principals: [OUR_PRINCIPAL], keyId: "fingerprint-pin" });
+        const fingerprint = await fingerprintOf(relay.hostKey.publicKeyFile);
+        const result = await check(configFor(key, cert, ourPort, [fingerprint]));
+        assert.ok(result.ok, result.lines.join("\n"));
+    });
+
     it("refuses a relay whose host key is not pinned, before authenticating, naming the presented key", async () => {
         const key = await generateKey(dir, "agent-hostkey");
         const cert = await ca.issueUserCertificate(key, { principals: [OUR_PRINCIPAL], keyId: "hostkey-test" });

@@ -1,11 +1,12 @@
 // The firefly-connector CLI as operators and systemd run it: a child process, real signals,
 // exit codes, and a transfer that must survive SIGTERM.
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { AgentProcess, writeConfigFile } from "./helpers/agent";
 import { TunnelLab } from "./helpers/lab";
+import { listeningSockets } from "./helpers/processes";
 import { freePort } from "./helpers/relay";
 import { sha256, startBulkSender, testPayload, type RunningServer } from "./helpers/targets";
 import { waitFor, within } from "./helpers/wait";
@@ -71,6 +72,33 @@ describe("firefly-connector CLI", function () {
         assert.match(check.stderr, /health\.listen: must be a loopback address/);
     });
 
+    it("run listens on loopback only and logs JSON lines that never contain key material", async () => {
+        const ownHealthPort = await freePort();
+        const config = lab.config({ health: { listen: `127.0.0.1:${ownHealthPort}` } });
+        const configFile = writeConfigFile(lab.dir, config, "run-ops.yaml");
+        const agent = cli("run", "--config", configFile, "--log-level", "trace");
+        await waitFor(async () => (await httpStatus(ownHealthPort, "/readyz")) === 200, { timeoutMs: 20_000, what: "agent /readyz 200" });
+        // One forwarded stream, so the data path has logged too.
+        const client = connect({ host: "127.0.0.1", port: listenPort });
+        await within(new Promise((resolve) => client.once("data", resolve)), 10_000, "first bytes through the tunnel");
+        client.destroy();
+
+        // The relay connection is outbound; the only listener is the loopback health endpoint.
+        assert.deepEqual(listeningSockets(agent.child.pid as number), [`127.0.0.1:${ownHealthPort}`]);
+
+        agent.signal("SIGTERM");
+        assert.equal((await within(agent.exited, 15_000, "agent exit")).code, 0, agent.stderr);
+        assert.ok(agent.logs.records.length > 5);
+        assert.deepEqual(agent.logs.records.filter((r) => r.level === "raw"), [], "every stdout line is a JSON object");
+        assert.ok(agent.logs.find((r) => r.msg === "connected to relay" && typeof r.hostKey === "string"), "connection logged with the relay's key fingerprint");
+        const secrets = [
+            ...base64Lines(readFileSync(config.identity.privateKeyFile, "utf8")),
+            (readFileSync(config.identity.certificateFile as string, "utf8").split(" ")[1] as string).slice(0, 64),
+        ];
+        const everything = `${agent.stdout}\n${agent.stderr}`;
+        for (const secret of secrets) assert.ok(!everything.includes(secret), "key material appeared in the logs");
+    });
+
     it("run drains on SIGTERM: a transfer in flight completes, new connections are refused, exit 0", async () => {
         const configFile = writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }), "run.yaml");
         const agent = cli("run", "--config", configFile);
@@ -117,4 +145,9 @@ function connectionRefused(port: number): Promise<boolean> {
         });
         socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
     });
+}
+
+/** The base64 body lines of a PEM/OpenSSH private key file (each a fragment of the key). */
+function base64Lines(pem: string): string[] {
+    return pem.split("\n").filter((line) => line.length >= 40 && !line.startsWith("-----"));
 }

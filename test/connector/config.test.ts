@@ -64,6 +64,11 @@ describe("connector config schema", () => {
         assert.deepEqual(config.reconnect, { initialDelayMs: 500, maxDelayMs: 30_000 });
     });
 
+    it("accepts the same config written as JSON", () => {
+        const fromYaml = parseConnectorConfig(EXAMPLE);
+        assert.deepEqual(parseConnectorConfig(JSON.stringify(fromYaml, null, 2), "connector.json"), fromYaml);
+    });
+
     it("renders YAML that parses back to the same config", () => {
         const config = parseConnectorConfig(EXAMPLE);
         assert.deepEqual(parseConnectorConfig(renderConnectorConfig(config)), config);

@@ -46,11 +46,18 @@ describe("connector health and metrics endpoints", function () {
         await echo?.close();
     });
 
-    it("is live but not ready while no relay is connected", async () => {
+    it("is live but not ready while no relay is connected, and says why", async () => {
         assert.equal((await get("/healthz")).status, 200);
-        const ready = await get("/readyz");
-        assert.equal(ready.status, 503);
-        const status = JSON.parse(ready.text) as { ready: boolean; routes: Record<string, string[]> };
+        type Status = { ready: boolean; routes: Record<string, string[]>; relays: { lastError?: { kind: string } }[] };
+        const readyz = async () => {
+            const res = await get("/readyz");
+            return { status: res.status, body: JSON.parse(res.text) as Status };
+        };
+        // The agent's first attempt to reach the (stopped) relay must have failed before the next
+        // test starts the relay, or no refused connect would ever be counted.
+        await waitFor(async () => (await readyz()).body.relays[0]?.lastError?.kind === "tcp", { timeoutMs: 5000, what: "the refused connect reported" });
+        const { status: code, body: status } = await readyz();
+        assert.equal(code, 503);
         assert.equal(status.ready, false);
         assert.deepEqual(status.routes, { echo: [] });
         const metrics = (await get("/metrics")).text;

@@ -1,12 +1,29 @@
 // Liveness and high availability: relay crash and restart, one of two relays lost, and a relay
 // that refuses a forward (reported, retried with backoff, never in a tight loop).
 import { strict as assert } from "node:assert";
+import { backoffDelay } from "../../connector/supervisor";
 import { startAgent, type InProcessAgent } from "./helpers/agent";
 import { TunnelLab } from "./helpers/lab";
 import { signalProcessTree } from "./helpers/processes";
 import { freePort } from "./helpers/relay";
 import { httpsHead, httpsHeadInNamespace, makeTlsMaterial, startHttpsService, type RunningServer, type TlsMaterial } from "./helpers/targets";
 import { waitFor } from "./helpers/wait";
+
+describe("reconnect backoff", () => {
+    it("doubles from initialDelayMs up to maxDelayMs", () => {
+        const ceilings = [0, 1, 2, 3, 4, 5, 40].map((attempt) => backoffDelay(attempt, 500, 5000, () => 1));
+        assert.deepEqual(ceilings, [500, 1000, 2000, 4000, 5000, 5000, 5000]);
+    });
+
+    it("jitters each delay between half and all of its ceiling, so agents do not reconnect in lockstep", () => {
+        assert.equal(backoffDelay(3, 500, 30_000, () => 0), 2000);
+        assert.equal(backoffDelay(3, 500, 30_000, () => 0.5), 3000);
+        assert.equal(backoffDelay(3, 500, 30_000, () => 1), 4000);
+        const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(5, 500, 30_000)));
+        assert.ok(spread.size > 10, "Math.random jitter spreads the delays");
+        for (const delay of spread) assert.ok(delay >= 8000 && delay <= 16_000);
+    });
+});
 
 describe("connector resilience (real sshd relays)", function () {
     this.timeout(40_000);
@@ -118,7 +135,7 @@ describe("connector resilience (real sshd relays)", function () {
             ],
             reconnect: { initialDelayMs: 200, maxDelayMs: 800 },
         });
-        agent = await startAgent(config);
+        agent = await startAgent(config, { random: () => 1 });
         const a = agent;
         const refusal = await a.logs.waitFor((r) => r.route === "sneaky" && r.level === "error", 5000, "refusal reported");
         assert.match(String(refusal.msg), /relay refused to listen on 127\.0\.0\.1:\d+ for route sneaky: .*permitlisten/);
@@ -127,12 +144,18 @@ describe("connector resilience (real sshd relays)", function () {
         assert.equal((await httpsHead(tls, { port: granted })).status, 200);
         assert.equal(a.connector.isReady(), false);
 
-        // Over 2 s with delays of 100-200, 200-400, 400-800, 400-800 ms at most ~6 attempts fit.
-        const startedAt = Date.now();
-        await waitFor(() => Date.now() - startedAt >= 2000, { timeoutMs: 3000, what: "observation window" });
+        // Jitter pinned to its maximum: the schedule is exactly 200, 400, 800, 800 ms. Timers never
+        // fire early, so each retry must come at least its scheduled delay after the previous one.
+        const refusals = () => a.logs.records.filter((r) => r.route === "sneaky" && r.level === "error");
+        await waitFor(() => refusals().length >= 4, { timeoutMs: 10_000, what: "four refusals" });
+        const seen = refusals().slice(0, 4);
+        assert.deepEqual(seen.map((r) => r.retryInMs), [200, 400, 800, 800]);
+        for (let i = 1; i < seen.length; i++) {
+            const gap = Date.parse(String(seen[i]!.time)) - Date.parse(String(seen[i - 1]!.time));
+            assert.ok(gap >= Number(seen[i - 1]!.retryInMs) - 2, `retry ${i} came ${gap} ms after the previous refusal, scheduled ${String(seen[i - 1]!.retryInMs)}`);
+        }
         const metric = await a.connector.metrics.forwardRefusals.get();
-        const refusals = metric.values.find((v) => v.labels.route === "sneaky")?.value ?? 0;
-        assert.ok(refusals >= 2 && refusals <= 8, `expected a few spaced retries, saw ${refusals}`);
+        assert.equal(metric.values.find((v) => v.labels.route === "sneaky")?.value, refusals().length, "every refusal counted");
         assert.equal(await reconnects(a, "relay0"), 0, "a refused forward must not tear the connection down");
     });
 });

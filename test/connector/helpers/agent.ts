@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
-import { Connector } from "../../../connector/agent";
+import { Connector, type ConnectorOptions } from "../../../connector/agent";
 import { renderConnectorConfig, type ConnectorConfig } from "../../../connector/config";
 import { createLogger } from "../../../connector/log";
 import { waitFor } from "./wait";
@@ -55,9 +55,9 @@ export interface InProcessAgent {
     stop(graceMs?: number): Promise<void>;
 }
 
-export async function startAgent(config: ConnectorConfig): Promise<InProcessAgent> {
+export async function startAgent(config: ConnectorConfig, options: Omit<ConnectorOptions, "log"> = {}): Promise<InProcessAgent> {
     const logs = new LogCapture();
-    const connector = new Connector(config, { log: createLogger({ level: "debug", destination: logs }) });
+    const connector = new Connector(config, { ...options, log: createLogger({ level: "debug", destination: logs }) });
     await connector.start();
     let stopped = false;
     return {

@@ -1,0 +1,484 @@
+// npm run bench [-- --quick] [-- --runs N]
+//
+// Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
+// loopback sshd relay, in the same run, with the same key, certificate and cipher. A client in
+// this process connects to the relay's forwarded port; the target service runs in its own
+// process (bench/target.js). Every number is the median of several runs; the table gives the
+// ratio agent / OpenSSH, and the JSON goes to bench/results/ so later runs can be compared.
+//
+// Not part of the test command: it asserts nothing, it measures.
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { connect, type Socket } from "node:net";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { writeConfigFile } from "../test/connector/helpers/agent";
+import { TunnelLab } from "../test/connector/helpers/lab";
+import { descendantsOf } from "../test/connector/helpers/processes";
+import { freePort, TEST_LOGIN_USER } from "../test/connector/helpers/relay";
+import { waitFor } from "../test/connector/helpers/wait";
+
+const execFileAsync = promisify(execFile);
+const ROOT = resolve(__dirname, "..");
+const CIPHER = "aes128-gcm@openssh.com";
+const MiB = 1024 * 1024;
+
+interface BenchOptions {
+    readonly quick: boolean;
+    readonly runs: number;
+    readonly bulkBytes: number;
+    readonly pingCount: number;
+    readonly connectCount: number;
+    readonly streams: number;
+    readonly streamBytes: number;
+    readonly reconnectRuns: number;
+}
+
+function parseOptions(argv: readonly string[]): BenchOptions {
+    const quick = argv.includes("--quick");
+    const runsAt = argv.indexOf("--runs");
+    const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 1 : 3;
+    if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs needs a positive integer");
+    return quick
+        ? { quick, runs, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, streams: 200, streamBytes: MiB, reconnectRuns: 1 }
+        : { quick, runs, bulkBytes: 1024 * MiB, pingCount: 2000, connectCount: 500, streams: 1000, streamBytes: MiB, reconnectRuns: 3 };
+}
+
+// ---- the load generator ---------------------------------------------------------------------
+
+function connected(port: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port, noDelay: true });
+        socket.once("connect", () => {
+            socket.removeListener("error", reject);
+            resolve(socket);
+        });
+        socket.once("error", reject);
+    });
+}
+
+function bulkRequest(bytes: number): Buffer {
+    const header = Buffer.alloc(9);
+    header[0] = 0x53; // 'S'
+    header.writeBigUInt64BE(BigInt(bytes), 1);
+    return header;
+}
+
+/** Asks the target for `bytes` on an open connection; resolves once all of them arrived. */
+function receive(socket: Socket, bytes: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+        let received = 0;
+        socket.on("data", (chunk: Buffer) => (received += chunk.length));
+        socket.once("error", reject);
+        socket.once("end", () => {
+            socket.destroy();
+            if (received === bytes) resolve();
+            else reject(new Error(`download: ${received} of ${bytes} bytes`));
+        });
+        socket.write(bulkRequest(bytes));
+    });
+}
+
+/** Downloads `bytes` through `port`; resolves with the elapsed milliseconds (connect included). */
+async function download(port: number, bytes: number): Promise<number> {
+    const started = performance.now();
+    await receive(await connected(port), bytes);
+    return performance.now() - started;
+}
+
+/** Round trips of 64 bytes over one connection; microseconds each. */
+async function pingPersistent(port: number, count: number): Promise<number[]> {
+    const socket = await connected(port);
+    const message = Buffer.alloc(64, 0x61);
+    const samples: number[] = [];
+    let waiting: (() => void) | undefined;
+    let pending = 0;
+    socket.on("data", (chunk: Buffer) => {
+        pending -= chunk.length;
+        if (pending <= 0 && waiting) waiting();
+    });
+    socket.write("E");
+    for (let i = 0; i < count; i++) {
+        const started = performance.now();
+        pending = message.length;
+        await new Promise<void>((resolve) => {
+            waiting = resolve;
+            socket.write(message);
+        });
+        samples.push((performance.now() - started) * 1000);
+    }
+    socket.destroy();
+    return samples;
+}
+
+/** One new forwarded connection per 64-byte request/response; microseconds each. */
+async function pingNewConnection(port: number, count: number): Promise<number[]> {
+    const samples: number[] = [];
+    const request = Buffer.concat([Buffer.from("E"), Buffer.alloc(64, 0x62)]);
+    for (let i = 0; i < count; i++) {
+        const started = performance.now();
+        const socket = await connected(port);
+        await new Promise<void>((resolve, reject) => {
+            let received = 0;
+            socket.on("data", (chunk: Buffer) => {
+                received += chunk.length;
+                if (received >= 64) resolve();
+            });
+            socket.once("error", reject);
+            socket.once("close", () => (received < 64 ? reject(new Error("closed before the echo")) : undefined));
+            socket.write(request);
+        });
+        samples.push((performance.now() - started) * 1000);
+        socket.destroy();
+    }
+    return samples;
+}
+
+/**
+ * `streams` simultaneous downloads of `bytes` each: all connections are opened first (at most 64
+ * connects in flight, below sshd's listen backlog of 128), then all transfer at once.
+ */
+async function concurrentDownloads(port: number, streams: number, bytes: number): Promise<number> {
+    const started = performance.now();
+    const sockets: Socket[] = [];
+    let opened = 0;
+    const opener = async () => {
+        while (opened < streams) {
+            opened++;
+            sockets.push(await connected(port));
+        }
+    };
+    await Promise.all(Array.from({ length: 64 }, opener));
+    await Promise.all(sockets.map((socket) => receive(socket, bytes)));
+    return performance.now() - started;
+}
+
+/** True when one echo round trip works through `port` right now. */
+async function probe(port: number): Promise<boolean> {
+    try {
+        const socket = await connected(port);
+        return await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => done(false), 1000);
+            function done(ok: boolean) {
+                clearTimeout(timer);
+                socket.destroy();
+                resolve(ok);
+            }
+            socket.once("data", () => done(true));
+            socket.once("error", () => done(false));
+            socket.once("close", () => done(false));
+            socket.write("Ex");
+        });
+    } catch {
+        return false;
+    }
+}
+
+// ---- the processes under test ---------------------------------------------------------------
+
+function memoryOf(pid: number): { rssBytes: number; peakRssBytes: number } {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+    return { rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM") };
+}
+
+interface Contender {
+    readonly name: "agent" | "openssh";
+    readonly directPort: number;
+    readonly hairpinPort: number;
+    /** The process whose memory is reported (the agent; ssh under autossh). */
+    pid(): number | undefined;
+    stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+    return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
+}
+
+async function startTarget(): Promise<{ port: number; child: ChildProcess }> {
+    const child = spawn(process.execPath, [join(__dirname, "target.js")], { stdio: ["pipe", "pipe", "inherit"] });
+    const port = await new Promise<number>((resolve, reject) => {
+        child.stdout?.once("data", (line: Buffer) => resolve(Number(line.toString().trim())));
+        child.once("exit", (code) => reject(new Error(`bench target exited ${code}`)));
+    });
+    return { port, child };
+}
+
+async function startAgentProcess(lab: TunnelLab, directPort: number, hairpinPort: number, targetPort: number): Promise<Contender> {
+    const healthPort = await freePort();
+    // Production defaults for keepalive and backoff: the reconnect number is what operators get.
+    const config = lab.config({
+        routes: [
+            { name: "direct", listen: `127.0.0.1:${directPort}`, target: `127.0.0.1:${targetPort}`, via: "direct" },
+            { name: "hairpin", listen: `127.0.0.1:${hairpinPort}`, target: `127.0.0.1:${targetPort}`, via: "tunnel" },
+        ],
+        keepalive: { intervalSeconds: 15, countMax: 3 },
+        reconnect: { initialDelayMs: 500, maxDelayMs: 30_000 },
+        health: { listen: `127.0.0.1:${healthPort}` },
+    });
+    const configFile = writeConfigFile(lab.dir, config, "bench-agent.yaml");
+    const child = spawn(process.execPath, [join(ROOT, "dist", "connector", "cli.js"), "run", "--config", configFile, "--log-level", "warn"], {
+        stdio: ["ignore", "ignore", "inherit"],
+    });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.status, () => 0)) === 200, {
+        timeoutMs: 20_000,
+        what: "agent ready",
+    });
+    return {
+        name: "agent",
+        directPort,
+        hairpinPort,
+        pid: () => child.pid,
+        stop: async () => {
+            child.kill("SIGTERM");
+            await exited(child);
+        },
+    };
+}
+
+async function startOpenSsh(lab: TunnelLab, directPort: number, hairpinPort: number, targetPort: number): Promise<Contender> {
+    const relay = lab.relays[0]!;
+    const knownHosts = join(lab.dir, "known_hosts");
+    writeFileSync(knownHosts, `[${relay.host}]:${relay.port} ${relay.hostKey.publicKey}\n`);
+    // The hairpin as OpenSSH does it: a local forward on the same connection (direct-tcpip to the
+    // target as seen from the relay), and the remote forward pointing at it.
+    const localHop = await freePort();
+    const args = [
+        "-M", "0", // autossh: no monitor port, rely on ServerAlive like the agent relies on keepalives
+        "-N", "-T", "-F", "/dev/null",
+        "-i", lab.agentKey.privateKeyFile, // picks up the -cert.pub beside it
+        "-p", String(relay.port),
+        "-c", CIPHER,
+        "-o", "BatchMode=yes",
+        "-o", "IdentitiesOnly=yes",
+        "-o", "IdentityAgent=none",
+        "-o", `UserKnownHostsFile=${knownHosts}`,
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "ExitOnForwardFailure=yes",
+        "-o", "ServerAliveInterval=15",
+        "-o", "ServerAliveCountMax=3",
+        "-L", `127.0.0.1:${localHop}:127.0.0.1:${targetPort}`,
+        "-R", `127.0.0.1:${directPort}:127.0.0.1:${targetPort}`,
+        "-R", `127.0.0.1:${hairpinPort}:127.0.0.1:${localHop}`,
+        `${TEST_LOGIN_USER}@${relay.host}`,
+    ];
+    // AUTOSSH_GATETIME=0: keep retrying even when the first attempt fails (as under systemd).
+    const child = spawn("autossh", args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, AUTOSSH_GATETIME: "0" } });
+    await waitFor(async () => (await probe(directPort)) && (await probe(hairpinPort)), { timeoutMs: 20_000, what: "ssh -R forwards" });
+    return {
+        name: "openssh",
+        directPort,
+        hairpinPort,
+        pid: () => (child.pid ? descendantsOf(child.pid).find((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "ssh") : undefined),
+        stop: async () => {
+            child.kill("SIGTERM");
+            await exited(child);
+        },
+    };
+}
+
+async function ensureAutossh(): Promise<void> {
+    try {
+        await execFileAsync("sh", ["-c", "command -v autossh"]);
+    } catch {
+        process.stdout.write("installing autossh (apt-get) for the OpenSSH side of the reconnect benchmark\n");
+        await execFileAsync("apt-get", ["install", "-y", "--no-install-recommends", "autossh"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    }
+}
+
+// ---- statistics and report ------------------------------------------------------------------
+
+function quantile(sorted: readonly number[], q: number): number {
+    if (sorted.length === 0) return Number.NaN;
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+function median(values: readonly number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+type Better = "higher" | "lower";
+
+interface Metric {
+    readonly name: string;
+    readonly unit: string;
+    readonly better: Better;
+    readonly agent: number[];
+    readonly openssh: number[];
+    /** What the issue asks of the ratio or the value, for the table. */
+    readonly target?: string;
+}
+
+function row(metric: Metric): { agent: number; openssh: number; ratio: number } {
+    const agent = median(metric.agent);
+    const openssh = median(metric.openssh);
+    return { agent, openssh, ratio: agent / openssh };
+}
+
+function format(value: number): string {
+    if (!Number.isFinite(value)) return "n/a";
+    if (Math.abs(value) >= 100) return value.toFixed(0);
+    if (Math.abs(value) >= 10) return value.toFixed(1);
+    return value.toFixed(2);
+}
+
+function printTable(metrics: readonly Metric[], ceilingMBps: number): void {
+    const lines: string[][] = [["metric", "unit", "agent", "OpenSSH", "agent/OpenSSH", "target"]];
+    for (const metric of metrics) {
+        const r = row(metric);
+        lines.push([metric.name, metric.unit, format(r.agent), format(r.openssh), `${format(r.ratio)}x`, metric.target ?? ""]);
+    }
+    lines.push(["raw loopback TCP (ceiling)", "MB/s", format(ceilingMBps), "", "", ""]);
+    const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? "").length)));
+    for (const [index, line] of lines.entries()) {
+        process.stdout.write(`${line.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ")}\n`);
+        if (index === 0) process.stdout.write(`${widths.map((w) => "-".repeat(w)).join("  ")}\n`);
+    }
+}
+
+function machine(): Record<string, string | number> {
+    const openssh = execFileSync("ssh", ["-V"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() ||
+        String(execFileSync("sh", ["-c", "ssh -V 2>&1"])).trim();
+    return {
+        cpu: cpus()[0]?.model ?? "unknown",
+        cores: cpus().length,
+        memoryGiB: Math.round(totalmem() / 1024 ** 3),
+        kernel: release(),
+        node: process.version,
+        openssh,
+        ssh2: (JSON.parse(readFileSync(join(ROOT, "node_modules", "ssh2", "package.json"), "utf8")) as { version: string }).version,
+        cipher: CIPHER,
+    };
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+    const options = parseOptions(process.argv.slice(2));
+    const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
+    const startedAt = Date.now();
+    await ensureAutossh();
+    log("building dist/ (the agent runs compiled, as in production)");
+    await execFileAsync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")]);
+
+    const target = await startTarget();
+    const ports = { agentDirect: await freePort(), agentHairpin: await freePort(), sshDirect: await freePort(), sshHairpin: await freePort() };
+    const lab = await TunnelLab.create({
+        label: "bench",
+        // The relay grants both contenders' listen ports and the hairpin target to our principal.
+        routes: [
+            { name: "agent-direct", listen: `127.0.0.1:${ports.agentDirect}`, target: `127.0.0.1:${target.port}` },
+            { name: "agent-hairpin", listen: `127.0.0.1:${ports.agentHairpin}`, target: `127.0.0.1:${target.port}`, via: "tunnel" },
+            { name: "ssh-direct", listen: `127.0.0.1:${ports.sshDirect}`, target: `127.0.0.1:${target.port}` },
+            { name: "ssh-hairpin", listen: `127.0.0.1:${ports.sshHairpin}`, target: `127.0.0.1:${target.port}` },
+        ],
+    });
+    const contenders: Contender[] = [];
+    try {
+        contenders.push(await startAgentProcess(lab, ports.agentDirect, ports.agentHairpin, target.port));
+        contenders.push(await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port));
+        const [agent, openssh] = contenders as [Contender, Contender];
+        const idleRss = memoryOf(agent.pid()!).rssBytes;
+
+        const metrics: Metric[] = [];
+        const measure = async (
+            name: string,
+            unit: string,
+            better: Better,
+            target: string | undefined,
+            once: (c: Contender) => Promise<number>,
+        ): Promise<Metric> => {
+            const metric: Metric = { name, unit, better, agent: [], openssh: [], ...(target ? { target } : {}) };
+            for (let run = 0; run < options.runs; run++) {
+                // Alternate who goes first, so drift (page cache, CPU boost) favours neither.
+                const order = run % 2 === 0 ? [agent, openssh] : [openssh, agent];
+                for (const contender of order) metric[contender.name].push(await once(contender));
+            }
+            metrics.push(metric);
+            const r = row(metric);
+            log(`${name}: agent ${format(r.agent)} ${unit}, OpenSSH ${format(r.openssh)} ${unit} (${format(r.ratio)}x)`);
+            return metric;
+        };
+
+        const ceiling: number[] = [];
+        for (let run = 0; run < options.runs; run++) ceiling.push(options.bulkBytes / 1e6 / ((await download(target.port, options.bulkBytes)) / 1000));
+        log(`raw loopback TCP: ${format(median(ceiling))} MB/s`);
+
+        const mb = options.bulkBytes / 1e6;
+        const size = `${options.bulkBytes / MiB} MiB`;
+        await measure(`throughput direct, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", async (c) => mb / ((await download(c.directPort, options.bulkBytes)) / 1000));
+        await measure(`throughput hairpin, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", async (c) => mb / ((await download(c.hairpinPort, options.bulkBytes)) / 1000));
+        const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
+        const fresh: Record<string, number[][]> = { agent: [], openssh: [] };
+        await measure("latency p50, persistent stream", "us", "lower", "<= 1.2x", async (c) => {
+            const samples = (await pingPersistent(c.directPort, options.pingCount)).sort((a, b) => a - b);
+            persistent[c.name]!.push(samples);
+            return quantile(samples, 0.5);
+        });
+        metrics.push({ name: "latency p99, persistent stream", unit: "us", better: "lower", agent: persistent.agent!.map((s) => quantile(s, 0.99)), openssh: persistent.openssh!.map((s) => quantile(s, 0.99)) });
+        await measure("latency p50, new connection per request", "us", "lower", "<= 1.2x", async (c) => {
+            const samples = (await pingNewConnection(c.directPort, options.connectCount)).sort((a, b) => a - b);
+            fresh[c.name]!.push(samples);
+            return quantile(samples, 0.5);
+        });
+        metrics.push({ name: "latency p99, new connection per request", unit: "us", better: "lower", agent: fresh.agent!.map((s) => quantile(s, 0.99)), openssh: fresh.openssh!.map((s) => quantile(s, 0.99)) });
+        await measure(`${options.streams} concurrent streams x 1 MiB, total`, "ms", "lower", undefined, (c) => concurrentDownloads(c.directPort, options.streams, options.streamBytes));
+        const peak = { agent: memoryOf(agent.pid()!).peakRssBytes, openssh: memoryOf(openssh.pid()!).peakRssBytes };
+        metrics.push({ name: "peak RSS (after all of the above)", unit: "MiB", better: "lower", agent: [peak.agent / MiB], openssh: [peak.openssh / MiB], target: "agent < 256 MiB" });
+
+        // Reconnect: SIGKILL the relay (and its per-connection children), start it again at once,
+        // and time from "relay accepts TCP again" to the first echo through each tunnel.
+        const reconnect: Metric = { name: "reconnect after relay restart", unit: "ms", better: "lower", agent: [], openssh: [], target: "agent <= 1000 ms" };
+        for (let run = 0; run < options.reconnectRuns; run++) {
+            const relay = lab.relays[0]!;
+            await relay.kill();
+            await waitFor(async () => !(await probe(agent.directPort)) && !(await probe(openssh.directPort)), { timeoutMs: 10_000, what: "both tunnels down" });
+            await relay.start();
+            const back = performance.now();
+            const until = async (port: number) => {
+                await waitFor(() => probe(port), { timeoutMs: 120_000, what: `tunnel on ${port} back`, intervalMs: 5 });
+                return performance.now() - back;
+            };
+            const [a, o] = await Promise.all([until(agent.directPort), until(openssh.directPort)]);
+            reconnect.agent.push(a);
+            reconnect.openssh.push(o);
+            log(`reconnect run ${run + 1}: agent ${format(a)} ms, OpenSSH ${format(o)} ms`);
+            // Let both settle (hairpin forward too) before the next kill.
+            await waitFor(async () => (await probe(agent.hairpinPort)) && (await probe(openssh.hairpinPort)), { timeoutMs: 120_000, what: "hairpins back" });
+        }
+        metrics.push(reconnect);
+
+        process.stdout.write("\n");
+        printTable(metrics, median(ceiling));
+        const report = {
+            date: new Date().toISOString(),
+            quick: options.quick,
+            runs: options.runs,
+            machine: machine(),
+            sizes: { bulkBytes: options.bulkBytes, pingCount: options.pingCount, connectCount: options.connectCount, streams: options.streams, streamBytes: options.streamBytes },
+            agentIdleRssMiB: idleRss / MiB,
+            rawLoopbackMBps: { median: median(ceiling), runs: ceiling },
+            metrics: metrics.map((m) => ({ ...m, ...row(m) })),
+            durationSeconds: (Date.now() - startedAt) / 1000,
+        };
+        const dir = join(ROOT, "bench", "results");
+        mkdirSync(dir, { recursive: true });
+        const file = join(dir, `${report.date.replace(/[:.]/g, "-")}${options.quick ? "-quick" : ""}.json`);
+        writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+        writeFileSync(join(dir, options.quick ? "latest-quick.json" : "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+        log(`wrote ${file} (${format(report.durationSeconds)} s in all)`);
+    } finally {
+        for (const contender of contenders) await contender.stop().catch(() => undefined);
+        await lab.cleanup();
+        target.child.stdin?.end();
+        await exited(target.child);
+    }
+}
+
+main().catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+});
