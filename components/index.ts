@@ -32,3 +32,15 @@ export type {
     RequestAuthorizer,
     TokenAuthorizer,
 } from "./privateApiRoutes";
+export { TunnelConnector, connectorRoleTag, readinessMetric } from "./tunnelConnector";
+export type {
+    TunnelConnectorArgs,
+    TunnelConnectorRelay,
+    TunnelConnectorIdentity,
+    TunnelConnectorAwsApiEgress,
+    TunnelConnectorAgentSettings,
+} from "./tunnelConnector";
+export { TunnelRelay } from "./tunnelRelay";
+export type { TunnelRelayArgs } from "./tunnelRelay";
+export { buildConnectorBundle } from "./connectorBundle";
+export type { ConnectorBundle } from "./connectorBundle";

@@ -8,6 +8,7 @@ import { Command, Option } from "commander";
 import { Connector } from "./agent";
 import { runCheck } from "./check";
 import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./config";
+import { issueCertificate } from "./issueCert";
 import { createLogger, type LogLevel } from "./log";
 
 function packageVersion(): string {
@@ -118,6 +119,31 @@ export function buildProgram(): Command {
         .description("print the config file's JSON Schema (generated from the same schema the agent validates with)")
         .action(() => {
             process.stdout.write(`${JSON.stringify(connectorConfigJsonSchema(), null, 2)}\n`);
+        });
+    program
+        .command("issue-cert")
+        .description("sign a connector's public key with the platform CA (ssh-keygen -s): one principal, limited validity, port forwarding only")
+        .requiredOption("--ca <file>", "the CA's private key")
+        .requiredOption("--public-key <file>", "the connector's public key (.pub); the certificate is written next to it as *-cert.pub")
+        .requiredOption("--principal <name>", "the customer's principal on the relays, e.g. customer-acme")
+        .option("--validity <interval>", "ssh-keygen -V interval", "-5m:+30d")
+        .option("--key-id <id>", "key ID sshd logs at every login (default <principal>-<date>)")
+        .option("--serial <n>", "serial number, for revocation (default: Unix time)")
+        .action(async (opts: { ca: string; publicKey: string; principal: string; validity: string; keyId?: string; serial?: string }) => {
+            if (opts.serial !== undefined && !/^\d{1,19}$/.test(opts.serial)) fail("--serial must be a non-negative integer");
+            try {
+                const issued = await issueCertificate({
+                    caKeyFile: opts.ca,
+                    publicKeyFile: opts.publicKey,
+                    principal: opts.principal,
+                    validity: opts.validity,
+                    keyId: opts.keyId,
+                    serial: opts.serial === undefined ? undefined : BigInt(opts.serial),
+                });
+                process.stdout.write(`wrote ${issued.certificateFile}\n${issued.description}`);
+            } catch (err) {
+                fail((err as Error).message);
+            }
         });
     return program;
 }

@@ -118,6 +118,90 @@ const privateApi = z
 
 export type PrivateApiConfig = z.infer<typeof privateApi>;
 
+const hostPortText = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):\d{1,5}$/, "must be host:port, e.g. 10.20.1.15:443");
+
+/**
+ * The tunnel connector (components/tunnelConnector.ts) on the customer side. Route and relay values
+ * are checked in depth by the agent's own config schema inside the component.
+ */
+const tunnelConnector = z.strictObject({
+    /** The switch: false keeps the settings but creates nothing. */
+    enabled: z.boolean().default(true),
+    /** Component name; default `<customerName>-tunnel`. */
+    name: dnsLabel.optional(),
+    count: z.number().int().optional(),
+    /** Private subnets of the hosts; default the stack's subnetIds. */
+    subnetIds: z.array(z.string()).min(1).optional(),
+    instanceType: z.string().optional(),
+    amiId: z.string().optional(),
+    user: z.string().optional(),
+    /** Relays; default the firefly stack's tunnelRelay output (fireflyStack). */
+    relays: z
+        .array(
+            z.strictObject({
+                host: z.string(),
+                port: z.number().int().optional(),
+                hostKeys: z.array(z.string()).min(1, "pin at least one relay host key"),
+                cidrs: z.array(z.string()).optional(),
+                name: z.string().optional(),
+            }),
+        )
+        .min(1)
+        .optional(),
+    routes: z
+        .array(z.strictObject({ name: z.string(), listen: hostPortText, target: hostPortText, via: z.enum(["direct", "tunnel"]).optional() }))
+        .default([]),
+    dynamic: z.strictObject({ listen: hostPortText, allow: z.array(z.string()).min(1) }).optional(),
+    targetCidrs: z.array(z.string()).optional(),
+    dnsResolverCidrs: z.array(z.string()).optional(),
+    awsApiEgress: z
+        .strictObject({ cidrBlocks: z.array(z.string()).optional(), prefixListIds: z.array(z.string()).optional(), securityGroupIds: z.array(z.string()).optional() })
+        .optional(),
+    /** The agent's key and certificate: secret values (pulumi config set --secret --path) or existing secrets' ARNs. */
+    identity: z.union([
+        z.strictObject({ privateKeySecretArn: z.string(), certificateSecretArn: z.string(), kmsKeyArn: z.string().optional() }),
+        z.strictObject({ privateKey: z.string(), certificate: z.string(), kmsKeyArn: z.string().optional() }),
+    ]),
+    logRetentionInDays: z.number().int().optional(),
+    /** SNS topic told when no agent is ready. */
+    alarmTopicArn: z.string().optional(),
+});
+
+/** The SSH relay (components/tunnelRelay.ts) on the firefly side. */
+const tunnelRelay = z.strictObject({
+    enabled: z.boolean().default(true),
+    /** Component name; default `relay` (the policy config's exceptions name `relay-nlb` and `relay-ssh-from-anywhere`). */
+    name: dnsLabel.default("relay"),
+    /** Public subnets for the internet-facing NLB, one per AZ. */
+    publicSubnetIds: z.array(z.string()).min(1, "must list the public subnets of the relay's NLB"),
+    /** Private subnets of the relay hosts; default the stack's subnetIds. */
+    subnetIds: z.array(z.string()).min(1).optional(),
+    count: z.number().int().optional(),
+    instanceType: z.string().optional(),
+    amiId: z.string().optional(),
+    /** The platform user CA's public key (ssh-ed25519 AAAA…). */
+    userCaPublicKey: z.string(),
+    customers: z
+        .array(
+            z.strictObject({
+                name: z.string(),
+                principal: z.string(),
+                listen: z.array(hostPortText).min(1),
+                permitOpen: z.array(hostPortText).optional(),
+            }),
+        )
+        .min(1, "must list at least one customer"),
+    /** Who may reach forwarded ports on the relay hosts; default sourceSecurityGroupIds. */
+    platformSecurityGroupIds: z.array(z.string()).optional(),
+    gatewayPorts: z.enum(["no", "clientspecified"]).optional(),
+    hairpinTargetCidrs: z.array(z.string()).optional(),
+    awsApiEgressCidrs: z.array(z.string()).optional(),
+    loginUser: z.string().optional(),
+});
+
+export type TunnelConnectorConfig = z.infer<typeof tunnelConnector>;
+export type TunnelRelayConfig = z.infer<typeof tunnelRelay>;
+
 export const customerConfigSchema = z.strictObject({
     ...common,
     role: z.literal("customer"),
@@ -142,6 +226,10 @@ export const customerConfigSchema = z.strictObject({
             path: ["callerSecurityGroupIds"],
         })
         .optional(),
+    tunnel: tunnelConnector.optional(),
+}).refine((c) => !c.tunnel?.enabled || c.tunnel.relays !== undefined || c.fireflyStack !== undefined, {
+    message: "needs relays to connect to: set fireflyStack (the relay's outputs are read from it) or list tunnel.relays",
+    path: ["tunnel", "relays"],
 });
 
 export const fireflyConfigSchema = z
@@ -170,6 +258,7 @@ export const fireflyConfigSchema = z
             })
             .default({ runFrom: "lambda" }),
         privateApi: privateApi.optional(),
+        tunnel: tunnelRelay.optional(),
     })
     .refine((c) => (c.customerStack === undefined) !== (c.endpointServiceName === undefined), {
         message: "set exactly one of customerStack (read the service name from the customer stack) or endpointServiceName",

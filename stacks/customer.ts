@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PrivateLinkService } from "../components";
 import type { CustomerConfig } from "./config";
 import { deployPrivateApi } from "./privateApi";
+import { deployTunnelConnector } from "./tunnel";
 
 /**
  * The customer's stack: publishes the private service over PrivateLink to the platform's
@@ -10,6 +11,7 @@ import { deployPrivateApi } from "./privateApi";
  */
 export async function customerProgram(config: CustomerConfig): Promise<Record<string, unknown>> {
     const { privateLink } = config;
+    const firefly = config.fireflyStack === undefined ? undefined : { stack: config.fireflyStack, reference: new pulumi.StackReference("firefly", { name: config.fireflyStack }) };
     const service = new PrivateLinkService(config.customerName, {
         vpcId: config.vpcId,
         subnetIds: config.subnetIds,
@@ -17,7 +19,7 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
         targetType: privateLink.targetType,
         targets: privateLink.targets,
         allowedPrincipals: config.platformAccountIds,
-        acceptEndpointIds: endpointIdsToAccept(config),
+        acceptEndpointIds: endpointIdsToAccept(config, firefly?.reference),
         privateDnsName: privateLink.privateDnsName,
         verifyPrivateDns: privateLink.verifyPrivateDns,
         supportedRegions: privateLink.supportedRegions,
@@ -36,6 +38,8 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
         ...(privateLink.privateDnsName ? { privateDnsVerification: service.privateDnsVerification } : {}),
         // Optional: a private API Gateway API for callers inside this VPC.
         ...deployPrivateApi(config.privateApi, { name: `${config.customerName}-api`, vpcId: config.vpcId, subnetIds: config.subnetIds }),
+        // Optional: the outbound-only tunnel connector, pinned to the firefly stack's relay.
+        ...(await deployTunnelConnector(config.tunnel, { name: `${config.customerName}-tunnel`, vpcId: config.vpcId, subnetIds: config.subnetIds }, firefly)),
     };
 }
 
@@ -44,9 +48,8 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
  * the configured list when the firefly stack lives in another backend. Before the firefly stack's
  * first deployment there are none, and nothing is accepted.
  */
-function endpointIdsToAccept(config: CustomerConfig): string[] | Promise<string[]> {
-    if (config.fireflyStack === undefined) return config.acceptEndpointIds ?? [];
-    const firefly = new pulumi.StackReference("firefly", { name: config.fireflyStack });
+function endpointIdsToAccept(config: CustomerConfig, firefly: pulumi.StackReference | undefined): string[] | Promise<string[]> {
+    if (firefly === undefined) return config.acceptEndpointIds ?? [];
     return firefly.getOutputValue("endpointIds").then((ids: unknown) => {
         if (ids === undefined || ids === null) return [];
         if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {

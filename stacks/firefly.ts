@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConnectivityCheck, PrivateLinkEndpoint } from "../components";
 import { FireflyConfig, StackConfigError } from "./config";
 import { deployPrivateApi } from "./privateApi";
+import { deployTunnelRelay } from "./tunnel";
 
 /**
  * The platform's (Firefly's) stack: an interface endpoint to the customer's endpoint service,
@@ -77,6 +78,11 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
             subnetIds: config.subnetIds,
             callerSecurityGroupIds: config.sourceSecurityGroupIds,
         }),
+    );
+    // Optional: the SSH relay the customers' tunnel connectors dial out to.
+    Object.assign(
+        outputs,
+        deployTunnelRelay(config.tunnel, { vpcId: config.vpcId, subnetIds: config.subnetIds, platformSecurityGroupIds: config.sourceSecurityGroupIds }),
     );
     return outputs;
 }

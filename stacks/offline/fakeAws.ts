@@ -216,6 +216,25 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 const result = this.options.invocationResult?.({ input }) ?? offlineProbeOutcome(input);
                 return { ...generic, stdout: JSON.stringify(result), stderr: "" };
             }
+            // The tunnel components: secrets, the bundle bucket, launch templates, Elastic IPs, the relay's host key.
+            case "aws:secretsmanager/secret:Secret": {
+                const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${physicalName}-${hex.slice(0, 6)}`;
+                return { ...generic, id: arn, arn };
+            }
+            case "aws:secretsmanager/secretVersion:SecretVersion":
+                return { ...generic, id: `${inputs.secretId}|${hex.slice(0, 8)}`, versionId: hex.slice(0, 32) };
+            case "aws:s3/bucket:Bucket": {
+                const bucket = physicalName.toLowerCase().slice(0, 63);
+                return { ...generic, id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
+            }
+            case "aws:ec2/launchTemplate:LaunchTemplate":
+                return { ...generic, id: `lt-${short}`, arn: `arn:aws:ec2:${region}:${accountId}:launch-template/lt-${short}`, latestVersion: 1, defaultVersion: 1 };
+            case "aws:ec2/eip:Eip": {
+                const publicIp = `203.0.113.${parseInt(hex.slice(0, 2), 16) % 254 + 1}`;
+                return { ...generic, id: `eipalloc-${short}`, allocationId: `eipalloc-${short}`, publicIp };
+            }
+            case "tls:index/privateKey:PrivateKey":
+                return { ...generic, ...fakeEd25519Key(hex) };
             case "aws:ec2/flowLog:FlowLog":
                 return { ...generic, id: `fl-${short}` };
             case "aws:iam/rolePolicy:RolePolicy":
@@ -303,6 +322,29 @@ function offlineProbeOutcome(input: unknown): Record<string, unknown> {
     const event = (typeof input === "string" ? JSON.parse(input) : {}) as { ready?: boolean; notReadyReason?: string };
     if (event.ready === false) return { skipped: true, reason: event.notReadyReason ?? "the path is not ready yet" };
     return { ok: true, offline: true };
+}
+
+/**
+ * A real ed25519 key pair derived from the resource's hash (so plans repeat), in the shapes the TLS
+ * provider returns. The private key in OpenSSH format is a placeholder: nothing offline uses it.
+ */
+function fakeEd25519Key(hex: string): State {
+    const pkcs8Prefix = Buffer.from("302e020100300506032b657004220420", "hex");
+    const privateKey = crypto.createPrivateKey({ key: Buffer.concat([pkcs8Prefix, Buffer.from(hex.slice(0, 64), "hex")]), format: "der", type: "pkcs8" });
+    const raw = Buffer.from(String(crypto.createPublicKey(privateKey).export({ format: "jwk" }).x), "base64url");
+    const sshString = (data: Buffer) => {
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(data.length);
+        return Buffer.concat([length, data]);
+    };
+    const blob = Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(raw)]);
+    return {
+        id: hex.slice(0, 40),
+        publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")}\n`,
+        publicKeyFingerprintSha256: `SHA256:${crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`,
+        privateKeyPem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+        privateKeyOpenssh: "-----BEGIN OPENSSH PRIVATE KEY-----\n(offline plan: no real key)\n-----END OPENSSH PRIVATE KEY-----\n",
+    };
 }
 
 function digest(text: string): string {

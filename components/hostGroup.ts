@@ -1,0 +1,150 @@
+// The EC2 plumbing TunnelConnector and TunnelRelay share: an instance role (SSM core plus the
+// caller's inline policies), an instance profile, a hardened launch template and an auto scaling
+// group that refreshes its instances whenever the template changes. Not a component of its own:
+// the resources belong to the calling component and are named after it.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { policyDocument } from "./iamPolicy";
+
+/** SSM parameter AWS publishes with the current Amazon Linux 2023 AMI (x86_64, default kernel). */
+export const al2023AmiParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+/** EC2 user data is limited to 16 KB before base64. */
+export const maxUserDataBytes = 16 * 1024;
+
+export interface HostGroupArgs {
+    /** What the hosts are, for descriptions: "tunnel connector", "SSH relay". */
+    purpose: string;
+    subnetIds: pulumi.Input<string>[];
+    securityGroupIds: pulumi.Input<string>[];
+    instanceType: string;
+    /** An AMI ID; default: the AMI that `amiParameter` names at deploy time. */
+    amiId?: pulumi.Input<string>;
+    amiParameter: string;
+    count: number;
+    /** The user data script, plain text (encoded here). */
+    userData: pulumi.Input<string>;
+    rootVolumeSizeGiB: number;
+    /** KMS key for the root volume; default: the account's EBS default key. */
+    rootVolumeKmsKeyId?: pulumi.Input<string>;
+    /** Inline policies of the instance role, by policy name (JSON documents). */
+    rolePolicies: Record<string, pulumi.Input<string>>;
+    /** Target groups the instances register with (the relay's NLB). */
+    targetGroupArns?: pulumi.Input<string>[];
+    /** Seconds after launch before health checks count. */
+    healthCheckGracePeriod: number;
+    tags: Record<string, pulumi.Input<string>>;
+}
+
+export interface HostGroup {
+    role: aws.iam.Role;
+    launchTemplate: aws.ec2.LaunchTemplate;
+    group: aws.autoscaling.Group;
+}
+
+/** The partition's SSM core policy: Session Manager access instead of SSH. */
+const ssmCorePolicy = (partition: string) => `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`;
+
+export function createHostGroup(name: string, args: HostGroupArgs, parent: pulumi.Resource): HostGroup {
+    const opts = { parent };
+    const partition = aws.getPartitionOutput({}, opts).partition;
+    const role = new aws.iam.Role(
+        `${name}-role`,
+        {
+            description: `Instance role of the ${args.purpose} hosts ${name}`,
+            assumeRolePolicy: JSON.stringify(
+                policyDocument({ Sid: "Ec2AssumesRole", Effect: "Allow", Principal: { Service: ["ec2.amazonaws.com"] }, Action: "sts:AssumeRole" }),
+            ),
+            tags: args.tags,
+        },
+        opts,
+    );
+    new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: partition.apply(ssmCorePolicy) }, opts);
+    for (const [policyName, document] of Object.entries(args.rolePolicies)) {
+        new aws.iam.RolePolicy(`${name}-${policyName}`, { role: role.id, name: policyName, policy: document }, opts);
+    }
+    const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, opts);
+
+    const imageId =
+        args.amiId ?? aws.ssm.getParameterOutput({ name: args.amiParameter }, opts).value;
+    const userData = pulumi.output(args.userData).apply((script) => {
+        const bytes = Buffer.byteLength(script);
+        if (bytes > maxUserDataBytes) {
+            throw new Error(`${name}: the rendered user data is ${bytes} bytes, over EC2's ${maxUserDataBytes}-byte limit; shorten the configuration`);
+        }
+        return Buffer.from(script).toString("base64");
+    });
+
+    const launchTemplate = new aws.ec2.LaunchTemplate(
+        `${name}-lt`,
+        {
+            description: `${args.purpose} hosts ${name}`,
+            imageId,
+            instanceType: args.instanceType,
+            iamInstanceProfile: { arn: profile.arn },
+            userData,
+            // IMDSv2 only, and tokens do not leave the host (no container or forwarded hop can use them).
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+            networkInterfaces: [
+                {
+                    deviceIndex: 0,
+                    // The launch template API takes these flags as strings.
+                    associatePublicIpAddress: "false",
+                    deleteOnTermination: "true",
+                    securityGroups: args.securityGroupIds,
+                },
+            ],
+            blockDeviceMappings: [
+                {
+                    // The AL2023 AMI's root device.
+                    deviceName: "/dev/xvda",
+                    ebs: {
+                        encrypted: "true",
+                        kmsKeyId: args.rootVolumeKmsKeyId,
+                        volumeSize: args.rootVolumeSizeGiB,
+                        volumeType: "gp3",
+                        deleteOnTermination: "true",
+                    },
+                },
+            ],
+            monitoring: { enabled: true },
+            // New versions become the default, so the group's reference to latestVersion moves with them.
+            updateDefaultVersion: true,
+            tagSpecifications: [
+                { resourceType: "instance", tags: { ...args.tags, Name: name } },
+                { resourceType: "volume", tags: { ...args.tags, Name: name } },
+            ],
+            tags: args.tags,
+        },
+        opts,
+    );
+
+    const group = new aws.autoscaling.Group(
+        `${name}-asg`,
+        {
+            vpcZoneIdentifiers: args.subnetIds,
+            desiredCapacity: args.count,
+            minSize: args.count,
+            // Room for the replacements a refresh launches before it terminates the old instances.
+            maxSize: args.count * 2,
+            launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+            targetGroupArns: args.targetGroupArns,
+            healthCheckType: args.targetGroupArns ? "ELB" : "EC2",
+            healthCheckGracePeriod: args.healthCheckGracePeriod,
+            // A new template version (new AMI, new agent bundle, new configuration) replaces every
+            // instance, launching each replacement before terminating the one it replaces.
+            instanceRefresh: {
+                strategy: "Rolling",
+                preferences: {
+                    minHealthyPercentage: 100,
+                    maxHealthyPercentage: 200,
+                    instanceWarmup: String(args.healthCheckGracePeriod),
+                    skipMatching: true,
+                },
+            },
+            tags: Object.entries({ ...args.tags, Name: name }).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+        },
+        opts,
+    );
+    return { role, launchTemplate, group };
+}

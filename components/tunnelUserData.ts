@@ -1,0 +1,314 @@
+// User data of the tunnel hosts: plain functions from resolved values to a bash script, so the
+// tests read exactly what an instance runs (and run the connector's script in a throwaway root).
+//
+// Both scripts run once, as root, at first boot (cloud-init), on Amazon Linux 2023. Every path
+// they write is prefixed with $FIREFLY_ROOT, which is empty on an instance; tests set it to a temp
+// directory and put stand-ins for dnf, aws, systemctl, useradd and chown first on PATH.
+
+/** The connector's files on an instance. */
+export const connectorPaths = {
+    user: "firefly-connector",
+    appDir: "/opt/firefly-connector",
+    etcDir: "/etc/firefly-connector",
+    config: "/etc/firefly-connector/config.yaml",
+    privateKey: "/etc/firefly-connector/agent_key",
+    // The agent and OpenSSH both expect the certificate next to the key as <key>-cert.pub.
+    certificate: "/etc/firefly-connector/agent_key-cert.pub",
+    logDir: "/var/log/firefly-connector",
+    logFile: "/var/log/firefly-connector/agent.log",
+    unit: "firefly-connector.service",
+    readinessUnit: "firefly-connector-readiness",
+} as const;
+
+/** The relay's files on an instance. */
+export const relayPaths = {
+    hostKey: "/etc/ssh/firefly_relay_host_ed25519_key",
+    userCaKeys: "/etc/ssh/firefly_user_ca.pub",
+    principals: "/etc/ssh/firefly_principals",
+    sshdConfig: "/etc/ssh/sshd_config",
+} as const;
+
+export interface ConnectorUserDataInput {
+    /** The agent's config file, rendered by connector/config.ts. */
+    configYaml: string;
+    bundle: { bucket: string; key: string; sha256: string };
+    privateKeySecretArn: string;
+    certificateSecretArn: string;
+    region: string;
+    logGroupName: string;
+    /** The readiness metric the alarm watches. */
+    metric: { namespace: string; name: string; dimensionName: string; dimensionValue: string };
+    /** Loopback port of the agent's /readyz. */
+    healthPort: number;
+    /** Node.js major version installed from the AL2023 repositories (nodejs<major>). */
+    nodeMajor: number;
+    /** Seconds systemd waits after SIGTERM: the agent's drain grace period plus a margin. */
+    stopTimeoutSeconds: number;
+}
+
+/** Single-quotes a value for bash. */
+export function shellQuote(value: string): string {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `cat > file <<'MARKER'` with content that must not contain the marker line. */
+function heredoc(target: string, marker: string, content: string): string {
+    if (content.split("\n").includes(marker)) throw new Error(`content for ${target} contains the line ${marker}`);
+    return `cat > ${target} <<'${marker}'\n${content.endsWith("\n") ? content : `${content}\n`}${marker}`;
+}
+
+/**
+ * The hardened unit. `@NODE_BIN@` is replaced at boot by the path of the installed Node.js.
+ * Not MemoryDenyWriteExecute: V8's JIT needs writable executable memory.
+ */
+export function renderConnectorUnit(stopTimeoutSeconds: number): string {
+    const p = connectorPaths;
+    return [
+        "[Unit]",
+        "Description=Firefly tunnel connector (outbound SSH to the platform relays)",
+        "Documentation=https://github.com/firefly/private-connectivity",
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "StartLimitIntervalSec=0",
+        "",
+        "[Service]",
+        "Type=simple",
+        `User=${p.user}`,
+        `Group=${p.user}`,
+        `ExecStart=@NODE_BIN@ ${p.appDir}/current/connector/cli.js run --config ${p.config}`,
+        "Restart=on-failure",
+        "RestartSec=5",
+        "KillSignal=SIGTERM",
+        `TimeoutStopSec=${stopTimeoutSeconds}`,
+        `StandardOutput=append:${p.logFile}`,
+        "StandardError=inherit",
+        "UMask=0077",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectKernelLogs=yes",
+        "ProtectControlGroups=yes",
+        "ProtectClock=yes",
+        "ProtectHostname=yes",
+        "ProtectProc=invisible",
+        "ProcSubset=pid",
+        "RestrictNamespaces=yes",
+        "RestrictRealtime=yes",
+        "RestrictSUIDSGID=yes",
+        "RemoveIPC=yes",
+        "LockPersonality=yes",
+        "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+        "CapabilityBoundingSet=",
+        "AmbientCapabilities=",
+        "SystemCallArchitectures=native",
+        "SystemCallFilter=@system-service",
+        "SystemCallFilter=~@privileged @resources",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ].join("\n");
+}
+
+/** Publishes 1 (ready) or 0 to CloudWatch every minute; the alarm watches it. */
+function readinessScript(input: ConnectorUserDataInput): string {
+    const m = input.metric;
+    return [
+        "#!/bin/bash",
+        "# Rendered by components/tunnelUserData.ts: publishes the agent's readiness (/readyz) as a metric.",
+        "set -uo pipefail",
+        `if curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:${input.healthPort}/readyz; then value=1; else value=0; fi`,
+        `exec aws cloudwatch put-metric-data --region ${shellQuote(input.region)} --namespace ${shellQuote(m.namespace)} --metric-name ${shellQuote(m.name)} --dimensions ${shellQuote(`${m.dimensionName}=${m.dimensionValue}`)} --unit Count --value "$value"`,
+        "",
+    ].join("\n");
+}
+
+function readinessUnits(): { service: string; timer: string } {
+    const p = connectorPaths;
+    return {
+        service: [
+            "[Unit]",
+            "Description=Publish the Firefly tunnel connector's readiness to CloudWatch",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            `User=${p.user}`,
+            `ExecStart=${p.appDir}/bin/report-readiness`,
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "ProtectHome=yes",
+            "PrivateTmp=yes",
+            "PrivateDevices=yes",
+            "CapabilityBoundingSet=",
+            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+            "",
+        ].join("\n"),
+        timer: [
+            "[Unit]",
+            "Description=Publish the Firefly tunnel connector's readiness every minute",
+            "",
+            "[Timer]",
+            "OnBootSec=2min",
+            "OnUnitActiveSec=60s",
+            "AccuracySec=5s",
+            "",
+            "[Install]",
+            "WantedBy=timers.target",
+            "",
+        ].join("\n"),
+    };
+}
+
+function cloudWatchAgentConfig(logGroupName: string): string {
+    return `${JSON.stringify(
+        {
+            agent: { run_as_user: "root" },
+            logs: {
+                logs_collected: {
+                    files: {
+                        collect_list: [{ file_path: connectorPaths.logFile, log_group_name: logGroupName, log_stream_name: "{instance_id}", timezone: "UTC" }],
+                    },
+                },
+            },
+        },
+        null,
+        2,
+    )}\n`;
+}
+
+/** The connector host's first-boot script. */
+export function renderConnectorUserData(input: ConnectorUserDataInput): string {
+    const p = connectorPaths;
+    const units = readinessUnits();
+    const q = shellQuote;
+    return [
+        "#!/bin/bash",
+        "# Firefly tunnel connector: first-boot installation (rendered by components/tunnelUserData.ts).",
+        "set -euo pipefail",
+        "umask 022",
+        'ROOT="${FIREFLY_ROOT:-}"',
+        `REGION=${q(input.region)}`,
+        `SERVICE_USER=${p.user}`,
+        `BUNDLE_URI=${q(`s3://${input.bundle.bucket}/${input.bundle.key}`)}`,
+        `BUNDLE_SHA256=${q(input.bundle.sha256)}`,
+        'log() { echo "firefly-connector install: $*"; }',
+        "",
+        "log 'packages: Node.js, CloudWatch agent (the AWS CLI and curl come with Amazon Linux 2023)'",
+        `dnf install -y nodejs${input.nodeMajor} amazon-cloudwatch-agent logrotate`,
+        `NODE_BIN="$(command -v node-${input.nodeMajor} || command -v node)"`,
+        "",
+        "log 'service user'",
+        'if ! id -u "$SERVICE_USER" >/dev/null 2>&1; then',
+        '    useradd --system --no-create-home --home-dir /nonexistent --shell /sbin/nologin "$SERVICE_USER"',
+        "fi",
+        "",
+        "log 'agent bundle'",
+        'work="$(mktemp -d)"',
+        "trap 'rm -rf \"$work\"' EXIT",
+        'aws s3 cp --region "$REGION" --only-show-errors "$BUNDLE_URI" "$work/bundle.tar.gz"',
+        'if ! echo "$BUNDLE_SHA256  $work/bundle.tar.gz" | sha256sum --check --status; then',
+        '    log "the bundle at $BUNDLE_URI does not have the expected SHA-256 $BUNDLE_SHA256"; exit 1',
+        "fi",
+        `release="$ROOT${p.appDir}/releases/$BUNDLE_SHA256"`,
+        'mkdir -p "$release" "$ROOT' + p.appDir + '/bin"',
+        'tar -xzf "$work/bundle.tar.gz" -C "$release" --no-same-owner',
+        'chmod -R u=rwX,go=rX "$release"',
+        `ln -sfn "$release" "$ROOT${p.appDir}/current"`,
+        "",
+        "log 'configuration and identity'",
+        `install -d -m 0750 "$ROOT${p.etcDir}"`,
+        `chown "root:$SERVICE_USER" "$ROOT${p.etcDir}"`,
+        heredoc(`"$ROOT${p.config}"`, "FIREFLY_CONNECTOR_CONFIG", input.configYaml),
+        `chmod 0640 "$ROOT${p.config}"`,
+        `chown "root:$SERVICE_USER" "$ROOT${p.config}"`,
+        "fetch_secret() {",
+        '    (umask 077; aws secretsmanager get-secret-value --region "$REGION" --secret-id "$1" --query SecretString --output text > "$2.new")',
+        '    chmod 0640 "$2.new"',
+        '    chown "root:$SERVICE_USER" "$2.new"',
+        '    mv -f "$2.new" "$2"',
+        "}",
+        `fetch_secret ${q(input.privateKeySecretArn)} "$ROOT${p.privateKey}"`,
+        `fetch_secret ${q(input.certificateSecretArn)} "$ROOT${p.certificate}"`,
+        "",
+        "log 'logs'",
+        `install -d -m 0755 "$ROOT${p.logDir}"`,
+        `install -d -m 0755 "$ROOT/etc/logrotate.d"`,
+        heredoc(
+            `"$ROOT/etc/logrotate.d/firefly-connector"`,
+            "FIREFLY_LOGROTATE",
+            `${p.logFile} {\n    daily\n    rotate 7\n    compress\n    missingok\n    notifempty\n    copytruncate\n}\n`,
+        ),
+        heredoc(`"$ROOT${p.etcDir}/cloudwatch-agent.json"`, "FIREFLY_CWAGENT", cloudWatchAgentConfig(input.logGroupName)),
+        "",
+        "log 'systemd units'",
+        `install -d -m 0755 "$ROOT/etc/systemd/system"`,
+        heredoc(`"$ROOT/etc/systemd/system/${p.unit}"`, "FIREFLY_UNIT", renderConnectorUnit(input.stopTimeoutSeconds)),
+        `sed -i "s|@NODE_BIN@|$NODE_BIN|" "$ROOT/etc/systemd/system/${p.unit}"`,
+        heredoc(`"$ROOT${p.appDir}/bin/report-readiness"`, "FIREFLY_READINESS", readinessScript(input)),
+        `chmod 0755 "$ROOT${p.appDir}/bin/report-readiness"`,
+        heredoc(`"$ROOT/etc/systemd/system/${p.readinessUnit}.service"`, "FIREFLY_READINESS_SERVICE", units.service),
+        heredoc(`"$ROOT/etc/systemd/system/${p.readinessUnit}.timer"`, "FIREFLY_READINESS_TIMER", units.timer),
+        "",
+        "log 'start'",
+        `amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:$ROOT${p.etcDir}/cloudwatch-agent.json"`,
+        "systemctl daemon-reload",
+        `systemctl enable --now ${p.unit} ${p.readinessUnit}.timer`,
+        "log 'done'",
+        "",
+    ].join("\n");
+}
+
+export interface RelayUserDataInput {
+    region: string;
+    hostKeySecretArn: string;
+    /** The platform's user CA public key (TrustedUserCAKeys). */
+    userCaPublicKey: string;
+    /** Login user of the agents (created without a password, shell or home). */
+    loginUser: string;
+    /** Output of connector/relay/sshdConfig.ts renderRelay(). */
+    sshdConfig: string;
+    authorizedPrincipals: string;
+}
+
+/** The relay host's first-boot script: host key, CA key, principals, sshd_config, restart sshd. */
+export function renderRelayUserData(input: RelayUserDataInput): string {
+    const p = relayPaths;
+    const q = shellQuote;
+    return [
+        "#!/bin/bash",
+        "# Firefly SSH relay: first-boot configuration (rendered by components/tunnelUserData.ts).",
+        "set -euo pipefail",
+        "umask 022",
+        'ROOT="${FIREFLY_ROOT:-}"',
+        `REGION=${q(input.region)}`,
+        `LOGIN_USER=${q(input.loginUser)}`,
+        'log() { echo "firefly-relay install: $*"; }',
+        "",
+        "log 'login user: no password (but not locked: sshd refuses locked accounts even with certificates), no shell'",
+        'if ! id -u "$LOGIN_USER" >/dev/null 2>&1; then',
+        '    useradd --system --no-create-home --home-dir /nonexistent --shell /sbin/nologin "$LOGIN_USER"',
+        "fi",
+        "usermod -p '*' \"$LOGIN_USER\"",
+        "",
+        "log 'host key (generated by the stack, pinned by the connectors)'",
+        `install -d -m 0755 "$ROOT/etc/ssh"`,
+        `(umask 077; aws secretsmanager get-secret-value --region "$REGION" --secret-id ${q(input.hostKeySecretArn)} --query SecretString --output text > "$ROOT${p.hostKey}")`,
+        `ssh-keygen -y -f "$ROOT${p.hostKey}" > "$ROOT${p.hostKey}.pub"`,
+        "",
+        "log 'user CA, principals, sshd_config'",
+        heredoc(`"$ROOT${p.userCaKeys}"`, "FIREFLY_USER_CA", `${input.userCaPublicKey.trim()}\n`),
+        heredoc(`"$ROOT${p.principals}"`, "FIREFLY_PRINCIPALS", input.authorizedPrincipals),
+        heredoc(`"$ROOT${p.sshdConfig}.firefly"`, "FIREFLY_SSHD_CONFIG", input.sshdConfig),
+        `chmod 0644 "$ROOT${p.userCaKeys}" "$ROOT${p.principals}"`,
+        `chmod 0600 "$ROOT${p.sshdConfig}.firefly"`,
+        `sshd -t -f "$ROOT${p.sshdConfig}.firefly"`,
+        `mv -f "$ROOT${p.sshdConfig}.firefly" "$ROOT${p.sshdConfig}"`,
+        "systemctl restart sshd.service",
+        "log 'done'",
+        "",
+    ].join("\n");
+}

@@ -1,0 +1,183 @@
+// Runs the connector host's user data for real, in a throwaway root: everything but AWS and the
+// package manager is the real thing (bash, tar, sha256sum, install, the agent bundle, the units).
+// Stand-ins first on PATH answer for dnf, aws, useradd, id, chown, systemctl and the CloudWatch
+// agent, and record how they were called.
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildConnectorBundle } from "../../components/connectorBundle";
+import { TunnelConnector } from "../../components/tunnelConnector";
+import { connectorPaths } from "../../components/tunnelUserData";
+import { parseConnectorConfig } from "../../connector/config";
+import { deploy } from "../helpers/pulumi";
+import { certArn, connectorArgs, keyArn, userDataOf } from "../helpers/tunnel";
+
+const fakeKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----";
+const fakeCert = "ssh-ed25519-cert-v01@openssh.com AAAAfake acme";
+
+const stubs: Record<string, string> = {
+    aws: `#!/bin/bash
+echo "aws $*" >> "$CALLS"
+if [ "$1" = s3 ] && [ "$2" = cp ]; then cp "$FAKE_BUNDLE" "\${@: -1}"; exit 0; fi
+if [ "$1" = secretsmanager ]; then
+    while [ $# -gt 0 ]; do if [ "$1" = --secret-id ]; then id="$2"; fi; shift; done
+    case "$id" in
+        ${keyArn}) echo "$FAKE_KEY" ;;
+        ${certArn}) echo "$FAKE_CERT" ;;
+        *) echo "no such secret $id" >&2; exit 254 ;;
+    esac
+    exit 0
+fi
+exit 0
+`,
+    id: `#!/bin/bash\necho "id $*" >> "$CALLS"\nexit 1\n`,
+    ...Object.fromEntries(["dnf", "useradd", "chown", "systemctl", "amazon-cloudwatch-agent-ctl"].map((name) => [name, `#!/bin/bash\necho "${name} $*" >> "$CALLS"\n`])),
+};
+
+interface Installed {
+    root: string;
+    calls: string[];
+    status: number | null;
+    output: string;
+}
+
+function install(userData: string, bundleFile: string): Installed {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "connector-install-"));
+    const root = path.join(dir, "root");
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(root);
+    fs.mkdirSync(bin);
+    for (const [name, script] of Object.entries(stubs)) fs.writeFileSync(path.join(bin, name), script, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "user-data.sh"), userData, { mode: 0o755 });
+    const calls = path.join(dir, "calls.log");
+    const result = spawnSync("bash", [path.join(dir, "user-data.sh")], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FIREFLY_ROOT: root, CALLS: calls, FAKE_BUNDLE: bundleFile, FAKE_KEY: fakeKey, FAKE_CERT: fakeCert },
+        encoding: "utf8",
+    });
+    return {
+        root,
+        calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [],
+        status: result.status,
+        output: `${result.stdout}${result.stderr}`,
+    };
+}
+
+describe("TunnelConnector user data, run in a throwaway root", function () {
+    this.timeout(60_000);
+    let userData: string;
+    let installed: Installed;
+    before(async () => {
+        const run = await deploy(() => {
+            new TunnelConnector("acme-tunnel", connectorArgs({ identity: { privateKeySecretArn: keyArn, certificateSecretArn: certArn } }));
+        });
+        userData = userDataOf(run);
+        installed = install(userData, buildConnectorBundle().file);
+    });
+    after(() => fs.rmSync(path.dirname(installed.root), { recursive: true, force: true }));
+
+    const at = (file: string) => path.join(installed.root, file);
+
+    it("completes", () => {
+        assert.equal(installed.status, 0, installed.output);
+        assert.match(installed.output, /firefly-connector install: done/);
+    });
+
+    it("installs Node.js from the Amazon Linux repositories and creates the service user", () => {
+        assert.ok(installed.calls.includes("dnf install -y nodejs22 amazon-cloudwatch-agent logrotate"), installed.calls.join("\n"));
+        assert.ok(installed.calls.some((c) => c.startsWith("useradd --system --no-create-home") && c.endsWith(connectorPaths.user)));
+    });
+
+    it("fetches the bundle it was rendered for, checks its SHA-256, and unpacks an agent that runs on its own", () => {
+        const bundle = buildConnectorBundle();
+        assert.ok(installed.calls.some((c) => c.startsWith("aws s3 cp") && c.includes(`/agent/firefly-connector-${bundle.sha256}.tar.gz`)));
+        const current = at(`${connectorPaths.appDir}/current`);
+        assert.equal(fs.realpathSync(current), at(`${connectorPaths.appDir}/releases/${bundle.sha256}`));
+        // From a directory outside this repository, so nothing resolves from the repo's node_modules.
+        const version = execFileSync(process.execPath, [path.join(current, "connector/cli.js"), "--version"], { cwd: os.tmpdir(), encoding: "utf8" });
+        assert.match(version, /^\d+\.\d+\.\d+/);
+        execFileSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(current, "connector/agent.js"))})`], { cwd: os.tmpdir() });
+    });
+
+    it("writes the rendered config, which the agent's validator accepts", () => {
+        const text = fs.readFileSync(at(connectorPaths.config), "utf8");
+        const config = parseConnectorConfig(text);
+        assert.equal(config.identity.privateKeyFile, connectorPaths.privateKey);
+        assert.equal((fs.statSync(at(connectorPaths.config)).mode & 0o777).toString(8), "640");
+    });
+
+    it("fetches exactly the two secrets into files only root and the service user can read", () => {
+        const fetched = installed.calls.filter((c) => c.startsWith("aws secretsmanager get-secret-value")).map((c) => /--secret-id (\S+)/.exec(c)![1]);
+        assert.deepEqual(fetched, [keyArn, certArn]);
+        assert.equal(fs.readFileSync(at(connectorPaths.privateKey), "utf8").trim(), fakeKey);
+        assert.equal(fs.readFileSync(at(connectorPaths.certificate), "utf8").trim(), fakeCert);
+        for (const file of [connectorPaths.privateKey, connectorPaths.certificate]) {
+            assert.equal((fs.statSync(at(file)).mode & 0o777).toString(8), "640", file);
+        }
+        assert.ok(installed.calls.includes(`chown root:${connectorPaths.user} ${at(connectorPaths.privateKey)}.new`));
+    });
+
+    it("writes a hardened systemd unit running the agent as its own user", () => {
+        const unit = fs.readFileSync(at(`/etc/systemd/system/${connectorPaths.unit}`), "utf8");
+        for (const line of [
+            `User=${connectorPaths.user}`,
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "ProtectHome=yes",
+            "PrivateTmp=yes",
+            "CapabilityBoundingSet=",
+            "Restart=on-failure",
+            `ExecStart=${execFileSync("bash", ["-c", "command -v node"], { encoding: "utf8" }).trim()} ${connectorPaths.appDir}/current/connector/cli.js run --config ${connectorPaths.config}`,
+        ]) {
+            assert.ok(unit.split("\n").includes(line), `missing ${line}`);
+        }
+        assert.ok(!unit.includes("@NODE_BIN@"));
+    });
+
+    it("enables the agent and the readiness timer, and starts the CloudWatch agent with the log config", () => {
+        assert.ok(installed.calls.includes(`systemctl enable --now ${connectorPaths.unit} ${connectorPaths.readinessUnit}.timer`));
+        assert.ok(installed.calls.some((c) => c.startsWith("amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:")));
+        const cw = JSON.parse(fs.readFileSync(at(`${connectorPaths.etcDir}/cloudwatch-agent.json`), "utf8")) as {
+            logs: { logs_collected: { files: { collect_list: { file_path: string }[] } } };
+        };
+        assert.equal(cw.logs.logs_collected.files.collect_list[0]!.file_path, connectorPaths.logFile);
+        const reporter = fs.readFileSync(at(`${connectorPaths.appDir}/bin/report-readiness`), "utf8");
+        execFileSync("bash", ["-n", at(`${connectorPaths.appDir}/bin/report-readiness`)]);
+        assert.match(reporter, /http:\/\/127\.0\.0\.1:9101\/readyz/);
+    });
+
+    it("passes systemd-analyze verify (units with their executables in the throwaway root)", function () {
+        if (spawnSync("systemd-analyze", ["--version"]).status !== 0) {
+            this.skip(); // systemd-analyze is not installed on this machine: the unit syntax check is skipped.
+        }
+        const units = path.join(path.dirname(installed.root), "verify");
+        fs.mkdirSync(units, { recursive: true });
+        for (const name of [connectorPaths.unit, `${connectorPaths.readinessUnit}.service`, `${connectorPaths.readinessUnit}.timer`]) {
+            const text = fs.readFileSync(at(`/etc/systemd/system/${name}`), "utf8").replace(`ExecStart=${connectorPaths.appDir}/bin/`, `ExecStart=${installed.root}${connectorPaths.appDir}/bin/`);
+            fs.writeFileSync(path.join(units, name), text);
+        }
+        const result = spawnSync("systemd-analyze", ["verify", "--man=no", ...fs.readdirSync(units).map((f) => path.join(units, f))], { encoding: "utf8" });
+        assert.equal(result.status, 0, result.stderr);
+        // Unknown or misspelt directives are only warnings: any output is a failure here.
+        assert.equal(result.stderr.trim(), "");
+    });
+
+    it("stops before installing anything when the bundle's SHA-256 does not match", () => {
+        const other = path.join(os.tmpdir(), `not-the-bundle-${process.pid}.tar.gz`);
+        fs.writeFileSync(other, "tampered");
+        try {
+            const tampered = install(userData, other);
+            try {
+                assert.notEqual(tampered.status, 0);
+                assert.match(tampered.output, /does not have the expected SHA-256/);
+                assert.ok(!fs.existsSync(path.join(tampered.root, connectorPaths.config)));
+                assert.ok(!tampered.calls.some((c) => c.startsWith("systemctl")));
+            } finally {
+                fs.rmSync(path.dirname(tampered.root), { recursive: true, force: true });
+            }
+        } finally {
+            fs.rmSync(other, { force: true });
+        }
+    });
+});

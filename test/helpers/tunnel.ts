@@ -1,0 +1,42 @@
+// Fixtures shared by the tunnel component tests.
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import type { TunnelConnectorArgs } from "../../components/tunnelConnector";
+import { type ProgramRun, single } from "./pulumi";
+
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+
+/** A real ed25519 host key line, the shape TunnelRelay.hostPublicKeys has. */
+export const relayHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd3AaG2w9bQ3bcdEp0S0KLm0dYpcx7vQyWbXK0S2yKJ relay";
+export const testPrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+export const testCertificate = "ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29t acme";
+export const keyArn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:acme/tunnel/key-AbCdEf";
+export const certArn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:acme/tunnel/cert-AbCdEf";
+
+export function connectorArgs(overrides: Partial<TunnelConnectorArgs> = {}): TunnelConnectorArgs {
+    return {
+        vpcId: "vpc-0c0ffee0c0ffee001",
+        subnetIds: ["subnet-0c0ffee0c0ffee011", "subnet-0c0ffee0c0ffee012"],
+        relays: [{ host: "relay.firefly.example.com", hostKeys: [relayHostKey], cidrs: ["203.0.113.10/32", "203.0.113.11/32"] }],
+        routes: [
+            { name: "gitlab", listen: "0.0.0.0:40001", target: "10.20.1.15:443" },
+            { name: "postgres", listen: "0.0.0.0:40002", target: "db.acme.internal:5432" },
+            { name: "platform-api", listen: "127.0.0.1:40003", target: "10.0.9.9:8443", via: "tunnel" },
+        ],
+        targetCidrs: ["10.20.0.0/16"],
+        identity: { privateKey: pulumi.secret(testPrivateKey), certificate: testCertificate },
+        ...overrides,
+    };
+}
+
+export function userDataOf(run: ProgramRun): string {
+    return Buffer.from(String(single(run, LT).inputs.userData), "base64").toString("utf8");
+}
+
+/** The config file the user data writes, between its heredoc markers. */
+export function configInUserData(userData: string): string {
+    const match = /<<'FIREFLY_CONNECTOR_CONFIG'\n([\s\S]*?)\nFIREFLY_CONNECTOR_CONFIG\n/.exec(userData);
+    assert.ok(match, "the user data writes the config file");
+    return `${match[1]}\n`;
+}
+

@@ -1,0 +1,153 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseConnectorConfig } from "../../connector/config";
+import { parsePinnedHostKey } from "../../connector/hostKeys";
+import { relayCustomerForConnector } from "../../connector/relay/sshdConfig";
+import { parseStackConfig, StackConfigError } from "../../stacks/config";
+import { program } from "../../stacks/program";
+import { readStackSettings, simulateDeployment, SimulatedDeployment, StackSettings } from "../../stacks/offline/simulate";
+import { judgeStack } from "../../stacks/offline/verdict";
+import { deploy, ofType, single, type ProgramRun } from "../helpers/pulumi";
+import { configInUserData, userDataOf } from "../helpers/tunnel";
+
+const CONNECTOR = "firefly:tunnel:TunnelConnector";
+const RELAY = "firefly:tunnel:TunnelRelay";
+const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+const fireflyRef = "firefly/private-connectivity/firefly-dev";
+
+function withConfig(settings: StackSettings, changes: Record<string, unknown>): StackSettings {
+    const config = { ...settings.config };
+    for (const [key, value] of Object.entries(changes)) {
+        if (value === undefined) delete config[`private-connectivity:${key}`];
+        else config[`private-connectivity:${key}`] = value;
+    }
+    return { ...settings, config };
+}
+
+function runStack(settings: StackSettings, stackOutputs: Record<string, Record<string, unknown>> = {}): Promise<ProgramRun> {
+    return deploy(program, { stack: settings.stack, config: settings.config, accountId: settings.accountId, region: settings.region, stackOutputs });
+}
+
+const policyConfigFile = path.join(__dirname, "..", "..", "stacks", "policy-config.firefly-dev.json");
+
+describe("stacks: the tunnel (config switch tunnel)", () => {
+    const customer = readStackSettings("customer-dev");
+    const firefly = readStackSettings("firefly-dev");
+    let deployment: SimulatedDeployment;
+    before(async () => {
+        deployment = await simulateDeployment([customer, firefly]);
+    });
+
+    it("creates the connector once the relay exists: customer (waits), firefly (relay), customer again (connector)", () => {
+        const [customer1, firefly1, customer2] = deployment.updates;
+        assert.equal(ofType(customer1!.run, CONNECTOR).length, 0);
+        assert.match(String(customer1!.run.outputs.tunnelConnector), /waiting for the relay of firefly\/private-connectivity\/firefly-dev/);
+        assert.equal(ofType(firefly1!.run, RELAY).length, 1);
+        assert.equal(ofType(customer2!.run, CONNECTOR).length, 1);
+    });
+
+    it("pins the connector to the relay's host name, port and host key, read through the StackReference", () => {
+        const relay = deployment.final.get("firefly-dev")!.outputs.tunnelRelay as { host: string; port: number; hostPublicKeys: string[]; addresses: string[] };
+        const run = deployment.final.get("customer-dev")!;
+        const config = parseConnectorConfig(configInUserData(userDataOf(run)));
+        assert.deepEqual(config.relays, [{ host: relay.host, port: relay.port, hostKeys: relay.hostPublicKeys }]);
+        assert.match(relay.host, /^relay-nlb-.*\.elb\.us-east-1\.amazonaws\.com$/);
+        // The pinned key is the relay's generated host key, a key the agent accepts as a pin.
+        const fireflyRun = deployment.final.get("firefly-dev")!;
+        const hostKey = single(fireflyRun, "tls:index/privateKey:PrivateKey");
+        assert.deepEqual(relay.hostPublicKeys, [String(hostKey.outputs.publicKeyOpenssh).trim()]);
+        assert.equal(typeof parsePinnedHostKey(relay.hostPublicKeys[0]!), "object");
+        // The security group reaches exactly the relay's fixed addresses on 22.
+        const ssh = ofType(run, EGRESS).filter((r) => r.inputs.fromPort === 22).map((r) => r.inputs.cidrIpv4);
+        assert.deepEqual(ssh.sort(), relay.addresses.map((ip) => `${ip}/32`).sort());
+    });
+
+    it("the example configs agree: the relay lets acme's principal listen exactly where acme's routes listen", () => {
+        const config = parseStackConfig(
+            Object.fromEntries(
+                Object.entries(firefly.config)
+                    .filter(([k]) => k.startsWith("private-connectivity:"))
+                    .map(([k, v]) => [k.slice("private-connectivity:".length), typeof v === "string" ? v : JSON.stringify(v)]),
+            ),
+            "private-connectivity",
+        );
+        assert.equal(config.role, "firefly");
+        const granted = config.role === "firefly" ? config.tunnel!.customers.find((c) => c.name === "acme")! : undefined;
+        const routes = (customer.config["private-connectivity:tunnel"] as { routes: { name: string; listen: string; target: string }[] }).routes;
+        const needed = relayCustomerForConnector("acme", "customer-acme", { routes });
+        assert.deepEqual(granted!.listen, needed.listen);
+        assert.equal(granted!.principal, needed.principal);
+    });
+
+    it("passes the policy pack on both stacks, the relay with exactly its two named exceptions", async () => {
+        const config = JSON.parse(fs.readFileSync(policyConfigFile, "utf8")) as Record<string, unknown>;
+        for (const [stack, run] of deployment.final) {
+            const verdict = await judgeStack(stack, run, { project: "private-connectivity", config: stack === "firefly-dev" ? config : undefined });
+            assert.deepEqual(verdict.violations.map((v) => `${v.policyName} ${v.resourceName}`), [], stack);
+        }
+        // Without the config, the relay's NLB and its SSH rule are all the pack objects to.
+        const strict = await judgeStack("firefly-dev", deployment.final.get("firefly-dev")!, { project: "private-connectivity" });
+        assert.deepEqual(strict.violations.map((v) => `${v.policyName} ${v.resourceName}`).sort(), [
+            "load-balancer-internal relay-nlb",
+            "security-group-no-public-ingress relay-ssh-from-anywhere",
+        ]);
+    });
+
+    it("names in the policy exceptions only resources of the relay", () => {
+        const run = deployment.final.get("firefly-dev")!;
+        const relay = single(run, RELAY);
+        const config = JSON.parse(fs.readFileSync(policyConfigFile, "utf8")) as {
+            "load-balancer-internal": { allowedPublicLoadBalancers: string[] };
+            "security-group-no-public-ingress": { allowedPublicIngress: { port: number; resourceNames: string[] }[] };
+        };
+        const names = [
+            ...config["load-balancer-internal"].allowedPublicLoadBalancers,
+            ...config["security-group-no-public-ingress"].allowedPublicIngress.flatMap((e) => e.resourceNames),
+        ];
+        for (const name of names) {
+            const matches = run.resources.filter((r) => r.name === name);
+            assert.equal(matches.length, 1, name);
+            assert.equal(matches[0]!.parent, relay.urn, `${name} is a child of the relay`);
+        }
+        assert.deepEqual(config["security-group-no-public-ingress"].allowedPublicIngress.map((e) => e.port), [22]);
+    });
+
+    it("creates nothing when switched off on either side, and adds no outputs", async () => {
+        const off = (settings: StackSettings) =>
+            withConfig(settings, { tunnel: { ...(settings.config["private-connectivity:tunnel"] as object), enabled: false } });
+        const customerRun = await runStack(off(customer), { [fireflyRef]: deployment.final.get("firefly-dev")!.outputs });
+        assert.equal(ofType(customerRun, CONNECTOR).length, 0);
+        const fireflyRun = await runStack(off(firefly), { "firefly/private-connectivity/customer-dev": deployment.final.get("customer-dev")!.outputs });
+        assert.equal(ofType(fireflyRun, RELAY).length, 0);
+        for (const run of [customerRun, fireflyRun]) assert.ok(!Object.keys(run.outputs).some((k) => k.startsWith("tunnel")));
+    });
+
+    it("fails clearly when the firefly stack's tunnelRelay output is not a relay", async () => {
+        await assert.rejects(runStack(customer, { [fireflyRef]: { tunnelRelay: "relay.example.com" } }), /output tunnelRelay must be \{ host, port, hostPublicKeys, addresses \}/);
+    });
+
+    const parse = (settings: StackSettings, changes: Record<string, unknown>) => {
+        const values = Object.fromEntries(
+            Object.entries(withConfig(settings, changes).config)
+                .filter(([k]) => k.startsWith("private-connectivity:"))
+                .map(([k, v]) => [k.slice("private-connectivity:".length), typeof v === "string" ? v : JSON.stringify(v)]),
+        );
+        return parseStackConfig(values, "private-connectivity");
+    };
+    for (const [what, settings, changes, expected] of [
+        ["a connector with no relays and no firefly stack", customer, { fireflyStack: undefined, acceptEndpointIds: [] }, /private-connectivity:tunnel\.relays: needs relays to connect to/],
+        ["a connector identity that mixes forms", customer, { tunnel: { identity: { privateKey: "k", certificateSecretArn: "a" } } }, /private-connectivity:tunnel\.identity/],
+        ["a route whose listen is not host:port", customer, { tunnel: { routes: [{ name: "x", listen: "40001", target: "10.0.0.1:1" }], identity: { privateKey: "k", certificate: "c" } } }, /private-connectivity:tunnel\.routes\[0\]\.listen: must be host:port/],
+        ["a relay without public subnets", firefly, { tunnel: { userCaPublicKey: "ssh-ed25519 AAAA", customers: [{ name: "a", principal: "p", listen: ["127.0.0.1:1"] }] } }, /private-connectivity:tunnel\.publicSubnetIds/],
+        ["a misspelt relay key", firefly, { tunnel: { publicSubnetIds: ["s"], userCaPublicKey: "k", customer: [] } }, /private-connectivity:tunnel: unknown key "customer"/],
+    ] as const) {
+        it(`refuses ${what}, naming the key`, () => {
+            assert.throws(() => parse(settings, changes), (err: Error) => {
+                assert.ok(err instanceof StackConfigError);
+                assert.match(err.message, expected);
+                return true;
+            });
+        });
+    }
+});
