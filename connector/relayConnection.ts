@@ -5,7 +5,7 @@ import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./certAuth";
-import { OnwardConnectError } from "./forwarding";
+import { OnwardConnectError, type OutputGate } from "./forwarding";
 import { HostKeyPins, keyBlobType, sha256Fingerprint } from "./hostKeys";
 import type { Logger } from "./log";
 import type { ForwardedConnection } from "./routes";
@@ -97,6 +97,37 @@ export class RelayConnection {
     /** Immediate teardown. */
     destroy(): void {
         this.client.destroy();
+    }
+}
+
+// How much the relay socket may have queued before streams writing into its channels pause. Above
+// the kernel's own send buffer this only costs memory; below it the link would idle between bursts.
+const OUTPUT_BUDGET_BYTES = 2 * 1024 * 1024;
+
+/** The relay socket's send queue, as one gate for every stream of the connection. */
+class SocketOutputGate implements OutputGate {
+    private waiters: (() => void)[] = [];
+
+    constructor(
+        private readonly socket: Socket,
+        private readonly budget: number,
+    ) {
+        socket.on("drain", () => this.wake());
+        socket.once("close", () => this.wake());
+    }
+
+    get congested(): boolean {
+        return !this.socket.destroyed && this.socket.writableLength > this.budget;
+    }
+
+    whenDrained(wake: () => void): void {
+        this.waiters.push(wake);
+    }
+
+    private wake(): void {
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const wake of waiters) wake();
     }
 }
 
@@ -193,8 +224,12 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         return channel;
     };
 
+    // The queue is over budget only after a write() returned false, so 'drain' is sure to follow.
+    const output = new SocketOutputGate(socket, OUTPUT_BUDGET_BYTES);
+
     client.on("tcp connection", (details: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void) => {
         options.onForwardedConnection({
+            output,
             relay: options.label,
             listenHost: details.destIP,
             listenPort: details.destPort,
