@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N] [-- --profile]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --profile]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
 // loopback sshd relay, in the same run, with the same key, certificate and cipher. A client in
@@ -40,9 +40,12 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     const runsAt = argv.indexOf("--runs");
     const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 1 : 3;
     if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs needs a positive integer");
+    const streamsAt = argv.indexOf("--streams");
+    const streams = streamsAt >= 0 ? Number(argv[streamsAt + 1]) : quick ? 200 : 1000;
+    if (!Number.isInteger(streams) || streams < 1) throw new Error("--streams needs a positive integer");
     return quick
-        ? { quick, runs, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, streams: 200, streamBytes: MiB, reconnectRuns: 1 }
-        : { quick, runs, bulkBytes: 1024 * MiB, pingCount: 2000, connectCount: 500, streams: 1000, streamBytes: MiB, reconnectRuns: 3 };
+        ? { quick, runs, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, streams, streamBytes: MiB, reconnectRuns: 1 }
+        : { quick, runs, bulkBytes: 1024 * MiB, pingCount: 2000, connectCount: 500, streams, streamBytes: MiB, reconnectRuns: 3 };
 }
 
 // ---- the load generator ---------------------------------------------------------------------

@@ -107,6 +107,7 @@ const OUTPUT_BUDGET_BYTES = 2 * 1024 * 1024;
 /** The relay socket's send queue, as one gate for every stream of the connection. */
 class SocketOutputGate implements OutputGate {
     private waiters: (() => void)[] = [];
+    private wakeScheduled = false;
 
     constructor(
         private readonly socket: Socket,
@@ -124,12 +125,23 @@ class SocketOutputGate implements OutputGate {
         this.waiters.push(wake);
     }
 
+    // Waking every paused stream at once would have each of them push a chunk (up to 64 KiB) into
+    // the queue that just drained: with 1,000 streams a 64 MiB burst. Wake a few, let them write,
+    // and wake the next few only while the socket keeps up.
     private wake(): void {
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const wake of waiters) wake();
+        if (this.wakeScheduled) return;
+        for (const wake of this.waiters.splice(0, WAKE_BATCH)) wake();
+        if (this.waiters.length === 0) return;
+        this.wakeScheduled = true;
+        setImmediate(() => {
+            this.wakeScheduled = false;
+            if (this.socket.destroyed || !this.congested) this.wake();
+            // Still congested: the next 'drain' continues.
+        });
     }
 }
+
+const WAKE_BATCH = 16;
 
 function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Socket> {
     return new Promise((resolve, reject) => {
