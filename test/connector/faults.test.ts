@@ -11,21 +11,13 @@ import { AgentProcess, startAgent, writeConfigFile, type InProcessAgent } from "
 import { TunnelLab } from "./helpers/lab";
 import { freePort } from "./helpers/relay";
 import { startEchoService, type RunningServer } from "./helpers/targets";
+import { sample as maybeSample } from "./helpers/prometheus";
 import { waitFor, within } from "./helpers/wait";
 
 const MiB = 1024 * 1024;
 
-/** Value of one sample in Prometheus text format (summed over label sets matching `labels`). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-    let total = 0;
-    for (const line of text.split("\n")) {
-        const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-        if (!match || match[1] !== name) continue;
-        const present = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-        if (Object.entries(labels).every(([k, v]) => present[k] === v)) total += Number(match[3]);
-    }
-    return total;
-}
+const sample = (text: string, name: string, labels: Record<string, string> = {}): number => maybeSample(text, name, labels) ?? 0;
+
 
 function connected(port: number): Promise<Socket> {
     return new Promise((resolve, reject) => {
