@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --profile]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
 // loopback sshd relay, in the same run, with the same key, certificate and cipher. A client in
@@ -40,9 +40,12 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     const runsAt = argv.indexOf("--runs");
     const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 1 : 3;
     if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs needs a positive integer");
+    const streamsAt = argv.indexOf("--streams");
+    const streams = streamsAt >= 0 ? Number(argv[streamsAt + 1]) : quick ? 200 : 1000;
+    if (!Number.isInteger(streams) || streams < 1) throw new Error("--streams needs a positive integer");
     return quick
-        ? { quick, runs, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, streams: 200, streamBytes: MiB, reconnectRuns: 1 }
-        : { quick, runs, bulkBytes: 1024 * MiB, pingCount: 2000, connectCount: 500, streams: 1000, streamBytes: MiB, reconnectRuns: 3 };
+        ? { quick, runs, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, streams, streamBytes: MiB, reconnectRuns: 1 }
+        : { quick, runs, bulkBytes: 1024 * MiB, pingCount: 2000, connectCount: 500, streams, streamBytes: MiB, reconnectRuns: 3 };
 }
 
 // ---- the load generator ---------------------------------------------------------------------
@@ -183,6 +186,13 @@ function memoryOf(pid: number): { rssBytes: number; peakRssBytes: number } {
     return { rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM") };
 }
 
+/** CPU time (user + system) the process has used so far, in seconds (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 interface Contender {
     readonly name: "agent" | "openssh";
     readonly directPort: number;
@@ -218,7 +228,9 @@ async function startAgentProcess(lab: TunnelLab, directPort: number, hairpinPort
         health: { listen: `127.0.0.1:${healthPort}` },
     });
     const configFile = writeConfigFile(lab.dir, config, "bench-agent.yaml");
-    const child = spawn(process.execPath, [join(ROOT, "dist", "connector", "cli.js"), "run", "--config", configFile, "--log-level", "warn"], {
+    // --profile: the agent writes a V8 CPU profile (open in Chrome DevTools) when it exits.
+    const profile = process.argv.includes("--profile") ? ["--cpu-prof", "--cpu-prof-dir", join(ROOT, "bench", "results", "profiles")] : [];
+    const child = spawn(process.execPath, [...profile, join(ROOT, "dist", "connector", "cli.js"), "run", "--config", configFile, "--log-level", "warn"], {
         stdio: ["ignore", "ignore", "inherit"],
     });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.status, () => 0)) === 200, {
@@ -409,8 +421,22 @@ async function main(): Promise<void> {
 
         const mb = options.bulkBytes / 1e6;
         const size = `${options.bulkBytes / MiB} MiB`;
-        await measure(`throughput direct, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", async (c) => mb / ((await download(c.directPort, options.bulkBytes)) / 1000));
-        await measure(`throughput hairpin, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", async (c) => mb / ((await download(c.hairpinPort, options.bulkBytes)) / 1000));
+        // Throughput, and the CPU the tunnel process spent per GiB carried: on a shared 2-core
+        // machine the CPU cost is the steadier of the two numbers.
+        const cpuPerGiB = (kind: string): Metric => ({ name: `CPU per GiB, ${kind} (tunnel process)`, unit: "s", better: "lower", agent: [], openssh: [] });
+        const cpuDirect = cpuPerGiB("direct");
+        const cpuHairpin = cpuPerGiB("hairpin");
+        const throughput = async (c: Contender, port: number, cpu: Metric) => {
+            const pid = c.pid()!;
+            const before = cpuSeconds(pid);
+            const ms = await download(port, options.bulkBytes);
+            cpu[c.name].push((cpuSeconds(pid) - before) / (options.bulkBytes / 1024 ** 3));
+            return mb / (ms / 1000);
+        };
+        await measure(`throughput direct, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", (c) => throughput(c, c.directPort, cpuDirect));
+        metrics.push(cpuDirect);
+        await measure(`throughput hairpin, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", (c) => throughput(c, c.hairpinPort, cpuHairpin));
+        metrics.push(cpuHairpin);
         const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
         const fresh: Record<string, number[][]> = { agent: [], openssh: [] };
         await measure("latency p50, persistent stream", "us", "lower", "<= 1.2x", async (c) => {

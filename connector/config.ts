@@ -219,7 +219,12 @@ export function parseConnectorConfig(input: string | unknown, source?: string): 
                 source,
             );
         }
-        data = doc.toJS();
+        try {
+            // Alias expansion happens here; the yaml library refuses "billion laughs" documents.
+            data = doc.toJS({ maxAliasCount: 100 });
+        } catch (err) {
+            throw new ConnectorConfigError([{ field: "", message: `not a usable YAML/JSON document: ${(err as Error).message}` }], source);
+        }
     }
     const result = connectorConfigSchema.safeParse(data);
     if (!result.success) {

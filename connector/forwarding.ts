@@ -1,10 +1,16 @@
 // The data path: joins a forwarded SSH channel to its onward connection (a TCP socket or a second
 // channel) and keeps track of every stream so shutdown can drain them.
 //
-// Backpressure is end to end: pipe() stops reading one side while the other's write buffer is
+// Backpressure is end to end: pump() stops reading one side while the other's write buffer is
 // full; an ssh2 channel that is not read stops adjusting its SSH window, so the relay stops
 // sending. Memory per stream stays bounded (about one SSH window plus socket buffers) however
 // slow the reader. Chunks are passed through as they arrive: no copies, no re-chunking.
+//
+// Writes into SSH channels need one more fence: ssh2 writes every packet its channel windows allow
+// straight into the relay socket, ignoring that socket's backpressure. With a 2 MiB window per
+// channel, 1,000 streams could park 2 GB in the agent. The relay connection's OutputGate says when
+// its socket has more queued than a small budget; every stream writing into a channel of that
+// connection pauses its source until the socket drains.
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Counter } from "prom-client";
@@ -71,6 +77,57 @@ export function releaseAfterFlush(stream: StreamEnd, finalChunk?: Buffer): void 
     else stream.end();
 }
 
+/** Shared by every channel of one SSH connection: is its socket's send queue over budget? */
+export interface OutputGate {
+    readonly congested: boolean;
+    /** Calls `wake` once the socket has flushed its queue (or closed). */
+    whenDrained(wake: () => void): void;
+}
+
+/**
+ * Copies `source` into `sink` like pipe(): pauses on the sink's backpressure, ends the sink when
+ * the source ends, stops when the sink is finished or closed. With a gate, also pauses while the
+ * SSH connection the sink writes to is congested.
+ */
+function pump(source: StreamEnd, sink: StreamEnd, gate: OutputGate | undefined): void {
+    let stopped = false;
+    let paused = false;
+    const resume = () => {
+        if (stopped || !paused) return;
+        if (sink.writableNeedDrain) return; // its 'drain' listener resumes
+        if (gate?.congested) {
+            gate.whenDrained(resume);
+            return;
+        }
+        paused = false;
+        source.resume();
+    };
+    const onData = (chunk: Buffer) => {
+        if (stopped) return;
+        if (!sink.write(chunk)) {
+            paused = true;
+            source.pause();
+            sink.once("drain", resume);
+        } else if (gate?.congested) {
+            paused = true;
+            source.pause();
+            gate.whenDrained(resume);
+        }
+    };
+    const stop = () => {
+        stopped = true;
+        source.off("data", onData);
+    };
+    source.on("data", onData);
+    source.once("end", () => {
+        if (!stopped) sink.end();
+    });
+    sink.once("finish", stop);
+    sink.once("close", stop);
+    // Like pipe(): start the flow even if an earlier reader (the SOCKS handshake) paused it.
+    source.resume();
+}
+
 export interface SpliceCounters {
     /** Bytes from the platform (relay side) to the target. */
     readonly toTarget: Counter.Internal;
@@ -82,7 +139,7 @@ export interface SpliceCounters {
  * Joins `platform` (the forwarded channel) and `target` in both directions, with half-close
  * carried across. Resolves when both are closed. An error on either side aborts both.
  */
-export function splice(platform: StreamEnd, target: StreamEnd, counters: SpliceCounters): Promise<void> {
+export function splice(platform: StreamEnd, target: StreamEnd, counters: SpliceCounters, gate?: OutputGate): Promise<void> {
     if (isGone(platform) || isGone(target)) {
         // One side died between being opened and being joined (a SOCKS client that hung up while
         // we connected onward, a connection lost meanwhile): there is nothing to carry.
@@ -92,8 +149,8 @@ export function splice(platform: StreamEnd, target: StreamEnd, counters: SpliceC
     }
     platform.on("data", (chunk: Buffer) => counters.toTarget.inc(chunk.length));
     target.on("data", (chunk: Buffer) => counters.fromTarget.inc(chunk.length));
-    platform.pipe(target);
-    target.pipe(platform);
+    pump(platform, target, isSshChannel(target) ? gate : undefined);
+    pump(target, platform, gate);
 
     let failed = false;
     const onError = () => {

@@ -5,7 +5,7 @@ import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./certAuth";
-import { OnwardConnectError } from "./forwarding";
+import { OnwardConnectError, type OutputGate } from "./forwarding";
 import { HostKeyPins, keyBlobType, sha256Fingerprint } from "./hostKeys";
 import type { Logger } from "./log";
 import type { ForwardedConnection } from "./routes";
@@ -100,6 +100,49 @@ export class RelayConnection {
     }
 }
 
+// How much the relay socket may have queued before streams writing into its channels pause. Above
+// the kernel's own send buffer this only costs memory; below it the link would idle between bursts.
+const OUTPUT_BUDGET_BYTES = 2 * 1024 * 1024;
+
+/** The relay socket's send queue, as one gate for every stream of the connection. */
+class SocketOutputGate implements OutputGate {
+    private waiters: (() => void)[] = [];
+    private wakeScheduled = false;
+
+    constructor(
+        private readonly socket: Socket,
+        private readonly budget: number,
+    ) {
+        socket.on("drain", () => this.wake());
+        socket.once("close", () => this.wake());
+    }
+
+    get congested(): boolean {
+        return !this.socket.destroyed && this.socket.writableLength > this.budget;
+    }
+
+    whenDrained(wake: () => void): void {
+        this.waiters.push(wake);
+    }
+
+    // Waking every paused stream at once would have each of them push a chunk (up to 64 KiB) into
+    // the queue that just drained: with 1,000 streams a 64 MiB burst. Wake a few, let them write,
+    // and wake the next few only while the socket keeps up.
+    private wake(): void {
+        if (this.wakeScheduled) return;
+        for (const wake of this.waiters.splice(0, WAKE_BATCH)) wake();
+        if (this.waiters.length === 0) return;
+        this.wakeScheduled = true;
+        setImmediate(() => {
+            this.wakeScheduled = false;
+            if (this.socket.destroyed || !this.congested) this.wake();
+            // Still congested: the next 'drain' continues.
+        });
+    }
+}
+
+const WAKE_BATCH = 16;
+
 function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Socket> {
     return new Promise((resolve, reject) => {
         if (signal?.aborted) {
@@ -193,8 +236,12 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         return channel;
     };
 
+    // The queue is over budget only after a write() returned false, so 'drain' is sure to follow.
+    const output = new SocketOutputGate(socket, OUTPUT_BUDGET_BYTES);
+
     client.on("tcp connection", (details: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void) => {
         options.onForwardedConnection({
+            output,
             relay: options.label,
             listenHost: details.destIP,
             listenPort: details.destPort,

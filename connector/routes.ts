@@ -10,7 +10,7 @@ import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import { Allowlist } from "./allowlist";
 import { DYNAMIC_ROUTE_NAME, hostPortOf, type ConnectorConfig } from "./config";
-import { OnwardConnectError, connectOnward, releaseAfterFlush, splice, type StreamTracker } from "./forwarding";
+import { OnwardConnectError, connectOnward, releaseAfterFlush, splice, type OutputGate, type StreamTracker } from "./forwarding";
 import type { Logger } from "./log";
 import type { ConnectorMetrics } from "./metrics";
 import { SocksProtocolError, SocksReply, readSocksRequest, replySocks, socksReplyForConnectError, type SocksRequest } from "./socks5";
@@ -29,6 +29,8 @@ export interface ForwardedConnection {
     reject(): void;
     /** Opens direct-tcpip to host:port as seen from the relay, on the same SSH connection. */
     openThroughRelay(host: string, port: number): Promise<Duplex>;
+    /** Backpressure of the SSH connection the channel rides on (shared by all its channels). */
+    readonly output?: OutputGate;
 }
 
 /** A remote forward every relay connection requests. */
@@ -205,10 +207,15 @@ export class RouteTable {
         const { metrics, tracker } = this.deps;
         metrics.streamsTotal.inc({ route });
         metrics.streamsActive.inc({ route });
-        const done = splice(platform, target, {
-            toTarget: metrics.bytes.labels({ route, direction: "to_target" }),
-            fromTarget: metrics.bytes.labels({ route, direction: "from_target" }),
-        }).finally(() => metrics.streamsActive.dec({ route }));
+        const done = splice(
+            platform,
+            target,
+            {
+                toTarget: metrics.bytes.labels({ route, direction: "to_target" }),
+                fromTarget: metrics.bytes.labels({ route, direction: "from_target" }),
+            },
+            conn.output,
+        ).finally(() => metrics.streamsActive.dec({ route }));
         tracker.track(done, () => {
             platform.destroy();
             target.destroy();

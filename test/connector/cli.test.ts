@@ -99,35 +99,62 @@ describe("firefly-connector CLI", function () {
         for (const secret of secrets) assert.ok(!everything.includes(secret), "key material appeared in the logs");
     });
 
-    it("run drains on SIGTERM: a transfer in flight completes, new connections are refused, exit 0", async () => {
+    it("run drains on SIGTERM: 10 transfers in flight complete intact, new connections are refused, exit 0", async () => {
         const configFile = writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }), "run.yaml");
         const agent = cli("run", "--config", configFile);
         await waitFor(async () => (await httpStatus(healthPort, "/readyz")) === 200, { timeoutMs: 20_000, what: "agent /readyz 200" });
 
-        const received: Buffer[] = [];
-        const client = connect({ host: "127.0.0.1", port: listenPort });
-        const transferDone = new Promise<void>((resolve, reject) => {
-            client.on("data", (chunk: Buffer) => received.push(chunk));
-            client.once("end", resolve);
-            client.once("error", reject);
-        });
-        await waitFor(() => received.length > 0, { timeoutMs: 10_000, what: "first bytes of the transfer" });
+        const transfers = Array.from({ length: 10 }, () => startTransfer(listenPort));
+        await waitFor(() => transfers.every((t) => t.received.length > 0), { timeoutMs: 10_000, what: "first bytes of all 10 transfers" });
 
         agent.signal("SIGTERM");
         await agent.logs.waitFor((r) => typeof r.msg === "string" && r.msg.startsWith("draining"), 5000, "drain started");
-        // The relay stops listening: new platform connections are refused while the old one runs.
+        // The relay stops listening: new platform connections are refused while the old ones run.
         await waitFor(() => connectionRefused(listenPort), { timeoutMs: 5000, what: "relay port to refuse new connections" });
-        assert.equal(agent.child.exitCode, null, "the agent waits for the in-flight transfer");
+        assert.equal(agent.child.exitCode, null, "the agent waits for the in-flight transfers");
 
-        await within(transferDone, 20_000, "transfer to complete");
-        const data = Buffer.concat(received);
-        assert.equal(data.length, payload.length);
-        assert.equal(sha256(data), sha256(payload));
+        for (const [i, transfer] of transfers.entries()) {
+            await within(transfer.done, 20_000, `transfer ${i} to complete`);
+            const data = Buffer.concat(transfer.received);
+            assert.equal(data.length, payload.length, `transfer ${i} length`);
+            assert.equal(sha256(data), sha256(payload), `transfer ${i} checksum`);
+        }
         const status = await within(agent.exited, 10_000, "agent exit");
         assert.equal(status.code, 0, agent.stderr);
         assert.ok(agent.logs.find((r) => r.msg === "connector stopped" && r.drained === true), "logged a clean drain");
     });
+
+    it("run ends a drain early on a second SIGTERM (exit 1), and at the grace period (exit 0)", async () => {
+        for (const mode of ["second signal", "grace period"] as const) {
+            const config = lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, shutdown: { gracePeriodSeconds: mode === "grace period" ? 0.5 : 60 } });
+            const agent = cli("run", "--config", writeConfigFile(lab.dir, config, "short-grace.yaml"));
+            await waitFor(async () => (await httpStatus(healthPort, "/readyz")) === 200, { timeoutMs: 20_000, what: "agent /readyz 200" });
+            const transfer = startTransfer(listenPort);
+            await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "transfer under way" });
+            agent.signal("SIGTERM");
+            await agent.logs.waitFor((r) => typeof r.msg === "string" && r.msg.startsWith("draining"), 5000, "drain started");
+            if (mode === "second signal") agent.signal("SIGTERM");
+            // Both end well before the 1.2 s transfer would have.
+            const status = await within(agent.exited, 10_000, `exit on ${mode}`);
+            assert.equal(status.code, mode === "second signal" ? 1 : 0, `${mode}: ${agent.stderr}`);
+            if (mode === "grace period") assert.ok(agent.logs.find((r) => r.msg === "connector stopped" && r.drained === false), "logged the cut");
+            await transfer.done.catch(() => undefined);
+            assert.ok(Buffer.concat(transfer.received).length < payload.length, `${mode}: the transfer was cut`);
+        }
+    });
 });
+
+function startTransfer(port: number): { received: Buffer[]; done: Promise<void> } {
+    const received: Buffer[] = [];
+    const client = connect({ host: "127.0.0.1", port });
+    const done = new Promise<void>((resolve, reject) => {
+        client.on("data", (chunk: Buffer) => received.push(chunk));
+        client.once("end", resolve);
+        client.once("close", () => resolve());
+        client.once("error", reject);
+    });
+    return { received, done };
+}
 
 function httpStatus(port: number, path: string): Promise<number> {
     return fetch(`http://127.0.0.1:${port}${path}`).then(

@@ -137,6 +137,29 @@ describe("connector config schema", () => {
         assert.match(problems({ ...base(), reconnect: { initialDelayMs: 5000, maxDelayMs: 1000 } }).join(), /reconnect\.maxDelayMs: must be at least/);
     });
 
+    it("refuses hostile files with a config error: alias bombs, __proto__ keys, binary garbage, huge values", () => {
+        const level = (name: string, below: string) => `${name}: &${name} [${Array(10).fill(`*${below}`).join(",")}]`;
+        const bomb = ["a: &a [x,x,x,x,x,x,x,x,x,x]", level("b", "a"), level("c", "b"), level("d", "c"), level("e", "d"), level("f", "e"), "g: [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]"].join("\n");
+        const hostile: [string, RegExp][] = [
+            [bomb, /alias/i],
+            [`{"__proto__": {"polluted": true}, "user": "tunnel"}`, /Unrecognized key: "__proto__"/],
+            ["\u0000\u0001\u00ff{{{", /./],
+            [`user: ${"a".repeat(1_000_000)}\nidentity: { privateKeyFile: k }\nrelays: [{ host: r, hostKeys: ["SHA256:${"A".repeat(43)}"] }]\nroutes: [{ name: a, listen: "127.0.0.1:1", target: "x:1" }]`, /^ {2}- user: must be a POSIX user name/m],
+        ];
+        for (const [text, expected] of hostile) {
+            let error: unknown;
+            try {
+                parseConnectorConfig(text, "hostile.yaml");
+            } catch (err) {
+                error = err;
+            }
+            assert.ok(error instanceof ConnectorConfigError, `not a config error: ${String(error)}`);
+            assert.match(error.message, expected);
+            assert.ok(error.message.length < 2000, "the error does not echo the hostile input");
+        }
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, "Object.prototype untouched");
+    });
+
     it("reports YAML syntax errors as such", () => {
         assert.match(problems("user: [unclosed").join(), /not valid YAML/);
     });

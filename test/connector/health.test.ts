@@ -5,18 +5,9 @@ import { startAgent, type InProcessAgent } from "./helpers/agent";
 import { TunnelLab } from "./helpers/lab";
 import { freePort } from "./helpers/relay";
 import { startEchoService, testPayload, type RunningServer } from "./helpers/targets";
+import { sample } from "./helpers/prometheus";
 import { waitFor } from "./helpers/wait";
 
-/** Value of one sample in Prometheus text format, or undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-    for (const line of text.split("\n")) {
-        const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-        if (!match || match[1] !== name) continue;
-        const present = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-        if (Object.entries(labels).every(([k, v]) => present[k] === v)) return Number(match[3]);
-    }
-    return undefined;
-}
 
 describe("connector health and metrics endpoints", function () {
     this.timeout(30_000);

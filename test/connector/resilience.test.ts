@@ -6,8 +6,9 @@ import { startAgent, type InProcessAgent } from "./helpers/agent";
 import { TunnelLab } from "./helpers/lab";
 import { signalProcessTree } from "./helpers/processes";
 import { freePort } from "./helpers/relay";
-import { httpsHead, httpsHeadInNamespace, makeTlsMaterial, startHttpsService, type RunningServer, type TlsMaterial } from "./helpers/targets";
-import { waitFor } from "./helpers/wait";
+import { connect } from "node:net";
+import { httpsHead, httpsHeadInNamespace, makeTlsMaterial, startBulkSender, startHttpsService, testPayload, type RunningServer, type TlsMaterial } from "./helpers/targets";
+import { waitFor, within } from "./helpers/wait";
 
 describe("reconnect backoff", () => {
     it("doubles from initialDelayMs up to maxDelayMs", () => {
@@ -51,26 +52,47 @@ describe("connector resilience (real sshd relays)", function () {
         return metric.values.filter((v) => v.labels.relay === relay).reduce((sum, v) => sum + v.value, 0);
     }
 
-    it("reconnects after the relay is killed and restarted, and traffic flows again", async () => {
+    it("reconnects after the relay is SIGKILLed mid-transfer, counts it, leaks no stream, and traffic flows again", async () => {
         const listenPort = await freePort();
-        lab = await TunnelLab.create({
-            label: "restart",
-            routes: [{ name: "app", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${service.port}` }],
-        });
-        agent = await startAgent(lab.config());
-        await agent.waitUntilReady();
-        assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
+        const bulkPort = await freePort();
+        // 8 MiB in 64 KiB pieces 10 ms apart: still running when the relay dies.
+        const sender = await startBulkSender(testPayload(8 * 1024 * 1024), 64 * 1024, 10);
+        try {
+            lab = await TunnelLab.create({
+                label: "restart",
+                routes: [
+                    { name: "app", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${service.port}` },
+                    { name: "bulk", listen: `127.0.0.1:${bulkPort}`, target: `127.0.0.1:${sender.port}` },
+                ],
+            });
+            agent = await startAgent(lab.config());
+            await agent.waitUntilReady();
+            assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
+            const a = agent;
 
-        const relay = lab.relays[0]!;
-        await relay.kill();
-        const a = agent;
-        await waitFor(() => !a.connector.isReady(), { timeoutMs: 5000, what: "agent to notice the relay is gone" });
-        await a.logs.waitFor((r) => r.relay === "relay0" && typeof r.retryInMs === "number", 5000, "a reconnect scheduled with a reason");
+            const transfer = connect({ host: "127.0.0.1", port: bulkPort });
+            let received = 0;
+            transfer.on("data", (chunk: Buffer) => (received += chunk.length));
+            transfer.on("error", () => undefined);
+            const transferClosed = new Promise((resolve) => transfer.once("close", resolve));
+            await waitFor(() => received > 0, { timeoutMs: 5000, what: "transfer under way" });
+            assert.equal(a.connector.status().activeStreams, 1);
 
-        await relay.start();
-        await agent.waitUntilReady(10_000);
-        assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
-        assert.ok((await reconnects(agent, "relay0")) >= 1);
+            const relay = lab.relays[0]!;
+            await relay.kill();
+            await waitFor(() => !a.connector.isReady(), { timeoutMs: 5000, what: "agent to notice the relay is gone" });
+            await a.logs.waitFor((r) => r.relay === "relay0" && typeof r.retryInMs === "number", 5000, "a reconnect scheduled with a reason");
+            await within(transferClosed, 5000, "the platform side of the cut transfer to close");
+            await waitFor(() => a.connector.status().activeStreams === 0, { timeoutMs: 5000, what: "the cut stream released by the agent" });
+            assert.ok(received < 8 * 1024 * 1024, "the relay died mid-transfer");
+
+            await relay.start();
+            await agent.waitUntilReady(10_000);
+            assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
+            assert.ok((await reconnects(agent, "relay0")) >= 1);
+        } finally {
+            await sender.close();
+        }
     });
 
     it("detects a relay that stops answering by SSH keepalive, and reconnects once it answers again", async () => {
@@ -93,6 +115,32 @@ describe("connector resilience (real sshd relays)", function () {
         }
         await agent.waitUntilReady(10_000);
         assert.equal((await httpsHead(tls, { port: listenPort })).status, 200);
+    });
+
+    it("detects a relay whose network link goes down within keepalive interval x count, and reconnects when it is back", async () => {
+        const listenPort = await freePort();
+        // Relay 1 of the lab runs in its own network namespace; take its link down and every
+        // packet to it vanishes: no RST, no FIN, only silence.
+        lab = await TunnelLab.create({
+            label: "blackhole",
+            relayCount: 2,
+            routes: [{ name: "app", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${service.port}` }],
+        });
+        const config = lab.config({ keepalive: { intervalSeconds: 0.5, countMax: 2 }, connectTimeoutSeconds: 2 });
+        agent = await startAgent({ ...config, relays: [config.relays[1]!] });
+        await agent.waitUntilReady();
+        const network = lab.namespaceOf(1)!;
+        await network.setLinkUp(false);
+        try {
+            // interval x count = 1 s; the bound leaves room for a loaded machine.
+            const detected = await agent.logs.waitFor((r) => r.reason === "keepalive", 1000 + 4000, "keepalive timeout detected");
+            assert.match(String(detected.msg), /did not answer 2 keepalives/);
+            assert.equal(agent.connector.isReady(), false);
+        } finally {
+            await network.setLinkUp(true);
+        }
+        await agent.waitUntilReady(15_000);
+        assert.equal((await httpsHeadInNamespace(network, tls, listenPort)).status, 200);
     });
 
     it("keeps serving every route through the second relay when the first is killed", async () => {

@@ -72,6 +72,11 @@ export class NetworkNamespace {
         });
     }
 
+    /** Takes this host's end of the link down (or up): the namespace is unreachable, packets vanish. */
+    async setLinkUp(up: boolean): Promise<void> {
+        await ip("link", "set", this.hostInterface, up ? "up" : "down");
+    }
+
     async destroy(): Promise<void> {
         await ip("link", "del", this.hostInterface).catch(() => undefined);
         await ip("netns", "del", this.name).catch(() => undefined);
