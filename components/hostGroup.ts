@@ -33,6 +33,12 @@ export interface HostGroupArgs {
     targetGroupArns?: pulumi.Input<string>[];
     /** Seconds after launch before health checks count. */
     healthCheckGracePeriod: number;
+    /**
+     * What replaces an instance: `EC2` status checks only, or also every attached target group's
+     * health (`ELB`, AWS replaces an instance when ANY of them reports it unhealthy). Default `ELB`
+     * with target groups, `EC2` without.
+     */
+    healthCheckType?: "EC2" | "ELB";
     tags: Record<string, pulumi.Input<string>>;
 }
 
@@ -129,7 +135,7 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
             maxSize: args.count * 2,
             launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
             targetGroupArns: args.targetGroupArns,
-            healthCheckType: args.targetGroupArns ? "ELB" : "EC2",
+            healthCheckType: args.healthCheckType ?? (args.targetGroupArns ? "ELB" : "EC2"),
             healthCheckGracePeriod: args.healthCheckGracePeriod,
             // A new template version (new AMI, new agent bundle, new configuration) replaces every
             // instance, launching each replacement before terminating the one it replaces.

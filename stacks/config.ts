@@ -191,7 +191,7 @@ const tunnelRelay = z.strictObject({
             }),
         )
         .min(1, "must list at least one customer"),
-    /** Who may reach forwarded ports on the relay hosts; default sourceSecurityGroupIds. */
+    /** Who may reach customers' forwarded ports (through the internal platform NLB); default sourceSecurityGroupIds. */
     platformSecurityGroupIds: z.array(z.string()).optional(),
     gatewayPorts: z.enum(["no", "clientspecified"]).optional(),
     hairpinTargetCidrs: z.array(z.string()).optional(),

@@ -82,7 +82,13 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
     // Optional: the SSH relay the customers' tunnel connectors dial out to.
     Object.assign(
         outputs,
-        deployTunnelRelay(config.tunnel, { vpcId: config.vpcId, subnetIds: config.subnetIds, platformSecurityGroupIds: config.sourceSecurityGroupIds }),
+        // Platform services reach each customer's forwarded ports as <customer>.tunnel.<privateZoneName>.
+        deployTunnelRelay(config.tunnel, {
+            vpcId: config.vpcId,
+            subnetIds: config.subnetIds,
+            platformSecurityGroupIds: config.sourceSecurityGroupIds,
+            dns: { zoneId: endpoint.zoneId, zoneName: config.privateZoneName },
+        }),
     );
     return outputs;
 }

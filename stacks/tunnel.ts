@@ -3,9 +3,9 @@ import { TunnelConnector, TunnelRelay } from "../components";
 import type { TunnelConnectorConfig, TunnelRelayConfig } from "./config";
 
 /**
- * What the firefly stack exports about its relay (output `tunnelRelay`), and what the customer
- * stack's connector pins: host, port, host public keys, and the fixed addresses its security group
- * may reach.
+ * What the firefly stack exports about its relay (output `tunnelRelay`). The customer stack's
+ * connector pins host, port and host public keys, and its security group may reach the fixed
+ * addresses. Platform services connect to `platformEndpoints`.
  */
 export interface TunnelRelayOutput {
     host: string;
@@ -13,12 +13,19 @@ export interface TunnelRelayOutput {
     hostPublicKeys: string[];
     hostKeyFingerprints: string[];
     addresses: string[];
+    /** The internal platform NLB's DNS name; absent when every listen address is loopback. */
+    platformHost?: string;
+    /**
+     * Per customer, the `host:port` platform services connect to (through the internal NLB, which
+     * forwards only to relay hosts holding the listener). Loopback-only customers are absent.
+     */
+    platformEndpoints: Record<string, string[]>;
 }
 
 /** The firefly side: the SSH relay. Returns the stack outputs it adds (none when switched off). */
 export function deployTunnelRelay(
     config: TunnelRelayConfig | undefined,
-    defaults: { vpcId: string; subnetIds: string[]; platformSecurityGroupIds: string[] },
+    defaults: { vpcId: string; subnetIds: string[]; platformSecurityGroupIds: string[]; dns?: { zoneId: pulumi.Input<string>; zoneName: string } },
 ): Record<string, unknown> {
     if (!config?.enabled) return {};
     const relay = new TunnelRelay(config.name, {
@@ -35,10 +42,19 @@ export function deployTunnelRelay(
         hairpinTargetCidrs: config.hairpinTargetCidrs,
         awsApiEgressCidrs: config.awsApiEgressCidrs,
         loginUser: config.loginUser,
+        dns: defaults.dns,
     });
     const tunnelRelay: pulumi.Output<TunnelRelayOutput> = pulumi
-        .all([relay.hostName, relay.port, relay.hostPublicKeys, relay.hostKeyFingerprints, relay.addresses])
-        .apply(([host, port, hostPublicKeys, hostKeyFingerprints, addresses]) => ({ host, port, hostPublicKeys, hostKeyFingerprints, addresses }));
+        .all([relay.hostName, relay.port, relay.hostPublicKeys, relay.hostKeyFingerprints, relay.addresses, relay.platformHostName, relay.platformEndpoints])
+        .apply(([host, port, hostPublicKeys, hostKeyFingerprints, addresses, platformHost, platformEndpoints]) => ({
+            host,
+            port,
+            hostPublicKeys,
+            hostKeyFingerprints,
+            addresses,
+            ...(platformHost === undefined ? {} : { platformHost }),
+            platformEndpoints,
+        }));
     return { tunnelRelay, tunnelRelaySecurityGroupId: relay.securityGroupId };
 }
 

@@ -31,9 +31,9 @@ export interface Plan {
 
 /** Inputs shown for each resource type: the settings a reviewer of private connectivity checks. */
 export const keyProperties: Record<string, string[]> = {
-    "aws:lb/loadBalancer:LoadBalancer": ["loadBalancerType", "internal", "subnets"],
+    "aws:lb/loadBalancer:LoadBalancer": ["loadBalancerType", "internal", "subnets", "securityGroups"],
     "aws:lb/listener:Listener": ["port", "protocol", "sslPolicy", "certificateArn"],
-    "aws:lb/targetGroup:TargetGroup": ["port", "protocol", "targetType"],
+    "aws:lb/targetGroup:TargetGroup": ["port", "protocol", "targetType", "healthCheck"],
     "aws:lb/targetGroupAttachment:TargetGroupAttachment": ["targetId", "port"],
     "aws:ec2/vpcEndpointService:VpcEndpointService": ["acceptanceRequired", "allowedPrincipals", "privateDnsName", "supportedRegions"],
     "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter": ["vpcEndpointId"],

@@ -14,6 +14,9 @@ const ASG = "aws:autoscaling/group:Group";
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const EIP = "aws:ec2/eip:Eip";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+const SG = "aws:ec2/securityGroup:SecurityGroup";
+const RECORD = "aws:route53/record:Record";
 const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -39,6 +42,12 @@ function relayArgs(overrides: Partial<TunnelRelayArgs> = {}): TunnelRelayArgs {
     };
 }
 
+const named = (run: ProgramRun, name: string, type?: string) => {
+    const found = run.resources.filter((r) => r.name === name && (type === undefined || r.type === type));
+    assert.equal(found.length, 1, `one resource named ${name}`);
+    return found[0]!;
+};
+
 function heredocIn(userData: string, marker: string): string {
     const match = new RegExp(`<<'${marker}'\\n([\\s\\S]*?)\\n${marker}\\n`).exec(userData);
     assert.ok(match, `the user data writes ${marker}`);
@@ -51,7 +60,16 @@ describe("TunnelRelay", () => {
     before(async () => {
         run = await deploy(() => {
             const relay = new TunnelRelay("relay", relayArgs());
-            return { hostName: relay.hostName, port: relay.port, hostPublicKeys: relay.hostPublicKeys, addresses: relay.addresses, hostKeyFingerprints: relay.hostKeyFingerprints };
+            return {
+                hostName: relay.hostName,
+                port: relay.port,
+                hostPublicKeys: relay.hostPublicKeys,
+                addresses: relay.addresses,
+                hostKeyFingerprints: relay.hostKeyFingerprints,
+                platformHostName: relay.platformHostName,
+                platformSecurityGroupId: relay.platformSecurityGroupId,
+                platformEndpoints: relay.platformEndpoints,
+            };
         });
         userData = Buffer.from(String(single(run, LT).inputs.userData), "base64").toString("utf8");
     });
@@ -74,8 +92,7 @@ describe("TunnelRelay", () => {
     });
 
     it("is reached through an internet-facing NLB on TCP 22 only, with a fixed Elastic IP per public subnet", () => {
-        const nlb = single(run, NLB);
-        assert.equal(nlb.name, "relay-nlb");
+        const nlb = named(run, "relay-nlb");
         assert.equal(nlb.inputs.loadBalancerType, "network");
         assert.equal(nlb.inputs.internal, false);
         const eips = ofType(run, EIP);
@@ -83,25 +100,119 @@ describe("TunnelRelay", () => {
             nlb.inputs.subnetMappings,
             ["subnet-0f1ef1ef1ef1ef121", "subnet-0f1ef1ef1ef1ef122"].map((subnetId, i) => ({ subnetId, allocationId: eips[i]!.outputs.allocationId })),
         );
-        const listener = single(run, LISTENER);
-        assert.equal(listener.inputs.port, 22);
-        assert.equal(listener.inputs.protocol, "TCP");
-        const tg = single(run, TARGET_GROUP);
+        const listeners = ofType(run, LISTENER).filter((l) => l.inputs.loadBalancerArn === nlb.outputs.arn);
+        assert.deepEqual(listeners.map((l) => `${l.inputs.protocol} ${l.inputs.port}`), ["TCP 22"]);
+        const tg = named(run, "relay-ssh", TARGET_GROUP);
         assert.equal(tg.inputs.port, 22);
-        assert.deepEqual(single(run, ASG).inputs.targetGroupArns, [tg.outputs.arn]);
+        assert.deepEqual(listeners[0]!.inputs.defaultActions, [{ type: "forward", targetGroupArn: tg.outputs.arn }]);
+        assert.ok((single(run, ASG).inputs.targetGroupArns as string[]).includes(String(tg.outputs.arn)));
         assert.deepEqual(run.outputs.addresses, eips.map((e) => e.outputs.publicIp));
         assert.equal(run.outputs.hostName, nlb.outputs.dnsName);
         assert.equal(run.outputs.port, 22);
     });
 
-    it("admits 22 from anywhere and customers' forwarded ports only from the platform's security groups", () => {
-        const rules = ofType(run, INGRESS).map((r) => `${r.name} ${r.inputs.fromPort}-${r.inputs.toPort} ${r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId}`);
-        assert.deepEqual(rules.sort(), [
-            `relay-in-40001-from-0 40001-40001 ${platformWorkers}`,
-            `relay-in-40002-from-0 40002-40002 ${platformWorkers}`,
-            "relay-ssh-from-anywhere 22-22 0.0.0.0/0",
+    it("gives the platform an internal NLB in the relay's private subnets, with its own security group", () => {
+        const nlb = named(run, "relay-platform-nlb");
+        assert.equal(nlb.type, NLB);
+        assert.equal(nlb.inputs.loadBalancerType, "network");
+        assert.equal(nlb.inputs.internal, true);
+        assert.deepEqual(nlb.inputs.subnets, ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"]);
+        assert.equal(nlb.inputs.enableCrossZoneLoadBalancing, true, "a host holding a listener in one AZ is reached from every NLB node");
+        const sg = named(run, "relay-platform-nlb-sg");
+        assert.equal(sg.type, SG);
+        assert.deepEqual(nlb.inputs.securityGroups, [sg.id]);
+        assert.equal(run.outputs.platformHostName, nlb.outputs.dnsName);
+        assert.equal(run.outputs.platformSecurityGroupId, sg.id);
+        assert.equal(ofType(run, NLB).length, 2, "the public relay NLB and the internal platform NLB");
+    });
+
+    it("has one TCP listener and target group per customer port that is not loopback, health-checked on that port", () => {
+        const nlb = named(run, "relay-platform-nlb");
+        const listeners = ofType(run, LISTENER).filter((l) => l.inputs.loadBalancerArn === nlb.outputs.arn);
+        // globex listens on 127.0.0.1:40010: no listener for it.
+        assert.deepEqual(listeners.map((l) => `${l.name} ${l.inputs.protocol} ${l.inputs.port}`), ["relay-platform-40001 TCP 40001", "relay-platform-40002 TCP 40002"]);
+        for (const port of [40001, 40002]) {
+            const tg = named(run, `relay-p${port}`);
+            assert.equal(tg.type, TARGET_GROUP);
+            assert.equal(tg.inputs.port, port);
+            assert.equal(tg.inputs.protocol, "TCP");
+            assert.equal(tg.inputs.targetType, "instance");
+            // Healthy exactly where sshd listens on the port, i.e. where an agent's session holds it.
+            const hc = tg.inputs.healthCheck as Record<string, unknown>;
+            assert.equal(hc.protocol, "TCP");
+            assert.equal(hc.port, String(port));
+            assert.equal(hc.enabled, true);
+            const listener = named(run, `relay-platform-${port}`);
+            assert.deepEqual(listener.inputs.defaultActions, [{ type: "forward", targetGroupArn: tg.outputs.arn }]);
+        }
+    });
+
+    it("registers the relay hosts with every target group through the ASG, which replaces hosts on EC2 status only", () => {
+        const asg = single(run, ASG);
+        const arns = ["relay-ssh", "relay-p40001", "relay-p40002"].map((n) => named(run, n, TARGET_GROUP).outputs.arn);
+        assert.deepEqual(asg.inputs.targetGroupArns, arns);
+        assert.equal(ofType(run, TARGET_GROUP).length, 3);
+        // ELB health would have AWS replace the hot standby: it has no listener, so the customer
+        // ports' target groups report it unhealthy.
+        assert.equal(asg.inputs.healthCheckType, "EC2");
+    });
+
+    it("admits 22 from anywhere, customers' ports on the relay only from the platform NLB, and the NLB only from the platform's groups", () => {
+        const relaySg = named(run, "relay-sg");
+        const nlbSg = named(run, "relay-platform-nlb-sg");
+        const describe = (r: { name: string; inputs: Record<string, unknown> }) =>
+            `${r.name} ${r.inputs.securityGroupId === relaySg.id ? "relay" : r.inputs.securityGroupId === nlbSg.id ? "nlb" : "?"} ${r.inputs.fromPort}-${r.inputs.toPort} ${
+                r.inputs.cidrIpv4 ?? (r.inputs.referencedSecurityGroupId === nlbSg.id ? "nlb" : r.inputs.referencedSecurityGroupId === relaySg.id ? "relay" : r.inputs.referencedSecurityGroupId)
+            }`;
+        assert.deepEqual(ofType(run, INGRESS).map(describe).sort(), [
+            "relay-in-40001-from-platform-nlb relay 40001-40001 nlb",
+            "relay-in-40002-from-platform-nlb relay 40002-40002 nlb",
+            `relay-platform-nlb-in-40001-from-0 nlb 40001-40001 ${platformWorkers}`,
+            `relay-platform-nlb-in-40002-from-0 nlb 40002-40002 ${platformWorkers}`,
+            "relay-ssh-from-anywhere relay 22-22 0.0.0.0/0",
+        ]);
+        // The NLB's egress (which also governs its health checks) reaches the relay hosts' ports only.
+        assert.deepEqual(ofType(run, EGRESS).filter((r) => r.inputs.securityGroupId === nlbSg.id).map(describe).sort(), [
+            "relay-platform-nlb-out-40001 nlb 40001-40001 relay",
+            "relay-platform-nlb-out-40002 nlb 40002-40002 relay",
         ]);
         // globex listens on loopback: nothing outside the host reaches 40010.
+        assert.ok(!ofType(run, INGRESS).some((r) => r.inputs.fromPort === 40010));
+    });
+
+    it("publishes per customer the internal NLB's host:port for each reachable port; loopback-only customers are absent", () => {
+        const dnsName = String(named(run, "relay-platform-nlb").outputs.dnsName);
+        assert.deepEqual(run.outputs.platformEndpoints, { acme: [`${dnsName}:40001`, `${dnsName}:40002`] });
+        assert.equal(ofType(run, RECORD).length, 0, "no records without dns");
+    });
+
+    it("with dns, gives each such customer an alias record <customer>.tunnel.<zone> of the internal NLB and publishes that name", async () => {
+        const withDns = await deploy(() => {
+            const relay = new TunnelRelay("relay", relayArgs({ dns: { zoneId: "Z0123456789ABCDEFGHIJ", zoneName: "privatelink.firefly.internal" } }));
+            return { platformEndpoints: relay.platformEndpoints };
+        });
+        const nlb = named(withDns, "relay-platform-nlb");
+        const record = single(withDns, RECORD);
+        assert.equal(record.name, "relay-dns-acme");
+        assert.equal(record.inputs.name, "acme.tunnel.privatelink.firefly.internal");
+        assert.equal(record.inputs.zoneId, "Z0123456789ABCDEFGHIJ");
+        assert.equal(record.inputs.type, "A");
+        assert.deepEqual(record.inputs.aliases, [{ name: nlb.outputs.dnsName, zoneId: nlb.outputs.zoneId, evaluateTargetHealth: false }]);
+        assert.deepEqual(withDns.outputs.platformEndpoints, { acme: ["acme.tunnel.privatelink.firefly.internal:40001", "acme.tunnel.privatelink.firefly.internal:40002"] });
+    });
+
+    it("creates no internal NLB when every listen address is loopback (gatewayPorts no), and keeps ELB health for the hosts", async () => {
+        let relay: TunnelRelay | undefined;
+        const loopback = await deploy(() => {
+            relay = new TunnelRelay("relay", relayArgs({ gatewayPorts: "no", platformSecurityGroupIds: [] }));
+            return { platformEndpoints: relay.platformEndpoints };
+        });
+        assert.equal(relay!.platformHostName, undefined);
+        assert.deepEqual(ofType(loopback, NLB).map((r) => r.name), ["relay-nlb"]);
+        assert.deepEqual(ofType(loopback, TARGET_GROUP).map((r) => r.name), ["relay-ssh"]);
+        assert.deepEqual(ofType(loopback, INGRESS).map((r) => r.name), ["relay-ssh-from-anywhere"]);
+        assert.deepEqual(loopback.outputs.platformEndpoints, {});
+        assert.equal(single(loopback, ASG).inputs.healthCheckType, "ELB");
     });
 
     it("runs hardened hosts: IMDSv2 with hop limit 1, encrypted root volume, no public IP", () => {
@@ -148,6 +259,12 @@ describe("TunnelRelay", () => {
                 /customers\[0\]\.permitOpen\[0\] names "proxy\.firefly\.internal", so the relay's security group needs hairpinTargetCidrs/,
             ],
             ["a count of zero", { count: 0 }, /count must be an integer between 1 and 20/],
+            ["a DNS zone name that is not a DNS name", { dns: { zoneId: "Z0123456789ABCDEFGHIJ", zoneName: "Firefly Internal" } }, /dns\.zoneName must be a lower-case DNS name/],
+            [
+                "a customer name that cannot be a DNS label, with dns",
+                { dns: { zoneId: "Z0123456789ABCDEFGHIJ", zoneName: "privatelink.firefly.internal" }, customers: [{ name: "Acme_Corp", principal: "customer-acme", listen: ["0.0.0.0:40001"] }] },
+                /customers\[0\]\.name must be one lower-case DNS label like acme to get the record <name>\.tunnel\.privatelink\.firefly\.internal \(got "Acme_Corp"\); rename the customer or leave out dns/,
+            ],
         ]);
     });
 });

@@ -80,15 +80,30 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         assert.equal(granted!.principal, needed.principal);
     });
 
-    it("passes the policy pack on both stacks, the relay with exactly its two named exceptions", async () => {
+    it("exports where platform services reach each customer: <customer>.tunnel.<privateZoneName>:<port>, an alias of the internal NLB", () => {
+        const run = deployment.final.get("firefly-dev")!;
+        const relay = run.outputs.tunnelRelay as { platformHost: string; platformEndpoints: Record<string, string[]> };
+        const nlb = run.resources.find((r) => r.name === "relay-platform-nlb")!;
+        assert.equal(nlb.inputs.internal, true);
+        assert.equal(relay.platformHost, nlb.outputs.dnsName);
+        assert.deepEqual(relay.platformEndpoints, { acme: ["acme.tunnel.privatelink.firefly.internal:40001"] });
+        // The record lives in the stack's private zone (the endpoint's) and points at the internal NLB.
+        const record = run.resources.find((r) => r.name === "relay-dns-acme")!;
+        assert.equal(record.inputs.zoneId, run.outputs.privateZoneId);
+        assert.deepEqual(record.inputs.aliases, [{ name: nlb.outputs.dnsName, zoneId: nlb.outputs.zoneId, evaluateTargetHealth: false }]);
+    });
+
+    it("passes the policy pack on both stacks, the relay with exactly its named exceptions", async () => {
         const config = JSON.parse(fs.readFileSync(policyConfigFile, "utf8")) as Record<string, unknown>;
         for (const [stack, run] of deployment.final) {
             const verdict = await judgeStack(stack, run, { project: "private-connectivity", config: stack === "firefly-dev" ? config : undefined });
             assert.deepEqual(verdict.violations.map((v) => `${v.policyName} ${v.resourceName}`), [], stack);
         }
-        // Without the config, the relay's NLB and its SSH rule are all the pack objects to.
+        // Without the config, the relay's public NLB, its SSH rule and the platform NLB's plain TCP
+        // listener on the customer's port are all the pack objects to.
         const strict = await judgeStack("firefly-dev", deployment.final.get("firefly-dev")!, { project: "private-connectivity" });
         assert.deepEqual(strict.violations.map((v) => `${v.policyName} ${v.resourceName}`).sort(), [
+            "lb-listener-tcp-encrypted-ports relay-platform-40001",
             "load-balancer-internal relay-nlb",
             "security-group-no-public-ingress relay-ssh-from-anywhere",
         ]);
@@ -100,6 +115,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         const config = JSON.parse(fs.readFileSync(policyConfigFile, "utf8")) as {
             "load-balancer-internal": { allowedPublicLoadBalancers: string[] };
             "security-group-no-public-ingress": { allowedPublicIngress: { port: number; resourceNames: string[] }[] };
+            "lb-listener-tcp-encrypted-ports": { tlsPassthroughPorts: number[]; sshPorts?: number[] };
         };
         const names = [
             ...config["load-balancer-internal"].allowedPublicLoadBalancers,
@@ -111,6 +127,20 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
             assert.equal(matches[0]!.parent, relay.urn, `${name} is a child of the relay`);
         }
         assert.deepEqual(config["security-group-no-public-ingress"].allowedPublicIngress.map((e) => e.port), [22]);
+
+        // The plain-TCP rule takes ports, not names: beyond the default (443) it lists exactly the
+        // ports of the relay's internal platform listeners, and every listener on them is one of those.
+        const tcp = config["lb-listener-tcp-encrypted-ports"];
+        assert.equal(tcp.sshPorts, undefined, "SSH ports stay the default");
+        const extra = tcp.tlsPassthroughPorts.filter((p) => p !== 443);
+        const platformNlb = run.resources.find((r) => r.name === "relay-platform-nlb")!;
+        const platformListeners = run.resources.filter((r) => r.type === "aws:lb/listener:Listener" && r.inputs.loadBalancerArn === platformNlb.outputs.arn);
+        assert.deepEqual(extra, platformListeners.map((l) => l.inputs.port));
+        for (const listener of run.resources.filter((r) => r.type === "aws:lb/listener:Listener" && extra.includes(r.inputs.port as number))) {
+            assert.equal(listener.parent, relay.urn, `${listener.name} is a child of the relay`);
+            assert.equal(listener.inputs.loadBalancerArn, platformNlb.outputs.arn, `${listener.name} is on the internal platform NLB`);
+        }
+        assert.equal(platformNlb.inputs.internal, true);
     });
 
     it("creates nothing when switched off on either side, and adds no outputs", async () => {
