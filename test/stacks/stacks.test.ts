@@ -3,7 +3,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { configKeys, parseStackConfig, StackConfigError } from "../../stacks/config";
-import { program } from "../../stacks/program";
 import type { ProgramRun } from "../../stacks/offline/runProgram";
 import {
     exampleStackNames,
@@ -14,7 +13,8 @@ import {
     StackSettings,
 } from "../../stacks/offline/simulate";
 import { judgeStack } from "../../stacks/offline/verdict";
-import { deploy, ofType, single } from "../helpers/pulumi";
+import { runStack, withConfig } from "../helpers/stacks";
+import { ofType, single } from "../helpers/pulumi";
 
 const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
 const ACCEPTER = "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter";
@@ -22,15 +22,6 @@ const SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService";
 const fireflyRef = "firefly/private-connectivity/firefly-dev";
 const customerRef = "firefly/private-connectivity/customer-dev";
 
-function runStack(settings: StackSettings, stackOutputs: Record<string, Record<string, unknown>> = {}): Promise<ProgramRun> {
-    return deploy(program, {
-        stack: settings.stack,
-        config: settings.config,
-        accountId: settings.accountId,
-        region: settings.region,
-        stackOutputs,
-    });
-}
 
 /** The PrivateLink endpoint (the firefly stack may also have its private API's execute-api endpoint). */
 function privateLinkEndpoint(run: ProgramRun) {
@@ -39,14 +30,6 @@ function privateLinkEndpoint(run: ProgramRun) {
     return endpoints[0];
 }
 
-function withConfig(settings: StackSettings, changes: Record<string, unknown>): StackSettings {
-    const config = { ...settings.config };
-    for (const [key, value] of Object.entries(changes)) {
-        if (value === undefined) delete config[`private-connectivity:${key}`];
-        else config[`private-connectivity:${key}`] = value;
-    }
-    return { ...settings, config };
-}
 
 describe("stacks", () => {
     const customer = readStackSettings("customer-dev");

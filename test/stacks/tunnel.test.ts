@@ -5,10 +5,10 @@ import { parseConnectorConfig } from "../../connector/config";
 import { parsePinnedHostKey } from "../../connector/hostKeys";
 import { relayCustomerForConnector } from "../../connector/relay/sshdConfig";
 import { parseStackConfig, StackConfigError } from "../../stacks/config";
-import { program } from "../../stacks/program";
 import { readStackSettings, simulateDeployment, SimulatedDeployment, StackSettings } from "../../stacks/offline/simulate";
 import { judgeStack } from "../../stacks/offline/verdict";
-import { deploy, ofType, single, type ProgramRun } from "../helpers/pulumi";
+import { runStack, withConfig } from "../helpers/stacks";
+import { ofType, single } from "../helpers/pulumi";
 import { configInUserData, userDataOf } from "../helpers/tunnel";
 
 const CONNECTOR = "firefly:tunnel:TunnelConnector";
@@ -16,18 +16,7 @@ const RELAY = "firefly:tunnel:TunnelRelay";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const fireflyRef = "firefly/private-connectivity/firefly-dev";
 
-function withConfig(settings: StackSettings, changes: Record<string, unknown>): StackSettings {
-    const config = { ...settings.config };
-    for (const [key, value] of Object.entries(changes)) {
-        if (value === undefined) delete config[`private-connectivity:${key}`];
-        else config[`private-connectivity:${key}`] = value;
-    }
-    return { ...settings, config };
-}
 
-function runStack(settings: StackSettings, stackOutputs: Record<string, Record<string, unknown>> = {}): Promise<ProgramRun> {
-    return deploy(program, { stack: settings.stack, config: settings.config, accountId: settings.accountId, region: settings.region, stackOutputs });
-}
 
 const policyConfigFile = path.join(__dirname, "..", "..", "stacks", "policy-config.firefly-dev.json");
 
