@@ -1,0 +1,127 @@
+// Runs the relay host's user data for real: the real bash, ssh-keygen and `sshd -t` of this
+// machine, inside a private mount namespace whose /etc/ssh is a throwaway directory, so the
+// absolute paths the generated sshd_config names are the ones checked. Stand-ins first on PATH
+// answer for aws (the host key secret), useradd/usermod/id and systemctl, and record their calls.
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { TunnelRelay } from "../../components/tunnelRelay";
+import { relayPaths } from "../../components/tunnelUserData";
+import { renderRelay } from "../../connector/relay/sshdConfig";
+import { deploy } from "../helpers/pulumi";
+import { userDataOf } from "../helpers/tunnel";
+
+const caKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIABn4UU4BHB9p2NHPg+HoGfdpwpo8IcU3PDt26e5vpa/ firefly-platform-user-ca";
+const customers = [{ name: "acme", principal: "customer-acme", listen: ["0.0.0.0:40001"], permitOpen: ["10.0.9.9:8443"] }];
+
+/** A private mount namespace needs root and unshare; the test command runs as root (sshd needs it too). */
+function canIsolate(): boolean {
+    return process.getuid?.() === 0 && spawnSync("unshare", ["-m", "true"]).status === 0 && fs.existsSync("/usr/sbin/sshd");
+}
+
+interface Boot {
+    etc: string;
+    calls: string[];
+    status: number | null;
+    output: string;
+}
+
+function boot(userData: string, hostKeyFile: string, previousSshdConfig: string): Boot {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relay-boot-"));
+    const etc = path.join(dir, "etc-ssh");
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(etc);
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(etc, "sshd_config"), previousSshdConfig);
+    const stub = (name: string, body = "") => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> "$CALLS"\n${body}`, { mode: 0o755 });
+    stub("aws", 'if [ "$1" = secretsmanager ]; then cat "$HOST_KEY_FILE"; fi\n');
+    for (const name of ["useradd", "usermod", "systemctl"]) stub(name);
+    stub("id", "exit 0\n");
+    fs.writeFileSync(path.join(dir, "user-data.sh"), userData, { mode: 0o755 });
+    const calls = path.join(dir, "calls.log");
+    const result = spawnSync(
+        "unshare",
+        ["-m", "--propagation", "private", "bash", "-c", `mount --bind "${etc}" /etc/ssh && exec bash "${path.join(dir, "user-data.sh")}"`],
+        { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: calls, HOST_KEY_FILE: hostKeyFile }, encoding: "utf8", timeout: 30_000 },
+    );
+    return {
+        etc,
+        calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [],
+        status: result.status,
+        output: `${result.stdout}${result.stderr}`,
+    };
+}
+
+describe("TunnelRelay user data, run for real with sshd -t in a private mount namespace", function () {
+    this.timeout(60_000);
+    let userData: string;
+    let hostKeyFile: string;
+    let work: string;
+    const isolated = canIsolate();
+
+    before(async function () {
+        if (!isolated) {
+            this.skip(); // reported as pending: needs root, unshare and sshd (the test command has them)
+        }
+        const run = await deploy(() => {
+            new TunnelRelay("relay", {
+                vpcId: "vpc-0f1ef1ef1ef1ef101",
+                publicSubnetIds: ["subnet-0f1ef1ef1ef1ef121", "subnet-0f1ef1ef1ef1ef122"],
+                subnetIds: ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"],
+                userCaPublicKey: caKey,
+                customers,
+                gatewayPorts: "clientspecified",
+                platformSecurityGroupIds: ["sg-0f1ef1ef1ef1ef1a1"],
+            });
+        });
+        userData = userDataOf(run);
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "relay-host-key-"));
+        hostKeyFile = path.join(work, "host_key");
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "relay", "-f", hostKeyFile]);
+    });
+
+    it("installs the generator's sshd_config after sshd -t accepts it, then restarts sshd", () => {
+        const result = boot(userData, hostKeyFile, "# the AMI's config\n");
+        assert.equal(result.status, 0, result.output);
+        // What the component renders for these arguments (tunnelRelay.test.ts checks the user data carries it).
+        const expected = renderRelay({
+            port: 22,
+            hostKeyFiles: [relayPaths.hostKey],
+            trustedUserCaKeysFile: relayPaths.userCaKeys,
+            authorizedPrincipalsFile: relayPaths.principals,
+            loginUser: "tunnel",
+            gatewayPorts: "clientspecified",
+            customers,
+        });
+        assert.equal(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), expected.sshdConfig);
+        assert.equal(fs.readFileSync(path.join(result.etc, path.basename(relayPaths.principals)), "utf8"), expected.authorizedPrincipals);
+        assert.equal(fs.readFileSync(path.join(result.etc, path.basename(relayPaths.userCaKeys)), "utf8"), `${caKey}\n`);
+        assert.ok(result.calls.includes("systemctl restart sshd.service"), result.calls.join("\n"));
+        assert.ok(result.calls.some((c) => c.startsWith("usermod -p * tunnel")), "the login user is unlocked without a password");
+    });
+
+    it("installs the stack's host key privately, with the public half the connectors pin", () => {
+        const result = boot(userData, hostKeyFile, "");
+        assert.equal(result.status, 0, result.output);
+        const installed = path.join(result.etc, path.basename(relayPaths.hostKey));
+        assert.equal(fs.statSync(installed).mode & 0o777, 0o600);
+        const pub = fs.readFileSync(`${installed}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+        assert.equal(pub, fs.readFileSync(`${hostKeyFile}.pub`, "utf8").split(" ").slice(0, 2).join(" "));
+    });
+
+    it("keeps the running config and does not restart sshd when sshd -t refuses the new one", () => {
+        const broken = userData.replace("\nFIREFLY_SSHD_CONFIG\n", "\nNotAnSshdOption yes\nFIREFLY_SSHD_CONFIG\n");
+        assert.notEqual(broken, userData, "the test found the sshd_config heredoc");
+        const result = boot(broken, hostKeyFile, "# the AMI's config\n");
+        assert.notEqual(result.status, 0);
+        assert.match(result.output, /NotAnSshdOption/);
+        assert.equal(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), "# the AMI's config\n");
+        assert.ok(!result.calls.some((c) => c.startsWith("systemctl restart")));
+    });
+
+    after(() => {
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+});
