@@ -4,17 +4,15 @@
 // full CHANNEL_DATA packet) and fills its 4 to 19 bytes of padding with its own randomFillSync
 // call. In a bulk transfer that is 1 GiB of short-lived external memory per GiB carried, which
 // drives V8 into a major (mark-compact) GC every few dozen MiB: with `perf`, concurrent marking
-// and sweeping were ~18% of the agent's CPU, randomFillSync another ~7%.
+// and sweeping were ~18% of the agent's CPU; in the V8 profile randomFillSync was another ~7%.
 //
 // The fix, per connection (never on ssh2's shared prototypes): the connection's PacketWriter
 // builds packets for the AES-GCM binding cipher (what ssh2 negotiates first, and the relay
-// offers) in one reusable scratch buffer, with padding taken from a pool of random bytes refilled
-// 4 KiB at a time. The scratch buffer is reused only once the relay socket has handed it to the
-// kernel: right after `socket.write(packet)` the socket has nothing queued (`writableLength` 0,
-// i.e. the write completed synchronously and nobody holds the packet). Whenever the socket keeps
-// it (kernel buffer full, corked, queued behind earlier data) or a packet was not written at all,
-// the next packet gets a new scratch buffer: never worse than ssh2's own allocation. Every other
-// cipher, compression, and packets during key exchange go through ssh2's code untouched.
+// offers) in buffers from a small free list, with padding taken from a pool of random bytes
+// refilled 4 KiB at a time. A buffer goes back on the free list only when the relay socket calls
+// the write callback for it, i.e. once the kernel has the bytes; a buffer the socket still holds,
+// or one whose write failed, is never touched again. Every other cipher, compression, and packets
+// built during a key exchange go through ssh2's code untouched.
 import { randomFillSync } from "node:crypto";
 import type { Socket } from "node:net";
 import type { Client } from "ssh2";
@@ -83,11 +81,11 @@ const GcmBindingCipher: Function | undefined = (() => {
 /** Process-wide counts, for tests and diagnostics: packets built here, and buffers allocated for them. */
 export const packetReuseStats = { packets: 0, buffersAllocated: 0 };
 
-/** At most this many spare packet buffers per connection (about 2 MiB, the output gate's budget). */
-const MAX_FREE_BUFFERS = 64;
 
-/** Largest packet built in the scratch buffer: a full 32 KiB CHANNEL_DATA (1 + 4 + 4 header bytes). */
+/** Size of each reused buffer, the largest packet built in one: a full 32 KiB CHANNEL_DATA (1 + 4 + 4 header bytes). */
 const SCRATCH_BYTES = gcmLayout(32 * 1024 + 9).packetLength + AUTH_TAG;
+/** Reusable packet buffers per connection: 64 x ~32 KiB, about the output gate's 2 MiB budget. */
+const SLAB_SLOTS = 64;
 
 function newBuffer(): Buffer {
     packetReuseStats.buffersAllocated++;
@@ -106,7 +104,7 @@ function fillPadding(packet: Buffer, at: number, length: number): void {
     padAt += length;
 }
 
-/** Installs the scratch-buffer packet writer on a connected client. Call right after client.connect(). */
+/** Installs the buffer-reusing packet writer on a connected client. Call right after client.connect(). */
 export function enablePacketReuse(client: Client, socket: Socket): void {
     const protocol = (client as unknown as { _protocol?: ProtocolInternals })._protocol;
     if (!protocol?._packetRW?.write) throw new Error("enablePacketReuse must be called after client.connect()");
@@ -115,13 +113,20 @@ export function enablePacketReuse(client: Client, socket: Socket): void {
     // Buffers the socket has finished with, and the ones it still holds (in write order: a
     // Writable calls write callbacks in order, so one shared callback releases them first in,
     // first out). `building` is the one handed to ssh2 for the packet being built.
+    // The reusable buffers are slots of one slab, allocated once per connection: a few hundred
+    // separate long-lived 32 KiB buffers pinned the malloc heap (peak RSS +50 MiB in the
+    // 1,000-stream bench); one large allocation does not. When every slot is in flight, a packet
+    // gets a buffer of its own, as in ssh2, which is left to the GC.
+    const slab = Buffer.allocUnsafeSlow(SLAB_SLOTS * SCRATCH_BYTES);
+    packetReuseStats.buffersAllocated++;
     const free: Buffer[] = [];
+    for (let slot = 0; slot < SLAB_SLOTS; slot++) free.push(slab.subarray(slot * SCRATCH_BYTES, (slot + 1) * SCRATCH_BYTES));
     const inFlight: Buffer[] = [];
     let building: Buffer | undefined;
     const written = (err?: Error | null) => {
         const buffer = inFlight.shift();
-        // After an error the socket may not be done with it: leave it to the GC.
-        if (buffer && !err && free.length < MAX_FREE_BUFFERS) free.push(buffer);
+        // After an error the socket may not be done with it: leave it alone.
+        if (buffer && !err && buffer.buffer === slab.buffer) free.push(buffer);
     };
 
     const reusingAlloc = function (this: PacketWriter, payloadSize: number, force?: boolean): Buffer {
@@ -157,7 +162,7 @@ export function enablePacketReuse(client: Client, socket: Socket): void {
     const write = socket.write as (...args: unknown[]) => boolean;
     socket.write = function (this: Socket, ...args: unknown[]): boolean {
         const chunk = args[0];
-        if (building && args.length === 1 && chunk instanceof Uint8Array && chunk.buffer === building.buffer) {
+        if (building && args.length === 1 && chunk instanceof Uint8Array && chunk.buffer === building.buffer && chunk.byteOffset === building.byteOffset) {
             // Reused only once the socket reports this write done (handed to the kernel).
             inFlight.push(building);
             building = undefined;
