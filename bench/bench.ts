@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --profile]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --profile] [-- --bulk-only]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
 // loopback sshd relay, in the same run, with the same key, certificate and cipher. A client in
@@ -26,6 +26,8 @@ const MiB = 1024 * 1024;
 
 interface BenchOptions {
     readonly quick: boolean;
+    /** Only the two throughput/CPU rows (for A/B runs of data-path changes); writes no latest*.json. */
+    readonly bulkOnly: boolean;
     readonly runs: number;
     readonly bulkBytes: number;
     readonly pingCount: number;
@@ -37,6 +39,7 @@ interface BenchOptions {
 
 function parseOptions(argv: readonly string[]): BenchOptions {
     const quick = argv.includes("--quick");
+    const bulkOnly = argv.includes("--bulk-only");
     const runsAt = argv.indexOf("--runs");
     const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 1 : 3;
     if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs needs a positive integer");
@@ -44,8 +47,8 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     const streams = streamsAt >= 0 ? Number(argv[streamsAt + 1]) : quick ? 200 : 1000;
     if (!Number.isInteger(streams) || streams < 1) throw new Error("--streams needs a positive integer");
     return quick
-        ? { quick, runs, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, streams, streamBytes: MiB, reconnectRuns: 1 }
-        : { quick, runs, bulkBytes: 1024 * MiB, pingCount: 2000, connectCount: 500, streams, streamBytes: MiB, reconnectRuns: 3 };
+        ? { quick, bulkOnly, runs, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, streams, streamBytes: MiB, reconnectRuns: 1 }
+        : { quick, bulkOnly, runs, bulkBytes: 1024 * MiB, pingCount: 2000, connectCount: 500, streams, streamBytes: MiB, reconnectRuns: 3 };
 }
 
 // ---- the load generator ---------------------------------------------------------------------
@@ -437,6 +440,11 @@ async function main(): Promise<void> {
         metrics.push(cpuDirect);
         await measure(`throughput hairpin, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", (c) => throughput(c, c.hairpinPort, cpuHairpin));
         metrics.push(cpuHairpin);
+        if (options.bulkOnly) {
+            process.stdout.write("\n");
+            printTable(metrics, median(ceiling));
+            return;
+        }
         const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
         const fresh: Record<string, number[][]> = { agent: [], openssh: [] };
         await measure("latency p50, persistent stream", "us", "lower", "<= 1.2x", async (c) => {

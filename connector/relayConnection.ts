@@ -5,6 +5,7 @@ import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./certAuth";
+import { enablePacketReuse } from "./packetReuse";
 import { OnwardConnectError, type OutputGate } from "./forwarding";
 import { HostKeyPins, keyBlobType, sha256Fingerprint } from "./hostKeys";
 import type { Logger } from "./log";
@@ -306,5 +307,6 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         });
         client.connect(config);
         enableCertificateAuth(client);
+        enablePacketReuse(client, socket);
     });
 }

@@ -25,6 +25,8 @@ export interface LabSpec {
     readonly dynamic?: ConnectorConfigInput["dynamic"];
     /** Other customers on the same relays (their grants must not leak to ours). */
     readonly otherCustomers?: readonly RelayCustomer[];
+    /** sshd_config lines for every relay, before the generated ones (e.g. "RekeyLimit 1M\n"). */
+    readonly sshdConfigPrefix?: string;
 }
 
 // Relay 0 runs on 127.0.0.1; every further relay gets its own network namespace, so each can
@@ -58,6 +60,7 @@ export class TunnelLab {
                     dir: relayDir,
                     ca,
                     customers: [ours, ...(spec.otherCustomers ?? [])],
+                    ...(spec.sshdConfigPrefix ? { sshdConfigPrefix: spec.sshdConfigPrefix } : {}),
                     ...(namespace ? { namespace } : {}),
                 });
                 relays.push(relay);

@@ -120,6 +120,8 @@ export interface RelayOptions {
     readonly customers: readonly RelayCustomer[];
     readonly port?: number;
     readonly hostKeyType?: KeyType;
+    /** sshd_config lines put before the generated ones (sshd keeps the first value it reads). */
+    readonly sshdConfigPrefix?: string;
 }
 
 /** One sshd relay on 127.0.0.1. start() again after kill() restarts it with the same keys and port. */
@@ -158,7 +160,7 @@ export class TestRelay {
             pidFile: join(options.dir, "sshd.pid"),
             customers: [...options.customers],
         });
-        writeFileSync(relay.configFile, rendered.sshdConfig);
+        writeFileSync(relay.configFile, `${options.sshdConfigPrefix ?? ""}${rendered.sshdConfig}`);
         writeFileSync(principalsFile, rendered.authorizedPrincipals, { mode: 0o644 });
         writeFileSync(keysFile, rendered.authorizedKeys ?? "", { mode: 0o644 });
         // sshd -t: the generated config must be one that sshd itself accepts.
