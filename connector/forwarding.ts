@@ -85,11 +85,11 @@ export interface OutputGate {
 }
 
 /**
- * Copies `source` into `sink` like pipe(): pauses on the sink's backpressure, ends the sink when
- * the source ends, stops when the sink is finished or closed. With a gate, also pauses while the
- * SSH connection the sink writes to is congested.
+ * Copies `source` into `sink` like pipe(), counting the bytes: pauses on the sink's backpressure,
+ * ends the sink when the source ends, stops when the sink is finished or closed. With a gate, also
+ * pauses while the SSH connection the sink writes to is congested.
  */
-function pump(source: StreamEnd, sink: StreamEnd, gate: OutputGate | undefined): void {
+function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate: OutputGate | undefined): void {
     let stopped = false;
     let paused = false;
     const resume = () => {
@@ -103,6 +103,7 @@ function pump(source: StreamEnd, sink: StreamEnd, gate: OutputGate | undefined):
         source.resume();
     };
     const onData = (chunk: Buffer) => {
+        bytes.inc(chunk.length);
         if (stopped) return;
         if (!sink.write(chunk)) {
             paused = true;
@@ -147,10 +148,8 @@ export function splice(platform: StreamEnd, target: StreamEnd, counters: SpliceC
         abort(target);
         return Promise.all([whenClosed(platform), whenClosed(target)]).then(() => undefined);
     }
-    platform.on("data", (chunk: Buffer) => counters.toTarget.inc(chunk.length));
-    target.on("data", (chunk: Buffer) => counters.fromTarget.inc(chunk.length));
-    pump(platform, target, isSshChannel(target) ? gate : undefined);
-    pump(target, platform, gate);
+    pump(platform, target, counters.toTarget, isSshChannel(target) ? gate : undefined);
+    pump(target, platform, counters.fromTarget, gate);
 
     let failed = false;
     const onError = () => {
