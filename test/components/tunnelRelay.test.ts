@@ -1,11 +1,12 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { TunnelRelay, TunnelRelayArgs } from "../../components/tunnelRelay";
+import { TunnelRelay, type TunnelRelayArgs } from "../../components/tunnelRelay";
 import { relayPaths } from "../../components/tunnelUserData";
 import { parsePinnedHostKey } from "../../connector/hostKeys";
 import { renderRelay } from "../../connector/relay/sshdConfig";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ofType, ProgramRun, single } from "../helpers/pulumi";
+import { heredocIn, platformWorkers, relayArgs, relayCustomers as customers, userCaKey as caKey } from "../helpers/tunnel";
 
 const NLB = "aws:lb/loadBalancer:LoadBalancer";
 const LISTENER = "aws:lb/listener:Listener";
@@ -22,37 +23,11 @@ const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const HOST_KEY = "tls:index/privateKey:PrivateKey";
 
-const caKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIABn4UU4BHB9p2NHPg+HoGfdpwpo8IcU3PDt26e5vpa/ firefly-platform-user-ca";
-const platformWorkers = "sg-0f1ef1ef1ef1ef1a1";
-const customers = [
-    { name: "acme", principal: "customer-acme", listen: ["0.0.0.0:40001", "0.0.0.0:40002"], permitOpen: ["10.0.9.9:8443"] },
-    { name: "globex", principal: "customer-globex", listen: ["127.0.0.1:40010"] },
-];
-
-function relayArgs(overrides: Partial<TunnelRelayArgs> = {}): TunnelRelayArgs {
-    return {
-        vpcId: "vpc-0f1ef1ef1ef1ef101",
-        publicSubnetIds: ["subnet-0f1ef1ef1ef1ef121", "subnet-0f1ef1ef1ef1ef122"],
-        subnetIds: ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"],
-        userCaPublicKey: caKey,
-        customers,
-        gatewayPorts: "clientspecified",
-        platformSecurityGroupIds: [platformWorkers],
-        ...overrides,
-    };
-}
-
 const named = (run: ProgramRun, name: string, type?: string) => {
     const found = run.resources.filter((r) => r.name === name && (type === undefined || r.type === type));
     assert.equal(found.length, 1, `one resource named ${name}`);
     return found[0]!;
 };
-
-function heredocIn(userData: string, marker: string): string {
-    const match = new RegExp(`<<'${marker}'\\n([\\s\\S]*?)\\n${marker}\\n`).exec(userData);
-    assert.ok(match, `the user data writes ${marker}`);
-    return `${match[1]}\n`;
-}
 
 describe("TunnelRelay", () => {
     let run: ProgramRun;

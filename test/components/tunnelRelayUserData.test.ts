@@ -9,12 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { TunnelRelay } from "../../components/tunnelRelay";
 import { relayPaths } from "../../components/tunnelUserData";
-import { renderRelay } from "../../connector/relay/sshdConfig";
 import { deploy } from "../helpers/pulumi";
-import { userDataOf } from "../helpers/tunnel";
-
-const caKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIABn4UU4BHB9p2NHPg+HoGfdpwpo8IcU3PDt26e5vpa/ firefly-platform-user-ca";
-const customers = [{ name: "acme", principal: "customer-acme", listen: ["0.0.0.0:40001"], permitOpen: ["10.0.9.9:8443"] }];
+import { heredocIn, relayArgs, userCaKey, userDataOf } from "../helpers/tunnel";
 
 /** A private mount namespace needs root and unshare; the test command runs as root (sshd needs it too). */
 function canIsolate(): boolean {
@@ -66,15 +62,7 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
             this.skip(); // reported as pending: needs root, unshare and sshd (the test command has them)
         }
         const run = await deploy(() => {
-            new TunnelRelay("relay", {
-                vpcId: "vpc-0f1ef1ef1ef1ef101",
-                publicSubnetIds: ["subnet-0f1ef1ef1ef1ef121", "subnet-0f1ef1ef1ef1ef122"],
-                subnetIds: ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"],
-                userCaPublicKey: caKey,
-                customers,
-                gatewayPorts: "clientspecified",
-                platformSecurityGroupIds: ["sg-0f1ef1ef1ef1ef1a1"],
-            });
+            new TunnelRelay("relay", relayArgs());
         });
         userData = userDataOf(run);
         work = fs.mkdtempSync(path.join(os.tmpdir(), "relay-host-key-"));
@@ -85,19 +73,10 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
     it("installs the generator's sshd_config after sshd -t accepts it, then restarts sshd", () => {
         const result = boot(userData, hostKeyFile, "# the AMI's config\n");
         assert.equal(result.status, 0, result.output);
-        // What the component renders for these arguments (tunnelRelay.test.ts checks the user data carries it).
-        const expected = renderRelay({
-            port: 22,
-            hostKeyFiles: [relayPaths.hostKey],
-            trustedUserCaKeysFile: relayPaths.userCaKeys,
-            authorizedPrincipalsFile: relayPaths.principals,
-            loginUser: "tunnel",
-            gatewayPorts: "clientspecified",
-            customers,
-        });
-        assert.equal(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), expected.sshdConfig);
-        assert.equal(fs.readFileSync(path.join(result.etc, path.basename(relayPaths.principals)), "utf8"), expected.authorizedPrincipals);
-        assert.equal(fs.readFileSync(path.join(result.etc, path.basename(relayPaths.userCaKeys)), "utf8"), `${caKey}\n`);
+        // The files the user data carries (tunnelRelay.test.ts checks they are the generator's output).
+        assert.equal(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), heredocIn(userData, "FIREFLY_SSHD_CONFIG"));
+        assert.equal(fs.readFileSync(path.join(result.etc, path.basename(relayPaths.principals)), "utf8"), heredocIn(userData, "FIREFLY_PRINCIPALS"));
+        assert.equal(fs.readFileSync(path.join(result.etc, path.basename(relayPaths.userCaKeys)), "utf8"), `${userCaKey}\n`);
         assert.ok(result.calls.includes("systemctl restart sshd.service"), result.calls.join("\n"));
         assert.ok(result.calls.some((c) => c.startsWith("usermod -p * tunnel")), "the login user is unlocked without a password");
     });

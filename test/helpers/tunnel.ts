@@ -2,6 +2,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import type { TunnelConnectorArgs } from "../../components/tunnelConnector";
+import type { TunnelRelayArgs } from "../../components/tunnelRelay";
 import { type ProgramRun, single } from "./pulumi";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
@@ -33,10 +34,35 @@ export function userDataOf(run: ProgramRun): string {
     return Buffer.from(String(single(run, LT).inputs.userData), "base64").toString("utf8");
 }
 
-/** The config file the user data writes, between its heredoc markers. */
-export function configInUserData(userData: string): string {
-    const match = /<<'FIREFLY_CONNECTOR_CONFIG'\n([\s\S]*?)\nFIREFLY_CONNECTOR_CONFIG\n/.exec(userData);
-    assert.ok(match, "the user data writes the config file");
+/** What the user data writes between `<<'MARKER'` and MARKER (a file's whole content). */
+export function heredocIn(userData: string, marker: string): string {
+    const match = new RegExp(`<<'${marker}'\\n([\\s\\S]*?)\\n${marker}\\n`).exec(userData);
+    assert.ok(match, `the user data writes ${marker}`);
     return `${match[1]}\n`;
+}
+
+/** The config file the connector's user data writes. */
+export function configInUserData(userData: string): string {
+    return heredocIn(userData, "FIREFLY_CONNECTOR_CONFIG");
+}
+
+export const userCaKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIABn4UU4BHB9p2NHPg+HoGfdpwpo8IcU3PDt26e5vpa/ firefly-platform-user-ca";
+export const platformWorkers = "sg-0f1ef1ef1ef1ef1a1";
+export const relayCustomers = [
+    { name: "acme", principal: "customer-acme", listen: ["0.0.0.0:40001", "0.0.0.0:40002"], permitOpen: ["10.0.9.9:8443"] },
+    { name: "globex", principal: "customer-globex", listen: ["127.0.0.1:40010"] },
+];
+
+export function relayArgs(overrides: Partial<TunnelRelayArgs> = {}): TunnelRelayArgs {
+    return {
+        vpcId: "vpc-0f1ef1ef1ef1ef101",
+        publicSubnetIds: ["subnet-0f1ef1ef1ef1ef121", "subnet-0f1ef1ef1ef1ef122"],
+        subnetIds: ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"],
+        userCaPublicKey: userCaKey,
+        customers: relayCustomers,
+        gatewayPorts: "clientspecified",
+        platformSecurityGroupIds: [platformWorkers],
+        ...overrides,
+    };
 }
 
