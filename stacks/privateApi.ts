@@ -17,13 +17,12 @@ export interface PrivateApiDefaults {
  */
 export function deployPrivateApi(config: PrivateApiConfig | undefined, defaults: PrivateApiDefaults): Record<string, unknown> {
     if (!config?.enabled) return {};
-    const callers = config.callerSecurityGroupIds ?? (config.callerCidrs ? [] : defaults.callerSecurityGroupIds ?? []);
     const api = new PrivateApi(config.name ?? defaults.name, {
         endpoint: config.createEndpoint
             ? {
                   vpcId: config.vpcId ?? defaults.vpcId,
                   subnetIds: config.subnetIds ?? defaults.subnetIds,
-                  allowedSourceSecurityGroupIds: callers,
+                  allowedSourceSecurityGroupIds: config.callerSecurityGroupIds ?? defaults.callerSecurityGroupIds,
                   allowedSourceCidrs: config.callerCidrs,
                   privateDnsEnabled: config.privateDnsEnabled,
               }

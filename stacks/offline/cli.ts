@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { buildPlan, renderPlan } from "./plan";
-import { ProjectError, loadProgram, readProject } from "./project";
+import { ProjectError, loadProgram, readProject, repositoryRoot } from "./project";
 import { exampleStackNames, readStackSettings, simulateDeployment } from "./simulate";
 import { PolicyConfigError, PolicyConfigFileError, StackVerdict, judgeStack, readPolicyConfig, renderVerdict, verdictOf } from "./verdict";
 
@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
             "Offline plan and policy verdict: run a Pulumi project's stacks under Pulumi's mock runtime, print what they would create, and run the private-connectivity policy pack over it.",
         )
         .option("-s, --stack <name...>", "stacks to report (default: every Pulumi.<stack>.yaml); all of them still run, since they read each other's outputs")
-        .option("-p, --project <dir>", "the Pulumi project to run (a directory with Pulumi.yaml)", path.relative(process.cwd(), readProject().dir) || ".")
+        .option("-p, --project <dir>", "the Pulumi project to run (a directory with Pulumi.yaml)", path.relative(process.cwd(), repositoryRoot) || ".")
         .option(
             "-c, --policy-config <file>",
             "policy config for every stack, as for `pulumi preview --policy-pack-config` (default: <stackConfigDir>/policy-config.<stack>.json when it exists)",
