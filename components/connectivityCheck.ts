@@ -114,14 +114,14 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
         } else {
             const sg = new aws.ec2.SecurityGroup(
                 `${name}-sg`,
-                { vpcId: args.vpcId!, description: `Connectivity check ${name}: egress to the target on ${checked.port} only`, tags },
+                { vpcId: checked.vpcId, description: `Connectivity check ${name}: egress to the target on ${checked.port} only`, tags },
                 parent,
             );
             new aws.vpc.SecurityGroupEgressRule(
                 `${name}-to-target`,
                 {
                     securityGroupId: sg.id,
-                    referencedSecurityGroupId: args.targetSecurityGroupId!,
+                    referencedSecurityGroupId: checked.targetSecurityGroupId,
                     ipProtocol: "tcp",
                     fromPort: checked.port,
                     toPort: checked.port,
@@ -133,7 +133,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
             new aws.vpc.SecurityGroupIngressRule(
                 `${name}-from-probe`,
                 {
-                    securityGroupId: args.targetSecurityGroupId!,
+                    securityGroupId: checked.targetSecurityGroupId,
                     referencedSecurityGroupId: sg.id,
                     ipProtocol: "tcp",
                     fromPort: checked.port,
@@ -179,7 +179,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                     role: role.arn,
                     timeout: checked.timeoutSeconds + 5,
                     memorySize: 128,
-                    vpcConfig: { subnetIds: args.subnetIds!, securityGroupIds: [sg.id] },
+                    vpcConfig: { subnetIds: checked.subnetIds, securityGroupIds: [sg.id] },
                     loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
                     tags,
                 },
@@ -217,19 +217,19 @@ function checkArgs(name: string, args: ConnectivityCheckArgs) {
     if (!tls && args.servername !== undefined) c.fail("servername", "is only used with tls: true; remove it or turn TLS on");
     const runFrom = c.oneOf("runFrom", args.runFrom ?? "lambda", ["lambda", "runner"] as const);
     const logRetentionInDays = c.logRetention("logRetentionInDays", args.logRetentionInDays ?? 30);
-    if (runFrom === "lambda") {
-        if (args.vpcId === undefined) c.fail("vpcId", 'is required to run the probe in the VPC; give the VPC ID, or runFrom: "runner"');
-        c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-        c.nonEmptyArray("subnetIds", args.subnetIds, "give the subnets the probe runs in (the endpoint's subnets)");
-        args.subnetIds!.forEach((s, i) => c.matches(`subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
-        if (args.targetSecurityGroupId === undefined) {
-            c.fail("targetSecurityGroupId", "is required so the probe may reach the target and nothing else; give the endpoint's security group ID");
-        }
-        c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0");
-    } else {
+    const common = { port, timeoutSeconds, httpHeadPath, tls, rejectUnauthorized: args.rejectUnauthorized ?? true, logRetentionInDays };
+    if (runFrom === "runner") {
         for (const field of ["vpcId", "subnetIds", "targetSecurityGroupId", "logRetentionInDays"] as const) {
             if (args[field] !== undefined) c.fail(field, 'is only used with runFrom: "lambda"; remove it');
         }
+        return { ...common, runFrom };
     }
-    return { port, timeoutSeconds, httpHeadPath, tls, rejectUnauthorized: args.rejectUnauthorized ?? true, runFrom, logRetentionInDays };
+    if (args.vpcId === undefined) c.fail("vpcId", 'is required to run the probe in the VPC; give the VPC ID, or runFrom: "runner"');
+    const vpcId = c.vpcId("vpcId", args.vpcId);
+    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give the subnets the probe runs in (the endpoint's subnets)");
+    if (args.targetSecurityGroupId === undefined) {
+        c.fail("targetSecurityGroupId", "is required so the probe may reach the target and nothing else; give the endpoint's security group ID");
+    }
+    const targetSecurityGroupId = c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0");
+    return { ...common, runFrom, vpcId, subnetIds, targetSecurityGroupId };
 }

@@ -5,12 +5,41 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "./iamPolicy";
+import type { ArgChecker } from "./validation";
 
 /** SSM parameter AWS publishes with the current Amazon Linux 2023 AMI (x86_64, default kernel). */
 export const al2023AmiParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
 /** EC2 user data is limited to 16 KB before base64. */
 export const maxUserDataBytes = 16 * 1024;
+
+/** The host settings TunnelConnector and TunnelRelay take from their users. */
+export interface HostSettings {
+    /** Default `t3.small`. */
+    instanceType?: string;
+    /** A fixed AMI ID; default the current Amazon Linux 2023 AMI, read from `amiParameter` at deploy time. */
+    amiId?: pulumi.Input<string>;
+    /** SSM parameter naming the AMI. Default `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`. */
+    amiParameter?: string;
+    /** Root volume size, GiB. Default 8 (the AMI's size). Always encrypted. */
+    rootVolumeSizeGiB?: number;
+    /** KMS key for the root volume. Default: the account's default EBS key. */
+    rootVolumeKmsKeyId?: pulumi.Input<string>;
+}
+
+/** Checks the host settings and applies their defaults: the values to hand to createHostGroup. */
+export function checkHostSettings(c: ArgChecker, args: HostSettings) {
+    if (args.amiParameter !== undefined && !/^\/[\w./-]+$/.test(args.amiParameter)) {
+        c.fail("amiParameter", `must be an SSM parameter name like ${al2023AmiParameter} (got ${JSON.stringify(args.amiParameter)})`);
+    }
+    return {
+        instanceType: args.instanceType ?? "t3.small",
+        amiId: args.amiId === undefined ? undefined : c.matches("amiId", args.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI ID like ami-0123456789abcdef0"),
+        amiParameter: args.amiParameter ?? al2023AmiParameter,
+        rootVolumeSizeGiB: c.integerInRange("rootVolumeSizeGiB", args.rootVolumeSizeGiB ?? 8, 8, 1024),
+        rootVolumeKmsKeyId: args.rootVolumeKmsKeyId,
+    };
+}
 
 export interface HostGroupArgs {
     /** What the hosts are, for descriptions: "tunnel connector", "SSH relay". */

@@ -41,6 +41,7 @@ export type {
     TunnelConnectorAgentSettings,
 } from "./tunnelConnector";
 export { TunnelRelay } from "./tunnelRelay";
+export type { HostSettings } from "./hostGroup";
 export type { TunnelRelayArgs } from "./tunnelRelay";
 export { buildConnectorBundle } from "./connectorBundle";
 export type { ConnectorBundle } from "./connectorBundle";

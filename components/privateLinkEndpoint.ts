@@ -78,13 +78,13 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
             {
-                vpcId: args.vpcId,
+                vpcId: checked.vpcId,
                 description: `PrivateLink endpoint ${name}: ports ${checked.ports.join(", ")} from platform services only`,
                 tags,
             },
             parent,
         );
-        args.sourceSecurityGroupIds.forEach((source, s) => {
+        checked.sourceSecurityGroupIds.forEach((source, s) => {
             for (const port of checked.ports) {
                 new aws.vpc.SecurityGroupIngressRule(
                     `${name}-in-${port}-from-${s}`,
@@ -118,12 +118,12 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
         const endpoint = new aws.ec2.VpcEndpoint(
             `${name}-endpoint`,
             {
-                vpcId: args.vpcId,
+                vpcId: checked.vpcId,
                 // Explicit: the provider's default type is Gateway.
                 vpcEndpointType: "Interface",
                 serviceName: checked.serviceName,
                 serviceRegion: args.serviceRegion,
-                subnetIds: args.subnetIds,
+                subnetIds: checked.subnetIds,
                 // Explicit: without it AWS attaches the VPC's default security group.
                 securityGroupIds: [sg.id],
                 // The service's private DNS name can only be enabled after acceptance (below).
@@ -136,7 +136,7 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
 
         const flowLogs = new EndpointFlowLogs(
             `${name}-flow-logs`,
-            { ...args.flowLogs, subnetIds: args.subnetIds, tags },
+            { ...args.flowLogs, subnetIds: checked.subnetIds, tags },
             parent,
         );
 
@@ -148,7 +148,7 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
                       {
                           name: args.dns.zoneName,
                           comment: `Private names for PrivateLink endpoints (${name})`,
-                          vpcs: [{ vpcId: args.vpcId }],
+                          vpcs: [{ vpcId: checked.vpcId }],
                           tags,
                       },
                       parent,
@@ -202,10 +202,8 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
 function checkArgs(name: string, args: PrivateLinkEndpointArgs) {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
-    c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-    c.nonEmptyArray("subnetIds", args.subnetIds, "give one private subnet per AZ for the endpoint's network interfaces");
-    args.subnetIds.forEach((s, i) => c.matches(`subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
-    c.uniqueValues("subnetIds", args.subnetIds);
+    const vpcId = c.vpcId("vpcId", args.vpcId);
+    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give one private subnet per AZ for the endpoint's network interfaces");
     const serviceName = c.matches(
         "serviceName",
         args.serviceName,
@@ -218,13 +216,8 @@ function checkArgs(name: string, args: PrivateLinkEndpointArgs) {
     c.nonEmptyArray("ports", args.ports, "give the ports the platform uses, e.g. [443]");
     const ports = args.ports.map((p, i) => c.port(`ports[${i}]`, p));
     c.uniquePorts("ports", ports);
-    c.nonEmptyArray(
-        "sourceSecurityGroupIds",
-        args.sourceSecurityGroupIds,
-        "give the security groups of the platform services that use the endpoint (ingress is allowed from nowhere else)",
-    );
-    args.sourceSecurityGroupIds.forEach((g, i) => c.matches(`sourceSecurityGroupIds[${i}]`, g, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0"));
-    c.uniqueValues("sourceSecurityGroupIds", args.sourceSecurityGroupIds);
+    const sourcesFix = "give the security groups of the platform services that use the endpoint (ingress is allowed from nowhere else)";
+    const sourceSecurityGroupIds = c.securityGroupIds("sourceSecurityGroupIds", c.nonEmptyArray("sourceSecurityGroupIds", args.sourceSecurityGroupIds, sourcesFix), sourcesFix);
     if (!args.dns) c.fail("dns", "is required: give { zoneName, recordName } for the stable hostname");
     if (typeof args.dns.zoneName !== "string" || !patterns.dnsName.test(args.dns.zoneName)) {
         c.fail("dns.zoneName", `must be a lower-case DNS name like privatelink.firefly.internal (got ${JSON.stringify(args.dns.zoneName)})`);
@@ -234,5 +227,5 @@ function checkArgs(name: string, args: PrivateLinkEndpointArgs) {
     }
     const zoneId = args.dns.zoneId === undefined ? undefined : c.matches("dns.zoneId", args.dns.zoneId, patterns.route53ZoneId, "a Route 53 hosted zone ID like Z0123456789ABCDEFGHIJ");
     checkFlowLogSettings(c, "flowLogs.", args.flowLogs ?? {});
-    return { ports, serviceName, zoneId };
+    return { vpcId, subnetIds, sourceSecurityGroupIds, ports, serviceName, zoneId };
 }

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ArgChecker, defaultListenerSslPolicy, patterns, tls12ListenerPolicyPattern } from "./validation";
+import { ArgChecker, defaultListenerSslPolicy, patterns, principalArn, tls12ListenerPolicyPattern } from "./validation";
 
 /** A health check the NLB runs against each target of one listener's target group. */
 export interface PrivateLinkHealthCheck {
@@ -147,7 +147,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             {
                 loadBalancerType: "network",
                 internal: true,
-                subnets: args.subnetIds,
+                subnets: checked.subnetIds,
                 enableCrossZoneLoadBalancing: args.crossZoneLoadBalancing ?? true,
                 enableDeletionProtection: args.deletionProtection ?? false,
                 ipAddressType: "ipv4",
@@ -160,7 +160,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             const tg = new aws.lb.TargetGroup(
                 `${name}-tg-${listener.port}`,
                 {
-                    vpcId: args.vpcId,
+                    vpcId: checked.vpcId,
                     port: listener.targetPort,
                     protocol: listener.targetProtocol,
                     targetType: checked.targetType,
@@ -340,6 +340,8 @@ interface CheckedListener {
 }
 
 interface CheckedArgs {
+    vpcId: pulumi.Input<string>;
+    subnetIds: pulumi.Input<string>[];
     listeners: CheckedListener[];
     targetType: "instance" | "ip";
     allowedPrincipals: pulumi.Input<string>[];
@@ -351,10 +353,8 @@ interface CheckedArgs {
 function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
-    c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-    c.nonEmptyArray("subnetIds", args.subnetIds, "give the private subnets (one per AZ) for the internal NLB");
-    args.subnetIds.forEach((s, i) => c.matches(`subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
-    c.uniqueValues("subnetIds", args.subnetIds);
+    const vpcId = c.vpcId("vpcId", args.vpcId);
+    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give the private subnets (one per AZ) for the internal NLB");
 
     const targetType = c.oneOf("targetType", args.targetType ?? "instance", ["instance", "ip"] as const);
     const checkTargets = (field: string, targets: pulumi.Input<string>[] | undefined) => {
@@ -420,7 +420,7 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
     c.uniquePorts("listeners", listeners.map((l) => l.port));
 
     c.nonEmptyArray("allowedPrincipals", args.allowedPrincipals, "give the platform's AWS account ID, e.g. [\"123456789012\"]");
-    const allowedPrincipals = args.allowedPrincipals.map((p, i) => c.input(p, (value) => checkPrincipal(c, `allowedPrincipals[${i}]`, value)));
+    const allowedPrincipals = args.allowedPrincipals.map((p, i) => c.input(p, (value) => c.principal(`allowedPrincipals[${i}]`, value)));
 
     const acceptanceRequired = args.acceptanceRequired ?? true;
     if (typeof acceptanceRequired !== "boolean") c.fail("acceptanceRequired", "must be true or false");
@@ -451,40 +451,23 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
     }
     const acceptEndpointIds = Promise.resolve(args.acceptEndpointIds ?? []).then((ids) => {
         if (!Array.isArray(ids)) c.fail("acceptEndpointIds", `must be a list of endpoint IDs (got ${JSON.stringify(ids)})`);
-        const seen = new Set<string>();
         ids.forEach((id, i) => {
             if (typeof id !== "string" || !patterns.vpcEndpointId.test(id)) {
                 c.fail(`acceptEndpointIds[${i}]`, `must be a VPC endpoint ID like vpce-0123456789abcdef0 (got ${JSON.stringify(id)})`);
             }
-            if (seen.has(id)) c.fail(`acceptEndpointIds[${i}]`, `repeats ${id}; list each endpoint once`);
-            seen.add(id);
         });
+        c.uniqueValues("acceptEndpointIds", ids);
         return [...ids];
     });
     // Keep an unhandled rejection from surfacing before the component awaits it.
     acceptEndpointIds.catch(() => undefined);
 
-    return { listeners, targetType, allowedPrincipals, acceptanceRequired, acceptEndpointIds };
-}
-
-function checkPrincipal(c: ArgChecker, field: string, value: unknown): void {
-    if (typeof value !== "string" || value.trim() === "") c.fail(field, "must be an AWS account ID or IAM principal ARN");
-    if (value.includes("*")) {
-        c.fail(field, `must not contain "*" (got "${value}"): it lets any AWS principal request a connection; give the platform's account ID`);
-    }
-    if (!patterns.accountId.test(value) && !patterns.principalArn.test(value)) {
-        c.fail(field, `must be a 12-digit AWS account ID or an IAM principal ARN like arn:aws:iam::123456789012:root (got "${value}")`);
-    }
+    return { vpcId, subnetIds, listeners, targetType, allowedPrincipals, acceptanceRequired, acceptEndpointIds };
 }
 
 function checkInterval(c: ArgChecker, field: string, value: unknown): 10 | 30 {
     if (value !== 10 && value !== 30) c.fail(field, `must be 10 or 30 seconds, the intervals an NLB supports (got ${JSON.stringify(value)})`);
     return value;
-}
-
-/** Account IDs become the account's root principal; ARNs are used as given (already checked). */
-function principalArn(partition: string, value: string): string {
-    return patterns.accountId.test(value) ? `arn:${partition}:iam::${value}:root` : value;
 }
 
 function isPrivateIpv4(ip: string): boolean {

@@ -5,7 +5,7 @@ import { parseHostPort } from "../connector/address";
 import { parseAllowRule } from "../connector/allowlist";
 import { ConnectorConfigError, parseConnectorConfig, renderConnectorConfig, type ConnectorConfigInput } from "../connector/config";
 import { buildConnectorBundle, type ConnectorBundle } from "./connectorBundle";
-import { al2023AmiParameter, createHostGroup } from "./hostGroup";
+import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument, type PolicyStatement } from "./iamPolicy";
 import { connectorPaths, renderConnectorUserData } from "./tunnelUserData";
 import { ArgChecker, defaultLogRetentionDays, isIpv4Cidr, isPlain, patterns } from "./validation";
@@ -61,7 +61,7 @@ export interface TunnelConnectorAwsApiEgress {
 /** Agent settings passed through to its config file (see `firefly-connector schema`). */
 export type TunnelConnectorAgentSettings = Pick<ConnectorConfigInput, "keepalive" | "reconnect" | "shutdown" | "connectTimeoutSeconds">;
 
-export interface TunnelConnectorArgs {
+export interface TunnelConnectorArgs extends HostSettings {
     /** VPC of the connector hosts (and of the private services they forward to). */
     vpcId: pulumi.Input<string>;
     /** Private subnets for the hosts, ideally one per AZ; they reach the relays through NAT. A plain list. */
@@ -102,18 +102,8 @@ export interface TunnelConnectorArgs {
      * `{ cidrBlocks: ["0.0.0.0/0"] }` (through the subnets' NAT); narrow it to VPC endpoints.
      */
     awsApiEgress?: TunnelConnectorAwsApiEgress;
-    /** Default `t3.small`. */
-    instanceType?: string;
-    /** A fixed AMI ID; default the current Amazon Linux 2023 AMI, read from `amiParameter` at deploy time. */
-    amiId?: pulumi.Input<string>;
-    /** SSM parameter naming the AMI. Default `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`. */
-    amiParameter?: string;
     /** Node.js major version from the Amazon Linux 2023 repositories (`nodejs<major>`). Default 22. */
     nodeMajor?: 20 | 22 | 24;
-    /** Root volume size, GiB. Default 8 (the AMI's size). Always encrypted. */
-    rootVolumeSizeGiB?: number;
-    /** KMS key for the root volume. Default: the account's default EBS key. */
-    rootVolumeKmsKeyId?: pulumi.Input<string>;
     /** Retention of the agent's log group, days. Default 365. */
     logRetentionInDays?: number;
     /** SNS topics (or other alarm actions) notified when no agent is ready. Default none. */
@@ -168,7 +158,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
             {
-                vpcId: args.vpcId,
+                vpcId: checked.vpcId,
                 description: `Tunnel connector ${name}: no inbound; outbound to the relays, route targets, DNS and AWS APIs only`,
                 tags: { ...tags, [connectorRoleTag.key]: connectorRoleTag.value },
             },
@@ -324,15 +314,11 @@ export class TunnelConnector extends pulumi.ComponentResource {
             name,
             {
                 purpose: "tunnel connector",
-                subnetIds: args.subnetIds,
+                subnetIds: checked.subnetIds,
                 securityGroupIds: [sg.id],
-                instanceType: args.instanceType ?? "t3.small",
-                amiId: args.amiId,
-                amiParameter: args.amiParameter ?? al2023AmiParameter,
+                ...checked.host,
                 count: checked.count,
                 userData,
-                rootVolumeSizeGiB: checked.rootVolumeSizeGiB,
-                rootVolumeKmsKeyId: args.rootVolumeKmsKeyId,
                 rolePolicies: {
                     "read-agent-identity": identityStatements,
                     "read-agent-bundle": pulumi.all([bucket.arn, bundleObject.key]).apply(([arn, key]) =>
@@ -440,19 +426,13 @@ interface EgressRule {
 function checkArgs(name: string, args: TunnelConnectorArgs) {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
-    c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-    c.nonEmptyArray("subnetIds", args.subnetIds, "give the private subnets the connector hosts run in (one per AZ)");
-    args.subnetIds.forEach((s, i) => c.matches(`subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
-    c.uniqueValues("subnetIds", args.subnetIds);
+    const vpcId = c.vpcId("vpcId", args.vpcId);
+    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give the private subnets the connector hosts run in (one per AZ)");
     const count = c.integerInRange("count", args.count ?? 2, 1, 20);
     const healthPort = c.port("healthPort", args.healthPort ?? 9101);
-    const rootVolumeSizeGiB = c.integerInRange("rootVolumeSizeGiB", args.rootVolumeSizeGiB ?? 8, 8, 1024);
     const logRetentionInDays = c.logRetention("logRetentionInDays", args.logRetentionInDays ?? defaultLogRetentionDays);
     if (args.nodeMajor !== undefined) c.oneOf("nodeMajor", String(args.nodeMajor), ["20", "22", "24"]);
-    if (args.amiParameter !== undefined && !/^\/[\w./-]+$/.test(args.amiParameter)) {
-        c.fail("amiParameter", `must be an SSM parameter name like ${al2023AmiParameter} (got ${JSON.stringify(args.amiParameter)})`);
-    }
-    if (args.amiId !== undefined) c.matches("amiId", args.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI ID like ami-0123456789abcdef0");
+    const host = checkHostSettings(c, args);
 
     // Identity: values or ARNs, never a mix.
     const identity = args.identity;
@@ -567,5 +547,5 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
     apiPrefixLists.forEach((id, i) => add({ protocol: "tcp", port: 443, prefixListId: id, description: "HTTPS to AWS APIs through a prefix list" }, `aws-pl-${i}`));
     apiGroups.forEach((id, i) => add({ protocol: "tcp", port: 443, securityGroupId: id, description: "HTTPS to AWS API interface endpoints" }, `aws-sg-${i}`));
 
-    return { c, count, healthPort, rootVolumeSizeGiB, logRetentionInDays, privateKeySecretArn, certificateSecretArn, egress: [...egress.values()] };
+    return { c, vpcId, subnetIds, host, count, healthPort, logRetentionInDays, privateKeySecretArn, certificateSecretArn, egress: [...egress.values()] };
 }

@@ -4,12 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { isLoopbackHost, parseHostPort } from "../connector/address";
 import { renderRelay, type RelayCustomer, type RenderedRelay } from "../connector/relay/sshdConfig";
-import { al2023AmiParameter, createHostGroup } from "./hostGroup";
+import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument } from "./iamPolicy";
 import { relayPaths, renderRelayUserData } from "./tunnelUserData";
 import { ArgChecker, isIpv4Cidr, patterns } from "./validation";
 
-export interface TunnelRelayArgs {
+export interface TunnelRelayArgs extends HostSettings {
     /** VPC of the platform. */
     vpcId: pulumi.Input<string>;
     /**
@@ -60,12 +60,6 @@ export interface TunnelRelayArgs {
     awsApiEgressCidrs?: string[];
     /** Login user of the agents. Default `tunnel`. */
     loginUser?: string;
-    /** Default `t3.small`. */
-    instanceType?: string;
-    amiId?: pulumi.Input<string>;
-    amiParameter?: string;
-    rootVolumeSizeGiB?: number;
-    rootVolumeKmsKeyId?: pulumi.Input<string>;
     tags?: Record<string, pulumi.Input<string>>;
 }
 
@@ -131,7 +125,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
         // --- network ---
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
-            { vpcId: args.vpcId, description: `SSH relay ${name}: SSH from anywhere (through the NLB), forwarded ports from the internal platform NLB`, tags },
+            { vpcId: checked.vpcId, description: `SSH relay ${name}: SSH from anywhere (through the NLB), forwarded ports from the internal platform NLB`, tags },
             parent,
         );
         // The NLB keeps client addresses, so the hosts see connectors' own addresses: 22 must be open
@@ -149,7 +143,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
             );
         }
 
-        const eips = args.publicSubnetIds.map(
+        const eips = checked.publicSubnetIds.map(
             (_, i) => new aws.ec2.Eip(`${name}-ip-${i}`, { domain: "vpc", tags: { ...tags, Name: `${name}-${i}` } }, parent),
         );
         const nlb = new aws.lb.LoadBalancer(
@@ -159,7 +153,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
                 // The one public entry of the design: connectors dial out to it.
                 internal: false,
                 ipAddressType: "ipv4",
-                subnetMappings: args.publicSubnetIds.map((subnetId, i) => ({ subnetId, allocationId: eips[i]!.allocationId })),
+                subnetMappings: checked.publicSubnetIds.map((subnetId, i) => ({ subnetId, allocationId: eips[i]!.allocationId })),
                 enableCrossZoneLoadBalancing: true,
                 enableDeletionProtection: false,
                 tags,
@@ -169,7 +163,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
         const targetGroup = new aws.lb.TargetGroup(
             `${name}-ssh`,
             {
-                vpcId: args.vpcId,
+                vpcId: checked.vpcId,
                 port: 22,
                 protocol: "TCP",
                 targetType: "instance",
@@ -208,15 +202,11 @@ export class TunnelRelay extends pulumi.ComponentResource {
             name,
             {
                 purpose: "SSH relay",
-                subnetIds: args.subnetIds,
+                subnetIds: checked.subnetIds,
                 securityGroupIds: [sg.id],
-                instanceType: args.instanceType ?? "t3.small",
-                amiId: args.amiId,
-                amiParameter: args.amiParameter ?? al2023AmiParameter,
+                ...checked.host,
                 count: checked.count,
                 userData,
-                rootVolumeSizeGiB: args.rootVolumeSizeGiB ?? 8,
-                rootVolumeKmsKeyId: args.rootVolumeKmsKeyId,
                 rolePolicies: {
                     "read-host-key": hostKeySecret.arn.apply((arn) =>
                         JSON.stringify(policyDocument({ Sid: "ReadRelayHostKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn })),
@@ -280,11 +270,11 @@ export class TunnelRelay extends pulumi.ComponentResource {
         const parent = { parent: this };
         const securityGroup = new aws.ec2.SecurityGroup(
             `${name}-platform-nlb-sg`,
-            { vpcId: args.vpcId, description: `SSH relay ${name}: internal NLB of customers' forwarded ports, reached by platform services only`, tags },
+            { vpcId: checked.vpcId, description: `SSH relay ${name}: internal NLB of customers' forwarded ports, reached by platform services only`, tags },
             parent,
         );
         for (const port of checked.forwardedPorts) {
-            (args.platformSecurityGroupIds ?? []).forEach((source, s) => {
+            checked.platformGroups.forEach((source, s) => {
                 new aws.vpc.SecurityGroupIngressRule(
                     `${name}-platform-nlb-in-${port}-from-${s}`,
                     {
@@ -326,7 +316,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
                 loadBalancerType: "network",
                 internal: true,
                 ipAddressType: "ipv4",
-                subnets: args.subnetIds,
+                subnets: checked.subnetIds,
                 // Only associable at creation. No endpoint service fronts this NLB, so the PrivateLink
                 // inbound-rule setting does not apply and is left at AWS's default.
                 securityGroups: [securityGroup.id],
@@ -341,7 +331,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
             const tg = new aws.lb.TargetGroup(
                 `${name}-p${port}`,
                 {
-                    vpcId: args.vpcId,
+                    vpcId: checked.vpcId,
                     port,
                     protocol: "TCP",
                     targetType: "instance",
@@ -394,14 +384,11 @@ type CheckedRelayArgs = ReturnType<typeof checkArgs>;
 function checkArgs(name: string, args: TunnelRelayArgs) {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
-    c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-    for (const field of ["publicSubnetIds", "subnetIds"] as const) {
-        c.nonEmptyArray(field, args[field], field === "publicSubnetIds" ? "give public subnets (one per AZ) for the internet-facing NLB" : "give private subnets for the relay hosts");
-        c.plainList(field, args[field], "give a list");
-        args[field].forEach((s, i) => c.matches(`${field}[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
-        c.uniqueValues(field, args[field]);
-    }
+    const vpcId = c.vpcId("vpcId", args.vpcId);
+    const publicSubnetIds = c.subnetIds("publicSubnetIds", args.publicSubnetIds, "give public subnets (one per AZ) for the internet-facing NLB");
+    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give private subnets for the relay hosts");
     const count = c.integerInRange("count", args.count ?? 2, 1, 20);
+    const host = checkHostSettings(c, args);
     if (typeof args.userCaPublicKey !== "string" || !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$/.test(args.userCaPublicKey.trim())) {
         c.fail("userCaPublicKey", "must be the platform user CA's OpenSSH public key line (ssh-ed25519 AAAA…), e.g. the contents of ca.pub");
     }
@@ -441,8 +428,7 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
             }
         });
     }
-    const platformGroups = c.plainList("platformSecurityGroupIds", args.platformSecurityGroupIds, "give a list");
-    platformGroups.forEach((g, i) => c.matches(`platformSecurityGroupIds[${i}]`, g, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0"));
+    const platformGroups = c.securityGroupIds("platformSecurityGroupIds", args.platformSecurityGroupIds, "give a list");
     if (forwardedPorts.size > 0 && platformGroups.length === 0) {
         c.fail("platformSecurityGroupIds", `must name the platform services that reach the forwarded ports ${[...forwardedPorts].join(", ")}: nobody else may`);
     }
@@ -469,5 +455,5 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
         });
     });
     for (const cidr of cidrs("awsApiEgressCidrs", args.awsApiEgressCidrs ?? ["0.0.0.0/0"])) add(443, cidr, "HTTPS to AWS APIs (Secrets Manager, SSM, package repositories)");
-    return { count, loginUser, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: [...egress.values()] };
+    return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: [...egress.values()] };
 }

@@ -133,6 +133,28 @@ export class ArgChecker {
         return value as number;
     }
 
+    /** A VPC ID, checked now or when it resolves; pass the returned input on, not the argument. */
+    vpcId(field: string, value: pulumi.Input<string>): pulumi.Input<string> {
+        return this.matches(field, value, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
+    }
+
+    /**
+     * A plain, non-empty list of distinct subnet IDs (elements may be Outputs, checked when they
+     * resolve). Returns the checked elements: pass those on, not the argument.
+     */
+    subnetIds(field: string, value: readonly pulumi.Input<string>[] | undefined, fix: string): pulumi.Input<string>[] {
+        const list = this.nonEmptyArray(field, this.plainList(field, value, fix), fix);
+        this.uniqueValues(field, list);
+        return list.map((s, i) => this.matches(`${field}[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
+    }
+
+    /** A plain list of distinct security group IDs (possibly empty); returns the checked elements. */
+    securityGroupIds(field: string, value: readonly pulumi.Input<string>[] | undefined, fix: string): pulumi.Input<string>[] {
+        const list = this.plainList(field, value, fix);
+        this.uniqueValues(field, list);
+        return list.map((g, i) => this.matches(`${field}[${i}]`, g, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0"));
+    }
+
     /** Checks a string input against a pattern, now or when it resolves. */
     matches(field: string, value: pulumi.Input<string>, pattern: RegExp, expected: string): pulumi.Input<string> {
         return this.input(value, (resolved) => {

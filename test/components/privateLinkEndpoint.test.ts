@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { EndpointFlowLogs } from "../../components/endpointFlowLogs";
 import { PrivateLinkEndpoint, PrivateLinkEndpointArgs } from "../../components/privateLinkEndpoint";
+import { FakeAws } from "../../stacks/offline/fakeAws";
 import { itRefuses } from "../helpers/argumentErrors";
 import { customerAccount, deploy, ofType, single } from "../helpers/pulumi";
 
@@ -193,5 +195,29 @@ describe("EndpointFlowLogs", () => {
             () => new EndpointFlowLogs("x", { subnetIds: ["subnet-0a1b2c3d4e5f60718"], maxAggregationIntervalSeconds: 30 as 60 }),
             /firefly:network:EndpointFlowLogs "x": maxAggregationIntervalSeconds must be 60 or 600/,
         );
+    });
+});
+
+describe("IDs that arrive as Outputs", () => {
+    // A value known only at deploy time is checked when it resolves; no resource may receive it
+    // unchecked in the meantime (the checked input, not the argument, is what the component uses).
+    it("reach no resource before the check refuses them", async () => {
+        const seen: unknown[] = [];
+        const original = FakeAws.prototype.newResource;
+        FakeAws.prototype.newResource = function (this: FakeAws, args) {
+            seen.push(args.inputs.vpcId, args.inputs.subnetId, ...(Array.isArray(args.inputs.subnetIds) ? args.inputs.subnetIds : []));
+            return original.call(this, args);
+        };
+        try {
+            await assert.rejects(
+                deploy(() => {
+                    new PrivateLinkEndpoint("acme", baseArgs({ vpcId: pulumi.output("not-a-vpc"), subnetIds: [pulumi.output("not-a-subnet")] }));
+                }),
+                /PrivateLinkEndpoint "acme": (vpcId must be a VPC ID|subnetIds\[0\] must be a subnet ID)/,
+            );
+        } finally {
+            FakeAws.prototype.newResource = original;
+        }
+        assert.ok(!seen.includes("not-a-vpc") && !seen.includes("not-a-subnet"), `a resource got an unchecked ID: ${JSON.stringify(seen.filter((v) => v !== undefined))}`);
     });
 });

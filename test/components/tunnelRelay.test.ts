@@ -234,6 +234,9 @@ describe("TunnelRelay", () => {
                 /customers\[0\]\.permitOpen\[0\] names "proxy\.firefly\.internal", so the relay's security group needs hairpinTargetCidrs/,
             ],
             ["a count of zero", { count: 0 }, /count must be an integer between 1 and 20/],
+            ["a root volume smaller than the AMI", { rootVolumeSizeGiB: 4 }, /rootVolumeSizeGiB must be an integer between 8 and 1024 \(got 4\)/],
+            ["an AMI ID that is not one", { amiId: "al2023" }, /amiId must be an AMI ID like ami-0123456789abcdef0 \(got "al2023"\)/],
+            ["an AMI parameter that is not an SSM name", { amiParameter: "al2023 latest" }, /amiParameter must be an SSM parameter name/],
             ["a DNS zone name that is not a DNS name", { dns: { zoneId: "Z0123456789ABCDEFGHIJ", zoneName: "Firefly Internal" } }, /dns\.zoneName must be a lower-case DNS name/],
             [
                 "a customer name that cannot be a DNS label, with dns",
