@@ -179,15 +179,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
 
         const platform = checked.forwardedPorts.length > 0 ? this.platformLoadBalancer(name, args, checked, sg, tags) : undefined;
 
-        const sshd = renderRelay({
-            port: 22,
-            hostKeyFiles: [relayPaths.hostKey],
-            trustedUserCaKeysFile: relayPaths.userCaKeys,
-            authorizedPrincipalsFile: relayPaths.principals,
-            loginUser: checked.loginUser,
-            gatewayPorts: args.gatewayPorts ?? "no",
-            customers: args.customers,
-        });
+        const sshd = checked.sshd;
         const userData = pulumi.all([region, hostKeySecret.arn]).apply(([regionName, hostKeySecretArn]) =>
             renderRelayUserData({
                 region: regionName,
@@ -393,19 +385,33 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
         c.fail("userCaPublicKey", "must be the platform user CA's OpenSSH public key line (ssh-ed25519 AAAA…), e.g. the contents of ca.pub");
     }
     const loginUser = args.loginUser ?? "tunnel";
+    const gatewayPorts = c.oneOf("gatewayPorts", args.gatewayPorts ?? "no", ["no", "clientspecified"] as const);
     c.nonEmptyArray("customers", args.customers, "list each customer's certificate principal and listen ports");
+    // The sshd_config and principals file the hosts get: rendered once, here, so that whatever the
+    // generator refuses fails the component before anything exists.
+    let sshd: RenderedRelay;
     try {
-        renderRelay({ hostKeyFiles: ["/k"], trustedUserCaKeysFile: "/c", authorizedPrincipalsFile: "/p", loginUser, gatewayPorts: args.gatewayPorts ?? "no", customers: args.customers });
+        sshd = renderRelay({
+            port: 22,
+            hostKeyFiles: [relayPaths.hostKey],
+            trustedUserCaKeysFile: relayPaths.userCaKeys,
+            authorizedPrincipalsFile: relayPaths.principals,
+            loginUser,
+            gatewayPorts,
+            customers: args.customers,
+        });
     } catch (err) {
-        c.fail("customers", `are refused by the relay generator: ${(err as Error).message.replace(/^invalid relay options:\s*/, "").replace(/\n\s*/g, " ")}`);
+        const detail = (err as Error).message.replace(/^invalid relay options:\s*/, "").replace(/\n\s*/g, " ");
+        // The generator names the option it refuses: the login user is ours, the rest is customers'.
+        if (/^- loginUser:/.test(detail)) c.fail("loginUser", `is refused by the relay generator: ${detail}`);
+        c.fail("customers", `are refused by the relay generator: ${detail}`);
     }
-    if (args.gatewayPorts !== undefined) c.oneOf("gatewayPorts", args.gatewayPorts, ["no", "clientspecified"]);
 
     // Ports other hosts reach: listen addresses that are not loopback (only with clientspecified).
     // Ports are disjoint between customers (the generator refuses overlaps).
     const forwardedPorts = new Set<number>();
     const platformCustomers: { name: string; ports: number[] }[] = [];
-    if (args.gatewayPorts === "clientspecified") {
+    if (gatewayPorts === "clientspecified") {
         for (const customer of args.customers) {
             const ports: number[] = [];
             for (const listen of customer.listen) {
@@ -455,5 +461,5 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
         });
     });
     for (const cidr of cidrs("awsApiEgressCidrs", args.awsApiEgressCidrs ?? ["0.0.0.0/0"])) add(443, cidr, "HTTPS to AWS APIs (Secrets Manager, SSM, package repositories)");
-    return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: [...egress.values()] };
+    return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, sshd, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: [...egress.values()] };
 }

@@ -234,6 +234,8 @@ describe("TunnelRelay", () => {
                 /customers\[0\]\.permitOpen\[0\] names "proxy\.firefly\.internal", so the relay's security group needs hairpinTargetCidrs/,
             ],
             ["a count of zero", { count: 0 }, /count must be an integer between 1 and 20/],
+            ["a gatewayPorts sshd does not take here", { gatewayPorts: "yes" as "no" }, /gatewayPorts must be one of "no", "clientspecified" \(got "yes"\)/],
+            ["a login user that is not a POSIX name", { loginUser: "bad user" }, /loginUser is refused by the relay generator: - loginUser: must be a POSIX user name/],
             ["a root volume smaller than the AMI", { rootVolumeSizeGiB: 4 }, /rootVolumeSizeGiB must be an integer between 8 and 1024 \(got 4\)/],
             ["an AMI ID that is not one", { amiId: "al2023" }, /amiId must be an AMI ID like ami-0123456789abcdef0 \(got "al2023"\)/],
             ["an AMI parameter that is not an SSM name", { amiParameter: "al2023 latest" }, /amiParameter must be an SSM parameter name/],
