@@ -11,7 +11,7 @@ import type { ArgChecker } from "./validation";
 export const al2023AmiParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
 /** EC2 user data is limited to 16 KB before base64. */
-export const maxUserDataBytes = 16 * 1024;
+const maxUserDataBytes = 16 * 1024;
 
 /** The host settings TunnelConnector and TunnelRelay take from their users. */
 export interface HostSettings {

@@ -47,7 +47,7 @@ export interface ConnectorUserDataInput {
 }
 
 /** Single-quotes a value for bash. */
-export function shellQuote(value: string): string {
+function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -61,7 +61,7 @@ function heredoc(target: string, marker: string, content: string): string {
  * The hardened unit. `@NODE_BIN@` is replaced at boot by the path of the installed Node.js.
  * Not MemoryDenyWriteExecute: V8's JIT needs writable executable memory.
  */
-export function renderConnectorUnit(stopTimeoutSeconds: number): string {
+function renderConnectorUnit(stopTimeoutSeconds: number): string {
     const p = connectorPaths;
     return [
         "[Unit]",

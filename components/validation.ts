@@ -221,7 +221,7 @@ export function principalArn(partition: string, value: string): string {
 }
 
 /** CloudWatch Logs accepts only these retention periods (days). */
-export const logRetentionDays = [
+const logRetentionDays = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 

@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { methods } from "../components/privateApiRoutes";
+import { patterns } from "../components/validation";
 
 /**
  * Stack configuration, validated in one place. Every key is documented in the README
@@ -12,7 +14,7 @@ import { z } from "zod";
 const fullyQualifiedStack = z
     .string()
     .regex(/^[\w.-]+\/[\w.-]+\/[\w.-]+$/, "must be a fully qualified stack name: <organization>/<project>/<stack>");
-const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be one lower-case DNS label, e.g. acme");
+const dnsLabel = z.string().regex(patterns.dnsLabel, "must be one lower-case DNS label, e.g. acme");
 
 const common = {
     role: z.enum(["customer", "firefly"]),
@@ -40,7 +42,7 @@ const listener = z.strictObject({
         .optional(),
 });
 
-const apiMethod = z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]);
+const apiMethod = z.enum(methods);
 const apiIntegration = z.discriminatedUnion("type", [
     z.strictObject({ type: z.literal("AWS_PROXY"), functionArn: z.string(), timeoutMilliseconds: z.number().int().optional() }),
     z.strictObject({
@@ -202,7 +204,7 @@ const tunnelRelay = z.strictObject({
 export type TunnelConnectorConfig = z.infer<typeof tunnelConnector>;
 export type TunnelRelayConfig = z.infer<typeof tunnelRelay>;
 
-export const customerConfigSchema = z.strictObject({
+const customerConfigSchema = z.strictObject({
     ...common,
     role: z.literal("customer"),
     /** The platform's AWS account IDs: the only principals allowed to create endpoints. */
@@ -232,7 +234,7 @@ export const customerConfigSchema = z.strictObject({
     path: ["tunnel", "relays"],
 });
 
-export const fireflyConfigSchema = z
+const fireflyConfigSchema = z
     .strictObject({
         ...common,
         role: z.literal("firefly"),

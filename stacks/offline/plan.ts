@@ -30,7 +30,7 @@ export interface Plan {
 }
 
 /** Inputs shown for each resource type: the settings a reviewer of private connectivity checks. */
-export const keyProperties: Record<string, string[]> = {
+const keyProperties: Record<string, string[]> = {
     "aws:lb/loadBalancer:LoadBalancer": ["loadBalancerType", "internal", "subnets", "securityGroups"],
     "aws:lb/listener:Listener": ["port", "protocol", "sslPolicy", "certificateArn"],
     "aws:lb/targetGroup:TargetGroup": ["port", "protocol", "targetType", "healthCheck"],

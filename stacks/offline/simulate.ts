@@ -5,8 +5,8 @@ import { program as stackProgram } from "../program";
 import { ProgramRun, runProgram } from "./runProgram";
 
 /** Where the example stack settings (`Pulumi.<stack>.yaml`) live: Pulumi.yaml's stackConfigDir. */
-export const stacksDir = path.resolve(__dirname, "..");
-export const projectName = "private-connectivity";
+const stacksDir = path.resolve(__dirname, "..");
+const projectName = "private-connectivity";
 
 export interface StackSettings {
     stack: string;
