@@ -83,9 +83,11 @@ export interface AnalyzerContext {
     stackTags: ReadonlyMap<string, string>;
     /** Reconciled config per policy name (see packConfig.ts). */
     config: ReadonlyMap<string, ReconciledPolicyConfig>;
+    /** Told of every `args.notApplicable()`, which the engine lists apart from diagnostics. */
+    onNotApplicable?: (policyName: string, reason: string | undefined) => void;
 }
 
-/** Thrown by `args.notApplicable()`; caught here, never seen by callers. */
+/** Thrown by `args.notApplicable()`; caught here and reported to `onNotApplicable`, not as a diagnostic. */
 class NotApplicableError extends Error {
     constructor(readonly reason?: string) {
         super(reason ?? "Policy does not apply");
@@ -248,6 +250,7 @@ function reporter(
 /** Handles what a validation threw the way the analyzer server does. */
 function settle(error: unknown, policy: Policy, context: AnalyzerContext, state: RunState, urn: string | undefined, what: string): void {
     if (error instanceof NotApplicableError) {
+        context.onNotApplicable?.(policy.name, error.reason);
         return;
     }
     const policyFrom = `policy '${policy.name}' from policy pack '${context.packName}@v${context.packVersion}'`;

@@ -38,6 +38,8 @@ export interface EvaluateOptions {
     stackTags?: Record<string, string>;
     /** The rules to run; defaults to the whole pack. */
     policies?: readonly Policy[];
+    /** Called for each rule that declared itself not applicable (`args.notApplicable()`). */
+    onNotApplicable?: (policyName: string, reason: string | undefined) => void;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function evaluatePolicies(
         packVersion: policyPackVersion,
         stackTags: new Map(Object.entries(options.stackTags ?? {})) as ReadonlyMap<string, string>,
         config: reconcilePolicyPackConfig(policies, options.config),
+        onNotApplicable: options.onNotApplicable,
     };
 
     const diagnostics = [];

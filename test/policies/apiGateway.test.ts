@@ -7,6 +7,7 @@ import {
     UNKNOWN,
     assertCannotRunDuringPreview,
     assertNoViolations,
+    assertNotApplicable,
     assertViolation,
     plan,
     violationsOf,
@@ -89,6 +90,10 @@ describe("apigateway-private-api-resource-policy", () => {
     const attached = (document: unknown, restApiId: unknown, propertyDependencies: Record<string, string[]> = {}) =>
         plan(aws.apigateway.RestApiPolicy, "api-policy", { restApiId, policy: document }, { propertyDependencies });
     const { policy: _, ...withoutInlinePolicy } = privateApi;
+
+    it("is not applicable to a stack without a REST API", async () => {
+        await assertNotApplicable(policy, plan(aws.apigateway.DomainName, "domain", { domainName: "api.example.com", securityPolicy: "TLS_1_2" }));
+    });
 
     it("passes a private API whose inline policy denies Invoke outside the endpoint", async () => {
         await assertNoViolations(policy, api(privateApi));

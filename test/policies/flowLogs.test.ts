@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import { interfaceEndpointFlowLogs } from "../../policies/flowLogs";
-import { PropsOf, UNKNOWN, assertCannotRunDuringPreview, assertNoViolations, assertViolation, plan } from "./helpers";
+import { PropsOf, UNKNOWN, assertCannotRunDuringPreview, assertNoViolations, assertNotApplicable, assertViolation, plan } from "./helpers";
 
 const policy = interfaceEndpointFlowLogs;
 
@@ -23,6 +23,10 @@ const vpc = (id: unknown) => plan(aws.ec2.Vpc, "vpc", { cidrBlock: "10.0.0.0/16"
 const subnet = (name: string, id: unknown) => plan(aws.ec2.Subnet, name, { vpcId: "vpc-1" }, { outputs: { vpcId: "vpc-1", id } });
 
 describe("interface-endpoint-flow-logs", () => {
+    it("is not applicable to a stack without interface endpoints (a gateway endpoint needs no flow log here)", async () => {
+        await assertNotApplicable(policy, [endpoint({ vpcEndpointType: "Gateway", serviceName: "com.amazonaws.eu-west-1.s3", subnetIds: [], securityGroupIds: [] })]);
+    });
+
     it("passes an endpoint whose VPC has a flow log (IDs known)", async () => {
         await assertNoViolations(policy, [endpoint(), flowLog("vpc-flows", { vpcId: "vpc-1" })]);
     });

@@ -58,7 +58,7 @@ export function component(type: string, name: string, props: Record<string, unkn
     return { urn: urnOf(type, name), type, name, props, dependencies: [], propertyDependencies: {}, custom: false };
 }
 
-export type RunOptions = Omit<EvaluateOptions, "policies">;
+export type RunOptions = Omit<EvaluateOptions, "policies" | "onNotApplicable">;
 
 export async function violationsOf(
     policy: Policy,
@@ -95,6 +95,22 @@ export async function assertNoViolations(
 ): Promise<void> {
     const violations = await violationsOf(policy, resources, options);
     assert.deepEqual(violations, [], `expected no violations, got:\n${show(violations)}`);
+}
+
+/** The policy called `args.notApplicable()` (as the engine lists it) and reported nothing. */
+export async function assertNotApplicable(
+    policy: Policy,
+    resources: PlannedResource | PlannedResource[],
+    options: RunOptions = {},
+): Promise<void> {
+    const notApplicable: string[] = [];
+    const violations = await evaluatePolicies(Array.isArray(resources) ? resources : [resources], {
+        ...options,
+        policies: [policy],
+        onNotApplicable: (name) => notApplicable.push(name),
+    });
+    assert.deepEqual(violations, [], `expected no violations, got:\n${show(violations)}`);
+    assert.ok(notApplicable.includes(policy.name), `${policy.name} did not declare itself not applicable`);
 }
 
 /** The SDK's advisory for a policy that needs a value unknown during preview, and nothing else. */

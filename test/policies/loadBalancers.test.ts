@@ -6,6 +6,7 @@ import {
     UNKNOWN,
     assertCannotRunDuringPreview,
     assertNoViolations,
+    assertNotApplicable,
     assertViolation,
     plan,
     violationsOf,
@@ -125,6 +126,6 @@ describe("endpoint-service-nlb-internal", () => {
     });
 
     it("is not applicable to a stack without endpoint services", async () => {
-        await assertNoViolations(policy, [nlb("relay-nlb", false)]);
+        await assertNotApplicable(policy, [nlb("relay-nlb", false)]);
     });
 });
