@@ -91,11 +91,13 @@ describe("ConnectivityCheck", () => {
                 const check = new ConnectivityCheck("acme", lambdaArgs({ ready: pulumi.output(false), notReadyReason: "pending acceptance" }));
                 return { result: check.result };
             },
-            // The fake cloud runs the real handler logic for the skip path.
+            // The fake Lambda answers a skip as the real handler does (connectivityProbe.test.ts runs
+            // the handler itself); what the component controls is the event it sends.
             { invocationResult: (inputs) => (JSON.parse(String(inputs.input)).ready === false ? { skipped: true, reason: JSON.parse(String(inputs.input)).notReadyReason } : { ok: true }) },
         );
         const event = JSON.parse(String(single(run, INVOCATION).inputs.input));
         assert.equal(event.ready, false);
+        assert.equal(event.notReadyReason, "pending acceptance");
         assert.deepEqual(run.outputs.result, { skipped: true, reason: "pending acceptance" });
     });
 

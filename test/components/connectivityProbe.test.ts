@@ -137,6 +137,7 @@ describe("connectivity probe (against a real local TLS server)", () => {
             const port = await tlsServer();
             const ok = await handler({ request: { host: "localhost", port, caPem: pki.caPem, httpHeadPath: "/" } });
             assert.equal(ok.skipped, undefined);
+            assert.equal(ok.skipped !== true && ok.ok, true);
             const closed = await closedPort();
             await assert.rejects(handler({ request: { host: "127.0.0.1", port: closed } }), /failed at connect \[ECONNREFUSED\]/);
         });
@@ -158,7 +159,8 @@ describe("connectivity probe (against a real local TLS server)", () => {
             const lambda = require(file) as { handler: typeof handler };
             const port = await tlsServer();
             const outcome = await lambda.handler({ request: { host: "localhost", port, caPem: pki.caPem, httpHeadPath: "/" } });
-            assert.equal(outcome.skipped === true ? "skipped" : outcome.ok, true);
+            assert.ok(outcome.skipped !== true, "probed, not skipped");
+            assert.equal(outcome.ok, true);
         });
 
         it("the runner script exits 0 with the result on success and 1 with the reason on failure", async () => {

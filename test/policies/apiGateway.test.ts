@@ -251,6 +251,7 @@ describe("apigateway-stage-access-logs", () => {
             const logs = await violationsOf(stageAccessLogs, stage(props));
             const xray = await violationsOf(stageXrayTracing, stage(props));
             assert.equal(logs.length + xray.length, 2);
+            assert.deepEqual([logs.length, xray.length], [1, 1], "one violation from each rule");
         });
     });
 });

@@ -186,6 +186,12 @@ describe("apigateway-domain-tls12", () => {
         });
     }
 
+    for (const securityPolicy of ["SecurityPolicy_TLS13_1_0_2025_01", "SecurityPolicy_TLS13_1_1"]) {
+        it(`refuses ${securityPolicy}, a TLS 1.3 family policy whose minimum is below 1.2`, async () => {
+            await assertViolation(policy, domainName({ ...domain, securityPolicy }), `uses securityPolicy '${securityPolicy}', which accepts TLS older than 1.2`);
+        });
+    }
+
     it("refuses TLS_1_0", async () => {
         await assertViolation(policy, domainName({ ...domain, securityPolicy: "TLS_1_0" }), "uses securityPolicy 'TLS_1_0', which accepts TLS older than 1.2");
     });
