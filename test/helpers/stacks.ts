@@ -1,4 +1,4 @@
-import type { StackSettings } from "../../stacks/offline/simulate";
+import { readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../stacks/offline/simulate";
 import { program } from "../../stacks/program";
 import { deploy, type ProgramRun } from "./pulumi";
 
@@ -15,4 +15,15 @@ export function withConfig(settings: StackSettings, changes: Record<string, unkn
         else config[`private-connectivity:${key}`] = value;
     }
     return { ...settings, config };
+}
+
+let example: Promise<SimulatedDeployment> | undefined;
+
+/**
+ * The example stacks deployed in order (customer, firefly, customer again) until they converge.
+ * Simulated once per test run and shared: tests only read it.
+ */
+export function exampleDeployment(): Promise<SimulatedDeployment> {
+    example ??= simulateDeployment([readStackSettings("customer-dev"), readStackSettings("firefly-dev")]);
+    return example;
 }

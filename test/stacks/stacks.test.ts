@@ -8,12 +8,11 @@ import {
     exampleStackNames,
     readStackSettings,
     settingsFromYaml,
-    simulateDeployment,
     SimulatedDeployment,
     StackSettings,
 } from "../../stacks/offline/simulate";
 import { judgeStack } from "../../stacks/offline/verdict";
-import { runStack, withConfig } from "../helpers/stacks";
+import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
 import { ofType, single } from "../helpers/pulumi";
 
 const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
@@ -38,7 +37,7 @@ describe("stacks", () => {
     describe("the example stacks deployed in order (customer, firefly, customer again)", () => {
         let deployment: SimulatedDeployment;
         before(async () => {
-            deployment = await simulateDeployment([customer, firefly]);
+            deployment = await exampleDeployment();
         });
 
         it("converges: a third pass changes nothing", () => {
@@ -184,7 +183,7 @@ describe("stacks", () => {
         const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
         let deployment: SimulatedDeployment;
         before(async () => {
-            deployment = await simulateDeployment([customer, firefly]);
+            deployment = await exampleDeployment();
         });
 
         it("both example stacks publish a PRIVATE API through their own execute-api endpoint", () => {

@@ -5,9 +5,9 @@ import { parseConnectorConfig } from "../../connector/config";
 import { parsePinnedHostKey } from "../../connector/hostKeys";
 import { relayCustomerForConnector } from "../../connector/relay/sshdConfig";
 import { parseStackConfig, StackConfigError } from "../../stacks/config";
-import { readStackSettings, simulateDeployment, SimulatedDeployment, StackSettings } from "../../stacks/offline/simulate";
+import { readStackSettings, SimulatedDeployment, StackSettings } from "../../stacks/offline/simulate";
 import { judgeStack } from "../../stacks/offline/verdict";
-import { runStack, withConfig } from "../helpers/stacks";
+import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
 import { ofType, single } from "../helpers/pulumi";
 import { configInUserData, userDataOf } from "../helpers/tunnel";
 
@@ -25,7 +25,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
     const firefly = readStackSettings("firefly-dev");
     let deployment: SimulatedDeployment;
     before(async () => {
-        deployment = await simulateDeployment([customer, firefly]);
+        deployment = await exampleDeployment();
     });
 
     it("creates the connector once the relay exists: customer (waits), firefly (relay), customer again (connector)", () => {
