@@ -6,7 +6,7 @@ import { parsePinnedHostKey } from "../../connector/hostKeys";
 import { renderRelay } from "../../connector/relay/sshdConfig";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ofType, ProgramRun, single } from "../helpers/pulumi";
-import { heredocIn, platformWorkers, relayArgs, relayCustomers as customers, userCaKey as caKey } from "../helpers/tunnel";
+import { heredocIn, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, userCaKey as caKey } from "../helpers/tunnel";
 
 const NLB = "aws:lb/loadBalancer:LoadBalancer";
 const LISTENER = "aws:lb/listener:Listener";
@@ -46,7 +46,7 @@ describe("TunnelRelay", () => {
                 platformEndpoints: relay.platformEndpoints,
             };
         });
-        userData = Buffer.from(String(single(run, LT).inputs.userData), "base64").toString("utf8");
+        userData = userDataOf(run);
     });
 
     it("configures sshd with exactly the relay generator's output: per-customer principals, permitlisten and permitopen", () => {

@@ -24,8 +24,12 @@ interface Boot {
     output: string;
 }
 
+/** Every throwaway directory the runs made, removed after the suite. */
+const scratch: string[] = [];
+
 function boot(userData: string, hostKeyFile: string, previousSshdConfig: string): Boot {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relay-boot-"));
+    scratch.push(dir);
     const etc = path.join(dir, "etc-ssh");
     const bin = path.join(dir, "bin");
     fs.mkdirSync(etc);
@@ -54,7 +58,7 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
     this.timeout(60_000);
     let userData: string;
     let hostKeyFile: string;
-    let work: string;
+
     const isolated = canIsolate();
 
     before(async function () {
@@ -65,7 +69,8 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
             new TunnelRelay("relay", relayArgs());
         });
         userData = userDataOf(run);
-        work = fs.mkdtempSync(path.join(os.tmpdir(), "relay-host-key-"));
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "relay-host-key-"));
+        scratch.push(work);
         hostKeyFile = path.join(work, "host_key");
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "relay", "-f", hostKeyFile]);
     });
@@ -101,6 +106,6 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
     });
 
     after(() => {
-        if (work) fs.rmSync(work, { recursive: true, force: true });
+        for (const dir of scratch.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     });
 });
