@@ -485,12 +485,7 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
         const label = `${rule.protocol}-${rule.port}-${destination.replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "")}`;
         if (!egress.has(label)) egress.set(label, { ...rule, label });
     };
-    const cidrList = (field: string, values: readonly string[]) =>
-        values.map((cidr, i) => {
-            if (typeof cidr !== "string" || !isIpv4Cidr(cidr)) c.fail(`${field}[${i}]`, `must be an IPv4 CIDR like 10.0.0.0/16 (got ${JSON.stringify(cidr)})`);
-            return cidr;
-        });
-    const targetCidrs = cidrList("targetCidrs", c.plainList("targetCidrs", args.targetCidrs, "give the CIDRs as a list"));
+    const targetCidrs = c.ipv4Cidrs("targetCidrs", c.plainList("targetCidrs", args.targetCidrs, "give the CIDRs as a list"));
     args.relays.forEach((relay, i) => {
         const cidrs = c.plainList(`relays[${i}].cidrs`, relay.cidrs, "give the relay addresses as a list (elements may be Outputs)");
         const port = relays[i]!.port;
@@ -531,13 +526,13 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
         if (rule.kind === "cidr") toTarget(`dynamic.allow[${i}]`, rule.network, rule.port, `${rule.network}/${rule.prefix}`);
         else toTarget(`dynamic.allow[${i}]`, rule.kind === "host" ? rule.host : `*.${rule.suffix}`, rule.port);
     });
-    const dns = cidrList("dnsResolverCidrs", args.dnsResolverCidrs ?? ["169.254.169.253/32"]);
+    const dns = c.ipv4Cidrs("dnsResolverCidrs", args.dnsResolverCidrs ?? ["169.254.169.253/32"]);
     for (const cidr of dns) {
         add({ protocol: "udp", port: 53, cidrIpv4: cidr, description: `DNS to ${cidr}` }, cidr);
         add({ protocol: "tcp", port: 53, cidrIpv4: cidr, description: `DNS to ${cidr}` }, cidr);
     }
     const api = args.awsApiEgress ?? { cidrBlocks: ["0.0.0.0/0"] };
-    const apiCidrs = cidrList("awsApiEgress.cidrBlocks", api.cidrBlocks ?? []);
+    const apiCidrs = c.ipv4Cidrs("awsApiEgress.cidrBlocks", api.cidrBlocks ?? []);
     const apiPrefixLists = c.plainList("awsApiEgress.prefixListIds", api.prefixListIds, "give a list");
     const apiGroups = c.plainList("awsApiEgress.securityGroupIds", api.securityGroupIds, "give a list");
     if (apiCidrs.length + apiPrefixLists.length + apiGroups.length === 0) {

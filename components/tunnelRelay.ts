@@ -7,7 +7,7 @@ import { renderRelay, type RelayCustomer, type RenderedRelay } from "../connecto
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument } from "./iamPolicy";
 import { relayPaths, renderRelayUserData } from "./tunnelUserData";
-import { ArgChecker, isIpv4Cidr, patterns } from "./validation";
+import { ArgChecker, patterns } from "./validation";
 
 export interface TunnelRelayArgs extends HostSettings {
     /** VPC of the platform. */
@@ -444,12 +444,7 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
         const label = `${port}-${cidr.replace(/[^0-9]+/g, "-").replace(/-+$/, "")}`;
         if (!egress.has(label)) egress.set(label, { label, port, cidr, description });
     };
-    const cidrs = (field: string, values: readonly string[]) =>
-        values.map((cidr, i) => {
-            if (!isIpv4Cidr(cidr)) c.fail(`${field}[${i}]`, `must be an IPv4 CIDR like 10.0.0.0/16 (got ${JSON.stringify(cidr)})`);
-            return cidr;
-        });
-    const hairpinCidrs = cidrs("hairpinTargetCidrs", c.plainList("hairpinTargetCidrs", args.hairpinTargetCidrs, "give a list"));
+    const hairpinCidrs = c.ipv4Cidrs("hairpinTargetCidrs", c.plainList("hairpinTargetCidrs", args.hairpinTargetCidrs, "give a list"));
     args.customers.forEach((customer, i) => {
         (customer.permitOpen ?? []).forEach((target, j) => {
             const hp = parseHostPort(target)!;
@@ -460,6 +455,6 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
             } else for (const cidr of hairpinCidrs) add(hp.port, cidr, `Hairpin targets in ${cidr}`);
         });
     });
-    for (const cidr of cidrs("awsApiEgressCidrs", args.awsApiEgressCidrs ?? ["0.0.0.0/0"])) add(443, cidr, "HTTPS to AWS APIs (Secrets Manager, SSM, package repositories)");
+    for (const cidr of c.ipv4Cidrs("awsApiEgressCidrs", args.awsApiEgressCidrs ?? ["0.0.0.0/0"])) add(443, cidr, "HTTPS to AWS APIs (Secrets Manager, SSM, package repositories)");
     return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, sshd, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: [...egress.values()] };
 }

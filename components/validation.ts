@@ -133,6 +133,14 @@ export class ArgChecker {
         return value as number;
     }
 
+    /** Plain IPv4 CIDRs (e.g. 10.0.0.0/16), each checked now; returns them. */
+    ipv4Cidrs(field: string, values: readonly string[]): string[] {
+        return values.map((cidr, i) => {
+            if (typeof cidr !== "string" || !isIpv4Cidr(cidr)) this.fail(`${field}[${i}]`, `must be an IPv4 CIDR like 10.0.0.0/16 (got ${JSON.stringify(cidr)})`);
+            return cidr;
+        });
+    }
+
     /** A VPC ID, checked now or when it resolves; pass the returned input on, not the argument. */
     vpcId(field: string, value: pulumi.Input<string>): pulumi.Input<string> {
         return this.matches(field, value, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
