@@ -4,7 +4,8 @@
 // Backpressure is end to end: pump() stops reading one side while the other's write buffer is
 // full; an ssh2 channel that is not read stops adjusting its SSH window, so the relay stops
 // sending. Memory per stream stays bounded (about one SSH window plus socket buffers) however
-// slow the reader. Chunks are passed through as they arrive: no copies, no re-chunking.
+// slow the reader. Chunks are passed through as they arrive, not re-chunked; onward TCP sockets
+// read into one shared buffer, and a chunk is copied only when its sink would keep it.
 //
 // Writes into SSH channels need one more fence: ssh2 writes every packet its channel windows allow
 // straight into the relay socket, ignoring that socket's backpressure. With a 2 MiB window per
@@ -22,6 +23,8 @@ interface SshChannelLike extends Duplex {
     close(): void;
     /** ssh2's view of the peer's side: 'closed' once CHANNEL_CLOSE arrived or the connection died. */
     readonly incoming: { readonly state: string };
+    /** ssh2's view of our side: how much the peer lets us send now. */
+    readonly outgoing: { readonly state: string; readonly window: number };
 }
 
 function isSshChannel(stream: StreamEnd): stream is SshChannelLike {
@@ -92,6 +95,7 @@ export interface OutputGate {
 function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate: OutputGate | undefined): void {
     let stopped = false;
     let paused = false;
+    const tap = readTaps.get(source);
     const resume = () => {
         if (stopped || !paused) return;
         if (sink.writableNeedDrain) return; // its 'drain' listener resumes
@@ -102,31 +106,95 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
         paused = false;
         source.resume();
     };
-    const onData = (chunk: Buffer) => {
+    /** Writes one chunk; false once the source has to stop reading (it has been paused). */
+    const forward = (chunk: Buffer): boolean => {
         bytes.inc(chunk.length);
-        if (stopped) return;
+        if (stopped) return true;
         if (!sink.write(chunk)) {
             paused = true;
             source.pause();
             sink.once("drain", resume);
-        } else if (gate?.congested) {
+            return false;
+        }
+        if (gate?.congested) {
             paused = true;
             source.pause();
             gate.whenDrained(resume);
+            return false;
         }
+        return true;
     };
+    const onData = (chunk: Buffer) => void forward(chunk);
     const stop = () => {
         stopped = true;
-        source.off("data", onData);
+        if (tap) tap.consumer = () => true; // keep reading, discard: as a flowing stream without listener
+        else source.off("data", onData);
     };
-    source.on("data", onData);
+    if (tap) {
+        // The chunk is a view of the shared read buffer, valid only during this call: passed on as
+        // it is when the sink consumes it before write() returns, copied otherwise.
+        tap.consumer = (view) => forward(consumesNow(sink, view.length) ? view : Buffer.from(view));
+        for (const chunk of tap.takePending()) if (!forward(chunk)) break;
+    } else {
+        source.on("data", onData);
+    }
     source.once("end", () => {
         if (!stopped) sink.end();
     });
     sink.once("finish", stop);
     sink.once("close", stop);
     // Like pipe(): start the flow even if an earlier reader (the SOCKS handshake) paused it.
-    source.resume();
+    if (!paused) source.resume();
+}
+
+// ---- Onward sockets read into one shared buffer ----
+//
+// A net.Socket allocates a new 64 KiB buffer for every read: in a bulk download from a target that
+// is 1 GiB of short-lived external memory per GiB carried, which keeps V8 running major GCs (the
+// same churn packetReuse.ts removes from the send side). The sockets connectOnward() opens read
+// into one process-wide buffer instead (net's `onread`), and pump() hands each chunk to the SSH
+// channel, which copies it into an SSH packet before write() returns. A chunk the channel would
+// keep (its window is short, or writes are queued) is copied first.
+
+const sharedReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+
+/** Routes an onward socket's reads: to pump() once the socket is spliced, into a queue before. */
+class ReadTap {
+    /** Receives a view of the shared buffer; returns false to stop reading (the socket was paused). */
+    consumer: ((view: Buffer) => boolean) | undefined;
+    private pending: Buffer[] = [];
+
+    onRead(length: number): boolean {
+        const view = sharedReadBuffer.subarray(0, length);
+        if (this.consumer) return this.consumer(view);
+        // Not spliced yet (a target that speaks first, like SMTP or MySQL): keep a copy, stop
+        // reading until pump() takes it.
+        this.pending.push(Buffer.from(view));
+        return false;
+    }
+
+    takePending(): Buffer[] {
+        const pending = this.pending;
+        this.pending = [];
+        return pending;
+    }
+}
+const readTaps = new WeakMap<Duplex, ReadTap>();
+
+/**
+ * True if writing `length` bytes into `sink` now consumes them before write() returns: an open
+ * ssh2 channel with nothing queued and the window for all of them copies them into SSH packets
+ * synchronously (ssh2 1.17 Channel._write). Anything else may keep a reference.
+ */
+function consumesNow(sink: StreamEnd, length: number): boolean {
+    return (
+        isSshChannel(sink) &&
+        sink.writableLength === 0 &&
+        sink.writableCorked === 0 &&
+        !sink.writableEnded &&
+        sink.outgoing.state === "open" &&
+        sink.outgoing.window >= length
+    );
 }
 
 export interface SpliceCounters {
@@ -182,7 +250,9 @@ export class OnwardConnectError extends Error {
  */
 export function connectOnward(host: string, port: number, timeoutMs: number): Promise<Socket> {
     return new Promise((resolve, reject) => {
-        const socket = connectTcp({ host, port, allowHalfOpen: true });
+        const tap = new ReadTap();
+        const socket = connectTcp({ host, port, allowHalfOpen: true, onread: { buffer: sharedReadBuffer, callback: (length) => tap.onRead(length) } });
+        readTaps.set(socket, tap);
         const timer = setTimeout(() => {
             socket.destroy();
             reject(new OnwardConnectError("ETIMEDOUT", `connect to ${host}:${port} timed out after ${timeoutMs} ms`));
