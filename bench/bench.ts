@@ -13,6 +13,7 @@ import { cpus, release, totalmem } from "node:os";
 import { connect, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { RECONNECT_DEFAULTS } from "../connector/config";
 import { writeConfigFile } from "../test/connector/helpers/agent";
 import { TunnelLab } from "../test/connector/helpers/lab";
 import { descendantsOf } from "../test/connector/helpers/processes";
@@ -227,7 +228,7 @@ async function startAgentProcess(lab: TunnelLab, directPort: number, hairpinPort
             { name: "hairpin", listen: `127.0.0.1:${hairpinPort}`, target: `127.0.0.1:${targetPort}`, via: "tunnel" },
         ],
         keepalive: { intervalSeconds: 15, countMax: 3 },
-        reconnect: { initialDelayMs: 500, maxDelayMs: 30_000 },
+        reconnect: RECONNECT_DEFAULTS,
         health: { listen: `127.0.0.1:${healthPort}` },
     });
     const configFile = writeConfigFile(lab.dir, config, "bench-agent.yaml");

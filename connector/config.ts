@@ -82,6 +82,13 @@ const dynamicSchema = z
     })
     .describe("Reverse SOCKS5 (CONNECT only) served on a relay port, limited to an allowlist.");
 
+/**
+ * Reconnect backoff defaults. The first retry comes 100 to 200 ms after a loss, the next 200 to
+ * 400 ms later, doubling: a relay that restarts in a second is found again within a few hundred
+ * milliseconds, and a relay that stays down sees one attempt per 15 to 30 s after about 8 attempts.
+ */
+export const RECONNECT_DEFAULTS = { initialDelayMs: 200, maxDelayMs: 30_000 } as const;
+
 export const connectorConfigSchema = z
     .strictObject({
         user: z
@@ -109,10 +116,10 @@ export const connectorConfigSchema = z
             .default({ intervalSeconds: 15, countMax: 3 }),
         reconnect: z
             .strictObject({
-                initialDelayMs: z.number().int().min(10).max(600_000).default(500).describe("First reconnect delay (jittered)."),
-                maxDelayMs: z.number().int().min(10).max(3_600_000).default(30_000).describe("Ceiling of the exponential backoff."),
+                initialDelayMs: z.number().int().min(10).max(600_000).default(RECONNECT_DEFAULTS.initialDelayMs).describe("First reconnect delay (jittered)."),
+                maxDelayMs: z.number().int().min(10).max(3_600_000).default(RECONNECT_DEFAULTS.maxDelayMs).describe("Ceiling of the exponential backoff."),
             })
-            .default({ initialDelayMs: 500, maxDelayMs: 30_000 }),
+            .default(RECONNECT_DEFAULTS),
         health: z
             .strictObject({
                 listen: hostPort("the health/metrics HTTP listener")

@@ -56,12 +56,12 @@ describe("connector config schema", () => {
         assert.equal(config.connectTimeoutSeconds, 15);
     });
 
-    it("defaults relay port 22, via direct, keepalive 15s x3 and backoff 500ms..30s", () => {
+    it("defaults relay port 22, via direct, keepalive 15s x3 and backoff 200ms..30s", () => {
         const config = parseConnectorConfig(base());
         assert.equal(config.relays[0]?.port, 22);
         assert.equal(config.routes[0]?.via, "direct");
         assert.deepEqual(config.keepalive, { intervalSeconds: 15, countMax: 3 });
-        assert.deepEqual(config.reconnect, { initialDelayMs: 500, maxDelayMs: 30_000 });
+        assert.deepEqual(config.reconnect, { initialDelayMs: 200, maxDelayMs: 30_000 });
     });
 
     it("accepts the same config written as JSON", () => {
