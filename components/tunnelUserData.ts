@@ -4,7 +4,7 @@
 // Both scripts run once, as root, at first boot (cloud-init), on Amazon Linux 2023. Every path
 // they write is prefixed with $FIREFLY_ROOT, which is empty on an instance; tests set it to a temp
 // directory and put stand-ins for dnf, aws, systemctl, useradd and chown first on PATH.
-
+import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
 /** The connector's files on an instance. */
 export const connectorPaths = {
     user: "firefly-connector",
@@ -75,7 +75,7 @@ function renderConnectorUnit(stopTimeoutSeconds: number): string {
         "Type=simple",
         `User=${p.user}`,
         `Group=${p.user}`,
-        `ExecStart=@NODE_BIN@ ${p.appDir}/current/connector/cli.js run --config ${p.config}`,
+        `ExecStart=@NODE_BIN@ ${AGENT_NODE_FLAGS.join(" ")} ${p.appDir}/current/connector/cli.js run --config ${p.config}`,
         "Restart=on-failure",
         "RestartSec=5",
         "KillSignal=SIGTERM",

@@ -128,7 +128,8 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
             "PrivateTmp=yes",
             "CapabilityBoundingSet=",
             "Restart=on-failure",
-            `ExecStart=${execFileSync("bash", ["-c", "command -v node"], { encoding: "utf8" }).trim()} ${connectorPaths.appDir}/current/connector/cli.js run --config ${connectorPaths.config}`,
+            // The V8 flag keeps bulk transfers free of major GCs (connector/nodeFlags.ts).
+            `ExecStart=${execFileSync("bash", ["-c", "command -v node"], { encoding: "utf8" }).trim()} --initial-old-space-size=64 ${connectorPaths.appDir}/current/connector/cli.js run --config ${connectorPaths.config}`,
         ]) {
             assert.ok(unit.split("\n").includes(line), `missing ${line}`);
         }
