@@ -544,7 +544,8 @@ async function main(): Promise<void> {
             agentIdleRssMiB: idleRss / MiB,
             rawLoopbackMBps: { median: median(ceiling), runs: ceiling },
             agentMajorGcPerGiB: majorGcPerGiB,
-            metrics: metrics.map((m) => ({ ...m, ...row(m) })),
+            // Each metric: the per-run values (agent and OpenSSH, in run order) and their medians and ratio.
+            metrics: metrics.map((m) => ({ ...m, runs: { agent: m.agent, openssh: m.openssh }, ...row(m) })),
             durationSeconds: (Date.now() - startedAt) / 1000,
         };
         const dir = join(ROOT, "bench", "results");
