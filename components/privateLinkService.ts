@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { policyDocument } from "./iamPolicy";
 import { ArgChecker, defaultListenerSslPolicy, patterns, principalArn, tls12ListenerPolicyPattern } from "./validation";
 
 /** A health check the NLB runs against each target of one listener's target group. */
@@ -308,19 +309,18 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             `${name}-events-policy`,
             {
                 arn: topic.arn,
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
+                policy: pulumi.all([topic.arn, account]).apply(([arn, accountId]) =>
+                    JSON.stringify(
+                        policyDocument({
                             Sid: "EndpointServiceAndAlarmsPublish",
                             Effect: "Allow",
                             Principal: { Service: ["vpce.amazonaws.com", "cloudwatch.amazonaws.com"] },
                             Action: "sns:Publish",
-                            Resource: topic.arn,
-                            Condition: { StringEquals: { "aws:SourceAccount": account } },
-                        },
-                    ],
-                }),
+                            Resource: arn,
+                            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+                        }),
+                    ),
+                ),
             },
             parent,
         );

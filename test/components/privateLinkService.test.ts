@@ -132,8 +132,19 @@ describe("PrivateLinkService", () => {
             assert.equal(notification.inputs.connectionNotificationArn, topic.outputs.arn);
             assert.deepEqual(notification.inputs.connectionEvents, ["Accept", "Connect", "Delete", "Reject"]);
             const policy = JSON.parse(String(single(run, "aws:sns/topicPolicy:TopicPolicy").inputs.policy));
-            assert.deepEqual(policy.Statement[0].Principal.Service, ["vpce.amazonaws.com", "cloudwatch.amazonaws.com"]);
-            assert.equal(policy.Statement[0].Condition.StringEquals["aws:SourceAccount"], "111111111111");
+            assert.deepEqual(policy, {
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "EndpointServiceAndAlarmsPublish",
+                        Effect: "Allow",
+                        Principal: { Service: ["vpce.amazonaws.com", "cloudwatch.amazonaws.com"] },
+                        Action: "sns:Publish",
+                        Resource: topic.outputs.arn,
+                        Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } },
+                    },
+                ],
+            });
         });
 
         it("uses a given SNS topic instead of creating one, and none with notifications: false", async () => {
