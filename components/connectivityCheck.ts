@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { serviceTrustPolicy } from "./iamPolicy";
 import type { ProbeEvent, ProbeOutcome } from "./probe/connectivityProbe";
 import { probeModuleSource, probeRunnerScript } from "./probe/probeSource";
 import { ArgChecker, patterns } from "./validation";
@@ -149,10 +150,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                 `${name}-role`,
                 {
                     description: `Connectivity check ${name}`,
-                    assumeRolePolicy: JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                    }),
+                    assumeRolePolicy: JSON.stringify(serviceTrustPolicy("lambda.amazonaws.com", "LambdaAssumesRole")),
                     tags,
                 },
                 parent,

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument } from "./iamPolicy";
+import { policyDocument, serviceTrustPolicy } from "./iamPolicy";
 import { ArgChecker, defaultLogRetentionDays, patterns } from "./validation";
 
 export interface EndpointFlowLogsArgs {
@@ -77,15 +77,9 @@ export class EndpointFlowLogs extends pulumi.ComponentResource {
                 description: `Delivers the VPC flow logs of ${name} to CloudWatch Logs`,
                 assumeRolePolicy: pulumi.all([accountId, partition, region]).apply(([account, part, reg]) =>
                     JSON.stringify(
-                        policyDocument({
-                            Sid: "ThisAccountsFlowLogsOnly",
-                            Effect: "Allow",
-                            Principal: { Service: ["vpc-flow-logs.amazonaws.com"] },
-                            Action: "sts:AssumeRole",
-                            Condition: {
-                                StringEquals: { "aws:SourceAccount": account },
-                                ArnLike: { "aws:SourceArn": `arn:${part}:ec2:${reg}:${account}:vpc-flow-log/*` },
-                            },
+                        serviceTrustPolicy("vpc-flow-logs.amazonaws.com", "ThisAccountsFlowLogsOnly", {
+                            StringEquals: { "aws:SourceAccount": account },
+                            ArnLike: { "aws:SourceArn": `arn:${part}:ec2:${reg}:${account}:vpc-flow-log/*` },
                         }),
                     ),
                 ),

@@ -4,7 +4,7 @@
 // the resources belong to the calling component and are named after it.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument } from "./iamPolicy";
+import { serviceTrustPolicy } from "./iamPolicy";
 import type { ArgChecker } from "./validation";
 
 /** SSM parameter AWS publishes with the current Amazon Linux 2023 AMI (x86_64, default kernel). */
@@ -87,9 +87,7 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
         `${name}-role`,
         {
             description: `Instance role of the ${args.purpose} hosts ${name}`,
-            assumeRolePolicy: JSON.stringify(
-                policyDocument({ Sid: "Ec2AssumesRole", Effect: "Allow", Principal: { Service: ["ec2.amazonaws.com"] }, Action: "sts:AssumeRole" }),
-            ),
+            assumeRolePolicy: JSON.stringify(serviceTrustPolicy("ec2.amazonaws.com", "Ec2AssumesRole")),
             tags: args.tags,
         },
         opts,

@@ -24,3 +24,16 @@ export interface PolicyDocument {
 export function policyDocument(...statements: PolicyStatement[]): PolicyDocument {
     return { Version: "2012-10-17", Statement: statements };
 }
+
+/** A service principal's name, e.g. `lambda.amazonaws.com`. */
+export type ServicePrincipal = `${string}.amazonaws.com`;
+
+/**
+ * The trust (assume-role) policy of a role that one AWS service assumes: one statement allowing
+ * `{ Service: [service] }` to call `sts:AssumeRole`. `condition` narrows which of the service's
+ * callers may (e.g. `aws:SourceAccount` against the confused deputy).
+ */
+export function serviceTrustPolicy(service: ServicePrincipal, sid: string, condition?: PolicyCondition): PolicyDocument {
+    const statement: PolicyStatement = { Sid: sid, Effect: "Allow", Principal: { Service: [service] }, Action: "sts:AssumeRole" };
+    return policyDocument(condition === undefined ? statement : { ...statement, Condition: condition });
+}

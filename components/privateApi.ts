@@ -2,7 +2,7 @@ import * as crypto from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkFlowLogSettings, EndpointFlowLogs, FlowLogSettings } from "./endpointFlowLogs";
-import { policyDocument } from "./iamPolicy";
+import { serviceTrustPolicy } from "./iamPolicy";
 import { executeApiEndpointPolicy, invokerIdentityPolicy, privateApiInvokePolicy } from "./privateApiPolicy";
 import {
     ApiEnvironment,
@@ -530,14 +530,7 @@ export class PrivateApi extends pulumi.ComponentResource {
             `${name}-apigateway-cloudwatch-role`,
             {
                 description: "Lets API Gateway write access and execution logs of this account and region to CloudWatch Logs",
-                assumeRolePolicy: JSON.stringify(
-                    policyDocument({
-                        Sid: "ApiGatewayWritesLogs",
-                        Effect: "Allow",
-                        Principal: { Service: ["apigateway.amazonaws.com"] },
-                        Action: "sts:AssumeRole",
-                    }),
-                ),
+                assumeRolePolicy: JSON.stringify(serviceTrustPolicy("apigateway.amazonaws.com", "ApiGatewayWritesLogs")),
                 tags,
             },
             parent,

@@ -11,6 +11,7 @@ const SG = "aws:ec2/securityGroup:SecurityGroup";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const COMMAND = "command:local:Command";
+const ROLE = "aws:iam/role:Role";
 
 const endpointSg = "sg-0e1e2d3c4b5a69788";
 
@@ -37,6 +38,11 @@ describe("ConnectivityCheck", () => {
         assert.deepEqual(vpcConfig.subnetIds, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]);
         const sg = single(run, SG);
         assert.deepEqual(vpcConfig.securityGroupIds, [sg.id]);
+        const role = single(run, ROLE);
+        assert.equal(fn.inputs.role, role.outputs.arn);
+        assert.deepEqual(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement, [
+            { Sid: "LambdaAssumesRole", Effect: "Allow", Principal: { Service: ["lambda.amazonaws.com"] }, Action: "sts:AssumeRole" },
+        ]);
 
         const invocation = single(run, INVOCATION);
         assert.equal(invocation.inputs.functionName, fn.outputs.name);
