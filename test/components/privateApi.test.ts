@@ -5,6 +5,7 @@ import { EndpointFlowLogs } from "../../components/endpointFlowLogs";
 import { PolicyDocument } from "../../components/iamPolicy";
 import { PrivateApi, PrivateApiArgs } from "../../components/privateApi";
 import { PrivateApiRoute } from "../../components/privateApiRoutes";
+import { itRefuses } from "../helpers/argumentErrors";
 import { customerAccount, deploy, ofType, platformAccount, ProgramRun, RecordedResource, single } from "../helpers/pulumi";
 
 const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
@@ -539,7 +540,7 @@ describe("PrivateApi", () => {
         const endpoint = { vpcId, subnetIds: subnets, allowedSourceSecurityGroupIds: [callerSg] };
         const lambda = (overrides: Record<string, unknown> = {}) => ({ type: "AWS_PROXY" as const, functionArn, ...overrides });
         const route = (overrides: Partial<PrivateApiRoute>): PrivateApiRoute => ({ ...health, ...overrides });
-        const cases: Array<[string, Partial<PrivateApiArgs>, RegExp]> = [
+        itRefuses<PrivateApiArgs>('firefly:privateapi:PrivateApi "acme"', (overrides) => new PrivateApi("acme", baseArgs(overrides)), [
             ["no endpoint and no endpoint IDs", { endpoint: undefined }, /endpoint is required when vpcEndpointIds lists no existing execute-api endpoint/],
             ["an endpoint without subnets", { endpoint: { ...endpoint, subnetIds: [] } }, /endpoint\.subnetIds must list at least one entry/],
             ["a malformed subnet", { endpoint: { ...endpoint, subnetIds: ["subnet-1"] } }, /endpoint\.subnetIds\[0\] must be a subnet ID/],
@@ -584,17 +585,7 @@ describe("PrivateApi", () => {
             ["an upper-case domain name", { customDomain: { domainName: "API.example.com", certificateArn } }, /customDomain\.domainName must be a lower-case DNS name/],
             ["a base path with a leading slash", { customDomain: { domainName: "api.example.com", certificateArn, basePath: "/orders" } }, /customDomain\.basePath must be path segments without leading or trailing "\/"/],
             ["subnets given as one Output", { endpoint: { ...endpoint, subnetIds: pulumi.output(subnets) as unknown as string[] } }, /endpoint\.subnetIds is an Output, so the number of resources it decides is unknown/],
-        ];
-        for (const [what, overrides, expected] of cases) {
-            it(`refuses ${what}`, () => {
-                assert.throws(() => new PrivateApi("acme", baseArgs(overrides)), (err: Error) => {
-                    assert.equal(err.name, "ComponentArgumentError");
-                    assert.match(err.message, /^firefly:privateapi:PrivateApi "acme": /);
-                    assert.match(err.message, expected);
-                    return true;
-                });
-            });
-        }
+        ]);
 
         it("checks a function ARN that arrives as an Output when it resolves", async () => {
             await assert.rejects(
