@@ -18,7 +18,7 @@ import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { EnforcementLevel } from "@pulumi/policy";
+import { EnforcementLevel, Severity } from "@pulumi/policy";
 import { PlannedResource, evaluatePolicies } from "../../policies/offline";
 import { reconcilePolicyPackConfig } from "../../policies/packConfig";
 import { policyPackName, policyPackVersion } from "../../policies/pack";
@@ -36,6 +36,37 @@ const levels: Record<EnforcementLevel, analyzerProto.EnforcementLevel> = {
     remediate: analyzerProto.EnforcementLevel.REMEDIATE,
 };
 const levelNames = new Map(Object.entries(levels).map(([name, value]) => [value, name]));
+
+const severityNames = new Map<analyzerProto.PolicySeverity, Severity>([
+    [analyzerProto.PolicySeverity.POLICY_SEVERITY_LOW, "low"],
+    [analyzerProto.PolicySeverity.POLICY_SEVERITY_MEDIUM, "medium"],
+    [analyzerProto.PolicySeverity.POLICY_SEVERITY_HIGH, "high"],
+    [analyzerProto.PolicySeverity.POLICY_SEVERITY_CRITICAL, "critical"],
+]);
+
+/** Each rule's intended severity, as policies/README.md documents it; every rule is mandatory by default. */
+const intendedSeverity: Record<string, Severity> = {
+    "endpoint-service-acceptance-required": "high",
+    "endpoint-service-allowed-principals": "critical",
+    "load-balancer-internal": "high",
+    "endpoint-service-nlb-internal": "critical",
+    "lb-listener-tls12-policy": "high",
+    "lb-listener-no-plain-http": "high",
+    "lb-listener-tcp-encrypted-ports": "high",
+    "apigateway-domain-tls12": "high",
+    "apigateway-rest-api-private": "high",
+    "apigateway-private-api-resource-policy": "critical",
+    "apigateway-stage-access-logs": "medium",
+    "apigateway-stage-xray-tracing": "low",
+    "interface-endpoint-security-groups": "high",
+    "security-group-no-public-ingress": "critical",
+    "ec2-imdsv2-required": "high",
+    "ec2-imds-hop-limit": "medium",
+    "ec2-no-public-ip": "high",
+    "connector-security-group-no-ingress": "critical",
+    "connector-security-group-no-ingress-rules": "critical",
+    "interface-endpoint-flow-logs": "medium",
+};
 
 function promised<T>(run: (callback: (error: grpc.ServiceError | null, response: T) => void) => unknown): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -150,7 +181,7 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
         child?.kill();
     });
 
-    it("serves the private-connectivity pack with every rule of allPolicies, as declared", async () => {
+    it("serves the private-connectivity pack with every rule of allPolicies as declared, mandatory and at its intended severity", async () => {
         const info = await promised<analyzerProto.AnalyzerInfo>((done) => client.getAnalyzerInfo(new Empty(), done));
         assert.equal(info.getName(), policyPackName);
         assert.equal(info.getName(), "private-connectivity");
@@ -159,15 +190,16 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
         const served = info.getPoliciesList().map((p) => ({
             name: p.getName(),
             enforcementLevel: levelNames.get(p.getEnforcementlevel()),
-            severity: p.getSeverity() !== 0,
+            severity: severityNames.get(p.getSeverity()) ?? `unspecified (${p.getSeverity()})`,
             remediationSteps: p.getRemediationSteps(),
             tags: p.getTagsList(),
             configProperties: Object.keys((p.getConfigschema()?.getProperties()?.toJavaScript() ?? {}) as object).sort(),
         }));
+        assert.deepEqual(Object.keys(intendedSeverity).sort(), allPolicies.map((p) => p.name).sort(), "intendedSeverity covers exactly the pack's rules");
         const declared = allPolicies.map((p) => ({
             name: p.name,
-            enforcementLevel: p.enforcementLevel,
-            severity: true,
+            enforcementLevel: "mandatory",
+            severity: intendedSeverity[p.name],
             remediationSteps: p.remediationSteps,
             tags: p.tags,
             configProperties: Object.keys(p.configSchema?.properties ?? {}).sort(),
