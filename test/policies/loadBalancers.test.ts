@@ -125,6 +125,12 @@ describe("endpoint-service-nlb-internal", () => {
         await assertCannotRunDuringPreview(policy, [nlb("svc-nlb", true), service([UNKNOWN])], ".networkLoadBalancerArns.0");
     });
 
+    it("cannot decide during preview when a referenced NLB's internal flag is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, [nlb("svc-nlb", UNKNOWN), service([nlbArn])], ".internal");
+        const newNlb = nlb("svc-nlb", UNKNOWN, UNKNOWN);
+        await assertCannotRunDuringPreview(policy, [newNlb, service([UNKNOWN], { networkLoadBalancerArns: [newNlb.urn] })], ".internal");
+    });
+
     it("is not applicable to a stack without endpoint services", async () => {
         await assertNotApplicable(policy, [nlb("relay-nlb", false)]);
     });
