@@ -2,7 +2,7 @@
 // whole internet except on ports the user lists (the SSH relay's 22).
 import * as aws from "@pulumi/aws";
 import { PolicyConfigSchema, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { configOf } from "./ruleConfig";
+import { configOf, portNumber } from "./ruleConfig";
 
 export const interfaceEndpointSecurityGroups: ResourceValidationPolicy = {
     name: "interface-endpoint-security-groups",
@@ -47,7 +47,7 @@ const noPublicIngressSchema: PolicyConfigSchema = {
                 additionalProperties: false,
                 required: ["port"],
                 properties: {
-                    port: { type: "integer", minimum: 0, maximum: 65535 },
+                    port: portNumber(),
                     protocol: { enum: ["tcp", "udp"], default: "tcp" },
                     resourceNames: { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 },
                 },

@@ -1,6 +1,7 @@
 // Reading a rule's config. The engine fills in each property's schema `default` before the pack
 // sees it; reading through the schema again keeps a rule correct when it runs without that step
-// (an older CLI that sends no config, or a caller that skips packConfig.ts).
+// (an older CLI that sends no config, or a caller that skips packConfig.ts). Also the schema
+// pieces that several rules' configs share.
 import { PolicyConfigSchema } from "@pulumi/policy";
 
 export function configOf<T extends object>(schema: PolicyConfigSchema, args: { getConfig<U extends object>(): U }): T {
@@ -10,6 +11,16 @@ export function configOf<T extends object>(schema: PolicyConfigSchema, args: { g
         result[key] = given[key] !== undefined ? given[key] : property.default;
     }
     return result as T;
+}
+
+/** Schema for one TCP/UDP port a listener or security group rule can serve: 1–65535, since port 0 is never one. */
+export function portNumber(): PolicyConfigSchema["properties"][string] {
+    return { type: "integer", minimum: 1, maximum: 65535 };
+}
+
+/** Schema for a set of ports (each as {@link portNumber}) that a rule lets through. */
+export function portList(defaults: number[], description: string): PolicyConfigSchema["properties"][string] {
+    return { type: "array", items: portNumber(), uniqueItems: true, default: defaults, description };
 }
 
 /** Schema for a list of Pulumi resource names that a rule lets through. */

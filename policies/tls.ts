@@ -9,7 +9,7 @@ import {
     ResourceValidationPolicy,
     validateResourceOfType,
 } from "@pulumi/policy";
-import { configOf } from "./ruleConfig";
+import { configOf, portList } from "./ruleConfig";
 
 /** The listener fields the TLS rules read; aws.lb.Listener and aws.alb.Listener share them. */
 interface ListenerProps {
@@ -125,14 +125,6 @@ interface PlainTcpConfig {
     tlsPassthroughPorts: number[];
     sshPorts: number[];
 }
-
-const portList = (defaults: number[], description: string): PolicyConfigSchema["properties"][string] => ({
-    type: "array",
-    items: { type: "integer", minimum: 1, maximum: 65535 },
-    uniqueItems: true,
-    default: defaults,
-    description,
-});
 
 const plainTcpSchema: PolicyConfigSchema = {
     properties: {

@@ -154,4 +154,11 @@ describe("security-group-no-public-ingress", () => {
             /policy "security-group-no-public-ingress", field "allowedPublicIngress.0": must have required property 'port'/,
         );
     });
+
+    it("rejects an exception on port 0, which no rule can serve", async () => {
+        await assert.rejects(
+            violationsOf(policy, group("sg", []), { config: { [policy.name]: { allowedPublicIngress: [{ port: 0 }] } } }),
+            /policy "security-group-no-public-ingress", field "allowedPublicIngress.0.port": must be >= 1/,
+        );
+    });
 });

@@ -167,6 +167,10 @@ describe("lb-listener-tcp-encrypted-ports", () => {
             violationsOf(policy, listener(sshListener), { config: { [policy.name]: { sshPorts: [70000] } } }),
             /policy "lb-listener-tcp-encrypted-ports", field "sshPorts.0": must be <= 65535/,
         );
+        await assert.rejects(
+            violationsOf(policy, listener(sshListener), { config: { [policy.name]: { tlsPassthroughPorts: [443, 0] } } }),
+            /policy "lb-listener-tcp-encrypted-ports", field "tlsPassthroughPorts.1": must be >= 1/,
+        );
     });
 });
 
