@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { isLoopbackHost, parseHostPort } from "../connector/address";
-import { renderRelay, type RelayCustomer, type RenderedRelay } from "../connector/relay/sshdConfig";
+import { parseRevokedKey, renderRelay, type RelayCustomer, type RenderedRelay } from "../connector/relay/sshdConfig";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument } from "./iamPolicy";
 import { relayPaths, renderRelayUserData } from "./tunnelUserData";
@@ -32,6 +32,16 @@ export interface TunnelRelayArgs extends HostSettings {
      * routes may open (`permitopen`, e.g. the platform proxy). Ports must not overlap between customers.
      */
     customers: RelayCustomer[];
+    /**
+     * Keys the relay refuses although the CA signed their certificates: OpenSSH public key lines (an
+     * agent's `agent_key.pub`) or certificate lines (`agent_key-cert.pub`). sshd compares the public
+     * key only, so a certificate line refuses its key and every certificate of that key: revoke a
+     * leaked key (or a wrongly issued certificate) here and issue the customer a certificate for a
+     * new key. Written to sshd's `RevokedKeys` file, which every host gets even when this is empty.
+     * A change rolls the hosts (a new launch template version and an instance refresh), which also
+     * ends sessions already open. Default none.
+     */
+    revokedKeys?: string[];
     /**
      * Security groups of the platform services that connect to customers' forwarded ports. They
      * alone may reach those ports, and only through the internal platform NLB (`platformEndpoints`),
@@ -188,6 +198,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
                 loginUser: checked.loginUser,
                 sshdConfig: sshd.sshdConfig,
                 authorizedPrincipals: sshd.authorizedPrincipals,
+                revokedKeys: sshd.revokedKeys!,
             }),
         );
         const hosts = createHostGroup(
@@ -385,6 +396,7 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
         c.fail("userCaPublicKey", "must be the platform user CA's OpenSSH public key line (ssh-ed25519 AAAA…), e.g. the contents of ca.pub");
     }
     const loginUser = args.loginUser ?? "tunnel";
+    const revokedKeys = checkRevokedKeys(c, args.revokedKeys, args.userCaPublicKey);
     const gatewayPorts = c.oneOf("gatewayPorts", args.gatewayPorts ?? "no", ["no", "clientspecified"] as const);
     c.nonEmptyArray("customers", args.customers, "list each customer's certificate principal and listen ports");
     // The sshd_config and principals file the hosts get: rendered once, here, so that whatever the
@@ -396,6 +408,8 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
             hostKeyFiles: [relayPaths.hostKey],
             trustedUserCaKeysFile: relayPaths.userCaKeys,
             authorizedPrincipalsFile: relayPaths.principals,
+            revokedKeysFile: relayPaths.revokedKeys,
+            revokedKeys,
             loginUser,
             gatewayPorts,
             customers: args.customers,
@@ -457,4 +471,20 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
     });
     for (const cidr of c.ipv4Cidrs("awsApiEgressCidrs", args.awsApiEgressCidrs ?? ["0.0.0.0/0"])) add(443, cidr, "HTTPS to AWS APIs (Secrets Manager, SSM, package repositories)");
     return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, sshd, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: [...egress.values()] };
+}
+
+/** Each entry one key or certificate line, and never the user CA's key (that would lock every customer out). */
+function checkRevokedKeys(c: ArgChecker, revokedKeys: string[] | undefined, userCaPublicKey: string): string[] {
+    const lines = c.plainList("revokedKeys", revokedKeys, "give a list of public key or certificate lines");
+    const caBlob = userCaPublicKey.trim().split(/\s+/)[1];
+    return lines.map((line, i) => {
+        const parsed = parseRevokedKey(line);
+        if (typeof parsed === "string") {
+            c.fail(`revokedKeys[${i}]`, `${parsed} (got ${JSON.stringify(typeof line === "string" && line.length > 60 ? `${line.slice(0, 60)}…` : line)})`);
+        }
+        if (!parsed.certificate && parsed.blob.toString("base64") === caBlob) {
+            c.fail(`revokedKeys[${i}]`, "is the user CA's key (userCaPublicKey): revoking it refuses every customer's certificate; to replace the CA, change userCaPublicKey instead");
+        }
+        return line.trim();
+    });
 }

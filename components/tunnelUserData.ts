@@ -25,6 +25,7 @@ export const relayPaths = {
     hostKey: "/etc/ssh/firefly_relay_host_ed25519_key",
     userCaKeys: "/etc/ssh/firefly_user_ca.pub",
     principals: "/etc/ssh/firefly_principals",
+    revokedKeys: "/etc/ssh/firefly_revoked_keys",
     sshdConfig: "/etc/ssh/sshd_config",
 } as const;
 
@@ -272,9 +273,11 @@ export interface RelayUserDataInput {
     /** Output of connector/relay/sshdConfig.ts renderRelay(). */
     sshdConfig: string;
     authorizedPrincipals: string;
+    /** The RevokedKeys file (renderRelay's `revokedKeys`): always written, since sshd refuses every key without it. */
+    revokedKeys: string;
 }
 
-/** The relay host's first-boot script: host key, CA key, principals, sshd_config, restart sshd. */
+/** The relay host's first-boot script: host key, CA key, principals, revoked keys, sshd_config, restart sshd. */
 export function renderRelayUserData(input: RelayUserDataInput): string {
     const p = relayPaths;
     const q = shellQuote;
@@ -302,8 +305,10 @@ export function renderRelayUserData(input: RelayUserDataInput): string {
         "log 'user CA, principals, sshd_config'",
         heredoc(`"$ROOT${p.userCaKeys}"`, "FIREFLY_USER_CA", `${input.userCaPublicKey.trim()}\n`),
         heredoc(`"$ROOT${p.principals}"`, "FIREFLY_PRINCIPALS", input.authorizedPrincipals),
+        // Before sshd_config names it: a missing RevokedKeys file makes sshd refuse every key.
+        heredoc(`"$ROOT${p.revokedKeys}"`, "FIREFLY_REVOKED_KEYS", input.revokedKeys),
         heredoc(`"$ROOT${p.sshdConfig}.firefly"`, "FIREFLY_SSHD_CONFIG", input.sshdConfig),
-        `chmod 0644 "$ROOT${p.userCaKeys}" "$ROOT${p.principals}"`,
+        `chmod 0644 "$ROOT${p.userCaKeys}" "$ROOT${p.principals}" "$ROOT${p.revokedKeys}"`,
         `chmod 0600 "$ROOT${p.sshdConfig}.firefly"`,
         `sshd -t -f "$ROOT${p.sshdConfig}.firefly"`,
         `mv -f "$ROOT${p.sshdConfig}.firefly" "$ROOT${p.sshdConfig}"`,

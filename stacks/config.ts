@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { methods } from "../components/privateApiRoutes";
 import { patterns } from "../components/validation";
+import { parseRevokedKey } from "../connector/relay/sshdConfig";
 
 /**
  * Stack configuration, validated in one place. Every key is documented in the README
@@ -193,6 +194,18 @@ const tunnelRelay = z.strictObject({
             }),
         )
         .min(1, "must list at least one customer"),
+    /**
+     * Keys the relays refuse: public key or certificate lines (a certificate line refuses its key).
+     * Checked here with the relay generator's own parser, so the error names this key.
+     */
+    revokedKeys: z
+        .array(
+            z.string().superRefine((line, ctx) => {
+                const parsed = parseRevokedKey(line);
+                if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `${parsed}; paste the agent's agent_key.pub or agent_key-cert.pub line` });
+            }),
+        )
+        .optional(),
     /** Who may reach customers' forwarded ports (through the internal platform NLB); default sourceSecurityGroupIds. */
     platformSecurityGroupIds: z.array(z.string()).optional(),
     gatewayPorts: z.enum(["no", "clientspecified"]).optional(),

@@ -37,6 +37,7 @@ export function deployTunnelRelay(
         amiId: config.amiId,
         userCaPublicKey: config.userCaPublicKey,
         customers: config.customers,
+        revokedKeys: config.revokedKeys,
         platformSecurityGroupIds: config.platformSecurityGroupIds ?? defaults.platformSecurityGroupIds,
         gatewayPorts: config.gatewayPorts,
         hairpinTargetCidrs: config.hairpinTargetCidrs,

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { formatHostPort, isValidHost, parseHostPort } from "../address";
 import type { ConnectorConfigInput } from "../config";
+import { keyBlobType } from "../hostKeys";
 
 // Tokens written into sshd_config / the principals file: no whitespace, quotes or commas, so a
 // value can never end an option early or add a directive.
@@ -35,6 +36,45 @@ export const relayCustomerSchema = z.strictObject({
         .describe("Plain public keys of agents that do not use certificates (same restrictions as the principal)."),
 });
 
+/** The key types the relay's keys and certificates may have (the agent's identity types). */
+const revocableKeyTypes = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"];
+const CERT_SUFFIX = "-cert-v01@openssh.com";
+
+/** One entry of the revoked keys file: a public key line or a certificate line, checked. */
+export interface RevokedKey {
+    /** e.g. "ssh-ed25519" or "ssh-ed25519-cert-v01@openssh.com". */
+    readonly type: string;
+    /** The wire-format blob (the base64 field, decoded). */
+    readonly blob: Buffer;
+    readonly certificate: boolean;
+}
+
+/**
+ * Parses one revoked-keys entry: an OpenSSH public key line (`ssh-ed25519 AAAA… comment`, an
+ * agent_key.pub) or certificate line (an agent_key-cert.pub). A string result says what is wrong.
+ * sshd compares only the public key: a certificate line revokes its key, and with it every
+ * certificate of that key.
+ */
+export function parseRevokedKey(text: string): RevokedKey | string {
+    if (typeof text !== "string") return "must be a string";
+    const trimmed = text.trim();
+    if (/[\r\n]/.test(trimmed)) return "must be one line (one key or certificate per entry)";
+    const match = /^(\S+) ([A-Za-z0-9+/]+={0,2})(?: [^\r\n]*)?$/.exec(trimmed);
+    if (!match) return "must be an OpenSSH public key or certificate line: <type> <base64> [comment], as in agent_key.pub or agent_key-cert.pub";
+    const type = match[1] as string;
+    const certificate = type.endsWith(CERT_SUFFIX);
+    const keyType = certificate ? type.slice(0, -CERT_SUFFIX.length) : type;
+    if (!revocableKeyTypes.includes(keyType)) return `has key type "${type}"; expected one of ${revocableKeyTypes.join(", ")} or their -cert-v01@openssh.com certificates`;
+    const blob = Buffer.from(match[2] as string, "base64");
+    if (keyBlobType(blob) !== type) return `has corrupt base64 data (its embedded type is not "${type}"); copy the whole line from the .pub file`;
+    return { type, blob, certificate };
+}
+
+const revokedKeyLine = z.string().superRefine((text, ctx) => {
+    const parsed = parseRevokedKey(text);
+    if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+});
+
 export const relaySshdOptionsSchema = z.strictObject({
     port: z.number().int().min(1).max(65535).default(22),
     listenAddresses: z
@@ -49,6 +89,15 @@ export const relaySshdOptionsSchema = z.strictObject({
         .regex(safeToken, { error: "must be a path without spaces or quotes" })
         .optional()
         .describe("Where the plain-key lines go; needed only when a customer lists publicKeys."),
+    revokedKeysFile: z
+        .string()
+        .regex(safeToken, { error: "must be a path without spaces or quotes" })
+        .optional()
+        .describe("sshd's RevokedKeys file. When set, write `revokedKeys` there even when empty: sshd refuses every public key login if the file is missing or unreadable."),
+    revokedKeys: z
+        .array(revokedKeyLine)
+        .default([])
+        .describe("Public key or certificate lines sshd refuses (a certificate line refuses its key). Needs revokedKeysFile."),
     loginUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, { error: "must be a POSIX user name" }).default("tunnel"),
     pidFile: z.string().regex(safeToken).optional(),
     logLevel: z.enum(["INFO", "VERBOSE", "DEBUG"]).default("VERBOSE").describe("VERBOSE logs the certificate ID and principal of every login."),
@@ -72,6 +121,8 @@ export interface RenderedRelay {
     readonly authorizedPrincipals: string;
     /** Contents for `authorizedKeysFile`, when one is configured. */
     readonly authorizedKeys?: string;
+    /** Contents for `revokedKeysFile`, when one is configured (a header alone when nothing is revoked). */
+    readonly revokedKeys?: string;
 }
 
 // permitopen has no "none" form in a principals file, and a customer without hairpin routes must
@@ -92,6 +143,9 @@ export function renderRelay(options: RelaySshdOptions): RenderedRelay {
     if (!o.authorizedKeysFile && o.customers.some((c) => c.publicKeys.length > 0)) {
         throw new Error("invalid relay options: authorizedKeysFile: required when a customer lists publicKeys");
     }
+    if (!o.revokedKeysFile && o.revokedKeys.length > 0) {
+        throw new Error("invalid relay options: revokedKeysFile: required when revokedKeys lists keys");
+    }
 
     const allListens = unique(o.customers.flatMap((c) => c.listen.map(canonical)));
     const allOpens = unique(o.customers.flatMap((c) => c.permitOpen.map(canonical)));
@@ -106,6 +160,7 @@ export function renderRelay(options: RelaySshdOptions): RenderedRelay {
         "",
         "# Authentication: public keys only: certificates from the platform CA (and listed plain keys).",
         `TrustedUserCAKeys ${o.trustedUserCaKeysFile}`,
+        ...(o.revokedKeysFile ? [`RevokedKeys ${o.revokedKeysFile}`] : []),
         `AuthorizedPrincipalsFile ${o.authorizedPrincipalsFile}`,
         `AuthorizedKeysFile ${o.authorizedKeysFile ?? "none"}`,
         "AuthenticationMethods publickey",
@@ -155,10 +210,19 @@ export function renderRelay(options: RelaySshdOptions): RenderedRelay {
         ...o.customers.flatMap((customer) => customer.publicKeys.map((key) => `${customerRestrictions(customer)} ${key}`)),
         "",
     ];
+    // A text list, not a KRL: sshd reads a file without the KRL magic as one key per line and
+    // skips '#' lines, so an empty list is a header alone (tested with sshd).
+    const revoked = [
+        header,
+        "# Keys sshd refuses: one public key or certificate line each (a certificate line refuses its key).",
+        ...o.revokedKeys.map((line) => line.trim()),
+        "",
+    ];
     return {
         sshdConfig: lines.join("\n"),
         authorizedPrincipals: principals.join("\n"),
         ...(o.authorizedKeysFile ? { authorizedKeys: keys.join("\n") } : {}),
+        ...(o.revokedKeysFile ? { revokedKeys: revoked.join("\n") } : {}),
     };
 }
 

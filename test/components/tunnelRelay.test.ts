@@ -6,7 +6,7 @@ import { parsePinnedHostKey } from "../../connector/hostKeys";
 import { renderRelay } from "../../connector/relay/sshdConfig";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ofType, ProgramRun, single } from "../helpers/pulumi";
-import { heredocIn, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, userCaKey as caKey } from "../helpers/tunnel";
+import { heredocIn, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, relayHostKey, testCertificate, userCaKey as caKey } from "../helpers/tunnel";
 
 const NLB = "aws:lb/loadBalancer:LoadBalancer";
 const LISTENER = "aws:lb/listener:Listener";
@@ -55,15 +55,28 @@ describe("TunnelRelay", () => {
             hostKeyFiles: [relayPaths.hostKey],
             trustedUserCaKeysFile: relayPaths.userCaKeys,
             authorizedPrincipalsFile: relayPaths.principals,
+            revokedKeysFile: relayPaths.revokedKeys,
             loginUser: "tunnel",
             gatewayPorts: "clientspecified",
             customers,
         });
         assert.equal(heredocIn(userData, "FIREFLY_SSHD_CONFIG"), expected.sshdConfig);
         assert.equal(heredocIn(userData, "FIREFLY_PRINCIPALS"), expected.authorizedPrincipals);
+        // Nothing revoked: the file is still written (sshd refuses every key when it is missing).
+        assert.equal(heredocIn(userData, "FIREFLY_REVOKED_KEYS"), expected.revokedKeys);
+        assert.match(expected.sshdConfig, new RegExp(`^RevokedKeys ${relayPaths.revokedKeys}$`, "m"));
         assert.equal(heredocIn(userData, "FIREFLY_USER_CA"), `${caKey}\n`);
         assert.match(userData, new RegExp(`sshd -t -f "\\$ROOT${relayPaths.sshdConfig}.firefly"`), "sshd checks the file before it replaces the running config");
         execFileSync("bash", ["-n"], { input: userData });
+    });
+
+    it("writes the revoked keys and certificates into sshd's RevokedKeys file", async () => {
+        const leaked = `${testCertificate} leaked 2025-06`;
+        const withRevoked = await deploy(() => {
+            new TunnelRelay("relay", relayArgs({ revokedKeys: [relayHostKey, ` ${leaked}\n`] }));
+        });
+        const file = heredocIn(userDataOf(withRevoked), "FIREFLY_REVOKED_KEYS");
+        assert.deepEqual(file.split("\n").filter((l) => l && !l.startsWith("#")), [relayHostKey, leaked]);
     });
 
     it("is reached through an internet-facing NLB on TCP 22 only, with a fixed Elastic IP per public subnet", () => {
@@ -222,6 +235,18 @@ describe("TunnelRelay", () => {
             ["no public subnets", { publicSubnetIds: [] }, /publicSubnetIds must list at least one entry; give public subnets/],
             ["a CA key that is not a public key line", { userCaPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, /userCaPublicKey must be the platform user CA's OpenSSH public key line/],
             ["no customers", { customers: [] }, /customers must list at least one entry/],
+            [
+                "a revoked key that is a fingerprint, not a key line",
+                { revokedKeys: [relayHostKey, "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"] },
+                /revokedKeys\[1\] must be an OpenSSH public key or certificate line: <type> <base64> \[comment\], as in agent_key\.pub or agent_key-cert\.pub \(got "SHA256:/,
+            ],
+            ["two revoked keys in one entry", { revokedKeys: [`${relayHostKey}\n${relayHostKey}`] }, /revokedKeys\[0\] must be one line \(one key or certificate per entry\)/],
+            [
+                "a revoked key with corrupt base64",
+                { revokedKeys: [relayHostKey.replace("ssh-ed25519", "ecdsa-sha2-nistp256")] },
+                /revokedKeys\[0\] has corrupt base64 data \(its embedded type is not "ecdsa-sha2-nistp256"\); copy the whole line from the \.pub file/,
+            ],
+            ["the user CA's own key as a revoked key", { revokedKeys: [caKey] }, /revokedKeys\[0\] is the user CA's key \(userCaPublicKey\): revoking it refuses every customer's certificate; to replace the CA, change userCaPublicKey instead/],
             [
                 "two customers on one port",
                 { customers: [customers[0]!, { name: "globex", principal: "customer-globex", listen: ["0.0.0.0:40001"] }] },

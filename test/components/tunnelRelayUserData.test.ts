@@ -82,6 +82,11 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
         assert.equal(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), heredocIn(userData, "FIREFLY_SSHD_CONFIG"));
         assert.equal(fs.readFileSync(path.join(result.etc, path.basename(relayPaths.principals)), "utf8"), heredocIn(userData, "FIREFLY_PRINCIPALS"));
         assert.equal(fs.readFileSync(path.join(result.etc, path.basename(relayPaths.userCaKeys)), "utf8"), `${userCaKey}\n`);
+        // sshd refuses every key when its RevokedKeys file is missing: it is written, readable, with nothing revoked.
+        const revoked = path.join(result.etc, path.basename(relayPaths.revokedKeys));
+        assert.equal(fs.readFileSync(revoked, "utf8"), heredocIn(userData, "FIREFLY_REVOKED_KEYS"));
+        assert.equal(fs.statSync(revoked).mode & 0o777, 0o644);
+        assert.match(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), new RegExp(`^RevokedKeys ${relayPaths.revokedKeys}$`, "m"));
         assert.ok(result.calls.includes("systemctl restart sshd.service"), result.calls.join("\n"));
         assert.ok(result.calls.some((c) => c.startsWith("usermod -p * tunnel")), "the login user is unlocked without a password");
     });

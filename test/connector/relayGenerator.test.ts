@@ -2,13 +2,16 @@
 // running sshd (isolation, forwarding, certificates) is proven in auth/routes/resilience tests,
 // whose relays it configures.
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseConnectorConfig } from "../../connector/config";
 import { relayCustomerForConnector, renderRelay, type RelaySshdOptions } from "../../connector/relay/sshdConfig";
-import { SSHD, generateKey, makeWorkDir, removeWorkDir } from "./helpers/relay";
+import { signalProcessTree } from "./helpers/processes";
+import { CertificateAuthority, SSHD, TEST_LOGIN_USER, freePort, generateKey, makeWorkDir, removeWorkDir, type KeyPair } from "./helpers/relay";
+import { waitFor } from "./helpers/wait";
 
 const execFileAsync = promisify(execFile);
 
@@ -73,6 +76,28 @@ describe("relay sshd_config generator", () => {
         assert.match(rendered.authorizedKeys ?? "", /^restrict,port-forwarding,permitlisten="127\.0\.0\.1:40001",permitopen="nothing\.invalid:1" ssh-ed25519 AAAA\S+ agent$/m);
     });
 
+    it("names a RevokedKeys file, always rendered: a header alone when nothing is revoked", () => {
+        const none = renderRelay(options({ revokedKeysFile: "/etc/ssh/firefly_revoked_keys" }));
+        assert.ok(none.sshdConfig.split("\n").includes("RevokedKeys /etc/ssh/firefly_revoked_keys"));
+        assert.deepEqual(none.revokedKeys!.split("\n").filter((l) => l && !l.startsWith("#")), []);
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl leaked agent";
+        const some = renderRelay(options({ revokedKeysFile: "/etc/ssh/firefly_revoked_keys", revokedKeys: [`  ${key}\n`] }));
+        assert.deepEqual(some.revokedKeys!.split("\n").filter((l) => l && !l.startsWith("#")), [key]);
+        // Without a file there is no RevokedKeys line, and keys to revoke need one.
+        assert.ok(!/^RevokedKeys/m.test(renderRelay(options()).sshdConfig));
+        assert.throws(() => renderRelay(options({ revokedKeys: [key] })), /revokedKeysFile: required when revokedKeys lists keys/);
+    });
+
+    it("refuses revoked keys that are not one public key or certificate line", () => {
+        const file = { revokedKeysFile: "/etc/ssh/firefly_revoked_keys" };
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+        assert.throws(() => renderRelay(options({ ...file, revokedKeys: ["SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"] })), /revokedKeys\.0: must be an OpenSSH public key or certificate line/);
+        assert.throws(() => renderRelay(options({ ...file, revokedKeys: [`${key}\n${key}`] })), /revokedKeys\.0: must be one line/);
+        assert.throws(() => renderRelay(options({ ...file, revokedKeys: [key.replace("ssh-ed25519 ", "ssh-dss ")] })), /revokedKeys\.0: has key type "ssh-dss"/);
+        // An ed25519 key relabelled as RSA: the blob's own type disagrees.
+        assert.throws(() => renderRelay(options({ ...file, revokedKeys: [key.replace("ssh-ed25519 ", "ssh-rsa ")] })), /revokedKeys\.0: has corrupt base64 data/);
+    });
+
     it("refuses values that could inject options or directives", () => {
         assert.throws(() => renderRelay(options({ customers: [{ name: "x", principal: 'evil" permitopen="*:*', listen: ["127.0.0.1:1"] }] })), /customers\.0\.principal/);
         assert.throws(() => renderRelay(options({ trustedUserCaKeysFile: "/tmp/ca.pub\nPermitRootLogin yes" })), /trustedUserCaKeysFile/);
@@ -130,3 +155,142 @@ describe("relay sshd_config generator", () => {
         }
     });
 });
+
+/**
+ * sshd started with the generator's output and a RevokedKeys file, and OpenSSH's own client as the
+ * agent (independent of the connector's code): what a revocation does to logins, for real.
+ */
+describe("relay RevokedKeys on a real sshd", function () {
+    this.timeout(30_000);
+    let dir: string;
+    let ca: CertificateAuthority;
+    let sshdConfigFile: string;
+    let revokedFile: string;
+    let sshPort: number;
+    let sshd: ChildProcess | undefined;
+    const listenPorts: Record<string, number> = {};
+    const agents: Record<string, KeyPair> = {};
+
+    before(async () => {
+        dir = makeWorkDir("revoked");
+        ca = await CertificateAuthority.create(dir);
+        sshPort = await freePort();
+        for (const name of ["acme", "acme-spare", "globex"]) listenPorts[name] = await freePort();
+        for (const name of ["acme", "acme-spare", "globex"]) {
+            agents[name] = await generateKey(dir, `agent-${name}`);
+            await ca.issueUserCertificate(agents[name]!, { principals: [name === "globex" ? "customer-globex" : "customer-acme"], keyId: name });
+        }
+        await generateKey(dir, "host");
+        revokedFile = join(dir, "revoked_keys");
+        sshdConfigFile = join(dir, "sshd_config");
+    });
+
+    afterEach(() => sshdStopped());
+
+    after(() => {
+        if (dir) removeWorkDir(dir);
+    });
+
+    /** Renders the relay with these revoked keys, writes the file the way the relay host does (unless told not to), starts sshd. */
+    async function startRelay(revokedKeys: string[], file: "rendered" | "empty" | "missing" = "rendered"): Promise<void> {
+        const rendered = renderRelay({
+            port: sshPort,
+            listenAddresses: ["127.0.0.1"],
+            hostKeyFiles: [join(dir, "host")],
+            trustedUserCaKeysFile: ca.key.publicKeyFile,
+            authorizedPrincipalsFile: join(dir, "principals"),
+            revokedKeysFile: revokedFile,
+            revokedKeys,
+            loginUser: TEST_LOGIN_USER,
+            customers: [
+                { name: "acme", principal: "customer-acme", listen: [`127.0.0.1:${listenPorts.acme}`, `127.0.0.1:${listenPorts["acme-spare"]}`] },
+                { name: "globex", principal: "customer-globex", listen: [`127.0.0.1:${listenPorts.globex}`] },
+            ],
+        });
+        writeFileSync(sshdConfigFile, rendered.sshdConfig);
+        writeFileSync(join(dir, "principals"), rendered.authorizedPrincipals, { mode: 0o644 });
+        rmSync(revokedFile, { force: true });
+        if (file === "rendered") writeFileSync(revokedFile, rendered.revokedKeys!, { mode: 0o644 });
+        if (file === "empty") writeFileSync(revokedFile, "", { mode: 0o644 });
+        await execFileAsync(SSHD, ["-t", "-f", sshdConfigFile]);
+        sshd = spawn(SSHD, ["-D", "-f", sshdConfigFile, "-E", join(dir, "sshd.log")], { stdio: "ignore" });
+        await waitFor(() => accepts(sshPort), { timeoutMs: 10_000, what: "sshd to listen" });
+    }
+
+    /** Logs in with OpenSSH's ssh and asks for the agent's remote forward: "forwarding" once the relay listens for it, else what ssh said. */
+    async function login(agent: string): Promise<string> {
+        const key = agents[agent]!;
+        const ssh = spawn(
+            "ssh",
+            [
+                "-F", "/dev/null", "-N", "-p", String(sshPort), "-i", key.privateKeyFile, "-o", `CertificateFile=${key.privateKeyFile}-cert.pub`,
+                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
+                "-R", `127.0.0.1:${listenPorts[agent]}:127.0.0.1:9`, `${TEST_LOGIN_USER}@127.0.0.1`,
+            ],
+            { stdio: ["ignore", "ignore", "pipe"] },
+        );
+        let stderr = "";
+        ssh.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        let exited = false;
+        const exit = new Promise<void>((resolve) => ssh.once("exit", () => ((exited = true), resolve())));
+        try {
+            await waitFor(async () => exited || (await accepts(listenPorts[agent]!)), { timeoutMs: 10_000, what: `ssh as ${agent} to forward or fail` });
+            return exited ? stderr.trim() : "forwarding";
+        } finally {
+            ssh.kill("SIGKILL");
+            await exit;
+        }
+    }
+
+    it("refuses a certificate whose key is revoked (by its certificate line) while another customer's still logs in", async () => {
+        const leaked = readFileSync(`${agents.acme!.privateKeyFile}-cert.pub`, "utf8").trim();
+        await startRelay([leaked]);
+        assert.match(await login("acme"), /Permission denied \(publickey\)/);
+        assert.equal(await login("globex"), "forwarding");
+        // The customer's other key, with its own certificate for the same principal, is not affected.
+        assert.equal(await login("acme-spare"), "forwarding");
+        await waitFor(() => /revoked by file/.test(readFileSync(join(dir, "sshd.log"), "utf8")), { timeoutMs: 5000, what: "sshd to log the revocation" });
+    });
+
+    it("refuses every certificate of a key revoked by its public key line", async () => {
+        await startRelay([agents.globex!.publicKey]);
+        assert.match(await login("globex"), /Permission denied \(publickey\)/);
+        assert.equal(await login("acme"), "forwarding");
+    });
+
+    it("logs everyone in with the file of an empty list, and with an empty file", async () => {
+        await startRelay([]);
+        assert.equal(await login("acme"), "forwarding");
+        await sshdStopped();
+        await startRelay([], "empty");
+        assert.equal(await login("globex"), "forwarding");
+    });
+
+    it("refuses every key when the RevokedKeys file is missing (why the relay host always writes it)", async () => {
+        await startRelay([], "missing");
+        assert.match(await login("acme"), /Permission denied \(publickey\)/);
+        assert.match(await login("globex"), /Permission denied \(publickey\)/);
+    });
+
+    async function sshdStopped(): Promise<void> {
+        const child = sshd;
+        sshd = undefined;
+        if (!child?.pid || child.exitCode !== null) return;
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        signalProcessTree(child.pid, "SIGKILL");
+        await exited;
+        await waitFor(async () => !(await accepts(sshPort)), { timeoutMs: 5000, what: "sshd to stop listening" });
+    }
+});
+
+function accepts(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = connect({ host: "127.0.0.1", port });
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve(true);
+        });
+        socket.once("error", () => resolve(false));
+    });
+}

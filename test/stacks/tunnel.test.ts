@@ -9,7 +9,7 @@ import { readStackSettings, SimulatedDeployment, StackSettings } from "../../sta
 import { judgeStack } from "../../stacks/offline/verdict";
 import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
 import { ofType, single } from "../helpers/pulumi";
-import { configInUserData, userDataOf } from "../helpers/tunnel";
+import { configInUserData, heredocIn, userDataOf } from "../helpers/tunnel";
 
 const CONNECTOR = "firefly:tunnel:TunnelConnector";
 const RELAY = "firefly:tunnel:TunnelRelay";
@@ -142,6 +142,14 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         for (const run of [customerRun, fireflyRun]) assert.ok(!Object.keys(run.outputs).some((k) => k.startsWith("tunnel")));
     });
 
+    it("hands tunnel.revokedKeys to the relay, whose hosts refuse them", async () => {
+        const leaked = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl acme leaked";
+        const settings = withConfig(firefly, { tunnel: { ...(firefly.config["private-connectivity:tunnel"] as object), revokedKeys: [leaked] } });
+        const run = await runStack(settings, { "firefly/private-connectivity/customer-dev": deployment.final.get("customer-dev")!.outputs });
+        const revoked = heredocIn(userDataOf(run), "FIREFLY_REVOKED_KEYS");
+        assert.deepEqual(revoked.split("\n").filter((l) => l && !l.startsWith("#")), [leaked]);
+    });
+
     it("fails clearly when the firefly stack's tunnelRelay output is not a relay", async () => {
         await assert.rejects(runStack(customer, { [fireflyRef]: { tunnelRelay: "relay.example.com" } }), /output tunnelRelay must be \{ host, port, hostPublicKeys, addresses \}/);
     });
@@ -159,6 +167,12 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         ["a connector identity that mixes forms", customer, { tunnel: { identity: { privateKey: "k", certificateSecretArn: "a" } } }, /private-connectivity:tunnel\.identity/],
         ["a route whose listen is not host:port", customer, { tunnel: { routes: [{ name: "x", listen: "40001", target: "10.0.0.1:1" }], identity: { privateKey: "k", certificate: "c" } } }, /private-connectivity:tunnel\.routes\[0\]\.listen: must be host:port/],
         ["a relay without public subnets", firefly, { tunnel: { userCaPublicKey: "ssh-ed25519 AAAA", customers: [{ name: "a", principal: "p", listen: ["127.0.0.1:1"] }] } }, /private-connectivity:tunnel\.publicSubnetIds/],
+        [
+            "a revoked key that is not a key line",
+            firefly,
+            { tunnel: { ...(firefly.config["private-connectivity:tunnel"] as object), revokedKeys: ["SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"] } },
+            /private-connectivity:tunnel\.revokedKeys\[0\]: must be an OpenSSH public key or certificate line.*; paste the agent's agent_key\.pub or agent_key-cert\.pub line/,
+        ],
         ["a misspelt relay key", firefly, { tunnel: { publicSubnetIds: ["s"], userCaPublicKey: "k", customer: [] } }, /private-connectivity:tunnel: unknown key "customer"/],
     ] as const) {
         it(`refuses ${what}, naming the key`, () => {
