@@ -5,53 +5,42 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { TunnelRelay } from "../../components/tunnelRelay";
 import { relayPaths } from "../../components/tunnelUserData";
 import { deploy } from "../helpers/pulumi";
 import { heredocIn, relayArgs, userCaKey, userDataOf } from "../helpers/tunnel";
+import { removeScriptRuns, runScript, scratchDirectory, type ScriptRun } from "../helpers/userData";
 
 /** A private mount namespace needs root and unshare; the test command runs as root (sshd needs it too). */
 function canIsolate(): boolean {
     return process.getuid?.() === 0 && spawnSync("unshare", ["-m", "true"]).status === 0 && fs.existsSync("/usr/sbin/sshd");
 }
 
-interface Boot {
+interface Boot extends ScriptRun {
+    /** The throwaway directory mounted on /etc/ssh during the run. */
     etc: string;
-    calls: string[];
-    status: number | null;
-    output: string;
 }
 
-/** Every throwaway directory the runs made, removed after the suite. */
-const scratch: string[] = [];
-
-function boot(userData: string, hostKeyFile: string, previousSshdConfig: string): Boot {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relay-boot-"));
-    scratch.push(dir);
-    const etc = path.join(dir, "etc-ssh");
-    const bin = path.join(dir, "bin");
-    fs.mkdirSync(etc);
-    fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(etc, "sshd_config"), previousSshdConfig);
-    const stub = (name: string, body = "") => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> "$CALLS"\n${body}`, { mode: 0o755 });
-    stub("aws", 'if [ "$1" = secretsmanager ]; then cat "$HOST_KEY_FILE"; fi\n');
-    for (const name of ["useradd", "usermod", "systemctl"]) stub(name);
-    stub("id", "exit 0\n");
-    fs.writeFileSync(path.join(dir, "user-data.sh"), userData, { mode: 0o755 });
-    const calls = path.join(dir, "calls.log");
-    const result = spawnSync(
-        "unshare",
-        ["-m", "--propagation", "private", "bash", "-c", `mount --bind "${etc}" /etc/ssh && exec bash "${path.join(dir, "user-data.sh")}"`],
-        { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: calls, HOST_KEY_FILE: hostKeyFile }, encoding: "utf8", timeout: 30_000 },
-    );
-    return {
-        etc,
-        calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [],
-        status: result.status,
-        output: `${result.stdout}${result.stderr}`,
-    };
+async function boot(userData: string, hostKeyFile: string, previousSshdConfig: string): Promise<Boot> {
+    let etc = "";
+    const run = await runScript(userData, {
+        stubs: {
+            aws: 'if [ "$1" = secretsmanager ]; then cat "$HOST_KEY_FILE"; fi',
+            useradd: "",
+            usermod: "",
+            systemctl: "",
+            id: "exit 0",
+        },
+        env: { HOST_KEY_FILE: hostKeyFile },
+        setup: (dir) => {
+            etc = path.join(dir, "etc-ssh");
+            fs.mkdirSync(etc);
+            fs.writeFileSync(path.join(etc, "sshd_config"), previousSshdConfig);
+        },
+        command: (script) => ["unshare", ["-m", "--propagation", "private", "bash", "-c", `mount --bind "${etc}" /etc/ssh && exec bash "${script}"`]],
+    });
+    return { ...run, etc };
 }
 
 describe("TunnelRelay user data, run for real with sshd -t in a private mount namespace", function () {
@@ -69,14 +58,12 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
             new TunnelRelay("relay", relayArgs());
         });
         userData = userDataOf(run);
-        const work = fs.mkdtempSync(path.join(os.tmpdir(), "relay-host-key-"));
-        scratch.push(work);
-        hostKeyFile = path.join(work, "host_key");
+        hostKeyFile = path.join(scratchDirectory("relay-host-key"), "host_key");
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "relay", "-f", hostKeyFile]);
     });
 
-    it("installs the generator's sshd_config after sshd -t accepts it, then restarts sshd", () => {
-        const result = boot(userData, hostKeyFile, "# the AMI's config\n");
+    it("installs the generator's sshd_config after sshd -t accepts it, then restarts sshd", async () => {
+        const result = await boot(userData, hostKeyFile, "# the AMI's config\n");
         assert.equal(result.status, 0, result.output);
         // The files the user data carries (tunnelRelay.test.ts checks they are the generator's output).
         assert.equal(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), heredocIn(userData, "FIREFLY_SSHD_CONFIG"));
@@ -91,8 +78,8 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
         assert.ok(result.calls.some((c) => c.startsWith("usermod -p * tunnel")), "the login user is unlocked without a password");
     });
 
-    it("installs the stack's host key privately, with the public half the connectors pin", () => {
-        const result = boot(userData, hostKeyFile, "");
+    it("installs the stack's host key privately, with the public half the connectors pin", async () => {
+        const result = await boot(userData, hostKeyFile, "");
         assert.equal(result.status, 0, result.output);
         const installed = path.join(result.etc, path.basename(relayPaths.hostKey));
         assert.equal(fs.statSync(installed).mode & 0o777, 0o600);
@@ -100,17 +87,15 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
         assert.equal(pub, fs.readFileSync(`${hostKeyFile}.pub`, "utf8").split(" ").slice(0, 2).join(" "));
     });
 
-    it("keeps the running config and does not restart sshd when sshd -t refuses the new one", () => {
+    it("keeps the running config and does not restart sshd when sshd -t refuses the new one", async () => {
         const broken = userData.replace("\nFIREFLY_SSHD_CONFIG\n", "\nNotAnSshdOption yes\nFIREFLY_SSHD_CONFIG\n");
         assert.notEqual(broken, userData, "the test found the sshd_config heredoc");
-        const result = boot(broken, hostKeyFile, "# the AMI's config\n");
+        const result = await boot(broken, hostKeyFile, "# the AMI's config\n");
         assert.notEqual(result.status, 0);
         assert.match(result.output, /NotAnSshdOption/);
         assert.equal(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), "# the AMI's config\n");
         assert.ok(!result.calls.some((c) => c.startsWith("systemctl restart")));
     });
 
-    after(() => {
-        for (const dir of scratch.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => removeScriptRuns());
 });

@@ -13,14 +13,13 @@ import { connectorPaths } from "../../components/tunnelUserData";
 import { parseConnectorConfig } from "../../connector/config";
 import { deploy } from "../helpers/pulumi";
 import { certArn, connectorArgs, keyArn, userDataOf } from "../helpers/tunnel";
+import { removeScriptRuns, runScript, scratchDirectory, type ScriptRun } from "../helpers/userData";
 
 const fakeKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----";
 const fakeCert = "ssh-ed25519-cert-v01@openssh.com AAAAfake acme";
 
 const stubs: Record<string, string> = {
-    aws: `#!/bin/bash
-echo "aws $*" >> "$CALLS"
-if [ "$1" = s3 ] && [ "$2" = cp ]; then cp "$FAKE_BUNDLE" "\${@: -1}"; exit 0; fi
+    aws: `if [ "$1" = s3 ] && [ "$2" = cp ]; then cp "$FAKE_BUNDLE" "\${@: -1}"; exit 0; fi
 if [ "$1" = secretsmanager ]; then
     while [ $# -gt 0 ]; do if [ "$1" = --secret-id ]; then id="$2"; fi; shift; done
     case "$id" in
@@ -30,38 +29,21 @@ if [ "$1" = secretsmanager ]; then
     esac
     exit 0
 fi
-exit 0
-`,
-    id: `#!/bin/bash\necho "id $*" >> "$CALLS"\nexit 1\n`,
-    ...Object.fromEntries(["dnf", "useradd", "chown", "systemctl", "amazon-cloudwatch-agent-ctl"].map((name) => [name, `#!/bin/bash\necho "${name} $*" >> "$CALLS"\n`])),
+exit 0`,
+    id: "exit 1",
+    ...Object.fromEntries(["dnf", "useradd", "chown", "systemctl", "amazon-cloudwatch-agent-ctl"].map((name) => [name, ""])),
 };
 
-interface Installed {
+interface Installed extends ScriptRun {
+    /** The throwaway root the script installed into ($FIREFLY_ROOT). */
     root: string;
-    calls: string[];
-    status: number | null;
-    output: string;
 }
 
-function install(userData: string, bundleFile: string): Installed {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "connector-install-"));
-    const root = path.join(dir, "root");
-    const bin = path.join(dir, "bin");
+async function install(userData: string, bundleFile: string): Promise<Installed> {
+    const root = path.join(scratchDirectory("connector-root"), "root");
     fs.mkdirSync(root);
-    fs.mkdirSync(bin);
-    for (const [name, script] of Object.entries(stubs)) fs.writeFileSync(path.join(bin, name), script, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, "user-data.sh"), userData, { mode: 0o755 });
-    const calls = path.join(dir, "calls.log");
-    const result = spawnSync("bash", [path.join(dir, "user-data.sh")], {
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FIREFLY_ROOT: root, CALLS: calls, FAKE_BUNDLE: bundleFile, FAKE_KEY: fakeKey, FAKE_CERT: fakeCert },
-        encoding: "utf8",
-    });
-    return {
-        root,
-        calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [],
-        status: result.status,
-        output: `${result.stdout}${result.stderr}`,
-    };
+    const run = await runScript(userData, { stubs, env: { FIREFLY_ROOT: root, FAKE_BUNDLE: bundleFile, FAKE_KEY: fakeKey, FAKE_CERT: fakeCert } });
+    return { ...run, root };
 }
 
 describe("TunnelConnector user data, run in a throwaway root", function () {
@@ -73,9 +55,9 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
             new TunnelConnector("acme-tunnel", connectorArgs({ identity: { privateKeySecretArn: keyArn, certificateSecretArn: certArn } }));
         });
         userData = userDataOf(run);
-        installed = install(userData, buildConnectorBundle().file);
+        installed = await install(userData, buildConnectorBundle().file);
     });
-    after(() => fs.rmSync(path.dirname(installed.root), { recursive: true, force: true }));
+    after(() => removeScriptRuns());
 
     const at = (file: string) => path.join(installed.root, file);
 
@@ -152,8 +134,7 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
         if (spawnSync("systemd-analyze", ["--version"]).status !== 0) {
             this.skip(); // systemd-analyze is not installed on this machine: the unit syntax check is skipped.
         }
-        const units = path.join(path.dirname(installed.root), "verify");
-        fs.mkdirSync(units, { recursive: true });
+        const units = scratchDirectory("connector-units");
         for (const name of [connectorPaths.unit, `${connectorPaths.readinessUnit}.service`, `${connectorPaths.readinessUnit}.timer`]) {
             const text = fs.readFileSync(at(`/etc/systemd/system/${name}`), "utf8").replace(`ExecStart=${connectorPaths.appDir}/bin/`, `ExecStart=${installed.root}${connectorPaths.appDir}/bin/`);
             fs.writeFileSync(path.join(units, name), text);
@@ -164,21 +145,13 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
         assert.equal(result.stderr.trim(), "");
     });
 
-    it("stops before installing anything when the bundle's SHA-256 does not match", () => {
-        const other = path.join(os.tmpdir(), `not-the-bundle-${process.pid}.tar.gz`);
+    it("stops before installing anything when the bundle's SHA-256 does not match", async () => {
+        const other = path.join(scratchDirectory("not-the-bundle"), "bundle.tar.gz");
         fs.writeFileSync(other, "tampered");
-        try {
-            const tampered = install(userData, other);
-            try {
-                assert.notEqual(tampered.status, 0);
-                assert.match(tampered.output, /does not have the expected SHA-256/);
-                assert.ok(!fs.existsSync(path.join(tampered.root, connectorPaths.config)));
-                assert.ok(!tampered.calls.some((c) => c.startsWith("systemctl")));
-            } finally {
-                fs.rmSync(path.dirname(tampered.root), { recursive: true, force: true });
-            }
-        } finally {
-            fs.rmSync(other, { force: true });
-        }
+        const tampered = await install(userData, other);
+        assert.notEqual(tampered.status, 0);
+        assert.match(tampered.output, /does not have the expected SHA-256/);
+        assert.ok(!fs.existsSync(path.join(tampered.root, connectorPaths.config)));
+        assert.ok(!tampered.calls.some((c) => c.startsWith("systemctl")));
     });
 });
