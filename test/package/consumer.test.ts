@@ -1,61 +1,82 @@
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "..", "..");
 const fixture = path.join(root, "test", "fixtures", "consumer");
-const linked = path.join(fixture, "node_modules", "@firefly", "private-connectivity");
+const installed = path.join(fixture, "node_modules", "@firefly", "private-connectivity");
 
 /**
- * Another Pulumi project installs this package and imports it by name. These tests use the
- * built package entry (dist/, through package.json `exports`), never the TypeScript sources.
+ * Another Pulumi project installs this package and imports it by name: `@firefly/private-connectivity`
+ * for the components, `@firefly/private-connectivity/policies/offline` for the policy pack's offline
+ * evaluator. The fixture gets exactly what `npm pack` publishes (dist/, never the TypeScript sources),
+ * extracted where `npm install <tarball>` puts it; the package's own dependencies resolve from this
+ * repository's node_modules, as they would from the consumer's.
  */
 describe("the package as another project uses it", function () {
     this.timeout(120_000);
+    let published: string[];
 
-    before(() => {
+    before(async () => {
         assert.ok(
             fs.existsSync(path.join(root, "dist", "components", "index.js")),
             "dist/ is missing: run `npm run build` (npm test does) before these tests",
         );
-        // What `npm install ../..` (a file: dependency) does: a symlink in node_modules.
-        fs.mkdirSync(path.dirname(linked), { recursive: true });
-        fs.rmSync(linked, { force: true, recursive: true });
-        fs.symlinkSync(root, linked, "dir");
-    });
-
-    it("publishes the compiled components with their type declarations", async () => {
-        const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root });
-        const [pack] = JSON.parse(stdout) as Array<{ name: string; files: Array<{ path: string }> }>;
-        const files = pack!.files.map((f) => f.path);
-        for (const required of ["package.json", "dist/components/index.js", "dist/components/index.d.ts", "dist/components/privateLinkService.d.ts"]) {
-            assert.ok(files.includes(required), `${required} is in the package`);
+        const packDir = fs.mkdtempSync(path.join(os.tmpdir(), "consumer-pack-"));
+        try {
+            const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], { cwd: root });
+            const [pack] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+            published = pack!.files.map((f) => f.path);
+            fs.rmSync(installed, { force: true, recursive: true });
+            fs.mkdirSync(installed, { recursive: true });
+            await run("tar", ["-xzf", path.join(packDir, pack!.filename), "-C", installed, "--strip-components=1"]);
+        } finally {
+            fs.rmSync(packDir, { force: true, recursive: true });
         }
-        assert.ok(!files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript sources are published");
-        assert.ok(!files.some((f) => f.startsWith("test/")), "no tests are published");
     });
 
-    it("type-checks a consumer program against the published declarations", async () => {
-        const tsc = path.join(root, "node_modules", ".bin", "tsc");
-        await run(tsc, ["-p", path.join(fixture, "tsconfig.json")], { cwd: fixture }).catch((err: { stdout?: string }) => {
-            assert.fail(`the consumer fixture does not type-check against dist/*.d.ts:\n${err.stdout}`);
-        });
+    it("publishes the compiled components and the offline policy evaluator with their type declarations", () => {
+        for (const required of [
+            "package.json",
+            "dist/components/index.js",
+            "dist/components/index.d.ts",
+            "dist/components/privateLinkService.d.ts",
+            "dist/policies/offline.js",
+            "dist/policies/offline.d.ts",
+        ]) {
+            assert.ok(published.includes(required), `${required} is in the package`);
+        }
+        assert.ok(!published.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript sources are published");
+        assert.ok(!published.some((f) => f.startsWith("test/")), "no tests are published");
     });
+
+    // Pulumi's TypeScript template resolves modules the classic "node" way, which ignores package.json
+    // "exports" (typesVersions serves the subpath there); node16 projects read "exports".
+    for (const [tsconfig, project] of [
+        ["tsconfig.json", "a Pulumi template project (moduleResolution node)"],
+        ["tsconfig.node16.json", "a project on moduleResolution node16 (package.json exports)"],
+    ] as const) {
+        it(`type-checks ${project} against the published declarations of both entry points`, async () => {
+            const tsc = path.join(root, "node_modules", ".bin", "tsc");
+            const { stdout } = await run(tsc, ["-p", path.join(fixture, tsconfig), "--listFiles"], { cwd: fixture, maxBuffer: 16 * 1024 * 1024 }).catch(
+                (err: { stdout?: string }) => assert.fail(`the consumer fixture does not type-check (${tsconfig}) against the published *.d.ts:\n${err.stdout}`),
+            );
+            const files = stdout.split("\n").filter((line) => line.length > 0);
+            for (const declaration of ["dist/components/index.d.ts", "dist/policies/offline.d.ts"]) {
+                assert.ok(files.includes(path.join(installed, declaration)), `the program uses the installed ${declaration}`);
+            }
+            const ownSources = files.filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`) && !f.startsWith(fixture + path.sep));
+            assert.deepEqual(ownSources, [], "nothing resolves to this repository's sources");
+        });
+    }
 
     it("instantiates PrivateLinkService from the built package under Pulumi mocks", async () => {
-        const { stdout } = await run(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(fixture, "run.ts")], {
-            cwd: fixture,
-            env: { ...process.env, TS_NODE_PROJECT: path.join(fixture, "tsconfig.json") },
-        });
-        const result = JSON.parse(stdout) as {
-            resolvedFrom: string;
-            outputs: Record<string, unknown>;
-            registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }>;
-        };
-        assert.equal(fs.realpathSync(result.resolvedFrom), path.join(root, "dist", "components", "index.js"));
+        const result = await runFixture();
+        assert.equal(fs.realpathSync(result.resolvedFrom), path.join(installed, "dist", "components", "index.js"));
         assert.equal(result.outputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0");
         const component = result.registered.find((r) => r.type === "firefly:privatelink:PrivateLinkService");
         assert.equal(component?.name, "consumer");
@@ -65,4 +86,39 @@ describe("the package as another project uses it", function () {
         assert.equal(service?.inputs.acceptanceRequired, true);
         assert.deepEqual(service?.inputs.allowedPrincipals, ["arn:aws:iam::222222222222:root"]);
     });
+
+    it("judges the program with the policy pack through @firefly/private-connectivity/policies/offline", async () => {
+        const result = await runFixture();
+        assert.equal(fs.realpathSync(result.policiesResolvedFrom), path.join(installed, "dist", "policies", "offline.js"));
+        assert.ok(result.registered.length > 5, "the verdict covers the component's resources");
+        assert.deepEqual(result.verdict, [], "the component's secure defaults pass the pack");
+        assert.deepEqual(result.publicLoadBalancerVerdict, [
+            "load-balancer-internal consumer-nlb [mandatory]",
+            "endpoint-service-nlb-internal consumer-nlb [mandatory]",
+        ]);
+        // PolicyConfigError is the installed module's class: `instanceof` works in the consumer's code.
+        assert.deepEqual(result.badPortProblems, ['policy "lb-listener-tcp-encrypted-ports", field "tlsPassthroughPorts.0": must be >= 1']);
+    });
 });
+
+interface FixtureResult {
+    resolvedFrom: string;
+    policiesResolvedFrom: string;
+    outputs: Record<string, unknown>;
+    registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }>;
+    verdict: string[];
+    publicLoadBalancerVerdict: string[];
+    badPortProblems?: string[];
+}
+
+let fixtureRun: Promise<FixtureResult> | undefined;
+
+/** test/fixtures/consumer/run.ts in its own process (once: the tests only read its result). */
+function runFixture(): Promise<FixtureResult> {
+    fixtureRun ??= run(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(fixture, "run.ts")], {
+        cwd: fixture,
+        env: { ...process.env, TS_NODE_PROJECT: path.join(fixture, "tsconfig.json") },
+        maxBuffer: 16 * 1024 * 1024,
+    }).then(({ stdout }) => JSON.parse(stdout) as FixtureResult);
+    return fixtureRun;
+}
