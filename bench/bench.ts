@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --profile] [-- --bulk-only]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --profile] [-- --bulk-only] [-- --compare FILE]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
 // loopback sshd relay, in the same run, with the same key, certificate and cipher. A client in
@@ -13,6 +13,7 @@ import { cpus, release, totalmem } from "node:os";
 import { connect, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { comparisonTable, loadReport, type BenchReport } from "./compare";
 import { RECONNECT_DEFAULTS } from "../connector/config";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
 import { writeConfigFile } from "../test/connector/helpers/agent";
@@ -42,6 +43,8 @@ interface BenchOptions {
     readonly streams: number;
     readonly streamBytes: number;
     readonly reconnectRuns: number;
+    /** An earlier report to compare this run with, read and checked before anything runs. */
+    readonly compare: { readonly file: string; readonly report: BenchReport } | undefined;
 }
 
 function positiveInteger(value: string | undefined, option: string, fallback: number): number {
@@ -63,6 +66,7 @@ function parseOptions(argv: string[]): BenchOptions {
             streams: { type: "string" },
             // e.g. --node-flags="" to measure the agent without AGENT_NODE_FLAGS
             "node-flags": { type: "string" },
+            compare: { type: "string" },
         },
     });
     const quick = values.quick === true;
@@ -74,6 +78,7 @@ function parseOptions(argv: string[]): BenchOptions {
         runs: positiveInteger(values.runs, "--runs", quick ? 1 : 3),
         streams: positiveInteger(values.streams, "--streams", quick ? 200 : 1000),
         streamBytes: MiB,
+        compare: values.compare === undefined ? undefined : { file: values.compare, report: loadReport(values.compare) },
     };
     return quick
         ? { ...common, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, reconnectRuns: 1 }
@@ -389,6 +394,17 @@ function printTable(metrics: readonly Metric[], ceilingMBps: number): void {
     }
 }
 
+/** Each metric as the JSON keeps it: per-run values (agent and OpenSSH, in run order), medians, ratio. */
+function reportMetrics(metrics: readonly Metric[]) {
+    return metrics.map((m) => ({ ...m, runs: { agent: m.agent, openssh: m.openssh }, ...row(m) }));
+}
+
+function printComparison(options: BenchOptions, metrics: readonly Metric[]): void {
+    if (!options.compare) return;
+    const now: BenchReport = { date: new Date().toISOString(), quick: options.quick, runs: options.runs, metrics: reportMetrics(metrics) };
+    process.stdout.write(`\n${comparisonTable(options.compare.report, options.compare.file, now).join("\n")}\n`);
+}
+
 function machine(): Record<string, string | number> {
     const openssh = execFileSync("ssh", ["-V"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() ||
         String(execFileSync("sh", ["-c", "ssh -V 2>&1"])).trim();
@@ -411,7 +427,7 @@ async function main(): Promise<void> {
     try {
         options = parseOptions(process.argv.slice(2));
     } catch (err) {
-        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--profile] [--node-flags "FLAGS"]\n`);
+        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--profile] [--node-flags "FLAGS"] [--compare FILE]\n`);
         process.exit(2);
     }
     const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
@@ -490,6 +506,7 @@ async function main(): Promise<void> {
         if (options.bulkOnly) {
             process.stdout.write("\n");
             printTable(metrics, median(ceiling));
+            printComparison(options, metrics);
             return;
         }
         const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
@@ -545,7 +562,7 @@ async function main(): Promise<void> {
             rawLoopbackMBps: { median: median(ceiling), runs: ceiling },
             agentMajorGcPerGiB: majorGcPerGiB,
             // Each metric: the per-run values (agent and OpenSSH, in run order) and their medians and ratio.
-            metrics: metrics.map((m) => ({ ...m, runs: { agent: m.agent, openssh: m.openssh }, ...row(m) })),
+            metrics: reportMetrics(metrics),
             durationSeconds: (Date.now() - startedAt) / 1000,
         };
         const dir = join(ROOT, "bench", "results");
@@ -554,6 +571,7 @@ async function main(): Promise<void> {
         writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
         writeFileSync(join(dir, options.quick ? "latest-quick.json" : "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
         log(`wrote ${file} (${format(report.durationSeconds)} s in all)`);
+        printComparison(options, metrics);
     } finally {
         for (const contender of contenders) await contender.stop().catch(() => undefined);
         await lab.cleanup();
