@@ -1,12 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { program as stackProgram } from "../program";
+import { loadProgram, readProject, type StackProgram } from "./project";
 import { ProgramRun, runProgram } from "./runProgram";
 
 /** Where the example stack settings (`Pulumi.<stack>.yaml`) live: Pulumi.yaml's stackConfigDir. */
 const stacksDir = path.resolve(__dirname, "..");
-const projectName = "private-connectivity";
 
 export interface StackSettings {
     stack: string;
@@ -71,10 +70,16 @@ export interface SimulatedDeployment {
  */
 export async function simulateDeployment(
     stacks: StackSettings[],
-    options: { maxPasses?: number; program?: () => Promise<Record<string, unknown>>; project?: string } = {},
+    options: {
+        maxPasses?: number;
+        /** Default: this repository's program, loaded from Pulumi.yaml's `main` as `npm start` loads it. */
+        program?: StackProgram;
+        /** Default: the name in this repository's Pulumi.yaml. */
+        project?: string;
+    } = {},
 ): Promise<SimulatedDeployment> {
-    const program = options.program ?? stackProgram;
-    const project = options.project ?? projectName;
+    const program = options.program ?? loadProgram(readProject());
+    const project = options.project ?? readProject().name;
     const maxPasses = options.maxPasses ?? 5;
     const latest = new Map<string, Record<string, unknown>>();
     const final = new Map<string, ProgramRun>();

@@ -1,10 +1,29 @@
+import { loadProgram, readProject } from "../../stacks/offline/project";
 import { readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../stacks/offline/simulate";
-import { program } from "../../stacks/program";
 import { deploy, type ProgramRun } from "./pulumi";
+
+/** This repository's Pulumi project (Pulumi.yaml at the root), as `npm start` reads it. */
+const project = readProject();
+
+/**
+ * The repository's stack program, loaded the way `npm start` and the Node.js language host load
+ * it: Pulumi.yaml's `main` (stacks/index.ts), whose exported function is the program. The modules
+ * stay loaded between runs (`reloadModules: false`), which saves re-transpiling the project on
+ * every run; the program keeps no module state, and test/stacks/offlineCli.test.ts runs the CLI
+ * itself, which reloads them.
+ */
+const stackProgram = loadProgram(project, { reloadModules: false });
 
 /** One `pulumi up` of the repository's stack program with these settings and the other stacks' outputs. */
 export function runStack(settings: StackSettings, stackOutputs: Record<string, Record<string, unknown>> = {}): Promise<ProgramRun> {
-    return deploy(program, { stack: settings.stack, config: settings.config, accountId: settings.accountId, region: settings.region, stackOutputs });
+    return deploy(stackProgram, {
+        project: project.name,
+        stack: settings.stack,
+        config: settings.config,
+        accountId: settings.accountId,
+        region: settings.region,
+        stackOutputs,
+    });
 }
 
 /** The settings with project config keys changed (`undefined` removes a key). */
@@ -24,6 +43,9 @@ let example: Promise<SimulatedDeployment> | undefined;
  * Simulated once per test run and shared: tests only read it.
  */
 export function exampleDeployment(): Promise<SimulatedDeployment> {
-    example ??= simulateDeployment([readStackSettings("customer-dev"), readStackSettings("firefly-dev")]);
+    example ??= simulateDeployment([readStackSettings("customer-dev"), readStackSettings("firefly-dev")], {
+        program: stackProgram,
+        project: project.name,
+    });
     return example;
 }
