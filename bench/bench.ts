@@ -230,6 +230,29 @@ function cpuSeconds(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds used so far by `pid` and all its live descendants (sshd forks one per connection). */
+function treeCpuSeconds(pid: number): number {
+    let total = 0;
+    for (const p of [pid, ...descendantsOf(pid)]) {
+        try {
+            total += cpuSeconds(p);
+        } catch {
+            // exited between the listing and the read: its time is gone with it
+        }
+    }
+    return total;
+}
+
+/** CPU per GiB of the processes around the tunnel in one transfer, to see where the 2 cores went. */
+interface SurroundingCpu {
+    /** This process: the client that downloads. */
+    readonly client: number[];
+    /** bench/target.js: the service that sends. */
+    readonly target: number[];
+    /** The relay's sshd and its per-connection children. */
+    readonly sshd: number[];
+}
+
 interface Contender {
     readonly name: "agent" | "openssh";
     readonly directPort: number;
@@ -489,12 +512,30 @@ async function main(): Promise<void> {
         // Major GCs in the agent per GiB carried: what most of its CPU beyond ssh's went to before
         // packetReuse.ts and the shared read buffer; logged and kept in the JSON, not a ratio.
         const majorGcPerGiB: Record<"direct" | "hairpin", number[]> = { direct: [], hairpin: [] };
+        // The other processes' CPU per GiB in the same transfers: on 2 cores, throughput is about
+        // 2 / (the sum of all four), so this shows what the tunnel process's share means.
+        const surrounding: Record<"direct" | "hairpin", Record<Contender["name"], SurroundingCpu>> = {
+            direct: { agent: { client: [], target: [], sshd: [] }, openssh: { client: [], target: [], sshd: [] } },
+            hairpin: { agent: { client: [], target: [], sshd: [] }, openssh: { client: [], target: [], sshd: [] } },
+        };
+        const relayPid = lab.relays[0]!.pid!;
+        const targetPid = target.child.pid!;
+        const clientCpuSeconds = () => {
+            const usage = process.cpuUsage();
+            return (usage.user + usage.system) / 1e6;
+        };
         const throughput = async (c: Contender, port: number, cpu: Metric, kind: "direct" | "hairpin") => {
             const pid = c.pid()!;
             const gcBefore = await c.majorGcs?.();
+            const others = { client: clientCpuSeconds(), target: cpuSeconds(targetPid), sshd: treeCpuSeconds(relayPid) };
             const before = cpuSeconds(pid);
             const ms = await download(port, options.bulkBytes);
-            cpu[c.name].push((cpuSeconds(pid) - before) / (options.bulkBytes / 1024 ** 3));
+            const gib = options.bulkBytes / 1024 ** 3;
+            cpu[c.name].push((cpuSeconds(pid) - before) / gib);
+            const around = surrounding[kind][c.name];
+            around.client.push((clientCpuSeconds() - others.client) / gib);
+            around.target.push((cpuSeconds(targetPid) - others.target) / gib);
+            around.sshd.push((treeCpuSeconds(relayPid) - others.sshd) / gib);
             if (c.majorGcs && gcBefore !== undefined) majorGcPerGiB[kind].push(((await c.majorGcs()) - gcBefore) / (options.bulkBytes / 1024 ** 3));
             return mb / (ms / 1000);
         };
@@ -503,6 +544,13 @@ async function main(): Promise<void> {
         await measure(`throughput hairpin, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", (c) => throughput(c, c.hairpinPort, cpuHairpin, "hairpin"));
         metrics.push(cpuHairpin);
         log(`agent major GCs per GiB: direct ${format(median(majorGcPerGiB.direct))}, hairpin ${format(median(majorGcPerGiB.hairpin))}`);
+        for (const kind of ["direct", "hairpin"] as const) {
+            const text = (["agent", "openssh"] as const).map((name) => {
+                const s = surrounding[kind][name];
+                return `with ${name === "agent" ? "agent" : "OpenSSH"}: client ${format(median(s.client))}, target ${format(median(s.target))}, sshd ${format(median(s.sshd))}`;
+            });
+            log(`CPU per GiB (s) of the other processes, ${kind}: ${text.join("; ")}`);
+        }
         if (options.bulkOnly) {
             process.stdout.write("\n");
             printTable(metrics, median(ceiling));
@@ -561,6 +609,8 @@ async function main(): Promise<void> {
             agentIdleRssMiB: idleRss / MiB,
             rawLoopbackMBps: { median: median(ceiling), runs: ceiling },
             agentMajorGcPerGiB: majorGcPerGiB,
+            // Per run: CPU seconds per GiB of the client, the target and sshd in each bulk transfer.
+            surroundingCpuPerGiB: surrounding,
             // Each metric: the per-run values (agent and OpenSSH, in run order) and their medians and ratio.
             metrics: reportMetrics(metrics),
             durationSeconds: (Date.now() - startedAt) / 1000,
