@@ -3,15 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConnectivityCheck, ConnectivityCheckArgs } from "../../components/connectivityCheck";
 import { probeModuleSource, probeRunnerScript } from "../../components/probe/probeSource";
 import { itRefuses } from "../helpers/argumentErrors";
-import { deploy, ofType, single } from "../helpers/pulumi";
-
-const FUNCTION = "aws:lambda/function:Function";
-const INVOCATION = "aws:lambda/invocation:Invocation";
-const SG = "aws:ec2/securityGroup:SecurityGroup";
-const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-const COMMAND = "command:local:Command";
-const ROLE = "aws:iam/role:Role";
+import { deploy } from "../helpers/pulumi";
+import { ofType, single, types } from "../helpers/resources";
 
 const endpointSg = "sg-0e1e2d3c4b5a69788";
 
@@ -31,20 +24,20 @@ describe("ConnectivityCheck", () => {
             const check = new ConnectivityCheck("acme", lambdaArgs({ triggers: ["vpce-0a1b2c3d4e5f60718"] }));
             return { result: check.result };
         });
-        const fn = single(run, FUNCTION);
+        const fn = single(run, types.lambdaFunction);
         assert.equal(fn.inputs.handler, "index.handler");
         assert.match(String(fn.inputs.runtime), /^nodejs2\d\.x$/);
         const vpcConfig = fn.inputs.vpcConfig as { subnetIds: string[]; securityGroupIds: string[] };
         assert.deepEqual(vpcConfig.subnetIds, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]);
-        const sg = single(run, SG);
+        const sg = single(run, types.securityGroup);
         assert.deepEqual(vpcConfig.securityGroupIds, [sg.id]);
-        const role = single(run, ROLE);
+        const role = single(run, types.iamRole);
         assert.equal(fn.inputs.role, role.outputs.arn);
         assert.deepEqual(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement, [
             { Sid: "LambdaAssumesRole", Effect: "Allow", Principal: { Service: ["lambda.amazonaws.com"] }, Action: "sts:AssumeRole" },
         ]);
 
-        const invocation = single(run, INVOCATION);
+        const invocation = single(run, types.lambdaInvocation);
         assert.equal(invocation.inputs.functionName, fn.outputs.name);
         const event = JSON.parse(String(invocation.inputs.input));
         assert.deepEqual(event.request, {
@@ -66,7 +59,7 @@ describe("ConnectivityCheck", () => {
             new ConnectivityCheck("acme", lambdaArgs());
         });
         // Deserialized assets hold promises, as pulumi.asset.AssetArchive does.
-        const code = single(run, FUNCTION).inputs.code as { assets: Promise<Record<string, { text: Promise<string> }>> };
+        const code = single(run, types.lambdaFunction).inputs.code as { assets: Promise<Record<string, { text: Promise<string> }>> };
         const assets = await code.assets;
         assert.deepEqual(Object.keys(assets), ["index.js"]);
         const text = await assets["index.js"]!.text;
@@ -78,13 +71,13 @@ describe("ConnectivityCheck", () => {
         const run = await deploy(() => {
             new ConnectivityCheck("acme", lambdaArgs({ port: 8443 }));
         });
-        const sg = single(run, SG);
-        const egress = single(run, EGRESS);
+        const sg = single(run, types.securityGroup);
+        const egress = single(run, types.securityGroupEgressRule);
         assert.deepEqual(
             [egress.inputs.securityGroupId, egress.inputs.referencedSecurityGroupId, egress.inputs.fromPort, egress.inputs.toPort],
             [sg.id, endpointSg, 8443, 8443],
         );
-        const ingress = single(run, INGRESS);
+        const ingress = single(run, types.securityGroupIngressRule);
         assert.deepEqual(
             [ingress.inputs.securityGroupId, ingress.inputs.referencedSecurityGroupId, ingress.inputs.fromPort],
             [endpointSg, sg.id, 8443],
@@ -101,7 +94,7 @@ describe("ConnectivityCheck", () => {
             // the handler itself); what the component controls is the event it sends.
             { invocationResult: (inputs) => (JSON.parse(String(inputs.input)).ready === false ? { skipped: true, reason: JSON.parse(String(inputs.input)).notReadyReason } : { ok: true }) },
         );
-        const event = JSON.parse(String(single(run, INVOCATION).inputs.input));
+        const event = JSON.parse(String(single(run, types.lambdaInvocation).inputs.input));
         assert.equal(event.ready, false);
         assert.equal(event.notReadyReason, "pending acceptance");
         assert.deepEqual(run.outputs.result, { skipped: true, reason: "pending acceptance" });
@@ -111,8 +104,8 @@ describe("ConnectivityCheck", () => {
         const run = await deploy(() => {
             new ConnectivityCheck("acme", { hostname: "acme.privatelink.firefly.internal", runFrom: "runner", httpHeadPath: false, servername: "gitlab.acme.com" });
         });
-        assert.equal(ofType(run, FUNCTION).length, 0);
-        const cmd = single(run, COMMAND);
+        assert.equal(ofType(run, types.lambdaFunction).length, 0);
+        const cmd = single(run, types.localCommand);
         assert.equal(cmd.inputs.create, "node -");
         assert.equal(cmd.inputs.stdin, probeRunnerScript());
         const event = JSON.parse((cmd.inputs.environment as Record<string, string>).FIREFLY_PROBE_EVENT!);

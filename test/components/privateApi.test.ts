@@ -6,35 +6,8 @@ import { PolicyDocument } from "../../components/iamPolicy";
 import { PrivateApi, PrivateApiArgs } from "../../components/privateApi";
 import { PrivateApiRoute } from "../../components/privateApiRoutes";
 import { itRefuses } from "../helpers/argumentErrors";
-import { customerAccount, deploy, ofType, platformAccount, ProgramRun, RecordedResource, single } from "../helpers/pulumi";
-
-const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
-const SG = "aws:ec2/securityGroup:SecurityGroup";
-const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-const FLOW_LOG = "aws:ec2/flowLog:FlowLog";
-const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
-const ROLE = "aws:iam/role:Role";
-const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
-const API = "aws:apigateway/restApi:RestApi";
-const API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy";
-const RESOURCE = "aws:apigateway/resource:Resource";
-const METHOD = "aws:apigateway/method:Method";
-const INTEGRATION = "aws:apigateway/integration:Integration";
-const METHOD_RESPONSE = "aws:apigateway/methodResponse:MethodResponse";
-const INTEGRATION_RESPONSE = "aws:apigateway/integrationResponse:IntegrationResponse";
-const AUTHORIZER = "aws:apigateway/authorizer:Authorizer";
-const MODEL = "aws:apigateway/model:Model";
-const VALIDATOR = "aws:apigateway/requestValidator:RequestValidator";
-const DEPLOYMENT = "aws:apigateway/deployment:Deployment";
-const STAGE = "aws:apigateway/stage:Stage";
-const METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings";
-const ACCOUNT = "aws:apigateway/account:Account";
-const DOMAIN = "aws:apigateway/domainName:DomainName";
-const MAPPING = "aws:apigateway/basePathMapping:BasePathMapping";
-const ACCESS_ASSOCIATION = "aws:apigateway/domainNameAccessAssociation:DomainNameAccessAssociation";
-const RECORD = "aws:route53/record:Record";
-const PERMISSION = "aws:lambda/permission:Permission";
+import { customerAccount, deploy, platformAccount, ProgramRun } from "../helpers/pulumi";
+import { named, ofType, single, types } from "../helpers/resources";
 
 const vpcId = "vpc-0a1b2c3d4e5f60718";
 const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
@@ -81,12 +54,6 @@ function statement(policy: PolicyDocument, sid: string) {
     return found;
 }
 
-function byName(run: ProgramRun, type: string, name: string): RecordedResource {
-    const found = ofType(run, type).find((r) => r.name === name);
-    assert.ok(found, `${type} ${name} among ${ofType(run, type).map((r) => r.name).join(", ")}`);
-    return found;
-}
-
 describe("PrivateApi", () => {
     it("is part of the package's public API, with the flow-log component it uses", () => {
         assert.equal(pkg.PrivateApi, PrivateApi);
@@ -96,8 +63,8 @@ describe("PrivateApi", () => {
     describe("execute-api endpoint", () => {
         it("creates an execute-api interface endpoint with private DNS in the given subnets, behind its own security group", async () => {
             const run = await deployApi(baseArgs());
-            const endpoint = single(run, ENDPOINT);
-            const sg = single(run, SG);
+            const endpoint = single(run, types.vpcEndpoint);
+            const sg = single(run, types.securityGroup);
             assert.equal(endpoint.inputs.serviceName, "com.amazonaws.us-east-1.execute-api");
             assert.equal(endpoint.inputs.vpcEndpointType, "Interface");
             assert.equal(endpoint.inputs.privateDnsEnabled, true);
@@ -105,7 +72,7 @@ describe("PrivateApi", () => {
             assert.deepEqual(endpoint.inputs.subnetIds, subnets);
             assert.deepEqual(endpoint.inputs.securityGroupIds, [sg.id]);
             assert.equal(sg.inputs.vpcId, vpcId);
-            assert.equal(endpoint.parent?.endsWith("firefly:privateapi:PrivateApi::acme"), true);
+            assert.equal(endpoint.parent?.endsWith(`${types.privateApi}::acme`), true);
             assert.equal(run.outputs.endpointSecurityGroupId, sg.id);
         });
 
@@ -113,11 +80,11 @@ describe("PrivateApi", () => {
             const run = await deployApi(
                 baseArgs({ endpoint: { vpcId, subnetIds: subnets, allowedSourceSecurityGroupIds: [callerSg], allowedSourceCidrs: ["10.20.0.0/16"] } }),
             );
-            const sg = single(run, SG);
+            const sg = single(run, types.securityGroup);
             assert.equal(sg.inputs.ingress, undefined, "no inline rules");
             assert.equal(sg.inputs.egress, undefined, "no inline rules");
-            assert.equal(ofType(run, EGRESS).length, 0);
-            const rules = ofType(run, INGRESS);
+            assert.equal(ofType(run, types.securityGroupEgressRule).length, 0);
+            const rules = ofType(run, types.securityGroupIngressRule);
             assert.deepEqual(rules.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4).sort(), ["10.20.0.0/16", callerSg]);
             for (const rule of rules) {
                 assert.equal(rule.inputs.securityGroupId, sg.id);
@@ -129,7 +96,7 @@ describe("PrivateApi", () => {
 
         it("limits the endpoint to invoking this account's APIs", async () => {
             const run = await deployApi(baseArgs());
-            const policy = json(single(run, ENDPOINT).inputs.policy);
+            const policy = json(single(run, types.vpcEndpoint).inputs.policy);
             assert.equal(policy.Statement.length, 1);
             assert.equal(policy.Statement[0]!.Effect, "Allow");
             assert.equal(policy.Statement[0]!.Action, "execute-api:Invoke");
@@ -138,10 +105,10 @@ describe("PrivateApi", () => {
 
         it("logs every endpoint subnet to a log group with retention, delivered by a role only this account's flow logs can assume", async () => {
             const run = await deployApi(baseArgs());
-            const logGroup = byName(run, LOG_GROUP, "acme-endpoint-flow-logs-log-group");
+            const logGroup = named(run, "acme-endpoint-flow-logs-log-group", types.logGroup);
             assert.equal(logGroup.inputs.retentionInDays, 365);
-            const role = single(run, ROLE);
-            const flowLogs = ofType(run, FLOW_LOG);
+            const role = single(run, types.iamRole);
+            const flowLogs = ofType(run, types.flowLog);
             assert.deepEqual(flowLogs.map((f) => f.inputs.subnetId).sort(), subnets);
             for (const flowLog of flowLogs) {
                 assert.equal(flowLog.inputs.trafficType, "ALL");
@@ -156,20 +123,20 @@ describe("PrivateApi", () => {
                 StringEquals: { "aws:SourceAccount": customerAccount },
                 ArnLike: { "aws:SourceArn": `arn:aws:ec2:us-east-1:${customerAccount}:vpc-flow-log/*` },
             });
-            const delivery = json(single(run, ROLE_POLICY).inputs.policy);
+            const delivery = json(single(run, types.iamRolePolicy).inputs.policy);
             assert.deepEqual(statement(delivery, "WriteThisLogGroupOnly").Resource, [logGroup.outputs.arn, `${logGroup.outputs.arn}:*`]);
         });
 
         it("creates no flow logs when explicitly opted out", async () => {
             const run = await deployApi(baseArgs({ endpoint: { vpcId, subnetIds: subnets, allowedSourceSecurityGroupIds: [callerSg], flowLogs: false } }));
-            assert.equal(ofType(run, FLOW_LOG).length, 0);
-            assert.equal(ofType(run, "firefly:network:EndpointFlowLogs").length, 0);
+            assert.equal(ofType(run, types.flowLog).length, 0);
+            assert.equal(ofType(run, types.endpointFlowLogs).length, 0);
         });
 
         it("uses existing endpoints without creating one", async () => {
             const run = await deployApi({ vpcEndpointIds: [existingEndpoint], routes: [health] });
-            for (const type of [ENDPOINT, SG, INGRESS, FLOW_LOG]) assert.equal(ofType(run, type).length, 0, type);
-            assert.deepEqual((single(run, API).inputs.endpointConfiguration as Record<string, unknown>).vpcEndpointIds, [existingEndpoint]);
+            for (const type of [types.vpcEndpoint, types.securityGroup, types.securityGroupIngressRule, types.flowLog]) assert.equal(ofType(run, type).length, 0, type);
+            assert.deepEqual((single(run, types.restApi).inputs.endpointConfiguration as Record<string, unknown>).vpcEndpointIds, [existingEndpoint]);
             assert.deepEqual(run.outputs.vpcEndpointIds, [existingEndpoint]);
             assert.equal(run.outputs.endpointSecurityGroupId, undefined);
         });
@@ -178,8 +145,8 @@ describe("PrivateApi", () => {
     describe("REST API and resource policy", () => {
         it("creates a PRIVATE REST API bound to the created and the existing endpoints, with TLS 1.2", async () => {
             const run = await deployApi(baseArgs({ vpcEndpointIds: [existingEndpoint] }));
-            const api = single(run, API);
-            const created = single(run, ENDPOINT);
+            const api = single(run, types.restApi);
+            const created = single(run, types.vpcEndpoint);
             assert.deepEqual(api.inputs.endpointConfiguration, { types: "PRIVATE", vpcEndpointIds: [created.id, existingEndpoint] });
             assert.equal(api.inputs.securityPolicy, "TLS_1_2");
             assert.equal(api.inputs.endpointAccessMode, undefined);
@@ -188,11 +155,11 @@ describe("PrivateApi", () => {
 
         it("attaches a resource policy that allows invoking only through the endpoints and denies every other way", async () => {
             const run = await deployApi(baseArgs({ vpcEndpointIds: [existingEndpoint] }));
-            const api = single(run, API);
-            const attached = single(run, API_POLICY);
+            const api = single(run, types.restApi);
+            const attached = single(run, types.restApiPolicy);
             assert.equal(attached.inputs.restApiId, api.id);
             const policy = json(attached.inputs.policy);
-            const endpointIds = [single(run, ENDPOINT).id, existingEndpoint];
+            const endpointIds = [single(run, types.vpcEndpoint).id, existingEndpoint];
             const allow = statement(policy, "InvokeThroughVpcEndpointsOnly");
             assert.equal(allow.Effect, "Allow");
             assert.equal(allow.Action, "execute-api:Invoke");
@@ -208,14 +175,14 @@ describe("PrivateApi", () => {
         });
 
         it("lets IAM decide by default: the API's own account is the only principal, others are explicitly denied", async () => {
-            const policy = json(single(await deployApi(baseArgs()), API_POLICY).inputs.policy);
+            const policy = json(single(await deployApi(baseArgs()), types.restApiPolicy).inputs.policy);
             assert.deepEqual(statement(policy, "InvokeThroughVpcEndpointsOnly").Principal, { AWS: [`arn:aws:iam::${customerAccount}:root`] });
             assert.deepEqual(statement(policy, "DenyOtherPrincipals").Condition, { StringNotEquals: { "aws:PrincipalAccount": [customerAccount] } });
         });
 
         it("names the given principals and denies everyone else", async () => {
             const role = `arn:aws:iam::${customerAccount}:role/workers`;
-            const policy = json(single(await deployApi(baseArgs({ allowedPrincipals: [platformAccount, role] })), API_POLICY).inputs.policy);
+            const policy = json(single(await deployApi(baseArgs({ allowedPrincipals: [platformAccount, role] })), types.restApiPolicy).inputs.policy);
             assert.deepEqual(statement(policy, "InvokeThroughVpcEndpointsOnly").Principal, { AWS: [`arn:aws:iam::${platformAccount}:root`, role] });
             assert.deepEqual(statement(policy, "DenyOtherPrincipals").Condition, {
                 StringNotEquals: { "aws:PrincipalAccount": [platformAccount] },
@@ -230,7 +197,7 @@ describe("PrivateApi", () => {
                     routes: [{ ...health, authorization: { authorizer: "tokens" } }],
                 }),
             );
-            const policy = json(single(run, API_POLICY).inputs.policy);
+            const policy = json(single(run, types.restApiPolicy).inputs.policy);
             assert.equal(statement(policy, "InvokeThroughVpcEndpointsOnly").Principal, "*");
             assert.equal(policy.Statement.some((s) => s.Sid === "DenyOtherPrincipals"), false);
             assert.ok(statement(policy, "DenyOutsideVpcEndpoints"), "the endpoint restriction stays");
@@ -240,8 +207,8 @@ describe("PrivateApi", () => {
     describe("routes", () => {
         it("authorizes every route with AWS_IAM unless told otherwise", async () => {
             const run = await deployApi(baseArgs({ routes: [health, { path: "/ping", method: "GET", integration: { type: "MOCK" }, authorization: "NONE" }] }));
-            assert.equal(byName(run, METHOD, "acme-method-GET-/health").inputs.authorization, "AWS_IAM");
-            assert.equal(byName(run, METHOD, "acme-method-GET-/ping").inputs.authorization, "NONE");
+            assert.equal(named(run, "acme-method-GET-/health", types.apiMethod).inputs.authorization, "AWS_IAM");
+            assert.equal(named(run, "acme-method-GET-/ping", types.apiMethod).inputs.authorization, "NONE");
         });
 
         it("creates one API resource per path prefix, shared by the routes below it", async () => {
@@ -255,29 +222,29 @@ describe("PrivateApi", () => {
                     ],
                 }),
             );
-            const api = single(run, API);
-            const resources = ofType(run, RESOURCE);
+            const api = single(run, types.restApi);
+            const resources = ofType(run, types.apiResource);
             assert.deepEqual(resources.map((r) => r.name).sort(), ["acme-resource-/orders", "acme-resource-/orders/{id}"]);
-            const orders = byName(run, RESOURCE, "acme-resource-/orders");
-            const order = byName(run, RESOURCE, "acme-resource-/orders/{id}");
+            const orders = named(run, "acme-resource-/orders", types.apiResource);
+            const order = named(run, "acme-resource-/orders/{id}", types.apiResource);
             assert.equal(orders.inputs.parentId, api.outputs.rootResourceId);
             assert.equal(orders.inputs.pathPart, "orders");
             assert.equal(order.inputs.parentId, orders.id);
             assert.equal(order.inputs.pathPart, "{id}");
-            assert.equal(byName(run, METHOD, "acme-method-GET-/").inputs.resourceId, api.outputs.rootResourceId);
-            assert.equal(byName(run, METHOD, "acme-method-DELETE-/orders/{id}").inputs.resourceId, order.id);
+            assert.equal(named(run, "acme-method-GET-/", types.apiMethod).inputs.resourceId, api.outputs.rootResourceId);
+            assert.equal(named(run, "acme-method-DELETE-/orders/{id}", types.apiMethod).inputs.resourceId, order.id);
         });
 
         it("proxies to Lambda with POST and lets API Gateway invoke the function from that route only", async () => {
             const run = await deployApi(baseArgs({ routes: [{ path: "/orders/{id}", method: "GET", integration: { type: "AWS_PROXY", functionArn } }] }));
-            const api = single(run, API);
-            const integration = single(run, INTEGRATION);
+            const api = single(run, types.restApi);
+            const integration = single(run, types.apiIntegration);
             assert.equal(integration.inputs.type, "AWS_PROXY");
             assert.equal(integration.inputs.integrationHttpMethod, "POST");
             assert.equal(integration.inputs.httpMethod, "GET");
             assert.equal(integration.inputs.uri, `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${functionArn}/invocations`);
             assert.equal(integration.inputs.timeoutMilliseconds, 29000);
-            const permission = single(run, PERMISSION);
+            const permission = single(run, types.lambdaPermission);
             assert.equal(permission.inputs.function, functionArn);
             assert.equal(permission.inputs.principal, "apigateway.amazonaws.com");
             assert.equal(permission.inputs.action, "lambda:InvokeFunction");
@@ -289,10 +256,10 @@ describe("PrivateApi", () => {
             const run = await deployApi(
                 baseArgs({ routes: [{ path: "/{proxy+}", method: "ANY", integration: { type: "HTTP_PROXY", uri: "https://orders.internal.example.com/{proxy}" } }] }),
             );
-            const method = single(run, METHOD);
+            const method = single(run, types.apiMethod);
             assert.equal(method.inputs.httpMethod, "ANY");
             assert.deepEqual(method.inputs.requestParameters, { "method.request.path.proxy": true });
-            const integration = single(run, INTEGRATION);
+            const integration = single(run, types.apiIntegration);
             assert.equal(integration.inputs.type, "HTTP_PROXY");
             assert.equal(integration.inputs.integrationHttpMethod, "ANY");
             assert.equal(integration.inputs.connectionType, "INTERNET");
@@ -303,7 +270,7 @@ describe("PrivateApi", () => {
             const run = await deployApi(
                 baseArgs({ routes: [{ path: "/orders/{id}", method: "GET", integration: { type: "HTTP_PROXY", uri: "http://orders.internal:8080/orders", vpcLinkId: "abc123" } }] }),
             );
-            const integration = single(run, INTEGRATION);
+            const integration = single(run, types.apiIntegration);
             assert.equal(integration.inputs.connectionType, "VPC_LINK");
             assert.equal(integration.inputs.connectionId, "abc123");
             assert.equal(integration.inputs.requestParameters, undefined, "the backend URL uses no path parameter, so none is mapped");
@@ -311,11 +278,11 @@ describe("PrivateApi", () => {
 
         it("answers mock routes with the configured status and body", async () => {
             const run = await deployApi(baseArgs({ routes: [{ path: "/health", method: "GET", integration: { type: "MOCK", statusCode: 204, responseBody: "{}" } }] }));
-            const integration = single(run, INTEGRATION);
+            const integration = single(run, types.apiIntegration);
             assert.equal(integration.inputs.type, "MOCK");
             assert.deepEqual(integration.inputs.requestTemplates, { "application/json": '{"statusCode":204}' });
-            assert.equal(single(run, METHOD_RESPONSE).inputs.statusCode, "204");
-            const response = single(run, INTEGRATION_RESPONSE);
+            assert.equal(single(run, types.apiMethodResponse).inputs.statusCode, "204");
+            const response = single(run, types.apiIntegrationResponse);
             assert.equal(response.inputs.statusCode, "204");
             assert.deepEqual(response.inputs.responseTemplates, { "application/json": "{}" });
         });
@@ -323,16 +290,16 @@ describe("PrivateApi", () => {
         it("validates request bodies against the given JSON schema before the integration runs", async () => {
             const schema = { type: "object", required: ["sku"], properties: { sku: { type: "string" } } };
             const run = await deployApi(baseArgs({ routes: [health, { path: "/orders/{id}", method: "PUT", integration: { type: "MOCK" }, requestSchema: schema }] }));
-            const model = single(run, MODEL);
+            const model = single(run, types.apiModel);
             assert.equal(model.inputs.name, "PutOrdersIdRequest");
             assert.equal(model.inputs.contentType, "application/json");
             assert.deepEqual(JSON.parse(String(model.inputs.schema)), { $schema: "http://json-schema.org/draft-04/schema#", ...schema });
-            const validator = single(run, VALIDATOR);
+            const validator = single(run, types.apiRequestValidator);
             assert.equal(validator.inputs.validateRequestBody, true);
-            const put = byName(run, METHOD, "acme-method-PUT-/orders/{id}");
+            const put = named(run, "acme-method-PUT-/orders/{id}", types.apiMethod);
             assert.deepEqual(put.inputs.requestModels, { "application/json": "PutOrdersIdRequest" });
             assert.equal(put.inputs.requestValidatorId, validator.id);
-            assert.equal(byName(run, METHOD, "acme-method-GET-/health").inputs.requestValidatorId, undefined, "routes without a schema are not validated");
+            assert.equal(named(run, "acme-method-GET-/health", types.apiMethod).inputs.requestValidatorId, undefined, "routes without a schema are not validated");
         });
 
         it("authorizes with a Lambda TOKEN authorizer that only API Gateway, for this API, may invoke", async () => {
@@ -342,17 +309,17 @@ describe("PrivateApi", () => {
                     routes: [{ ...health, authorization: { authorizer: "tokens" } }],
                 }),
             );
-            const api = single(run, API);
-            const authorizer = single(run, AUTHORIZER);
+            const api = single(run, types.restApi);
+            const authorizer = single(run, types.apiAuthorizer);
             assert.equal(authorizer.inputs.type, "TOKEN");
             assert.equal(authorizer.inputs.name, "tokens");
             assert.equal(authorizer.inputs.identitySource, "method.request.header.Authorization");
             assert.equal(authorizer.inputs.authorizerResultTtlInSeconds, 60);
             assert.equal(authorizer.inputs.authorizerUri, `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${authorizerArn}/invocations`);
-            const method = single(run, METHOD);
+            const method = single(run, types.apiMethod);
             assert.equal(method.inputs.authorization, "CUSTOM");
             assert.equal(method.inputs.authorizerId, authorizer.id);
-            const permission = single(run, PERMISSION);
+            const permission = single(run, types.lambdaPermission);
             assert.equal(permission.inputs.function, authorizerArn);
             assert.equal(permission.inputs.sourceArn, `${api.outputs.executionArn}/authorizers/${authorizer.id}`);
         });
@@ -365,18 +332,18 @@ describe("PrivateApi", () => {
                     routes: [{ ...health, authorization: { authorizer: "jwt", scopes: ["orders/read"] } }],
                 }),
             );
-            const authorizer = single(run, AUTHORIZER);
+            const authorizer = single(run, types.apiAuthorizer);
             assert.equal(authorizer.inputs.type, "COGNITO_USER_POOLS");
             assert.deepEqual(authorizer.inputs.providerArns, [userPoolArn]);
-            const method = single(run, METHOD);
+            const method = single(run, types.apiMethod);
             assert.equal(method.inputs.authorization, "COGNITO_USER_POOLS");
             assert.deepEqual(method.inputs.authorizationScopes, ["orders/read"]);
-            assert.equal(ofType(run, PERMISSION).length, 0, "Cognito needs no Lambda permission");
+            assert.equal(ofType(run, types.lambdaPermission).length, 0, "Cognito needs no Lambda permission");
         });
     });
 
     describe("deployment", () => {
-        const triggersOf = async (args: PrivateApiArgs) => single(await deployApi(args), DEPLOYMENT).inputs.triggers as Record<string, string>;
+        const triggersOf = async (args: PrivateApiArgs) => single(await deployApi(args), types.apiDeployment).inputs.triggers as Record<string, string>;
 
         it("redeploys when only the resource policy changes, since a policy takes effect only with a new deployment", async () => {
             const before = await triggersOf(baseArgs());
@@ -397,18 +364,18 @@ describe("PrivateApi", () => {
 
         it("is created after every method, integration and the resource policy, and the stage serves it", async () => {
             const run = await deployApi(baseArgs({ routes: [health, { path: "/orders", method: "POST", integration: { type: "AWS_PROXY", functionArn } }] }));
-            const deployment = single(run, DEPLOYMENT);
-            const waitsFor = [...ofType(run, METHOD), ...ofType(run, INTEGRATION), ...ofType(run, INTEGRATION_RESPONSE), single(run, API_POLICY)];
+            const deployment = single(run, types.apiDeployment);
+            const waitsFor = [...ofType(run, types.apiMethod), ...ofType(run, types.apiIntegration), ...ofType(run, types.apiIntegrationResponse), single(run, types.restApiPolicy)];
             for (const resource of waitsFor) assert.ok(deployment.dependencies.includes(resource.urn), `deployment waits for ${resource.name}`);
-            assert.equal(single(run, STAGE).inputs.deployment, deployment.id);
+            assert.equal(single(run, types.apiStage).inputs.deployment, deployment.id);
         });
     });
 
     describe("stage", () => {
         it("writes JSON access logs to a log group with retention and traces requests with X-Ray", async () => {
             const run = await deployApi(baseArgs());
-            const stage = single(run, STAGE);
-            const logGroup = byName(run, LOG_GROUP, "acme-access-logs");
+            const stage = single(run, types.apiStage);
+            const logGroup = named(run, "acme-access-logs", types.logGroup);
             assert.equal(logGroup.inputs.retentionInDays, 365);
             assert.equal(stage.inputs.stageName, "v1");
             assert.equal(stage.inputs.xrayTracingEnabled, true);
@@ -424,7 +391,7 @@ describe("PrivateApi", () => {
 
         it("turns on metrics, throttles with the given rate and burst, and never logs request bodies", async () => {
             const run = await deployApi(baseArgs({ throttling: { rateLimit: 25, burstLimit: 50 }, accessLogRetentionInDays: 90 }));
-            const settings = single(run, METHOD_SETTINGS);
+            const settings = single(run, types.apiMethodSettings);
             assert.equal(settings.inputs.methodPath, "*/*");
             assert.equal(settings.inputs.stageName, "v1");
             assert.deepEqual(settings.inputs.settings, {
@@ -434,19 +401,19 @@ describe("PrivateApi", () => {
                 throttlingRateLimit: 25,
                 throttlingBurstLimit: 50,
             });
-            assert.equal(byName(run, LOG_GROUP, "acme-access-logs").inputs.retentionInDays, 90);
+            assert.equal(named(run, "acme-access-logs", types.logGroup).inputs.retentionInDays, 90);
         });
 
         it("leaves the account-wide CloudWatch role alone unless asked to manage it", async () => {
-            assert.equal(ofType(await deployApi(baseArgs()), ACCOUNT).length, 0);
+            assert.equal(ofType(await deployApi(baseArgs()), types.apiGatewayAccount).length, 0);
             const run = await deployApi(baseArgs({ manageAccountCloudWatchRole: true }));
-            const account = single(run, ACCOUNT);
-            const role = byName(run, ROLE, "acme-apigateway-cloudwatch-role");
+            const account = single(run, types.apiGatewayAccount);
+            const role = named(run, "acme-apigateway-cloudwatch-role", types.iamRole);
             assert.equal(account.inputs.cloudwatchRoleArn, role.outputs.arn);
             assert.deepEqual(json(role.inputs.assumeRolePolicy).Statement[0]!.Principal, { Service: ["apigateway.amazonaws.com"] });
-            const attachment = single(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+            const attachment = single(run, types.iamRolePolicyAttachment);
             assert.equal(attachment.inputs.policyArn, "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs");
-            assert.ok(single(run, STAGE).dependencies.includes(account.urn), "logging is enabled only once the role is set");
+            assert.ok(single(run, types.apiStage).dependencies.includes(account.urn), "logging is enabled only once the role is set");
         });
     });
 
@@ -455,30 +422,30 @@ describe("PrivateApi", () => {
 
         it("creates a PRIVATE domain name with TLS 1.2, open only to the endpoints, mapped to the stage and resolvable in the VPC", async () => {
             const run = await deployApi(baseArgs({ vpcEndpointIds: [existingEndpoint], customDomain }));
-            const domain = single(run, DOMAIN);
+            const domain = single(run, types.apiDomainName);
             assert.equal(domain.inputs.domainName, "orders.internal.example.com");
             assert.deepEqual(domain.inputs.endpointConfiguration, { types: "PRIVATE" });
             assert.equal(domain.inputs.securityPolicy, "TLS_1_2");
             assert.equal(domain.inputs.certificateArn, certificateArn);
-            const endpoint = single(run, ENDPOINT);
+            const endpoint = single(run, types.vpcEndpoint);
             const policy = json(domain.inputs.policy);
             assert.deepEqual(statement(policy, "DenyOutsideVpcEndpoints").Condition, { StringNotEquals: { "aws:SourceVpce": [endpoint.id, existingEndpoint] } });
             assert.equal(statement(policy, "DenyOutsideVpcEndpoints").Resource, "execute-api:/*");
 
-            const mapping = single(run, MAPPING);
+            const mapping = single(run, types.apiBasePathMapping);
             assert.equal(mapping.inputs.domainName, "orders.internal.example.com");
             assert.equal(mapping.inputs.domainNameId, domain.outputs.domainNameId);
-            assert.equal(mapping.inputs.restApi, single(run, API).id);
+            assert.equal(mapping.inputs.restApi, single(run, types.restApi).id);
             assert.equal(mapping.inputs.stageName, "v1");
             assert.equal(mapping.inputs.basePath, "orders");
 
-            const associations = ofType(run, ACCESS_ASSOCIATION);
+            const associations = ofType(run, types.apiDomainNameAccessAssociation);
             assert.deepEqual(associations.map((a) => a.inputs.accessAssociationSource).sort(), [endpoint.id, existingEndpoint].sort());
             for (const association of associations) {
                 assert.equal(association.inputs.accessAssociationSourceType, "VPCE");
                 assert.equal(association.inputs.domainNameArn, domain.outputs.arn);
             }
-            const record = single(run, RECORD);
+            const record = single(run, types.route53Record);
             assert.equal(record.inputs.name, "orders.internal.example.com");
             assert.equal(record.inputs.type, "A");
             const dns = (endpoint.outputs.dnsEntries as Array<{ dnsName: string; hostedZoneId: string }>)[0]!;
@@ -488,7 +455,7 @@ describe("PrivateApi", () => {
 
         it("accepts an enhanced TLS 1.3 security policy, with STRICT endpoint access, on the domain and the API", async () => {
             const run = await deployApi(baseArgs({ customDomain, securityPolicy: "SecurityPolicy_TLS13_1_3_2025_09" }));
-            for (const resource of [single(run, DOMAIN), single(run, API)]) {
+            for (const resource of [single(run, types.apiDomainName), single(run, types.restApi)]) {
                 assert.equal(resource.inputs.securityPolicy, "SecurityPolicy_TLS13_1_3_2025_09");
                 assert.equal(resource.inputs.endpointAccessMode, "STRICT");
             }
@@ -498,10 +465,10 @@ describe("PrivateApi", () => {
     describe("outputs", () => {
         it("gives the API ID, the invoke URL seen from the VPC, the endpoint IDs and a SigV4-signed curl", async () => {
             const run = await deployApi(baseArgs({ routes: [{ path: "/orders/{id}", method: "GET", integration: { type: "MOCK" } }] }));
-            const api = single(run, API);
+            const api = single(run, types.restApi);
             assert.equal(run.outputs.restApiId, api.id);
             assert.equal(run.outputs.invokeUrl, `https://${api.id}.execute-api.us-east-1.amazonaws.com/v1`);
-            assert.deepEqual(run.outputs.vpcEndpointIds, [single(run, ENDPOINT).id]);
+            assert.deepEqual(run.outputs.vpcEndpointIds, [single(run, types.vpcEndpoint).id]);
             const curl = String(run.outputs.exampleCurl);
             assert.match(curl, /^eval "\$\(aws configure export-credentials --format env\)" && curl /);
             assert.ok(curl.includes('--aws-sigv4 "aws:amz:us-east-1:execute-api"'), curl);
@@ -515,7 +482,7 @@ describe("PrivateApi", () => {
                 authorizers: { tokens: { type: "TOKEN", functionArn: authorizerArn } },
                 routes: [{ path: "/orders", method: "POST", integration: { type: "MOCK" }, authorization: { authorizer: "tokens" } }],
             });
-            const api = single(run, API);
+            const api = single(run, types.restApi);
             assert.equal(run.outputs.invokeUrl, `https://${api.id}-${existingEndpoint}.execute-api.us-east-1.amazonaws.com/v1`);
             assert.equal(
                 run.outputs.exampleCurl,
@@ -601,7 +568,7 @@ describe("EndpointFlowLogs", () => {
         const run = await deploy(() => {
             new EndpointFlowLogs("vpc-logs", { vpcId, trafficType: "REJECT", maxAggregationIntervalSeconds: 600 });
         });
-        const flowLog = single(run, FLOW_LOG);
+        const flowLog = single(run, types.flowLog);
         assert.equal(flowLog.inputs.vpcId, vpcId);
         assert.equal(flowLog.inputs.subnetId, undefined);
         assert.equal(flowLog.inputs.trafficType, "REJECT");

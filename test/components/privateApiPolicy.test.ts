@@ -5,7 +5,8 @@ import * as assert from "node:assert/strict";
 import { runSimulation, Simulation } from "@cloud-copilot/iam-simulate";
 import { PolicyDocument } from "../../components/iamPolicy";
 import { PrivateApi, PrivateApiArgs } from "../../components/privateApi";
-import { customerAccount, deploy, platformAccount, single } from "../helpers/pulumi";
+import { customerAccount, deploy, platformAccount } from "../helpers/pulumi";
+import { single, types } from "../helpers/resources";
 
 const rightEndpoint = "vpce-0a1b2c3d4e5f60718";
 const otherAllowedEndpoint = "vpce-1a1b2c3d4e5f60718";
@@ -40,7 +41,7 @@ async function deployPolicy(args: Partial<PrivateApiArgs>): Promise<Deployed> {
         return { resourcePolicy: api.resourcePolicy, invokerPolicy: api.invokerPolicy, executionArn: api.executionArn };
     });
     // What the simulator evaluates is exactly what the API gets attached.
-    assert.equal(single(run, "aws:apigateway/restApiPolicy:RestApiPolicy").inputs.policy, run.outputs.resourcePolicy);
+    assert.equal(single(run, types.restApiPolicy).inputs.policy, run.outputs.resourcePolicy);
     return {
         resourcePolicy: JSON.parse(String(run.outputs.resourcePolicy)) as PolicyDocument,
         invokerPolicy: JSON.parse(String(run.outputs.invokerPolicy)) as PolicyDocument,

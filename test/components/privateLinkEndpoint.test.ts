@@ -4,18 +4,8 @@ import { EndpointFlowLogs } from "../../components/endpointFlowLogs";
 import { PrivateLinkEndpoint, PrivateLinkEndpointArgs } from "../../components/privateLinkEndpoint";
 import { FakeAws } from "../../stacks/offline/fakeAws";
 import { itRefuses } from "../helpers/argumentErrors";
-import { customerAccount, deploy, ofType, single } from "../helpers/pulumi";
-
-const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
-const SG = "aws:ec2/securityGroup:SecurityGroup";
-const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-const ZONE = "aws:route53/zone:Zone";
-const RECORD = "aws:route53/record:Record";
-const FLOW_LOG = "aws:ec2/flowLog:FlowLog";
-const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
-const ROLE = "aws:iam/role:Role";
-const PRIVATE_DNS = "aws:vpc/endpointPrivateDns:EndpointPrivateDns";
+import { customerAccount, deploy } from "../helpers/pulumi";
+import { ofType, single, types } from "../helpers/resources";
 
 const serviceName = "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718";
 const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
@@ -39,13 +29,13 @@ describe("PrivateLinkEndpoint", () => {
             const e = new PrivateLinkEndpoint("acme", baseArgs({ serviceRegion: "eu-west-1" }));
             return { endpointId: e.endpointId, securityGroupId: e.securityGroupId };
         });
-        const endpoint = single(run, ENDPOINT);
+        const endpoint = single(run, types.vpcEndpoint);
         assert.equal(endpoint.inputs.vpcEndpointType, "Interface");
         assert.equal(endpoint.inputs.serviceName, serviceName);
         assert.equal(endpoint.inputs.serviceRegion, "eu-west-1");
         assert.deepEqual(endpoint.inputs.subnetIds, subnets);
         assert.equal(endpoint.inputs.privateDnsEnabled, false);
-        const sg = single(run, SG);
+        const sg = single(run, types.securityGroup);
         assert.deepEqual(endpoint.inputs.securityGroupIds, [sg.id], "the dedicated group, not the VPC default");
         assert.equal(run.outputs.endpointId, endpoint.id);
         assert.equal(run.outputs.securityGroupId, sg.id);
@@ -56,12 +46,12 @@ describe("PrivateLinkEndpoint", () => {
         const run = await deploy(() => {
             new PrivateLinkEndpoint("acme", baseArgs({ ports: [443, 22], sourceSecurityGroupIds: [workers, other] }));
         });
-        const sg = single(run, SG);
+        const sg = single(run, types.securityGroup);
         assert.equal(sg.inputs.ingress, undefined, "no inline rules");
         assert.equal(sg.inputs.egress, undefined, "no inline rules");
-        const ingress = ofType(run, INGRESS);
+        const ingress = ofType(run, types.securityGroupIngressRule);
         assert.equal(ingress.length, 4);
-        for (const rule of [...ingress, ...ofType(run, EGRESS)]) {
+        for (const rule of [...ingress, ...ofType(run, types.securityGroupEgressRule)]) {
             assert.equal(rule.inputs.securityGroupId, sg.id);
             assert.equal(rule.inputs.ipProtocol, "tcp");
             assert.equal(rule.inputs.fromPort, rule.inputs.toPort);
@@ -78,14 +68,14 @@ describe("PrivateLinkEndpoint", () => {
             const e = new PrivateLinkEndpoint("acme", baseArgs());
             return { hostname: e.hostname, dnsName: e.dnsName };
         });
-        const zone = single(run, ZONE);
+        const zone = single(run, types.route53Zone);
         assert.equal(zone.inputs.name, "privatelink.firefly.internal");
         assert.deepEqual(zone.inputs.vpcs, [{ vpcId: "vpc-0f1e2d3c4b5a69788" }], "private to the VPC");
-        const record = single(run, RECORD);
+        const record = single(run, types.route53Record);
         assert.equal(record.inputs.name, "acme.privatelink.firefly.internal");
         assert.equal(record.inputs.type, "A");
         assert.equal(record.inputs.zoneId, zone.outputs.zoneId);
-        const endpoint = single(run, ENDPOINT);
+        const endpoint = single(run, types.vpcEndpoint);
         const regional = (endpoint.outputs.dnsEntries as Array<{ dnsName: string; hostedZoneId: string }>)[0]!;
         assert.deepEqual(record.inputs.aliases, [{ name: regional.dnsName, zoneId: regional.hostedZoneId, evaluateTargetHealth: false }]);
         assert.equal(run.outputs.hostname, "acme.privatelink.firefly.internal");
@@ -99,7 +89,7 @@ describe("PrivateLinkEndpoint", () => {
             hostname: new PrivateLinkEndpoint("acme", baseArgs({ serviceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff1" })).hostname,
         }));
         assert.equal(first.outputs.hostname, second.outputs.hostname);
-        const [r1, r2] = [single(first, RECORD), single(second, RECORD)];
+        const [r1, r2] = [single(first, types.route53Record), single(second, types.route53Record)];
         assert.equal(r1.inputs.name, r2.inputs.name);
         assert.notDeepEqual(r1.inputs.aliases, r2.inputs.aliases, "the alias follows the new endpoint");
     });
@@ -108,19 +98,19 @@ describe("PrivateLinkEndpoint", () => {
         const run = await deploy(() => {
             new PrivateLinkEndpoint("acme", baseArgs({ dns: { zoneName: "privatelink.firefly.internal", recordName: "acme", zoneId: "Z0123456789ABCDEFGHIJ" } }));
         });
-        assert.equal(ofType(run, ZONE).length, 0);
-        assert.equal(single(run, RECORD).inputs.zoneId, "Z0123456789ABCDEFGHIJ");
+        assert.equal(ofType(run, types.route53Zone).length, 0);
+        assert.equal(single(run, types.route53Record).inputs.zoneId, "Z0123456789ABCDEFGHIJ");
     });
 
     it("logs the endpoint's subnets' flows to a retained log group through a confined role", async () => {
         const run = await deploy(() => {
             new PrivateLinkEndpoint("acme", baseArgs({ flowLogs: { retentionInDays: 90 } }));
         });
-        const flowLogs = ofType(run, FLOW_LOG);
+        const flowLogs = ofType(run, types.flowLog);
         assert.deepEqual(flowLogs.map((f) => f.inputs.subnetId).sort(), subnets);
-        const logGroup = single(run, LOG_GROUP);
+        const logGroup = single(run, types.logGroup);
         assert.equal(logGroup.inputs.retentionInDays, 90);
-        const role = single(run, ROLE);
+        const role = single(run, types.iamRole);
         for (const f of flowLogs) {
             assert.equal(f.inputs.logDestination, logGroup.outputs.arn);
             assert.equal(f.inputs.logDestinationType, "cloud-watch-logs");
@@ -131,7 +121,7 @@ describe("PrivateLinkEndpoint", () => {
         assert.deepEqual(trust.Statement[0].Principal.Service, ["vpc-flow-logs.amazonaws.com"]);
         assert.equal(trust.Statement[0].Condition.StringEquals["aws:SourceAccount"], customerAccount);
         assert.equal(trust.Statement[0].Condition.ArnLike["aws:SourceArn"], `arn:aws:ec2:us-east-1:${customerAccount}:vpc-flow-log/*`);
-        const policy = JSON.parse(String(single(run, "aws:iam/rolePolicy:RolePolicy").inputs.policy));
+        const policy = JSON.parse(String(single(run, types.iamRolePolicy).inputs.policy));
         assert.deepEqual(policy.Statement[0].Resource, [logGroup.outputs.arn, `${logGroup.outputs.arn}:*`]);
     });
 
@@ -139,13 +129,13 @@ describe("PrivateLinkEndpoint", () => {
         const without = await deploy(() => {
             new PrivateLinkEndpoint("acme", baseArgs());
         });
-        assert.equal(ofType(without, PRIVATE_DNS).length, 0);
+        assert.equal(ofType(without, types.endpointPrivateDns).length, 0);
         const withDns = await deploy(() => {
             new PrivateLinkEndpoint("acme", baseArgs({ privateDns: true }));
         });
-        const dns = single(withDns, PRIVATE_DNS);
+        const dns = single(withDns, types.endpointPrivateDns);
         assert.equal(dns.inputs.privateDnsEnabled, true);
-        assert.equal(dns.inputs.vpcEndpointId, single(withDns, ENDPOINT).id);
+        assert.equal(dns.inputs.vpcEndpointId, single(withDns, types.vpcEndpoint).id);
     });
 
     describe("argument validation", () => {
@@ -183,8 +173,8 @@ describe("EndpointFlowLogs", () => {
         const run = await deploy(() => {
             new EndpointFlowLogs("x", { subnetIds: ["subnet-0a1b2c3d4e5f60718"] });
         });
-        assert.equal(single(run, LOG_GROUP).inputs.retentionInDays, 365);
-        const flowLog = single(run, FLOW_LOG);
+        assert.equal(single(run, types.logGroup).inputs.retentionInDays, 365);
+        const flowLog = single(run, types.flowLog);
         assert.equal(flowLog.inputs.trafficType, "ALL");
         assert.equal(flowLog.inputs.maxAggregationInterval, 60);
         assert.match(String(flowLog.inputs.logFormat), /\$\{pkt-srcaddr\}.*\$\{flow-direction\}/);

@@ -1,17 +1,8 @@
 import * as assert from "node:assert/strict";
 import { PrivateLinkService, PrivateLinkServiceArgs } from "../../components/privateLinkService";
 import { itRefuses } from "../helpers/argumentErrors";
-import { deploy, ofType, platformAccount, single } from "../helpers/pulumi";
-
-const LB = "aws:lb/loadBalancer:LoadBalancer";
-const TG = "aws:lb/targetGroup:TargetGroup";
-const LISTENER = "aws:lb/listener:Listener";
-const ATTACHMENT = "aws:lb/targetGroupAttachment:TargetGroupAttachment";
-const SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService";
-const ACCEPTER = "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter";
-const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
-const NOTIFICATION = "aws:ec2/vpcEndpointConnectionNotification:VpcEndpointConnectionNotification";
-const DNS_VERIFICATION = "aws:vpc/endpointServicePrivateDnsVerification:EndpointServicePrivateDnsVerification";
+import { deploy, platformAccount } from "../helpers/pulumi";
+import { ofType, single, types } from "../helpers/resources";
 
 const certificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/0d3f1c2e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
 
@@ -32,21 +23,21 @@ describe("PrivateLinkService", () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs());
             });
-            const lb = single(run, LB);
+            const lb = single(run, types.loadBalancer);
             assert.equal(lb.inputs.internal, true);
             assert.equal(lb.inputs.loadBalancerType, "network");
             assert.deepEqual(lb.inputs.subnets, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]);
-            assert.equal(lb.parent?.endsWith("firefly:privatelink:PrivateLinkService::acme"), true);
+            assert.equal(lb.parent?.endsWith(`${types.privateLinkService}::acme`), true);
         });
 
         it("publishes an endpoint service that requires acceptance and allows only the platform account root", async () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs());
             });
-            const service = single(run, SERVICE);
+            const service = single(run, types.vpcEndpointService);
             assert.equal(service.inputs.acceptanceRequired, true);
             assert.deepEqual(service.inputs.allowedPrincipals, [`arn:aws:iam::${platformAccount}:root`]);
-            const lb = single(run, LB);
+            const lb = single(run, types.loadBalancer);
             assert.deepEqual(service.inputs.networkLoadBalancerArns, [lb.outputs.arn]);
         });
 
@@ -55,7 +46,7 @@ describe("PrivateLinkService", () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ allowedPrincipals: [role] }));
             });
-            assert.deepEqual(single(run, SERVICE).inputs.allowedPrincipals, [role]);
+            assert.deepEqual(single(run, types.vpcEndpointService).inputs.allowedPrincipals, [role]);
         });
 
         it("creates one TCP listener, target group and attachment set per port", async () => {
@@ -68,20 +59,20 @@ describe("PrivateLinkService", () => {
                     }),
                 );
             });
-            const listeners = ofType(run, LISTENER);
+            const listeners = ofType(run, types.listener);
             assert.deepEqual(listeners.map((l) => [l.inputs.port, l.inputs.protocol]).sort(), [
                 [443, "TCP"],
                 [5432, "TCP"],
             ]);
             for (const l of listeners) assert.equal(l.inputs.sslPolicy, undefined);
-            const tgs = ofType(run, TG);
+            const tgs = ofType(run, types.targetGroup);
             assert.deepEqual(tgs.map((t) => t.inputs.port).sort(), [15432, 443]);
             for (const tg of tgs) {
                 assert.equal(tg.inputs.targetType, "instance");
                 assert.equal(tg.inputs.vpcId, "vpc-0a1b2c3d4e5f60718");
                 assert.equal((tg.inputs.healthCheck as Record<string, unknown>).protocol, "TCP");
             }
-            const attachments = ofType(run, ATTACHMENT);
+            const attachments = ofType(run, types.targetGroupAttachment);
             assert.equal(attachments.length, 4);
             const tg5432 = tgs.find((t) => t.inputs.port === 15432)!;
             const to5432 = attachments.filter((a) => a.inputs.targetGroupArn === tg5432.outputs.arn);
@@ -97,29 +88,29 @@ describe("PrivateLinkService", () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ listeners: [{ port: 443, protocol: "TLS", certificateArn }] }));
             });
-            const listener = single(run, LISTENER);
+            const listener = single(run, types.listener);
             assert.equal(listener.inputs.protocol, "TLS");
             assert.equal(listener.inputs.certificateArn, certificateArn);
             assert.equal(listener.inputs.sslPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
-            assert.equal(single(run, TG).inputs.protocol, "TLS", "re-encrypts to the targets by default");
+            assert.equal(single(run, types.targetGroup).inputs.protocol, "TLS", "re-encrypts to the targets by default");
         });
 
         it("registers IP targets with an ip target group", async () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ targetType: "ip", targets: ["10.0.1.10", "10.0.2.10"] }));
             });
-            assert.equal(single(run, TG).inputs.targetType, "ip");
-            assert.deepEqual(ofType(run, ATTACHMENT).map((a) => a.inputs.targetId).sort(), ["10.0.1.10", "10.0.2.10"]);
+            assert.equal(single(run, types.targetGroup).inputs.targetType, "ip");
+            assert.deepEqual(ofType(run, types.targetGroupAttachment).map((a) => a.inputs.targetId).sort(), ["10.0.1.10", "10.0.2.10"]);
         });
 
         it("alarms on unhealthy hosts for every target group and notifies connection events", async () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ listeners: [{ port: 443 }, { port: 22 }] }));
             });
-            const alarms = ofType(run, ALARM);
+            const alarms = ofType(run, types.metricAlarm);
             assert.equal(alarms.length, 2);
-            const lb = single(run, LB);
-            const topic = single(run, "aws:sns/topic:Topic");
+            const lb = single(run, types.loadBalancer);
+            const topic = single(run, types.snsTopic);
             for (const alarm of alarms) {
                 assert.equal(alarm.inputs.metricName, "UnHealthyHostCount");
                 assert.equal(alarm.inputs.namespace, "AWS/NetworkELB");
@@ -128,10 +119,10 @@ describe("PrivateLinkService", () => {
                 assert.match(dims.TargetGroup!, /^targetgroup\//);
                 assert.deepEqual(alarm.inputs.alarmActions, [topic.outputs.arn]);
             }
-            const notification = single(run, NOTIFICATION);
+            const notification = single(run, types.vpcEndpointConnectionNotification);
             assert.equal(notification.inputs.connectionNotificationArn, topic.outputs.arn);
             assert.deepEqual(notification.inputs.connectionEvents, ["Accept", "Connect", "Delete", "Reject"]);
-            const policy = JSON.parse(String(single(run, "aws:sns/topicPolicy:TopicPolicy").inputs.policy));
+            const policy = JSON.parse(String(single(run, types.snsTopicPolicy).inputs.policy));
             assert.deepEqual(policy, {
                 Version: "2012-10-17",
                 Statement: [
@@ -152,13 +143,13 @@ describe("PrivateLinkService", () => {
             const withTopic = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ notifications: { topicArn, events: ["Connect"] } }));
             });
-            assert.equal(ofType(withTopic, "aws:sns/topic:Topic").length, 0);
-            assert.equal(single(withTopic, NOTIFICATION).inputs.connectionNotificationArn, topicArn);
+            assert.equal(ofType(withTopic, types.snsTopic).length, 0);
+            assert.equal(single(withTopic, types.vpcEndpointConnectionNotification).inputs.connectionNotificationArn, topicArn);
             const without = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ notifications: false }));
             });
-            assert.equal(ofType(without, NOTIFICATION).length, 0);
-            assert.deepEqual(single(without, ALARM).inputs.alarmActions ?? [], []);
+            assert.equal(ofType(without, types.vpcEndpointConnectionNotification).length, 0);
+            assert.deepEqual(single(without, types.metricAlarm).inputs.alarmActions ?? [], []);
         });
     });
 
@@ -169,7 +160,7 @@ describe("PrivateLinkService", () => {
                 const svc = new PrivateLinkService("acme", baseArgs({ acceptEndpointIds: Promise.resolve(ids) }));
                 return { accepted: svc.acceptedEndpointIds, serviceId: svc.serviceId };
             });
-            const accepters = ofType(run, ACCEPTER);
+            const accepters = ofType(run, types.vpcEndpointConnectionAccepter);
             assert.deepEqual(accepters.map((a) => a.inputs.vpcEndpointId).sort(), ids);
             for (const a of accepters) assert.equal(a.inputs.vpcEndpointServiceId, run.outputs.serviceId);
             assert.deepEqual(run.outputs.accepted, ids);
@@ -180,7 +171,7 @@ describe("PrivateLinkService", () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs());
             });
-            assert.equal(ofType(run, ACCEPTER).length, 0);
+            assert.equal(ofType(run, types.vpcEndpointConnectionAccepter).length, 0);
         });
     });
 
@@ -190,24 +181,24 @@ describe("PrivateLinkService", () => {
                 const svc = new PrivateLinkService("acme", baseArgs({ privateDnsName: "api.acme.example.com" }));
                 return { record: svc.privateDnsVerification };
             });
-            assert.equal(single(run, SERVICE).inputs.privateDnsName, "api.acme.example.com");
+            assert.equal(single(run, types.vpcEndpointService).inputs.privateDnsName, "api.acme.example.com");
             const record = run.outputs.record as Record<string, string>;
             assert.equal(record.type, "TXT");
             assert.match(record.value, /^vpce:/);
-            assert.equal(ofType(run, DNS_VERIFICATION).length, 0);
+            assert.equal(ofType(run, types.endpointServicePrivateDnsVerification).length, 0);
 
             const verified = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ privateDnsName: "api.acme.example.com", verifyPrivateDns: true }));
             });
-            const verification = single(verified, DNS_VERIFICATION);
-            assert.equal(verification.inputs.serviceId, single(verified, SERVICE).id);
+            const verification = single(verified, types.endpointServicePrivateDnsVerification);
+            assert.equal(verification.inputs.serviceId, single(verified, types.vpcEndpointService).id);
         });
 
         it("offers the service to other regions when supportedRegions is set", async () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ supportedRegions: ["eu-west-1"] }));
             });
-            assert.deepEqual(single(run, SERVICE).inputs.supportedRegions, ["eu-west-1"]);
+            assert.deepEqual(single(run, types.vpcEndpointService).inputs.supportedRegions, ["eu-west-1"]);
         });
     });
 

@@ -21,18 +21,6 @@ export function deploy(
     });
 }
 
-/** Resources of one type token, e.g. "aws:lb/loadBalancer:LoadBalancer". */
-export function ofType(run: ProgramRun, type: string): RecordedResource[] {
-    return run.resources.filter((r) => r.type === type);
-}
-
-/** The single resource of a type; fails the test when there are none or several. */
-export function single(run: ProgramRun, type: string): RecordedResource {
-    const found = ofType(run, type);
-    if (found.length !== 1) {
-        throw new Error(`expected exactly one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
-    }
-    return found[0]!;
-}
-
+// Kept here too for the files that import them from this module; they live in ./resources.
+export { ofType, single } from "./resources";
 export type { ProgramRun, RecordedResource };

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { types } from "../helpers/resources";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "..", "..");
@@ -78,11 +79,11 @@ describe("the package as another project uses it", function () {
         const result = await runFixture();
         assert.equal(fs.realpathSync(result.resolvedFrom), path.join(installed, "dist", "components", "index.js"));
         assert.equal(result.outputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0");
-        const component = result.registered.find((r) => r.type === "firefly:privatelink:PrivateLinkService");
+        const component = result.registered.find((r) => r.type === types.privateLinkService);
         assert.equal(component?.name, "consumer");
-        const lb = result.registered.find((r) => r.type === "aws:lb/loadBalancer:LoadBalancer");
+        const lb = result.registered.find((r) => r.type === types.loadBalancer);
         assert.equal(lb?.inputs.internal, true);
-        const service = result.registered.find((r) => r.type === "aws:ec2/vpcEndpointService:VpcEndpointService");
+        const service = result.registered.find((r) => r.type === types.vpcEndpointService);
         assert.equal(service?.inputs.acceptanceRequired, true);
         assert.deepEqual(service?.inputs.allowedPrincipals, ["arn:aws:iam::222222222222:root"]);
     });

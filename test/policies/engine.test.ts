@@ -24,6 +24,7 @@ import { reconcilePolicyPackConfig } from "../../policies/packConfig";
 import { policyPackName, policyPackVersion } from "../../policies/pack";
 import { allPolicies } from "../../policies/rules";
 import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies/conventions";
+import { types } from "../helpers/resources";
 import { UNKNOWN, component, plan } from "./helpers";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -121,7 +122,7 @@ function fromDiagnostic(diagnostic: analyzerProto.AnalyzeDiagnostic): Reported {
 
 /** A plan that breaks most rules: some values known, some unknown and only explained by dependencies. */
 function mixedPlan(): PlannedResource[] {
-    const relay = component("firefly:tunnel:TunnelRelay", "relay");
+    const relay = component(types.tunnelRelay, "relay");
     const nlb = plan(aws.lb.LoadBalancer, "svc-nlb", { loadBalancerType: "network", internal: false }, { outputs: { loadBalancerType: "network", internal: false, arn: UNKNOWN } });
     const api = plan(aws.apigateway.RestApi, "api", { endpointConfiguration: { types: "PRIVATE" } }, { outputs: { endpointConfiguration: { types: "PRIVATE" }, id: UNKNOWN } });
     const connectorGroup = plan(aws.ec2.SecurityGroup, "connector-sg", { tags: { [CONNECTOR_ROLE_TAG_KEY]: CONNECTOR_ROLE_TAG_VALUE } }, {

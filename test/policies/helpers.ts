@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { Policy } from "@pulumi/policy";
 import { EvaluateOptions, OfflineViolation, PlannedResource, evaluatePolicies } from "../../policies/offline";
+import { typeTokenOf } from "../helpers/resources";
 
 /** What the engine sends for a value that is unknown during preview. */
 export const UNKNOWN = pulumi.runtime.unknownValue;
@@ -16,12 +17,6 @@ type ResourceClass = { new (name: string, args: never, ...rest: never[]): pulumi
 export type PropsOf<C> = C extends new (name: string, args: infer A, ...rest: never[]) => pulumi.Resource
     ? pulumi.Unwrap<NonNullable<A>>
     : never;
-
-function typeTokenOf(cls: ResourceClass): string {
-    const token: unknown = (cls as unknown as { __pulumiType?: unknown }).__pulumiType;
-    assert.ok(typeof token === "string", "resource class has no __pulumiType");
-    return token;
-}
 
 export function urnOf(type: string, name: string): string {
     return `urn:pulumi:test::private-connectivity::${type}::${name}`;

@@ -5,14 +5,15 @@ import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, valida
 import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies/conventions";
 import { PlannedResource, PolicyConfigError, evaluatePolicies } from "../../policies/offline";
 import { policyPackVersion } from "../../policies/pack";
+import { types } from "../helpers/resources";
 import { UNKNOWN, component, plan } from "./helpers";
 
 const vpceArn = "arn:aws:elasticloadbalancing:eu-west-1:444455556666:loadbalancer/net/svc/0123456789abcdef";
 
 /** The firefly side as our components would plan it: endpoint with its group and flow log, and the relay. */
 function fireflyStack(): PlannedResource[] {
-    const endpointComponent = component("firefly:privatelink:PrivateLinkEndpoint", "customer-a");
-    const relayComponent = component("firefly:tunnel:TunnelRelay", "relay");
+    const endpointComponent = component(types.privateLinkEndpoint, "customer-a");
+    const relayComponent = component(types.tunnelRelay, "relay");
     const inEndpoint = (resource: PlannedResource): PlannedResource => ({ ...resource, parent: endpointComponent.urn });
     const inRelay = (resource: PlannedResource): PlannedResource => ({ ...resource, parent: relayComponent.urn });
     return [
@@ -64,7 +65,7 @@ describe("offline evaluator: the whole pack", () => {
             "mandatory load-balancer-internal relay-nlb",
             "mandatory security-group-no-public-ingress relay-sg",
         ]);
-        assert.equal(violations[0].resourceType, "aws:lb/loadBalancer:LoadBalancer");
+        assert.equal(violations[0].resourceType, types.loadBalancer);
         assert.equal(violations[0].urn, "urn:pulumi:test::private-connectivity::aws:lb/loadBalancer:LoadBalancer::relay-nlb");
         assert.equal(violations[0].severity, "high");
         assert.match(violations[0].description, /internal unless/);
@@ -227,8 +228,8 @@ describe("offline evaluator: the args policies receive", () => {
                 seen.push(`vpc-only:${args.name}`);
             }),
         };
-        await evaluatePolicies([component("firefly:tunnel:TunnelRelay", "relay"), plan(aws.ec2.Vpc, "vpc", {})], { policies: [anyType, vpcOnly] });
-        assert.deepEqual(seen, ["firefly:tunnel:TunnelRelay", "aws:ec2/vpc:Vpc", "vpc-only:vpc"]);
+        await evaluatePolicies([component(types.tunnelRelay, "relay"), plan(aws.ec2.Vpc, "vpc", {})], { policies: [anyType, vpcOnly] });
+        assert.deepEqual(seen, [types.tunnelRelay, types.vpc, "vpc-only:vpc"]);
     });
 
     it("lists component resources in the stack and links parents and dependencies", async () => {
@@ -240,7 +241,7 @@ describe("offline evaluator: the args policies receive", () => {
                 resources = args.resources;
             },
         };
-        const parent = component("firefly:privatelink:PrivateLinkService", "svc");
+        const parent = component(types.privateLinkService, "svc");
         const nlb = { ...plan(aws.lb.LoadBalancer, "svc-nlb", { internal: true }), parent: parent.urn };
         const service = {
             ...plan(aws.ec2.VpcEndpointService, "svc", { networkLoadBalancerArns: [UNKNOWN] }, { propertyDependencies: { networkLoadBalancerArns: [nlb.urn, "urn:pulumi:test::x::aws:lb/loadBalancer:LoadBalancer::gone"] } }),
@@ -296,9 +297,9 @@ describe("offline evaluator: the args policies receive", () => {
                 providers.push(args.provider && { type: args.provider.type, name: args.provider.name, region: args.provider.props.region });
             }),
         };
-        const provider = { ...component("pulumi:providers:aws", "eu"), custom: true, props: { region: "eu-west-1" } };
+        const provider = { ...component(types.awsProvider, "eu"), custom: true, props: { region: "eu-west-1" } };
         await evaluatePolicies([provider, plan(aws.ec2.Vpc, "vpc", {}, { provider: `${provider.urn}::3c1ee2c4-id` })], { policies: [probe] });
-        assert.deepEqual(providers, [{ type: "pulumi:providers:aws", name: "eu", region: "eu-west-1" }]);
+        assert.deepEqual(providers, [{ type: types.awsProvider, name: "eu", region: "eu-west-1" }]);
     });
 
     it("fails the run when a policy throws, naming the policy and the resource", async () => {

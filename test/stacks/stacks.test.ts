@@ -13,22 +13,17 @@ import {
 } from "../../stacks/offline/simulate";
 import { judgeStack } from "../../stacks/offline/verdict";
 import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
-import { ofType, single } from "../helpers/pulumi";
+import { ofType, single, types } from "../helpers/resources";
 
-const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
-const ACCEPTER = "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter";
-const SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService";
 const fireflyRef = "firefly/private-connectivity/firefly-dev";
 const customerRef = "firefly/private-connectivity/customer-dev";
 
-
 /** The PrivateLink endpoint (the firefly stack may also have its private API's execute-api endpoint). */
 function privateLinkEndpoint(run: ProgramRun) {
-    const endpoints = ofType(run, ENDPOINT).filter((r) => String(r.inputs.serviceName).startsWith("com.amazonaws.vpce."));
+    const endpoints = ofType(run, types.vpcEndpoint).filter((r) => String(r.inputs.serviceName).startsWith("com.amazonaws.vpce."));
     assert.equal(endpoints.length, 1, `one PrivateLink endpoint, found ${endpoints.map((e) => e.name).join(", ")}`);
     return endpoints[0];
 }
-
 
 describe("stacks", () => {
     const customer = readStackSettings("customer-dev");
@@ -51,7 +46,7 @@ describe("stacks", () => {
             const fireflyRun = deployment.final.get("firefly-dev")!;
             const exported = customerRun.outputs.endpointServiceName as string;
             assert.match(exported, /^com\.amazonaws\.vpce\.us-east-1\.vpce-svc-[0-9a-f]{17}$/);
-            assert.equal(exported, single(customerRun, SERVICE).outputs.serviceName);
+            assert.equal(exported, single(customerRun, types.vpcEndpointService).outputs.serviceName);
             assert.equal(privateLinkEndpoint(fireflyRun).inputs.serviceName, exported);
         });
 
@@ -60,13 +55,13 @@ describe("stacks", () => {
             const fireflyRun = deployment.final.get("firefly-dev")!;
             const exported = fireflyRun.outputs.endpointIds as string[];
             assert.deepEqual(exported, [privateLinkEndpoint(fireflyRun).id]);
-            assert.deepEqual(ofType(customerRun, ACCEPTER).map((a) => a.inputs.vpcEndpointId), exported);
+            assert.deepEqual(ofType(customerRun, types.vpcEndpointConnectionAccepter).map((a) => a.inputs.vpcEndpointId), exported);
             assert.deepEqual(customerRun.outputs.acceptedEndpointIds, exported);
         });
 
         it("accepts nothing before the firefly stack has deployed, and checks connectivity only after acceptance", () => {
             const [customer1, firefly1, , firefly2] = deployment.updates;
-            assert.equal(ofType(customer1!.run, ACCEPTER).length, 0);
+            assert.equal(ofType(customer1!.run, types.vpcEndpointConnectionAccepter).length, 0);
             const skipped = firefly1!.run.outputs.connectivityCheck as { skipped: boolean; reason: string };
             assert.equal(skipped.skipped, true);
             assert.match(skipped.reason, /not accepted by firefly\/private-connectivity\/customer-dev yet: run `pulumi up` on the customer stack/);
@@ -82,21 +77,21 @@ describe("stacks", () => {
         it("accepts exactly the endpoint IDs the firefly stack reports, however many", async () => {
             const ids = ["vpce-0a1b2c3d4e5f60718", "vpce-1b2c3d4e5f6071829"];
             const run = await runStack(customer, { [fireflyRef]: { endpointIds: ids } });
-            assert.deepEqual(ofType(run, ACCEPTER).map((a) => a.inputs.vpcEndpointId).sort(), ids);
-            const serviceId = single(run, SERVICE).id;
-            for (const a of ofType(run, ACCEPTER)) assert.equal(a.inputs.vpcEndpointServiceId, serviceId);
+            assert.deepEqual(ofType(run, types.vpcEndpointConnectionAccepter).map((a) => a.inputs.vpcEndpointId).sort(), ids);
+            const serviceId = single(run, types.vpcEndpointService).id;
+            for (const a of ofType(run, types.vpcEndpointConnectionAccepter)) assert.equal(a.inputs.vpcEndpointServiceId, serviceId);
         });
 
         it("reads the firefly stack through a StackReference named in config", async () => {
             const run = await runStack(customer, { [fireflyRef]: {} });
-            const ref = single(run, "pulumi:pulumi:StackReference");
+            const ref = single(run, types.stackReference);
             assert.equal(ref.inputs.name, fireflyRef);
         });
 
         it("accepts configured endpoint IDs when the firefly stack is in another backend", async () => {
             const run = await runStack(withConfig(customer, { fireflyStack: undefined, acceptEndpointIds: ["vpce-0a1b2c3d4e5f60718"], tunnel: undefined }));
-            assert.equal(ofType(run, "pulumi:pulumi:StackReference").length, 0);
-            assert.deepEqual(ofType(run, ACCEPTER).map((a) => a.inputs.vpcEndpointId), ["vpce-0a1b2c3d4e5f60718"]);
+            assert.equal(ofType(run, types.stackReference).length, 0);
+            assert.deepEqual(ofType(run, types.vpcEndpointConnectionAccepter).map((a) => a.inputs.vpcEndpointId), ["vpce-0a1b2c3d4e5f60718"]);
         });
 
         it("fails clearly when the firefly stack's endpointIds output is not a list of IDs", async () => {
@@ -144,12 +139,12 @@ describe("stacks", () => {
 
         it("opens the ports the customer stack offers unless endpointPorts says otherwise", async () => {
             const run = await runStack(firefly, { [customerRef]: customerOutputs });
-            const ports = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+            const ports = ofType(run, types.securityGroupIngressRule)
                 .filter((r) => r.parent?.includes("PrivateLinkEndpoint"))
                 .map((r) => r.inputs.fromPort);
             assert.deepEqual(ports.sort(), [443, 5432]);
             const narrowed = await runStack(withConfig(firefly, { endpointPorts: [5432] }), { [customerRef]: customerOutputs });
-            const narrowedPorts = ofType(narrowed, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+            const narrowedPorts = ofType(narrowed, types.securityGroupIngressRule)
                 .filter((r) => r.parent?.includes("PrivateLinkEndpoint"))
                 .map((r) => r.inputs.fromPort);
             assert.deepEqual(narrowedPorts, [5432]);
@@ -159,7 +154,7 @@ describe("stacks", () => {
             const run = await runStack(
                 withConfig(firefly, { customerStack: undefined, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718" }),
             );
-            assert.equal(ofType(run, "pulumi:pulumi:StackReference").length, 0);
+            assert.equal(ofType(run, types.stackReference).length, 0);
             assert.equal(privateLinkEndpoint(run).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718");
         });
 
@@ -172,15 +167,12 @@ describe("stacks", () => {
 
         it("can leave the connectivity check out", async () => {
             const run = await runStack(withConfig(firefly, { connectivityCheck: { runFrom: "off" } }), { [customerRef]: customerOutputs });
-            assert.equal(ofType(run, "firefly:privatelink:ConnectivityCheck").length, 0);
+            assert.equal(ofType(run, types.connectivityCheck).length, 0);
             assert.equal(run.outputs.connectivityCheck, undefined);
         });
     });
 
     describe("private API (config switch privateApi)", () => {
-        const API = "firefly:privateapi:PrivateApi";
-        const REST_API = "aws:apigateway/restApi:RestApi";
-        const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
         let deployment: SimulatedDeployment;
         before(async () => {
             deployment = await exampleDeployment();
@@ -189,11 +181,11 @@ describe("stacks", () => {
         it("both example stacks publish a PRIVATE API through their own execute-api endpoint", () => {
             for (const [stack, name] of [["customer-dev", "acme-api"], ["firefly-dev", "acme-workers-api"]]) {
                 const run = deployment.final.get(stack)!;
-                const api = single(run, API);
+                const api = single(run, types.privateApi);
                 assert.equal(api.name, name);
-                const restApi = ofType(run, REST_API).find((r) => r.parent === api.urn)!;
+                const restApi = ofType(run, types.restApi).find((r) => r.parent === api.urn)!;
                 assert.deepEqual((restApi.inputs.endpointConfiguration as { types: string }).types, "PRIVATE");
-                const endpoint = ofType(run, ENDPOINT).find((r) => String(r.inputs.serviceName).endsWith(".execute-api"))!;
+                const endpoint = ofType(run, types.vpcEndpoint).find((r) => String(r.inputs.serviceName).endsWith(".execute-api"))!;
                 assert.equal(endpoint.inputs.vpcEndpointType, "Interface");
                 assert.deepEqual(run.outputs.privateApiEndpointIds, [endpoint.id]);
                 assert.match(String(run.outputs.privateApiInvokeUrl), /^https:\/\/\w+\.execute-api\.us-east-1\.amazonaws\.com\/v1$/);
@@ -204,9 +196,9 @@ describe("stacks", () => {
         it("lets exactly the configured callers reach the endpoint: the customer's groups, the firefly workers by default", () => {
             const callers = (stack: string) => {
                 const run = deployment.final.get(stack)!;
-                const api = single(run, API);
+                const api = single(run, types.privateApi);
                 const inApi = (urn: string | undefined): boolean => urn !== undefined && (urn === api.urn || inApi(run.resources.find((r) => r.urn === urn)?.parent));
-                return ofType(run, INGRESS)
+                return ofType(run, types.securityGroupIngressRule)
                     .filter((r) => inApi(r.parent))
                     .map((r) => `${r.inputs.referencedSecurityGroupId}:${r.inputs.fromPort}`);
             };
@@ -216,7 +208,7 @@ describe("stacks", () => {
 
         it("passes the policy pack on both stacks with the API enabled", async () => {
             for (const [stack, run] of deployment.final) {
-                assert.ok(ofType(run, API).length === 1, `${stack} has the API`);
+                assert.ok(ofType(run, types.privateApi).length === 1, `${stack} has the API`);
                 // With the stack's own policy config, as npm start and the CI preview use it (the relay's exceptions).
                 const file = path.join(__dirname, "..", "..", "stacks", `policy-config.${stack}.json`);
                 const config = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>) : undefined;
@@ -228,8 +220,8 @@ describe("stacks", () => {
         it("creates nothing when switched off, and adds no outputs", async () => {
             const settings = withConfig(customer, { privateApi: { ...(customer.config["private-connectivity:privateApi"] as object), enabled: false } });
             const run = await runStack(settings, { [fireflyRef]: {} });
-            assert.equal(ofType(run, API).length, 0);
-            assert.equal(ofType(run, REST_API).length, 0);
+            assert.equal(ofType(run, types.privateApi).length, 0);
+            assert.equal(ofType(run, types.restApi).length, 0);
             assert.ok(!Object.keys(run.outputs).some((k) => k.startsWith("privateApi")));
         });
 
@@ -239,7 +231,7 @@ describe("stacks", () => {
             });
             const run = await runStack(settings, { [customerRef]: deployment.final.get("customer-dev")!.outputs });
             assert.deepEqual(run.outputs.privateApiEndpointIds, ["vpce-0123456789abcdef0"]);
-            assert.ok(!ofType(run, ENDPOINT).some((r) => String(r.inputs.serviceName).endsWith(".execute-api")));
+            assert.ok(!ofType(run, types.vpcEndpoint).some((r) => String(r.inputs.serviceName).endsWith(".execute-api")));
         });
     });
 

@@ -8,15 +8,10 @@ import { parseStackConfig, StackConfigError } from "../../stacks/config";
 import { readStackSettings, SimulatedDeployment, StackSettings } from "../../stacks/offline/simulate";
 import { judgeStack } from "../../stacks/offline/verdict";
 import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
-import { ofType, single } from "../helpers/pulumi";
+import { named, ofType, single, types } from "../helpers/resources";
 import { configInUserData, heredocIn, userDataOf } from "../helpers/tunnel";
 
-const CONNECTOR = "firefly:tunnel:TunnelConnector";
-const RELAY = "firefly:tunnel:TunnelRelay";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const fireflyRef = "firefly/private-connectivity/firefly-dev";
-
-
 
 const policyConfigFile = path.join(__dirname, "..", "..", "stacks", "policy-config.firefly-dev.json");
 
@@ -30,10 +25,10 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
 
     it("creates the connector once the relay exists: customer (waits), firefly (relay), customer again (connector)", () => {
         const [customer1, firefly1, customer2] = deployment.updates;
-        assert.equal(ofType(customer1!.run, CONNECTOR).length, 0);
+        assert.equal(ofType(customer1!.run, types.tunnelConnector).length, 0);
         assert.match(String(customer1!.run.outputs.tunnelConnector), /waiting for the relay of firefly\/private-connectivity\/firefly-dev/);
-        assert.equal(ofType(firefly1!.run, RELAY).length, 1);
-        assert.equal(ofType(customer2!.run, CONNECTOR).length, 1);
+        assert.equal(ofType(firefly1!.run, types.tunnelRelay).length, 1);
+        assert.equal(ofType(customer2!.run, types.tunnelConnector).length, 1);
     });
 
     it("pins the connector to the relay's host name, port and host key, read through the StackReference", () => {
@@ -44,11 +39,11 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         assert.match(relay.host, /^relay-nlb-.*\.elb\.us-east-1\.amazonaws\.com$/);
         // The pinned key is the relay's generated host key, a key the agent accepts as a pin.
         const fireflyRun = deployment.final.get("firefly-dev")!;
-        const hostKey = single(fireflyRun, "tls:index/privateKey:PrivateKey");
+        const hostKey = single(fireflyRun, types.tlsPrivateKey);
         assert.deepEqual(relay.hostPublicKeys, [String(hostKey.outputs.publicKeyOpenssh).trim()]);
         assert.equal(typeof parsePinnedHostKey(relay.hostPublicKeys[0]!), "object");
         // The security group reaches exactly the relay's fixed addresses on 22.
-        const ssh = ofType(run, EGRESS).filter((r) => r.inputs.fromPort === 22).map((r) => r.inputs.cidrIpv4);
+        const ssh = ofType(run, types.securityGroupEgressRule).filter((r) => r.inputs.fromPort === 22).map((r) => r.inputs.cidrIpv4);
         assert.deepEqual(ssh.sort(), relay.addresses.map((ip) => `${ip}/32`).sort());
     });
 
@@ -72,12 +67,12 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
     it("exports where platform services reach each customer: <customer>.tunnel.<privateZoneName>:<port>, an alias of the internal NLB", () => {
         const run = deployment.final.get("firefly-dev")!;
         const relay = run.outputs.tunnelRelay as { platformHost: string; platformEndpoints: Record<string, string[]> };
-        const nlb = run.resources.find((r) => r.name === "relay-platform-nlb")!;
+        const nlb = named(run, "relay-platform-nlb", types.loadBalancer);
         assert.equal(nlb.inputs.internal, true);
         assert.equal(relay.platformHost, nlb.outputs.dnsName);
         assert.deepEqual(relay.platformEndpoints, { acme: ["acme.tunnel.privatelink.firefly.internal:40001"] });
         // The record lives in the stack's private zone (the endpoint's) and points at the internal NLB.
-        const record = run.resources.find((r) => r.name === "relay-dns-acme")!;
+        const record = named(run, "relay-dns-acme", types.route53Record);
         assert.equal(record.inputs.zoneId, run.outputs.privateZoneId);
         assert.deepEqual(record.inputs.aliases, [{ name: nlb.outputs.dnsName, zoneId: nlb.outputs.zoneId, evaluateTargetHealth: false }]);
     });
@@ -100,7 +95,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
 
     it("names in the policy exceptions only resources of the relay", () => {
         const run = deployment.final.get("firefly-dev")!;
-        const relay = single(run, RELAY);
+        const relay = single(run, types.tunnelRelay);
         const config = JSON.parse(fs.readFileSync(policyConfigFile, "utf8")) as {
             "load-balancer-internal": { allowedPublicLoadBalancers: string[] };
             "security-group-no-public-ingress": { allowedPublicIngress: { port: number; resourceNames: string[] }[] };
@@ -111,9 +106,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
             ...config["security-group-no-public-ingress"].allowedPublicIngress.flatMap((e) => e.resourceNames),
         ];
         for (const name of names) {
-            const matches = run.resources.filter((r) => r.name === name);
-            assert.equal(matches.length, 1, name);
-            assert.equal(matches[0]!.parent, relay.urn, `${name} is a child of the relay`);
+            assert.equal(named(run, name).parent, relay.urn, `${name} is a child of the relay`);
         }
         assert.deepEqual(config["security-group-no-public-ingress"].allowedPublicIngress.map((e) => e.port), [22]);
 
@@ -122,10 +115,10 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         const tcp = config["lb-listener-tcp-encrypted-ports"];
         assert.equal(tcp.sshPorts, undefined, "SSH ports stay the default");
         const extra = tcp.tlsPassthroughPorts.filter((p) => p !== 443);
-        const platformNlb = run.resources.find((r) => r.name === "relay-platform-nlb")!;
-        const platformListeners = run.resources.filter((r) => r.type === "aws:lb/listener:Listener" && r.inputs.loadBalancerArn === platformNlb.outputs.arn);
+        const platformNlb = named(run, "relay-platform-nlb", types.loadBalancer);
+        const platformListeners = ofType(run, types.listener).filter((r) => r.inputs.loadBalancerArn === platformNlb.outputs.arn);
         assert.deepEqual(extra, platformListeners.map((l) => l.inputs.port));
-        for (const listener of run.resources.filter((r) => r.type === "aws:lb/listener:Listener" && extra.includes(r.inputs.port as number))) {
+        for (const listener of ofType(run, types.listener).filter((r) => extra.includes(r.inputs.port as number))) {
             assert.equal(listener.parent, relay.urn, `${listener.name} is a child of the relay`);
             assert.equal(listener.inputs.loadBalancerArn, platformNlb.outputs.arn, `${listener.name} is on the internal platform NLB`);
         }
@@ -136,9 +129,9 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         const off = (settings: StackSettings) =>
             withConfig(settings, { tunnel: { ...(settings.config["private-connectivity:tunnel"] as object), enabled: false } });
         const customerRun = await runStack(off(customer), { [fireflyRef]: deployment.final.get("firefly-dev")!.outputs });
-        assert.equal(ofType(customerRun, CONNECTOR).length, 0);
+        assert.equal(ofType(customerRun, types.tunnelConnector).length, 0);
         const fireflyRun = await runStack(off(firefly), { "firefly/private-connectivity/customer-dev": deployment.final.get("customer-dev")!.outputs });
-        assert.equal(ofType(fireflyRun, RELAY).length, 0);
+        assert.equal(ofType(fireflyRun, types.tunnelRelay).length, 0);
         for (const run of [customerRun, fireflyRun]) assert.ok(!Object.keys(run.outputs).some((k) => k.startsWith("tunnel")));
     });
 
