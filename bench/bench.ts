@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --profile] [-- --bulk-only] [-- --compare FILE]
+//                [-- --out DIR] [-- --no-build]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
 // loopback sshd relay, in the same run, with the same key, certificate and cipher. A client in
@@ -8,7 +9,7 @@
 //
 // Not part of the test command: it asserts nothing, it measures.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { connect, type Socket } from "node:net";
 import { join, resolve } from "node:path";
@@ -43,6 +44,10 @@ interface BenchOptions {
     readonly streams: number;
     readonly streamBytes: number;
     readonly reconnectRuns: number;
+    /** Where the JSON reports go: bench/results unless given. */
+    readonly outDir: string;
+    /** Use dist/ as it is (the caller built it, e.g. the test command) instead of running tsc first. */
+    readonly noBuild: boolean;
     /** An earlier report to compare this run with, read and checked before anything runs. */
     readonly compare: { readonly file: string; readonly report: BenchReport } | undefined;
 }
@@ -67,6 +72,8 @@ function parseOptions(argv: string[]): BenchOptions {
             // e.g. --node-flags="" to measure the agent without AGENT_NODE_FLAGS
             "node-flags": { type: "string" },
             compare: { type: "string" },
+            out: { type: "string" },
+            "no-build": { type: "boolean", default: false },
         },
     });
     const quick = values.quick === true;
@@ -78,6 +85,8 @@ function parseOptions(argv: string[]): BenchOptions {
         runs: positiveInteger(values.runs, "--runs", quick ? 1 : 3),
         streams: positiveInteger(values.streams, "--streams", quick ? 200 : 1000),
         streamBytes: MiB,
+        outDir: values.out === undefined ? join(ROOT, "bench", "results") : resolve(values.out),
+        noBuild: values["no-build"] === true,
         compare: values.compare === undefined ? undefined : { file: values.compare, report: loadReport(values.compare) },
     };
     return quick
@@ -357,12 +366,19 @@ async function startOpenSsh(lab: TunnelLab, directPort: number, hairpinPort: num
 }
 
 async function ensureAutossh(): Promise<void> {
-    try {
-        await execFileAsync("sh", ["-c", "command -v autossh"]);
-    } catch {
-        process.stdout.write("installing autossh (apt-get) for the OpenSSH side of the reconnect benchmark\n");
-        await execFileAsync("apt-get", ["install", "-y", "--no-install-recommends", "autossh"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    }
+    const has = () => execFileAsync("sh", ["-c", "command -v autossh"]).then(() => true, () => false);
+    if (await has()) return;
+    const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+    if (!isRoot) throw new Error("autossh is missing (the OpenSSH side runs under it): sudo apt-get install -y autossh");
+    process.stdout.write("installing autossh (apt-get) for the OpenSSH side of the bench\n");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = () => execFileAsync("apt-get", ["install", "-y", "--no-install-recommends", "autossh"], { env });
+    // A machine whose package lists were never fetched cannot find the package: update, then retry.
+    await install().catch(async () => {
+        await execFileAsync("apt-get", ["update"], { env });
+        await install();
+    });
+    if (!(await has())) throw new Error("apt-get installed autossh but it is not on PATH");
 }
 
 // ---- statistics and report ------------------------------------------------------------------
@@ -450,14 +466,19 @@ async function main(): Promise<void> {
     try {
         options = parseOptions(process.argv.slice(2));
     } catch (err) {
-        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--profile] [--node-flags "FLAGS"] [--compare FILE]\n`);
+        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
         process.exit(2);
     }
     const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
     const startedAt = Date.now();
     await ensureAutossh();
-    log("building dist/ (the agent runs compiled, as in production)");
-    await execFileAsync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")]);
+    if (!options.noBuild) {
+        log("building dist/ (the agent runs compiled, as in production)");
+        await execFileAsync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")]);
+    } else if (!existsSync(join(ROOT, "dist", "connector", "cli.js"))) {
+        process.stderr.write("bench: --no-build, but dist/connector/cli.js does not exist: run `npm run build` first\n");
+        process.exit(2);
+    }
 
     const target = await startTarget();
     const ports = { agentDirect: await freePort(), agentHairpin: await freePort(), sshDirect: await freePort(), sshHairpin: await freePort() };
@@ -615,7 +636,7 @@ async function main(): Promise<void> {
             metrics: reportMetrics(metrics),
             durationSeconds: (Date.now() - startedAt) / 1000,
         };
-        const dir = join(ROOT, "bench", "results");
+        const dir = options.outDir;
         mkdirSync(dir, { recursive: true });
         const file = join(dir, `${report.date.replace(/[:.]/g, "-")}${options.quick ? "-quick" : ""}.json`);
         writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -7,7 +7,8 @@
 //    binding loads and build it with ssh2's own install script when it does not.
 // 2. OpenSSH: the connector tests run a real sshd as the relay. Install `openssh-server` with
 //    apt-get when it is missing (as root), without letting the package start a system sshd.
-//    The openssl CLI comes along: TLS tests make a throwaway CA and server certificates with it.
+//    The openssl CLI comes along: TLS tests make a throwaway CA and server certificates with it,
+//    and autossh: the bench's smoke test runs the OpenSSH side under it, as `npm run bench` does.
 // 3. The relay's login user `tunnel`, as on a production relay: no home, no shell, no password,
 //    but not *locked* (sshd refuses locked accounts even for certificates), so `usermod -p '*'`.
 //    The connector tests need root: sshd must switch to that user.
@@ -76,18 +77,18 @@ function hasCommand(name) {
 }
 
 function ensureOpenSsh() {
-    if (findSshd() && hasCommand("ssh-keygen") && hasCommand("ssh") && hasCommand("openssl")) {
+    if (findSshd() && hasCommand("ssh-keygen") && hasCommand("ssh") && hasCommand("openssl") && hasCommand("autossh")) {
         log(`OpenSSH server: ${findSshd()}`);
     } else {
         const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
         const hasApt = run("sh", ["-c", "command -v apt-get >/dev/null"]);
         if (!isRoot || !hasApt) {
             fail(
-                "OpenSSH (sshd, ssh, ssh-keygen) or openssl is missing and cannot be installed automatically " +
-                    "(needs root and apt-get). Install them: sudo apt-get install -y openssh-server openssh-client openssl",
+                "OpenSSH (sshd, ssh, ssh-keygen), autossh or openssl is missing and cannot be installed automatically " +
+                    "(needs root and apt-get). Install them: sudo apt-get install -y openssh-server openssh-client autossh openssl",
             );
         }
-        log("OpenSSH server missing: installing openssh-server with apt-get");
+        log("OpenSSH server, client, autossh or openssl missing: installing them with apt-get");
         // policy-rc.d exit 101 tells Debian maintainer scripts not to start services: the tests
         // start their own sshd on 127.0.0.1 and must not find a system sshd on port 22.
         const policy = "/usr/sbin/policy-rc.d";
@@ -96,7 +97,7 @@ function ensureOpenSsh() {
         const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
         try {
             if (!run("apt-get", ["update"], { env })) fail("apt-get update failed");
-            if (!run("apt-get", ["install", "-y", "--no-install-recommends", "openssh-server", "openssh-client", "openssl"], { env })) {
+            if (!run("apt-get", ["install", "-y", "--no-install-recommends", "openssh-server", "openssh-client", "autossh", "openssl"], { env })) {
                 fail("apt-get install openssh-server failed");
             }
         } finally {

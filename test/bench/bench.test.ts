@@ -1,0 +1,80 @@
+// `npm run bench` is not part of the test command (it measures, it asserts nothing), but it must keep
+// working on a clean checkout: this runs it end to end at its smallest (one quick run, 20 streams,
+// dist/ as `npm test` built it) against the real relay, agent and OpenSSH, and checks the report,
+// not the numbers. The options that refuse bad input are checked without running anything.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadReport } from "../../bench/compare";
+
+const ROOT = resolve(__dirname, "..", "..");
+
+function bench(args: string[], timeoutMs: number) {
+    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "bench.ts"), ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: timeoutMs,
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+    });
+}
+
+describe("npm run bench", function () {
+    this.timeout(240_000);
+    let out: string;
+    before(() => (out = mkdtempSync(join(tmpdir(), "bench-smoke-"))));
+    after(() => rmSync(out, { recursive: true, force: true }));
+
+    for (const [args, message] of [
+        [["--runs", "0"], /--runs needs a positive integer, got '0'/],
+        [["--fast"], /Unknown option '--fast'/],
+        [["--compare", "/nonexistent/report.json"], /--compare \/nonexistent\/report\.json: cannot read it \(ENOENT\)/],
+    ] as const) {
+        it(`refuses ${args.join(" ")} before measuring anything, with usage and exit code 2`, () => {
+            const run = bench([...args], 30_000);
+            assert.equal(run.status, 2, run.stderr);
+            assert.match(run.stderr, message);
+            assert.match(run.stderr, /usage: npm run bench -- /);
+            assert.doesNotMatch(run.stdout, /\[bench\]/);
+        });
+    }
+
+    it("runs quick end to end against agent and OpenSSH, prints the table and writes a complete report", function () {
+        if (!existsSync(join(ROOT, "dist", "connector", "cli.js"))) this.skip(); // `npm test` builds dist/ first
+        const run = bench(["--quick", "--runs", "1", "--streams", "20", "--no-build", "--out", out], 200_000);
+        assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
+        assert.match(run.stdout, /^metric +unit +agent +OpenSSH +agent\/OpenSSH +target$/m);
+        assert.match(run.stdout, /CPU per GiB \(s\) of the other processes, direct: with agent: client [\d.]+, target [\d.]+, sshd [\d.]+/);
+
+        const files = readdirSync(out).sort();
+        assert.ok(files.includes("latest-quick.json"), `wrote ${files.join(", ")}`);
+        assert.ok(files.some((f) => /^\d{4}-\d\d-\d\dT.*-quick\.json$/.test(f)), `wrote ${files.join(", ")}`);
+        const report = loadReport(join(out, "latest-quick.json"));
+        assert.equal(report.quick, true);
+        assert.deepEqual(
+            report.metrics.map((m) => m.name),
+            [
+                "throughput direct, 1 stream, 128 MiB",
+                "CPU per GiB, direct (tunnel process)",
+                "throughput hairpin, 1 stream, 128 MiB",
+                "CPU per GiB, hairpin (tunnel process)",
+                "latency p50, persistent stream",
+                "latency p99, persistent stream",
+                "latency p50, new connection per request",
+                "latency p99, new connection per request",
+                "20 concurrent streams x 1 MiB, total",
+                "peak RSS (after all of the above)",
+                "reconnect after relay restart",
+            ],
+        );
+        for (const metric of report.metrics) {
+            // Every row measured both contenders; a CPU row may round to 0 s at this size, nothing else may.
+            for (const value of [metric.agent, metric.openssh]) {
+                assert.ok(value !== null && Number.isFinite(value) && value >= 0, `${metric.name}: ${value}`);
+                if (!metric.name.startsWith("CPU per GiB")) assert.ok(value > 0, `${metric.name}: ${value}`);
+            }
+            assert.equal(metric.runs?.agent.length, 1, metric.name);
+        }
+    });
+});
