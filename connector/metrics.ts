@@ -70,6 +70,12 @@ export class ConnectorMetrics {
         registers: [this.registry],
     });
 
+    readonly nativeCrypto = new Gauge({
+        name: `${PREFIX}native_crypto`,
+        help: "1 if ssh2's native crypto binding is loaded; 0 means the slower fallback through Node's crypto.",
+        registers: [this.registry],
+    });
+
     constructor() {
         // RSS, heap, open handles and event loop lag: what the soak and load tests watch.
         collectDefaultMetrics({ register: this.registry, prefix: PREFIX });

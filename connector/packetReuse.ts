@@ -45,6 +45,13 @@ if (
 ) {
     throw new Error("packetReuse: the installed ssh2 does not have the internals this module relies on (written for ssh2 1.17.x)");
 }
+/**
+ * Whether ssh2 loaded its native crypto binding (AES-GCM and ChaCha20-Poly1305 in C). Without it
+ * ssh2 falls back to Node's crypto with new buffers per packet: about twice the agent's CPU per
+ * byte (see connector/README.md, Performance), and nothing here is reused.
+ */
+export const nativeCryptoAvailable: boolean = ssh2Crypto.bindingAvailable === true;
+
 const PlainPacketWriter = ssh2PacketWriter as unknown as { new (...args: never[]): PacketWriter; prototype: PacketWriter };
 
 const AUTH_TAG = 16;

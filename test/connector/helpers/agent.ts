@@ -98,8 +98,10 @@ export class AgentProcess {
         this.exited = new Promise((done) => child.once("exit", (code, signal) => done({ code, signal })));
     }
 
-    static spawn(args: readonly string[]): AgentProcess {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(REPO_ROOT, "connector", "cli.ts"), ...args], {
+    /** Runs the CLI from source; `preload` modules are loaded first (`node -r`), e.g. to hide the native crypto binding. */
+    static spawn(args: readonly string[], options: { preload?: readonly string[] } = {}): AgentProcess {
+        const preload = (options.preload ?? []).flatMap((module) => ["-r", module]);
+        const child = spawn(process.execPath, [...preload, "-r", "ts-node/register/transpile-only", join(REPO_ROOT, "connector", "cli.ts"), ...args], {
             cwd: REPO_ROOT,
             stdio: ["ignore", "pipe", "pipe"],
             env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
