@@ -94,8 +94,10 @@ export function buildConnectorBundle(agentDir: string = compiledAgentDir()): Con
     for (const name of [...required].sort()) visit(name, agentDir, false);
 
     for (const [name, { dir }] of packages) {
-        for (const file of walk(dir)) {
-            if (isNativeBuildOutput(file)) continue;
+        const files = walk(dir);
+        const buildDirs = nativeBuildDirs(files);
+        for (const file of files) {
+            if (file.endsWith(".node") || buildDirs.some((prefix) => file.startsWith(prefix))) continue;
             entries.set(`node_modules/${name}/${file}`, fs.readFileSync(path.join(dir, file)));
         }
     }
@@ -139,9 +141,13 @@ export function compiledAgentDir(): string {
 
 // Native add-ons (ssh2's optional AES-GCM binding, cpu-features) are built for the machine that
 // ran `npm ci`, which need not be the instances' OS or CPU. Both packages fall back to pure
-// JavaScript when their binding is absent, so the bundle leaves the binaries out.
-function isNativeBuildOutput(file: string): boolean {
-    return file.endsWith(".node") || /(^|\/)build\/(Release|Debug)\//.test(file) || /(^|\/)build\/(Makefile|config\.gypi)$/.test(file);
+// JavaScript when their binding is absent, so the bundle leaves out every compiled binary and the
+// whole node-gyp `build/` directory beside each `binding.gyp` (its makefiles are generated per
+// machine too: with them, a deployer whose npm built the add-ons and one whose npm skipped the
+// install scripts would upload different bundles and roll the hosts for nothing). The sources and
+// `binding.gyp` stay, so the hosts can build the binding for themselves (`npm rebuild ssh2`).
+function nativeBuildDirs(files: readonly string[]): string[] {
+    return files.filter((f) => f === "binding.gyp" || f.endsWith("/binding.gyp")).map((f) => `${f.slice(0, -"binding.gyp".length)}build/`);
 }
 
 function requiredSpecifiers(source: string): string[] {

@@ -1,0 +1,69 @@
+// The agent bundle and native add-ons: no machine-specific build output in it (so two deployers
+// upload the same bytes), and enough of ssh2's sources that a host can build the binding itself.
+import { strict as assert } from "node:assert";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildConnectorBundle } from "../../components/connectorBundle";
+
+function write(file: string, content: string): void {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+}
+
+describe("connector bundle and native add-ons", function () {
+    this.timeout(120_000);
+    const dirs: string[] = [];
+    const tempDir = (label: string) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bundle-${label}-`));
+        dirs.push(dir);
+        return dir;
+    };
+    after(() => {
+        for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("is the same bytes whether or not the deployer's npm built the add-ons", () => {
+        // A package with an agent that requires an add-on package, once with node-gyp's build
+        // output in place (binary, generated makefiles) and once without.
+        const bundleOf = (withBuildOutput: boolean) => {
+            const root = tempDir(withBuildOutput ? "built" : "unbuilt");
+            write(path.join(root, "package.json"), JSON.stringify({ name: "@firefly/private-connectivity", version: "9.9.9" }));
+            write(path.join(root, "dist", "connector", "cli.js"), 'require("addon");\n');
+            const addon = path.join(root, "node_modules", "addon");
+            write(path.join(addon, "package.json"), JSON.stringify({ name: "addon", version: "1.0.0" }));
+            write(path.join(addon, "index.js"), "module.exports = 1;\n");
+            write(path.join(addon, "lib", "binding.gyp"), "{ 'targets': [] }\n");
+            write(path.join(addon, "lib", "src", "binding.cc"), "// source\n");
+            if (withBuildOutput) {
+                write(path.join(addon, "lib", "build", "Release", "addon.node"), "\u007fELF");
+                write(path.join(addon, "lib", "build", "addon.target.mk"), `# generated in ${root}\n`);
+                write(path.join(addon, "lib", "build", "binding.Makefile"), "# generated\n");
+                write(path.join(addon, "lib", "build", "deps", "x.o"), "obj");
+            }
+            return buildConnectorBundle(path.join(root, "dist", "connector"));
+        };
+        const built = bundleOf(true);
+        const unbuilt = bundleOf(false);
+        assert.deepEqual(built.files, unbuilt.files);
+        assert.equal(built.sha256, unbuilt.sha256);
+        assert.ok(built.files.includes("node_modules/addon/lib/binding.gyp"), "the sources stay, for a build on the host");
+        assert.ok(built.files.includes("node_modules/addon/lib/src/binding.cc"));
+    });
+
+    it("carries what `npm rebuild ssh2` needs: the extracted bundle builds ssh2's binding and loads it", function () {
+        const bundle = buildConnectorBundle();
+        assert.ok(!bundle.files.some((f) => /node_modules\/(ssh2|cpu-features)\/.*\bbuild\//.test(f)), "no build output of this machine");
+        const release = tempDir("release");
+        execFileSync("tar", ["-xzf", bundle.file, "-C", release]);
+        const probe = () =>
+            spawnSync(process.execPath, ["-e", "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"], { cwd: release }).status;
+        assert.equal(probe(), 3, "as extracted, ssh2 runs its JavaScript fallback");
+
+        // What the connector hosts' first boot runs in the release directory (with npm-<major>).
+        const rebuild = spawnSync("npm", ["rebuild", "ssh2", "--foreground-scripts"], { cwd: release, encoding: "utf8", timeout: 110_000 });
+        assert.equal(rebuild.status, 0, `${rebuild.stdout}\n${rebuild.stderr}`);
+        assert.equal(probe(), 0, `the binding loads after the rebuild\n${rebuild.stdout}`);
+    });
+});
