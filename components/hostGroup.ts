@@ -4,7 +4,7 @@
 // the resources belong to the calling component and are named after it.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceTrustPolicy } from "./iamPolicy";
+import { policyDocument, serviceTrustPolicy } from "./iamPolicy";
 import type { ArgChecker } from "./validation";
 
 /** SSM parameter AWS publishes with the current Amazon Linux 2023 AMI (x86_64, default kernel). */
@@ -68,6 +68,11 @@ export interface HostGroupArgs {
      * with target groups, `EC2` without.
      */
     healthCheckType?: "EC2" | "ELB";
+    /**
+     * The hosts check themselves and may mark instances Unhealthy (`autoscaling:SetInstanceHealth`,
+     * on this group only: the action takes no condition on the instance). Default false.
+     */
+    reportsOwnHealth?: boolean;
     tags: Record<string, pulumi.Input<string>>;
 }
 
@@ -179,5 +184,19 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
         },
         opts,
     );
+    if (args.reportsOwnHealth) {
+        // After the group: the policy names its ARN. The hosts' first check runs a minute after boot.
+        new aws.iam.RolePolicy(
+            `${name}-report-health`,
+            {
+                role: role.id,
+                name: "report-health",
+                policy: group.arn.apply((arn) =>
+                    JSON.stringify(policyDocument({ Sid: "MarkOwnGroupInstancesUnhealthy", Effect: "Allow", Action: "autoscaling:SetInstanceHealth", Resource: arn })),
+                ),
+            },
+            opts,
+        );
+    }
     return { role, launchTemplate, group };
 }

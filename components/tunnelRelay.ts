@@ -199,6 +199,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
                 sshdConfig: sshd.sshdConfig,
                 authorizedPrincipals: sshd.authorizedPrincipals,
                 revokedKeys: sshd.revokedKeys!,
+                sshPort: 22,
             }),
         );
         const hosts = createHostGroup(
@@ -222,6 +223,9 @@ export class TunnelRelay extends pulumi.ComponentResource {
                 // status checks may replace hosts. The SSH target group still routes connectors
                 // away from a host whose sshd does not answer.
                 healthCheckType: platform ? "EC2" : "ELB",
+                // So each host checks its own sshd and has a host whose sshd stopped answering
+                // replaced (firefly-relay-health.timer), which EC2 status checks never would.
+                reportsOwnHealth: true,
                 healthCheckGracePeriod: 120,
                 tags,
             },

@@ -27,7 +27,18 @@ export const relayPaths = {
     principals: "/etc/ssh/firefly_principals",
     revokedKeys: "/etc/ssh/firefly_revoked_keys",
     sshdConfig: "/etc/ssh/sshd_config",
+    healthScript: "/usr/local/sbin/firefly-relay-health",
+    /** `<healthUnit>.service` runs the check, `<healthUnit>.timer` every `relayHealthCheck.intervalSeconds`. */
+    healthUnit: "firefly-relay-health",
 } as const;
+
+/**
+ * The relay host's own sshd check. Its group replaces hosts on EC2 status checks only (the customer
+ * ports' target groups report standby hosts unhealthy by design), so a host whose sshd died would
+ * stay in service; the check asks Auto Scaling to replace it. Four failures 30 s apart outlast
+ * systemd's own restart of a crashed sshd (RestartSec=42s on Amazon Linux 2023).
+ */
+export const relayHealthCheck = { intervalSeconds: 30, failuresBeforeUnhealthy: 4, connectTimeoutSeconds: 5 } as const;
 
 export interface ConnectorUserDataInput {
     /** The agent's config file, rendered by connector/config.ts. */
@@ -275,12 +286,103 @@ export interface RelayUserDataInput {
     authorizedPrincipals: string;
     /** The RevokedKeys file (renderRelay's `revokedKeys`): always written, since sshd refuses every key without it. */
     revokedKeys: string;
+    /** sshd's port, which the health check connects to on 127.0.0.1. */
+    sshPort: number;
 }
 
-/** The relay host's first-boot script: host key, CA key, principals, revoked keys, sshd_config, restart sshd. */
+/**
+ * The health check (run by a timer as root): healthy while sshd.service is active and 127.0.0.1:<port>
+ * answers with an SSH banner. After `failuresBeforeUnhealthy` failed checks in a row it reads the
+ * instance ID from IMDSv2 and marks the instance Unhealthy, and Auto Scaling replaces it. The count
+ * lives in the unit's RuntimeDirectory (systemd sets $RUNTIME_DIRECTORY), so a reboot starts over.
+ */
+function relayHealthScript(input: RelayUserDataInput): string {
+    const h = relayHealthCheck;
+    return [
+        "#!/bin/bash",
+        "# Rendered by components/tunnelUserData.ts: has Auto Scaling replace this relay host when its sshd stops answering.",
+        "set -uo pipefail",
+        `REGION=${shellQuote(input.region)}`,
+        `SSH_PORT=${input.sshPort}`,
+        `LIMIT=${h.failuresBeforeUnhealthy}`,
+        `STATE="\${RUNTIME_DIRECTORY:-/run/${relayPaths.healthUnit}}/failures"`,
+        'log() { echo "firefly-relay-health: $*"; }',
+        "",
+        'problem=""',
+        "if ! systemctl is-active --quiet sshd.service; then",
+        '    problem="sshd.service is not active"',
+        "else",
+        "    # The first bytes sshd sends on every connection; a listening but hung sshd sends nothing.",
+        `    banner="$(timeout ${h.connectTimeoutSeconds} bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && head -c 8 <&3' check "$SSH_PORT" 2>/dev/null)"`,
+        '    if [ "$banner" != "SSH-2.0-" ]; then problem="127.0.0.1:$SSH_PORT does not answer with an SSH banner"; fi',
+        "fi",
+        'if [ -z "$problem" ]; then',
+        '    rm -f "$STATE"',
+        "    exit 0",
+        "fi",
+        'failures=$(( $(cat "$STATE" 2>/dev/null || echo 0) + 1 ))',
+        'echo "$failures" > "$STATE"',
+        'log "check failed ($failures in a row, replaced after $LIMIT): $problem"',
+        'if [ "$failures" -lt "$LIMIT" ]; then exit 0; fi',
+        "",
+        "# IMDSv2 (the launch template requires tokens; hop limit 1 is enough on the host).",
+        `token="$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)"`,
+        'instance="$(curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)"',
+        'if [ -z "$token" ] || [ -z "$instance" ]; then log "cannot read this instance ID from the instance metadata service"; exit 1; fi',
+        'log "marking $instance Unhealthy: Auto Scaling replaces it"',
+        'exec aws autoscaling set-instance-health --region "$REGION" --instance-id "$instance" --health-status Unhealthy',
+        "",
+    ].join("\n");
+}
+
+function relayHealthUnits(): { service: string; timer: string } {
+    const p = relayPaths;
+    return {
+        service: [
+            "[Unit]",
+            "Description=Check that sshd answers; have Auto Scaling replace this relay host when it keeps failing",
+            "After=sshd.service",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            `ExecStart=${p.healthScript}`,
+            `RuntimeDirectory=${p.healthUnit}`,
+            // The failure count must survive between runs of this oneshot (not reboots: /run).
+            "RuntimeDirectoryPreserve=yes",
+            `Environment=HOME=/run/${p.healthUnit}`,
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "ProtectHome=yes",
+            "PrivateTmp=yes",
+            "PrivateDevices=yes",
+            "ProtectKernelTunables=yes",
+            "ProtectKernelModules=yes",
+            "ProtectControlGroups=yes",
+            "CapabilityBoundingSet=",
+            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+            "",
+        ].join("\n"),
+        timer: [
+            "[Unit]",
+            `Description=Check the relay's sshd every ${relayHealthCheck.intervalSeconds} seconds`,
+            "",
+            "[Timer]",
+            "OnActiveSec=60s",
+            `OnUnitInactiveSec=${relayHealthCheck.intervalSeconds}s`,
+            "AccuracySec=5s",
+            "",
+            "[Install]",
+            "WantedBy=timers.target",
+            "",
+        ].join("\n"),
+    };
+}
+
+/** The relay host's first-boot script: host key, CA key, principals, revoked keys, sshd_config, restart sshd, health check. */
 export function renderRelayUserData(input: RelayUserDataInput): string {
     const p = relayPaths;
     const q = shellQuote;
+    const health = relayHealthUnits();
     return [
         "#!/bin/bash",
         "# Firefly SSH relay: first-boot configuration (rendered by components/tunnelUserData.ts).",
@@ -313,6 +415,15 @@ export function renderRelayUserData(input: RelayUserDataInput): string {
         `sshd -t -f "$ROOT${p.sshdConfig}.firefly"`,
         `mv -f "$ROOT${p.sshdConfig}.firefly" "$ROOT${p.sshdConfig}"`,
         "systemctl restart sshd.service",
+        "",
+        "log 'sshd health check: Auto Scaling replaces this host when sshd stops answering'",
+        `install -d -m 0755 "$ROOT/usr/local/sbin" "$ROOT/etc/systemd/system"`,
+        heredoc(`"$ROOT${p.healthScript}"`, "FIREFLY_HEALTH_SCRIPT", relayHealthScript(input)),
+        `chmod 0755 "$ROOT${p.healthScript}"`,
+        heredoc(`"$ROOT/etc/systemd/system/${p.healthUnit}.service"`, "FIREFLY_HEALTH_SERVICE", health.service),
+        heredoc(`"$ROOT/etc/systemd/system/${p.healthUnit}.timer"`, "FIREFLY_HEALTH_TIMER", health.timer),
+        "systemctl daemon-reload",
+        `systemctl enable --now ${p.healthUnit}.timer`,
         "log 'done'",
         "",
     ].join("\n");

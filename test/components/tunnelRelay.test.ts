@@ -218,8 +218,10 @@ describe("TunnelRelay", () => {
         const version = single(run, SECRET_VERSION);
         assert.equal(version.inputs.secretId, secret.id);
         const policies = ofType(run, ROLE_POLICY);
-        assert.deepEqual(policies.map((p) => JSON.parse(String(p.inputs.policy)).Statement), [
-            [{ Sid: "ReadRelayHostKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secret.outputs.arn }],
+        // The other policy lets a host report its own sshd down (tunnelRelayHealth.test.ts).
+        assert.deepEqual(policies.map((p) => p.name).sort(), ["relay-read-host-key", "relay-report-health"]);
+        assert.deepEqual(JSON.parse(String(named(run, "relay-read-host-key", ROLE_POLICY).inputs.policy)).Statement, [
+            { Sid: "ReadRelayHostKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secret.outputs.arn },
         ]);
         assert.match(userData, new RegExp(`--secret-id '${String(secret.outputs.arn).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}'`));
         const pins = run.outputs.hostPublicKeys as string[];

@@ -20,10 +20,16 @@ function canIsolate(): boolean {
 interface Boot extends ScriptRun {
     /** The throwaway directory mounted on /etc/ssh during the run. */
     etc: string;
+    /** Mounted on /etc/systemd/system. */
+    units: string;
+    /** Mounted on /usr/local/sbin. */
+    sbin: string;
 }
 
 async function boot(userData: string, hostKeyFile: string, previousSshdConfig: string): Promise<Boot> {
     let etc = "";
+    let units = "";
+    let sbin = "";
     const run = await runScript(userData, {
         stubs: {
             aws: 'if [ "$1" = secretsmanager ]; then cat "$HOST_KEY_FILE"; fi',
@@ -35,12 +41,17 @@ async function boot(userData: string, hostKeyFile: string, previousSshdConfig: s
         env: { HOST_KEY_FILE: hostKeyFile },
         setup: (dir) => {
             etc = path.join(dir, "etc-ssh");
-            fs.mkdirSync(etc);
+            units = path.join(dir, "systemd-system");
+            sbin = path.join(dir, "usr-local-sbin");
+            for (const d of [etc, units, sbin]) fs.mkdirSync(d);
             fs.writeFileSync(path.join(etc, "sshd_config"), previousSshdConfig);
         },
-        command: (script) => ["unshare", ["-m", "--propagation", "private", "bash", "-c", `mount --bind "${etc}" /etc/ssh && exec bash "${script}"`]],
+        command: (script) => [
+            "unshare",
+            ["-m", "--propagation", "private", "bash", "-c", `mount --bind "${etc}" /etc/ssh && mount --bind "${units}" /etc/systemd/system && mount --bind "${sbin}" /usr/local/sbin && exec bash "${script}"`],
+        ],
     });
-    return { ...run, etc };
+    return { ...run, etc, units, sbin };
 }
 
 describe("TunnelRelay user data, run for real with sshd -t in a private mount namespace", function () {
@@ -76,6 +87,18 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
         assert.match(fs.readFileSync(path.join(result.etc, "sshd_config"), "utf8"), new RegExp(`^RevokedKeys ${relayPaths.revokedKeys}$`, "m"));
         assert.ok(result.calls.includes("systemctl restart sshd.service"), result.calls.join("\n"));
         assert.ok(result.calls.some((c) => c.startsWith("usermod -p * tunnel")), "the login user is unlocked without a password");
+    });
+
+    it("installs the sshd health check and starts its timer once sshd runs the new config", async () => {
+        const result = await boot(userData, hostKeyFile, "");
+        assert.equal(result.status, 0, result.output);
+        const script = path.join(result.sbin, path.basename(relayPaths.healthScript));
+        assert.equal(fs.statSync(script).mode & 0o777, 0o755);
+        assert.equal(fs.readFileSync(script, "utf8"), heredocIn(userData, "FIREFLY_HEALTH_SCRIPT"));
+        for (const unit of [`${relayPaths.healthUnit}.service`, `${relayPaths.healthUnit}.timer`]) assert.ok(fs.existsSync(path.join(result.units, unit)), unit);
+        const restart = result.calls.indexOf("systemctl restart sshd.service");
+        const enable = result.calls.indexOf(`systemctl enable --now ${relayPaths.healthUnit}.timer`);
+        assert.ok(restart >= 0 && enable > restart, result.calls.join("\n"));
     });
 
     it("installs the stack's host key privately, with the public half the connectors pin", async () => {

@@ -2,7 +2,7 @@
 // directory: stand-ins first on PATH answer for what only exists on an instance (aws, dnf,
 // systemctl, useradd, …) and record every call. Shared by the connector's and the relay's
 // user-data tests and the relay's health check test.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -82,4 +82,23 @@ export async function runScript(script: string, options: ScriptRunOptions): Prom
 /** Removes every directory runScript and scratchDirectory made. */
 export function removeScriptRuns(): void {
     for (const dir of runDirectories.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export interface UnitVerification {
+    status: number | null;
+    /** Everything systemd-analyze printed: unknown or misspelt directives are only warnings, so any output is a finding. */
+    output: string;
+}
+
+/**
+ * `systemd-analyze verify` over unit files (name → text), written to a throwaway directory;
+ * undefined when systemd-analyze is not installed. ExecStart paths must exist: pass units whose
+ * executables point into a throwaway root.
+ */
+export function verifySystemdUnits(units: Record<string, string>): UnitVerification | undefined {
+    if (spawnSync("systemd-analyze", ["--version"]).status !== 0) return undefined;
+    const dir = scratchDirectory("units");
+    for (const [name, text] of Object.entries(units)) fs.writeFileSync(path.join(dir, name), text);
+    const result = spawnSync("systemd-analyze", ["verify", "--man=no", ...Object.keys(units).map((name) => path.join(dir, name))], { encoding: "utf8" });
+    return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
