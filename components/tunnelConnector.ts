@@ -185,8 +185,14 @@ export class TunnelConnector extends pulumi.ComponentResource {
 
         // --- identity: two secrets, created here or given ---
         const identity = args.identity;
-        const secretArn = (kind: "private-key" | "certificate", value: pulumi.Input<string> | undefined, given: pulumi.Input<string> | undefined) => {
-            if (given !== undefined) return pulumi.output(given);
+        // A secret written here also yields its version ID, which goes into the user data: a new value
+        // is a new launch template version, and the instance refresh rolls the hosts onto it.
+        const secretArn = (
+            kind: "private-key" | "certificate",
+            value: pulumi.Input<string> | undefined,
+            given: pulumi.Input<string> | undefined,
+        ): { arn: pulumi.Output<string>; versionId: pulumi.Output<string | undefined> } => {
+            if (given !== undefined) return { arn: pulumi.output(given), versionId: pulumi.output<string | undefined>(undefined) };
             const secret = new aws.secretsmanager.Secret(
                 `${name}-${kind}`,
                 {
@@ -197,11 +203,13 @@ export class TunnelConnector extends pulumi.ComponentResource {
                 },
                 parent,
             );
-            new aws.secretsmanager.SecretVersion(`${name}-${kind}`, { secretId: secret.id, secretString: pulumi.secret(value!) }, parent);
-            return secret.arn;
+            const version = new aws.secretsmanager.SecretVersion(`${name}-${kind}`, { secretId: secret.id, secretString: pulumi.secret(value!) }, parent);
+            return { arn: secret.arn, versionId: version.versionId };
         };
-        const privateKeySecretArn = secretArn("private-key", identity.privateKey, checked.privateKeySecretArn);
-        const certificateSecretArn = secretArn("certificate", identity.certificate, checked.certificateSecretArn);
+        const privateKeySecret = secretArn("private-key", identity.privateKey, checked.privateKeySecretArn);
+        const certificateSecret = secretArn("certificate", identity.certificate, checked.certificateSecretArn);
+        const privateKeySecretArn = privateKeySecret.arn;
+        const certificateSecretArn = certificateSecret.arn;
 
         // --- the agent bundle, addressed by its content ---
         const bucket = new aws.s3.Bucket(`${name}-bundle`, { forceDestroy: true, tags }, parent);
@@ -280,13 +288,15 @@ export class TunnelConnector extends pulumi.ComponentResource {
             );
 
         const userData = pulumi
-            .all([agentConfig, bucket.bucket, bundleObject.key, privateKeySecretArn, certificateSecretArn, region, logGroup.name])
-            .apply(([configYaml, bucketName, key, keyArn, certArn, regionName, logGroupName]) =>
+            .all([agentConfig, bucket.bucket, bundleObject.key, privateKeySecretArn, certificateSecretArn, pulumi.all([privateKeySecret.versionId, certificateSecret.versionId]), region, logGroup.name])
+            .apply(([configYaml, bucketName, key, keyArn, certArn, [keyVersionId, certVersionId], regionName, logGroupName]) =>
                 renderConnectorUserData({
                     configYaml,
                     bundle: { bucket: bucketName, key, sha256: bundle.sha256 },
                     privateKeySecretArn: keyArn,
                     certificateSecretArn: certArn,
+                    privateKeySecretVersionId: keyVersionId,
+                    certificateSecretVersionId: certVersionId,
                     region: regionName,
                     logGroupName,
                     metric: { ...readinessMetric, dimensionValue: metricDimension },

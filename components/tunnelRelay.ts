@@ -130,7 +130,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
             { description: `SSH relay ${name}: the ed25519 host key every relay host presents`, recoveryWindowInDays: 7, tags },
             parent,
         );
-        new aws.secretsmanager.SecretVersion(`${name}-host-key`, { secretId: hostKeySecret.id, secretString: hostKey.privateKeyOpenssh }, parent);
+        const hostKeyVersion = new aws.secretsmanager.SecretVersion(`${name}-host-key`, { secretId: hostKeySecret.id, secretString: hostKey.privateKeyOpenssh }, parent);
 
         // --- network ---
         const sg = new aws.ec2.SecurityGroup(
@@ -190,10 +190,13 @@ export class TunnelRelay extends pulumi.ComponentResource {
         const platform = checked.forwardedPorts.length > 0 ? this.platformLoadBalancer(name, args, checked, sg, tags) : undefined;
 
         const sshd = checked.sshd;
-        const userData = pulumi.all([region, hostKeySecret.arn]).apply(([regionName, hostKeySecretArn]) =>
+        // The host key's version ID is in the user data, so a new key (a replaced tls.PrivateKey) is a
+        // new launch template version and the instance refresh rolls the hosts onto it.
+        const userData = pulumi.all([region, hostKeySecret.arn, hostKeyVersion.versionId]).apply(([regionName, hostKeySecretArn, hostKeySecretVersionId]) =>
             renderRelayUserData({
                 region: regionName,
                 hostKeySecretArn,
+                hostKeySecretVersionId,
                 userCaPublicKey: args.userCaPublicKey,
                 loginUser: checked.loginUser,
                 sshdConfig: sshd.sshdConfig,

@@ -221,8 +221,11 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${physicalName}-${hex.slice(0, 6)}`;
                 return { ...generic, id: arn, arn };
             }
-            case "aws:secretsmanager/secretVersion:SecretVersion":
-                return { ...generic, id: `${inputs.secretId}|${hex.slice(0, 8)}`, versionId: hex.slice(0, 32) };
+            case "aws:secretsmanager/secretVersion:SecretVersion": {
+                // As in AWS, a new value is a new version: the tunnel hosts' launch templates name it.
+                const versionId = digest(`${type}/${name}/${JSON.stringify(inputs.secretString ?? inputs.secretBinary ?? null)}`).slice(0, 32);
+                return { ...generic, id: `${inputs.secretId}|${versionId}`, versionId };
+            }
             case "aws:s3/bucket:Bucket": {
                 const bucket = physicalName.toLowerCase().slice(0, 63);
                 return { ...generic, id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };

@@ -13,7 +13,7 @@ import { evaluatePolicies } from "../../policies/offline";
 import { toPlannedResource } from "../../stacks/offline/verdict";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ofType, ProgramRun, single } from "../helpers/pulumi";
-import { certArn, configInUserData, connectorArgs, keyArn, relayHostKey, testCertificate, testPrivateKey, userDataOf } from "../helpers/tunnel";
+import { certArn, configInUserData, connectorArgs, fetchedSecretVersions, keyArn, launchTemplateInputs, relayHostKey, testCertificate, testPrivateKey, userDataOf } from "../helpers/tunnel";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const ASG = "aws:autoscaling/group:Group";
@@ -85,6 +85,39 @@ describe("TunnelConnector", () => {
         assert.equal(refresh.strategy, "Rolling");
         assert.equal(refresh.preferences.minHealthyPercentage, 100, "replacements start before old instances stop");
         assert.equal(lt.inputs.updateDefaultVersion, true);
+    });
+
+    describe("rolling the hosts when what they read at boot changes", () => {
+        const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
+        const versionOf = (r: ProgramRun, name: string) => String(r.resources.find((x) => x.type === SECRET_VERSION && x.name === name)!.outputs.versionId);
+
+        it("keeps the launch template as it is when nothing changed (a no-op pulumi up starts no refresh)", async () => {
+            const again = await deploy(() => {
+                new TunnelConnector("acme-tunnel", connectorArgs());
+            });
+            assert.deepEqual(launchTemplateInputs(again), launchTemplateInputs(run));
+        });
+
+        it("fetches exactly the secret versions the stack wrote, so a new certificate is a new launch template version", async () => {
+            const userData = userDataOf(run);
+            assert.deepEqual(Object.values(fetchedSecretVersions(userData)), [versionOf(run, "acme-tunnel-private-key"), versionOf(run, "acme-tunnel-certificate")]);
+            const renewed = await deploy(() => {
+                new TunnelConnector("acme-tunnel", connectorArgs({ identity: { privateKey: pulumi.secret(testPrivateKey), certificate: `${testCertificate} renewed` } }));
+            });
+            assert.notEqual(versionOf(renewed, "acme-tunnel-certificate"), versionOf(run, "acme-tunnel-certificate"));
+            assert.equal(versionOf(renewed, "acme-tunnel-private-key"), versionOf(run, "acme-tunnel-private-key"));
+            const renewedUserData = userDataOf(renewed);
+            assert.notEqual(renewedUserData, userData);
+            // The only difference is the certificate's version: everything else stays, so the refresh is for the new certificate.
+            assert.equal(renewedUserData.replace(versionOf(renewed, "acme-tunnel-certificate"), versionOf(run, "acme-tunnel-certificate")), userData);
+        });
+
+        it("fetches the current version of secrets given by ARN (the stack does not see their values)", async () => {
+            const byArn = await deploy(() => {
+                new TunnelConnector("acme-tunnel", connectorArgs({ identity: { privateKeySecretArn: keyArn, certificateSecretArn: certArn } }));
+            });
+            assert.deepEqual(fetchedSecretVersions(userDataOf(byArn)), { [keyArn]: null, [certArn]: null });
+        });
     });
 
     it("has a security group with no ingress at all, tagged as a connector group the policy pack recognises", () => {

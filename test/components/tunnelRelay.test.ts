@@ -6,7 +6,7 @@ import { parsePinnedHostKey } from "../../connector/hostKeys";
 import { renderRelay } from "../../connector/relay/sshdConfig";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ofType, ProgramRun, single } from "../helpers/pulumi";
-import { heredocIn, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, relayHostKey, testCertificate, userCaKey as caKey } from "../helpers/tunnel";
+import { fetchedSecretVersions, heredocIn, launchTemplateInputs, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, relayHostKey, testCertificate, userCaKey as caKey } from "../helpers/tunnel";
 
 const NLB = "aws:lb/loadBalancer:LoadBalancer";
 const LISTENER = "aws:lb/listener:Listener";
@@ -229,6 +229,29 @@ describe("TunnelRelay", () => {
         const pin = parsePinnedHostKey(pins[0]!);
         assert.ok(typeof pin === "object");
         assert.deepEqual(run.outputs.hostKeyFingerprints, [pin.fingerprint]);
+    });
+
+    describe("rolling the hosts when what they read at boot changes", () => {
+        it("keeps the launch template as it is when nothing changed (a no-op pulumi up starts no refresh)", async () => {
+            const again = await deploy(() => {
+                new TunnelRelay("relay", relayArgs());
+            });
+            assert.deepEqual(launchTemplateInputs(again), launchTemplateInputs(run));
+        });
+
+        it("fetches exactly the host key version the stack wrote, so a new host key is a new launch template version", () => {
+            const version = single(run, SECRET_VERSION);
+            assert.deepEqual(fetchedSecretVersions(userData), { [String(single(run, SECRET).outputs.arn)]: String(version.outputs.versionId) });
+        });
+
+        it("makes a new launch template when the user CA, the customers or the revoked keys change", async () => {
+            for (const change of [{ userCaPublicKey: relayHostKey }, { customers: [customers[0]!] }, { revokedKeys: [relayHostKey] }] as Partial<TunnelRelayArgs>[]) {
+                const changed = await deploy(() => {
+                    new TunnelRelay("relay", relayArgs(change));
+                });
+                assert.notEqual(launchTemplateInputs(changed).userData, launchTemplateInputs(run).userData, Object.keys(change)[0]);
+            }
+        });
     });
 
     describe("argument validation", () => {

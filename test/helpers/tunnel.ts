@@ -30,6 +30,21 @@ export function connectorArgs(overrides: Partial<TunnelConnectorArgs> = {}): Tun
     };
 }
 
+/** What the launch template is made of: equal inputs mean no new template version, so no instance refresh. */
+export function launchTemplateInputs(run: ProgramRun): Record<string, unknown> {
+    return single(run, LT).inputs;
+}
+
+/** The `--version-id` each `aws secretsmanager get-secret-value` in the user data asks for, by secret ARN (null: the current version). */
+export function fetchedSecretVersions(userData: string): Record<string, string | null> {
+    const fetched: Record<string, string | null> = {};
+    for (const line of userData.split("\n")) {
+        const secret = /(?:--secret-id|^fetch_secret) '([^']+)'/.exec(line);
+        if (secret) fetched[secret[1]!] = /--version-id '([^']+)'/.exec(line)?.[1] ?? null;
+    }
+    return fetched;
+}
+
 export function userDataOf(run: ProgramRun): string {
     return Buffer.from(String(single(run, LT).inputs.userData), "base64").toString("utf8");
 }
