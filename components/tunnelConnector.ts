@@ -5,6 +5,7 @@ import { parseHostPort } from "../connector/address";
 import { parseAllowRule } from "../connector/allowlist";
 import { ConnectorConfigError, parseConnectorConfig, renderConnectorConfig, type ConnectorConfigInput } from "../connector/config";
 import { buildConnectorBundle, type ConnectorBundle } from "./connectorBundle";
+import { createEgressRules, EgressRules, labelPart, type EgressRule } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument, type PolicyStatement } from "./iamPolicy";
 import { connectorPaths, renderConnectorUserData } from "./tunnelUserData";
@@ -164,24 +165,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
             },
             parent,
         );
-        for (const rule of checked.egress) {
-            new aws.vpc.SecurityGroupEgressRule(
-                `${name}-out-${rule.label}`,
-                {
-                    securityGroupId: sg.id,
-                    ipProtocol: rule.protocol,
-                    fromPort: rule.port,
-                    toPort: rule.port,
-                    cidrIpv4: rule.cidrIpv4,
-                    cidrIpv6: rule.cidrIpv6,
-                    prefixListId: rule.prefixListId,
-                    referencedSecurityGroupId: rule.securityGroupId,
-                    description: rule.description,
-                    tags,
-                },
-                parent,
-            );
-        }
+        createEgressRules(name, sg.id, checked.egress, tags, this);
 
         // --- identity: two secrets, created here or given ---
         const identity = args.identity;
@@ -422,17 +406,6 @@ function renderChecked(c: ArgChecker, config: ConnectorConfigInput): string {
     return renderConnectorConfig(config);
 }
 
-interface EgressRule {
-    label: string;
-    protocol: "tcp" | "udp";
-    port: number;
-    cidrIpv4?: pulumi.Input<string>;
-    cidrIpv6?: string;
-    prefixListId?: pulumi.Input<string>;
-    securityGroupId?: pulumi.Input<string>;
-    description: string;
-}
-
 function checkArgs(name: string, args: TunnelConnectorArgs) {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
@@ -490,11 +463,8 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
     renderChecked(c, configFor(args, healthPort, relays));
 
     // Egress: each relay's SSH port, each direct route's and allow rule's target, DNS, AWS APIs.
-    const egress = new Map<string, EgressRule>();
-    const add = (rule: Omit<EgressRule, "label">, destination: string) => {
-        const label = `${rule.protocol}-${rule.port}-${destination.replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "")}`;
-        if (!egress.has(label)) egress.set(label, { ...rule, label });
-    };
+    const egress = new EgressRules();
+    const add = (rule: Omit<EgressRule, "label">, destination: string) => egress.add(`${rule.protocol}-${rule.port}-${labelPart(destination, /A-Za-z0-9/)}`, rule);
     const targetCidrs = c.ipv4Cidrs("targetCidrs", c.plainList("targetCidrs", args.targetCidrs, "give the CIDRs as a list"));
     args.relays.forEach((relay, i) => {
         const cidrs = c.plainList(`relays[${i}].cidrs`, relay.cidrs, "give the relay addresses as a list (elements may be Outputs)");
@@ -552,5 +522,5 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
     apiPrefixLists.forEach((id, i) => add({ protocol: "tcp", port: 443, prefixListId: id, description: "HTTPS to AWS APIs through a prefix list" }, `aws-pl-${i}`));
     apiGroups.forEach((id, i) => add({ protocol: "tcp", port: 443, securityGroupId: id, description: "HTTPS to AWS API interface endpoints" }, `aws-sg-${i}`));
 
-    return { c, vpcId, subnetIds, host, count, healthPort, logRetentionInDays, privateKeySecretArn, certificateSecretArn, egress: [...egress.values()] };
+    return { c, vpcId, subnetIds, host, count, healthPort, logRetentionInDays, privateKeySecretArn, certificateSecretArn, egress: egress.list() };
 }

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { isLoopbackHost, parseHostPort } from "../connector/address";
 import { parseRevokedKey, renderRelay, type RelayCustomer, type RenderedRelay } from "../connector/relay/sshdConfig";
+import { createEgressRules, EgressRules, labelPart } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument } from "./iamPolicy";
 import { relayPaths, renderRelayUserData } from "./tunnelUserData";
@@ -145,13 +146,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
             { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0", description: "SSH from connectors, through the NLB", tags },
             parent,
         );
-        for (const rule of checked.egress) {
-            new aws.vpc.SecurityGroupEgressRule(
-                `${name}-out-${rule.label}`,
-                { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: rule.port, toPort: rule.port, cidrIpv4: rule.cidr, description: rule.description, tags },
-                parent,
-            );
-        }
+        createEgressRules(name, sg.id, checked.egress, tags, this);
 
         const eips = checked.publicSubnetIds.map(
             (_, i) => new aws.ec2.Eip(`${name}-ip-${i}`, { domain: "vpc", tags: { ...tags, Name: `${name}-${i}` } }, parent),
@@ -460,11 +455,8 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
         c.fail("platformSecurityGroupIds", `must name the platform services that reach the forwarded ports ${[...forwardedPorts].join(", ")}: nobody else may`);
     }
 
-    const egress = new Map<string, { label: string; port: number; cidr: string; description: string }>();
-    const add = (port: number, cidr: string, description: string) => {
-        const label = `${port}-${cidr.replace(/[^0-9]+/g, "-").replace(/-+$/, "")}`;
-        if (!egress.has(label)) egress.set(label, { label, port, cidr, description });
-    };
+    const egress = new EgressRules();
+    const add = (port: number, cidr: string, description: string) => egress.add(`${port}-${labelPart(cidr, /0-9/)}`, { protocol: "tcp", port, cidrIpv4: cidr, description });
     const hairpinCidrs = c.ipv4Cidrs("hairpinTargetCidrs", c.plainList("hairpinTargetCidrs", args.hairpinTargetCidrs, "give a list"));
     args.customers.forEach((customer, i) => {
         (customer.permitOpen ?? []).forEach((target, j) => {
@@ -477,7 +469,7 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
         });
     });
     for (const cidr of c.ipv4Cidrs("awsApiEgressCidrs", args.awsApiEgressCidrs ?? ["0.0.0.0/0"])) add(443, cidr, "HTTPS to AWS APIs (Secrets Manager, SSM, package repositories)");
-    return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, sshd, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: [...egress.values()] };
+    return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, sshd, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: egress.list() };
 }
 
 /** Each entry one key or certificate line, and never the user CA's key (that would lock every customer out). */
