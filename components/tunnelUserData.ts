@@ -204,6 +204,37 @@ function cloudWatchAgentConfig(logGroupName: string): string {
     )}\n`;
 }
 
+/**
+ * Builds ssh2's native crypto binding in the unpacked release (the bundle carries its sources, not
+ * the deployer's binaries: connectorBundle.ts). Best effort: without the binding the agent runs
+ * ssh2's fallback through Node's crypto at about twice the CPU per byte, says so in its log and in
+ * the `firefly_connector_native_crypto` metric, and works. The compiler is only needed for this
+ * build, so the packages installed for it are removed afterwards; the build is bounded in time.
+ */
+function nativeCryptoBuild(nodeMajor: number): string[] {
+    const toolchain = ["gcc-c++", "make", `nodejs${nodeMajor}-npm`, `nodejs${nodeMajor}-devel`];
+    return [
+        "",
+        'log "native crypto: building ssh2\'s binding (optional: without it the agent needs about twice the CPU per byte)"',
+        'added=""',
+        `for pkg in ${toolchain.join(" ")}; do if ! rpm -q "$pkg" >/dev/null 2>&1; then added="$added $pkg"; fi; done`,
+        `if dnf install -y ${toolchain.slice(0, 3).join(" ")}; then`,
+        `    dnf install -y ${toolchain[3]} || log "native crypto: no ${toolchain[3]}, node-gyp downloads the Node headers"`,
+        "    nodedir=()",
+        "    if [ -f /usr/include/node/node.h ]; then nodedir=(--nodedir=/usr); fi",
+        `    (cd "$release" && timeout 600 npm-${nodeMajor} rebuild ssh2 --foreground-scripts "\${nodedir[@]}") || log "native crypto: the build failed"`,
+        "fi",
+        `if (cd "$release" && "$NODE_BIN" -e "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"); then`,
+        '    log "native crypto: built"',
+        "else",
+        '    log "native crypto: not built; the agent runs ssh2\'s fallback (it warns, and reports firefly_connector_native_crypto 0)"',
+        "fi",
+        'remove=""',
+        'for pkg in $added; do if rpm -q "$pkg" >/dev/null 2>&1; then remove="$remove $pkg"; fi; done',
+        'if [ -n "$remove" ]; then dnf remove -y $remove || log "native crypto: could not remove the build tools:$remove"; fi',
+    ];
+}
+
 /** The connector host's first-boot script. */
 export function renderConnectorUserData(input: ConnectorUserDataInput): string {
     const p = connectorPaths;
@@ -240,6 +271,7 @@ export function renderConnectorUserData(input: ConnectorUserDataInput): string {
         `release="$ROOT${p.appDir}/releases/$BUNDLE_SHA256"`,
         'mkdir -p "$release" "$ROOT' + p.appDir + '/bin"',
         'tar -xzf "$work/bundle.tar.gz" -C "$release" --no-same-owner',
+        ...nativeCryptoBuild(input.nodeMajor),
         'chmod -R u=rwX,go=rX "$release"',
         `ln -sfn "$release" "$ROOT${p.appDir}/current"`,
         "",

@@ -3,7 +3,7 @@
 // Stand-ins first on PATH answer for dnf, aws, useradd, id, chown, systemctl and the CloudWatch
 // agent, and record how they were called.
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -31,6 +31,9 @@ if [ "$1" = secretsmanager ]; then
 fi
 exit 0`,
     id: "exit 1",
+    // No package is installed, and there is no npm-<major>: the native crypto build fails, as on a
+    // host that cannot reach the repositories, and the install goes on without it.
+    rpm: "exit 1",
     ...Object.fromEntries(["dnf", "useradd", "chown", "systemctl", "amazon-cloudwatch-agent-ctl"].map((name) => [name, ""])),
 };
 
@@ -39,11 +42,22 @@ interface Installed extends ScriptRun {
     root: string;
 }
 
-async function install(userData: string, bundleFile: string): Promise<Installed> {
+async function install(userData: string, bundleFile: string, extra: { stubs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<Installed> {
     const root = path.join(scratchDirectory("connector-root"), "root");
     fs.mkdirSync(root);
-    const run = await runScript(userData, { stubs, env: { FIREFLY_ROOT: root, FAKE_BUNDLE: bundleFile, FAKE_KEY: fakeKey, FAKE_CERT: fakeCert } });
+    const run = await runScript(userData, {
+        stubs: { ...stubs, ...extra.stubs },
+        env: { FIREFLY_ROOT: root, FAKE_BUNDLE: bundleFile, FAKE_KEY: fakeKey, FAKE_CERT: fakeCert, ...extra.env },
+        timeoutMs: 120_000,
+    });
     return { ...run, root };
+}
+
+/** Does the release the script installed load ssh2's native binding? */
+function bindingLoads(installed: Installed): boolean {
+    const release = path.join(installed.root, connectorPaths.appDir, "current");
+    const probe = spawnSync(process.execPath, ["-e", "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"], { cwd: release });
+    return probe.status === 0;
 }
 
 describe("TunnelConnector user data, run in a throwaway root", function () {
@@ -141,6 +155,48 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
         if (!result) this.skip(); // systemd-analyze is not installed on this machine: the unit syntax check is skipped.
         assert.equal(result.status, 0, result.output);
         assert.equal(result.output, "");
+    });
+
+    it("completes without ssh2's native binding when it cannot be built, and says so", () => {
+        assert.match(installed.output, /native crypto: the build failed/);
+        assert.match(installed.output, /native crypto: not built; the agent runs ssh2's fallback/);
+        assert.equal(bindingLoads(installed), false);
+        assert.ok(!installed.calls.some((c) => c.startsWith("dnf remove")), "nothing was installed for the build, nothing is removed");
+    });
+
+    describe("native crypto build", () => {
+        // dnf records what it installed in $TOOLS; rpm answers from it: the tools are absent at first.
+        const toolStubs = {
+            dnf: `if [ "$1" = install ]; then shift 2; echo "$@" >> "$TOOLS"; fi
+if [ "$1" = remove ]; then : > "$TOOLS"; fi`,
+            rpm: `[ -f "$TOOLS" ] && grep -qw -- "$2" "$TOOLS"`,
+            // The host's npm-<major>: this machine's npm, for real.
+            "npm-22": 'exec npm "$@"',
+        };
+
+        it("builds ssh2's binding in the release before the agent starts, then removes the tools it installed", async () => {
+            const tools = path.join(scratchDirectory("tools"), "installed");
+            const built = await install(userData, buildConnectorBundle().file, { stubs: toolStubs, env: { TOOLS: tools } });
+            assert.equal(built.status, 0, built.output);
+            assert.match(built.output, /native crypto: built/);
+            assert.equal(bindingLoads(built), true);
+
+            const index = (prefix: string) => built.calls.findIndex((c) => c.startsWith(prefix));
+            const nodedir = fs.existsSync("/usr/include/node/node.h") ? " --nodedir=/usr" : "";
+            assert.ok(built.calls.includes("dnf install -y gcc-c++ make nodejs22-npm"), built.calls.join("\n"));
+            assert.ok(built.calls.includes("dnf install -y nodejs22-devel"));
+            assert.ok(built.calls.includes(`npm-22 rebuild ssh2 --foreground-scripts${nodedir}`), built.calls.join("\n"));
+            assert.ok(built.calls.includes("dnf remove -y gcc-c++ make nodejs22-npm nodejs22-devel"), built.calls.join("\n"));
+            assert.ok(index("npm-22 rebuild") < index("dnf remove"));
+            assert.ok(index("npm-22 rebuild") < index("systemctl enable"), "built before the agent starts");
+        });
+
+        it("leaves alone build tools the host already had", async () => {
+            const built = await install(userData, buildConnectorBundle().file, { stubs: { ...toolStubs, rpm: "exit 0" } });
+            assert.equal(built.status, 0, built.output);
+            assert.equal(bindingLoads(built), true);
+            assert.ok(!built.calls.some((c) => c.startsWith("dnf remove")), built.calls.join("\n"));
+        });
     });
 
     it("stops before installing anything when the bundle's SHA-256 does not match", async () => {
