@@ -338,7 +338,9 @@ export class TunnelConnector extends pulumi.ComponentResource {
                         }),
                     ),
                 },
-                healthCheckGracePeriod: 180,
+                // First boot installs packages and builds ssh2's native binding (about 2 minutes,
+                // bounded at 10): a refresh waits this long before counting a new host as serving.
+                healthCheckGracePeriod: 300,
                 tags,
             },
             this,

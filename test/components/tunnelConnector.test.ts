@@ -84,6 +84,9 @@ describe("TunnelConnector", () => {
         const refresh = asg.inputs.instanceRefresh as { strategy: string; preferences: Record<string, unknown> };
         assert.equal(refresh.strategy, "Rolling");
         assert.equal(refresh.preferences.minHealthyPercentage, 100, "replacements start before old instances stop");
+        // A new host needs its first boot (packages, the native crypto build) before it counts as serving.
+        assert.equal(refresh.preferences.instanceWarmup, "300");
+        assert.equal(asg.inputs.healthCheckGracePeriod, 300);
         assert.equal(lt.inputs.updateDefaultVersion, true);
     });
 
