@@ -153,37 +153,50 @@ function readinessScript(input: ConnectorUserDataInput): string {
 
 function readinessUnits(): { service: string; timer: string } {
     const p = connectorPaths;
+    return periodicUnits({
+        description: "Publish the Firefly tunnel connector's readiness to CloudWatch",
+        service: [`User=${p.user}`, `ExecStart=${p.appDir}/bin/report-readiness`],
+        timerDescription: "Publish the Firefly tunnel connector's readiness every minute",
+        schedule: ["OnBootSec=2min", "OnUnitActiveSec=60s"],
+    });
+}
+
+/**
+ * A oneshot service and the timer that runs it, sandboxed alike: the shape of both hosts'
+ * periodic checks (the connector's readiness report, the relay's sshd check).
+ */
+function periodicUnits(spec: {
+    description: string;
+    /** Lines of [Unit] after the description. */
+    unit?: readonly string[];
+    /** Lines of [Service] after Type=oneshot: the user, the command, its state. */
+    service: readonly string[];
+    /** Sandboxing beyond what both have. */
+    extraSandbox?: readonly string[];
+    timerDescription: string;
+    /** The [Timer] lines that say when. */
+    schedule: readonly string[];
+}): { service: string; timer: string } {
     return {
         service: [
             "[Unit]",
-            "Description=Publish the Firefly tunnel connector's readiness to CloudWatch",
+            `Description=${spec.description}`,
+            ...(spec.unit ?? []),
             "",
             "[Service]",
             "Type=oneshot",
-            `User=${p.user}`,
-            `ExecStart=${p.appDir}/bin/report-readiness`,
+            ...spec.service,
             "NoNewPrivileges=yes",
             "ProtectSystem=strict",
             "ProtectHome=yes",
             "PrivateTmp=yes",
             "PrivateDevices=yes",
+            ...(spec.extraSandbox ?? []),
             "CapabilityBoundingSet=",
             "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
             "",
         ].join("\n"),
-        timer: [
-            "[Unit]",
-            "Description=Publish the Firefly tunnel connector's readiness every minute",
-            "",
-            "[Timer]",
-            "OnBootSec=2min",
-            "OnUnitActiveSec=60s",
-            "AccuracySec=5s",
-            "",
-            "[Install]",
-            "WantedBy=timers.target",
-            "",
-        ].join("\n"),
+        timer: ["[Unit]", `Description=${spec.timerDescription}`, "", "[Timer]", ...spec.schedule, "AccuracySec=5s", "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
     };
 }
 
@@ -383,45 +396,20 @@ function relayHealthScript(input: RelayUserDataInput): string {
 
 function relayHealthUnits(): { service: string; timer: string } {
     const p = relayPaths;
-    return {
+    return periodicUnits({
+        description: "Check that sshd answers; have Auto Scaling replace this relay host when it keeps failing",
+        unit: ["After=sshd.service"],
         service: [
-            "[Unit]",
-            "Description=Check that sshd answers; have Auto Scaling replace this relay host when it keeps failing",
-            "After=sshd.service",
-            "",
-            "[Service]",
-            "Type=oneshot",
             `ExecStart=${p.healthScript}`,
             `RuntimeDirectory=${p.healthUnit}`,
             // The failure count must survive between runs of this oneshot (not reboots: /run).
             "RuntimeDirectoryPreserve=yes",
             `Environment=HOME=/run/${p.healthUnit}`,
-            "NoNewPrivileges=yes",
-            "ProtectSystem=strict",
-            "ProtectHome=yes",
-            "PrivateTmp=yes",
-            "PrivateDevices=yes",
-            "ProtectKernelTunables=yes",
-            "ProtectKernelModules=yes",
-            "ProtectControlGroups=yes",
-            "CapabilityBoundingSet=",
-            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
-            "",
-        ].join("\n"),
-        timer: [
-            "[Unit]",
-            `Description=Check the relay's sshd every ${relayHealthCheck.intervalSeconds} seconds`,
-            "",
-            "[Timer]",
-            "OnActiveSec=60s",
-            `OnUnitInactiveSec=${relayHealthCheck.intervalSeconds}s`,
-            "AccuracySec=5s",
-            "",
-            "[Install]",
-            "WantedBy=timers.target",
-            "",
-        ].join("\n"),
-    };
+        ],
+        extraSandbox: ["ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectControlGroups=yes"],
+        timerDescription: `Check the relay's sshd every ${relayHealthCheck.intervalSeconds} seconds`,
+        schedule: ["OnActiveSec=60s", `OnUnitInactiveSec=${relayHealthCheck.intervalSeconds}s`],
+    });
 }
 
 /** The relay host's first-boot script: host key, CA key, principals, revoked keys, sshd_config, restart sshd, health check. */
