@@ -12,23 +12,9 @@ import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies
 import { evaluatePolicies } from "../../policies/offline";
 import { toPlannedResource } from "../../stacks/offline/verdict";
 import { itRefuses } from "../helpers/argumentErrors";
-import { deploy, ofType, ProgramRun, single } from "../helpers/pulumi";
+import { deploy, ProgramRun } from "../helpers/pulumi";
+import { named, ofType, single, types } from "../helpers/resources";
 import { certArn, configInUserData, connectorArgs, fetchedSecretVersions, keyArn, launchTemplateInputs, relayHostKey, testCertificate, testPrivateKey, userDataOf } from "../helpers/tunnel";
-
-const LT = "aws:ec2/launchTemplate:LaunchTemplate";
-const ASG = "aws:autoscaling/group:Group";
-const SG = "aws:ec2/securityGroup:SecurityGroup";
-const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-const SECRET = "aws:secretsmanager/secret:Secret";
-const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
-const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
-const ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
-const PROFILE = "aws:iam/instanceProfile:InstanceProfile";
-const OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2";
-const BUCKET = "aws:s3/bucket:Bucket";
-const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
-const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 
 async function deployConnector(overrides: Partial<TunnelConnectorArgs> = {}): Promise<ProgramRun> {
     return deploy(() => {
@@ -43,9 +29,9 @@ async function deployConnector(overrides: Partial<TunnelConnectorArgs> = {}): Pr
 }
 
 function policyOf(run: ProgramRun, name: string): { Statement: { Sid: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] } {
-    const policy = ofType(run, ROLE_POLICY).find((p) => p.inputs.name === name);
-    assert.ok(policy, `role policy ${name}`);
-    return JSON.parse(String(policy.inputs.policy));
+    const policies = ofType(run, types.iamRolePolicy).filter((p) => p.inputs.name === name);
+    assert.equal(policies.length, 1, `exactly one role policy ${name}`);
+    return JSON.parse(String(policies[0]!.inputs.policy));
 }
 
 describe("TunnelConnector", () => {
@@ -55,7 +41,7 @@ describe("TunnelConnector", () => {
     });
 
     it("launches from a template with IMDSv2 only (hop limit 1), an encrypted root volume, no public IP and an instance profile", () => {
-        const lt = single(run, LT);
+        const lt = single(run, types.launchTemplate);
         assert.deepEqual(lt.inputs.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" });
         const [disk] = lt.inputs.blockDeviceMappings as { deviceName: string; ebs: Record<string, unknown> }[];
         assert.equal(disk!.deviceName, "/dev/xvda");
@@ -63,23 +49,23 @@ describe("TunnelConnector", () => {
         assert.equal(disk!.ebs.volumeType, "gp3");
         const [nic] = lt.inputs.networkInterfaces as Record<string, unknown>[];
         assert.equal(nic!.associatePublicIpAddress, "false");
-        assert.deepEqual(nic!.securityGroups, [single(run, SG).id]);
-        assert.deepEqual(lt.inputs.iamInstanceProfile, { arn: single(run, PROFILE).outputs.arn });
+        assert.deepEqual(nic!.securityGroups, [single(run, types.securityGroup).id]);
+        assert.deepEqual(lt.inputs.iamInstanceProfile, { arn: single(run, types.iamInstanceProfile).outputs.arn });
     });
 
     it("runs the current Amazon Linux 2023 AMI from AWS's SSM parameter, or the AMI it is given", async () => {
         const expected = `ami-${crypto.createHash("sha256").update(al2023AmiParameter).digest("hex").slice(0, 17)}`;
-        assert.equal(single(run, LT).inputs.imageId, expected, "the fake SSM parameter's value for the AL2023 parameter");
+        assert.equal(single(run, types.launchTemplate).inputs.imageId, expected, "the fake SSM parameter's value for the AL2023 parameter");
         const pinned = await deployConnector({ amiId: "ami-0123456789abcdef0" });
-        assert.equal(single(pinned, LT).inputs.imageId, "ami-0123456789abcdef0");
+        assert.equal(single(pinned, types.launchTemplate).inputs.imageId, "ami-0123456789abcdef0");
     });
 
     it("keeps `count` instances spread over the subnets, and refreshes them whenever the launch template changes", () => {
-        const asg = single(run, ASG);
+        const asg = single(run, types.autoscalingGroup);
         assert.equal(asg.inputs.desiredCapacity, 2);
         assert.equal(asg.inputs.minSize, 2);
         assert.deepEqual(asg.inputs.vpcZoneIdentifiers, ["subnet-0c0ffee0c0ffee011", "subnet-0c0ffee0c0ffee012"]);
-        const lt = single(run, LT);
+        const lt = single(run, types.launchTemplate);
         assert.deepEqual(asg.inputs.launchTemplate, { id: lt.id, version: String(lt.outputs.latestVersion) });
         const refresh = asg.inputs.instanceRefresh as { strategy: string; preferences: Record<string, unknown> };
         assert.equal(refresh.strategy, "Rolling");
@@ -91,8 +77,7 @@ describe("TunnelConnector", () => {
     });
 
     describe("rolling the hosts when what they read at boot changes", () => {
-        const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
-        const versionOf = (r: ProgramRun, name: string) => String(r.resources.find((x) => x.type === SECRET_VERSION && x.name === name)!.outputs.versionId);
+        const versionOf = (r: ProgramRun, name: string) => String(named(r, name, types.secretVersion).outputs.versionId);
 
         it("keeps the launch template as it is when nothing changed (a no-op pulumi up starts no refresh)", async () => {
             const again = await deploy(() => {
@@ -124,16 +109,16 @@ describe("TunnelConnector", () => {
     });
 
     it("has a security group with no ingress at all, tagged as a connector group the policy pack recognises", () => {
-        const sg = single(run, SG);
+        const sg = single(run, types.securityGroup);
         assert.equal(sg.inputs.ingress, undefined);
-        assert.equal(ofType(run, INGRESS).length, 0);
+        assert.equal(ofType(run, types.securityGroupIngressRule).length, 0);
         assert.equal((sg.inputs.tags as Record<string, string>)[connectorRoleTag.key], connectorRoleTag.value);
         assert.deepEqual([connectorRoleTag.key, connectorRoleTag.value], [CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE], "component and pack agree");
     });
 
     it("allows egress only to the relays' SSH port, direct route targets' ports, DNS and HTTPS for AWS APIs", () => {
-        const sg = single(run, SG);
-        const rules = ofType(run, EGRESS).map((r) => {
+        const sg = single(run, types.securityGroup);
+        const rules = ofType(run, types.securityGroupEgressRule).map((r) => {
             assert.equal(r.inputs.securityGroupId, sg.id);
             assert.equal(r.inputs.fromPort, r.inputs.toPort);
             return `${r.inputs.ipProtocol}/${r.inputs.fromPort} ${r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6}`;
@@ -152,39 +137,39 @@ describe("TunnelConnector", () => {
     });
 
     it("lets the instance role read exactly its two secrets and its bundle object, plus SSM core", () => {
-        const secrets = ofType(run, SECRET);
+        const secrets = ofType(run, types.secret);
         assert.equal(secrets.length, 2);
         const identity = policyOf(run, "read-agent-identity");
         assert.deepEqual(identity.Statement, [
             { Sid: "ReadAgentIdentity", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secrets.map((s) => s.outputs.arn) },
         ]);
-        const bucket = single(run, BUCKET);
-        const object = single(run, OBJECT);
+        const bucket = single(run, types.s3Bucket);
+        const object = single(run, types.s3BucketObject);
         assert.deepEqual(policyOf(run, "read-agent-bundle").Statement, [
             { Sid: "ReadAgentBundle", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucket.outputs.arn}/${object.inputs.key}` },
         ]);
         // Nothing else reads secrets or S3.
-        for (const policy of ofType(run, ROLE_POLICY)) {
+        for (const policy of ofType(run, types.iamRolePolicy)) {
             if (["read-agent-identity", "read-agent-bundle"].includes(String(policy.inputs.name))) continue;
             assert.doesNotMatch(String(policy.inputs.policy), /secretsmanager:|s3:/, String(policy.inputs.name));
         }
-        assert.deepEqual(ofType(run, ATTACHMENT).map((a) => a.inputs.policyArn), ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+        assert.deepEqual(ofType(run, types.iamRolePolicyAttachment).map((a) => a.inputs.policyArn), ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
         assert.deepEqual(policyOf(run, "publish-readiness").Statement[0]!.Condition, { StringEquals: { "cloudwatch:namespace": "Firefly/TunnelConnector" } });
     });
 
     it("stores the given key and certificate as secret values in Secrets Manager", () => {
-        const versions = ofType(run, SECRET_VERSION);
+        const versions = ofType(run, types.secretVersion);
         // As the engine receives them: in Pulumi's secret wire form, so state and previews keep them encrypted.
         const secretSignature = "4dabf18193072939515e22adb298388d";
         const values = versions.map((v) => v.inputs.secretString as Record<string, string>);
         for (const value of values) assert.equal(value[secretSignature], "1b47061264138c4ac30d75fd1eb44270", "a secret");
         assert.deepEqual(values.map((v) => v.value).sort(), [testCertificate, testPrivateKey].sort());
-        assert.deepEqual(run.outputs.privateKeySecretArn, ofType(run, SECRET).find((s) => s.name === "acme-tunnel-private-key")!.outputs.arn);
+        assert.deepEqual(run.outputs.privateKeySecretArn, named(run, "acme-tunnel-private-key", types.secret).outputs.arn);
     });
 
     it("uses existing secrets by ARN, creating none, and scopes the policy to those ARNs", async () => {
         const byArn = await deployConnector({ identity: { privateKeySecretArn: keyArn, certificateSecretArn: certArn } });
-        assert.equal(ofType(byArn, SECRET).length, 0);
+        assert.equal(ofType(byArn, types.secret).length, 0);
         assert.deepEqual(policyOf(byArn, "read-agent-identity").Statement[0]!.Resource, [keyArn, certArn]);
         assert.match(userDataOf(byArn), new RegExp(`fetch_secret '${keyArn}' "\\$ROOT${connectorPaths.privateKey}"`));
     });
@@ -201,7 +186,7 @@ describe("TunnelConnector", () => {
 
     it("uploads the agent bundle under a key holding its SHA-256, which the user data verifies", () => {
         const bundle = buildConnectorBundle();
-        const object = single(run, OBJECT);
+        const object = single(run, types.s3BucketObject);
         assert.equal(object.inputs.key, `agent/firefly-connector-${bundle.sha256}.tar.gz`);
         assert.equal(crypto.createHash("sha256").update(fs.readFileSync(bundle.file)).digest("hex"), bundle.sha256);
         assert.match(userDataOf(run), new RegExp(`BUNDLE_SHA256='${bundle.sha256}'`));
@@ -238,10 +223,10 @@ describe("TunnelConnector", () => {
     });
 
     it("logs to a CloudWatch log group and alarms when no agent reports ready", () => {
-        const logGroup = single(run, LOG_GROUP);
+        const logGroup = single(run, types.logGroup);
         assert.equal(logGroup.inputs.retentionInDays, 365);
         assert.match(userDataOf(run), new RegExp(`"log_group_name": "${logGroup.outputs.name}"`));
-        const alarm = single(run, ALARM);
+        const alarm = single(run, types.metricAlarm);
         assert.equal(alarm.inputs.namespace, "Firefly/TunnelConnector");
         assert.equal(alarm.inputs.metricName, "AgentReady");
         assert.equal(alarm.inputs.statistic, "Maximum");

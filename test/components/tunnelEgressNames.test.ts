@@ -4,10 +4,9 @@
 import * as assert from "node:assert/strict";
 import { TunnelConnector } from "../../components/tunnelConnector";
 import { TunnelRelay } from "../../components/tunnelRelay";
-import { deploy, ofType } from "../helpers/pulumi";
+import { deploy } from "../helpers/pulumi";
+import { named, ofType, types } from "../helpers/resources";
 import { connectorArgs, keyArn, certArn, relayArgs } from "../helpers/tunnel";
-
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 
 describe("tunnel egress rule names (resource names are URNs in users' stacks)", () => {
     it("TunnelConnector: one rule per protocol, port and destination", async () => {
@@ -25,7 +24,7 @@ describe("tunnel egress rule names (resource names are URNs in users' stacks)", 
                 }),
             );
         });
-        assert.deepEqual(ofType(run, EGRESS).map((r) => `${r.name} ${r.inputs.ipProtocol} ${r.inputs.fromPort} ${r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6 ?? r.inputs.prefixListId ?? r.inputs.referencedSecurityGroupId}`), [
+        assert.deepEqual(ofType(run, types.securityGroupEgressRule).map((r) => `${r.name} ${r.inputs.ipProtocol} ${r.inputs.fromPort} ${r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6 ?? r.inputs.prefixListId ?? r.inputs.referencedSecurityGroupId}`), [
             "acme-tunnel-out-tcp-22-relay-0-0 tcp 22 203.0.113.10/32",
             "acme-tunnel-out-tcp-22-relay-0-1 tcp 22 203.0.113.11/32",
             "acme-tunnel-out-tcp-2222-relay-1 tcp 2222 0.0.0.0/0",
@@ -56,9 +55,9 @@ describe("tunnel egress rule names (resource names are URNs in users' stacks)", 
                 }),
             );
         });
-        const relaySg = run.resources.find((r) => r.name === "relay-sg")!;
+        const relaySg = named(run, "relay-sg", types.securityGroup);
         assert.deepEqual(
-            ofType(run, EGRESS)
+            ofType(run, types.securityGroupEgressRule)
                 .filter((r) => r.inputs.securityGroupId === relaySg.id)
                 .map((r) => `${r.name} ${r.inputs.ipProtocol} ${r.inputs.fromPort} ${r.inputs.cidrIpv4}`),
             [

@@ -5,29 +5,9 @@ import { relayPaths } from "../../components/tunnelUserData";
 import { parsePinnedHostKey } from "../../connector/hostKeys";
 import { renderRelay } from "../../connector/relay/sshdConfig";
 import { itRefuses } from "../helpers/argumentErrors";
-import { deploy, ofType, ProgramRun, single } from "../helpers/pulumi";
+import { deploy, ProgramRun } from "../helpers/pulumi";
+import { named, ofType, single, types } from "../helpers/resources";
 import { fetchedSecretVersions, heredocIn, launchTemplateInputs, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, relayHostKey, testCertificate, userCaKey as caKey } from "../helpers/tunnel";
-
-const NLB = "aws:lb/loadBalancer:LoadBalancer";
-const LISTENER = "aws:lb/listener:Listener";
-const TARGET_GROUP = "aws:lb/targetGroup:TargetGroup";
-const ASG = "aws:autoscaling/group:Group";
-const LT = "aws:ec2/launchTemplate:LaunchTemplate";
-const EIP = "aws:ec2/eip:Eip";
-const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-const SG = "aws:ec2/securityGroup:SecurityGroup";
-const RECORD = "aws:route53/record:Record";
-const SECRET = "aws:secretsmanager/secret:Secret";
-const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
-const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
-const HOST_KEY = "tls:index/privateKey:PrivateKey";
-
-const named = (run: ProgramRun, name: string, type?: string) => {
-    const found = run.resources.filter((r) => r.name === name && (type === undefined || r.type === type));
-    assert.equal(found.length, 1, `one resource named ${name}`);
-    return found[0]!;
-};
 
 describe("TunnelRelay", () => {
     let run: ProgramRun;
@@ -83,17 +63,17 @@ describe("TunnelRelay", () => {
         const nlb = named(run, "relay-nlb");
         assert.equal(nlb.inputs.loadBalancerType, "network");
         assert.equal(nlb.inputs.internal, false);
-        const eips = ofType(run, EIP);
+        const eips = ofType(run, types.eip);
         assert.deepEqual(
             nlb.inputs.subnetMappings,
             ["subnet-0f1ef1ef1ef1ef121", "subnet-0f1ef1ef1ef1ef122"].map((subnetId, i) => ({ subnetId, allocationId: eips[i]!.outputs.allocationId })),
         );
-        const listeners = ofType(run, LISTENER).filter((l) => l.inputs.loadBalancerArn === nlb.outputs.arn);
+        const listeners = ofType(run, types.listener).filter((l) => l.inputs.loadBalancerArn === nlb.outputs.arn);
         assert.deepEqual(listeners.map((l) => `${l.inputs.protocol} ${l.inputs.port}`), ["TCP 22"]);
-        const tg = named(run, "relay-ssh", TARGET_GROUP);
+        const tg = named(run, "relay-ssh", types.targetGroup);
         assert.equal(tg.inputs.port, 22);
         assert.deepEqual(listeners[0]!.inputs.defaultActions, [{ type: "forward", targetGroupArn: tg.outputs.arn }]);
-        assert.ok((single(run, ASG).inputs.targetGroupArns as string[]).includes(String(tg.outputs.arn)));
+        assert.ok((single(run, types.autoscalingGroup).inputs.targetGroupArns as string[]).includes(String(tg.outputs.arn)));
         assert.deepEqual(run.outputs.addresses, eips.map((e) => e.outputs.publicIp));
         assert.equal(run.outputs.hostName, nlb.outputs.dnsName);
         assert.equal(run.outputs.port, 22);
@@ -101,27 +81,27 @@ describe("TunnelRelay", () => {
 
     it("gives the platform an internal NLB in the relay's private subnets, with its own security group", () => {
         const nlb = named(run, "relay-platform-nlb");
-        assert.equal(nlb.type, NLB);
+        assert.equal(nlb.type, types.loadBalancer);
         assert.equal(nlb.inputs.loadBalancerType, "network");
         assert.equal(nlb.inputs.internal, true);
         assert.deepEqual(nlb.inputs.subnets, ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"]);
         assert.equal(nlb.inputs.enableCrossZoneLoadBalancing, true, "a host holding a listener in one AZ is reached from every NLB node");
         const sg = named(run, "relay-platform-nlb-sg");
-        assert.equal(sg.type, SG);
+        assert.equal(sg.type, types.securityGroup);
         assert.deepEqual(nlb.inputs.securityGroups, [sg.id]);
         assert.equal(run.outputs.platformHostName, nlb.outputs.dnsName);
         assert.equal(run.outputs.platformSecurityGroupId, sg.id);
-        assert.equal(ofType(run, NLB).length, 2, "the public relay NLB and the internal platform NLB");
+        assert.equal(ofType(run, types.loadBalancer).length, 2, "the public relay NLB and the internal platform NLB");
     });
 
     it("has one TCP listener and target group per customer port that is not loopback, health-checked on that port", () => {
         const nlb = named(run, "relay-platform-nlb");
-        const listeners = ofType(run, LISTENER).filter((l) => l.inputs.loadBalancerArn === nlb.outputs.arn);
+        const listeners = ofType(run, types.listener).filter((l) => l.inputs.loadBalancerArn === nlb.outputs.arn);
         // globex listens on 127.0.0.1:40010: no listener for it.
         assert.deepEqual(listeners.map((l) => `${l.name} ${l.inputs.protocol} ${l.inputs.port}`), ["relay-platform-40001 TCP 40001", "relay-platform-40002 TCP 40002"]);
         for (const port of [40001, 40002]) {
             const tg = named(run, `relay-p${port}`);
-            assert.equal(tg.type, TARGET_GROUP);
+            assert.equal(tg.type, types.targetGroup);
             assert.equal(tg.inputs.port, port);
             assert.equal(tg.inputs.protocol, "TCP");
             assert.equal(tg.inputs.targetType, "instance");
@@ -136,10 +116,10 @@ describe("TunnelRelay", () => {
     });
 
     it("registers the relay hosts with every target group through the ASG, which replaces hosts on EC2 status only", () => {
-        const asg = single(run, ASG);
-        const arns = ["relay-ssh", "relay-p40001", "relay-p40002"].map((n) => named(run, n, TARGET_GROUP).outputs.arn);
+        const asg = single(run, types.autoscalingGroup);
+        const arns = ["relay-ssh", "relay-p40001", "relay-p40002"].map((n) => named(run, n, types.targetGroup).outputs.arn);
         assert.deepEqual(asg.inputs.targetGroupArns, arns);
-        assert.equal(ofType(run, TARGET_GROUP).length, 3);
+        assert.equal(ofType(run, types.targetGroup).length, 3);
         // ELB health would have AWS replace the hot standby: it has no listener, so the customer
         // ports' target groups report it unhealthy.
         assert.equal(asg.inputs.healthCheckType, "EC2");
@@ -152,7 +132,7 @@ describe("TunnelRelay", () => {
             `${r.name} ${r.inputs.securityGroupId === relaySg.id ? "relay" : r.inputs.securityGroupId === nlbSg.id ? "nlb" : "?"} ${r.inputs.fromPort}-${r.inputs.toPort} ${
                 r.inputs.cidrIpv4 ?? (r.inputs.referencedSecurityGroupId === nlbSg.id ? "nlb" : r.inputs.referencedSecurityGroupId === relaySg.id ? "relay" : r.inputs.referencedSecurityGroupId)
             }`;
-        assert.deepEqual(ofType(run, INGRESS).map(describe).sort(), [
+        assert.deepEqual(ofType(run, types.securityGroupIngressRule).map(describe).sort(), [
             "relay-in-40001-from-platform-nlb relay 40001-40001 nlb",
             "relay-in-40002-from-platform-nlb relay 40002-40002 nlb",
             `relay-platform-nlb-in-40001-from-0 nlb 40001-40001 ${platformWorkers}`,
@@ -160,18 +140,18 @@ describe("TunnelRelay", () => {
             "relay-ssh-from-anywhere relay 22-22 0.0.0.0/0",
         ]);
         // The NLB's egress (which also governs its health checks) reaches the relay hosts' ports only.
-        assert.deepEqual(ofType(run, EGRESS).filter((r) => r.inputs.securityGroupId === nlbSg.id).map(describe).sort(), [
+        assert.deepEqual(ofType(run, types.securityGroupEgressRule).filter((r) => r.inputs.securityGroupId === nlbSg.id).map(describe).sort(), [
             "relay-platform-nlb-out-40001 nlb 40001-40001 relay",
             "relay-platform-nlb-out-40002 nlb 40002-40002 relay",
         ]);
         // globex listens on loopback: nothing outside the host reaches 40010.
-        assert.ok(!ofType(run, INGRESS).some((r) => r.inputs.fromPort === 40010));
+        assert.ok(!ofType(run, types.securityGroupIngressRule).some((r) => r.inputs.fromPort === 40010));
     });
 
     it("publishes per customer the internal NLB's host:port for each reachable port; loopback-only customers are absent", () => {
         const dnsName = String(named(run, "relay-platform-nlb").outputs.dnsName);
         assert.deepEqual(run.outputs.platformEndpoints, { acme: [`${dnsName}:40001`, `${dnsName}:40002`] });
-        assert.equal(ofType(run, RECORD).length, 0, "no records without dns");
+        assert.equal(ofType(run, types.route53Record).length, 0, "no records without dns");
     });
 
     it("with dns, gives each such customer an alias record <customer>.tunnel.<zone> of the internal NLB and publishes that name", async () => {
@@ -180,7 +160,7 @@ describe("TunnelRelay", () => {
             return { platformEndpoints: relay.platformEndpoints };
         });
         const nlb = named(withDns, "relay-platform-nlb");
-        const record = single(withDns, RECORD);
+        const record = single(withDns, types.route53Record);
         assert.equal(record.name, "relay-dns-acme");
         assert.equal(record.inputs.name, "acme.tunnel.privatelink.firefly.internal");
         assert.equal(record.inputs.zoneId, "Z0123456789ABCDEFGHIJ");
@@ -196,15 +176,15 @@ describe("TunnelRelay", () => {
             return { platformEndpoints: relay.platformEndpoints };
         });
         assert.equal(relay!.platformHostName, undefined);
-        assert.deepEqual(ofType(loopback, NLB).map((r) => r.name), ["relay-nlb"]);
-        assert.deepEqual(ofType(loopback, TARGET_GROUP).map((r) => r.name), ["relay-ssh"]);
-        assert.deepEqual(ofType(loopback, INGRESS).map((r) => r.name), ["relay-ssh-from-anywhere"]);
+        assert.deepEqual(ofType(loopback, types.loadBalancer).map((r) => r.name), ["relay-nlb"]);
+        assert.deepEqual(ofType(loopback, types.targetGroup).map((r) => r.name), ["relay-ssh"]);
+        assert.deepEqual(ofType(loopback, types.securityGroupIngressRule).map((r) => r.name), ["relay-ssh-from-anywhere"]);
         assert.deepEqual(loopback.outputs.platformEndpoints, {});
-        assert.equal(single(loopback, ASG).inputs.healthCheckType, "ELB");
+        assert.equal(single(loopback, types.autoscalingGroup).inputs.healthCheckType, "ELB");
     });
 
     it("runs hardened hosts: IMDSv2 with hop limit 1, encrypted root volume, no public IP", () => {
-        const lt = single(run, LT);
+        const lt = single(run, types.launchTemplate);
         assert.equal((lt.inputs.metadataOptions as Record<string, unknown>).httpTokens, "required");
         assert.equal((lt.inputs.metadataOptions as Record<string, unknown>).httpPutResponseHopLimit, 1);
         assert.equal((lt.inputs.networkInterfaces as Record<string, unknown>[])[0]!.associatePublicIpAddress, "false");
@@ -212,15 +192,15 @@ describe("TunnelRelay", () => {
     });
 
     it("generates an ed25519 host key, stores it as a secret, lets the hosts read only that secret, and publishes the pin", () => {
-        const key = single(run, HOST_KEY);
+        const key = single(run, types.tlsPrivateKey);
         assert.equal(key.inputs.algorithm, "ED25519");
-        const secret = single(run, SECRET);
-        const version = single(run, SECRET_VERSION);
+        const secret = single(run, types.secret);
+        const version = single(run, types.secretVersion);
         assert.equal(version.inputs.secretId, secret.id);
-        const policies = ofType(run, ROLE_POLICY);
+        const policies = ofType(run, types.iamRolePolicy);
         // The other policy lets a host report its own sshd down (tunnelRelayHealth.test.ts).
         assert.deepEqual(policies.map((p) => p.name).sort(), ["relay-read-host-key", "relay-report-health"]);
-        assert.deepEqual(JSON.parse(String(named(run, "relay-read-host-key", ROLE_POLICY).inputs.policy)).Statement, [
+        assert.deepEqual(JSON.parse(String(named(run, "relay-read-host-key", types.iamRolePolicy).inputs.policy)).Statement, [
             { Sid: "ReadRelayHostKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secret.outputs.arn },
         ]);
         assert.match(userData, new RegExp(`--secret-id '${String(secret.outputs.arn).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}'`));
@@ -240,8 +220,8 @@ describe("TunnelRelay", () => {
         });
 
         it("fetches exactly the host key version the stack wrote, so a new host key is a new launch template version", () => {
-            const version = single(run, SECRET_VERSION);
-            assert.deepEqual(fetchedSecretVersions(userData), { [String(single(run, SECRET).outputs.arn)]: String(version.outputs.versionId) });
+            const version = single(run, types.secretVersion);
+            assert.deepEqual(fetchedSecretVersions(userData), { [String(single(run, types.secret).outputs.arn)]: String(version.outputs.versionId) });
         });
 
         it("makes a new launch template when the user CA, the customers or the revoked keys change", async () => {

@@ -7,7 +7,8 @@ import { createServer, type Server } from "node:net";
 import * as path from "node:path";
 import { TunnelRelay } from "../../components/tunnelRelay";
 import { relayHealthCheck, relayPaths } from "../../components/tunnelUserData";
-import { deploy, ofType, single } from "../helpers/pulumi";
+import { deploy } from "../helpers/pulumi";
+import { named, single, types } from "../helpers/resources";
 import { heredocIn, relayArgs, userDataOf } from "../helpers/tunnel";
 import { removeScriptRuns, runScript, scratchDirectory, verifySystemdUnits, type ScriptRun } from "../helpers/userData";
 
@@ -147,9 +148,8 @@ describe("TunnelRelay sshd health check", function () {
     });
 
     it("lets the hosts mark instances Unhealthy in their own group only", () => {
-        const asg = single(run, "aws:autoscaling/group:Group");
-        const policy = ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "relay-report-health");
-        assert.ok(policy, "a report-health policy");
+        const asg = single(run, types.autoscalingGroup);
+        const policy = named(run, "relay-report-health", types.iamRolePolicy);
         assert.deepEqual(JSON.parse(String(policy.inputs.policy)).Statement, [
             { Sid: "MarkOwnGroupInstancesUnhealthy", Effect: "Allow", Action: "autoscaling:SetInstanceHealth", Resource: asg.outputs.arn },
         ]);

@@ -21,6 +21,4 @@ export function deploy(
     });
 }
 
-// Kept here too for the files that import them from this module; they live in ./resources.
-export { ofType, single } from "./resources";
 export type { ProgramRun, RecordedResource };

@@ -46,6 +46,10 @@ export const types = {
     targetGroupAttachment: typeTokenOf(aws.lb.TargetGroupAttachment),
     route53Zone: typeTokenOf(aws.route53.Zone),
     route53Record: typeTokenOf(aws.route53.Record),
+    eip: typeTokenOf(aws.ec2.Eip),
+    // Hosts.
+    launchTemplate: typeTokenOf(aws.ec2.LaunchTemplate),
+    autoscalingGroup: typeTokenOf(aws.autoscaling.Group),
     // API Gateway.
     restApi: typeTokenOf(aws.apigateway.RestApi),
     restApiPolicy: typeTokenOf(aws.apigateway.RestApiPolicy),
@@ -68,6 +72,7 @@ export const types = {
     iamRole: typeTokenOf(aws.iam.Role),
     iamRolePolicy: typeTokenOf(aws.iam.RolePolicy),
     iamRolePolicyAttachment: typeTokenOf(aws.iam.RolePolicyAttachment),
+    iamInstanceProfile: typeTokenOf(aws.iam.InstanceProfile),
     logGroup: typeTokenOf(aws.cloudwatch.LogGroup),
     metricAlarm: typeTokenOf(aws.cloudwatch.MetricAlarm),
     snsTopic: typeTokenOf(aws.sns.Topic),
@@ -75,6 +80,11 @@ export const types = {
     lambdaFunction: typeTokenOf(aws.lambda.Function),
     lambdaInvocation: typeTokenOf(aws.lambda.Invocation),
     lambdaPermission: typeTokenOf(aws.lambda.Permission),
+    // Secrets and storage.
+    secret: typeTokenOf(aws.secretsmanager.Secret),
+    secretVersion: typeTokenOf(aws.secretsmanager.SecretVersion),
+    s3Bucket: typeTokenOf(aws.s3.Bucket),
+    s3BucketObject: typeTokenOf(aws.s3.BucketObjectv2),
     // Other providers.
     localCommand: typeTokenOf(command.local.Command),
     tlsPrivateKey: typeTokenOf(tls.PrivateKey),

@@ -3,9 +3,8 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import type { TunnelConnectorArgs } from "../../components/tunnelConnector";
 import type { TunnelRelayArgs } from "../../components/tunnelRelay";
-import { type ProgramRun, single } from "./pulumi";
-
-const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+import type { ProgramRun } from "./pulumi";
+import { single, types } from "./resources";
 
 /** A real ed25519 host key line, the shape TunnelRelay.hostPublicKeys has. */
 export const relayHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd3AaG2w9bQ3bcdEp0S0KLm0dYpcx7vQyWbXK0S2yKJ relay";
@@ -32,7 +31,7 @@ export function connectorArgs(overrides: Partial<TunnelConnectorArgs> = {}): Tun
 
 /** What the launch template is made of: equal inputs mean no new template version, so no instance refresh. */
 export function launchTemplateInputs(run: ProgramRun): Record<string, unknown> {
-    return single(run, LT).inputs;
+    return single(run, types.launchTemplate).inputs;
 }
 
 /** The `--version-id` each `aws secretsmanager get-secret-value` in the user data asks for, by secret ARN (null: the current version). */
@@ -46,7 +45,7 @@ export function fetchedSecretVersions(userData: string): Record<string, string |
 }
 
 export function userDataOf(run: ProgramRun): string {
-    return Buffer.from(String(single(run, LT).inputs.userData), "base64").toString("utf8");
+    return Buffer.from(String(single(run, types.launchTemplate).inputs.userData), "base64").toString("utf8");
 }
 
 /** What the user data writes between `<<'MARKER'` and MARKER (a file's whole content). */
