@@ -7,7 +7,8 @@
 // process (bench/target.js). Every number is the median of several runs; the table gives the
 // ratio agent / OpenSSH, and the JSON goes to bench/results/ so later runs can be compared.
 //
-// Not part of the test command: it asserts nothing, it measures.
+// It asserts nothing, it measures: the test command only runs it once at its smallest
+// (test/bench/bench.test.ts) to check that it still works and writes a complete report.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
