@@ -134,7 +134,9 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
         // The chunk is a view of the shared read buffer, valid only during this call: passed on as
         // it is when the sink consumes it before write() returns, copied otherwise.
         tap.consumer = (view) => forward(consumesNow(sink, view.length) ? view : Buffer.from(view));
-        for (const chunk of tap.takePending()) if (!forward(chunk)) break;
+        // Every queued chunk goes to the sink, backpressure or not: the queue is already emptied,
+        // so stopping early would drop the rest (the socket stopped reading after the first one).
+        for (const chunk of tap.takePending()) forward(chunk);
     } else {
         source.on("data", onData);
     }
