@@ -16,6 +16,7 @@ import { connect, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { comparisonTable, loadReport, type BenchReport } from "./compare";
+import { median, quantile, renderTable } from "./report";
 import { RECONNECT_DEFAULTS } from "../connector/config";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
 import { writeConfigFile } from "../test/connector/helpers/agent";
@@ -400,17 +401,6 @@ async function ensureAutossh(): Promise<void> {
 
 // ---- statistics and report ------------------------------------------------------------------
 
-function quantile(sorted: readonly number[], q: number): number {
-    if (sorted.length === 0) return Number.NaN;
-    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
-
-function median(values: readonly number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 type Better = "higher" | "lower";
 
 interface Metric {
@@ -443,11 +433,7 @@ function printTable(metrics: readonly Metric[], ceilingMBps: number): void {
         lines.push([metric.name, metric.unit, format(r.agent), format(r.openssh), `${format(r.ratio)}x`, metric.target ?? ""]);
     }
     lines.push(["raw loopback TCP (ceiling)", "MB/s", format(ceilingMBps), "", "", ""]);
-    const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? "").length)));
-    for (const [index, line] of lines.entries()) {
-        process.stdout.write(`${line.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ")}\n`);
-        if (index === 0) process.stdout.write(`${widths.map((w) => "-".repeat(w)).join("  ")}\n`);
-    }
+    process.stdout.write(`${renderTable(lines, [0, 1]).join("\n")}\n`);
 }
 
 /** Each metric as the JSON keeps it: per-run values (agent and OpenSSH, in run order), medians, ratio. */

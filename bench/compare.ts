@@ -5,6 +5,7 @@
 // in either report.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { median, renderTable } from "./report";
 
 const numberOrNull = z.number().nullable(); // JSON writes NaN and Infinity as null
 
@@ -67,10 +68,7 @@ export function ratioSpread(metric: ReportMetric): number {
         if (a !== null && a !== undefined && o !== null && o !== undefined && o !== 0 && Number.isFinite(a / o)) ratios.push(a / o);
     }
     if (ratios.length < 2) return 0;
-    ratios.sort((x, y) => x - y);
-    const mid = Math.floor(ratios.length / 2);
-    const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
-    return (ratios[ratios.length - 1]! - ratios[0]!) / median;
+    return (Math.max(...ratios) - Math.min(...ratios)) / median(ratios);
 }
 
 function usableRatio(ratio: number | null): ratio is number {
@@ -137,12 +135,7 @@ export function comparisonTable(before: BenchReport, beforeFile: string, now: Be
     for (const r of rows) {
         lines.push([r.name, ratioText(r.before?.ratio), ratioText(r.now.ratio), percent(r.change), r.noise > 0 ? `±${(r.noise * 100).toFixed(0)}%` : "", r.verdict]);
     }
-    const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? "").length)));
     const out = [`compared with ${beforeFile} (${before.date}${before.quick ? ", quick" : ""}, ${before.runs} run${before.runs === 1 ? "" : "s"}); ratios are compared, absolute numbers are not`];
     if (before.quick !== now.quick) out.push("note: one run is --quick and the other is not: sizes differ, few metrics match");
-    for (const [index, line] of lines.entries()) {
-        out.push(line.map((cell, i) => (i === 0 || i === 5 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ").trimEnd());
-        if (index === 0) out.push(widths.map((w) => "-".repeat(w)).join("  "));
-    }
-    return out;
+    return [...out, ...renderTable(lines, [0, 5])];
 }

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compareReports, comparisonTable, loadReport, ratioSpread, type BenchReport, type ReportMetric } from "../../bench/compare";
+import { median } from "../../bench/report";
 
 function metric(name: string, better: "higher" | "lower", agentRuns: number[], opensshRuns: number[]): ReportMetric {
-    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
     const agent = median(agentRuns);
     const openssh = median(opensshRuns);
     return { name, unit: "x", better, agent, openssh, ratio: agent / openssh, runs: { agent: agentRuns, openssh: opensshRuns } };
