@@ -560,7 +560,7 @@ async function main(): Promise<void> {
             around.client.push((clientCpuSeconds() - others.client) / gib);
             around.target.push((cpuSeconds(targetPid) - others.target) / gib);
             around.sshd.push((treeCpuSeconds(relayPid) - others.sshd) / gib);
-            if (c.majorGcs && gcBefore !== undefined) majorGcPerGiB[kind].push(((await c.majorGcs()) - gcBefore) / (options.bulkBytes / 1024 ** 3));
+            if (c.majorGcs && gcBefore !== undefined) majorGcPerGiB[kind].push(((await c.majorGcs()) - gcBefore) / gib);
             return mb / (ms / 1000);
         };
         await measure(`throughput direct, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", (c) => throughput(c, c.directPort, cpuDirect, "direct"));

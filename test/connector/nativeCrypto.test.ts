@@ -28,35 +28,48 @@ function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
 
 describe("native crypto binding", function () {
     this.timeout(60_000);
-    let lab: TunnelLab | undefined;
-    let echo: RunningServer | undefined;
+    let lab: TunnelLab;
+    let echo: RunningServer;
+    let direct: number;
+    let hairpin: number;
     let agent: AgentProcess | undefined;
-    after(async () => {
+    before(async () => {
+        echo = await startEchoService();
+        direct = await freePort();
+        hairpin = await freePort();
+        lab = await TunnelLab.create({
+            label: "native-crypto",
+            routes: [
+                { name: "direct", listen: `127.0.0.1:${direct}`, target: `127.0.0.1:${echo.port}` },
+                { name: "hairpin", listen: `127.0.0.1:${hairpin}`, target: `127.0.0.1:${echo.port}`, via: "tunnel" },
+            ],
+        });
+    });
+    afterEach(async () => {
         await agent?.kill();
+        agent = undefined;
+    });
+    after(async () => {
         await lab?.cleanup();
         await echo?.close();
     });
+
+    /** Starts the agent CLI (optionally with preloads) and resolves with its /metrics reader once ready. */
+    async function startReady(preload: string[]): Promise<{ agent: AgentProcess; healthPort: number; metrics: () => Promise<string> }> {
+        const healthPort = await freePort();
+        const configFile = writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }), `agent-${healthPort}.yaml`);
+        agent = AgentProcess.spawn(["run", "--config", configFile], { preload });
+        const metrics = () => fetch(`http://127.0.0.1:${healthPort}/metrics`).then((r) => r.text(), () => "");
+        await waitFor(async () => sample(await metrics(), "firefly_connector_ready") === 1, { timeoutMs: 20_000, what: "agent ready" });
+        return { agent, healthPort, metrics };
+    }
 
     it("is loaded in this test run (the test setup builds it), so the other tests measure the fast path", () => {
         assert.equal(nativeCryptoAvailable, true);
     });
 
     it("without it: the agent warns, reports 0 in /metrics and /readyz, and carries data intact direct and hairpin", async () => {
-        echo = await startEchoService();
-        const direct = await freePort();
-        const hairpin = await freePort();
-        const healthPort = await freePort();
-        lab = await TunnelLab.create({
-            label: "no-native-crypto",
-            routes: [
-                { name: "direct", listen: `127.0.0.1:${direct}`, target: `127.0.0.1:${echo.port}` },
-                { name: "hairpin", listen: `127.0.0.1:${hairpin}`, target: `127.0.0.1:${echo.port}`, via: "tunnel" },
-            ],
-        });
-        const configFile = writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }), "no-native.yaml");
-        agent = AgentProcess.spawn(["run", "--config", configFile], { preload: [WITHOUT_NATIVE_CRYPTO] });
-        const metrics = () => fetch(`http://127.0.0.1:${healthPort}/metrics`).then((r) => r.text(), () => "");
-        await waitFor(async () => sample(await metrics(), "firefly_connector_ready") === 1, { timeoutMs: 20_000, what: "agent ready" });
+        const { agent, healthPort, metrics } = await startReady([WITHOUT_NATIVE_CRYPTO]);
 
         assert.equal(sample(await metrics(), "firefly_connector_native_crypto"), 0);
         const status = (await (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).json()) as { nativeCrypto?: unknown };
@@ -76,13 +89,7 @@ describe("native crypto binding", function () {
     });
 
     it("with it: the agent reports 1 and does not warn", async () => {
-        assert.ok(lab, "runs after the test above, on its lab");
-        await agent?.kill();
-        const healthPort = await freePort();
-        const configFile = writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }), "native.yaml");
-        agent = AgentProcess.spawn(["run", "--config", configFile]);
-        const metrics = () => fetch(`http://127.0.0.1:${healthPort}/metrics`).then((r) => r.text(), () => "");
-        await waitFor(async () => sample(await metrics(), "firefly_connector_ready") === 1, { timeoutMs: 20_000, what: "agent ready" });
+        const { agent, metrics } = await startReady([]);
         assert.equal(sample(await metrics(), "firefly_connector_native_crypto"), 1);
         assert.equal(agent.logs.find((r) => typeof r.msg === "string" && r.msg.includes("native crypto binding")), undefined);
     });
