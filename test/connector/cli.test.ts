@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { AgentProcess, writeConfigFile } from "./helpers/agent";
 import { TunnelLab } from "./helpers/lab";
 import { listeningSockets } from "./helpers/processes";
-import { freePort } from "./helpers/relay";
+import { freePort, tryConnect } from "./helpers/relay";
 import { sha256, startBulkSender, testPayload, type RunningServer } from "./helpers/targets";
 import { waitFor, within } from "./helpers/wait";
 
@@ -163,15 +163,8 @@ function httpStatus(port: number, path: string): Promise<number> {
     );
 }
 
-function connectionRefused(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = connect({ host: "127.0.0.1", port });
-        socket.once("connect", () => {
-            socket.destroy();
-            resolve(false);
-        });
-        socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
-    });
+async function connectionRefused(port: number): Promise<boolean> {
+    return (await tryConnect(port)) === "ECONNREFUSED";
 }
 
 /** The base64 body lines of a PEM/OpenSSH private key file (each a fragment of the key). */

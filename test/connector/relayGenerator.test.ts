@@ -4,13 +4,12 @@
 import { strict as assert } from "node:assert";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseConnectorConfig } from "../../connector/config";
 import { relayCustomerForConnector, renderRelay, type RelaySshdOptions } from "../../connector/relay/sshdConfig";
 import { signalProcessTree } from "./helpers/processes";
-import { CertificateAuthority, SSHD, TEST_LOGIN_USER, freePort, generateKey, makeWorkDir, removeWorkDir, type KeyPair } from "./helpers/relay";
+import { CertificateAuthority, SSHD, TEST_LOGIN_USER, freePort, generateKey, makeWorkDir, removeWorkDir, tryConnect, type KeyPair } from "./helpers/relay";
 import { waitFor } from "./helpers/wait";
 
 const execFileAsync = promisify(execFile);
@@ -284,13 +283,7 @@ describe("relay RevokedKeys on a real sshd", function () {
     }
 });
 
-function accepts(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = connect({ host: "127.0.0.1", port });
-        socket.once("connect", () => {
-            socket.destroy();
-            resolve(true);
-        });
-        socket.once("error", () => resolve(false));
-    });
+/** Does 127.0.0.1:`port` accept a TCP connection now? */
+async function accepts(port: number): Promise<boolean> {
+    return (await tryConnect(port)) === "accepted";
 }

@@ -47,6 +47,18 @@ export async function freePort(): Promise<number> {
     });
 }
 
+/** One TCP connect to `host`:`port`: "accepted" (then closed at once), or the error code. */
+export function tryConnect(port: number, host = "127.0.0.1"): Promise<"accepted" | string> {
+    return new Promise((resolve) => {
+        const socket = connect({ host, port });
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve("accepted");
+        });
+        socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    });
+}
+
 export type KeyType = "ed25519" | "rsa" | "ecdsa";
 
 export interface KeyPair {
@@ -208,13 +220,6 @@ export class TestRelay {
     }
 
     private async acceptsConnections(): Promise<boolean> {
-        return new Promise((resolve) => {
-            const socket = connect({ host: this.host, port: this.port });
-            socket.once("connect", () => {
-                socket.destroy();
-                resolve(true);
-            });
-            socket.once("error", () => resolve(false));
-        });
+        return (await tryConnect(this.port, this.host)) === "accepted";
     }
 }
