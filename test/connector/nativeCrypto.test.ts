@@ -3,28 +3,16 @@
 // both directions, direct and hairpin, through the real relay.
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { nativeCryptoAvailable } from "../../connector/packetReuse";
 import { AgentProcess, writeConfigFile } from "./helpers/agent";
 import { TunnelLab } from "./helpers/lab";
 import { sample } from "./helpers/prometheus";
 import { freePort } from "./helpers/relay";
-import { sha256, startEchoService, type RunningServer } from "./helpers/targets";
+import { echoThrough, sha256, startEchoService, type RunningServer } from "./helpers/targets";
 import { waitFor, within } from "./helpers/wait";
 
 const WITHOUT_NATIVE_CRYPTO = join(__dirname, "helpers", "withoutNativeCrypto.js");
-
-/** Sends `payload` through `port` to an echo service and returns what came back. */
-function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        const socket = connect({ host: "127.0.0.1", port }, () => socket.end(payload));
-        socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-        socket.once("end", () => resolve(Buffer.concat(chunks)));
-        socket.once("error", reject);
-    });
-}
 
 describe("native crypto binding", function () {
     this.timeout(60_000);

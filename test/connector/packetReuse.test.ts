@@ -3,23 +3,11 @@
 // interleaved and across key re-exchanges (each installs a new ssh2 PacketWriter), and the
 // reuse is really in effect (else an ssh2 change would silently bring back the old cost).
 import { strict as assert } from "node:assert";
-import { connect } from "node:net";
 import { packetReuseStats } from "../../connector/packetReuse";
 import { startAgent, type InProcessAgent } from "./helpers/agent";
 import { TunnelLab } from "./helpers/lab";
 import { freePort } from "./helpers/relay";
-import { sha256, startEchoService, testPayload, type RunningServer } from "./helpers/targets";
-
-function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        const socket = connect({ host: "127.0.0.1", port });
-        const received: Buffer[] = [];
-        socket.on("data", (chunk: Buffer) => received.push(chunk));
-        socket.once("end", () => resolve(Buffer.concat(received)));
-        socket.once("error", reject);
-        socket.end(payload);
-    });
-}
+import { echoThrough, sha256, startEchoService, testPayload, type RunningServer } from "./helpers/targets";
 
 describe("connector SSH packet buffer reuse (real sshd relay, rekeying every 1 MiB)", function () {
     this.timeout(60_000);

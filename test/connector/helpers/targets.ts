@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer as createHttpsServer, request as httpsRequest, type Server as HttpsServer } from "node:https";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
@@ -156,6 +156,18 @@ export async function startEchoService(): Promise<RunningServer> {
     const sockets = trackSockets(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return { port: (server.address() as AddressInfo).port, close: () => closeServer(server, sockets) };
+}
+
+/** Sends `payload` to 127.0.0.1:`port` (an echo service, possibly through the tunnel), half-closes, and resolves with all that came back. */
+export function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port });
+        const received: Buffer[] = [];
+        socket.on("data", (chunk: Buffer) => received.push(chunk));
+        socket.once("end", () => resolve(Buffer.concat(received)));
+        socket.once("error", reject);
+        socket.end(payload);
+    });
 }
 
 /** httpsHead() from inside a network namespace (where another relay's route listens). */
