@@ -1,7 +1,6 @@
 // The agent bundle and native add-ons: no machine-specific build output in it (so two deployers
 // upload the same bytes), and enough of ssh2's sources that a host can build the binding itself.
 import { strict as assert } from "node:assert";
-import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,7 +12,7 @@ function write(file: string, content: string): void {
 }
 
 describe("connector bundle and native add-ons", function () {
-    this.timeout(120_000);
+    this.timeout(30_000);
     const dirs: string[] = [];
     const tempDir = (label: string) => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bundle-${label}-`));
@@ -52,18 +51,12 @@ describe("connector bundle and native add-ons", function () {
         assert.ok(built.files.includes("node_modules/addon/lib/src/binding.cc"));
     });
 
-    it("carries what `npm rebuild ssh2` needs: the extracted bundle builds ssh2's binding and loads it", function () {
+    it("carries ssh2's binding sources and none of this machine's build output", () => {
+        // That a host really builds the binding from them is run in tunnelUserData.test.ts (the
+        // user data with this machine's npm as npm-22, on this bundle).
         const bundle = buildConnectorBundle();
         assert.ok(!bundle.files.some((f) => /node_modules\/(ssh2|cpu-features)\/.*\bbuild\//.test(f)), "no build output of this machine");
-        const release = tempDir("release");
-        execFileSync("tar", ["-xzf", bundle.file, "-C", release]);
-        const probe = () =>
-            spawnSync(process.execPath, ["-e", "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"], { cwd: release }).status;
-        assert.equal(probe(), 3, "as extracted, ssh2 runs its JavaScript fallback");
-
-        // What the connector hosts' first boot runs in the release directory (with npm-<major>).
-        const rebuild = spawnSync("npm", ["rebuild", "ssh2", "--foreground-scripts"], { cwd: release, encoding: "utf8", timeout: 110_000 });
-        assert.equal(rebuild.status, 0, `${rebuild.stdout}\n${rebuild.stderr}`);
-        assert.equal(probe(), 0, `the binding loads after the rebuild\n${rebuild.stdout}`);
+        for (const file of ["binding.gyp", "src/binding.cc"]) assert.ok(bundle.files.includes(`node_modules/ssh2/lib/protocol/crypto/${file}`), file);
+        assert.ok(bundle.packages.some((p) => p.startsWith("nan@")), "nan, which binding.gyp includes");
     });
 });
