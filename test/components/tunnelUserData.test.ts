@@ -12,7 +12,7 @@ import { TunnelConnector } from "../../components/tunnelConnector";
 import { connectorPaths } from "../../components/tunnelUserData";
 import { parseConnectorConfig } from "../../connector/config";
 import { deploy } from "../helpers/pulumi";
-import { certArn, connectorArgs, keyArn, userDataOf } from "../helpers/tunnel";
+import { certArn, connectorArgs, fetchedSecretVersions, keyArn, userDataOf } from "../helpers/tunnel";
 import { removeScriptRuns, runScript, scratchDirectory, verifySystemdUnits, type ScriptRun } from "../helpers/userData";
 
 const fakeKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----";
@@ -198,6 +198,24 @@ if [ "$1" = remove ]; then : > "$TOOLS"; fi`,
             assert.ok(built.calls.some((c) => c.startsWith("npm-22 rebuild ssh2")), built.calls.join("\n"));
             assert.ok(!built.calls.some((c) => c.startsWith("dnf remove")), built.calls.join("\n"));
         });
+    });
+
+    it("fetches the exact secret versions the stack holds when it holds the identity (--version-id through fetch_secret)", async () => {
+        const inline = await deploy(() => {
+            new TunnelConnector("acme-tunnel", connectorArgs());
+        });
+        const versions = fetchedSecretVersions(userDataOf(inline));
+        assert.equal(Object.keys(versions).length, 2);
+        // Answers with what it was asked for, so the files show which secret version reached the call.
+        const echoingAws = `if [ "$1" = s3 ]; then cp "$FAKE_BUNDLE" "\${@: -1}"; exit 0; fi
+while [ $# -gt 0 ]; do case "$1" in --secret-id) id="$2" ;; --version-id) version="$2" ;; esac; shift; done
+echo "$id@\${version:-current}"`;
+        const fetched = await install(userDataOf(inline), buildConnectorBundle().file, { stubs: { aws: echoingAws, "npm-22": "" } });
+        assert.equal(fetched.status, 0, fetched.output);
+        const [[keyId, keyVersion], [certId, certVersion]] = Object.entries(versions) as [[string, string], [string, string]];
+        assert.ok(keyVersion && certVersion, "the stack's own secrets are fetched by version");
+        assert.equal(fs.readFileSync(path.join(fetched.root, connectorPaths.privateKey), "utf8").trim(), `${keyId}@${keyVersion}`);
+        assert.equal(fs.readFileSync(path.join(fetched.root, connectorPaths.certificate), "utf8").trim(), `${certId}@${certVersion}`);
     });
 
     it("stops before installing anything when the bundle's SHA-256 does not match", async () => {
