@@ -1,11 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { loadProgram, readProject, type StackProgram } from "./project";
+import { readProject, type StackProgram } from "./project";
 import { ProgramRun, runProgram } from "./runProgram";
 
-/** Where the example stack settings (`Pulumi.<stack>.yaml`) live: Pulumi.yaml's stackConfigDir. */
-const stacksDir = path.resolve(__dirname, "..");
+/** Where this repository's example stack settings (`Pulumi.<stack>.yaml`) live: its Pulumi.yaml's stackConfigDir. */
+function stacksDir(): string {
+    return readProject().stackConfigDir;
+}
 
 export interface StackSettings {
     stack: string;
@@ -16,7 +18,7 @@ export interface StackSettings {
 }
 
 /** The example stacks shipped in stacks/ (`Pulumi.<stack>.yaml`), by name. */
-export function exampleStackNames(dir = stacksDir): string[] {
+export function exampleStackNames(dir = stacksDir()): string[] {
     return fs
         .readdirSync(dir)
         .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
@@ -25,7 +27,7 @@ export function exampleStackNames(dir = stacksDir): string[] {
 }
 
 /** Reads a stack settings file; the fake account is the one `aws:allowedAccountIds` pins. */
-export function readStackSettings(stack: string, dir = stacksDir): StackSettings {
+export function readStackSettings(stack: string, dir = stacksDir()): StackSettings {
     const file = ["yaml", "yml"].map((ext) => path.join(dir, `Pulumi.${stack}.${ext}`)).find((f) => fs.existsSync(f));
     if (!file) throw new Error(`no settings file for stack "${stack}" in ${dir} (expected Pulumi.${stack}.yaml)`);
     return settingsFromYaml(stack, fs.readFileSync(file, "utf8"), file);
@@ -72,14 +74,13 @@ export async function simulateDeployment(
     stacks: StackSettings[],
     options: {
         maxPasses?: number;
-        /** Default: this repository's program, loaded from Pulumi.yaml's `main` as `npm start` loads it. */
-        program?: StackProgram;
-        /** Default: the name in this repository's Pulumi.yaml. */
-        project?: string;
-    } = {},
+        /** The program, as loadProgram() loads it from the project's Pulumi.yaml `main`. */
+        program: StackProgram;
+        /** The project's name (Pulumi.yaml `name`): StackReferences name stacks by it. */
+        project: string;
+    },
 ): Promise<SimulatedDeployment> {
-    const program = options.program ?? loadProgram(readProject());
-    const project = options.project ?? readProject().name;
+    const { program, project } = options;
     const maxPasses = options.maxPasses ?? 5;
     const latest = new Map<string, Record<string, unknown>>();
     const final = new Map<string, ProgramRun>();
