@@ -2,14 +2,13 @@
 // running sshd (isolation, forwarding, certificates) is proven in auth/routes/resilience tests,
 // whose relays it configures.
 import { strict as assert } from "node:assert";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseConnectorConfig } from "../../connector/config";
 import { relayCustomerForConnector, renderRelay, type RelaySshdOptions } from "../../connector/relay/sshdConfig";
-import { signalProcessTree } from "./helpers/processes";
-import { CertificateAuthority, SSHD, TEST_LOGIN_USER, freePort, generateKey, makeWorkDir, removeWorkDir, tryConnect, type KeyPair } from "./helpers/relay";
+import { CertificateAuthority, SSHD, TEST_LOGIN_USER, TestRelay, freePort, generateKey, makeWorkDir, removeWorkDir, tryConnect, type KeyPair } from "./helpers/relay";
 import { waitFor } from "./helpers/wait";
 
 const execFileAsync = promisify(execFile);
@@ -163,25 +162,19 @@ describe("relay RevokedKeys on a real sshd", function () {
     this.timeout(30_000);
     let dir: string;
     let ca: CertificateAuthority;
-    let sshdConfigFile: string;
-    let revokedFile: string;
-    let sshPort: number;
-    let sshd: ChildProcess | undefined;
+    let relay: TestRelay | undefined;
+    let relays = 0;
     const listenPorts: Record<string, number> = {};
     const agents: Record<string, KeyPair> = {};
 
     before(async () => {
         dir = makeWorkDir("revoked");
         ca = await CertificateAuthority.create(dir);
-        sshPort = await freePort();
         for (const name of ["acme", "acme-spare", "globex"]) listenPorts[name] = await freePort();
         for (const name of ["acme", "acme-spare", "globex"]) {
             agents[name] = await generateKey(dir, `agent-${name}`);
             await ca.issueUserCertificate(agents[name]!, { principals: [name === "globex" ? "customer-globex" : "customer-acme"], keyId: name });
         }
-        await generateKey(dir, "host");
-        revokedFile = join(dir, "revoked_keys");
-        sshdConfigFile = join(dir, "sshd_config");
     });
 
     afterEach(() => sshdStopped());
@@ -190,30 +183,29 @@ describe("relay RevokedKeys on a real sshd", function () {
         if (dir) removeWorkDir(dir);
     });
 
-    /** Renders the relay with these revoked keys, writes the file the way the relay host does (unless told not to), starts sshd. */
-    async function startRelay(revokedKeys: string[], file: "rendered" | "empty" | "missing" = "rendered"): Promise<void> {
-        const rendered = renderRelay({
-            port: sshPort,
-            listenAddresses: ["127.0.0.1"],
-            hostKeyFiles: [join(dir, "host")],
-            trustedUserCaKeysFile: ca.key.publicKeyFile,
-            authorizedPrincipalsFile: join(dir, "principals"),
-            revokedKeysFile: revokedFile,
+    /** A relay (the test helper's: generator output, sshd -t, sshd started) with these revoked keys and the RevokedKeys file rendered, empty or missing. */
+    async function startRelay(revokedKeys: string[], revokedKeysFile: "rendered" | "empty" | "missing" = "rendered"): Promise<void> {
+        const relayDir = join(dir, `relay-${++relays}`);
+        mkdirSync(relayDir, { mode: 0o755 });
+        relay = await TestRelay.create({
+            dir: relayDir,
+            ca,
             revokedKeys,
-            loginUser: TEST_LOGIN_USER,
+            revokedKeysFile,
             customers: [
                 { name: "acme", principal: "customer-acme", listen: [`127.0.0.1:${listenPorts.acme}`, `127.0.0.1:${listenPorts["acme-spare"]}`] },
                 { name: "globex", principal: "customer-globex", listen: [`127.0.0.1:${listenPorts.globex}`] },
             ],
         });
-        writeFileSync(sshdConfigFile, rendered.sshdConfig);
-        writeFileSync(join(dir, "principals"), rendered.authorizedPrincipals, { mode: 0o644 });
-        rmSync(revokedFile, { force: true });
-        if (file === "rendered") writeFileSync(revokedFile, rendered.revokedKeys!, { mode: 0o644 });
-        if (file === "empty") writeFileSync(revokedFile, "", { mode: 0o644 });
-        await execFileAsync(SSHD, ["-t", "-f", sshdConfigFile]);
-        sshd = spawn(SSHD, ["-D", "-f", sshdConfigFile, "-E", join(dir, "sshd.log")], { stdio: "ignore" });
-        await waitFor(() => accepts(sshPort), { timeoutMs: 10_000, what: "sshd to listen" });
+        await relay.start();
+    }
+
+    async function sshdStopped(): Promise<void> {
+        const stopping = relay;
+        relay = undefined;
+        if (!stopping) return;
+        await stopping.kill();
+        await waitFor(async () => (await tryConnect(stopping.port)) !== "accepted", { timeoutMs: 5000, what: "sshd to stop listening" });
     }
 
     /** Logs in with OpenSSH's ssh and asks for the agent's remote forward: "forwarding" once the relay listens for it, else what ssh said. */
@@ -222,7 +214,7 @@ describe("relay RevokedKeys on a real sshd", function () {
         const ssh = spawn(
             "ssh",
             [
-                "-F", "/dev/null", "-N", "-p", String(sshPort), "-i", key.privateKeyFile, "-o", `CertificateFile=${key.privateKeyFile}-cert.pub`,
+                "-F", "/dev/null", "-N", "-p", String(relay!.port), "-i", key.privateKeyFile, "-o", `CertificateFile=${key.privateKeyFile}-cert.pub`,
                 "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
                 "-R", `127.0.0.1:${listenPorts[agent]}:127.0.0.1:9`, `${TEST_LOGIN_USER}@127.0.0.1`,
@@ -234,7 +226,7 @@ describe("relay RevokedKeys on a real sshd", function () {
         let exited = false;
         const exit = new Promise<void>((resolve) => ssh.once("exit", () => ((exited = true), resolve())));
         try {
-            await waitFor(async () => exited || (await accepts(listenPorts[agent]!)), { timeoutMs: 10_000, what: `ssh as ${agent} to forward or fail` });
+            await waitFor(async () => exited || (await tryConnect(listenPorts[agent]!)) === "accepted", { timeoutMs: 10_000, what: `ssh as ${agent} to forward or fail` });
             return exited ? stderr.trim() : "forwarding";
         } finally {
             ssh.kill("SIGKILL");
@@ -249,7 +241,7 @@ describe("relay RevokedKeys on a real sshd", function () {
         assert.equal(await login("globex"), "forwarding");
         // The customer's other key, with its own certificate for the same principal, is not affected.
         assert.equal(await login("acme-spare"), "forwarding");
-        await waitFor(() => /revoked by file/.test(readFileSync(join(dir, "sshd.log"), "utf8")), { timeoutMs: 5000, what: "sshd to log the revocation" });
+        await waitFor(() => /revoked by file/.test(relay!.log()), { timeoutMs: 5000, what: "sshd to log the revocation" });
     });
 
     it("refuses every certificate of a key revoked by its public key line", async () => {
@@ -271,19 +263,4 @@ describe("relay RevokedKeys on a real sshd", function () {
         assert.match(await login("acme"), /Permission denied \(publickey\)/);
         assert.match(await login("globex"), /Permission denied \(publickey\)/);
     });
-
-    async function sshdStopped(): Promise<void> {
-        const child = sshd;
-        sshd = undefined;
-        if (!child?.pid || child.exitCode !== null) return;
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        signalProcessTree(child.pid, "SIGKILL");
-        await exited;
-        await waitFor(async () => !(await accepts(sshPort)), { timeoutMs: 5000, what: "sshd to stop listening" });
-    }
 });
-
-/** Does 127.0.0.1:`port` accept a TCP connection now? */
-async function accepts(port: number): Promise<boolean> {
-    return (await tryConnect(port)) === "accepted";
-}

@@ -134,6 +134,14 @@ export interface RelayOptions {
     readonly hostKeyType?: KeyType;
     /** sshd_config lines put before the generated ones (sshd keeps the first value it reads). */
     readonly sshdConfigPrefix?: string;
+    /** Keys sshd refuses (the generator's revokedKeys); giving them, or `revokedKeysFile`, adds a RevokedKeys file. */
+    readonly revokedKeys?: readonly string[];
+    /**
+     * The RevokedKeys file on disk: the generator's output (`rendered`, as the relay host writes it),
+     * an `empty` file, or `missing` (named in sshd_config, never written). Default: `rendered` when
+     * `revokedKeys` is given, else no RevokedKeys line at all.
+     */
+    readonly revokedKeysFile?: "rendered" | "empty" | "missing";
 }
 
 /** One sshd relay on 127.0.0.1. start() again after kill() restarts it with the same keys and port. */
@@ -161,6 +169,8 @@ export class TestRelay {
         writeFileSync(caPublicKeyFile, readFileSync(options.ca.key.publicKeyFile));
         const principalsFile = join(options.dir, "authorized_principals");
         const keysFile = join(options.dir, "authorized_keys");
+        const revokedMode = options.revokedKeysFile ?? (options.revokedKeys ? "rendered" : undefined);
+        const revokedKeysFile = join(options.dir, "revoked_keys");
         const rendered = renderRelay({
             port: relay.port,
             listenAddresses: [relay.host],
@@ -171,10 +181,14 @@ export class TestRelay {
             loginUser: TEST_LOGIN_USER,
             pidFile: join(options.dir, "sshd.pid"),
             customers: [...options.customers],
+            ...(revokedMode ? { revokedKeysFile, revokedKeys: [...(options.revokedKeys ?? [])] } : {}),
         });
         writeFileSync(relay.configFile, `${options.sshdConfigPrefix ?? ""}${rendered.sshdConfig}`);
         writeFileSync(principalsFile, rendered.authorizedPrincipals, { mode: 0o644 });
         writeFileSync(keysFile, rendered.authorizedKeys ?? "", { mode: 0o644 });
+        rmSync(revokedKeysFile, { force: true });
+        if (revokedMode === "rendered") writeFileSync(revokedKeysFile, rendered.revokedKeys!, { mode: 0o644 });
+        if (revokedMode === "empty") writeFileSync(revokedKeysFile, "", { mode: 0o644 });
         // sshd -t: the generated config must be one that sshd itself accepts.
         await execFileAsync(SSHD, ["-t", "-f", relay.configFile]);
         return relay;
