@@ -218,24 +218,36 @@ function cloudWatchAgentConfig(logGroupName: string): string {
 }
 
 /**
+ * How long the native crypto build may take at first boot, packages included: it must leave room
+ * within the instance refresh's warm-up (TunnelConnector's healthCheckGracePeriod, 300 s) for the
+ * rest of the first boot, so a refresh never counts a host that is still building as serving.
+ */
+export const nativeCryptoBuildBudgetSeconds = 150;
+
+/**
  * Builds ssh2's native crypto binding in the unpacked release (the bundle carries its sources, not
  * the deployer's binaries: connectorBundle.ts). Best effort: without the binding the agent runs
  * ssh2's fallback through Node's crypto at about twice the CPU per byte, says so in its log and in
- * the `firefly_connector_native_crypto` metric, and works. The compiler is only needed for this
- * build, so the packages installed for it are removed afterwards; the build is bounded in time.
+ * the `firefly_connector_native_crypto` metric, and works. The packages installed for the build
+ * are removed afterwards, whether it worked or not; every step shares one time budget.
  */
 function nativeCryptoBuild(nodeMajor: number): string[] {
     const toolchain = ["gcc-c++", "make", `nodejs${nodeMajor}-npm`, `nodejs${nodeMajor}-devel`];
+    const devel = toolchain[3]!;
     return [
         "",
         'log "native crypto: building ssh2\'s binding (optional: without it the agent needs about twice the CPU per byte)"',
+        `native_deadline=$((SECONDS + ${nativeCryptoBuildBudgetSeconds}))`,
+        "native_left() { local left=$((native_deadline - SECONDS)); echo $((left > 1 ? left : 1)); }",
         'added=""',
         `for pkg in ${toolchain.join(" ")}; do if ! rpm -q "$pkg" >/dev/null 2>&1; then added="$added $pkg"; fi; done`,
-        `if dnf install -y ${toolchain.slice(0, 3).join(" ")}; then`,
-        `    dnf install -y ${toolchain[3]} || log "native crypto: no ${toolchain[3]}, node-gyp downloads the Node headers"`,
+        `if timeout "$(native_left)" dnf install -y ${toolchain.slice(0, 3).join(" ")}; then`,
+        `    timeout "$(native_left)" dnf install -y ${devel} || log "native crypto: no ${devel}, node-gyp downloads the Node headers"`,
+        "    # node-gyp wants the prefix above include/node/node.h, wherever the devel package put it.",
+        `    header="$(rpm -ql ${devel} 2>/dev/null | grep '/include/node/node\\.h$' | head -n 1 || true)"`,
         "    nodedir=()",
-        "    if [ -f /usr/include/node/node.h ]; then nodedir=(--nodedir=/usr); fi",
-        `    (cd "$release" && timeout 600 npm-${nodeMajor} rebuild ssh2 --foreground-scripts "\${nodedir[@]}") || log "native crypto: the build failed"`,
+        '    if [ -n "$header" ]; then nodedir=(--nodedir="${header%/include/node/node.h}"); fi',
+        `    (cd "$release" && timeout "$(native_left)" npm-${nodeMajor} rebuild ssh2 --foreground-scripts "\${nodedir[@]}") || log "native crypto: the build failed or ran out of its ${nativeCryptoBuildBudgetSeconds} s"`,
         "fi",
         `if (cd "$release" && "$NODE_BIN" -e "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"); then`,
         '    log "native crypto: built"',

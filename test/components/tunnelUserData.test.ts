@@ -9,10 +9,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { buildConnectorBundle } from "../../components/connectorBundle";
 import { TunnelConnector } from "../../components/tunnelConnector";
-import { connectorPaths } from "../../components/tunnelUserData";
+import { connectorPaths, nativeCryptoBuildBudgetSeconds } from "../../components/tunnelUserData";
 import { parseConnectorConfig } from "../../connector/config";
 import { deploy } from "../helpers/pulumi";
 import { certArn, connectorArgs, fetchedSecretVersions, keyArn, userDataOf } from "../helpers/tunnel";
+import { single, types } from "../helpers/resources";
 import { removeScriptRuns, runScript, scratchDirectory, verifySystemdUnits, type ScriptRun } from "../helpers/userData";
 
 const fakeKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----";
@@ -166,10 +167,14 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
 
     describe("native crypto build", () => {
         // dnf records what it installed in $TOOLS; rpm answers from it: the tools are absent at first.
+        // rpm -ql of the devel package names this machine's node.h, when there is one.
+        const nodeHeader = "/usr/include/node/node.h";
         const toolStubs = {
             dnf: `if [ "$1" = install ]; then shift 2; echo "$@" >> "$TOOLS"; fi
 if [ "$1" = remove ]; then : > "$TOOLS"; fi`,
-            rpm: `[ -f "$TOOLS" ] && grep -qw -- "$2" "$TOOLS"`,
+            rpm: `installed() { [ -f "$TOOLS" ] && grep -qw -- "$1" "$TOOLS"; }
+if [ "$1" = -ql ]; then installed "$2" && [ -f ${nodeHeader} ] && echo ${nodeHeader}; exit 0; fi
+installed "$2"`,
             // The host's npm-<major>: this machine's npm, for real.
             "npm-22": 'exec npm "$@"',
         };
@@ -182,13 +187,33 @@ if [ "$1" = remove ]; then : > "$TOOLS"; fi`,
             assert.equal(bindingLoads(built), true);
 
             const index = (prefix: string) => built.calls.findIndex((c) => c.startsWith(prefix));
-            const nodedir = fs.existsSync("/usr/include/node/node.h") ? " --nodedir=/usr" : "";
+            const nodedir = fs.existsSync(nodeHeader) ? " --nodedir=/usr" : "";
             assert.ok(built.calls.includes("dnf install -y gcc-c++ make nodejs22-npm"), built.calls.join("\n"));
             assert.ok(built.calls.includes("dnf install -y nodejs22-devel"));
             assert.ok(built.calls.includes(`npm-22 rebuild ssh2 --foreground-scripts${nodedir}`), built.calls.join("\n"));
             assert.ok(built.calls.includes("dnf remove -y gcc-c++ make nodejs22-npm nodejs22-devel"), built.calls.join("\n"));
             assert.ok(index("npm-22 rebuild") < index("dnf remove"));
             assert.ok(index("npm-22 rebuild") < index("systemctl enable"), "built before the agent starts");
+        });
+
+        it("removes the tools it installed also when the build fails, and the install goes on", async () => {
+            const tools = path.join(scratchDirectory("tools"), "installed");
+            const failed = await install(userData, buildConnectorBundle().file, { stubs: { ...toolStubs, "npm-22": "exit 1" }, env: { TOOLS: tools } });
+            assert.equal(failed.status, 0, failed.output);
+            assert.match(failed.output, /native crypto: the build failed or ran out of its \d+ s/);
+            assert.equal(bindingLoads(failed), false);
+            assert.ok(failed.calls.includes("dnf remove -y gcc-c++ make nodejs22-npm nodejs22-devel"), failed.calls.join("\n"));
+            assert.match(failed.output, /firefly-connector install: done/);
+        });
+
+        it("fits the build's time budget inside the instance refresh's warm-up, with room for the rest of first boot", async () => {
+            const run = await deploy(() => {
+                new TunnelConnector("acme-tunnel", connectorArgs());
+            });
+            const asg = single(run, types.autoscalingGroup);
+            const warmup = Number((asg.inputs.instanceRefresh as { preferences: { instanceWarmup: string } }).preferences.instanceWarmup);
+            assert.ok(nativeCryptoBuildBudgetSeconds + 120 <= warmup, `budget ${nativeCryptoBuildBudgetSeconds} s, warm-up ${warmup} s`);
+            assert.match(userDataOf(run), new RegExp(`native_deadline=\\$\\(\\(SECONDS \\+ ${nativeCryptoBuildBudgetSeconds}\\)\\)`));
         });
 
         it("leaves alone build tools the host already had", async () => {
