@@ -2,9 +2,9 @@
 // upload the same bytes), and enough of ssh2's sources that a host can build the binding itself.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildConnectorBundle } from "../../components/connectorBundle";
+import { removeScriptRuns, scratchDirectory } from "../helpers/userData";
 
 function write(file: string, content: string): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -13,21 +13,13 @@ function write(file: string, content: string): void {
 
 describe("connector bundle and native add-ons", function () {
     this.timeout(30_000);
-    const dirs: string[] = [];
-    const tempDir = (label: string) => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bundle-${label}-`));
-        dirs.push(dir);
-        return dir;
-    };
-    after(() => {
-        for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => removeScriptRuns());
 
     it("is the same bytes whether or not the deployer's npm built the add-ons", () => {
         // A package with an agent that requires an add-on package, once with node-gyp's build
         // output in place (binary, generated makefiles) and once without.
         const bundleOf = (withBuildOutput: boolean) => {
-            const root = tempDir(withBuildOutput ? "built" : "unbuilt");
+            const root = scratchDirectory(withBuildOutput ? "bundle-built" : "bundle-unbuilt");
             write(path.join(root, "package.json"), JSON.stringify({ name: "@firefly/private-connectivity", version: "9.9.9" }));
             write(path.join(root, "dist", "connector", "cli.js"), 'require("addon");\n');
             const addon = path.join(root, "node_modules", "addon");
