@@ -3,7 +3,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { isLoopbackHost, parseHostPort } from "../connector/address";
-import { parseRevokedKey, renderRelay, type RelayCustomer, type RenderedRelay } from "../connector/relay/sshdConfig";
+import { isPublicKeyProblem, parsePublicKeyLine, type PublicKeyLine } from "../connector/hostKeys";
+import { renderRelay, type RelayCustomer, type RenderedRelay } from "../connector/relay/sshdConfig";
 import { createEgressRules, EgressRules, labelPart } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument } from "./iamPolicy";
@@ -394,11 +395,13 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
     const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give private subnets for the relay hosts");
     const count = c.integerInRange("count", args.count ?? 2, 1, 20);
     const host = checkHostSettings(c, args);
-    if (typeof args.userCaPublicKey !== "string" || !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$/.test(args.userCaPublicKey.trim())) {
-        c.fail("userCaPublicKey", "must be the platform user CA's OpenSSH public key line (ssh-ed25519 AAAA…), e.g. the contents of ca.pub");
+    const userCaKey = parsePublicKeyLine(args.userCaPublicKey, { certificates: false });
+    if (isPublicKeyProblem(userCaKey)) {
+        const expected = "must be the platform user CA's OpenSSH public key line (ssh-ed25519 AAAA…), e.g. the contents of ca.pub";
+        c.fail("userCaPublicKey", userCaKey.problem === "format" || userCaKey.problem === "not-a-string" ? expected : `${expected}; this one ${userCaKey.message}`);
     }
     const loginUser = args.loginUser ?? "tunnel";
-    const revokedKeys = checkRevokedKeys(c, args.revokedKeys, args.userCaPublicKey);
+    const revokedKeys = checkRevokedKeys(c, args.revokedKeys, userCaKey);
     const gatewayPorts = c.oneOf("gatewayPorts", args.gatewayPorts ?? "no", ["no", "clientspecified"] as const);
     c.nonEmptyArray("customers", args.customers, "list each customer's certificate principal and listen ports");
     // The sshd_config and principals file the hosts get: rendered once, here, so that whatever the
@@ -473,15 +476,14 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
 }
 
 /** Each entry one key or certificate line, and never the user CA's key (that would lock every customer out). */
-function checkRevokedKeys(c: ArgChecker, revokedKeys: string[] | undefined, userCaPublicKey: string): string[] {
+function checkRevokedKeys(c: ArgChecker, revokedKeys: string[] | undefined, userCaKey: PublicKeyLine): string[] {
     const lines = c.plainList("revokedKeys", revokedKeys, "give a list of public key or certificate lines");
-    const caBlob = userCaPublicKey.trim().split(/\s+/)[1];
     return lines.map((line, i) => {
-        const parsed = parseRevokedKey(line);
-        if (typeof parsed === "string") {
-            c.fail(`revokedKeys[${i}]`, `${parsed} (got ${JSON.stringify(typeof line === "string" && line.length > 60 ? `${line.slice(0, 60)}…` : line)})`);
+        const parsed = parsePublicKeyLine(line, { certificates: true });
+        if (isPublicKeyProblem(parsed)) {
+            c.fail(`revokedKeys[${i}]`, `${parsed.message} (got ${JSON.stringify(typeof line === "string" && line.length > 60 ? `${line.slice(0, 60)}…` : line)})`);
         }
-        if (!parsed.certificate && parsed.blob.toString("base64") === caBlob) {
+        if (!parsed.certificate && parsed.blob.equals(userCaKey.blob)) {
             c.fail(`revokedKeys[${i}]`, "is the user CA's key (userCaPublicKey): revoking it refuses every customer's certificate; to replace the CA, change userCaPublicKey instead");
         }
         return line.trim();

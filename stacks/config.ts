@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { methods } from "../components/privateApiRoutes";
 import { patterns } from "../components/validation";
-import { parseRevokedKey } from "../connector/relay/sshdConfig";
+import { isPublicKeyProblem, parsePublicKeyLine } from "../connector/hostKeys";
 
 /**
  * Stack configuration, validated in one place. Every key is documented in the README
@@ -201,8 +201,8 @@ const tunnelRelay = z.strictObject({
     revokedKeys: z
         .array(
             z.string().superRefine((line, ctx) => {
-                const parsed = parseRevokedKey(line);
-                if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `${parsed}; paste the agent's agent_key.pub or agent_key-cert.pub line` });
+                const parsed = parsePublicKeyLine(line, { certificates: true });
+                if (isPublicKeyProblem(parsed)) ctx.addIssue({ code: "custom", message: `${parsed.message}; paste the agent's agent_key.pub or agent_key-cert.pub line` });
             }),
         )
         .optional(),

@@ -10,11 +10,22 @@
 import { z } from "zod";
 import { formatHostPort, isValidHost, parseHostPort } from "../address";
 import type { ConnectorConfigInput } from "../config";
-import { keyBlobType } from "../hostKeys";
+import { isPublicKeyProblem, parsePublicKeyLine } from "../hostKeys";
 
 // Tokens written into sshd_config / the principals file: no whitespace, quotes or commas, so a
 // value can never end an option early or add a directive.
 const safeToken = /^[^\s"',#]+$/;
+
+/**
+ * An OpenSSH public key line (a .pub file), or with `certificates` also a certificate line (a
+ * *-cert.pub file; sshd's RevokedKeys compares only its key, so it revokes every certificate of that key).
+ */
+export function publicKeyLine(options: { certificates: boolean }) {
+    return z.string().superRefine((text, ctx) => {
+        const parsed = parsePublicKeyLine(text, options);
+        if (isPublicKeyProblem(parsed)) ctx.addIssue({ code: "custom", message: parsed.message });
+    });
+}
 
 const listenSpec = z.string().refine((t) => parseHostPort(t) !== undefined, { error: "must be host:port" });
 
@@ -27,52 +38,9 @@ export const relayCustomerSchema = z.strictObject({
     listen: z.array(listenSpec).min(1, { error: "a customer needs at least one listen address" }).describe("Relay listen addresses (routes and dynamic)."),
     permitOpen: z.array(listenSpec).default([]).describe("Destinations the hairpin (via: tunnel) may open from the relay."),
     publicKeys: z
-        .array(
-            z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$/, {
-                error: "must be one OpenSSH public key line (type, base64, optional comment)",
-            }),
-        )
+        .array(publicKeyLine({ certificates: false }))
         .default([])
         .describe("Plain public keys of agents that do not use certificates (same restrictions as the principal)."),
-});
-
-/** The key types the relay's keys and certificates may have (the agent's identity types). */
-const revocableKeyTypes = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"];
-const CERT_SUFFIX = "-cert-v01@openssh.com";
-
-/** One entry of the revoked keys file: a public key line or a certificate line, checked. */
-export interface RevokedKey {
-    /** e.g. "ssh-ed25519" or "ssh-ed25519-cert-v01@openssh.com". */
-    readonly type: string;
-    /** The wire-format blob (the base64 field, decoded). */
-    readonly blob: Buffer;
-    readonly certificate: boolean;
-}
-
-/**
- * Parses one revoked-keys entry: an OpenSSH public key line (`ssh-ed25519 AAAA… comment`, an
- * agent_key.pub) or certificate line (an agent_key-cert.pub). A string result says what is wrong.
- * sshd compares only the public key: a certificate line revokes its key, and with it every
- * certificate of that key.
- */
-export function parseRevokedKey(text: string): RevokedKey | string {
-    if (typeof text !== "string") return "must be a string";
-    const trimmed = text.trim();
-    if (/[\r\n]/.test(trimmed)) return "must be one line (one key or certificate per entry)";
-    const match = /^(\S+) ([A-Za-z0-9+/]+={0,2})(?: [^\r\n]*)?$/.exec(trimmed);
-    if (!match) return "must be an OpenSSH public key or certificate line: <type> <base64> [comment], as in agent_key.pub or agent_key-cert.pub";
-    const type = match[1] as string;
-    const certificate = type.endsWith(CERT_SUFFIX);
-    const keyType = certificate ? type.slice(0, -CERT_SUFFIX.length) : type;
-    if (!revocableKeyTypes.includes(keyType)) return `has key type "${type}"; expected one of ${revocableKeyTypes.join(", ")} or their -cert-v01@openssh.com certificates`;
-    const blob = Buffer.from(match[2] as string, "base64");
-    if (keyBlobType(blob) !== type) return `has corrupt base64 data (its embedded type is not "${type}"); copy the whole line from the .pub file`;
-    return { type, blob, certificate };
-}
-
-const revokedKeyLine = z.string().superRefine((text, ctx) => {
-    const parsed = parseRevokedKey(text);
-    if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
 });
 
 export const relaySshdOptionsSchema = z.strictObject({
@@ -95,7 +63,7 @@ export const relaySshdOptionsSchema = z.strictObject({
         .optional()
         .describe("sshd's RevokedKeys file. When set, write `revokedKeys` there even when empty: sshd refuses every public key login if the file is missing or unreadable."),
     revokedKeys: z
-        .array(revokedKeyLine)
+        .array(publicKeyLine({ certificates: true }))
         .default([])
         .describe("Public key or certificate lines sshd refuses (a certificate line refuses its key). Needs revokedKeysFile."),
     loginUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, { error: "must be a POSIX user name" }).default("tunnel"),
@@ -207,7 +175,7 @@ export function renderRelay(options: RelaySshdOptions): RenderedRelay {
     ];
     const keys = [
         header,
-        ...o.customers.flatMap((customer) => customer.publicKeys.map((key) => `${customerRestrictions(customer)} ${key}`)),
+        ...o.customers.flatMap((customer) => customer.publicKeys.map((key) => `${customerRestrictions(customer)} ${key.trim()}`)),
         "",
     ];
     // A text list, not a KRL: sshd reads a file without the KRL magic as one key per line and

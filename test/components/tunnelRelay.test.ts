@@ -239,6 +239,11 @@ describe("TunnelRelay", () => {
         itRefuses<TunnelRelayArgs>('firefly:tunnel:TunnelRelay "relay"', build, [
             ["no public subnets", { publicSubnetIds: [] }, /publicSubnetIds must list at least one entry; give public subnets/],
             ["a CA key that is not a public key line", { userCaPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, /userCaPublicKey must be the platform user CA's OpenSSH public key line/],
+            [
+                "a CA key with corrupt base64",
+                { userCaPublicKey: caKey.replace("ssh-ed25519", "ssh-rsa") },
+                /userCaPublicKey must be the platform user CA's OpenSSH public key line .*; this one has corrupt base64 data \(its embedded type is not "ssh-rsa"\)/,
+            ],
             ["no customers", { customers: [] }, /customers must list at least one entry/],
             [
                 "a revoked key that is a fingerprint, not a key line",

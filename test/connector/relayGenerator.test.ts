@@ -72,6 +72,9 @@ describe("relay sshd_config generator", () => {
         );
         assert.match(rendered.sshdConfig, /^AuthorizedKeysFile \/etc\/ssh\/firefly_keys$/m);
         assert.match(rendered.authorizedKeys ?? "", /^restrict,port-forwarding,permitlisten="127\.0\.0\.1:40001",permitopen="nothing\.invalid:1" ssh-ed25519 AAAA\S+ agent$/m);
+        // Checked like every key line: an ed25519 key relabelled as RSA is refused.
+        const relabelled = { name: "acme", principal: "customer-acme", listen: ["127.0.0.1:40001"], publicKeys: ["ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl agent"] };
+        assert.throws(() => renderRelay(options({ authorizedKeysFile: "/etc/ssh/firefly_keys", customers: [relabelled] })), /customers\.0\.publicKeys\.0: has corrupt base64 data/);
     });
 
     it("names a RevokedKeys file, always rendered: a header alone when nothing is revoked", () => {
