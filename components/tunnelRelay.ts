@@ -475,10 +475,13 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
     return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, sshd, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: egress.list() };
 }
 
-/** Each entry one key or certificate line, and never the user CA's key (that would lock every customer out). */
+/**
+ * Each entry one key or certificate line, and never the user CA's key (that would lock every
+ * customer out). Returned as given: the generator trims each line as it writes the file.
+ */
 function checkRevokedKeys(c: ArgChecker, revokedKeys: string[] | undefined, userCaKey: PublicKeyLine): string[] {
     const lines = c.plainList("revokedKeys", revokedKeys, "give a list of public key or certificate lines");
-    return lines.map((line, i) => {
+    lines.forEach((line, i) => {
         const parsed = parsePublicKeyLine(line, { certificates: true });
         if (isPublicKeyProblem(parsed)) {
             c.fail(`revokedKeys[${i}]`, `${parsed.message} (got ${JSON.stringify(typeof line === "string" && line.length > 60 ? `${line.slice(0, 60)}…` : line)})`);
@@ -486,6 +489,6 @@ function checkRevokedKeys(c: ArgChecker, revokedKeys: string[] | undefined, user
         if (!parsed.certificate && parsed.blob.equals(userCaKey.blob)) {
             c.fail(`revokedKeys[${i}]`, "is the user CA's key (userCaPublicKey): revoking it refuses every customer's certificate; to replace the CA, change userCaPublicKey instead");
         }
-        return line.trim();
     });
+    return [...lines];
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { methods } from "../components/privateApiRoutes";
 import { patterns } from "../components/validation";
-import { isPublicKeyProblem, parsePublicKeyLine } from "../connector/hostKeys";
+import { publicKeyLine } from "../connector/relay/sshdConfig";
 
 /**
  * Stack configuration, validated in one place. Every key is documented in the README
@@ -196,16 +196,10 @@ const tunnelRelay = z.strictObject({
         .min(1, "must list at least one customer"),
     /**
      * Keys the relays refuse: public key or certificate lines (a certificate line refuses its key).
-     * Checked here with the relay generator's own parser, so the error names this key.
+     * Checked here with the relay generator's own schema so that the error names this key
+     * (TunnelRelay checks them again, with the CA guard, but names only its own argument).
      */
-    revokedKeys: z
-        .array(
-            z.string().superRefine((line, ctx) => {
-                const parsed = parsePublicKeyLine(line, { certificates: true });
-                if (isPublicKeyProblem(parsed)) ctx.addIssue({ code: "custom", message: `${parsed.message}; paste the agent's agent_key.pub or agent_key-cert.pub line` });
-            }),
-        )
-        .optional(),
+    revokedKeys: z.array(publicKeyLine({ certificates: true, fix: "paste the agent's agent_key.pub or agent_key-cert.pub line" })).optional(),
     /** Who may reach customers' forwarded ports (through the internal platform NLB); default sourceSecurityGroupIds. */
     platformSecurityGroupIds: z.array(z.string()).optional(),
     gatewayPorts: z.enum(["no", "clientspecified"]).optional(),

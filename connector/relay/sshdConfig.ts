@@ -19,11 +19,12 @@ const safeToken = /^[^\s"',#]+$/;
 /**
  * An OpenSSH public key line (a .pub file), or with `certificates` also a certificate line (a
  * *-cert.pub file; sshd's RevokedKeys compares only its key, so it revokes every certificate of that key).
+ * `fix` is added to the message of a refused line (e.g. where the user finds the right one).
  */
-export function publicKeyLine(options: { certificates: boolean }) {
+export function publicKeyLine(options: { certificates: boolean; fix?: string }) {
     return z.string().superRefine((text, ctx) => {
         const parsed = parsePublicKeyLine(text, options);
-        if (isPublicKeyProblem(parsed)) ctx.addIssue({ code: "custom", message: parsed.message });
+        if (isPublicKeyProblem(parsed)) ctx.addIssue({ code: "custom", message: options.fix ? `${parsed.message}; ${options.fix}` : parsed.message });
     });
 }
 
