@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { isLoopbackHost, parseHostPort } from "../connector/address";
 import { isPublicKeyProblem, parsePublicKeyLine, type PublicKeyLine } from "../connector/hostKeys";
-import { renderRelay, type RelayCustomer, type RenderedRelay } from "../connector/relay/sshdConfig";
+import { renderRelay, type RelayCustomer, type RenderedRelayWithRevokedKeys } from "../connector/relay/sshdConfig";
 import { createEgressRules, EgressRules, labelPart } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument } from "./iamPolicy";
@@ -76,6 +76,8 @@ export interface TunnelRelayArgs extends HostSettings {
 }
 
 const componentType = "firefly:tunnel:TunnelRelay";
+/** Where sshd listens on the hosts, and what the public NLB listens on and connectors dial. */
+const SSH_PORT = 22;
 
 /**
  * The platform's side of the SSH tunnel: OpenSSH relay hosts behind an internet-facing Network
@@ -114,8 +116,8 @@ export class TunnelRelay extends pulumi.ComponentResource {
      * ports are all loopback are absent (reachable on a relay host itself only). `{}` when none.
      */
     public readonly platformEndpoints: pulumi.Output<Record<string, string[]>>;
-    /** The generated sshd_config and authorized principals file. */
-    public readonly sshd: RenderedRelay;
+    /** The generated sshd_config, authorized principals file and revoked keys file. */
+    public readonly sshd: RenderedRelayWithRevokedKeys;
 
     constructor(name: string, args: TunnelRelayArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
@@ -144,7 +146,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
         // to every address. This rule is the expected exception in the policy config (by name).
         new aws.vpc.SecurityGroupIngressRule(
             `${name}-ssh-from-anywhere`,
-            { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0", description: "SSH from connectors, through the NLB", tags },
+            { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: SSH_PORT, toPort: SSH_PORT, cidrIpv4: "0.0.0.0/0", description: "SSH from connectors, through the NLB", tags },
             parent,
         );
         createEgressRules(name, sg.id, checked.egress, tags, this);
@@ -170,18 +172,18 @@ export class TunnelRelay extends pulumi.ComponentResource {
             `${name}-ssh`,
             {
                 vpcId: checked.vpcId,
-                port: 22,
+                port: SSH_PORT,
                 protocol: "TCP",
                 targetType: "instance",
                 preserveClientIp: "true",
                 // Agents reconnect on their own; give established tunnels time to move.
                 deregistrationDelay: 30,
-                healthCheck: { protocol: "TCP", port: "22", healthyThreshold: 3, unhealthyThreshold: 3, interval: 10 },
+                healthCheck: { protocol: "TCP", port: String(SSH_PORT), healthyThreshold: 3, unhealthyThreshold: 3, interval: 10 },
                 tags,
             },
             parent,
         );
-        new aws.lb.Listener(`${name}-ssh`, { loadBalancerArn: nlb.arn, port: 22, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }], tags }, parent);
+        new aws.lb.Listener(`${name}-ssh`, { loadBalancerArn: nlb.arn, port: SSH_PORT, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }], tags }, parent);
 
         const platform = checked.forwardedPorts.length > 0 ? this.platformLoadBalancer(name, args, checked, sg, tags) : undefined;
 
@@ -197,8 +199,8 @@ export class TunnelRelay extends pulumi.ComponentResource {
                 loginUser: checked.loginUser,
                 sshdConfig: sshd.sshdConfig,
                 authorizedPrincipals: sshd.authorizedPrincipals,
-                revokedKeys: sshd.revokedKeys!,
-                sshPort: 22,
+                revokedKeys: sshd.revokedKeys,
+                sshPort: SSH_PORT,
             }),
         );
         const hosts = createHostGroup(
@@ -232,7 +234,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
         );
 
         this.hostName = nlb.dnsName;
-        this.port = pulumi.output(22);
+        this.port = pulumi.output(SSH_PORT);
         this.hostPublicKeys = hostKey.publicKeyOpenssh.apply((line) => [line.trim()]);
         this.hostKeyFingerprints = hostKey.publicKeyFingerprintSha256.apply((fp) => [fp]);
         this.addresses = pulumi.all(eips.map((eip) => eip.publicIp));
@@ -406,10 +408,10 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
     c.nonEmptyArray("customers", args.customers, "list each customer's certificate principal and listen ports");
     // The sshd_config and principals file the hosts get: rendered once, here, so that whatever the
     // generator refuses fails the component before anything exists.
-    let sshd: RenderedRelay;
+    let sshd: RenderedRelayWithRevokedKeys;
     try {
         sshd = renderRelay({
-            port: 22,
+            port: SSH_PORT,
             hostKeyFiles: [relayPaths.hostKey],
             trustedUserCaKeysFile: relayPaths.userCaKeys,
             authorizedPrincipalsFile: relayPaths.principals,

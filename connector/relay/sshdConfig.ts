@@ -99,7 +99,12 @@ export interface RenderedRelay {
 // a real request, so this pin allows nothing.
 const NOTHING_TO_OPEN = "nothing.invalid:1";
 
+/** What renderRelay returns when given a revokedKeysFile: the file's contents, always. */
+export type RenderedRelayWithRevokedKeys = RenderedRelay & { readonly revokedKeys: string };
+
 /** Renders sshd_config and the authorized principals file; throws naming the field on bad input. */
+export function renderRelay(options: RelaySshdOptions & { revokedKeysFile: string }): RenderedRelayWithRevokedKeys;
+export function renderRelay(options: RelaySshdOptions): RenderedRelay;
 export function renderRelay(options: RelaySshdOptions): RenderedRelay {
     const parsed = relaySshdOptionsSchema.safeParse(options);
     if (!parsed.success) {
