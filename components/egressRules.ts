@@ -31,9 +31,12 @@ export class EgressRules {
     }
 }
 
-/** A label part from free text: runs of other characters become one `-`, none at the end. */
-export function labelPart(text: string, keep: RegExp): string {
-    return text.replace(new RegExp(`[^${keep.source}]+`, "g"), "-").replace(/-+$/, "");
+/**
+ * A label part from free text: runs of characters outside `keep` (the body of a character class,
+ * e.g. "0-9" or "A-Za-z0-9") become one `-`, none at the end.
+ */
+export function labelPart(text: string, keep: string): string {
+    return text.replace(new RegExp(`[^${keep}]+`, "g"), "-").replace(/-+$/, "");
 }
 
 /** Creates `<name>-out-<label>` in `securityGroupId` for each rule. */

@@ -466,7 +466,7 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
 
     // Egress: each relay's SSH port, each direct route's and allow rule's target, DNS, AWS APIs.
     const egress = new EgressRules();
-    const add = (rule: Omit<EgressRule, "label">, destination: string) => egress.add(`${rule.protocol}-${rule.port}-${labelPart(destination, /A-Za-z0-9/)}`, rule);
+    const add = (rule: Omit<EgressRule, "label">, destination: string) => egress.add(`${rule.protocol}-${rule.port}-${labelPart(destination, "A-Za-z0-9")}`, rule);
     const targetCidrs = c.ipv4Cidrs("targetCidrs", c.plainList("targetCidrs", args.targetCidrs, "give the CIDRs as a list"));
     args.relays.forEach((relay, i) => {
         const cidrs = c.plainList(`relays[${i}].cidrs`, relay.cidrs, "give the relay addresses as a list (elements may be Outputs)");

@@ -461,7 +461,7 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
     }
 
     const egress = new EgressRules();
-    const add = (port: number, cidr: string, description: string) => egress.add(`${port}-${labelPart(cidr, /0-9/)}`, { protocol: "tcp", port, cidrIpv4: cidr, description });
+    const add = (port: number, cidr: string, description: string) => egress.add(`${port}-${labelPart(cidr, "0-9")}`, { protocol: "tcp", port, cidrIpv4: cidr, description });
     const hairpinCidrs = c.ipv4Cidrs("hairpinTargetCidrs", c.plainList("hairpinTargetCidrs", args.hairpinTargetCidrs, "give a list"));
     args.customers.forEach((customer, i) => {
         (customer.permitOpen ?? []).forEach((target, j) => {
