@@ -171,7 +171,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
         const identity = args.identity;
         // A secret written here also yields its version ID, which goes into the user data: a new value
         // is a new launch template version, and the instance refresh rolls the hosts onto it.
-        const secretArn = (
+        const identitySecret = (
             kind: "private-key" | "certificate",
             value: pulumi.Input<string> | undefined,
             given: pulumi.Input<string> | undefined,
@@ -190,10 +190,8 @@ export class TunnelConnector extends pulumi.ComponentResource {
             const version = new aws.secretsmanager.SecretVersion(`${name}-${kind}`, { secretId: secret.id, secretString: pulumi.secret(value!) }, parent);
             return { arn: secret.arn, versionId: version.versionId };
         };
-        const privateKeySecret = secretArn("private-key", identity.privateKey, checked.privateKeySecretArn);
-        const certificateSecret = secretArn("certificate", identity.certificate, checked.certificateSecretArn);
-        const privateKeySecretArn = privateKeySecret.arn;
-        const certificateSecretArn = certificateSecret.arn;
+        const privateKeySecret = identitySecret("private-key", identity.privateKey, checked.privateKeySecretArn);
+        const certificateSecret = identitySecret("certificate", identity.certificate, checked.certificateSecretArn);
 
         // --- the agent bundle, addressed by its content ---
         const bucket = new aws.s3.Bucket(`${name}-bundle`, { forceDestroy: true, tags }, parent);
@@ -271,16 +269,27 @@ export class TunnelConnector extends pulumi.ComponentResource {
                 renderChecked(checked.c, configFor(args, checked.healthPort, relays.map((r, i) => ({ ...r, port: args.relays[i]!.port ?? 22, name: args.relays[i]!.name })))),
             );
 
+        // One object (pulumi.output unwraps each property with its own type; pulumi.all's array form keeps them for eight inputs at most).
         const userData = pulumi
-            .all([agentConfig, bucket.bucket, bundleObject.key, privateKeySecretArn, certificateSecretArn, pulumi.all([privateKeySecret.versionId, certificateSecret.versionId]), region, logGroup.name])
-            .apply(([configYaml, bucketName, key, keyArn, certArn, [keyVersionId, certVersionId], regionName, logGroupName]) =>
+            .output({
+                configYaml: agentConfig,
+                bucketName: bucket.bucket,
+                key: bundleObject.key,
+                privateKeySecretArn: privateKeySecret.arn,
+                certificateSecretArn: certificateSecret.arn,
+                privateKeySecretVersionId: privateKeySecret.versionId,
+                certificateSecretVersionId: certificateSecret.versionId,
+                region,
+                logGroupName: logGroup.name,
+            })
+            .apply(({ configYaml, bucketName, key, privateKeySecretArn, certificateSecretArn, privateKeySecretVersionId, certificateSecretVersionId, region: regionName, logGroupName }) =>
                 renderConnectorUserData({
                     configYaml,
                     bundle: { bucket: bucketName, key, sha256: bundle.sha256 },
-                    privateKeySecretArn: keyArn,
-                    certificateSecretArn: certArn,
-                    privateKeySecretVersionId: keyVersionId,
-                    certificateSecretVersionId: certVersionId,
+                    privateKeySecretArn,
+                    certificateSecretArn,
+                    privateKeySecretVersionId,
+                    certificateSecretVersionId,
                     region: regionName,
                     logGroupName,
                     metric: { ...readinessMetric, dimensionValue: metricDimension },
@@ -291,7 +300,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
             );
 
         // --- what the instances may do: read exactly their two secrets and their bundle, write their logs and readiness ---
-        const identityStatements = pulumi.all([privateKeySecretArn, certificateSecretArn, region, identity.kmsKeyArn]).apply(([keyArn, certArn, regionName, kmsKeyArn]) => {
+        const identityStatements = pulumi.all([privateKeySecret.arn, certificateSecret.arn, region, identity.kmsKeyArn]).apply(([keyArn, certArn, regionName, kmsKeyArn]) => {
             const statements: PolicyStatement[] = [{ Sid: "ReadAgentIdentity", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [keyArn, certArn] }];
             if (kmsKeyArn) {
                 statements.push({
@@ -350,8 +359,8 @@ export class TunnelConnector extends pulumi.ComponentResource {
         this.autoScalingGroupName = hosts.group.name;
         this.launchTemplateId = hosts.launchTemplate.id;
         this.roleArn = hosts.role.arn;
-        this.privateKeySecretArn = privateKeySecretArn;
-        this.certificateSecretArn = certificateSecretArn;
+        this.privateKeySecretArn = privateKeySecret.arn;
+        this.certificateSecretArn = certificateSecret.arn;
         this.bundleBucket = bucket.bucket;
         this.bundleKey = bundleObject.key;
         this.bundleSha256 = pulumi.output(bundle.sha256);
