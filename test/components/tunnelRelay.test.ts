@@ -7,25 +7,13 @@ import { renderRelay } from "../../connector/relay/sshdConfig";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ProgramRun } from "../helpers/pulumi";
 import { named, ofType, single, types } from "../helpers/resources";
-import { fetchedSecretVersions, heredocIn, launchTemplateInputs, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, relayHostKey, testCertificate, userCaKey as caKey } from "../helpers/tunnel";
+import { defaultRelayRun, fetchedSecretVersions, heredocIn, launchTemplateInputs, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, relayHostKey, testCertificate, userCaKey as caKey } from "../helpers/tunnel";
 
 describe("TunnelRelay", () => {
     let run: ProgramRun;
     let userData: string;
     before(async () => {
-        run = await deploy(() => {
-            const relay = new TunnelRelay("relay", relayArgs());
-            return {
-                hostName: relay.hostName,
-                port: relay.port,
-                hostPublicKeys: relay.hostPublicKeys,
-                addresses: relay.addresses,
-                hostKeyFingerprints: relay.hostKeyFingerprints,
-                platformHostName: relay.platformHostName,
-                platformSecurityGroupId: relay.platformSecurityGroupId,
-                platformEndpoints: relay.platformEndpoints,
-            };
-        });
+        run = await defaultRelayRun();
         userData = userDataOf(run);
     });
 

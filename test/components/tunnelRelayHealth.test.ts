@@ -5,11 +5,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { createServer, type Server } from "node:net";
 import * as path from "node:path";
-import { TunnelRelay } from "../../components/tunnelRelay";
 import { relayHealthCheck, relayPaths } from "../../components/tunnelUserData";
-import { deploy } from "../helpers/pulumi";
+import type { ProgramRun } from "../helpers/pulumi";
 import { named, single, types } from "../helpers/resources";
-import { heredocIn, relayArgs, userDataOf } from "../helpers/tunnel";
+import { defaultRelayRun, heredocIn, userDataOf } from "../helpers/tunnel";
 import { removeScriptRuns, runScript, scratchDirectory, verifySystemdUnits, type ScriptRun } from "../helpers/userData";
 
 const instanceId = "i-0123456789abcdef0";
@@ -44,12 +43,10 @@ function close(server: Server): Promise<void> {
 describe("TunnelRelay sshd health check", function () {
     this.timeout(60_000);
     let userData: string;
-    let run: Awaited<ReturnType<typeof deploy>>;
+    let run: ProgramRun;
 
     before(async () => {
-        run = await deploy(() => {
-            new TunnelRelay("relay", relayArgs());
-        });
+        run = await defaultRelayRun();
         userData = userDataOf(run);
     });
     after(() => removeScriptRuns());

@@ -6,10 +6,8 @@ import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { TunnelRelay } from "../../components/tunnelRelay";
 import { relayPaths } from "../../components/tunnelUserData";
-import { deploy } from "../helpers/pulumi";
-import { heredocIn, relayArgs, userCaKey, userDataOf } from "../helpers/tunnel";
+import { defaultRelayRun, heredocIn, userCaKey, userDataOf } from "../helpers/tunnel";
 import { removeScriptRuns, runScript, scratchDirectory, type ScriptRun } from "../helpers/userData";
 
 /** A private mount namespace needs root and unshare; the test command runs as root (sshd needs it too). */
@@ -65,9 +63,7 @@ describe("TunnelRelay user data, run for real with sshd -t in a private mount na
         if (!isolated) {
             this.skip(); // reported as pending: needs root, unshare and sshd (the test command has them)
         }
-        const run = await deploy(() => {
-            new TunnelRelay("relay", relayArgs());
-        });
+        const run = await defaultRelayRun();
         userData = userDataOf(run);
         hostKeyFile = path.join(scratchDirectory("relay-host-key"), "host_key");
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "relay", "-f", hostKeyFile]);

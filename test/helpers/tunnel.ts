@@ -2,8 +2,8 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import type { TunnelConnectorArgs } from "../../components/tunnelConnector";
-import type { TunnelRelayArgs } from "../../components/tunnelRelay";
-import type { ProgramRun } from "./pulumi";
+import { TunnelRelay, type TunnelRelayArgs } from "../../components/tunnelRelay";
+import { deploy, type ProgramRun } from "./pulumi";
 import { single, types } from "./resources";
 
 /** A real ed25519 host key line, the shape TunnelRelay.hostPublicKeys has. */
@@ -80,3 +80,26 @@ export function relayArgs(overrides: Partial<TunnelRelayArgs> = {}): TunnelRelay
     };
 }
 
+
+let defaultRelay: Promise<ProgramRun> | undefined;
+
+/**
+ * `new TunnelRelay("relay", relayArgs())` deployed once per test run and shared (tests only read
+ * it), with the relay's outputs as the program's outputs.
+ */
+export function defaultRelayRun(): Promise<ProgramRun> {
+    defaultRelay ??= deploy(() => {
+        const relay = new TunnelRelay("relay", relayArgs());
+        return {
+            hostName: relay.hostName,
+            port: relay.port,
+            hostPublicKeys: relay.hostPublicKeys,
+            addresses: relay.addresses,
+            hostKeyFingerprints: relay.hostKeyFingerprints,
+            platformHostName: relay.platformHostName,
+            platformSecurityGroupId: relay.platformSecurityGroupId,
+            platformEndpoints: relay.platformEndpoints,
+        };
+    });
+    return defaultRelay;
+}
