@@ -4,6 +4,7 @@ import { TunnelRelay, type TunnelRelayArgs } from "../../components/tunnelRelay"
 import { relayPaths } from "../../components/tunnelUserData";
 import { parsePinnedHostKey } from "../../connector/hostKeys";
 import { renderRelay } from "../../connector/relay/sshdConfig";
+import { fileEntries } from "../connector/helpers/relay";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, ProgramRun } from "../helpers/pulumi";
 import { named, ofType, single, types } from "../helpers/resources";
@@ -44,7 +45,7 @@ describe("TunnelRelay", () => {
             new TunnelRelay("relay", relayArgs({ revokedKeys: [relayHostKey, ` ${leaked}\n`] }));
         });
         const file = heredocIn(userDataOf(withRevoked), "FIREFLY_REVOKED_KEYS");
-        assert.deepEqual(file.split("\n").filter((l) => l && !l.startsWith("#")), [relayHostKey, leaked]);
+        assert.deepEqual(fileEntries(file), [relayHostKey, leaked]);
     });
 
     it("is reached through an internet-facing NLB on TCP 22 only, with a fixed Elastic IP per public subnet", () => {

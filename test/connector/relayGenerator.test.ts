@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseConnectorConfig } from "../../connector/config";
 import { relayCustomerForConnector, renderRelay, type RelaySshdOptions } from "../../connector/relay/sshdConfig";
-import { CertificateAuthority, SSHD, TEST_LOGIN_USER, TestRelay, freePort, generateKey, makeWorkDir, removeWorkDir, tryConnect, type KeyPair } from "./helpers/relay";
+import { CertificateAuthority, SSHD, TEST_LOGIN_USER, TestRelay, fileEntries, freePort, generateKey, makeWorkDir, removeWorkDir, tryConnect, type KeyPair } from "./helpers/relay";
 import { waitFor } from "./helpers/wait";
 
 const execFileAsync = promisify(execFile);
@@ -55,8 +55,7 @@ describe("relay sshd_config generator", () => {
 
     it("pins each customer principal to its own listen ports and hairpin targets", () => {
         const { authorizedPrincipals } = renderRelay(options());
-        const lines = authorizedPrincipals.split("\n").filter((l) => l && !l.startsWith("#"));
-        assert.deepEqual(lines, [
+        assert.deepEqual(fileEntries(authorizedPrincipals), [
             'restrict,port-forwarding,permitlisten="127.0.0.1:40001",permitlisten="127.0.0.1:40002",permitopen="127.0.0.1:8443" customer-acme',
             // No hairpin routes: a permitopen that matches nothing, so globex cannot use acme's.
             'restrict,port-forwarding,permitlisten="127.0.0.1:40010",permitopen="nothing.invalid:1" customer-globex',
@@ -80,10 +79,10 @@ describe("relay sshd_config generator", () => {
     it("names a RevokedKeys file, always rendered: a header alone when nothing is revoked", () => {
         const none = renderRelay(options({ revokedKeysFile: "/etc/ssh/firefly_revoked_keys" }));
         assert.ok(none.sshdConfig.split("\n").includes("RevokedKeys /etc/ssh/firefly_revoked_keys"));
-        assert.deepEqual(none.revokedKeys!.split("\n").filter((l) => l && !l.startsWith("#")), []);
+        assert.deepEqual(fileEntries(none.revokedKeys!), []);
         const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl leaked agent";
         const some = renderRelay(options({ revokedKeysFile: "/etc/ssh/firefly_revoked_keys", revokedKeys: [`  ${key}\n`] }));
-        assert.deepEqual(some.revokedKeys!.split("\n").filter((l) => l && !l.startsWith("#")), [key]);
+        assert.deepEqual(fileEntries(some.revokedKeys!), [key]);
         // Without a file there is no RevokedKeys line, and keys to revoke need one.
         assert.ok(!/^RevokedKeys/m.test(renderRelay(options()).sshdConfig));
         assert.throws(() => renderRelay(options({ revokedKeys: [key] })), /revokedKeysFile: required when revokedKeys lists keys/);

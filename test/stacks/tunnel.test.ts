@@ -7,6 +7,7 @@ import { relayCustomerForConnector } from "../../connector/relay/sshdConfig";
 import { parseStackConfig, StackConfigError } from "../../stacks/config";
 import { readStackSettings, SimulatedDeployment, StackSettings } from "../../stacks/offline/simulate";
 import { judgeStack } from "../../stacks/offline/verdict";
+import { fileEntries } from "../connector/helpers/relay";
 import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
 import { named, ofType, single, types } from "../helpers/resources";
 import { configInUserData, heredocIn, userDataOf } from "../helpers/tunnel";
@@ -140,7 +141,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         const settings = withConfig(firefly, { tunnel: { ...(firefly.config["private-connectivity:tunnel"] as object), revokedKeys: [leaked] } });
         const run = await runStack(settings, { "firefly/private-connectivity/customer-dev": deployment.final.get("customer-dev")!.outputs });
         const revoked = heredocIn(userDataOf(run), "FIREFLY_REVOKED_KEYS");
-        assert.deepEqual(revoked.split("\n").filter((l) => l && !l.startsWith("#")), [leaked]);
+        assert.deepEqual(fileEntries(revoked), [leaked]);
     });
 
     it("fails clearly when the firefly stack's tunnelRelay output is not a relay", async () => {

@@ -13,6 +13,11 @@ import { waitFor } from "./wait";
 
 const execFileAsync = promisify(execFile);
 
+/** The entries of a file the relay generator writes (principals, keys, revoked keys): its lines without blanks and '#' comments. */
+export function fileEntries(file: string): string[] {
+    return file.split("\n").filter((line) => line && !line.startsWith("#"));
+}
+
 /** Login user the relays accept; prepare-machine.js creates it (see connector/README.md). */
 export const TEST_LOGIN_USER = "tunnel";
 export const SSHD = "/usr/sbin/sshd";
