@@ -31,9 +31,10 @@ describe("TunnelRelay", () => {
         });
         assert.equal(heredocIn(userData, "FIREFLY_SSHD_CONFIG"), expected.sshdConfig);
         assert.equal(heredocIn(userData, "FIREFLY_PRINCIPALS"), expected.authorizedPrincipals);
-        // Nothing revoked: the file is still written (sshd refuses every key when it is missing).
+        // Nothing revoked: the file is still written (sshd refuses every key when it is missing), and sshd reads it.
         assert.equal(heredocIn(userData, "FIREFLY_REVOKED_KEYS"), expected.revokedKeys);
-        assert.match(expected.sshdConfig, new RegExp(`^RevokedKeys ${relayPaths.revokedKeys}$`, "m"));
+        assert.deepEqual(fileEntries(heredocIn(userData, "FIREFLY_REVOKED_KEYS")), []);
+        assert.match(heredocIn(userData, "FIREFLY_SSHD_CONFIG"), new RegExp(`^RevokedKeys ${relayPaths.revokedKeys}$`, "m"));
         assert.equal(heredocIn(userData, "FIREFLY_USER_CA"), `${caKey}\n`);
         assert.match(userData, new RegExp(`sshd -t -f "\\$ROOT${relayPaths.sshdConfig}.firefly"`), "sshd checks the file before it replaces the running config");
         execFileSync("bash", ["-n"], { input: userData });
