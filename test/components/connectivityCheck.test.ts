@@ -114,7 +114,7 @@ describe("ConnectivityCheck", () => {
     });
 
     describe("argument validation", () => {
-        itRefuses<ConnectivityCheckArgs>('firefly:privatelink:ConnectivityCheck "acme"', (overrides) => new ConnectivityCheck("acme", lambdaArgs(overrides)), [
+        itRefuses<ConnectivityCheckArgs>(`${types.connectivityCheck} "acme"`, (overrides) => new ConnectivityCheck("acme", lambdaArgs(overrides)), [
             ["a port outside 1-65535", { port: 0 }, /port must be an integer port between 1 and 65535/],
             ["a timeout over a minute", { timeoutSeconds: 120 }, /timeoutSeconds must be an integer between 1 and 60/],
             ["a path without a leading slash", { httpHeadPath: "health" }, /httpHeadPath must be a path starting with "\/"/],

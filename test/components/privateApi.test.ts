@@ -507,7 +507,7 @@ describe("PrivateApi", () => {
         const endpoint = { vpcId, subnetIds: subnets, allowedSourceSecurityGroupIds: [callerSg] };
         const lambda = (overrides: Record<string, unknown> = {}) => ({ type: "AWS_PROXY" as const, functionArn, ...overrides });
         const route = (overrides: Partial<PrivateApiRoute>): PrivateApiRoute => ({ ...health, ...overrides });
-        itRefuses<PrivateApiArgs>('firefly:privateapi:PrivateApi "acme"', (overrides) => new PrivateApi("acme", baseArgs(overrides)), [
+        itRefuses<PrivateApiArgs>(`${types.privateApi} "acme"`, (overrides) => new PrivateApi("acme", baseArgs(overrides)), [
             ["no endpoint and no endpoint IDs", { endpoint: undefined }, /endpoint is required when vpcEndpointIds lists no existing execute-api endpoint/],
             ["an endpoint without subnets", { endpoint: { ...endpoint, subnetIds: [] } }, /endpoint\.subnetIds must list at least one entry/],
             ["a malformed subnet", { endpoint: { ...endpoint, subnetIds: ["subnet-1"] } }, /endpoint\.subnetIds\[0\] must be a subnet ID/],

@@ -139,7 +139,7 @@ describe("PrivateLinkEndpoint", () => {
     });
 
     describe("argument validation", () => {
-        itRefuses<PrivateLinkEndpointArgs>('firefly:privatelink:PrivateLinkEndpoint "acme"', (overrides) => new PrivateLinkEndpoint("acme", baseArgs(overrides)), [
+        itRefuses<PrivateLinkEndpointArgs>(`${types.privateLinkEndpoint} "acme"`, (overrides) => new PrivateLinkEndpoint("acme", baseArgs(overrides)), [
             ["a malformed service name", { serviceName: "vpce-svc-123" }, /serviceName must be an endpoint service name like com\.amazonaws\.vpce/],
             ["no subnets", { subnetIds: [] }, /subnetIds must list at least one entry/],
             ["a malformed subnet", { subnetIds: ["sn-1"] }, /subnetIds\[0\] must be a subnet ID/],

@@ -203,7 +203,7 @@ describe("PrivateLinkService", () => {
     });
 
     describe("argument validation", () => {
-        itRefuses<PrivateLinkServiceArgs>('firefly:privatelink:PrivateLinkService "acme"', (overrides) => new PrivateLinkService("acme", baseArgs(overrides)), [
+        itRefuses<PrivateLinkServiceArgs>(`${types.privateLinkService} "acme"`, (overrides) => new PrivateLinkService("acme", baseArgs(overrides)), [
             ["a malformed VPC ID", { vpcId: "vpc-XYZ" }, /vpcId must be a VPC ID/],
             ["no subnets", { subnetIds: [] }, /subnetIds must list at least one entry/],
             ["a malformed subnet", { subnetIds: ["subnet-1", "subnet-0a1b2c3d4e5f60718"] }, /subnetIds\[0\] must be a subnet ID/],

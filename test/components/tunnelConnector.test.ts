@@ -248,7 +248,7 @@ describe("TunnelConnector", () => {
 
     describe("argument validation", () => {
         const build = (overrides: Partial<TunnelConnectorArgs>) => new TunnelConnector("acme-tunnel", connectorArgs(overrides));
-        itRefuses<TunnelConnectorArgs>('firefly:tunnel:TunnelConnector "acme-tunnel"', build, [
+        itRefuses<TunnelConnectorArgs>(`${types.tunnelConnector} "acme-tunnel"`, build, [
             ["no subnets", { subnetIds: [] }, /subnetIds must list at least one entry/],
             ["a count of zero", { count: 0 }, /count must be an integer between 1 and 20 \(got 0\)/],
             ["no relays", { relays: [] }, /relays must list at least one entry/],

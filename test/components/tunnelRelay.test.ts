@@ -226,7 +226,7 @@ describe("TunnelRelay", () => {
 
     describe("argument validation", () => {
         const build = (overrides: Partial<TunnelRelayArgs>) => new TunnelRelay("relay", relayArgs(overrides));
-        itRefuses<TunnelRelayArgs>('firefly:tunnel:TunnelRelay "relay"', build, [
+        itRefuses<TunnelRelayArgs>(`${types.tunnelRelay} "relay"`, build, [
             ["no public subnets", { publicSubnetIds: [] }, /publicSubnetIds must list at least one entry; give public subnets/],
             ["a CA key that is not a public key line", { userCaPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, /userCaPublicKey must be the platform user CA's OpenSSH public key line/],
             [
