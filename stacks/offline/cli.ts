@@ -84,16 +84,19 @@ async function main(argv: string[]): Promise<number> {
 class UsageError extends Error {}
 class ProgramFailed extends Error {}
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-        const e = err as { code?: string; exitCode?: number; message?: string };
-        if (e.code?.startsWith("commander.")) process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
-        if (err instanceof ProgramFailed) {
-            process.stderr.write(`offline plan failed: a stack program failed, as pulumi up would: ${e.message}\n`);
-            process.exit(EXIT.programFailed);
-        }
-        process.stderr.write(`offline plan failed: ${e.message ?? String(err)}\n`);
-        process.exit(err instanceof UsageError || err instanceof PolicyConfigError || err instanceof PolicyConfigFileError || err instanceof ProjectError ? EXIT.usage : 1);
-    },
-);
+// Run as `npm start` (or node stacks/offline/cli.ts); imported, as by tests, it only exports.
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err: unknown) => {
+            const e = err as { code?: string; exitCode?: number; message?: string };
+            if (e.code?.startsWith("commander.")) process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
+            if (err instanceof ProgramFailed) {
+                process.stderr.write(`offline plan failed: a stack program failed, as pulumi up would: ${e.message}\n`);
+                process.exit(EXIT.programFailed);
+            }
+            process.stderr.write(`offline plan failed: ${e.message ?? String(err)}\n`);
+            process.exit(err instanceof UsageError || err instanceof PolicyConfigError || err instanceof PolicyConfigFileError || err instanceof ProjectError ? EXIT.usage : 1);
+        },
+    );
+}
