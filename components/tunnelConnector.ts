@@ -347,8 +347,9 @@ export class TunnelConnector extends pulumi.ComponentResource {
                         }),
                     ),
                 },
-                // First boot installs packages and builds ssh2's native binding (about 2 minutes,
-                // bounded at 10): a refresh waits this long before counting a new host as serving.
+                // First boot installs packages and builds ssh2's native binding (within
+                // nativeCryptoBuildBudgetSeconds, 150 s): a refresh waits this long before counting a
+                // new host as serving (tunnelUserData.test checks the budget fits).
                 healthCheckGracePeriod: 300,
                 tags,
             },

@@ -413,6 +413,8 @@ function relayHealthUnits(): { service: string; timer: string } {
         unit: ["After=sshd.service"],
         service: [
             `ExecStart=${p.healthScript}`,
+            // Nothing in the check needs root (systemctl is-active, a TCP connect, IMDS, the AWS CLI).
+            "DynamicUser=yes",
             `RuntimeDirectory=${p.healthUnit}`,
             // The failure count must survive between runs of this oneshot (not reboots: /run).
             "RuntimeDirectoryPreserve=yes",

@@ -131,7 +131,7 @@ describe("TunnelRelay sshd health check", function () {
         fs.writeFileSync(script, heredocIn(userData, "FIREFLY_HEALTH_SCRIPT"), { mode: 0o755 });
         const service = heredocIn(userData, "FIREFLY_HEALTH_SERVICE");
         const timer = heredocIn(userData, "FIREFLY_HEALTH_TIMER");
-        for (const line of ["Type=oneshot", `RuntimeDirectory=${relayPaths.healthUnit}`, "RuntimeDirectoryPreserve=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet="]) {
+        for (const line of ["Type=oneshot", "DynamicUser=yes", `RuntimeDirectory=${relayPaths.healthUnit}`, "RuntimeDirectoryPreserve=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet="]) {
             assert.ok(service.split("\n").includes(line), `missing ${line}`);
         }
         assert.ok(timer.split("\n").includes(`OnUnitInactiveSec=${relayHealthCheck.intervalSeconds}s`));
