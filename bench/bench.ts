@@ -19,12 +19,12 @@ import { comparisonTable, loadReport, type BenchReport } from "./compare";
 import { median, quantile, renderTable } from "./report";
 import { RECONNECT_DEFAULTS } from "../connector/config";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
-import { writeConfigFile } from "../test/connector/helpers/agent";
-import { TunnelLab } from "../test/connector/helpers/lab";
-import { descendantsOf } from "../test/connector/helpers/processes";
-import { freePort, TEST_LOGIN_USER } from "../test/connector/helpers/relay";
-import { sample } from "../test/connector/helpers/prometheus";
-import { waitFor } from "../test/connector/helpers/wait";
+import { writeConfigFile } from "../connector/lab/agent";
+import { TunnelLab } from "../connector/lab/lab";
+import { descendantsOf } from "../connector/lab/processes";
+import { freePort, TEST_LOGIN_USER } from "../connector/lab/relay";
+import { sample } from "../connector/lab/prometheus";
+import { waitFor } from "../connector/lab/wait";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, "..");

@@ -1,24 +1,24 @@
 // Public API of the package: what another Pulumi project imports.
 //   import { PrivateLinkService } from "@firefly/private-connectivity";
-export { PrivateLinkService } from "./privateLinkService";
+export { PrivateLinkService } from "./privatelink/privateLinkService";
 export type {
     PrivateLinkServiceArgs,
     PrivateLinkListener,
     PrivateLinkHealthCheck,
     EndpointConnectionEvent,
     PrivateDnsVerificationRecord,
-} from "./privateLinkService";
-export { PrivateLinkEndpoint } from "./privateLinkEndpoint";
-export type { PrivateLinkEndpointArgs, PrivateLinkEndpointDns } from "./privateLinkEndpoint";
-export { EndpointFlowLogs, flowLogFormat } from "./endpointFlowLogs";
-export type { EndpointFlowLogsArgs, FlowLogSettings } from "./endpointFlowLogs";
-export { ConnectivityCheck } from "./connectivityCheck";
-export type { ConnectivityCheckArgs } from "./connectivityCheck";
-export { probeConnectivity, describeFailure } from "./probe/connectivityProbe";
-export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeStage } from "./probe/connectivityProbe";
-export { ComponentArgumentError } from "./validation";
-export { PrivateApi } from "./privateApi";
-export type { PrivateApiArgs, PrivateApiCustomDomain, PrivateApiEndpointArgs, PrivateApiThrottling } from "./privateApi";
+} from "./privatelink/privateLinkService";
+export { PrivateLinkEndpoint } from "./privatelink/privateLinkEndpoint";
+export type { PrivateLinkEndpointArgs, PrivateLinkEndpointDns } from "./privatelink/privateLinkEndpoint";
+export { EndpointFlowLogs, flowLogFormat } from "./privatelink/endpointFlowLogs";
+export type { EndpointFlowLogsArgs, FlowLogSettings } from "./privatelink/endpointFlowLogs";
+export { ConnectivityCheck } from "./privatelink/connectivityCheck";
+export type { ConnectivityCheckArgs } from "./privatelink/connectivityCheck";
+export { probeConnectivity, describeFailure } from "./privatelink/probe/connectivityProbe";
+export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeStage } from "./privatelink/probe/connectivityProbe";
+export { ComponentArgumentError } from "./shared/validation";
+export { PrivateApi } from "./api/privateApi";
+export type { PrivateApiArgs, PrivateApiCustomDomain, PrivateApiEndpointArgs, PrivateApiThrottling } from "./api/privateApi";
 export type {
     CognitoJwtAuthorizer,
     HttpProxyIntegration,
@@ -31,17 +31,17 @@ export type {
     PrivateApiRoute,
     RequestAuthorizer,
     TokenAuthorizer,
-} from "./privateApiRoutes";
-export { TunnelConnector, connectorRoleTag, readinessMetric } from "./tunnelConnector";
+} from "./api/privateApiRoutes";
+export { TunnelConnector, connectorRoleTag, readinessMetric } from "./tunnel/tunnelConnector";
 export type {
     TunnelConnectorArgs,
     TunnelConnectorRelay,
     TunnelConnectorIdentity,
     TunnelConnectorAwsApiEgress,
     TunnelConnectorAgentSettings,
-} from "./tunnelConnector";
-export { TunnelRelay } from "./tunnelRelay";
-export type { HostSettings } from "./hostGroup";
-export type { TunnelRelayArgs } from "./tunnelRelay";
-export { buildConnectorBundle } from "./connectorBundle";
-export type { ConnectorBundle } from "./connectorBundle";
+} from "./tunnel/tunnelConnector";
+export { TunnelRelay } from "./tunnel/tunnelRelay";
+export type { HostSettings } from "./tunnel/hostGroup";
+export type { TunnelRelayArgs } from "./tunnel/tunnelRelay";
+export { buildConnectorBundle } from "./tunnel/bundle";
+export type { ConnectorBundle } from "./tunnel/bundle";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { methods } from "../components/privateApiRoutes";
-import { patterns } from "../components/validation";
+import { methods } from "../components/api/privateApiRoutes";
+import { patterns } from "../components/shared/validation";
 import { publicKeyLine } from "../connector/relay/sshdConfig";
 
 /**
@@ -80,7 +80,7 @@ const apiAuthorizer = z.discriminatedUnion("type", [
 ]);
 
 /**
- * A private REST API (components/privateApi.ts) reached through an execute-api interface endpoint
+ * A private REST API (components/api/privateApi.ts) reached through an execute-api interface endpoint
  * in this stack's VPC and subnets (unless overridden). Values are checked again, in depth, by the
  * component; this schema checks shape so a typo names its config key.
  */
@@ -124,7 +124,7 @@ export type PrivateApiConfig = z.infer<typeof privateApi>;
 const hostPortText = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):\d{1,5}$/, "must be host:port, e.g. 10.20.1.15:443");
 
 /**
- * The tunnel connector (components/tunnelConnector.ts) on the customer side. Route and relay values
+ * The tunnel connector (components/tunnel/tunnelConnector.ts) on the customer side. Route and relay values
  * are checked in depth by the agent's own config schema inside the component.
  */
 const tunnelConnector = z.strictObject({
@@ -170,7 +170,7 @@ const tunnelConnector = z.strictObject({
     alarmTopicArn: z.string().optional(),
 });
 
-/** The SSH relay (components/tunnelRelay.ts) on the firefly side. */
+/** The SSH relay (components/tunnel/tunnelRelay.ts) on the firefly side. */
 const tunnelRelay = z.strictObject({
     enabled: z.boolean().default(true),
     /** Component name; default `relay` (the policy config's exceptions name `relay-nlb` and `relay-ssh-from-anywhere`). */

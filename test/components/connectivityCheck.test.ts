@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectivityCheck, ConnectivityCheckArgs } from "../../components/connectivityCheck";
-import { probeModuleSource, probeRunnerScript } from "../../components/probe/probeSource";
+import { ConnectivityCheck, ConnectivityCheckArgs } from "../../components/privatelink/connectivityCheck";
+import { probeModuleSource, probeRunnerScript } from "../../components/privatelink/probe/probeSource";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy } from "../helpers/pulumi";
 import { ofType, single, types } from "../helpers/resources";

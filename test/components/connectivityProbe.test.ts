@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import * as tls from "node:tls";
-import { describeFailure, handler, probeConnectivity, ProbeResult } from "../../components/probe/connectivityProbe";
-import { probeModuleSource, probeRunnerScript } from "../../components/probe/probeSource";
+import { describeFailure, handler, probeConnectivity, ProbeResult } from "../../components/privatelink/probe/connectivityProbe";
+import { probeModuleSource, probeRunnerScript } from "../../components/privatelink/probe/probeSource";
 import { makeTestPki, TestPki } from "../helpers/tls";
 
 /** A local HTTPS-ish server: TLS with the test PKI, answering any request with a status line. */

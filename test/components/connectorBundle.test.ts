@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildConnectorBundle } from "../../components/connectorBundle";
+import { buildConnectorBundle } from "../../components/tunnel/bundle";
 import { removeScriptRuns, scratchDirectory } from "../helpers/userData";
 
 function write(file: string, content: string): void {

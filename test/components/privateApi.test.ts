@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import * as pkg from "../../components";
-import { EndpointFlowLogs } from "../../components/endpointFlowLogs";
-import { PolicyDocument } from "../../components/iamPolicy";
-import { PrivateApi, PrivateApiArgs } from "../../components/privateApi";
-import { PrivateApiRoute } from "../../components/privateApiRoutes";
+import { EndpointFlowLogs } from "../../components/privatelink/endpointFlowLogs";
+import { PolicyDocument } from "../../components/shared/iamPolicy";
+import { PrivateApi, PrivateApiArgs } from "../../components/api/privateApi";
+import { PrivateApiRoute } from "../../components/api/privateApiRoutes";
 import { itRefuses } from "../helpers/argumentErrors";
 import { customerAccount, deploy, platformAccount, ProgramRun } from "../helpers/pulumi";
 import { named, ofType, single, types } from "../helpers/resources";

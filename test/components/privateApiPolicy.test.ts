@@ -3,8 +3,8 @@
 // endpoint the request came through (or none), and the caller's own identity policies.
 import * as assert from "node:assert/strict";
 import { runSimulation, Simulation } from "@cloud-copilot/iam-simulate";
-import { PolicyDocument } from "../../components/iamPolicy";
-import { PrivateApi, PrivateApiArgs } from "../../components/privateApi";
+import { PolicyDocument } from "../../components/shared/iamPolicy";
+import { PrivateApi, PrivateApiArgs } from "../../components/api/privateApi";
 import { customerAccount, deploy, platformAccount } from "../helpers/pulumi";
 import { single, types } from "../helpers/resources";
 

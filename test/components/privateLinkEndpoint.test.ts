@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { EndpointFlowLogs } from "../../components/endpointFlowLogs";
-import { PrivateLinkEndpoint, PrivateLinkEndpointArgs } from "../../components/privateLinkEndpoint";
-import { FakeAws } from "../../stacks/offline/fakeAws";
+import { EndpointFlowLogs } from "../../components/privatelink/endpointFlowLogs";
+import { PrivateLinkEndpoint, PrivateLinkEndpointArgs } from "../../components/privatelink/privateLinkEndpoint";
+import { FakeAws } from "../../offline/fakeAws";
 import { itRefuses } from "../helpers/argumentErrors";
 import { customerAccount, deploy } from "../helpers/pulumi";
 import { ofType, single, types } from "../helpers/resources";

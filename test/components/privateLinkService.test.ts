@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { PrivateLinkService, PrivateLinkServiceArgs } from "../../components/privateLinkService";
+import { PrivateLinkService, PrivateLinkServiceArgs } from "../../components/privatelink/privateLinkService";
 import { itRefuses } from "../helpers/argumentErrors";
 import { deploy, platformAccount } from "../helpers/pulumi";
 import { ofType, single, types } from "../helpers/resources";

@@ -2,8 +2,8 @@
 // replace every security group rule on the next `pulumi up`. These are the names both tunnel
 // components produce for their standard arguments; a refactoring must keep them.
 import * as assert from "node:assert/strict";
-import { TunnelConnector } from "../../components/tunnelConnector";
-import { TunnelRelay } from "../../components/tunnelRelay";
+import { TunnelConnector } from "../../components/tunnel/tunnelConnector";
+import { TunnelRelay } from "../../components/tunnel/tunnelRelay";
 import { deploy } from "../helpers/pulumi";
 import { named, ofType, types } from "../helpers/resources";
 import { connectorArgs, keyArn, certArn, relayArgs } from "../helpers/tunnel";

@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { createServer, type Server } from "node:net";
 import * as path from "node:path";
-import { relayHealthCheck, relayPaths } from "../../components/tunnelUserData";
+import { relayHealthCheck, relayPaths } from "../../components/tunnel/userData";
 import type { ProgramRun } from "../helpers/pulumi";
 import { named, single, types } from "../helpers/resources";
 import { defaultRelayRun, heredocIn, userDataOf } from "../helpers/tunnel";

@@ -8,8 +8,8 @@ import { RelayConnection, RelayError } from "../../connector/relayConnection";
 import { loadIdentity } from "../../connector/certAuth";
 import { HostKeyPins } from "../../connector/hostKeys";
 import { connect } from "node:net";
-import { LogCapture, startAgent } from "./helpers/agent";
-import { OUR_PRINCIPAL } from "./helpers/lab";
+import { LogCapture, startAgent } from "../../connector/lab/agent";
+import { OUR_PRINCIPAL } from "../../connector/lab/lab";
 import {
     CertificateAuthority,
     TEST_LOGIN_USER,
@@ -20,9 +20,9 @@ import {
     makeWorkDir,
     removeWorkDir,
     type KeyPair,
-} from "./helpers/relay";
+} from "../../connector/lab/relay";
 import { startEchoService, type RunningServer } from "./helpers/targets";
-import { waitFor, within } from "./helpers/wait";
+import { waitFor, within } from "../../connector/lab/wait";
 
 describe("connector authentication against real sshd", function () {
     this.timeout(30_000);

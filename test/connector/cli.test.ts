@@ -4,12 +4,12 @@ import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { AgentProcess, writeConfigFile } from "./helpers/agent";
-import { TunnelLab } from "./helpers/lab";
-import { listeningSockets } from "./helpers/processes";
-import { freePort, tryConnect } from "./helpers/relay";
+import { AgentProcess, writeConfigFile } from "../../connector/lab/agent";
+import { TunnelLab } from "../../connector/lab/lab";
+import { listeningSockets } from "../../connector/lab/processes";
+import { freePort, tryConnect } from "../../connector/lab/relay";
 import { sha256, startBulkSender, testPayload, type RunningServer } from "./helpers/targets";
-import { waitFor, within } from "./helpers/wait";
+import { waitFor, within } from "../../connector/lab/wait";
 
 describe("firefly-connector CLI", function () {
     this.timeout(40_000);

@@ -1,6 +1,6 @@
 // `npm run demo:tunnel` must keep working: run it and check every path answered.
 import { strict as assert } from "node:assert";
-import { runTunnelDemo } from "./demo/tunnelDemo";
+import { runTunnelDemo } from "../../connector/lab/tunnelDemo";
 
 describe("tunnel demo (npm run demo:tunnel)", function () {
     this.timeout(30_000);

@@ -7,12 +7,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { SocksClient } from "socks";
-import { AgentProcess, startAgent, writeConfigFile, type InProcessAgent } from "./helpers/agent";
-import { TunnelLab } from "./helpers/lab";
-import { freePort } from "./helpers/relay";
+import { AgentProcess, startAgent, writeConfigFile, type InProcessAgent } from "../../connector/lab/agent";
+import { TunnelLab } from "../../connector/lab/lab";
+import { freePort } from "../../connector/lab/relay";
 import { startEchoService, type RunningServer } from "./helpers/targets";
-import { sample as maybeSample } from "./helpers/prometheus";
-import { waitFor, within } from "./helpers/wait";
+import { sample as maybeSample } from "../../connector/lab/prometheus";
+import { waitFor, within } from "../../connector/lab/wait";
 
 const MiB = 1024 * 1024;
 

@@ -8,7 +8,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { Duplex } from "node:stream";
 import { Counter } from "prom-client";
 import { connectOnward, splice } from "../../connector/forwarding";
-import { waitFor, within } from "./helpers/wait";
+import { waitFor, within } from "../../connector/lab/wait";
 
 const KiB = 1024;
 

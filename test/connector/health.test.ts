@@ -1,12 +1,12 @@
 // /healthz, /readyz and /metrics tell the truth about relays, routes, streams and bytes.
 import { strict as assert } from "node:assert";
 import { connect } from "node:net";
-import { startAgent, type InProcessAgent } from "./helpers/agent";
-import { TunnelLab } from "./helpers/lab";
-import { freePort } from "./helpers/relay";
+import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
+import { TunnelLab } from "../../connector/lab/lab";
+import { freePort } from "../../connector/lab/relay";
 import { startEchoService, testPayload, type RunningServer } from "./helpers/targets";
-import { sample } from "./helpers/prometheus";
-import { waitFor } from "./helpers/wait";
+import { sample } from "../../connector/lab/prometheus";
+import { waitFor } from "../../connector/lab/wait";
 
 
 describe("connector health and metrics endpoints", function () {

@@ -5,12 +5,12 @@ import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { nativeCryptoAvailable } from "../../connector/packetReuse";
-import { AgentProcess, writeConfigFile } from "./helpers/agent";
-import { TunnelLab } from "./helpers/lab";
-import { sample } from "./helpers/prometheus";
-import { freePort } from "./helpers/relay";
+import { AgentProcess, writeConfigFile } from "../../connector/lab/agent";
+import { TunnelLab } from "../../connector/lab/lab";
+import { sample } from "../../connector/lab/prometheus";
+import { freePort } from "../../connector/lab/relay";
 import { echoThrough, sha256, startEchoService, type RunningServer } from "./helpers/targets";
-import { waitFor, within } from "./helpers/wait";
+import { waitFor, within } from "../../connector/lab/wait";
 
 const WITHOUT_NATIVE_CRYPTO = join(__dirname, "helpers", "withoutNativeCrypto.js");
 

@@ -4,9 +4,9 @@
 // reuse is really in effect (else an ssh2 change would silently bring back the old cost).
 import { strict as assert } from "node:assert";
 import { packetReuseStats } from "../../connector/packetReuse";
-import { startAgent, type InProcessAgent } from "./helpers/agent";
-import { TunnelLab } from "./helpers/lab";
-import { freePort } from "./helpers/relay";
+import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
+import { TunnelLab } from "../../connector/lab/lab";
+import { freePort } from "../../connector/lab/relay";
 import { echoThrough, sha256, startEchoService, testPayload, type RunningServer } from "./helpers/targets";
 
 describe("connector SSH packet buffer reuse (real sshd relay, rekeying every 1 MiB)", function () {

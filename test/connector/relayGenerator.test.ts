@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseConnectorConfig } from "../../connector/config";
 import { relayCustomerForConnector, renderRelay, type RelaySshdOptions } from "../../connector/relay/sshdConfig";
-import { CertificateAuthority, SSHD, TEST_LOGIN_USER, TestRelay, fileEntries, freePort, generateKey, makeWorkDir, removeWorkDir, tryConnect, type KeyPair } from "./helpers/relay";
-import { waitFor } from "./helpers/wait";
+import { CertificateAuthority, SSHD, TEST_LOGIN_USER, TestRelay, fileEntries, freePort, generateKey, makeWorkDir, removeWorkDir, tryConnect, type KeyPair } from "../../connector/lab/relay";
+import { waitFor } from "../../connector/lab/wait";
 
 const execFileAsync = promisify(execFile);
 

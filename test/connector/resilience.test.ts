@@ -2,13 +2,13 @@
 // that refuses a forward (reported, retried with backoff, never in a tight loop).
 import { strict as assert } from "node:assert";
 import { backoffDelay } from "../../connector/supervisor";
-import { startAgent, type InProcessAgent } from "./helpers/agent";
-import { TunnelLab } from "./helpers/lab";
-import { signalProcessTree } from "./helpers/processes";
-import { freePort } from "./helpers/relay";
+import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
+import { TunnelLab } from "../../connector/lab/lab";
+import { signalProcessTree } from "../../connector/lab/processes";
+import { freePort } from "../../connector/lab/relay";
 import { connect } from "node:net";
 import { httpsHead, httpsHeadInNamespace, makeTlsMaterial, startBulkSender, startHttpsService, testPayload, type RunningServer, type TlsMaterial } from "./helpers/targets";
-import { waitFor, within } from "./helpers/wait";
+import { waitFor, within } from "../../connector/lab/wait";
 
 describe("reconnect backoff", () => {
     it("doubles from initialDelayMs up to maxDelayMs", () => {

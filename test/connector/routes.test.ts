@@ -2,9 +2,9 @@
 import { strict as assert } from "node:assert";
 import { connect, type Socket } from "node:net";
 import { SocksClient } from "socks";
-import { startAgent, type InProcessAgent } from "./helpers/agent";
-import { TunnelLab } from "./helpers/lab";
-import { freePort } from "./helpers/relay";
+import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
+import { TunnelLab } from "../../connector/lab/lab";
+import { freePort } from "../../connector/lab/relay";
 import { httpsHead, makeTlsMaterial, sha256, startEchoService, startHttpsService, testPayload, type RunningServer, type TlsMaterial } from "./helpers/targets";
 
 describe("connector routes (real sshd relay)", function () {

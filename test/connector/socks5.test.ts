@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import { readSocksRequest, replySocks, SocksProtocolError, SocksReply, type SocksRequest } from "../../connector/socks5";
-import { within } from "./helpers/wait";
+import { within } from "../../connector/lab/wait";
 
 interface Exchange {
     /** What readSocksRequest resolved or rejected with. */

@@ -1,4 +1,4 @@
-import { ProgramRun, RecordedResource, runProgram, RunProgramOptions } from "../../stacks/offline/runProgram";
+import { ProgramRun, RecordedResource, runProgram, RunProgramOptions } from "../../offline/runProgram";
 
 /** Accounts used across the tests: the customer's, and the platform's (Firefly). */
 export const customerAccount = "111111111111";

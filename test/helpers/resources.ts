@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
-import type { ProgramRun, RecordedResource } from "../../stacks/offline/runProgram";
+import type { ProgramRun, RecordedResource } from "../../offline/runProgram";
 
 /** The type token of a provider SDK resource class (`aws.ec2.VpcEndpoint` -> "aws:ec2/vpcEndpoint:VpcEndpoint"). */
 export function typeTokenOf(cls: abstract new (...args: never[]) => unknown): string {

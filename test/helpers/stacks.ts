@@ -1,5 +1,5 @@
-import { loadProgram, readProject } from "../../stacks/offline/project";
-import { readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../stacks/offline/simulate";
+import { loadProgram, readProject } from "../../offline/project";
+import { readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../offline/simulate";
 import { deploy, type ProgramRun } from "./pulumi";
 
 /** This repository's Pulumi project (Pulumi.yaml at the root), as `npm start` reads it. */
@@ -9,7 +9,7 @@ const project = readProject();
  * The repository's stack program, loaded the way `npm start` and the Node.js language host load
  * it: Pulumi.yaml's `main` (stacks/index.ts), whose exported function is the program. The modules
  * stay loaded between runs (`reloadModules: false`), which saves re-transpiling the project on
- * every run; the program keeps no module state, and test/stacks/offlineCli.test.ts runs the CLI
+ * every run; the program keeps no module state, and test/offline/cli.test.ts runs the CLI
  * itself, which reloads them.
  */
 const stackProgram = loadProgram(project, { reloadModules: false });

@@ -1,8 +1,8 @@
 // Fixtures shared by the tunnel component tests.
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import type { TunnelConnectorArgs } from "../../components/tunnelConnector";
-import { TunnelRelay, type TunnelRelayArgs } from "../../components/tunnelRelay";
+import type { TunnelConnectorArgs } from "../../components/tunnel/tunnelConnector";
+import { TunnelRelay, type TunnelRelayArgs } from "../../components/tunnel/tunnelRelay";
 import { deploy, type ProgramRun } from "./pulumi";
 import { single, types } from "./resources";
 

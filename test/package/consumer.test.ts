@@ -45,7 +45,7 @@ describe("the package as another project uses it", function () {
             "package.json",
             "dist/components/index.js",
             "dist/components/index.d.ts",
-            "dist/components/privateLinkService.d.ts",
+            "dist/components/privatelink/privateLinkService.d.ts",
             "dist/policies/offline.js",
             "dist/policies/offline.d.ts",
         ]) {

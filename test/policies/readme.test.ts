@@ -7,8 +7,8 @@ import { isDeepStrictEqual } from "node:util";
 import { Policy, PolicyConfigSchema } from "@pulumi/policy";
 import { reconcilePolicyPackConfig } from "../../policies/packConfig";
 import { allPolicies } from "../../policies/rules";
-import { defaultPolicyConfigFile } from "../../stacks/offline/cli";
-import { readProject } from "../../stacks/offline/project";
+import { defaultPolicyConfigFile } from "../../offline/cli";
+import { readProject } from "../../offline/project";
 
 const root = path.resolve(__dirname, "..", "..");
 const readme = fs.readFileSync(path.join(root, "policies", "README.md"), "utf8");

@@ -3,15 +3,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { configKeys, parseStackConfig, StackConfigError } from "../../stacks/config";
-import type { ProgramRun } from "../../stacks/offline/runProgram";
+import type { ProgramRun } from "../../offline/runProgram";
 import {
     exampleStackNames,
     readStackSettings,
     settingsFromYaml,
     SimulatedDeployment,
     StackSettings,
-} from "../../stacks/offline/simulate";
-import { judgeStack } from "../../stacks/offline/verdict";
+} from "../../offline/simulate";
+import { judgeStack } from "../../offline/verdict";
 import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
 import { ofType, single, types } from "../helpers/resources";
 

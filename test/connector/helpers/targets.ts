@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
-import type { NetworkNamespace } from "./netns";
+import type { NetworkNamespace } from "../../../connector/lab/netns";
 
 const execFileAsync = promisify(execFile);
 

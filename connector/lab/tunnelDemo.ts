@@ -2,10 +2,10 @@
 // configured by the production generator, the connector agent with a certificate, and requests
 // from the "platform side" reaching a "private" HTTPS service in the "customer network".
 import { SocksClient } from "socks";
-import { startAgent } from "../helpers/agent";
-import { TunnelLab } from "../helpers/lab";
-import { fingerprintOf, freePort } from "../helpers/relay";
-import { httpsHead, makeTlsMaterial, startHttpsService } from "../helpers/targets";
+import { startAgent } from "./agent";
+import { TunnelLab } from "./lab";
+import { fingerprintOf, freePort } from "./relay";
+import { httpsHead, makeTlsMaterial, startHttpsService } from "../../test/connector/helpers/targets";
 
 export interface DemoResult {
     readonly direct: number;

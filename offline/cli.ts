@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
 class UsageError extends Error {}
 class ProgramFailed extends Error {}
 
-// Run as `npm start` (or node stacks/offline/cli.ts); imported, as by tests, it only exports.
+// Run as `npm start` (or node offline/cli.ts); imported, as by tests, it only exports.
 if (require.main === module) {
     main(process.argv.slice(2)).then(
         (code) => process.exit(code),

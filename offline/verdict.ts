@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
-import { OfflineViolation, PlannedResource, PolicyConfigError, evaluatePolicies } from "../../policies/offline";
-import { policyPackName, policyPackVersion } from "../../policies/pack";
+import { OfflineViolation, PlannedResource, PolicyConfigError, evaluatePolicies } from "../policies/offline";
+import { policyPackName, policyPackVersion } from "../policies/pack";
 import type { ProgramRun, RecordedResource } from "./runProgram";
 
 export { PolicyConfigError };

@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
-import { Connector, type ConnectorOptions } from "../../../connector/agent";
-import { renderConnectorConfig, type ConnectorConfig } from "../../../connector/config";
-import { createLogger } from "../../../connector/log";
+import { Connector, type ConnectorOptions } from "../agent";
+import { renderConnectorConfig, type ConnectorConfig } from "../config";
+import { createLogger } from "../log";
 import { waitFor } from "./wait";
 
 export type LogRecord = Record<string, unknown> & { level?: string; msg?: string };
@@ -73,7 +73,7 @@ export async function startAgent(config: ConnectorConfig, options: Omit<Connecto
     };
 }
 
-const REPO_ROOT = resolve(__dirname, "..", "..", "..");
+const REPO_ROOT = resolve(__dirname, "..", "..");
 
 /** Writes a config as the YAML file the CLI reads (rendered by the production renderer). */
 export function writeConfigFile(dir: string, config: ConnectorConfig, name = "connector.yaml"): string {

@@ -1,15 +1,15 @@
 import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { parseHostPort } from "../connector/address";
-import { parseAllowRule } from "../connector/allowlist";
-import { ConnectorConfigError, parseConnectorConfig, renderConnectorConfig, type ConnectorConfigInput } from "../connector/config";
-import { buildConnectorBundle, type ConnectorBundle } from "./connectorBundle";
+import { parseHostPort } from "../../connector/address";
+import { parseAllowRule } from "../../connector/allowlist";
+import { ConnectorConfigError, parseConnectorConfig, renderConnectorConfig, type ConnectorConfigInput } from "../../connector/config";
+import { buildConnectorBundle, type ConnectorBundle } from "./bundle";
 import { createEgressRules, EgressRules, labelPart, type EgressRule } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
-import { policyDocument, type PolicyStatement } from "./iamPolicy";
-import { connectorPaths, renderConnectorUserData } from "./tunnelUserData";
-import { ArgChecker, defaultLogRetentionDays, isIpv4Cidr, isPlain, patterns } from "./validation";
+import { policyDocument, type PolicyStatement } from "../shared/iamPolicy";
+import { connectorPaths, renderConnectorUserData } from "./userData";
+import { ArgChecker, defaultLogRetentionDays, isIpv4Cidr, isPlain, patterns } from "../shared/validation";
 
 /** One relay the agent keeps a connection to (the firefly stack's TunnelRelay outputs). */
 export interface TunnelConnectorRelay {
@@ -349,7 +349,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
                 },
                 // First boot installs packages and builds ssh2's native binding (within
                 // nativeCryptoBuildBudgetSeconds, 150 s): a refresh waits this long before counting a
-                // new host as serving (tunnelUserData.test checks the budget fits).
+                // new host as serving (test/components/tunnelUserData.test.ts checks the budget fits).
                 healthCheckGracePeriod: 300,
                 tags,
             },

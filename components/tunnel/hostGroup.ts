@@ -4,8 +4,8 @@
 // the resources belong to the calling component and are named after it.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument, serviceTrustPolicy } from "./iamPolicy";
-import type { ArgChecker } from "./validation";
+import { policyDocument, serviceTrustPolicy } from "../shared/iamPolicy";
+import type { ArgChecker } from "../shared/validation";
 
 /** SSM parameter AWS publishes with the current Amazon Linux 2023 AMI (x86_64, default kernel). */
 export const al2023AmiParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";

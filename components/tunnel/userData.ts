@@ -4,7 +4,7 @@
 // Both scripts run once, as root, at first boot (cloud-init), on Amazon Linux 2023. Every path
 // they write is prefixed with $FIREFLY_ROOT, which is empty on an instance; tests set it to a temp
 // directory and put stand-ins for dnf, aws, systemctl, useradd and chown first on PATH.
-import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
+import { AGENT_NODE_FLAGS } from "../../connector/nodeFlags";
 /** The connector's files on an instance. */
 export const connectorPaths = {
     user: "firefly-connector",
@@ -226,7 +226,7 @@ export const nativeCryptoBuildBudgetSeconds = 150;
 
 /**
  * Builds ssh2's native crypto binding in the unpacked release (the bundle carries its sources, not
- * the deployer's binaries: connectorBundle.ts). Best effort: without the binding the agent runs
+ * the deployer's binaries: bundle.ts). Best effort: without the binding the agent runs
  * ssh2's fallback through Node's crypto at about twice the CPU per byte, says so in its log and in
  * the `firefly_connector_native_crypto` metric, and works. The packages installed for the build
  * are removed afterwards, whether it worked or not; every step shares one time budget.

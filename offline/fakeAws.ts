@@ -65,7 +65,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             }
             default:
                 throw new Error(
-                    `offline plan: no fake answer for invoke ${args.token}; add one to stacks/offline/fakeAws.ts`,
+                    `offline plan: no fake answer for invoke ${args.token}; add one to offline/fakeAws.ts`,
                 );
         }
     }

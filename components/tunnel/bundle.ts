@@ -131,7 +131,7 @@ export function buildConnectorBundle(agentDir: string = compiledAgentDir()): Con
  * `../dist/connector` from `components/` (this repository, run by ts-node).
  */
 export function compiledAgentDir(): string {
-    const candidates = [path.resolve(__dirname, "..", "connector"), path.resolve(__dirname, "..", "dist", "connector")];
+    const candidates = [path.resolve(__dirname, "..", "..", "connector"), path.resolve(__dirname, "..", "..", "dist", "connector")];
     const found = candidates.find((dir) => fs.existsSync(path.join(dir, "cli.js")));
     if (!found) {
         throw new Error(`the compiled tunnel agent is missing (looked in ${candidates.join(" and ")}): run npm run build before pulumi preview/up`);

@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceTrustPolicy } from "./iamPolicy";
+import { serviceTrustPolicy } from "../shared/iamPolicy";
 import type { ProbeEvent, ProbeOutcome } from "./probe/connectivityProbe";
 import { probeModuleSource, probeRunnerScript } from "./probe/probeSource";
-import { ArgChecker, patterns } from "./validation";
+import { ArgChecker, patterns } from "../shared/validation";
 
 export interface ConnectivityCheckArgs {
     /** Name to reach, e.g. the PrivateLinkEndpoint's stable hostname. */

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkFlowLogSettings, EndpointFlowLogs, FlowLogSettings } from "./endpointFlowLogs";
-import { ArgChecker, patterns } from "./validation";
+import { ArgChecker, patterns } from "../shared/validation";
 
 /** Where the stable hostname lives. */
 export interface PrivateLinkEndpointDns {

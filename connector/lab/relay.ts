@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { renderRelay, type RelayCustomer } from "../../../connector/relay/sshdConfig";
+import { renderRelay, type RelayCustomer } from "../relay/sshdConfig";
 import type { NetworkNamespace } from "./netns";
 import { signalProcessTree } from "./processes";
 import { waitFor } from "./wait";

@@ -18,7 +18,7 @@ const root = path.resolve(__dirname, "..", "..");
 const insecure = path.join(root, "test", "fixtures", "insecure-stack");
 
 function offlinePlan(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "stacks", "offline", "cli.ts"), ...args], {
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "offline", "cli.ts"), ...args], {
         cwd: root,
         encoding: "utf8",
         timeout: 60_000,

@@ -3,7 +3,7 @@
 // becomes. PrivateApi creates the resources; a reader looking for "why was my route refused" or
 // "what does this integration turn into" starts here.
 import * as pulumi from "@pulumi/pulumi";
-import { ArgChecker, patterns } from "./validation";
+import { ArgChecker, patterns } from "../shared/validation";
 
 export type PrivateApiMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" | "ANY";
 

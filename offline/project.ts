@@ -16,7 +16,7 @@ export interface PulumiProject {
 }
 
 /** This repository's project: Pulumi.yaml at the repository root. */
-export const repositoryRoot = path.resolve(__dirname, "..", "..");
+export const repositoryRoot = path.resolve(__dirname, "..");
 
 export function readProject(dir: string = repositoryRoot): PulumiProject {
     const file = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));

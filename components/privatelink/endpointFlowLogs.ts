@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument, serviceTrustPolicy } from "./iamPolicy";
-import { ArgChecker, defaultLogRetentionDays, patterns } from "./validation";
+import { policyDocument, serviceTrustPolicy } from "../shared/iamPolicy";
+import { ArgChecker, defaultLogRetentionDays, patterns } from "../shared/validation";
 
 export interface EndpointFlowLogsArgs {
     /**

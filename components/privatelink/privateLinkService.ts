@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument } from "./iamPolicy";
-import { ArgChecker, defaultListenerSslPolicy, patterns, principalArn, tls12ListenerPolicyPattern } from "./validation";
+import { policyDocument } from "../shared/iamPolicy";
+import { ArgChecker, defaultListenerSslPolicy, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
 
 /** A health check the NLB runs against each target of one listener's target group. */
 export interface PrivateLinkHealthCheck {

@@ -1,8 +1,8 @@
 import * as crypto from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkFlowLogSettings, EndpointFlowLogs, FlowLogSettings } from "./endpointFlowLogs";
-import { serviceTrustPolicy } from "./iamPolicy";
+import { checkFlowLogSettings, EndpointFlowLogs, FlowLogSettings } from "../privatelink/endpointFlowLogs";
+import { serviceTrustPolicy } from "../shared/iamPolicy";
 import { executeApiEndpointPolicy, invokerIdentityPolicy, privateApiInvokePolicy } from "./privateApiPolicy";
 import {
     ApiEnvironment,
@@ -24,7 +24,7 @@ import {
     defaultLogRetentionDays,
     isIpv4Cidr,
     patterns,
-} from "./validation";
+} from "../shared/validation";
 
 /** The execute-api interface endpoint the component creates. */
 export interface PrivateApiEndpointArgs {

@@ -2,14 +2,14 @@ import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { isLoopbackHost, parseHostPort } from "../connector/address";
-import { isPublicKeyProblem, parsePublicKeyLine, type PublicKeyLine } from "../connector/hostKeys";
-import { renderRelay, type RelayCustomer, type RenderedRelayWithRevokedKeys } from "../connector/relay/sshdConfig";
+import { isLoopbackHost, parseHostPort } from "../../connector/address";
+import { isPublicKeyProblem, parsePublicKeyLine, type PublicKeyLine } from "../../connector/hostKeys";
+import { renderRelay, type RelayCustomer, type RenderedRelayWithRevokedKeys } from "../../connector/relay/sshdConfig";
 import { createEgressRules, EgressRules, labelPart } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
-import { policyDocument } from "./iamPolicy";
-import { relayPaths, renderRelayUserData } from "./tunnelUserData";
-import { ArgChecker, patterns } from "./validation";
+import { policyDocument } from "../shared/iamPolicy";
+import { relayPaths, renderRelayUserData } from "./userData";
+import { ArgChecker, patterns } from "../shared/validation";
 
 export interface TunnelRelayArgs extends HostSettings {
     /** VPC of the platform. */

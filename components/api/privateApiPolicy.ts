@@ -2,8 +2,8 @@
 // through which VPC endpoints), the execute-api endpoint's own policy, and the identity policy a
 // caller needs. Plain functions of plain values, so the tests can evaluate exactly what the
 // component deploys with an IAM policy simulator.
-import { PolicyDocument, policyDocument, PolicyStatement } from "./iamPolicy";
-import { patterns, principalArn } from "./validation";
+import { PolicyDocument, policyDocument, PolicyStatement } from "../shared/iamPolicy";
+import { patterns, principalArn } from "../shared/validation";
 
 export interface PrivateApiInvokePolicyArgs {
     /**
