@@ -349,7 +349,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
                 },
                 // First boot installs packages and builds ssh2's native binding (within
                 // nativeCryptoBuildBudgetSeconds, 150 s): a refresh waits this long before counting a
-                // new host as serving (test/components/tunnelUserData.test.ts checks the budget fits).
+                // new host as serving (test/components/tunnel/userData.test.ts checks the budget fits).
                 healthCheckGracePeriod: 300,
                 tags,
             },

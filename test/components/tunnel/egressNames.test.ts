@@ -2,11 +2,11 @@
 // replace every security group rule on the next `pulumi up`. These are the names both tunnel
 // components produce for their standard arguments; a refactoring must keep them.
 import * as assert from "node:assert/strict";
-import { TunnelConnector } from "../../components/tunnel/tunnelConnector";
-import { TunnelRelay } from "../../components/tunnel/tunnelRelay";
-import { deploy } from "../helpers/pulumi";
-import { named, ofType, types } from "../helpers/resources";
-import { connectorArgs, keyArn, certArn, relayArgs } from "../helpers/tunnel";
+import { TunnelConnector } from "../../../components/tunnel/tunnelConnector";
+import { TunnelRelay } from "../../../components/tunnel/tunnelRelay";
+import { deploy } from "../../helpers/pulumi";
+import { named, ofType, types } from "../../helpers/resources";
+import { connectorArgs, keyArn, certArn, relayArgs } from "../../helpers/tunnel";
 
 describe("tunnel egress rule names (resource names are URNs in users' stacks)", () => {
     it("TunnelConnector: one rule per protocol, port and destination", async () => {

@@ -3,10 +3,10 @@
 // endpoint the request came through (or none), and the caller's own identity policies.
 import * as assert from "node:assert/strict";
 import { runSimulation, Simulation } from "@cloud-copilot/iam-simulate";
-import { PolicyDocument } from "../../components/shared/iamPolicy";
-import { PrivateApi, PrivateApiArgs } from "../../components/api/privateApi";
-import { customerAccount, deploy, platformAccount } from "../helpers/pulumi";
-import { single, types } from "../helpers/resources";
+import { PolicyDocument } from "../../../components/shared/iamPolicy";
+import { PrivateApi, PrivateApiArgs } from "../../../components/api/privateApi";
+import { customerAccount, deploy, platformAccount } from "../../helpers/pulumi";
+import { single, types } from "../../helpers/resources";
 
 const rightEndpoint = "vpce-0a1b2c3d4e5f60718";
 const otherAllowedEndpoint = "vpce-1a1b2c3d4e5f60718";

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { policyDocument, serviceTrustPolicy } from "../../components/shared/iamPolicy";
+import { policyDocument, serviceTrustPolicy } from "../../../components/shared/iamPolicy";
 
 describe("iamPolicy", () => {
     describe("serviceTrustPolicy", () => {

@@ -5,11 +5,11 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { createServer, type Server } from "node:net";
 import * as path from "node:path";
-import { relayHealthCheck, relayPaths } from "../../components/tunnel/userData";
-import type { ProgramRun } from "../helpers/pulumi";
-import { named, single, types } from "../helpers/resources";
-import { defaultRelayRun, heredocIn, userDataOf } from "../helpers/tunnel";
-import { removeScriptRuns, runScript, scratchDirectory, verifySystemdUnits, type ScriptRun } from "../helpers/userData";
+import { relayHealthCheck, relayPaths } from "../../../components/tunnel/userData";
+import type { ProgramRun } from "../../helpers/pulumi";
+import { named, single, types } from "../../helpers/resources";
+import { defaultRelayRun, heredocIn, userDataOf } from "../../helpers/tunnel";
+import { removeScriptRuns, runScript, scratchDirectory, verifySystemdUnits, type ScriptRun } from "../../helpers/userData";
 
 const instanceId = "i-0123456789abcdef0";
 const imdsToken = "imds-token-for-the-test";

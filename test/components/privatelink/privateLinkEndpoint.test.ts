@@ -1,11 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { EndpointFlowLogs } from "../../components/privatelink/endpointFlowLogs";
-import { PrivateLinkEndpoint, PrivateLinkEndpointArgs } from "../../components/privatelink/privateLinkEndpoint";
-import { FakeAws } from "../../offline/fakeAws";
-import { itRefuses } from "../helpers/argumentErrors";
-import { customerAccount, deploy } from "../helpers/pulumi";
-import { ofType, single, types } from "../helpers/resources";
+import { EndpointFlowLogs } from "../../../components/privatelink/endpointFlowLogs";
+import { PrivateLinkEndpoint, PrivateLinkEndpointArgs } from "../../../components/privatelink/privateLinkEndpoint";
+import { FakeAws } from "../../../offline/fakeAws";
+import { itRefuses } from "../../helpers/argumentErrors";
+import { customerAccount, deploy } from "../../helpers/pulumi";
+import { ofType, single, types } from "../../helpers/resources";
 
 const serviceName = "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718";
 const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];

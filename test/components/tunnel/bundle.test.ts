@@ -3,8 +3,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildConnectorBundle } from "../../components/tunnel/bundle";
-import { removeScriptRuns, scratchDirectory } from "../helpers/userData";
+import { buildConnectorBundle } from "../../../components/tunnel/bundle";
+import { removeScriptRuns, scratchDirectory } from "../../helpers/userData";
 
 function write(file: string, content: string): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -44,7 +44,7 @@ describe("connector bundle and native add-ons", function () {
     });
 
     it("carries ssh2's binding sources and none of this machine's build output", () => {
-        // That a host really builds the binding from them is run in tunnelUserData.test.ts (the
+        // That a host really builds the binding from them is run in userData.test.ts (the
         // user data with this machine's npm as npm-22, on this bundle).
         const bundle = buildConnectorBundle();
         assert.ok(!bundle.files.some((f) => /node_modules\/(ssh2|cpu-features)\/.*\bbuild\//.test(f)), "no build output of this machine");

@@ -6,9 +6,9 @@ import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { relayPaths } from "../../components/tunnel/userData";
-import { defaultRelayRun, heredocIn, userCaKey, userDataOf } from "../helpers/tunnel";
-import { removeScriptRuns, runScript, scratchDirectory, type ScriptRun } from "../helpers/userData";
+import { relayPaths } from "../../../components/tunnel/userData";
+import { defaultRelayRun, heredocIn, userCaKey, userDataOf } from "../../helpers/tunnel";
+import { removeScriptRuns, runScript, scratchDirectory, type ScriptRun } from "../../helpers/userData";
 
 /** A private mount namespace needs root and unshare; the test command runs as root (sshd needs it too). */
 function canIsolate(): boolean {

@@ -3,18 +3,18 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { buildConnectorBundle, compiledAgentDir } from "../../components/tunnel/bundle";
-import { al2023AmiParameter } from "../../components/tunnel/hostGroup";
-import { connectorRoleTag, TunnelConnector, TunnelConnectorArgs } from "../../components/tunnel/tunnelConnector";
-import { connectorPaths } from "../../components/tunnel/userData";
-import { parseConnectorConfig } from "../../connector/config";
-import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies/conventions";
-import { evaluatePolicies } from "../../policies/offline";
-import { toPlannedResource } from "../../offline/verdict";
-import { itRefuses } from "../helpers/argumentErrors";
-import { deploy, ProgramRun } from "../helpers/pulumi";
-import { named, ofType, single, types } from "../helpers/resources";
-import { certArn, configInUserData, connectorArgs, fetchedSecretVersions, keyArn, launchTemplateInputs, relayHostKey, testCertificate, testPrivateKey, userDataOf } from "../helpers/tunnel";
+import { buildConnectorBundle, compiledAgentDir } from "../../../components/tunnel/bundle";
+import { al2023AmiParameter } from "../../../components/tunnel/hostGroup";
+import { connectorRoleTag, TunnelConnector, TunnelConnectorArgs } from "../../../components/tunnel/tunnelConnector";
+import { connectorPaths } from "../../../components/tunnel/userData";
+import { parseConnectorConfig } from "../../../connector/config";
+import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../../policies/conventions";
+import { evaluatePolicies } from "../../../policies/offline";
+import { toPlannedResource } from "../../../offline/verdict";
+import { itRefuses } from "../../helpers/argumentErrors";
+import { deploy, ProgramRun } from "../../helpers/pulumi";
+import { named, ofType, single, types } from "../../helpers/resources";
+import { certArn, configInUserData, connectorArgs, fetchedSecretVersions, keyArn, launchTemplateInputs, relayHostKey, testCertificate, testPrivateKey, userDataOf } from "../../helpers/tunnel";
 
 async function deployConnector(overrides: Partial<TunnelConnectorArgs> = {}): Promise<ProgramRun> {
     return deploy(() => {

@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectivityCheck, ConnectivityCheckArgs } from "../../components/privatelink/connectivityCheck";
-import { probeModuleSource, probeRunnerScript } from "../../components/privatelink/probe/probeSource";
-import { itRefuses } from "../helpers/argumentErrors";
-import { deploy } from "../helpers/pulumi";
-import { ofType, single, types } from "../helpers/resources";
+import { ConnectivityCheck, ConnectivityCheckArgs } from "../../../components/privatelink/connectivityCheck";
+import { probeModuleSource, probeRunnerScript } from "../../../components/privatelink/probe/probeSource";
+import { itRefuses } from "../../helpers/argumentErrors";
+import { deploy } from "../../helpers/pulumi";
+import { ofType, single, types } from "../../helpers/resources";
 
 const endpointSg = "sg-0e1e2d3c4b5a69788";
 

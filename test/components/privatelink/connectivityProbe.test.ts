@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import * as tls from "node:tls";
-import { describeFailure, handler, probeConnectivity, ProbeResult } from "../../components/privatelink/probe/connectivityProbe";
-import { probeModuleSource, probeRunnerScript } from "../../components/privatelink/probe/probeSource";
-import { makeTestPki, TestPki } from "../helpers/tls";
+import { describeFailure, handler, probeConnectivity, ProbeResult } from "../../../components/privatelink/probe/connectivityProbe";
+import { probeModuleSource, probeRunnerScript } from "../../../components/privatelink/probe/probeSource";
+import { makeTestPki, TestPki } from "../../helpers/tls";
 
 /** A local HTTPS-ish server: TLS with the test PKI, answering any request with a status line. */
 function startTlsServer(pki: TestPki, options: { reply?: string; maxVersion?: tls.SecureVersion } = {}) {

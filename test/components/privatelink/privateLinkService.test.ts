@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
-import { PrivateLinkService, PrivateLinkServiceArgs } from "../../components/privatelink/privateLinkService";
-import { itRefuses } from "../helpers/argumentErrors";
-import { deploy, platformAccount } from "../helpers/pulumi";
-import { ofType, single, types } from "../helpers/resources";
+import { PrivateLinkService, PrivateLinkServiceArgs } from "../../../components/privatelink/privateLinkService";
+import { itRefuses } from "../../helpers/argumentErrors";
+import { deploy, platformAccount } from "../../helpers/pulumi";
+import { ofType, single, types } from "../../helpers/resources";
 
 const certificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/0d3f1c2e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
 

@@ -1,14 +1,14 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { TunnelRelay, type TunnelRelayArgs } from "../../components/tunnel/tunnelRelay";
-import { relayPaths } from "../../components/tunnel/userData";
-import { parsePinnedHostKey } from "../../connector/hostKeys";
-import { renderRelay } from "../../connector/relay/sshdConfig";
-import { fileEntries } from "../../connector/lab/relay";
-import { itRefuses } from "../helpers/argumentErrors";
-import { deploy, ProgramRun } from "../helpers/pulumi";
-import { named, ofType, single, types } from "../helpers/resources";
-import { defaultRelayRun, fetchedSecretVersions, heredocIn, launchTemplateInputs, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, relayHostKey, testCertificate, userCaKey as caKey } from "../helpers/tunnel";
+import { TunnelRelay, type TunnelRelayArgs } from "../../../components/tunnel/tunnelRelay";
+import { relayPaths } from "../../../components/tunnel/userData";
+import { parsePinnedHostKey } from "../../../connector/hostKeys";
+import { renderRelay } from "../../../connector/relay/sshdConfig";
+import { fileEntries } from "../../../connector/lab/relay";
+import { itRefuses } from "../../helpers/argumentErrors";
+import { deploy, ProgramRun } from "../../helpers/pulumi";
+import { named, ofType, single, types } from "../../helpers/resources";
+import { defaultRelayRun, fetchedSecretVersions, heredocIn, launchTemplateInputs, userDataOf, platformWorkers, relayArgs, relayCustomers as customers, relayHostKey, testCertificate, userCaKey as caKey } from "../../helpers/tunnel";
 
 describe("TunnelRelay", () => {
     let run: ProgramRun;

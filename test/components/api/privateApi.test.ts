@@ -1,13 +1,13 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import * as pkg from "../../components";
-import { EndpointFlowLogs } from "../../components/privatelink/endpointFlowLogs";
-import { PolicyDocument } from "../../components/shared/iamPolicy";
-import { PrivateApi, PrivateApiArgs } from "../../components/api/privateApi";
-import { PrivateApiRoute } from "../../components/api/privateApiRoutes";
-import { itRefuses } from "../helpers/argumentErrors";
-import { customerAccount, deploy, platformAccount, ProgramRun } from "../helpers/pulumi";
-import { named, ofType, single, types } from "../helpers/resources";
+import * as pkg from "../../../components";
+import { EndpointFlowLogs } from "../../../components/privatelink/endpointFlowLogs";
+import { PolicyDocument } from "../../../components/shared/iamPolicy";
+import { PrivateApi, PrivateApiArgs } from "../../../components/api/privateApi";
+import { PrivateApiRoute } from "../../../components/api/privateApiRoutes";
+import { itRefuses } from "../../helpers/argumentErrors";
+import { customerAccount, deploy, platformAccount, ProgramRun } from "../../helpers/pulumi";
+import { named, ofType, single, types } from "../../helpers/resources";
 
 const vpcId = "vpc-0a1b2c3d4e5f60718";
 const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
