@@ -25,7 +25,7 @@ export function endpointTypesOf(endpointConfiguration: { types?: unknown } | und
     return list.map((type) => String(type).toUpperCase());
 }
 
-function isPrivateOnly(types: readonly string[]): boolean {
+export function isPrivateOnly(types: readonly string[]): boolean {
     return types.length > 0 && types.every((type) => type === "PRIVATE");
 }
 
