@@ -15,6 +15,7 @@ import {
 import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "./conventions";
 import { peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
 import { configOf } from "./ruleConfig";
+import { ec2UserDataNoCredentials } from "./userData";
 
 interface MetadataOptions {
     httpEndpoint?: string;
@@ -24,7 +25,13 @@ interface MetadataOptions {
 
 type MetadataCheck = (kind: string, options: MetadataOptions | undefined, args: ResourceValidationArgs, reportViolation: ReportViolation) => void;
 
-/** One metadata-options check for instances, launch templates and launch configurations. */
+/**
+ * One metadata-options check for every resource that launches EC2 instances with options of its
+ * own: instances, spot instance requests, launch templates, launch configurations, spot fleet
+ * launch specifications and EC2 Image Builder infrastructure configurations. Auto Scaling groups,
+ * EC2 Fleets and spot fleets with launchTemplateConfigs launch from templates, which are checked
+ * as launch templates.
+ */
 function forEveryHost(check: MetadataCheck): ResourceValidation[] {
     return [
         validateResourceOfType(aws.ec2.Instance, (instance, args, reportViolation) => {
@@ -34,11 +41,27 @@ function forEveryHost(check: MetadataCheck): ResourceValidation[] {
             }
             check("Instance", instance.metadataOptions, args, reportViolation);
         }),
+        validateResourceOfType(aws.ec2.SpotInstanceRequest, (request, args, reportViolation) => {
+            if (request.launchTemplate !== undefined && request.metadataOptions === undefined) {
+                return;
+            }
+            check("Spot instance request", request.metadataOptions, args, reportViolation);
+        }),
         validateResourceOfType(aws.ec2.LaunchTemplate, (template, args, reportViolation) =>
             check("Launch template", template.metadataOptions, args, reportViolation),
         ),
         validateResourceOfType(aws.ec2.LaunchConfiguration, (configuration, args, reportViolation) =>
             check("Launch configuration", configuration.metadataOptions, args, reportViolation),
+        ),
+        validateResourceOfType(aws.ec2.SpotFleetRequest, (fleet, args, reportViolation) => {
+            if ((fleet.launchSpecifications ?? []).length > 0) {
+                reportViolation(
+                    `Spot fleet request '${args.name}' launches instances from launchSpecifications, which cannot set metadata options; use launchTemplateConfigs with a launch template that sets metadataOptions.httpTokens "required" and httpPutResponseHopLimit 1.`,
+                );
+            }
+        }),
+        validateResourceOfType(aws.imagebuilder.InfrastructureConfiguration, (configuration, args, reportViolation) =>
+            check("Image Builder infrastructure configuration", configuration.instanceMetadataOptions, args, reportViolation),
         ),
     ];
 }
@@ -56,7 +79,8 @@ const checkImdsV2: MetadataCheck = (kind, options, { name }, reportViolation) =>
 
 export const ec2ImdsV2Required: ResourceValidationPolicy = {
     name: "ec2-imdsv2-required",
-    description: "EC2 instances, launch templates and launch configurations require IMDSv2 session tokens (checkov CKV_AWS_79).",
+    description:
+        "Every resource that launches EC2 instances (instances, spot requests and fleets, launch templates and configurations, Image Builder) requires IMDSv2 session tokens (checkov CKV_AWS_79).",
     enforcementLevel: "mandatory",
     severity: "high",
     tags: ["connector", "checkov:CKV_AWS_79"],
@@ -99,7 +123,8 @@ const checkHopLimit: MetadataCheck = (kind, options, args, reportViolation) => {
 
 export const ec2ImdsHopLimit: ResourceValidationPolicy = {
     name: "ec2-imds-hop-limit",
-    description: "EC2 instances, launch templates and launch configurations set the metadata response hop limit to 1 (checkov CKV_AWS_341).",
+    description:
+        "Every resource that launches EC2 instances (instances, spot requests and fleets, launch templates and configurations, Image Builder) sets the metadata response hop limit to 1 (checkov CKV_AWS_341).",
     enforcementLevel: "mandatory",
     severity: "medium",
     tags: ["connector", "checkov:CKV_AWS_341"],
@@ -111,7 +136,7 @@ export const ec2ImdsHopLimit: ResourceValidationPolicy = {
 
 export const ec2NoPublicIp: ResourceValidationPolicy = {
     name: "ec2-no-public-ip",
-    description: "EC2 instances, launch templates and launch configurations do not ask for a public IP address (checkov CKV_AWS_88).",
+    description: "EC2 instances, spot requests and fleets, launch templates and launch configurations do not ask for a public IP address (checkov CKV_AWS_88).",
     enforcementLevel: "mandatory",
     severity: "high",
     tags: ["connector", "network-exposure", "checkov:CKV_AWS_88"],
@@ -128,6 +153,18 @@ export const ec2NoPublicIp: ResourceValidationPolicy = {
             if ((template.networkInterfaces ?? []).some((nic) => String(nic.associatePublicIpAddress).toLowerCase() === "true")) {
                 reportViolation(
                     `Launch template '${args.name}' gives instances a public IP address; set networkInterfaces[].associatePublicIpAddress to "false" and route egress through NAT.`,
+                );
+            }
+        }),
+        validateResourceOfType(aws.ec2.SpotInstanceRequest, (request, args, reportViolation) => {
+            if (request.associatePublicIpAddress === true) {
+                reportViolation(`Spot instance request '${args.name}' gets a public IP address; set associatePublicIpAddress: false and route egress through NAT.`);
+            }
+        }),
+        validateResourceOfType(aws.ec2.SpotFleetRequest, (fleet, args, reportViolation) => {
+            if ((fleet.launchSpecifications ?? []).some((specification) => specification.associatePublicIpAddress === true)) {
+                reportViolation(
+                    `Spot fleet request '${args.name}' gives instances a public IP address; set launchSpecifications[].associatePublicIpAddress to false and route egress through NAT.`,
                 );
             }
         }),
@@ -226,6 +263,7 @@ export const connectorHostPolicies = [
     ec2ImdsV2Required,
     ec2ImdsHopLimit,
     ec2NoPublicIp,
+    ec2UserDataNoCredentials,
     connectorSecurityGroupNoIngress,
     connectorSecurityGroupNoIngressRules,
 ];

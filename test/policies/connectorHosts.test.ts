@@ -1,3 +1,4 @@
+import * as zlib from "node:zlib";
 import * as aws from "@pulumi/aws";
 import {
     connectorSecurityGroupNoIngress,
@@ -6,6 +7,7 @@ import {
     ec2ImdsV2Required,
     ec2NoPublicIp,
 } from "../../policies/connectorHosts";
+import { ec2UserDataNoCredentials } from "../../policies/userData";
 import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies/conventions";
 import {
     PropsOf,
@@ -81,6 +83,40 @@ describe("ec2-imdsv2-required", () => {
     it("cannot decide during preview when httpTokens is unknown", async () => {
         await assertCannotRunDuringPreview(policy, template({ ...connectorTemplate, metadataOptions: { ...imdsV2, httpTokens: UNKNOWN } }), ".metadataOptions.httpTokens");
     });
+
+    it("passes a spot instance request, a launch configuration and an Image Builder configuration that require tokens", async () => {
+        await assertNoViolations(policy, [
+            plan(aws.ec2.SpotInstanceRequest, "spot", { ...instanceProps }),
+            plan(aws.ec2.LaunchConfiguration, "lc", { imageId: "ami-0123", instanceType: "t3.micro", metadataOptions: imdsV2 }),
+            plan(aws.imagebuilder.InfrastructureConfiguration, "builder", { instanceProfileName: "builder", instanceMetadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } }),
+        ]);
+    });
+
+    it("refuses a spot instance request that allows IMDSv1", async () => {
+        await assertViolation(policy, plan(aws.ec2.SpotInstanceRequest, "spot", { ...instanceProps, metadataOptions: { httpTokens: "optional" } }), "Spot instance request 'spot' allows IMDSv1");
+    });
+
+    it("leaves a spot instance request launched from a template without its own options to the template's check", async () => {
+        const { metadataOptions: _, ...props } = instanceProps;
+        await assertNoViolations(policy, plan(aws.ec2.SpotInstanceRequest, "spot", { ...props, launchTemplate: { id: "lt-1" } }));
+    });
+
+    it("refuses a spot fleet that launches from launchSpecifications (they cannot require IMDSv2)", async () => {
+        const fleet = { iamFleetRole: "arn:aws:iam::1:role/fleet", targetCapacity: 1, launchSpecifications: [{ ami: "ami-0123", instanceType: "t3.micro" }] };
+        await assertViolation(policy, plan(aws.ec2.SpotFleetRequest, "fleet", fleet), "Spot fleet request 'fleet' launches instances from launchSpecifications, which cannot set metadata options");
+    });
+
+    it("passes a spot fleet and an EC2 Fleet that launch from templates (the templates are checked)", async () => {
+        const templateSpec = { launchTemplateSpecification: { id: "lt-1", version: "$Latest" } };
+        await assertNoViolations(policy, [
+            plan(aws.ec2.SpotFleetRequest, "fleet", { iamFleetRole: "arn:aws:iam::1:role/fleet", targetCapacity: 1, launchTemplateConfigs: [templateSpec] }),
+            plan(aws.ec2.Fleet, "ec2-fleet", { launchTemplateConfigs: [templateSpec], targetCapacitySpecification: { defaultTargetCapacityType: "spot", totalTargetCapacity: 1 } }),
+        ]);
+    });
+
+    it("refuses an Image Builder infrastructure configuration without httpTokens required", async () => {
+        await assertViolation(policy, plan(aws.imagebuilder.InfrastructureConfiguration, "builder", { instanceProfileName: "builder" }), "Image Builder infrastructure configuration 'builder' allows IMDSv1");
+    });
 });
 
 describe("ec2-imds-hop-limit", () => {
@@ -150,6 +186,61 @@ describe("ec2-no-public-ip", () => {
 
     it("cannot decide during preview when the flag is unknown", async () => {
         await assertCannotRunDuringPreview(policy, instance({ ...instanceProps, associatePublicIpAddress: UNKNOWN }), ".associatePublicIpAddress");
+    });
+
+    it("refuses a spot instance request and a spot fleet specification with a public IP", async () => {
+        await assertViolation(policy, plan(aws.ec2.SpotInstanceRequest, "spot", { ...instanceProps, associatePublicIpAddress: true }), "Spot instance request 'spot' gets a public IP address");
+        const fleet = { iamFleetRole: "arn:aws:iam::1:role/fleet", targetCapacity: 1, launchSpecifications: [{ ami: "ami-0123", instanceType: "t3.micro", associatePublicIpAddress: true }] };
+        await assertViolation(policy, plan(aws.ec2.SpotFleetRequest, "fleet", fleet), "Spot fleet request 'fleet' gives instances a public IP address");
+    });
+});
+
+describe("ec2-user-data-no-credentials", () => {
+    const policy = ec2UserDataNoCredentials;
+    const bootScript = "#!/bin/bash\naws secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:eu-west-1:1:secret:agent-key > /etc/agent/key\n";
+    const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    const base64 = (text: string) => Buffer.from(text).toString("base64");
+
+    it("passes user data that fetches the key from Secrets Manager", async () => {
+        await assertNoViolations(policy, [template({ ...connectorTemplate, userData: base64(bootScript) }), instance({ ...instanceProps, userData: bootScript })]);
+    });
+
+    it("passes user data that pins relay host keys (public keys are not credentials)", async () => {
+        await assertNoViolations(policy, instance({ ...instanceProps, userData: `${bootScript}echo 'relay ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' >> known_hosts\n` }));
+    });
+
+    it("refuses a private key in a launch template's (base64) user data", async () => {
+        await assertViolation(policy, template({ ...connectorTemplate, userData: base64(bootScript + privateKey) }), "Launch template 'connector-lt' has a private key in userData");
+    });
+
+    it("refuses a private key in an instance's plain user data", async () => {
+        await assertViolation(policy, instance({ ...instanceProps, userData: bootScript + privateKey }), "Instance 'relay-host' has a private key in userData");
+    });
+
+    it("refuses an SSH user certificate, gzipped then base64-encoded", async () => {
+        const certificate = "ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29t agent\n";
+        await assertViolation(
+            policy,
+            instance({ ...instanceProps, userDataBase64: zlib.gzipSync(Buffer.from(bootScript + certificate)).toString("base64") }),
+            "Instance 'relay-host' has an SSH certificate in userDataBase64",
+        );
+    });
+
+    it("refuses a key hidden as a base64 file inside cloud-init", async () => {
+        const cloudConfig = `#cloud-config\nwrite_files:\n  - path: /etc/agent/key\n    encoding: b64\n    content: ${base64(privateKey)}\n`;
+        await assertViolation(policy, template({ ...connectorTemplate, userData: base64(cloudConfig) }), "has a private key in userData");
+    });
+
+    it("refuses an X.509 certificate in a launch configuration, and a key in a spot request and a spot fleet", async () => {
+        const certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        await assertViolation(policy, plan(aws.ec2.LaunchConfiguration, "lc", { imageId: "ami-0123", instanceType: "t3.micro", userData: certificate }), "Launch configuration 'lc' has an X.509 certificate in userData");
+        await assertViolation(policy, plan(aws.ec2.SpotInstanceRequest, "spot", { ...instanceProps, userData: privateKey }), "Spot instance request 'spot' has a private key");
+        const fleet = { iamFleetRole: "arn:aws:iam::1:role/fleet", targetCapacity: 1, launchSpecifications: [{ ami: "ami-0123", instanceType: "t3.micro", userData: privateKey }] };
+        await assertViolation(policy, plan(aws.ec2.SpotFleetRequest, "fleet", fleet), "has a private key in launchSpecifications[0].userData");
+    });
+
+    it("cannot decide during preview when the user data is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, template({ ...connectorTemplate, userData: UNKNOWN }), ".userData");
     });
 });
 

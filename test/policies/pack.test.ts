@@ -16,6 +16,7 @@ import { evaluatePolicies } from "../../policies/offline";
 import { policyPackName, policyPackVersion } from "../../policies/pack";
 import { allPolicies } from "../../policies/rules";
 import * as tls from "../../policies/tls";
+import * as userData from "../../policies/userData";
 
 const root = path.resolve(__dirname, "..", "..");
 const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
@@ -30,7 +31,7 @@ function isPolicy(value: unknown): value is Policy {
 }
 
 /** Every rule constant any family module exports. */
-const exportedRules = [apiGateway, connectorHosts, endpointServices, flowLogs, interfaceEndpoints, loadBalancers, tls].flatMap((module) =>
+const exportedRules = [apiGateway, connectorHosts, endpointServices, flowLogs, interfaceEndpoints, loadBalancers, tls, userData].flatMap((module) =>
     Object.values(module).filter(isPolicy),
 );
 
