@@ -207,4 +207,24 @@ export const stageXrayTracing: ResourceValidationPolicy = {
     }),
 };
 
-export const apiGatewayPolicies = [restApiPrivate, privateApiResourcePolicy, stageAccessLogs, stageXrayTracing];
+export const methodAuthorization: ResourceValidationPolicy = {
+    name: "apigateway-method-authorization",
+    description:
+        "API Gateway methods validate every caller: authorization AWS_IAM, CUSTOM (a Lambda authorizer) or COGNITO_USER_POOLS, never NONE. " +
+        "Advisory by default (an unauthenticated method of a private API is still reachable only through its endpoint); set it mandatory in the policy config to block.",
+    enforcementLevel: "advisory",
+    severity: "high",
+    tags: ["authentication"],
+    remediationSteps:
+        "Set authorization: \"AWS_IAM\" on the aws.apigateway.Method and grant callers execute-api:Invoke, or authorization: \"CUSTOM\" with an authorizerId. " +
+        "To block unauthenticated methods, give this rule enforcementLevel \"mandatory\" in the policy pack config.",
+    validateResource: validateResourceOfType(aws.apigateway.Method, (method, args, reportViolation) => {
+        if (String(method.authorization).toUpperCase() === "NONE") {
+            reportViolation(
+                `API Gateway method '${args.name}' (${method.httpMethod}) has authorization NONE, so any caller that reaches the API invokes it; set authorization to "AWS_IAM" or "CUSTOM" with an authorizer.`,
+            );
+        }
+    }),
+};
+
+export const apiGatewayPolicies = [restApiPrivate, privateApiResourcePolicy, stageAccessLogs, stageXrayTracing, methodAuthorization];

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
-import { privateApiResourcePolicy, restApiPrivate, stageAccessLogs, stageXrayTracing } from "../../policies/apiGateway";
+import { methodAuthorization, privateApiResourcePolicy, restApiPrivate, stageAccessLogs, stageXrayTracing } from "../../policies/apiGateway";
 import {
     PropsOf,
     UNKNOWN,
@@ -226,5 +226,36 @@ describe("apigateway-stage-access-logs", () => {
             assert.equal(logs.length + xray.length, 2);
             assert.deepEqual([logs.length, xray.length], [1, 1], "one violation from each rule");
         });
+    });
+});
+
+describe("apigateway-method-authorization", () => {
+    const policy = methodAuthorization;
+    const iamMethod = { restApi: apiId, resourceId: "res123", httpMethod: "GET", authorization: "AWS_IAM" } satisfies PropsOf<typeof aws.apigateway.Method>;
+    const method = (props: Record<string, unknown>) => plan(aws.apigateway.Method, "get-orders", props);
+
+    it("passes AWS_IAM, CUSTOM and COGNITO_USER_POOLS methods", async () => {
+        await assertNoViolations(policy, [
+            method(iamMethod),
+            plan(aws.apigateway.Method, "custom", { ...iamMethod, authorization: "CUSTOM", authorizerId: "auth123" }),
+            plan(aws.apigateway.Method, "cognito", { ...iamMethod, authorization: "COGNITO_USER_POOLS", authorizerId: "auth123" }),
+        ]);
+    });
+
+    it("reports an unauthenticated method as advisory by default", async () => {
+        const [violation] = await violationsOf(policy, method({ ...iamMethod, authorization: "NONE" }));
+        assert.equal(violation?.enforcementLevel, "advisory");
+        assert.ok(violation?.message.includes("API Gateway method 'get-orders' (GET) has authorization NONE, so any caller that reaches the API invokes it"));
+    });
+
+    it("blocks it when the config makes the rule mandatory", async () => {
+        const violation = await assertViolation(policy, method({ ...iamMethod, authorization: "none" }), "has authorization NONE", {
+            config: { [policy.name]: "mandatory" },
+        });
+        assert.equal(violation.enforcementLevel, "mandatory");
+    });
+
+    it("cannot decide during preview when the authorization is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, method({ ...iamMethod, authorization: UNKNOWN }), ".authorization");
     });
 });
