@@ -93,7 +93,13 @@ describe("policy pack directory and package", () => {
         devDependencies: Record<string, string>;
         exports: Record<string, unknown>;
     };
-    const packManifest = JSON.parse(read("policies/package.json")) as { version: string; main: string; dependencies?: unknown };
+    const packManifest = JSON.parse(read("policies/package.json")) as {
+        version: string;
+        main: string;
+        files: string[];
+        scripts: Record<string, string>;
+        dependencies: Record<string, string>;
+    };
 
     it("PulumiPolicy.yaml declares the nodejs runtime", () => {
         const project = YAML.parse(read("policies/PulumiPolicy.yaml")) as { runtime: unknown; description?: string };
@@ -101,22 +107,36 @@ describe("policy pack directory and package", () => {
         assert.ok(project.description);
     });
 
-    it("the pack directory's package.json carries the package version and no dependencies of its own", () => {
+    it("the pack directory's package.json carries the package version", () => {
         assert.equal(packManifest.version, rootManifest.version);
         assert.equal(policyPackVersion, rootManifest.version);
-        assert.equal(packManifest.dependencies, undefined, "dependencies resolve from the package root");
     });
 
-    it("the pack directory's main is the compiled index.ts", () => {
-        const main = path.resolve(root, "policies", packManifest.main);
-        assert.equal(main, path.join(root, "dist", "policies", "index.js"));
-        const buildConfig = JSON.parse(read("tsconfig.build.json")) as { include: string[]; compilerOptions: { outDir: string; rootDir: string } };
-        assert.ok(buildConfig.include.includes("policies"));
-        assert.equal(buildConfig.compilerOptions.outDir, "dist");
+    it("the pack directory depends on every package its sources import, at the root package's versions", () => {
+        const imported = new Set<string>();
+        for (const file of fs.readdirSync(path.join(root, "policies")).filter((f) => f.endsWith(".ts"))) {
+            for (const [, specifier] of read(`policies/${file}`).matchAll(/from "([^".][^"]*)"/g)) {
+                if (specifier && !specifier.startsWith("node:")) imported.add(specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!);
+            }
+        }
+        assert.deepEqual(Object.keys(packManifest.dependencies).sort(), [...imported].sort());
+        for (const [name, range] of Object.entries(packManifest.dependencies)) {
+            assert.equal(range, rootManifest.dependencies[name], `${name} has the root package's range`);
+        }
+    });
+
+    it("the pack directory's main is its own compiled index.ts, built by its build script and before every npm pack", () => {
+        assert.equal(packManifest.main, "bin/index.js");
+        const buildConfig = JSON.parse(read("policies/tsconfig.json")) as { include: string[]; compilerOptions: { outDir: string; rootDir: string } };
+        assert.equal(buildConfig.compilerOptions.outDir, "bin");
         assert.equal(buildConfig.compilerOptions.rootDir, ".");
+        assert.match(packManifest.scripts.build ?? "", /^tsc -p tsconfig\.json$/);
+        assert.equal(packManifest.scripts.prepack, "npm run build");
+        assert.deepEqual(packManifest.files, ["bin/**/*.js", "PulumiPolicy.yaml", "README.md"]);
     });
 
     it("the published package ships the pack directory and its compiled code", () => {
+        // The package keeps shipping the compiled rules for the offline evaluator other projects import.
         for (const entry of ["dist/policies/**", "policies/PulumiPolicy.yaml", "policies/package.json"]) {
             assert.ok(rootManifest.files.includes(entry), `files includes ${entry}`);
         }
