@@ -393,7 +393,7 @@ interface EgressPermission {
     protocol: string;
     fromPort?: number;
     toPort?: number;
-    /** CIDR blocks; `undefined` entries are unknown during the preview. */
+    /** CIDR blocks, each read on its own (an unknown one stays unknown without hiding the others). */
     cidrs: Array<Peeked<unknown>>;
     /** Prefix lists, which may hold public ranges. */
     prefixLists: boolean;
@@ -434,7 +434,7 @@ function ruleEgress(rule: PolicyResource): Peeked<EgressPermission> {
             fromPort: props.fromPort as number | undefined,
             toPort: props.toPort as number | undefined,
             cidrs: [...peekEach(() => props.cidrBlocks), ...peekEach(() => props.ipv6CidrBlocks)],
-            prefixLists: present(() => (props.prefixListIds as unknown[] | undefined)?.length),
+            prefixLists: present(() => props.prefixListIds),
         };
     });
 }
@@ -450,10 +450,11 @@ function peekEach(read: () => unknown): Array<Peeked<unknown>> {
     return result;
 }
 
-/** Whether a value is set (unknown counts as set), for properties that matter by presence. */
+/** Whether a value is set: unknown counts as set, a list must be non-empty. */
 function present(read: () => unknown): boolean {
     const value = peek(read);
-    return !value.known || (value.value !== undefined && value.value !== 0);
+    if (!value.known) return true;
+    return Array.isArray(value.value) ? value.value.length > 0 : value.value !== undefined && value.value !== null;
 }
 
 /** Why an egress permission goes beyond what a connector needs, or undefined when it does not. */
@@ -465,6 +466,10 @@ function egressProblem(permission: EgressPermission, relaySshPorts: readonly num
     const ports = fromPort === toPort ? `${protocol} port ${fromPort}` : `${protocol} ports ${fromPort}-${toPort}`;
     if (fromPort === undefined || toPort === undefined || (fromPort <= 1 && toPort >= 65535)) {
         return { problem: `allows every ${protocol} port` };
+    }
+    if (fromPort !== toPort) {
+        // Each of the connector's needs is one port (a relay's SSH, 443, 53, a route's target).
+        return { problem: `allows ${ports}, a range where each need is one port` };
     }
     const publicAllowed =
         fromPort === toPort &&

@@ -425,6 +425,10 @@ describe("connector-egress-restricted", () => {
         await assertViolation(policy, group([...needed, egress("tcp", [0, 65535], "10.0.0.0/8")]), "allows every tcp port");
     });
 
+    it("refuses a port range, even to a private range (each need is one port)", async () => {
+        await assertViolation(policy, group([...needed, egress("tcp", [1, 65000], "10.0.0.0/8")]), "allows tcp ports 1-65000, a range where each need is one port");
+    });
+
     it("refuses a port other than SSH, HTTPS and DNS to the internet", async () => {
         await assertViolation(policy, group([...needed, egress("tcp", 8080, "0.0.0.0/0")]), "allows tcp port 8080 to 0.0.0.0/0");
     });
