@@ -176,6 +176,36 @@ function judgeDocuments(api: PolicyResource, holders: readonly PolicyResource[])
     return { kind: seen ? "restricted" : "missing" };
 }
 
+export const privateDomainResourcePolicy: ResourceValidationPolicy = {
+    name: "apigateway-private-domain-resource-policy",
+    description:
+        "Every private API Gateway custom domain name has a policy that denies execute-api:Invoke on every path to requests from VPC endpoints or VPCs it does not name, judged as the private API rule judges API policies.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    tags: ["network-exposure"],
+    remediationSteps:
+        "Set the aws.apigateway.DomainName's policy to allow execute-api:Invoke on execute-api:/* and deny it unless aws:SourceVpce " +
+        "is one of your endpoints (StringNotEquals), with Principal \"*\".",
+    validateResource: validateResourceOfType(aws.apigateway.DomainName, (domain, args, reportViolation) => {
+        if (!isPrivateOnly(endpointTypesOf(domain.endpointConfiguration))) {
+            return;
+        }
+        if (domain.policy === undefined || domain.policy === "") {
+            reportViolation(
+                `Private custom domain '${args.name}' has no policy, so it accepts requests from any VPC endpoint associated with it; set a policy that denies execute-api:Invoke unless aws:SourceVpce is your endpoint.`,
+            );
+            return;
+        }
+        // A domain's own ARN is not the API's execution ARN: only the execute-api:/ shorthand or a
+        // wildcard ARN can cover it, so an ARN-named Deny does not count.
+        if (invokeRestrictionOf(domain.policy, undefined) !== "restricted") {
+            reportViolation(
+                `Private custom domain '${args.name}' has a policy that lets execute-api:Invoke through from VPC endpoints it does not name; add one Deny for Principal "*" on execute-api:/* with only StringNotEquals aws:SourceVpce set to your endpoint IDs.`,
+            );
+        }
+    }),
+};
+
 export const stageAccessLogs: ResourceValidationPolicy = {
     name: "apigateway-stage-access-logs",
     description: "API Gateway stages write access logs (checkov CKV_AWS_76).",
@@ -227,4 +257,11 @@ export const methodAuthorization: ResourceValidationPolicy = {
     }),
 };
 
-export const apiGatewayPolicies = [restApiPrivate, privateApiResourcePolicy, stageAccessLogs, stageXrayTracing, methodAuthorization];
+export const apiGatewayPolicies = [
+    restApiPrivate,
+    privateApiResourcePolicy,
+    privateDomainResourcePolicy,
+    stageAccessLogs,
+    stageXrayTracing,
+    methodAuthorization,
+];

@@ -142,7 +142,8 @@ function surelyTrueForOtherEndpoints(operator: string, key: string, values: unkn
     const base = baseOperator(operator);
     const listed = strings(values);
     if (negatedExactOperators.has(base)) {
-        return true;
+        // An empty list names nothing to compare with; AWS does not promise what it then does.
+        return listed.length > 0;
     }
     if (base === "stringnotlike") {
         // A wildcard may match the other endpoint's ID, which makes the Deny skip it.

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
-import { methodAuthorization, privateApiResourcePolicy, restApiPrivate, stageAccessLogs, stageXrayTracing } from "../../policies/apiGateway";
+import { methodAuthorization, privateApiResourcePolicy, privateDomainResourcePolicy, restApiPrivate, stageAccessLogs, stageXrayTracing } from "../../policies/apiGateway";
 import {
     PropsOf,
     UNKNOWN,
@@ -257,5 +257,40 @@ describe("apigateway-method-authorization", () => {
 
     it("cannot decide during preview when the authorization is unknown", async () => {
         await assertCannotRunDuringPreview(policy, method({ ...iamMethod, authorization: UNKNOWN }), ".authorization");
+    });
+});
+
+describe("apigateway-private-domain-resource-policy", () => {
+    const policy = privateDomainResourcePolicy;
+    const privateDomain = {
+        domainName: "api.internal.example.com",
+        certificateArn: "arn:aws:acm:eu-west-1:1:certificate/1",
+        endpointConfiguration: { types: "PRIVATE" },
+        securityPolicy: "TLS_1_2",
+        policy: restrictedPolicy,
+    } satisfies PropsOf<typeof aws.apigateway.DomainName>;
+    const domain = (props: Record<string, unknown>) => plan(aws.apigateway.DomainName, "api-domain", props);
+
+    it("passes a private domain whose policy denies Invoke outside the endpoint", async () => {
+        await assertNoViolations(policy, domain(privateDomain));
+    });
+
+    it("refuses a private domain without a policy", async () => {
+        const { policy: _, ...props } = privateDomain;
+        await assertViolation(policy, domain(props), "Private custom domain 'api-domain' has no policy");
+    });
+
+    it("refuses a private domain whose policy admits every endpoint (Allow with StringLike vpce-*)", async () => {
+        const wildcard = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*", Condition: { StringLike: { "aws:SourceVpce": "vpce-*" } } }] });
+        await assertViolation(policy, domain({ ...privateDomain, policy: wildcard }), "lets execute-api:Invoke through from VPC endpoints it does not name");
+    });
+
+    it("does not judge regional domains (they have no policy)", async () => {
+        const { policy: _, ...props } = privateDomain;
+        await assertNoViolations(policy, domain({ ...props, endpointConfiguration: { types: "REGIONAL" } }));
+    });
+
+    it("cannot decide during preview when the policy is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, domain({ ...privateDomain, policy: UNKNOWN }), ".policy");
     });
 });
