@@ -12,10 +12,17 @@ export const packDir = path.join(root, "policies");
 
 let tarball: string | undefined;
 
+/** A scratch directory removed when the test process exits (links in it are removed, not followed). */
+function scratch(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+}
+
 /** Runs `npm pack` in policies/ (building bin/ through prepack); returns the tarball's path. */
 export function packPolicyPack(): string {
     if (tarball === undefined) {
-        const destination = fs.mkdtempSync(path.join(os.tmpdir(), "policy-pack-"));
+        const destination = scratch("policy-pack-");
         const output = execFileSync("npm", ["pack", "--silent", "--pack-destination", destination], { cwd: packDir, encoding: "utf8" });
         const name = output.trim().split("\n").pop() ?? "";
         tarball = path.join(destination, name);
@@ -37,7 +44,7 @@ export function tarballFiles(file: string): string[] {
  * a registry install would pick, without downloading @pulumi/aws). Returns the installed pack's directory.
  */
 export function installAlone(file: string): string {
-    const project = fs.mkdtempSync(path.join(os.tmpdir(), "policy-pack-consumer-"));
+    const project = scratch("policy-pack-consumer-");
     fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "policy-pack-consumer", private: true }));
     const manifest = JSON.parse(fs.readFileSync(path.join(packDir, "package.json"), "utf8")) as { name: string; dependencies: Record<string, string> };
     const dependencies = Object.keys(manifest.dependencies).map((name) => path.join(root, "node_modules", name));
