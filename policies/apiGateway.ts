@@ -25,7 +25,7 @@ export function endpointTypesOf(endpointConfiguration: { types?: unknown } | und
     return list.map((type) => String(type).toUpperCase());
 }
 
-function isPrivateOnly(types: readonly string[]): boolean {
+export function isPrivateOnly(types: readonly string[]): boolean {
     return types.length > 0 && types.every((type) => type === "PRIVATE");
 }
 
@@ -66,7 +66,7 @@ export const restApiPrivate: ResourceValidationPolicy = {
 export const privateApiResourcePolicy: StackValidationPolicy = {
     name: "apigateway-private-api-resource-policy",
     description:
-        "Every private REST API has a resource policy (inline or aws.apigateway.RestApiPolicy) that limits execute-api:Invoke by aws:SourceVpce or aws:SourceVpc.",
+        "Every private REST API has resource policies (inline and aws.apigateway.RestApiPolicy) that each deny execute-api:Invoke on every method and path to requests from VPC endpoints or VPCs they do not name.",
     enforcementLevel: "mandatory",
     severity: "critical",
     tags: ["network-exposure"],
@@ -90,21 +90,30 @@ export const privateApiResourcePolicy: StackValidationPolicy = {
                 continue;
             }
             const documents: PolicyResource[] = [];
-            // A RestApiPolicy whose restApiId is unknown might be this API's.
-            let maybeAttached: Error | undefined;
+            // A RestApiPolicy whose restApiId is unknown might be this API's: it matters when it
+            // would be the only policy, or when it would let requests through.
+            const maybeAttached: PolicyResource[] = [];
+            let maybeAttachedError: Error | undefined;
             for (const attached of attachedPolicies) {
                 const reference = referenceOf(attached, "restApiId", apis);
                 if (referencedTargets(reference, apis).includes(api)) {
                     documents.push(attached);
-                } else {
-                    maybeAttached ??= reference.unresolved;
+                } else if (reference.unresolved) {
+                    maybeAttached.push(attached);
+                    maybeAttachedError ??= reference.unresolved;
                 }
             }
-            const verdict = judgeDocuments([api, ...documents]);
-            if (verdict.kind === "restricted") {
+            const verdict = judgeDocuments(api, [api, ...documents]);
+            const ifAttached = maybeAttached.length > 0 ? judgeDocuments(api, maybeAttached).kind : "missing";
+            if (verdict.kind === "restricted" && (ifAttached === "restricted" || ifAttached === "missing")) {
                 continue;
             }
-            const undecided = verdict.kind === "unknown" ? verdict.error : maybeAttached;
+            const undecided =
+                verdict.kind === "unknown"
+                    ? verdict.error
+                    : verdict.kind === "unrestricted"
+                      ? undefined
+                      : maybeAttachedError;
             if (undecided) {
                 unresolved ??= undecided;
             } else if (verdict.kind === "missing") {
@@ -114,7 +123,7 @@ export const privateApiResourcePolicy: StackValidationPolicy = {
                 );
             } else if (verdict.kind === "unrestricted") {
                 reportViolation(
-                    `Private REST API '${api.name}' has a resource policy that does not limit execute-api:Invoke by aws:SourceVpce or aws:SourceVpc; deny Invoke when aws:SourceVpce is not your endpoint.`,
+                    `Private REST API '${api.name}' has a resource policy that lets execute-api:Invoke through from VPC endpoints it does not name; add one Deny for Principal "*" on execute-api:/* with only StringNotEquals aws:SourceVpce set to your endpoint IDs.`,
                     api.urn,
                 );
             }
@@ -129,10 +138,17 @@ type DocumentsVerdict =
     | { kind: "restricted" | "unrestricted" | "missing" }
     | { kind: "unknown"; error: Error };
 
-/** The inline `policy` of the API and those of its RestApiPolicy resources, taken together. */
-function judgeDocuments(holders: readonly PolicyResource[]): DocumentsVerdict {
+/**
+ * The inline `policy` of the API and those of its RestApiPolicy resources, taken together: each of
+ * them may be the one in force (a RestApiPolicy replaces the inline policy, and two of them race),
+ * so every one must restrict.
+ */
+function judgeDocuments(api: PolicyResource, holders: readonly PolicyResource[]): DocumentsVerdict {
+    const executionArn = peek(() => api.props.executionArn as unknown);
+    const knownArn = executionArn.known && typeof executionArn.value === "string" ? executionArn.value : undefined;
     let seen = false;
     let unknown: Error | undefined;
+    let unrestricted = false;
     for (const holder of holders) {
         const document = peek(() => holder.props.policy as unknown);
         if (!document.known) {
@@ -143,15 +159,52 @@ function judgeDocuments(holders: readonly PolicyResource[]): DocumentsVerdict {
             continue;
         }
         seen = true;
-        if (invokeRestrictionOf(document.value) === "restricted") {
-            return { kind: "restricted" };
+        const verdict = invokeRestrictionOf(document.value, knownArn);
+        if (verdict === "needs-execution-arn" && !executionArn.known) {
+            // Whether a Deny written with a full ARN names this API is known once its executionArn is.
+            unknown ??= executionArn.error;
+        } else if (verdict !== "restricted") {
+            unrestricted = true;
         }
+    }
+    if (unrestricted) {
+        return { kind: "unrestricted" };
     }
     if (unknown) {
         return { kind: "unknown", error: unknown };
     }
-    return { kind: seen ? "unrestricted" : "missing" };
+    return { kind: seen ? "restricted" : "missing" };
 }
+
+export const privateDomainResourcePolicy: ResourceValidationPolicy = {
+    name: "apigateway-private-domain-resource-policy",
+    description:
+        "Every private API Gateway custom domain name has a policy that denies execute-api:Invoke on every path to requests from VPC endpoints or VPCs it does not name, judged as the private API rule judges API policies.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    tags: ["network-exposure"],
+    remediationSteps:
+        "Set the aws.apigateway.DomainName's policy to allow execute-api:Invoke on execute-api:/* and deny it unless aws:SourceVpce " +
+        "is one of your endpoints (StringNotEquals), with Principal \"*\".",
+    validateResource: validateResourceOfType(aws.apigateway.DomainName, (domain, args, reportViolation) => {
+        if (!isPrivateOnly(endpointTypesOf(domain.endpointConfiguration))) {
+            return;
+        }
+        if (domain.policy === undefined || domain.policy === "") {
+            reportViolation(
+                `Private custom domain '${args.name}' has no policy, so it accepts requests from any VPC endpoint associated with it; set a policy that denies execute-api:Invoke unless aws:SourceVpce is your endpoint.`,
+            );
+            return;
+        }
+        // A domain's own ARN is not the API's execution ARN: only the execute-api:/ shorthand or a
+        // wildcard ARN can cover it, so an ARN-named Deny does not count.
+        if (invokeRestrictionOf(domain.policy, undefined) !== "restricted") {
+            reportViolation(
+                `Private custom domain '${args.name}' has a policy that lets execute-api:Invoke through from VPC endpoints it does not name; add one Deny for Principal "*" on execute-api:/* with only StringNotEquals aws:SourceVpce set to your endpoint IDs.`,
+            );
+        }
+    }),
+};
 
 export const stageAccessLogs: ResourceValidationPolicy = {
     name: "apigateway-stage-access-logs",
@@ -184,4 +237,31 @@ export const stageXrayTracing: ResourceValidationPolicy = {
     }),
 };
 
-export const apiGatewayPolicies = [restApiPrivate, privateApiResourcePolicy, stageAccessLogs, stageXrayTracing];
+export const methodAuthorization: ResourceValidationPolicy = {
+    name: "apigateway-method-authorization",
+    description:
+        "API Gateway methods validate every caller: authorization AWS_IAM, CUSTOM (a Lambda authorizer) or COGNITO_USER_POOLS, never NONE. " +
+        "Advisory by default (an unauthenticated method of a private API is still reachable only through its endpoint); set it mandatory in the policy config to block.",
+    enforcementLevel: "advisory",
+    severity: "high",
+    tags: ["authentication"],
+    remediationSteps:
+        "Set authorization: \"AWS_IAM\" on the aws.apigateway.Method and grant callers execute-api:Invoke, or authorization: \"CUSTOM\" with an authorizerId. " +
+        "To block unauthenticated methods, give this rule enforcementLevel \"mandatory\" in the policy pack config.",
+    validateResource: validateResourceOfType(aws.apigateway.Method, (method, args, reportViolation) => {
+        if (String(method.authorization).toUpperCase() === "NONE") {
+            reportViolation(
+                `API Gateway method '${args.name}' (${method.httpMethod}) has authorization NONE, so any caller that reaches the API invokes it; set authorization to "AWS_IAM" or "CUSTOM" with an authorizer.`,
+            );
+        }
+    }),
+};
+
+export const apiGatewayPolicies = [
+    restApiPrivate,
+    privateApiResourcePolicy,
+    privateDomainResourcePolicy,
+    stageAccessLogs,
+    stageXrayTracing,
+    methodAuthorization,
+];

@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import {
     PolicyConfigSchema,
+    PolicyProviderResource,
     PolicyResource,
     ReportViolation,
     ResourceValidation,
@@ -13,8 +14,10 @@ import {
     validateResourceOfType,
 } from "@pulumi/policy";
 import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "./conventions";
-import { peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
-import { configOf } from "./ruleConfig";
+import { Peeked, peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
+import { isPrivateCidr } from "./cidrs";
+import { configOf, portList } from "./ruleConfig";
+import { ec2UserDataNoCredentials } from "./userData";
 
 interface MetadataOptions {
     httpEndpoint?: string;
@@ -24,7 +27,13 @@ interface MetadataOptions {
 
 type MetadataCheck = (kind: string, options: MetadataOptions | undefined, args: ResourceValidationArgs, reportViolation: ReportViolation) => void;
 
-/** One metadata-options check for instances, launch templates and launch configurations. */
+/**
+ * One metadata-options check for every resource that launches EC2 instances with options of its
+ * own: instances, spot instance requests, launch templates, launch configurations, spot fleet
+ * launch specifications and EC2 Image Builder infrastructure configurations. Auto Scaling groups,
+ * EC2 Fleets and spot fleets with launchTemplateConfigs launch from templates, which are checked
+ * as launch templates.
+ */
 function forEveryHost(check: MetadataCheck): ResourceValidation[] {
     return [
         validateResourceOfType(aws.ec2.Instance, (instance, args, reportViolation) => {
@@ -34,11 +43,27 @@ function forEveryHost(check: MetadataCheck): ResourceValidation[] {
             }
             check("Instance", instance.metadataOptions, args, reportViolation);
         }),
+        validateResourceOfType(aws.ec2.SpotInstanceRequest, (request, args, reportViolation) => {
+            if (request.launchTemplate !== undefined && request.metadataOptions === undefined) {
+                return;
+            }
+            check("Spot instance request", request.metadataOptions, args, reportViolation);
+        }),
         validateResourceOfType(aws.ec2.LaunchTemplate, (template, args, reportViolation) =>
             check("Launch template", template.metadataOptions, args, reportViolation),
         ),
         validateResourceOfType(aws.ec2.LaunchConfiguration, (configuration, args, reportViolation) =>
             check("Launch configuration", configuration.metadataOptions, args, reportViolation),
+        ),
+        validateResourceOfType(aws.ec2.SpotFleetRequest, (fleet, args, reportViolation) => {
+            if ((fleet.launchSpecifications ?? []).length > 0) {
+                reportViolation(
+                    `Spot fleet request '${args.name}' launches instances from launchSpecifications, which cannot set metadata options; use launchTemplateConfigs with a launch template that sets metadataOptions.httpTokens "required" and httpPutResponseHopLimit 1.`,
+                );
+            }
+        }),
+        validateResourceOfType(aws.imagebuilder.InfrastructureConfiguration, (configuration, args, reportViolation) =>
+            check("Image Builder infrastructure configuration", configuration.instanceMetadataOptions, args, reportViolation),
         ),
     ];
 }
@@ -56,7 +81,8 @@ const checkImdsV2: MetadataCheck = (kind, options, { name }, reportViolation) =>
 
 export const ec2ImdsV2Required: ResourceValidationPolicy = {
     name: "ec2-imdsv2-required",
-    description: "EC2 instances, launch templates and launch configurations require IMDSv2 session tokens (checkov CKV_AWS_79).",
+    description:
+        "Every resource that launches EC2 instances (instances, spot requests and fleets, launch templates and configurations, Image Builder) requires IMDSv2 session tokens (checkov CKV_AWS_79).",
     enforcementLevel: "mandatory",
     severity: "high",
     tags: ["connector", "checkov:CKV_AWS_79"],
@@ -99,7 +125,8 @@ const checkHopLimit: MetadataCheck = (kind, options, args, reportViolation) => {
 
 export const ec2ImdsHopLimit: ResourceValidationPolicy = {
     name: "ec2-imds-hop-limit",
-    description: "EC2 instances, launch templates and launch configurations set the metadata response hop limit to 1 (checkov CKV_AWS_341).",
+    description:
+        "Every resource that launches EC2 instances (instances, spot requests and fleets, launch templates and configurations, Image Builder) sets the metadata response hop limit to 1 (checkov CKV_AWS_341).",
     enforcementLevel: "mandatory",
     severity: "medium",
     tags: ["connector", "checkov:CKV_AWS_341"],
@@ -111,7 +138,7 @@ export const ec2ImdsHopLimit: ResourceValidationPolicy = {
 
 export const ec2NoPublicIp: ResourceValidationPolicy = {
     name: "ec2-no-public-ip",
-    description: "EC2 instances, launch templates and launch configurations do not ask for a public IP address (checkov CKV_AWS_88).",
+    description: "EC2 instances, spot requests and fleets, launch templates and launch configurations do not ask for a public IP address (checkov CKV_AWS_88).",
     enforcementLevel: "mandatory",
     severity: "high",
     tags: ["connector", "network-exposure", "checkov:CKV_AWS_88"],
@@ -131,6 +158,18 @@ export const ec2NoPublicIp: ResourceValidationPolicy = {
                 );
             }
         }),
+        validateResourceOfType(aws.ec2.SpotInstanceRequest, (request, args, reportViolation) => {
+            if (request.associatePublicIpAddress === true) {
+                reportViolation(`Spot instance request '${args.name}' gets a public IP address; set associatePublicIpAddress: false and route egress through NAT.`);
+            }
+        }),
+        validateResourceOfType(aws.ec2.SpotFleetRequest, (fleet, args, reportViolation) => {
+            if ((fleet.launchSpecifications ?? []).some((specification) => specification.associatePublicIpAddress === true)) {
+                reportViolation(
+                    `Spot fleet request '${args.name}' gives instances a public IP address; set launchSpecifications[].associatePublicIpAddress to false and route egress through NAT.`,
+                );
+            }
+        }),
         validateResourceOfType(aws.ec2.LaunchConfiguration, (configuration, args, reportViolation) => {
             if (configuration.associatePublicIpAddress === true) {
                 reportViolation(
@@ -141,80 +180,375 @@ export const ec2NoPublicIp: ResourceValidationPolicy = {
     ],
 };
 
+function tagValue(tags: unknown): unknown {
+    return tags !== null && typeof tags === "object" ? (tags as Record<string, unknown>)[CONNECTOR_ROLE_TAG_KEY] : undefined;
+}
+
+/** The provider's `defaultTags.tags`, which the engine may send as a JSON string. */
+function defaultTagValue(defaultTags: unknown): unknown {
+    const parsed: unknown = typeof defaultTags === "string" && defaultTags !== "" ? JSON.parse(defaultTags) : defaultTags;
+    return parsed !== null && typeof parsed === "object" ? tagValue((parsed as { tags?: unknown }).tags) : undefined;
+}
+
 /**
- * Whether a security group carries the connector role tag, in `tags` or in `tagsAll` (which also
- * holds provider default tags). `tagsAll` is often unknown before creation: unknown counts as untagged.
+ * Whether a resource carries the connector role tag: in its own `tags` (which win), in its
+ * provider's default tags, or in `tagsAll`. Unknown when the deciding value is unknown during a
+ * preview, so the rule reports what would make it judgeable instead of passing silently (a host
+ * marked only through provider default tags whose provider config is not yet known, say).
  */
-function isConnectorGroup(props: Record<string, unknown>): boolean {
-    for (const property of ["tags", "tagsAll"]) {
-        const tags = property === "tags" ? { known: true as const, value: props.tags } : peek(() => props[property]);
-        if (tags.known && tags.value !== null && typeof tags.value === "object") {
-            const value = peek(() => (tags.value as Record<string, unknown>)[CONNECTOR_ROLE_TAG_KEY]);
-            if (value.known && value.value === CONNECTOR_ROLE_TAG_VALUE) {
-                return true;
-            }
-        }
+export function connectorRoleOf(props: Record<string, unknown>, provider: PolicyProviderResource | undefined): Peeked<boolean> {
+    const own = peek(() => tagValue(props.tags));
+    if (!own.known) return own;
+    if (own.value !== undefined) return { known: true, value: own.value === CONNECTOR_ROLE_TAG_VALUE };
+    if (provider) {
+        const defaults = peek(() => defaultTagValue(provider.props.defaultTags));
+        if (!defaults.known) return defaults;
+        if (defaults.value !== undefined) return { known: true, value: defaults.value === CONNECTOR_ROLE_TAG_VALUE };
     }
-    return false;
+    const all = peek(() => tagValue(props.tagsAll));
+    if (!all.known) {
+        // With the provider's default tags known, tagsAll holds nothing the two reads above did not.
+        return provider ? { known: true, value: false } : all;
+    }
+    return { known: true, value: all.value === CONNECTOR_ROLE_TAG_VALUE };
+}
+
+/** A launch template's tags for the instances it launches (`tagSpecifications[resourceType=instance]`). */
+function instanceTagsOf(props: Record<string, unknown>): Peeked<boolean> {
+    const specifications = peek(() => props.tagSpecifications as unknown);
+    if (!specifications.known) return specifications;
+    for (const specification of Array.isArray(specifications.value) ? (specifications.value as unknown[]) : []) {
+        const value = peek(() => {
+            const spec = specification as { resourceType?: unknown; tags?: unknown };
+            return spec.resourceType === "instance" ? tagValue(spec.tags) : undefined;
+        });
+        if (!value.known) return value;
+        if (value.value === CONNECTOR_ROLE_TAG_VALUE) return { known: true, value: true };
+    }
+    return { known: true, value: false };
 }
 
 export const connectorSecurityGroupNoIngress: ResourceValidationPolicy = {
     name: "connector-security-group-no-ingress",
-    description: `Security groups tagged ${CONNECTOR_ROLE_TAG_KEY}=${CONNECTOR_ROLE_TAG_VALUE} have no inline ingress rules.`,
+    description: `Security groups tagged ${CONNECTOR_ROLE_TAG_KEY}=${CONNECTOR_ROLE_TAG_VALUE} (in tags, provider default tags or tagsAll) have no inline ingress rules.`,
     enforcementLevel: "mandatory",
     severity: "critical",
     tags: ["connector", "network-exposure"],
     remediationSteps:
         "Remove every ingress rule from the connector's security group; the connector opens outbound SSH connections and needs no inbound path.",
     validateResource: validateResourceOfType(aws.ec2.SecurityGroup, (group, args, reportViolation) => {
-        if (!isConnectorGroup(args.props) || (group.ingress ?? []).length === 0) {
+        if ((group.ingress ?? []).length === 0) {
             return;
         }
-        reportViolation(
-            `Connector security group '${args.name}' has ${group.ingress?.length} ingress rule(s); remove them, as the connector only makes outbound connections.`,
-        );
+        const role = connectorRoleOf(args.props, args.provider);
+        if (!role.known) {
+            throw role.error;
+        }
+        if (role.value) {
+            reportViolation(
+                `Connector security group '${args.name}' has ${group.ingress?.length} ingress rule(s); remove them, as the connector only makes outbound connections.`,
+            );
+        }
     }),
 };
 
-function isIngressRule(resource: PolicyResource): boolean {
-    if (resource.isType(aws.vpc.SecurityGroupIngressRule)) {
+function isRuleOfType(resource: PolicyResource, type: "ingress" | "egress"): boolean {
+    if (resource.isType(type === "ingress" ? aws.vpc.SecurityGroupIngressRule : aws.vpc.SecurityGroupEgressRule)) {
         return true;
     }
     if (resource.isType(aws.ec2.SecurityGroupRule)) {
-        const type = peek(() => resource.props.type as unknown);
-        return !type.known || type.value === "ingress";
+        const ruleType = peek(() => resource.props.type as unknown);
+        return !ruleType.known || ruleType.value === type;
     }
     return false;
 }
 
+/** Host resources that name their security groups, and where. */
+const hostGroupProperties: Array<[ResourceClass, Array<[string, ((element: Record<string, unknown>) => unknown)?]>]> = [
+    [aws.ec2.Instance, [["vpcSecurityGroupIds"]]],
+    [aws.ec2.SpotInstanceRequest, [["vpcSecurityGroupIds"]]],
+    [aws.ec2.LaunchTemplate, [["vpcSecurityGroupIds"], ["networkInterfaces", (nic) => nic.securityGroups]]],
+];
+
+type ResourceClass = Parameters<PolicyResource["isType"]>[0];
+
+interface ConnectorGroups {
+    /** Connector security groups, each with why: its own tag or the connector host it is attached to. */
+    groups: Map<PolicyResource, { taggedItself: boolean; host?: PolicyResource }>;
+    /** Security groups whose role is unknown during the preview. */
+    undecided: Map<PolicyResource, Error>;
+    /** Set when a connector host's security groups, or a host's role, are unknown and nothing explains them. */
+    unresolved?: Error;
+}
+
+/**
+ * Every security group of a connector: tagged as one, or attached to an instance, spot request or
+ * launch template tagged as one (an untagged group on a connector host opens the host all the same).
+ */
+export function connectorGroupsOf(resources: readonly PolicyResource[]): ConnectorGroups {
+    const securityGroups = resourcesOfType(resources, aws.ec2.SecurityGroup);
+    const result: ConnectorGroups = { groups: new Map(), undecided: new Map() };
+    for (const group of securityGroups) {
+        const role = connectorRoleOf(group.props, group.provider);
+        if (!role.known) result.undecided.set(group, role.error);
+        else if (role.value) result.groups.set(group, { taggedItself: true });
+    }
+    for (const [cls, properties] of hostGroupProperties) {
+        for (const host of resourcesOfType(resources, cls)) {
+            let role = connectorRoleOf(host.props, host.provider);
+            if (role.known && !role.value && host.isType(aws.ec2.LaunchTemplate)) {
+                role = instanceTagsOf(host.props);
+            }
+            if (!role.known) {
+                result.unresolved ??= role.error;
+                continue;
+            }
+            if (!role.value) continue;
+            for (const [property, pick] of properties) {
+                const reference = referenceOf(host, property, securityGroups, pick);
+                result.unresolved ??= reference.unresolved;
+                for (const group of referencedTargets(reference, securityGroups)) {
+                    if (!result.groups.has(group)) result.groups.set(group, { taggedItself: false, host });
+                    result.undecided.delete(group);
+                }
+            }
+        }
+    }
+    return result;
+}
+
 export const connectorSecurityGroupNoIngressRules: StackValidationPolicy = {
     name: "connector-security-group-no-ingress-rules",
-    description: `No aws.vpc.SecurityGroupIngressRule or ingress aws.ec2.SecurityGroupRule attaches to a security group tagged ${CONNECTOR_ROLE_TAG_KEY}=${CONNECTOR_ROLE_TAG_VALUE}.`,
+    description:
+        `No ingress reaches a connector: no aws.vpc.SecurityGroupIngressRule or ingress aws.ec2.SecurityGroupRule attaches to a connector security group ` +
+        `(tagged ${CONNECTOR_ROLE_TAG_KEY}=${CONNECTOR_ROLE_TAG_VALUE}, or attached to an instance, spot request or launch template so tagged), ` +
+        "and an untagged group on a connector host has no inline ingress either.",
     enforcementLevel: "mandatory",
     severity: "critical",
     tags: ["connector", "network-exposure"],
-    remediationSteps: "Delete the ingress rule resources that target the connector's security group.",
+    remediationSteps:
+        "Delete the ingress rule resources that target the connector's security groups, and the inline ingress of any group attached to a connector host.",
     validateStack: (args, reportViolation) => {
-        const groups = resourcesOfType(args.resources, aws.ec2.SecurityGroup);
-        const connectorGroups = groups.filter((group) => isConnectorGroup(group.props));
-        if (connectorGroups.length === 0) {
-            args.notApplicable("Policy only applies to stacks with a connector security group");
+        const { groups, undecided, unresolved: hostsUnresolved } = connectorGroupsOf(args.resources);
+        if (groups.size === 0 && undecided.size === 0 && !hostsUnresolved) {
+            args.notApplicable("Policy only applies to stacks with a connector security group or host");
         }
-        let unresolved: Error | undefined;
-        for (const rule of args.resources.filter(isIngressRule)) {
+        let unresolved: Error | undefined = hostsUnresolved;
+        for (const [group, why] of groups) {
+            if (why.taggedItself || !why.host) continue;
+            const ingress = peek(() => group.props.ingress as unknown);
+            if (!ingress.known) {
+                unresolved ??= ingress.error;
+            } else if (Array.isArray(ingress.value) && ingress.value.length > 0) {
+                reportViolation(
+                    `Security group '${group.name}' is attached to connector host '${why.host.name}' and has ${ingress.value.length} ingress rule(s); remove them, as the connector only makes outbound connections.`,
+                    group.urn,
+                );
+            }
+        }
+        for (const [group, error] of undecided) {
+            const ingress = peek(() => group.props.ingress as unknown);
+            if (!ingress.known || (Array.isArray(ingress.value) && ingress.value.length > 0)) unresolved ??= error;
+        }
+        const candidates = [...groups.keys(), ...undecided.keys()];
+        const allGroups = resourcesOfType(args.resources, aws.ec2.SecurityGroup);
+        for (const rule of args.resources.filter((resource) => isRuleOfType(resource, "ingress"))) {
             const type = peek(() => rule.props.type as unknown);
             if (!type.known) {
                 unresolved ??= type.error;
                 continue;
             }
-            const reference = referenceOf(rule, "securityGroupId", groups);
-            for (const group of referencedTargets(reference, connectorGroups)) {
+            const reference = referenceOf(rule, "securityGroupId", allGroups);
+            for (const group of referencedTargets(reference, candidates)) {
+                const error = undecided.get(group);
+                if (error) {
+                    unresolved ??= error;
+                    continue;
+                }
                 reportViolation(
                     `Ingress rule '${rule.name}' opens connector security group '${group.name}'; delete it, as the connector only makes outbound connections.`,
                     rule.urn,
                 );
             }
-            unresolved ??= reference.unresolved;
+            if (candidates.length > 0) unresolved ??= reference.unresolved;
+        }
+        if (unresolved) {
+            throw unresolved;
+        }
+    },
+};
+
+interface ConnectorEgressConfig {
+    relaySshPorts: number[];
+}
+
+const connectorEgressSchema: PolicyConfigSchema = {
+    properties: {
+        relaySshPorts: portList([22], "TCP ports the connector's relays listen on for SSH; egress to the internet may use these, 443 (HTTPS) and 53 (DNS)."),
+    },
+};
+
+/** One egress permission, whichever resource wrote it; destinations that are security groups are inside the VPC and need no field. */
+interface EgressPermission {
+    protocol: string;
+    fromPort?: number;
+    toPort?: number;
+    /** CIDR blocks, each read on its own (an unknown one stays unknown without hiding the others). */
+    cidrs: Array<Peeked<unknown>>;
+    /** Prefix lists, which may hold public ranges. */
+    prefixLists: boolean;
+}
+
+function normaliseProtocol(protocol: unknown): string {
+    const lower = String(protocol).toLowerCase();
+    return ({ "6": "tcp", "17": "udp", "-1": "all" } as Record<string, string>)[lower] ?? lower;
+}
+
+function inlineEgress(group: PolicyResource): Peeked<EgressPermission[]> {
+    return peek(() =>
+        ((group.props.egress as Record<string, unknown>[] | undefined) ?? []).map((rule) => ({
+            protocol: normaliseProtocol(rule.protocol),
+            fromPort: rule.fromPort as number | undefined,
+            toPort: rule.toPort as number | undefined,
+            cidrs: [...peekEach(() => rule.cidrBlocks), ...peekEach(() => rule.ipv6CidrBlocks)],
+            prefixLists: ((rule.prefixListIds as unknown[] | undefined) ?? []).length > 0,
+        })),
+    );
+}
+
+function ruleEgress(rule: PolicyResource): Peeked<EgressPermission> {
+    return peek(() => {
+        const props = rule.props;
+        if (rule.isType(aws.vpc.SecurityGroupEgressRule)) {
+            return {
+                protocol: normaliseProtocol(props.ipProtocol),
+                fromPort: props.fromPort as number | undefined,
+                toPort: props.toPort as number | undefined,
+                cidrs: ["cidrIpv4", "cidrIpv6"].map((key) => peek(() => props[key])).filter((c) => !c.known || c.value !== undefined),
+                // An unknown prefix list ID is still a prefix list.
+                prefixLists: present(() => props.prefixListId),
+            };
+        }
+        return {
+            protocol: normaliseProtocol(props.protocol),
+            fromPort: props.fromPort as number | undefined,
+            toPort: props.toPort as number | undefined,
+            cidrs: [...peekEach(() => props.cidrBlocks), ...peekEach(() => props.ipv6CidrBlocks)],
+            prefixLists: present(() => props.prefixListIds),
+        };
+    });
+}
+
+/** Each element of a list, read one by one so that one unknown element does not hide the others. */
+function peekEach(read: () => unknown): Array<Peeked<unknown>> {
+    const list = peek(read);
+    if (!list.known) return [list];
+    const values = Array.isArray(list.value) ? (list.value as unknown[]) : [];
+    const result: Array<Peeked<unknown>> = [];
+    // Not values.map: map reads every element itself, and an unknown one would throw outside peek.
+    for (let index = 0; index < values.length; index++) result.push(peek(() => values[index]));
+    return result;
+}
+
+/** Whether a value is set: unknown counts as set, a list must be non-empty. */
+function present(read: () => unknown): boolean {
+    const value = peek(read);
+    if (!value.known) return true;
+    return Array.isArray(value.value) ? value.value.length > 0 : value.value !== undefined && value.value !== null;
+}
+
+/** Why an egress permission goes beyond what a connector needs, or undefined when it does not. */
+function egressProblem(permission: EgressPermission, relaySshPorts: readonly number[]): { problem?: string; unknown?: Error } {
+    const { protocol, fromPort, toPort } = permission;
+    if (protocol === "all" || (protocol !== "tcp" && protocol !== "udp")) {
+        return { problem: `allows ${protocol === "all" ? "every protocol and port" : `protocol ${protocol}`}` };
+    }
+    const ports = fromPort === toPort ? `${protocol} port ${fromPort}` : `${protocol} ports ${fromPort}-${toPort}`;
+    if (fromPort === undefined || toPort === undefined || (fromPort <= 1 && toPort >= 65535)) {
+        return { problem: `allows every ${protocol} port` };
+    }
+    if (fromPort !== toPort) {
+        // Each of the connector's needs is one port (a relay's SSH, 443, 53, a route's target).
+        return { problem: `allows ${ports}, a range where each need is one port` };
+    }
+    const publicAllowed =
+        fromPort === toPort &&
+        ((protocol === "tcp" && (relaySshPorts.includes(fromPort) || fromPort === 443)) || fromPort === 53);
+    if (publicAllowed) {
+        return {};
+    }
+    // Elsewhere only private destinations: the routes' targets.
+    if (permission.prefixLists) {
+        return { problem: `allows ${ports} to a prefix list, which may hold public addresses` };
+    }
+    for (const cidr of permission.cidrs) {
+        if (!cidr.known) return { unknown: cidr.error };
+        if (typeof cidr.value === "string" && !isPrivateCidr(cidr.value)) {
+            return { problem: `allows ${ports} to ${cidr.value}` };
+        }
+    }
+    return {};
+}
+
+export const connectorEgressRestricted: StackValidationPolicy = {
+    name: "connector-egress-restricted",
+    description:
+        "A connector's security groups let it reach the internet only over SSH to its relays (relaySshPorts), HTTPS (443) and DNS (53); " +
+        "other TCP/UDP ports only to private addresses (its routes' targets), never every port or protocol.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    tags: ["connector", "network-exposure"],
+    remediationSteps:
+        "Replace wide egress on the connector's security group with one rule per need: TCP to the relays' SSH port, TCP 443 (AWS APIs), " +
+        "UDP/TCP 53 to the resolver, and each route target's private address and port.",
+    configSchema: connectorEgressSchema,
+    validateStack: (args, reportViolation) => {
+        const { groups, undecided, unresolved: hostsUnresolved } = connectorGroupsOf(args.resources);
+        if (groups.size === 0 && undecided.size === 0 && !hostsUnresolved) {
+            args.notApplicable("Policy only applies to stacks with a connector security group or host");
+        }
+        const { relaySshPorts } = configOf<ConnectorEgressConfig>(connectorEgressSchema, args);
+        let unresolved: Error | undefined = hostsUnresolved;
+        const judge = (group: PolicyResource, source: string, urn: string, permission: EgressPermission): void => {
+            const verdict = egressProblem(permission, relaySshPorts);
+            if (verdict.unknown) {
+                unresolved ??= verdict.unknown;
+            } else if (verdict.problem) {
+                const undecidedGroup = undecided.get(group);
+                if (undecidedGroup) {
+                    unresolved ??= undecidedGroup;
+                    return;
+                }
+                reportViolation(
+                    `${source} ${verdict.problem} from connector security group '${group.name}'; a connector needs only SSH to its relays, HTTPS, DNS and its routes' private targets, so narrow it to those.`,
+                    urn,
+                );
+            }
+        };
+        const candidates = [...groups.keys(), ...undecided.keys()];
+        for (const group of candidates) {
+            const egress = inlineEgress(group);
+            if (!egress.known) {
+                unresolved ??= undecided.get(group) ?? egress.error;
+                continue;
+            }
+            for (const permission of egress.value) judge(group, `Inline egress of '${group.name}'`, group.urn, permission);
+        }
+        const allGroups = resourcesOfType(args.resources, aws.ec2.SecurityGroup);
+        for (const rule of args.resources.filter((resource) => isRuleOfType(resource, "egress"))) {
+            const reference = referenceOf(rule, "securityGroupId", allGroups);
+            const targets = referencedTargets(reference, candidates);
+            if (targets.length === 0) {
+                if (candidates.length > 0) unresolved ??= reference.unresolved;
+                continue;
+            }
+            const type = peek(() => rule.props.type as unknown);
+            const permission = ruleEgress(rule);
+            if (!type.known || !permission.known) {
+                unresolved ??= !type.known ? type.error : permission.known ? undefined : permission.error;
+                continue;
+            }
+            for (const group of targets) judge(group, `Egress rule '${rule.name}'`, rule.urn, permission.value);
         }
         if (unresolved) {
             throw unresolved;
@@ -226,6 +560,8 @@ export const connectorHostPolicies = [
     ec2ImdsV2Required,
     ec2ImdsHopLimit,
     ec2NoPublicIp,
+    ec2UserDataNoCredentials,
     connectorSecurityGroupNoIngress,
     connectorSecurityGroupNoIngressRules,
+    connectorEgressRestricted,
 ];

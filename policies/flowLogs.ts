@@ -1,5 +1,5 @@
 // Traffic through interface endpoints is recorded: the endpoint's VPC, or every one of its
-// subnets, has a flow log.
+// subnets, has a flow log that records all traffic (trafficType ALL).
 //
 // ENI-level flow logs do not count. An endpoint has one ENI per subnet, AWS replaces them when
 // the subnets change, and their IDs are unknown until the endpoint exists; a VPC or subnet flow
@@ -29,7 +29,8 @@ function subnetsCovered(endpoint: PolicyResource, logged: readonly Reference[], 
 
 export const interfaceEndpointFlowLogs: StackValidationPolicy = {
     name: "interface-endpoint-flow-logs",
-    description: "Every interface VPC endpoint's VPC, or each of its subnets, has a VPC flow log (ENI-level flow logs do not count).",
+    description:
+        "Every interface VPC endpoint's VPC, or each of its subnets, has a VPC flow log with trafficType ALL (ACCEPT- or REJECT-only and ENI-level flow logs do not count).",
     enforcementLevel: "mandatory",
     severity: "medium",
     tags: ["logging", "privatelink"],
@@ -45,7 +46,16 @@ export const interfaceEndpointFlowLogs: StackValidationPolicy = {
         if (endpoints.length === 0) {
             args.notApplicable("Policy only applies to stacks with an interface VPC endpoint");
         }
-        const flowLogs = resourcesOfType(args.resources, aws.ec2.FlowLog);
+        // A flow log that records only ACCEPT or REJECT misses the other half of the endpoint's traffic.
+        let unknownTrafficType: Error | undefined;
+        const flowLogs = resourcesOfType(args.resources, aws.ec2.FlowLog).filter((flowLog) => {
+            const trafficType = peek(() => flowLog.props.trafficType as unknown);
+            if (!trafficType.known) {
+                unknownTrafficType ??= trafficType.error;
+                return false;
+            }
+            return String(trafficType.value).toUpperCase() === "ALL";
+        });
         const vpcs = resourcesOfType(args.resources, aws.ec2.Vpc);
         const subnets = resourcesOfType(args.resources, aws.ec2.Subnet);
         const vpcLogs = flowLogs.map((flowLog) => referenceOf(flowLog, "vpcId", vpcs));
@@ -63,13 +73,13 @@ export const interfaceEndpointFlowLogs: StackValidationPolicy = {
             if (bySubnet.covered) {
                 continue;
             }
-            const undecided = (type.known ? undefined : type.error) ?? vpc.unresolved ?? bySubnet.unresolved ?? unknownFlowLog;
+            const undecided = (type.known ? undefined : type.error) ?? vpc.unresolved ?? bySubnet.unresolved ?? unknownFlowLog ?? unknownTrafficType;
             if (undecided) {
                 unresolved ??= undecided;
                 continue;
             }
             reportViolation(
-                `Interface endpoint '${endpoint.name}' has no flow log on its VPC or on all of its subnets; add an aws.ec2.FlowLog with vpcId set to the endpoint's VPC.`,
+                `Interface endpoint '${endpoint.name}' has no flow log recording all traffic on its VPC or on all of its subnets; add an aws.ec2.FlowLog with vpcId set to the endpoint's VPC and trafficType "ALL".`,
                 endpoint.urn,
             );
         }

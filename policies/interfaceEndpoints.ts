@@ -2,6 +2,7 @@
 // whole internet except on ports the user lists (the SSH relay's 22).
 import * as aws from "@pulumi/aws";
 import { PolicyConfigSchema, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { admitsTheInternet, isPrivateCidr } from "./cidrs";
 import { configOf, portNumber } from "./ruleConfig";
 
 export const interfaceEndpointSecurityGroups: ResourceValidationPolicy = {
@@ -40,7 +41,7 @@ const noPublicIngressSchema: PolicyConfigSchema = {
             type: "array",
             default: [],
             description:
-                "Ports that may accept traffic from 0.0.0.0/0 or ::/0, each optionally limited to the named security groups " +
+                "Ports that may accept traffic from the internet (e.g. 0.0.0.0/0 or ::/0), each optionally limited to the named security groups " +
                 "or rules (Pulumi resource names), e.g. [{ \"port\": 22, \"resourceNames\": [\"relay-sg\"] }].",
             items: {
                 type: "object",
@@ -55,11 +56,6 @@ const noPublicIngressSchema: PolicyConfigSchema = {
         },
     },
 };
-
-/** IPv4 or IPv6 "everywhere": any CIDR with prefix length 0. */
-function isAnywhere(cidr: string): boolean {
-    return /\/0$/.test(cidr.trim());
-}
 
 /** tcp/udp by name or number, "all" for -1; anything else (icmp, ...) as given. */
 function normaliseProtocol(protocol: string): string {
@@ -99,21 +95,34 @@ function checkIngress(
     reportViolation: (message: string) => void,
 ): void {
     const { allowedPublicIngress } = configOf<NoPublicIngressConfig>(noPublicIngressSchema, args);
-    for (const rule of rules) {
-        const anywhere = rule.sources.filter(isAnywhere);
-        if (anywhere.length === 0 || isExcepted(rule, args.name, allowedPublicIngress)) {
+    const judged = rules.filter((rule) => !isExcepted(rule, args.name, allowedPublicIngress));
+    let reported = false;
+    for (const rule of judged) {
+        if (!admitsTheInternet(rule.sources)) {
             continue;
         }
+        reported = true;
         reportViolation(
-            `${kind} '${args.name}' allows ingress from ${anywhere.join(" and ")} on ${describePorts(rule)}; narrow the source to the clients that need it, or list this port for '${args.name}' under allowedPublicIngress in this policy's config.`,
+            `${kind} '${args.name}' allows ingress from ${publicSources(rule.sources).join(" and ")} on ${describePorts(rule)}; narrow the source to the clients that need it, or list this port for '${args.name}' under allowedPublicIngress in this policy's config.`,
         );
     }
+    // Blocks that are each narrow enough can still add up to the internet (0.0.0.0/1 + 128.0.0.0/1).
+    const allSources = judged.flatMap((rule) => rule.sources);
+    if (!reported && admitsTheInternet(allSources)) {
+        reportViolation(
+            `${kind} '${args.name}' allows ingress from ${publicSources(allSources).join(", ")} on ${judged.map(describePorts).join(", ")}, which together admit the internet; narrow the sources to the clients that need them.`,
+        );
+    }
+}
+
+function publicSources(sources: readonly string[]): string[] {
+    return [...new Set(sources.filter((cidr) => !isPrivateCidr(cidr)))];
 }
 
 export const securityGroupNoPublicIngress: ResourceValidationPolicy = {
     name: "security-group-no-public-ingress",
     description:
-        "No security group or security group rule admits traffic from 0.0.0.0/0 or ::/0, except on ports listed in the policy config.",
+        "No security group (default groups included) or security group rule admits the internet: more than a /16 of public IPv4 or a /32 of public IPv6 addresses, counting the union of its CIDRs, except on ports listed in the policy config.",
     enforcementLevel: "mandatory",
     severity: "critical",
     tags: ["network-exposure"],
@@ -122,15 +131,17 @@ export const securityGroupNoPublicIngress: ResourceValidationPolicy = {
         "(the SSH relay's 22), add { port, resourceNames } to allowedPublicIngress in the policy pack config.",
     configSchema: noPublicIngressSchema,
     validateResource: [
-        validateResourceOfType(aws.ec2.SecurityGroup, (group, args, reportViolation) => {
-            const rules = (group.ingress ?? []).map((ingress) => ({
-                sources: [...(ingress.cidrBlocks ?? []), ...(ingress.ipv6CidrBlocks ?? [])],
-                protocol: ingress.protocol,
-                fromPort: ingress.fromPort,
-                toPort: ingress.toPort,
-            }));
-            checkIngress("Security group", rules, args, reportViolation);
-        }),
+        ...[aws.ec2.SecurityGroup, aws.ec2.DefaultSecurityGroup].map((cls) =>
+            validateResourceOfType(cls, (group, args, reportViolation) => {
+                const rules = (group.ingress ?? []).map((ingress) => ({
+                    sources: [...(ingress.cidrBlocks ?? []), ...(ingress.ipv6CidrBlocks ?? [])],
+                    protocol: ingress.protocol,
+                    fromPort: ingress.fromPort,
+                    toPort: ingress.toPort,
+                }));
+                checkIngress(cls === aws.ec2.DefaultSecurityGroup ? "Default security group" : "Security group", rules, args, reportViolation);
+            }),
+        ),
         validateResourceOfType(aws.vpc.SecurityGroupIngressRule, (rule, args, reportViolation) => {
             const sources = [rule.cidrIpv4, rule.cidrIpv6].filter((cidr): cidr is string => typeof cidr === "string");
             checkIngress(

@@ -103,4 +103,24 @@ export const endpointServiceLoadBalancersInternal: StackValidationPolicy = {
     },
 };
 
-export const loadBalancerPolicies = [loadBalancerInternal, endpointServiceLoadBalancersInternal];
+export const nlbPrivateLinkInboundRulesEnforced: ResourceValidationPolicy = {
+    name: "nlb-privatelink-inbound-rules-enforced",
+    description:
+        "Network Load Balancers keep enforceSecurityGroupInboundRulesOnPrivateLinkTraffic on, so their security group also filters traffic that arrives through PrivateLink.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    tags: ["privatelink", "network-exposure"],
+    remediationSteps:
+        "Remove enforceSecurityGroupInboundRulesOnPrivateLinkTraffic or set it to \"on\", and admit the endpoint's traffic in the NLB's security group.",
+    validateResource: [aws.lb.LoadBalancer, aws.alb.LoadBalancer].map((cls) =>
+        validateResourceOfType(cls, (lb, args, reportViolation) => {
+            if (String(lb.enforceSecurityGroupInboundRulesOnPrivateLinkTraffic ?? "on").toLowerCase() === "off") {
+                reportViolation(
+                    `Load balancer '${args.name}' has enforceSecurityGroupInboundRulesOnPrivateLinkTraffic "off", so PrivateLink traffic bypasses its security group; set it to "on".`,
+                );
+            }
+        }),
+    ),
+};
+
+export const loadBalancerPolicies = [loadBalancerInternal, endpointServiceLoadBalancersInternal, nlbPrivateLinkInboundRulesEnforced];

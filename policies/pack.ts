@@ -7,11 +7,16 @@ export const policyPackName = "private-connectivity";
 /**
  * The version the analyzer reports, read from the pack directory's package.json as
  * `PolicyPack` does (it requires `<cwd>/package.json`, and the CLI runs it in the pack directory).
- * From source this module sits beside that file; compiled, it is dist/policies/pack.js and the
- * pack directory is ../../policies.
+ * From source this module sits beside that file; compiled by the pack's own build it is
+ * <pack>/bin/pack.js; compiled by the package's build (for the offline evaluator other projects
+ * import) it is dist/policies/pack.js and the pack directory is ../../policies.
  */
 function readPolicyPackVersion(): string {
-    const candidates = [path.join(__dirname, "package.json"), path.join(__dirname, "..", "..", "policies", "package.json")];
+    const candidates = [
+        path.join(__dirname, "package.json"),
+        path.join(__dirname, "..", "package.json"),
+        path.join(__dirname, "..", "..", "policies", "package.json"),
+    ];
     for (const candidate of candidates) {
         if (fs.existsSync(candidate) && fs.existsSync(path.join(path.dirname(candidate), "PulumiPolicy.yaml"))) {
             const manifest: unknown = JSON.parse(fs.readFileSync(candidate, "utf8"));

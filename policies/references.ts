@@ -78,7 +78,7 @@ function mergeIdentities(sets: Set<string>[]): Set<string>[] {
 
 /**
  * What `resource.props[property]` points at among `targets`. The property may hold one ID/ARN, a
- * list of them, or (with `pick`) a list of objects each holding one.
+ * list of them, or (with `pick`) a list of objects each holding one or a list of them.
  */
 export function referenceOf(
     resource: PolicyResource,
@@ -115,7 +115,16 @@ export function referenceOf(
             const element = peek(() => list[index]);
             if (pick && element.known && element.value !== null && typeof element.value === "object") {
                 const record = element.value as Record<string, unknown>;
-                addValue(peek(() => pick(record)));
+                const picked = peek(() => pick(record));
+                if (picked.known && Array.isArray(picked.value)) {
+                    // The element holds a list of IDs (a network interface's securityGroups).
+                    const values = picked.value as unknown[];
+                    for (let inner = 0; inner < values.length; inner++) {
+                        addValue(peek(() => values[inner]));
+                    }
+                } else {
+                    addValue(picked);
+                }
             } else if (!pick || !element.known) {
                 addValue(element);
             }

@@ -9,6 +9,7 @@ import {
     ResourceValidationPolicy,
     validateResourceOfType,
 } from "@pulumi/policy";
+import { endpointTypesOf, isPrivateOnly } from "./apiGateway";
 import { configOf, portList } from "./ruleConfig";
 
 /** The listener fields the TLS rules read; aws.lb.Listener and aws.alb.Listener share them. */
@@ -96,6 +97,20 @@ function redirectsEverythingToHttps(listener: ListenerProps): boolean {
     );
 }
 
+/** A classic ELB's listener as the ALB/NLB checks read it: its front-end protocol and port. */
+function classicListeners(lb: { listeners: { lbProtocol: string; lbPort: number }[] }): ListenerProps[] {
+    return (lb.listeners ?? []).map((listener) => ({ protocol: listener.lbProtocol, port: listener.lbPort, defaultActions: [] }));
+}
+
+/** The check on each listener of a classic load balancer, named `<lb>` in messages. */
+function forEveryClassicListener(check: ListenerCheck): ResourceValidation {
+    return validateResourceOfType(aws.elb.LoadBalancer, (lb, args, reportViolation) => {
+        for (const listener of classicListeners(lb)) {
+            check(listener, { ...args, name: `${args.name}:${listener.port}` }, reportViolation);
+        }
+    });
+}
+
 const checkNoHttp: ListenerCheck = (listener, args, reportViolation) => {
     if (protocolOf(listener) !== "HTTP") {
         return;
@@ -110,7 +125,7 @@ const checkNoHttp: ListenerCheck = (listener, args, reportViolation) => {
 
 export const listenerNoPlainHttp: ResourceValidationPolicy = {
     name: "lb-listener-no-plain-http",
-    description: "Load balancer listeners do not serve plain HTTP.",
+    description: "Load balancer listeners (ALB/NLB and classic ELB) do not serve plain HTTP.",
     enforcementLevel: "mandatory",
     severity: "high",
     tags: ["tls", "checkov:CKV_AWS_2"],
@@ -118,7 +133,7 @@ export const listenerNoPlainHttp: ResourceValidationPolicy = {
         "Use protocol HTTPS with a certificateArn and a TLS 1.2+ sslPolicy. An HTTP listener that only redirects to " +
         "HTTPS passes when allowHttpsRedirects is true in the policy config.",
     configSchema: noHttpSchema,
-    validateResource: forEveryListener(checkNoHttp),
+    validateResource: [...forEveryListener(checkNoHttp), forEveryClassicListener(checkNoHttp)],
 };
 
 interface PlainTcpConfig {
@@ -140,6 +155,13 @@ const checkPlainTcp: ListenerCheck = (listener, args, reportViolation) => {
     if (protocol === undefined || !layer4Protocols.has(protocol)) {
         return;
     }
+    if (protocol !== "TCP") {
+        // SSH and TLS run over TCP: a UDP port carries neither, whatever its number.
+        reportViolation(
+            `${protocol} listener '${args.name}' on port ${listener.port ?? "(none)"} accepts UDP, which carries neither SSH nor TLS; use protocol TCP (or TLS) on that port.`,
+        );
+        return;
+    }
     const { tlsPassthroughPorts, sshPorts } = configOf<PlainTcpConfig>(plainTcpSchema, args);
     if (listener.port !== undefined && (tlsPassthroughPorts.includes(listener.port) || sshPorts.includes(listener.port))) {
         return;
@@ -153,7 +175,7 @@ const checkPlainTcp: ListenerCheck = (listener, args, reportViolation) => {
 export const listenerPlainTcpPorts: ResourceValidationPolicy = {
     name: "lb-listener-tcp-encrypted-ports",
     description:
-        "TCP/UDP listeners (which do not encrypt) only listen on ports configured as TLS pass-through (default 443) or SSH (default 22).",
+        "TCP listeners (which do not encrypt) only listen on ports configured as TLS pass-through (default 443) or SSH (default 22); UDP and TCP_UDP listeners carry neither and are refused. Classic ELB TCP listeners included.",
     enforcementLevel: "mandatory",
     severity: "high",
     tags: ["tls"],
@@ -161,7 +183,7 @@ export const listenerPlainTcpPorts: ResourceValidationPolicy = {
         "Terminate TLS at the listener (protocol TLS with a TLS 1.2+ sslPolicy), or, when the protocol on that port is " +
         "already encrypted end to end, add the port to tlsPassthroughPorts or sshPorts in the policy pack config.",
     configSchema: plainTcpSchema,
-    validateResource: forEveryListener(checkPlainTcp),
+    validateResource: [...forEveryListener(checkPlainTcp), forEveryClassicListener(checkPlainTcp)],
 };
 
 /**
@@ -194,4 +216,28 @@ export const apiGatewayDomainTlsPolicy: ResourceValidationPolicy = {
     }),
 };
 
-export const tlsPolicies = [listenerTlsPolicy, listenerNoPlainHttp, listenerPlainTcpPorts, apiGatewayDomainTlsPolicy];
+export const apiGatewayRestApiTlsPolicy: ResourceValidationPolicy = {
+    name: "apigateway-rest-api-tls12",
+    description:
+        "API Gateway REST APIs set a TLS 1.2+ securityPolicy on their default execute-api endpoint; unset is TLS 1.2 only for PRIVATE APIs (AWS applies TLS 1.0 to EDGE and REGIONAL ones).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    tags: ["tls"],
+    remediationSteps:
+        "Set securityPolicy: \"TLS_1_2\" (or an enhanced SecurityPolicy_TLS13_1_2_* / SecurityPolicy_TLS13_1_3_* policy with endpointAccessMode) on the aws.apigateway.RestApi.",
+    validateResource: validateResourceOfType(aws.apigateway.RestApi, (api, args, reportViolation) => {
+        if (api.securityPolicy === undefined) {
+            if (!isPrivateOnly(endpointTypesOf(api.endpointConfiguration))) {
+                reportViolation(
+                    `REST API '${args.name}' has no securityPolicy, so its public execute-api endpoint accepts TLS 1.0; set securityPolicy: "TLS_1_2".`,
+                );
+            }
+        } else if (!isTls12PlusApiPolicy(api.securityPolicy)) {
+            reportViolation(
+                `REST API '${args.name}' uses securityPolicy '${api.securityPolicy}', which accepts TLS older than 1.2; set securityPolicy: "TLS_1_2" or a SecurityPolicy_TLS13_* policy.`,
+            );
+        }
+    }),
+};
+
+export const tlsPolicies = [listenerTlsPolicy, listenerNoPlainHttp, listenerPlainTcpPorts, apiGatewayDomainTlsPolicy, apiGatewayRestApiTlsPolicy];

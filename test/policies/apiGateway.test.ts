@@ -1,7 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
-import { privateApiResourcePolicy, restApiPrivate, stageAccessLogs, stageXrayTracing } from "../../policies/apiGateway";
-import { invokeRestrictionOf } from "../../policies/iamDocuments";
+import { methodAuthorization, privateApiResourcePolicy, privateDomainResourcePolicy, restApiPrivate, stageAccessLogs, stageXrayTracing } from "../../policies/apiGateway";
 import {
     PropsOf,
     UNKNOWN,
@@ -114,11 +113,11 @@ describe("apigateway-private-api-resource-policy", () => {
     });
 
     it("refuses a private API whose policy allows Invoke from anywhere", async () => {
-        await assertViolation(policy, api({ ...privateApi, policy: openPolicy }), "does not limit execute-api:Invoke by aws:SourceVpce or aws:SourceVpc");
+        await assertViolation(policy, api({ ...privateApi, policy: openPolicy }), "lets execute-api:Invoke through from VPC endpoints it does not name");
     });
 
     it("refuses a private API whose RestApiPolicy does not restrict Invoke", async () => {
-        await assertViolation(policy, [api(withoutInlinePolicy), attached(openPolicy, apiId)], "does not limit execute-api:Invoke");
+        await assertViolation(policy, [api(withoutInlinePolicy), attached(openPolicy, apiId)], "lets execute-api:Invoke through");
     });
 
     it("does not count a RestApiPolicy attached to another API", async () => {
@@ -126,7 +125,7 @@ describe("apigateway-private-api-resource-policy", () => {
     });
 
     it("refuses a policy that is not valid JSON", async () => {
-        await assertViolation(policy, api({ ...privateApi, policy: "{not json" }), "does not limit execute-api:Invoke");
+        await assertViolation(policy, api({ ...privateApi, policy: "{not json" }), "lets execute-api:Invoke through");
     });
 
     it("does not judge public APIs (apigateway-rest-api-private does)", async () => {
@@ -137,66 +136,40 @@ describe("apigateway-private-api-resource-policy", () => {
         await assertCannotRunDuringPreview(policy, api({ ...privateApi, policy: UNKNOWN }), ".policy");
     });
 
-    it("decides during preview when a known RestApiPolicy restricts and the inline output is unknown", async () => {
-        await assertNoViolations(policy, [api({ ...privateApi, policy: UNKNOWN }), attached(restrictedPolicy, apiId)]);
+    it("cannot decide during preview when the inline policy is unknown, even beside a restricting RestApiPolicy (either may be in force)", async () => {
+        await assertCannotRunDuringPreview(policy, [api({ ...privateApi, policy: UNKNOWN }), attached(restrictedPolicy, apiId)], ".policy");
+    });
+
+    it("refuses a private API whose inline policy restricts but whose RestApiPolicy does not", async () => {
+        await assertViolation(policy, [api(privateApi), attached(openPolicy, apiId)], "lets execute-api:Invoke through from VPC endpoints it does not name");
+    });
+
+    it("refuses a policy whose Deny covers only some methods (execute-api:/*/GET/health)", async () => {
+        const partial = JSON.stringify({
+            Statement: [
+                { Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" },
+                { Effect: "Deny", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*/GET/health", Condition: { StringNotEquals: { "aws:SourceVpce": vpce } } },
+            ],
+        });
+        await assertViolation(policy, api({ ...privateApi, policy: partial }), "lets execute-api:Invoke through");
+    });
+
+    it("cannot decide during preview when a Deny names the API by full ARN and executionArn is unknown", async () => {
+        const byArn = JSON.stringify({
+            Statement: [
+                { Effect: "Deny", Principal: "*", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:us-east-1:111111111111:a1b2c3d4e5/*", Condition: { StringNotEquals: { "aws:SourceVpce": vpce } } },
+            ],
+        });
+        const theApi = plan(aws.apigateway.RestApi, "api", { ...privateApi, policy: byArn }, { outputs: { ...privateApi, policy: byArn, id: apiId, executionArn: UNKNOWN } });
+        await assertCannotRunDuringPreview(policy, theApi, ".executionArn");
+        const known = plan(aws.apigateway.RestApi, "api", { ...privateApi, policy: byArn }, {
+            outputs: { ...privateApi, policy: byArn, id: apiId, executionArn: "arn:aws:execute-api:us-east-1:111111111111:a1b2c3d4e5" },
+        });
+        await assertNoViolations(policy, known);
     });
 
     it("cannot decide during preview when a RestApiPolicy's restApiId is unknown and no dependency explains it", async () => {
         await assertCannotRunDuringPreview(policy, [api(withoutInlinePolicy), attached(restrictedPolicy, UNKNOWN)], ".restApiId");
-    });
-});
-
-describe("resource policy documents (iamDocuments)", () => {
-    const statement = (s: Record<string, unknown>) => ({ Version: "2012-10-17", Statement: [s] });
-    const allow = { Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" };
-
-    it("accepts an Allow conditioned on aws:SourceVpce", () => {
-        assert.equal(invokeRestrictionOf(statement({ ...allow, Condition: { StringEquals: { "aws:SourceVpce": vpce } } })), "restricted");
-    });
-
-    it("accepts an Allow conditioned on aws:SourceVpc, with keys in any case", () => {
-        assert.equal(invokeRestrictionOf(statement({ ...allow, Condition: { stringequals: { "AWS:SOURCEVPC": "vpc-1" } } })), "restricted");
-    });
-
-    it("accepts a Deny with StringNotEquals aws:SourceVpc and a wildcard action", () => {
-        const document = {
-            Statement: [allow, { Effect: "Deny", Principal: { AWS: "*" }, Action: "execute-api:*", Condition: { StringNotEquals: { "aws:SourceVpc": ["vpc-1"] } } }],
-        };
-        assert.equal(invokeRestrictionOf(document), "restricted");
-    });
-
-    it("refuses an Allow whose condition lets any endpoint through (StringLike '*')", () => {
-        assert.equal(invokeRestrictionOf(statement({ ...allow, Condition: { StringLike: { "aws:SourceVpce": "*" } } })), "unrestricted");
-    });
-
-    it("refuses when one of two Allows has no VPC condition", () => {
-        const document = { Statement: [{ ...allow, Condition: { StringEquals: { "aws:SourceVpce": vpce } } }, { ...allow, Action: "*" }] };
-        assert.equal(invokeRestrictionOf(document), "unrestricted");
-    });
-
-    it("refuses a Deny aimed at a single principal", () => {
-        const document = {
-            Statement: [allow, { Effect: "Deny", Principal: { AWS: "arn:aws:iam::1:root" }, Action: "execute-api:Invoke", Condition: { StringNotEquals: { "aws:SourceVpce": vpce } } }],
-        };
-        assert.equal(invokeRestrictionOf(document), "unrestricted");
-    });
-
-    it("refuses a Deny narrowed by an extra condition", () => {
-        const condition = { StringNotEquals: { "aws:SourceVpce": vpce }, Bool: { "aws:SecureTransport": "false" } };
-        assert.equal(invokeRestrictionOf({ Statement: [allow, { Effect: "Deny", Principal: "*", Action: "execute-api:Invoke", Condition: condition }] }), "unrestricted");
-    });
-
-    it("treats NotAction that leaves Invoke in as covering Invoke", () => {
-        assert.equal(invokeRestrictionOf(statement({ Effect: "Allow", Principal: "*", NotAction: "execute-api:ManageConnections" })), "unrestricted");
-    });
-
-    it("says a document without Allow for Invoke restricts nothing it could restrict", () => {
-        assert.equal(invokeRestrictionOf({ Statement: [] }), "unrestricted");
-    });
-
-    it("flags text that is not a policy document", () => {
-        assert.equal(invokeRestrictionOf("{not json"), "invalid");
-        assert.equal(invokeRestrictionOf("[]"), "invalid");
     });
 });
 
@@ -253,5 +226,71 @@ describe("apigateway-stage-access-logs", () => {
             assert.equal(logs.length + xray.length, 2);
             assert.deepEqual([logs.length, xray.length], [1, 1], "one violation from each rule");
         });
+    });
+});
+
+describe("apigateway-method-authorization", () => {
+    const policy = methodAuthorization;
+    const iamMethod = { restApi: apiId, resourceId: "res123", httpMethod: "GET", authorization: "AWS_IAM" } satisfies PropsOf<typeof aws.apigateway.Method>;
+    const method = (props: Record<string, unknown>) => plan(aws.apigateway.Method, "get-orders", props);
+
+    it("passes AWS_IAM, CUSTOM and COGNITO_USER_POOLS methods", async () => {
+        await assertNoViolations(policy, [
+            method(iamMethod),
+            plan(aws.apigateway.Method, "custom", { ...iamMethod, authorization: "CUSTOM", authorizerId: "auth123" }),
+            plan(aws.apigateway.Method, "cognito", { ...iamMethod, authorization: "COGNITO_USER_POOLS", authorizerId: "auth123" }),
+        ]);
+    });
+
+    it("reports an unauthenticated method as advisory by default", async () => {
+        const [violation] = await violationsOf(policy, method({ ...iamMethod, authorization: "NONE" }));
+        assert.equal(violation?.enforcementLevel, "advisory");
+        assert.ok(violation?.message.includes("API Gateway method 'get-orders' (GET) has authorization NONE, so any caller that reaches the API invokes it"));
+    });
+
+    it("blocks it when the config makes the rule mandatory", async () => {
+        const violation = await assertViolation(policy, method({ ...iamMethod, authorization: "none" }), "has authorization NONE", {
+            config: { [policy.name]: "mandatory" },
+        });
+        assert.equal(violation.enforcementLevel, "mandatory");
+    });
+
+    it("cannot decide during preview when the authorization is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, method({ ...iamMethod, authorization: UNKNOWN }), ".authorization");
+    });
+});
+
+describe("apigateway-private-domain-resource-policy", () => {
+    const policy = privateDomainResourcePolicy;
+    const privateDomain = {
+        domainName: "api.internal.example.com",
+        certificateArn: "arn:aws:acm:eu-west-1:1:certificate/1",
+        endpointConfiguration: { types: "PRIVATE" },
+        securityPolicy: "TLS_1_2",
+        policy: restrictedPolicy,
+    } satisfies PropsOf<typeof aws.apigateway.DomainName>;
+    const domain = (props: Record<string, unknown>) => plan(aws.apigateway.DomainName, "api-domain", props);
+
+    it("passes a private domain whose policy denies Invoke outside the endpoint", async () => {
+        await assertNoViolations(policy, domain(privateDomain));
+    });
+
+    it("refuses a private domain without a policy", async () => {
+        const { policy: _, ...props } = privateDomain;
+        await assertViolation(policy, domain(props), "Private custom domain 'api-domain' has no policy");
+    });
+
+    it("refuses a private domain whose policy admits every endpoint (Allow with StringLike vpce-*)", async () => {
+        const wildcard = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*", Condition: { StringLike: { "aws:SourceVpce": "vpce-*" } } }] });
+        await assertViolation(policy, domain({ ...privateDomain, policy: wildcard }), "lets execute-api:Invoke through from VPC endpoints it does not name");
+    });
+
+    it("does not judge regional domains (they have no policy)", async () => {
+        const { policy: _, ...props } = privateDomain;
+        await assertNoViolations(policy, domain({ ...props, endpointConfiguration: { types: "REGIONAL" } }));
+    });
+
+    it("cannot decide during preview when the policy is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, domain({ ...privateDomain, policy: UNKNOWN }), ".policy");
     });
 });

@@ -1,11 +1,15 @@
+import * as zlib from "node:zlib";
 import * as aws from "@pulumi/aws";
 import {
+    connectorEgressRestricted,
     connectorSecurityGroupNoIngress,
     connectorSecurityGroupNoIngressRules,
     ec2ImdsHopLimit,
     ec2ImdsV2Required,
     ec2NoPublicIp,
 } from "../../policies/connectorHosts";
+import { ec2UserDataNoCredentials } from "../../policies/userData";
+import { types } from "../helpers/resources";
 import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies/conventions";
 import {
     PropsOf,
@@ -14,6 +18,7 @@ import {
     assertNoViolations,
     assertNotApplicable,
     assertViolation,
+    component,
     plan,
 } from "./helpers";
 
@@ -33,6 +38,9 @@ const instanceProps = {
     associatePublicIpAddress: false,
     metadataOptions: imdsV2,
 } satisfies PropsOf<typeof aws.ec2.Instance>;
+
+/** The AWS provider a resource names with `provider: "<urn>::<id>"`; the engine sends its config as strings. */
+const awsProvider = (props: Record<string, unknown>) => ({ ...component(types.awsProvider, "aws-tagged"), custom: true, props });
 
 const template = (props: Record<string, unknown>) => plan(aws.ec2.LaunchTemplate, "connector-lt", props);
 const instance = (props: Record<string, unknown>) => plan(aws.ec2.Instance, "relay-host", props);
@@ -80,6 +88,40 @@ describe("ec2-imdsv2-required", () => {
 
     it("cannot decide during preview when httpTokens is unknown", async () => {
         await assertCannotRunDuringPreview(policy, template({ ...connectorTemplate, metadataOptions: { ...imdsV2, httpTokens: UNKNOWN } }), ".metadataOptions.httpTokens");
+    });
+
+    it("passes a spot instance request, a launch configuration and an Image Builder configuration that require tokens", async () => {
+        await assertNoViolations(policy, [
+            plan(aws.ec2.SpotInstanceRequest, "spot", { ...instanceProps }),
+            plan(aws.ec2.LaunchConfiguration, "lc", { imageId: "ami-0123", instanceType: "t3.micro", metadataOptions: imdsV2 }),
+            plan(aws.imagebuilder.InfrastructureConfiguration, "builder", { instanceProfileName: "builder", instanceMetadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } }),
+        ]);
+    });
+
+    it("refuses a spot instance request that allows IMDSv1", async () => {
+        await assertViolation(policy, plan(aws.ec2.SpotInstanceRequest, "spot", { ...instanceProps, metadataOptions: { httpTokens: "optional" } }), "Spot instance request 'spot' allows IMDSv1");
+    });
+
+    it("leaves a spot instance request launched from a template without its own options to the template's check", async () => {
+        const { metadataOptions: _, ...props } = instanceProps;
+        await assertNoViolations(policy, plan(aws.ec2.SpotInstanceRequest, "spot", { ...props, launchTemplate: { id: "lt-1" } }));
+    });
+
+    it("refuses a spot fleet that launches from launchSpecifications (they cannot require IMDSv2)", async () => {
+        const fleet = { iamFleetRole: "arn:aws:iam::1:role/fleet", targetCapacity: 1, launchSpecifications: [{ ami: "ami-0123", instanceType: "t3.micro" }] };
+        await assertViolation(policy, plan(aws.ec2.SpotFleetRequest, "fleet", fleet), "Spot fleet request 'fleet' launches instances from launchSpecifications, which cannot set metadata options");
+    });
+
+    it("passes a spot fleet and an EC2 Fleet that launch from templates (the templates are checked)", async () => {
+        const templateSpec = { launchTemplateSpecification: { id: "lt-1", version: "$Latest" } };
+        await assertNoViolations(policy, [
+            plan(aws.ec2.SpotFleetRequest, "fleet", { iamFleetRole: "arn:aws:iam::1:role/fleet", targetCapacity: 1, launchTemplateConfigs: [templateSpec] }),
+            plan(aws.ec2.Fleet, "ec2-fleet", { launchTemplateConfigs: [templateSpec], targetCapacitySpecification: { defaultTargetCapacityType: "spot", totalTargetCapacity: 1 } }),
+        ]);
+    });
+
+    it("refuses an Image Builder infrastructure configuration without httpTokens required", async () => {
+        await assertViolation(policy, plan(aws.imagebuilder.InfrastructureConfiguration, "builder", { instanceProfileName: "builder" }), "Image Builder infrastructure configuration 'builder' allows IMDSv1");
     });
 });
 
@@ -151,6 +193,61 @@ describe("ec2-no-public-ip", () => {
     it("cannot decide during preview when the flag is unknown", async () => {
         await assertCannotRunDuringPreview(policy, instance({ ...instanceProps, associatePublicIpAddress: UNKNOWN }), ".associatePublicIpAddress");
     });
+
+    it("refuses a spot instance request and a spot fleet specification with a public IP", async () => {
+        await assertViolation(policy, plan(aws.ec2.SpotInstanceRequest, "spot", { ...instanceProps, associatePublicIpAddress: true }), "Spot instance request 'spot' gets a public IP address");
+        const fleet = { iamFleetRole: "arn:aws:iam::1:role/fleet", targetCapacity: 1, launchSpecifications: [{ ami: "ami-0123", instanceType: "t3.micro", associatePublicIpAddress: true }] };
+        await assertViolation(policy, plan(aws.ec2.SpotFleetRequest, "fleet", fleet), "Spot fleet request 'fleet' gives instances a public IP address");
+    });
+});
+
+describe("ec2-user-data-no-credentials", () => {
+    const policy = ec2UserDataNoCredentials;
+    const bootScript = "#!/bin/bash\naws secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:eu-west-1:1:secret:agent-key > /etc/agent/key\n";
+    const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    const base64 = (text: string) => Buffer.from(text).toString("base64");
+
+    it("passes user data that fetches the key from Secrets Manager", async () => {
+        await assertNoViolations(policy, [template({ ...connectorTemplate, userData: base64(bootScript) }), instance({ ...instanceProps, userData: bootScript })]);
+    });
+
+    it("passes user data that pins relay host keys (public keys are not credentials)", async () => {
+        await assertNoViolations(policy, instance({ ...instanceProps, userData: `${bootScript}echo 'relay ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' >> known_hosts\n` }));
+    });
+
+    it("refuses a private key in a launch template's (base64) user data", async () => {
+        await assertViolation(policy, template({ ...connectorTemplate, userData: base64(bootScript + privateKey) }), "Launch template 'connector-lt' has a private key in userData");
+    });
+
+    it("refuses a private key in an instance's plain user data", async () => {
+        await assertViolation(policy, instance({ ...instanceProps, userData: bootScript + privateKey }), "Instance 'relay-host' has a private key in userData");
+    });
+
+    it("refuses an SSH user certificate, gzipped then base64-encoded", async () => {
+        const certificate = "ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29t agent\n";
+        await assertViolation(
+            policy,
+            instance({ ...instanceProps, userDataBase64: zlib.gzipSync(Buffer.from(bootScript + certificate)).toString("base64") }),
+            "Instance 'relay-host' has an SSH certificate in userDataBase64",
+        );
+    });
+
+    it("refuses a key hidden as a base64 file inside cloud-init", async () => {
+        const cloudConfig = `#cloud-config\nwrite_files:\n  - path: /etc/agent/key\n    encoding: b64\n    content: ${base64(privateKey)}\n`;
+        await assertViolation(policy, template({ ...connectorTemplate, userData: base64(cloudConfig) }), "has a private key in userData");
+    });
+
+    it("refuses an X.509 certificate in a launch configuration, and a key in a spot request and a spot fleet", async () => {
+        const certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        await assertViolation(policy, plan(aws.ec2.LaunchConfiguration, "lc", { imageId: "ami-0123", instanceType: "t3.micro", userData: certificate }), "Launch configuration 'lc' has an X.509 certificate in userData");
+        await assertViolation(policy, plan(aws.ec2.SpotInstanceRequest, "spot", { ...instanceProps, userData: privateKey }), "Spot instance request 'spot' has a private key");
+        const fleet = { iamFleetRole: "arn:aws:iam::1:role/fleet", targetCapacity: 1, launchSpecifications: [{ ami: "ami-0123", instanceType: "t3.micro", userData: privateKey }] };
+        await assertViolation(policy, plan(aws.ec2.SpotFleetRequest, "fleet", fleet), "has a private key in launchSpecifications[0].userData");
+    });
+
+    it("cannot decide during preview when the user data is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, template({ ...connectorTemplate, userData: UNKNOWN }), ".userData");
+    });
 });
 
 const connectorTags = { [CONNECTOR_ROLE_TAG_KEY]: CONNECTOR_ROLE_TAG_VALUE, Name: "connector" };
@@ -182,8 +279,27 @@ describe("connector-security-group-no-ingress", () => {
         await assertNoViolations(policy, group({ ...connectorGroup, tags: { [CONNECTOR_ROLE_TAG_KEY]: "relay" }, ingress: [sshIn] }));
     });
 
-    it("treats an unknown tagsAll as untagged rather than giving up", async () => {
-        await assertNoViolations(policy, group({ ...connectorGroup, tags: {}, tagsAll: UNKNOWN, ingress: [sshIn] }));
+    it("recognises the role tag in the provider's default tags (sent as JSON), and lets the group's own tag win", async () => {
+        const provider = awsProvider({ defaultTags: JSON.stringify({ tags: connectorTags }) });
+        const byDefault = plan(aws.ec2.SecurityGroup, "connector-sg", { ...connectorGroup, tags: {}, ingress: [sshIn] }, { provider: `${provider.urn}::id` });
+        await assertViolation(policy, [provider, byDefault], "Connector security group 'connector-sg'");
+        const overridden = plan(aws.ec2.SecurityGroup, "relay-sg", { ...connectorGroup, tags: { [CONNECTOR_ROLE_TAG_KEY]: "relay" }, ingress: [sshIn] }, { provider: `${provider.urn}::id` });
+        await assertNoViolations(policy, [provider, overridden]);
+    });
+
+    it("cannot decide during preview when the role could only come from an unknown tagsAll (no provider known)", async () => {
+        await assertCannotRunDuringPreview(policy, group({ ...connectorGroup, tags: {}, tagsAll: UNKNOWN, ingress: [sshIn] }), ".tagsAll");
+    });
+
+    it("cannot decide during preview when the provider's default tags are unknown", async () => {
+        const provider = awsProvider({ defaultTags: UNKNOWN });
+        const untagged = plan(aws.ec2.SecurityGroup, "maybe-connector", { ...connectorGroup, tags: {}, ingress: [sshIn] }, { provider: `${provider.urn}::id` });
+        await assertCannotRunDuringPreview(policy, [provider, untagged], ".defaultTags");
+    });
+
+    it("decides an untagged group with known provider default tags without the role, even when tagsAll is unknown", async () => {
+        const provider = awsProvider({ region: "eu-west-1" });
+        await assertNoViolations(policy, [provider, plan(aws.ec2.SecurityGroup, "app-sg", { ...connectorGroup, tags: {}, tagsAll: UNKNOWN, ingress: [sshIn] }, { provider: `${provider.urn}::id` })]);
     });
 
     it("cannot decide during preview when the ingress list is unknown", async () => {
@@ -236,5 +352,116 @@ describe("connector-security-group-no-ingress-rules", () => {
 
     it("is not applicable to a stack without connector groups", async () => {
         await assertNotApplicable(policy, [ingressRule(UNKNOWN)]);
+    });
+
+    const untaggedGroup = (ingress: unknown[]) =>
+        plan(aws.ec2.SecurityGroup, "host-sg", { vpcId: "vpc-1", ingress, tags: { Name: "host" } }, { outputs: { vpcId: "vpc-1", ingress, tags: { Name: "host" }, id: "sg-0host" } });
+
+    it("refuses inline ingress on an untagged group attached to a connector-tagged instance", async () => {
+        const host = plan(aws.ec2.Instance, "connector-host", { ...instanceProps, vpcSecurityGroupIds: ["sg-0host"], tags: connectorTags });
+        await assertViolation(
+            policy,
+            [untaggedGroup([sshIn]), host],
+            "Security group 'host-sg' is attached to connector host 'connector-host' and has 1 ingress rule(s); remove them",
+        );
+    });
+
+    it("refuses an ingress rule on an untagged group attached to a connector launch template's network interface (tagged for its instances)", async () => {
+        const lt = plan(aws.ec2.LaunchTemplate, "connector-lt", {
+            ...connectorTemplate,
+            networkInterfaces: [{ associatePublicIpAddress: "false", securityGroups: ["sg-0host"] }],
+            tagSpecifications: [{ resourceType: "instance", tags: connectorTags }],
+        });
+        const rule = plan(aws.vpc.SecurityGroupIngressRule, "host-in", { securityGroupId: "sg-0host", ipProtocol: "tcp", fromPort: 8080, toPort: 8080, cidrIpv4: "10.0.0.0/8" });
+        await assertViolation(policy, [untaggedGroup([]), lt, rule], "Ingress rule 'host-in' opens connector security group 'host-sg'");
+    });
+
+    it("passes an untagged group with ingress on a host that is not a connector", async () => {
+        const host = plan(aws.ec2.Instance, "web", { ...instanceProps, vpcSecurityGroupIds: ["sg-0host"], tags: { Name: "web" } });
+        await assertNoViolations(policy, [group(), untaggedGroup([sshIn]), host]);
+    });
+
+    it("during preview, follows a connector host's unknown group IDs through propertyDependencies", async () => {
+        const hostGroup = plan(aws.ec2.SecurityGroup, "host-sg", { vpcId: "vpc-1", ingress: [sshIn] }, { outputs: { vpcId: "vpc-1", ingress: [sshIn], id: UNKNOWN } });
+        const host = plan(aws.ec2.Instance, "connector-host", { ...instanceProps, vpcSecurityGroupIds: [UNKNOWN], tags: connectorTags }, { propertyDependencies: { vpcSecurityGroupIds: [hostGroup.urn] } });
+        await assertViolation(policy, [hostGroup, host], "is attached to connector host 'connector-host'");
+    });
+
+    it("cannot decide during preview when a connector host's group IDs are unknown and nothing explains them", async () => {
+        const host = plan(aws.ec2.Instance, "connector-host", { ...instanceProps, vpcSecurityGroupIds: [UNKNOWN], tags: connectorTags });
+        await assertCannotRunDuringPreview(policy, [untaggedGroup([sshIn]), host], ".vpcSecurityGroupIds.0");
+    });
+});
+
+describe("connector-egress-restricted", () => {
+    const policy = connectorEgressRestricted;
+    const egress = (protocol: string, port: number | [number, number], cidr: unknown) => {
+        const [fromPort, toPort] = Array.isArray(port) ? port : [port, port];
+        return { protocol, fromPort, toPort, cidrBlocks: [cidr] };
+    };
+    /** What a TunnelConnector opens: SSH to the relay, HTTPS, DNS to the resolver, a route's private target. */
+    const needed = [egress("tcp", 22, "0.0.0.0/0"), egress("tcp", 443, "0.0.0.0/0"), egress("udp", 53, "10.0.0.2/32"), egress("tcp", 53, "10.0.0.2/32"), egress("tcp", 5432, "10.20.1.15/32")];
+    const group = (rules: unknown[]) => plan(aws.ec2.SecurityGroup, "connector-sg", { ...connectorGroup, egress: rules }, { outputs: { ...connectorGroup, egress: rules, id: "sg-0connector" } });
+    const egressRule = (props: Record<string, unknown>, name = "connector-out") => plan(aws.vpc.SecurityGroupEgressRule, name, { securityGroupId: "sg-0connector", ...props });
+
+    it("passes SSH to the relays, HTTPS, DNS and a route's private target", async () => {
+        await assertNoViolations(policy, group(needed));
+    });
+
+    it("passes the same permissions written as aws.vpc.SecurityGroupEgressRule resources, including a prefix list on 443 and a group reference", async () => {
+        await assertNoViolations(policy, [
+            group([]),
+            egressRule({ ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "203.0.113.10/32" }, "relay"),
+            egressRule({ ipProtocol: "tcp", fromPort: 443, toPort: 443, prefixListId: "pl-0123" }, "aws-apis"),
+            egressRule({ ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: "sg-0endpoints" }, "endpoints"),
+        ]);
+    });
+
+    it("refuses all traffic to anywhere", async () => {
+        await assertViolation(policy, group([...needed, egress("-1", [0, 0], "0.0.0.0/0")]), "Inline egress of 'connector-sg' allows every protocol and port from connector security group 'connector-sg'");
+    });
+
+    it("refuses every TCP port, even to a private range", async () => {
+        await assertViolation(policy, group([...needed, egress("tcp", [0, 65535], "10.0.0.0/8")]), "allows every tcp port");
+    });
+
+    it("refuses a port range, even to a private range (each need is one port)", async () => {
+        await assertViolation(policy, group([...needed, egress("tcp", [1, 65000], "10.0.0.0/8")]), "allows tcp ports 1-65000, a range where each need is one port");
+    });
+
+    it("refuses a port other than SSH, HTTPS and DNS to the internet", async () => {
+        await assertViolation(policy, group([...needed, egress("tcp", 8080, "0.0.0.0/0")]), "allows tcp port 8080 to 0.0.0.0/0");
+    });
+
+    it("refuses a route-style port to a public address", async () => {
+        await assertViolation(policy, group([...needed, egress("tcp", 5432, "203.0.113.5/32")]), "allows tcp port 5432 to 203.0.113.5/32");
+    });
+
+    it("refuses SSH on a port the config does not name as a relay's", async () => {
+        await assertViolation(policy, group([egress("tcp", 2222, "0.0.0.0/0")]), "allows tcp port 2222");
+        await assertNoViolations(policy, group([egress("tcp", 2222, "0.0.0.0/0")]), { config: { [policy.name]: { relaySshPorts: [2222] } } });
+    });
+
+    it("refuses an egress rule resource on the connector group, and one with a prefix list on another port", async () => {
+        await assertViolation(policy, [group([]), egressRule({ ipProtocol: "tcp", fromPort: 3389, toPort: 3389, cidrIpv4: "0.0.0.0/0" })], "Egress rule 'connector-out' allows tcp port 3389 to 0.0.0.0/0");
+        await assertViolation(policy, [group([]), egressRule({ ipProtocol: "tcp", fromPort: 8080, toPort: 8080, prefixListId: "pl-0123" })], "to a prefix list");
+    });
+
+    it("refuses wide egress on an untagged group attached to a connector host", async () => {
+        const hostGroup = plan(aws.ec2.SecurityGroup, "host-sg", { vpcId: "vpc-1", egress: [egress("-1", [0, 0], "0.0.0.0/0")] }, { outputs: { id: "sg-0host", egress: [egress("-1", [0, 0], "0.0.0.0/0")] } });
+        const host = plan(aws.ec2.Instance, "connector-host", { ...instanceProps, vpcSecurityGroupIds: ["sg-0host"], tags: connectorTags });
+        await assertViolation(policy, [hostGroup, host], "from connector security group 'host-sg'");
+    });
+
+    it("does not judge groups of other hosts", async () => {
+        await assertNotApplicable(policy, plan(aws.ec2.SecurityGroup, "web-sg", { vpcId: "vpc-1", egress: [egress("-1", [0, 0], "0.0.0.0/0")] }));
+    });
+
+    it("passes an unknown destination on SSH, HTTPS or DNS, whatever it turns out to be", async () => {
+        await assertNoViolations(policy, group([egress("tcp", 22, UNKNOWN)]));
+    });
+
+    it("cannot decide during preview when a route port's destination is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, group([egress("tcp", 5432, UNKNOWN)]), ".egress.0.cidrBlocks.0");
     });
 });

@@ -3,9 +3,10 @@
 // `pulumi preview --policy-pack policies` starts the `pulumi-analyzer-policy` shim in the pack
 // directory; the shim resolves `@pulumi/pulumi/cmd/run-policy-pack` from there with Node and runs
 // it with `<engine address> .`. That script loads the directory (package.json `main`, i.e. the
-// compiled pack), whose PolicyPack prints the port of its gRPC Analyzer server. We do the same
-// and then speak the Analyzer protocol as the engine does, which proves that:
-//   - the pack directory starts with dependencies resolved from the repository root;
+// compiled pack in bin/), whose PolicyPack prints the port of its gRPC Analyzer server. We do the
+// same and then speak the Analyzer protocol as the engine does, which proves that:
+//   - the pack directory starts in this repository, and installed alone from its `npm pack`
+//     tarball (what `pulumi policy publish` uploads) with nothing but its own dependencies;
 //   - index.ts registers every rule in allPolicies, with its metadata and config schema;
 //   - the offline evaluator reports exactly what the real analyzer reports for the same inputs.
 import * as assert from "node:assert/strict";
@@ -26,9 +27,8 @@ import { allPolicies } from "../../policies/rules";
 import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies/conventions";
 import { types } from "../helpers/resources";
 import { UNKNOWN, component, plan } from "./helpers";
+import { installAlone, packDir, packPolicyPack, tarballFiles } from "./packTarball";
 
-const root = path.resolve(__dirname, "..", "..");
-const packDir = path.join(root, "policies");
 
 const levels: Record<EnforcementLevel, analyzerProto.EnforcementLevel> = {
     advisory: analyzerProto.EnforcementLevel.ADVISORY,
@@ -51,13 +51,13 @@ function promised<T>(run: (callback: (error: grpc.ServiceError | null, response:
     });
 }
 
-/** Starts the pack exactly as the `pulumi-analyzer-policy` shim does; resolves with its port. */
-function startPack(): Promise<{ child: ChildProcess; port: string }> {
+/** Starts the pack in `directory` exactly as the `pulumi-analyzer-policy` shim does; resolves with its port. */
+function startPack(directory: string): Promise<{ child: ChildProcess; port: string }> {
     const runPolicyPack = execFileSync(process.execPath, ["-e", "console.log(require.resolve('@pulumi/pulumi/cmd/run-policy-pack'))"], {
-        cwd: packDir,
+        cwd: directory,
         encoding: "utf8",
     }).trim();
-    const child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:1", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:1", "."], { cwd: directory, stdio: ["ignore", "pipe", "pipe"] });
     return new Promise((resolve, reject) => {
         let stderr = "";
         child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -142,13 +142,9 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
     let client: analyzerGrpc.AnalyzerClient;
 
     before(async function () {
-        // The CLI runs the compiled pack; comparing it with the sources only means something when it is current.
-        for (const source of fs.readdirSync(packDir).filter((file) => file.endsWith(".ts"))) {
-            const compiled = path.join(root, "dist", "policies", source.replace(/\.ts$/, ".js"));
-            const current = fs.existsSync(compiled) && fs.statSync(compiled).mtimeMs >= fs.statSync(path.join(packDir, source)).mtimeMs;
-            assert.ok(current, `${compiled} is missing or older than policies/${source}: run \`npm run build\` (npm test does)`);
-        }
-        const started = await startPack();
+        // The CLI runs the compiled pack (bin/); packing builds it from the current sources.
+        packPolicyPack();
+        const started = await startPack(packDir);
         child = started.child;
         client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${started.port}`, grpc.credentials.createInsecure());
     });
@@ -158,7 +154,7 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
         child?.kill();
     });
 
-    it("serves the private-connectivity pack with every rule of allPolicies as declared, mandatory and at its intended severity", async () => {
+    it("serves the private-connectivity pack with every rule of allPolicies as declared, at its declared enforcement level and severity", async () => {
         const info = await promised<analyzerProto.AnalyzerInfo>((done) => client.getAnalyzerInfo(new Empty(), done));
         assert.equal(info.getName(), policyPackName);
         assert.equal(info.getName(), "private-connectivity");
@@ -174,7 +170,7 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
         }));
         const declared = allPolicies.map((p) => ({
             name: p.name,
-            enforcementLevel: "mandatory",
+            enforcementLevel: p.enforcementLevel,
             // Each rule's severity as it declares it (policies/README.md's table is checked against
             // these in readme.test.ts): here, that the engine serves exactly that.
             severity: p.severity,
@@ -232,5 +228,63 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
         const policiesSeen = new Set(real.map((r) => r.policyName));
         assert.ok(policiesSeen.size >= 14, `only ${[...policiesSeen].join(", ")} reported`);
         assert.ok(real.some((r) => r.message.startsWith("can't run policy")), "the plan should include an unknown-value advisory");
+    });
+});
+
+describe("the pack installed alone from its `npm pack` tarball (what `pulumi policy publish` uploads)", function () {
+    this.timeout(120_000);
+    let child: ChildProcess | undefined;
+    let client: analyzerGrpc.AnalyzerClient;
+    let installed: string;
+    let files: string[];
+
+    before(async function () {
+        const tarball = packPolicyPack();
+        files = tarballFiles(tarball);
+        installed = installAlone(tarball);
+        const started = await startPack(installed);
+        child = started.child;
+        client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${started.port}`, grpc.credentials.createInsecure());
+    });
+
+    after(() => {
+        client?.close();
+        child?.kill();
+    });
+
+    it("holds the compiled pack, its manifest with dependencies and PulumiPolicy.yaml, and no TypeScript", () => {
+        for (const file of ["package/package.json", "package/PulumiPolicy.yaml", "package/bin/index.js", "package/bin/rules.js"]) {
+            assert.ok(files.includes(file), `${file} is in the tarball`);
+        }
+        assert.deepEqual(files.filter((file) => file.endsWith(".ts")), []);
+        const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")) as { main: string; dependencies: Record<string, string> };
+        assert.equal(manifest.main, "bin/index.js");
+        assert.ok(manifest.dependencies["@pulumi/policy"] && manifest.dependencies["@pulumi/aws"]);
+        assert.ok(!fs.realpathSync(installed).startsWith(packDir), "the installed pack is a copy, not a link to the repository");
+    });
+
+    it("serves every rule, and reports a violation for a resource it is sent", async () => {
+        const info = await promised<analyzerProto.AnalyzerInfo>((done) => client.getAnalyzerInfo(new Empty(), done));
+        assert.equal(info.getName(), policyPackName);
+        assert.equal(info.getVersion(), policyPackVersion);
+        assert.deepEqual(info.getPoliciesList().map((p) => p.getName()), allPolicies.map((p) => p.name));
+
+        const configure = new analyzerProto.ConfigureAnalyzerRequest();
+        for (const [name, reconciled] of reconcilePolicyPackConfig(allPolicies, {})) {
+            const policyConfig = new analyzerProto.PolicyConfig();
+            policyConfig.setEnforcementlevel(levels[reconciled.enforcementLevel]);
+            policyConfig.setProperties(struct(reconciled.properties));
+            configure.getPolicyconfigMap().set(name, policyConfig);
+        }
+        await promised<Empty>((done) => client.configure(configure, done));
+
+        const service = plan(aws.ec2.VpcEndpointService, "svc", { acceptanceRequired: false, allowedPrincipals: ["arn:aws:iam::222222222222:root"], networkLoadBalancerArns: ["arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/svc/1"] });
+        const request = new analyzerProto.AnalyzeRequest();
+        request.setType(service.type).setUrn(service.urn).setName(service.name).setProperties(struct(service.props)).setOptions(options(service));
+        const response = await promised<analyzerProto.AnalyzeResponse>((done) => client.analyze(request, done));
+        assert.deepEqual(
+            response.getDiagnosticsList().map((d) => [d.getPolicyname(), levelNames.get(d.getEnforcementlevel())]),
+            [["endpoint-service-acceptance-required", "mandatory"]],
+        );
     });
 });

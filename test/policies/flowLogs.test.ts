@@ -72,13 +72,13 @@ describe("interface-endpoint-flow-logs", () => {
         const violation = await assertViolation(
             policy,
             [endpoint()],
-            "Interface endpoint 'customer-endpoint' has no flow log on its VPC or on all of its subnets; add an aws.ec2.FlowLog with vpcId",
+            "Interface endpoint 'customer-endpoint' has no flow log recording all traffic on its VPC or on all of its subnets; add an aws.ec2.FlowLog with vpcId",
         );
         assert.equal(violation.resourceName, "customer-endpoint");
     });
 
     it("refuses an endpoint when only some of its subnets have flow logs", async () => {
-        await assertViolation(policy, [endpoint(), flowLog("a-flows", { subnetId: "subnet-a" })], "has no flow log on its VPC or on all of its subnets");
+        await assertViolation(policy, [endpoint(), flowLog("a-flows", { subnetId: "subnet-a" })], "has no flow log recording all traffic on its VPC or on all of its subnets");
     });
 
     it("refuses an endpoint when the flow log is on another VPC", async () => {
@@ -88,6 +88,21 @@ describe("interface-endpoint-flow-logs", () => {
     it("does not count an ENI-level flow log on the endpoint's network interface", async () => {
         const theEndpoint = endpoint();
         await assertViolation(policy, [theEndpoint, flowLog("eni-flows", { eniId: UNKNOWN }, { eniId: [theEndpoint.urn] })], "has no flow log");
+    });
+
+    for (const trafficType of ["REJECT", "ACCEPT"]) {
+        it(`does not count a VPC flow log that records only ${trafficType}`, async () => {
+            await assertViolation(policy, [endpoint(), flowLog("vpc-flows", { vpcId: "vpc-1", trafficType })], "has no flow log recording all traffic");
+        });
+    }
+
+    it("does not count a flow log without trafficType", async () => {
+        const { trafficType: _, ...destination } = logDestination;
+        await assertViolation(policy, [endpoint(), plan(aws.ec2.FlowLog, "untyped", { ...destination, vpcId: "vpc-1" })], "has no flow log recording all traffic");
+    });
+
+    it("cannot decide during preview when the only flow log's trafficType is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, [endpoint(), flowLog("vpc-flows", { vpcId: "vpc-1", trafficType: UNKNOWN })], ".trafficType");
     });
 
     it("does not judge gateway endpoints", async () => {

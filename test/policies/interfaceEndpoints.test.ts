@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
+import { isPrivateCidr, publicAddresses } from "../../policies/cidrs";
 import { interfaceEndpointSecurityGroups, securityGroupNoPublicIngress } from "../../policies/interfaceEndpoints";
 import {
     PropsOf,
@@ -144,6 +145,41 @@ describe("security-group-no-public-ingress", () => {
         );
     });
 
+    it("refuses two halves of the internet in one rule (0.0.0.0/1 + 128.0.0.0/1)", async () => {
+        await assertViolation(policy, group("split-sg", [{ ...httpsFromVpc, cidrBlocks: ["0.0.0.0/1", "128.0.0.0/1"] }]), "allows ingress from 0.0.0.0/1 and 128.0.0.0/1 on tcp port 443");
+    });
+
+    it("refuses halves of the internet spread over two rules of a group", async () => {
+        const halves = [{ ...httpsFromVpc, cidrBlocks: ["0.0.0.0/1"] }, { ...httpsFromVpc, fromPort: 8443, toPort: 8443, cidrBlocks: ["128.0.0.0/1"] }];
+        const violations = await violationsOf(policy, group("split-sg", halves));
+        assert.equal(violations.length, 2, "each half alone is far more than a /16");
+    });
+
+    it("refuses many narrow public blocks that add up to more than a /16", async () => {
+        const blocks = ["52.0.0.0/17", "52.1.0.0/17", "52.2.0.0/17"].map((cidr) => ({ ...httpsFromVpc, cidrBlocks: [cidr] }));
+        await assertViolation(policy, group("pieces-sg", blocks), "which together admit the internet");
+    });
+
+    it("refuses a large IPv6 block (2000::/4, half of global unicast)", async () => {
+        await assertViolation(policy, group("v6-sg", [{ ...httpsFromVpc, cidrBlocks: [], ipv6CidrBlocks: ["2000::/4"] }]), "from 2000::/4 on tcp port 443");
+    });
+
+    it("passes a partner's public /24 and private blocks of any size", async () => {
+        await assertNoViolations(policy, group("partner-sg", [{ ...httpsFromVpc, cidrBlocks: ["203.0.113.0/24", "10.0.0.0/8", "172.16.0.0/12", "100.64.0.0/10"], ipv6CidrBlocks: ["fc00::/7", "2001:db8:1::/48"] }]));
+    });
+
+    it("refuses open ingress on the VPC's default security group", async () => {
+        await assertViolation(
+            policy,
+            plan(aws.ec2.DefaultSecurityGroup, "default", { vpcId: "vpc-1", ingress: [sshFromAnywhere] }),
+            "Default security group 'default' allows ingress from 0.0.0.0/0 on tcp port 22",
+        );
+    });
+
+    it("passes a default security group that admits only its own members", async () => {
+        await assertNoViolations(policy, plan(aws.ec2.DefaultSecurityGroup, "default", { vpcId: "vpc-1", ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, self: true }] }));
+    });
+
     it("cannot decide during preview when a CIDR is unknown", async () => {
         await assertCannotRunDuringPreview(policy, group("sg", [{ ...sshFromAnywhere, cidrBlocks: [UNKNOWN] }]), ".ingress.0.cidrBlocks.0");
     });
@@ -160,5 +196,20 @@ describe("security-group-no-public-ingress", () => {
             violationsOf(policy, group("sg", []), { config: { [policy.name]: { allowedPublicIngress: [{ port: 0 }] } } }),
             /policy "security-group-no-public-ingress", field "allowedPublicIngress.0.port": must be >= 1/,
         );
+    });
+});
+
+describe("public address counting (cidrs.ts)", () => {
+    it("counts the union of blocks, without private and reserved space", () => {
+        assert.deepEqual(publicAddresses(["0.0.0.0/1", "128.0.0.0/1"]), publicAddresses(["0.0.0.0/0"]));
+        assert.equal(publicAddresses(["10.0.0.0/8", "192.168.1.0/24"]).ipv4, 0n);
+        assert.equal(publicAddresses(["203.0.113.0/24", "203.0.113.0/25"]).ipv4, 256n);
+        assert.equal(publicAddresses(["::/0"]).ipv6, 1n << 125n, "global unicast is 2000::/3");
+    });
+
+    it("knows private blocks", () => {
+        assert.equal(isPrivateCidr("172.16.0.0/12"), true);
+        assert.equal(isPrivateCidr("172.0.0.0/8"), false);
+        assert.equal(isPrivateCidr("fd00::/8"), true);
     });
 });

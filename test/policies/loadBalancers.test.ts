@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
-import { endpointServiceLoadBalancersInternal, loadBalancerInternal } from "../../policies/loadBalancers";
+import { endpointServiceLoadBalancersInternal, loadBalancerInternal, nlbPrivateLinkInboundRulesEnforced } from "../../policies/loadBalancers";
 import {
     PropsOf,
     UNKNOWN,
@@ -133,5 +133,31 @@ describe("endpoint-service-nlb-internal", () => {
 
     it("is not applicable to a stack without endpoint services", async () => {
         await assertNotApplicable(policy, [nlb("relay-nlb", false)]);
+    });
+});
+
+describe("nlb-privatelink-inbound-rules-enforced", () => {
+    const policy = nlbPrivateLinkInboundRulesEnforced;
+    const nlb = (props: Record<string, unknown>) => plan(aws.lb.LoadBalancer, "svc-nlb", props);
+    const withGroup = { ...internalNlb, securityGroups: ["sg-nlb"] };
+
+    it("passes an NLB that leaves the setting unset (on) or sets it on", async () => {
+        await assertNoViolations(policy, [nlb(withGroup), plan(aws.lb.LoadBalancer, "on", { ...withGroup, enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "on" })]);
+    });
+
+    it("refuses an NLB that turns it off", async () => {
+        await assertViolation(
+            policy,
+            nlb({ ...withGroup, enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "off" }),
+            "Load balancer 'svc-nlb' has enforceSecurityGroupInboundRulesOnPrivateLinkTraffic \"off\", so PrivateLink traffic bypasses its security group",
+        );
+    });
+
+    it("refuses it on the aws.alb alias too", async () => {
+        await assertViolation(policy, plan(aws.alb.LoadBalancer, "alias", { ...withGroup, enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "OFF" }), "bypasses its security group");
+    });
+
+    it("cannot decide during preview when the setting is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, nlb({ ...withGroup, enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: UNKNOWN }), ".enforceSecurityGroupInboundRulesOnPrivateLinkTraffic");
     });
 });

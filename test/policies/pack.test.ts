@@ -16,6 +16,7 @@ import { evaluatePolicies } from "../../policies/offline";
 import { policyPackName, policyPackVersion } from "../../policies/pack";
 import { allPolicies } from "../../policies/rules";
 import * as tls from "../../policies/tls";
+import * as userData from "../../policies/userData";
 
 const root = path.resolve(__dirname, "..", "..");
 const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
@@ -30,7 +31,7 @@ function isPolicy(value: unknown): value is Policy {
 }
 
 /** Every rule constant any family module exports. */
-const exportedRules = [apiGateway, connectorHosts, endpointServices, flowLogs, interfaceEndpoints, loadBalancers, tls].flatMap((module) =>
+const exportedRules = [apiGateway, connectorHosts, endpointServices, flowLogs, interfaceEndpoints, loadBalancers, tls, userData].flatMap((module) =>
     Object.values(module).filter(isPolicy),
 );
 
@@ -60,7 +61,9 @@ describe("policy pack wiring", () => {
 
             it("declares description, enforcement level, severity and remediation steps", () => {
                 assert.ok(policy.description.length > 20);
-                assert.ok(policy.enforcementLevel === "mandatory", "every rule is mandatory unless the issue says otherwise");
+                // Issue 16: unauthenticated methods are advisory unless the config makes them mandatory.
+                const advisoryByDesign = ["apigateway-method-authorization"];
+                assert.equal(policy.enforcementLevel, advisoryByDesign.includes(policy.name) ? "advisory" : "mandatory");
                 assert.ok(policy.severity);
                 assert.ok((policy.remediationSteps ?? "").length > 20);
             });
@@ -90,7 +93,13 @@ describe("policy pack directory and package", () => {
         devDependencies: Record<string, string>;
         exports: Record<string, unknown>;
     };
-    const packManifest = JSON.parse(read("policies/package.json")) as { version: string; main: string; dependencies?: unknown };
+    const packManifest = JSON.parse(read("policies/package.json")) as {
+        version: string;
+        main: string;
+        files: string[];
+        scripts: Record<string, string>;
+        dependencies: Record<string, string>;
+    };
 
     it("PulumiPolicy.yaml declares the nodejs runtime", () => {
         const project = YAML.parse(read("policies/PulumiPolicy.yaml")) as { runtime: unknown; description?: string };
@@ -98,22 +107,36 @@ describe("policy pack directory and package", () => {
         assert.ok(project.description);
     });
 
-    it("the pack directory's package.json carries the package version and no dependencies of its own", () => {
+    it("the pack directory's package.json carries the package version", () => {
         assert.equal(packManifest.version, rootManifest.version);
         assert.equal(policyPackVersion, rootManifest.version);
-        assert.equal(packManifest.dependencies, undefined, "dependencies resolve from the package root");
     });
 
-    it("the pack directory's main is the compiled index.ts", () => {
-        const main = path.resolve(root, "policies", packManifest.main);
-        assert.equal(main, path.join(root, "dist", "policies", "index.js"));
-        const buildConfig = JSON.parse(read("tsconfig.build.json")) as { include: string[]; compilerOptions: { outDir: string; rootDir: string } };
-        assert.ok(buildConfig.include.includes("policies"));
-        assert.equal(buildConfig.compilerOptions.outDir, "dist");
+    it("the pack directory depends on every package its sources import, at the root package's versions", () => {
+        const imported = new Set<string>();
+        for (const file of fs.readdirSync(path.join(root, "policies")).filter((f) => f.endsWith(".ts"))) {
+            for (const [, specifier] of read(`policies/${file}`).matchAll(/from "([^".][^"]*)"/g)) {
+                if (specifier && !specifier.startsWith("node:")) imported.add(specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!);
+            }
+        }
+        assert.deepEqual(Object.keys(packManifest.dependencies).sort(), [...imported].sort());
+        for (const [name, range] of Object.entries(packManifest.dependencies)) {
+            assert.equal(range, rootManifest.dependencies[name], `${name} has the root package's range`);
+        }
+    });
+
+    it("the pack directory's main is its own compiled index.ts, built by its build script and before every npm pack", () => {
+        assert.equal(packManifest.main, "bin/index.js");
+        const buildConfig = JSON.parse(read("policies/tsconfig.json")) as { include: string[]; compilerOptions: { outDir: string; rootDir: string } };
+        assert.equal(buildConfig.compilerOptions.outDir, "bin");
         assert.equal(buildConfig.compilerOptions.rootDir, ".");
+        assert.match(packManifest.scripts.build ?? "", /^tsc -p tsconfig\.json$/);
+        assert.equal(packManifest.scripts.prepack, "npm run build");
+        assert.deepEqual(packManifest.files, ["bin/**/*.js", "PulumiPolicy.yaml", "README.md"]);
     });
 
     it("the published package ships the pack directory and its compiled code", () => {
+        // The package keeps shipping the compiled rules for the offline evaluator other projects import.
         for (const entry of ["dist/policies/**", "policies/PulumiPolicy.yaml", "policies/package.json"]) {
             assert.ok(rootManifest.files.includes(entry), `files includes ${entry}`);
         }

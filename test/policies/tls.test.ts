@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import {
     apiGatewayDomainTlsPolicy,
+    apiGatewayRestApiTlsPolicy,
     listenerNoPlainHttp,
     listenerPlainTcpPorts,
     listenerTlsPolicy,
@@ -132,6 +133,15 @@ describe("lb-listener-tcp-encrypted-ports", () => {
         );
     });
 
+    it("refuses UDP and TCP_UDP listeners on the SSH port (SSH runs over TCP)", async () => {
+        await assertViolation(policy, listener({ ...sshListener, protocol: "UDP" }), "UDP listener 'svc-listener' on port 22 accepts UDP, which carries neither SSH nor TLS");
+        await assertViolation(policy, listener({ ...sshListener, protocol: "TCP_UDP" }), "TCP_UDP listener 'svc-listener' on port 22 accepts UDP");
+    });
+
+    it("refuses UDP on a TLS pass-through port", async () => {
+        await assertViolation(policy, listener({ ...sshListener, protocol: "UDP", port: 443 }), "accepts UDP");
+    });
+
     it("refuses UDP and TCP_UDP listeners on other ports", async () => {
         await assertViolation(policy, listener({ ...sshListener, protocol: "UDP", port: 53 }), "UDP listener 'svc-listener' on port 53");
         await assertViolation(policy, listener({ ...sshListener, protocol: "TCP_UDP", port: 53 }), "TCP_UDP listener");
@@ -207,5 +217,57 @@ describe("apigateway-domain-tls12", () => {
 
     it("cannot decide during preview when securityPolicy is unknown", async () => {
         await assertCannotRunDuringPreview(policy, domainName({ ...domain, securityPolicy: UNKNOWN }), ".securityPolicy");
+    });
+});
+
+/** A classic ELB, internal, with one front-end listener; the listener rules judge each listener. */
+const classicElb = (listeners: Record<string, unknown>[]) =>
+    plan(aws.elb.LoadBalancer, "classic", { internal: true, subnets: ["subnet-a"], listeners } satisfies Record<string, unknown>);
+const classicTcp = { lbProtocol: "tcp", lbPort: 22, instanceProtocol: "tcp", instancePort: 22 } satisfies PropsOf<typeof aws.elb.LoadBalancer>["listeners"][number];
+
+describe("classic ELB listeners (lb-listener-no-plain-http, lb-listener-tcp-encrypted-ports)", () => {
+    it("pass a classic TCP listener on the SSH port", async () => {
+        await assertNoViolations(listenerNoPlainHttp, classicElb([classicTcp]));
+        await assertNoViolations(listenerPlainTcpPorts, classicElb([classicTcp]));
+    });
+
+    it("refuse a classic HTTP listener", async () => {
+        await assertViolation(listenerNoPlainHttp, classicElb([classicTcp, { ...classicTcp, lbProtocol: "http", lbPort: 80 }]), "Listener 'classic:80' serves plain HTTP");
+    });
+
+    it("refuse a classic TCP listener on a port that is neither TLS pass-through nor SSH", async () => {
+        await assertViolation(listenerPlainTcpPorts, classicElb([{ ...classicTcp, lbPort: 5432 }]), "TCP listener 'classic:5432' on port 5432 is not a configured TLS pass-through");
+    });
+
+    it("cannot decide during preview when a listener's protocol is unknown", async () => {
+        await assertCannotRunDuringPreview(listenerNoPlainHttp, classicElb([{ ...classicTcp, lbProtocol: UNKNOWN }]), ".listeners.0.lbProtocol");
+    });
+});
+
+describe("apigateway-rest-api-tls12", () => {
+    const policy = apiGatewayRestApiTlsPolicy;
+    const privateApi = { name: "private", endpointConfiguration: { types: "PRIVATE" }, securityPolicy: "TLS_1_2" } satisfies PropsOf<typeof aws.apigateway.RestApi>;
+    const api = (props: Record<string, unknown>) => plan(aws.apigateway.RestApi, "api", props);
+
+    it("passes a private API with TLS_1_2, and one with an enhanced TLS 1.3 policy", async () => {
+        await assertNoViolations(policy, api(privateApi));
+        await assertNoViolations(policy, api({ ...privateApi, securityPolicy: "SecurityPolicy_TLS13_1_3_2025_09", endpointAccessMode: "STRICT" }));
+    });
+
+    it("passes a private API without securityPolicy (AWS serves private APIs with TLS 1.2)", async () => {
+        const { securityPolicy: _, ...props } = privateApi;
+        await assertNoViolations(policy, api(props));
+    });
+
+    it("refuses securityPolicy TLS_1_0", async () => {
+        await assertViolation(policy, api({ ...privateApi, securityPolicy: "TLS_1_0" }), "REST API 'api' uses securityPolicy 'TLS_1_0', which accepts TLS older than 1.2");
+    });
+
+    it("refuses a REGIONAL API without securityPolicy (AWS applies TLS 1.0)", async () => {
+        await assertViolation(policy, api({ name: "public", endpointConfiguration: { types: "REGIONAL" } }), "REST API 'api' has no securityPolicy");
+    });
+
+    it("cannot decide during preview when securityPolicy is unknown", async () => {
+        await assertCannotRunDuringPreview(policy, api({ ...privateApi, securityPolicy: UNKNOWN }), ".securityPolicy");
     });
 });

@@ -1,0 +1,57 @@
+// The policy pack as `pulumi policy publish` ships it: `npm pack` in the pack directory, whose
+// prepack script compiles the pack into policies/bin (the directory's `main`). Packed once per
+// test run; engine.test.ts starts the pack from the repository (which the packing built) and from
+// the tarball installed alone.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const root = path.resolve(__dirname, "..", "..");
+export const packDir = path.join(root, "policies");
+
+let tarball: string | undefined;
+
+/** A scratch directory removed when the test process exits (links in it are removed, not followed). */
+function scratch(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+}
+
+/** Runs `npm pack` in policies/ (building bin/ through prepack); returns the tarball's path. */
+export function packPolicyPack(): string {
+    if (tarball === undefined) {
+        const destination = scratch("policy-pack-");
+        const output = execFileSync("npm", ["pack", "--silent", "--pack-destination", destination], { cwd: packDir, encoding: "utf8" });
+        const name = output.trim().split("\n").pop() ?? "";
+        tarball = path.join(destination, name);
+        if (!name.endsWith(".tgz") || !fs.existsSync(tarball)) {
+            throw new Error(`npm pack in policies/ did not report a tarball:\n${output}`);
+        }
+    }
+    return tarball;
+}
+
+/** The files a tarball holds, as `tar -tzf` lists them (package/...). */
+export function tarballFiles(file: string): string[] {
+    return execFileSync("tar", ["-tzf", file], { encoding: "utf8" }).trim().split("\n");
+}
+
+/**
+ * Installs the tarball alone into an empty project, offline: the pack is extracted from the
+ * tarball, and its dependencies are linked from this repository's node_modules (the same versions
+ * a registry install would pick, without downloading @pulumi/aws). Returns the installed pack's directory.
+ */
+export function installAlone(file: string): string {
+    const project = scratch("policy-pack-consumer-");
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "policy-pack-consumer", private: true }));
+    const manifest = JSON.parse(fs.readFileSync(path.join(packDir, "package.json"), "utf8")) as { name: string; dependencies: Record<string, string> };
+    const dependencies = Object.keys(manifest.dependencies).map((name) => path.join(root, "node_modules", name));
+    execFileSync(
+        "npm",
+        ["install", file, ...dependencies, "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--install-links=false", "--loglevel=error"],
+        { cwd: project, encoding: "utf8" },
+    );
+    return path.join(project, "node_modules", ...manifest.name.split("/"));
+}
