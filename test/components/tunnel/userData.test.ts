@@ -57,7 +57,8 @@ async function install(userData: string, bundleFile: string, extra: { stubs?: Re
 /** Does the release the script installed load ssh2's native binding? */
 function bindingLoads(installed: Installed): boolean {
     const release = path.join(installed.root, connectorPaths.appDir, "current");
-    const probe = spawnSync(process.execPath, ["-e", "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"], { cwd: release });
+    // The node on PATH: the one whose npm built the binding (the tests may run on another Node).
+    const probe = spawnSync("node", ["-e", "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"], { cwd: release });
     return probe.status === 0;
 }
 
