@@ -100,8 +100,9 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
                 serviceName: checked.serviceName,
                 serviceRegion: args.serviceRegion,
                 subnetIds: checked.subnetIds,
-                // The service's private DNS name can only be enabled after acceptance (below).
-                privateDnsEnabled: false,
+                // Off until the customer accepted; then aws.vpc.EndpointPrivateDns (below) owns the setting
+                // and it must be left unset here, or the two fight in every diff.
+                privateDnsEnabled: args.privateDns ? undefined : false,
             },
             flowLogs: { name: `${name}-flow-logs`, settings: args.flowLogs ?? {} },
             tags,
