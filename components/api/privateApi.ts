@@ -199,12 +199,12 @@ export class PrivateApi extends pulumi.ComponentResource {
         const principals = checked.iamOnly
             ? pulumi.all(checked.allowedPrincipals.length > 0 ? checked.allowedPrincipals : [env.accountId])
             : pulumi.output<string[] | undefined>(undefined);
+        // `execute-api:/*` is API Gateway's name for this API in its own resource policy: unlike the
+        // API's ARN it is known at `pulumi preview`, so the policy pack's mandatory rules can judge it.
         const resourcePolicy = pulumi
-            .all([api.executionArn, allEndpointIds, principals, env.partition])
-            .apply(([executionArn, vpcEndpointIds, invokers, part]) =>
-                JSON.stringify(
-                    privateApiInvokePolicy({ resource: `${executionArn}/*`, vpcEndpointIds, principals: invokers, partition: part }),
-                ),
+            .all([allEndpointIds, principals, env.partition])
+            .apply(([vpcEndpointIds, invokers, part]) =>
+                JSON.stringify(privateApiInvokePolicy({ resource: "execute-api:/*", vpcEndpointIds, principals: invokers, partition: part })),
             );
         const policy = new aws.apigateway.RestApiPolicy(`${name}-policy`, { restApiId: api.id, policy: resourcePolicy }, parent);
 
