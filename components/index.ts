@@ -7,6 +7,7 @@ export type {
     PrivateLinkHealthCheck,
     EndpointConnectionEvent,
     PrivateDnsVerificationRecord,
+    TargetIngressRule,
 } from "./privatelink/privateLinkService";
 export { PrivateLinkEndpoint } from "./privatelink/privateLinkEndpoint";
 export type { PrivateLinkEndpointArgs, PrivateLinkEndpointDns } from "./privatelink/privateLinkEndpoint";

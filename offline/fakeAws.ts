@@ -1,5 +1,6 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { ipv4InCidr } from "../components/shared/validation";
 
 /**
  * What AWS would answer, for Pulumi's mock runtime. The offline plan (`npm start`) and the tests
@@ -18,12 +19,24 @@ export interface FakeAwsOptions {
     stackOutputs?: Record<string, Record<string, unknown>>;
     /** Result the fake ConnectivityCheck Lambda returns (JSON). */
     invocationResult?: (inputs: Record<string, unknown>) => unknown;
+    /** CIDR blocks by VPC ID (aws.ec2.getVpc, IP targets); default: the example VPCs', else 10.0.0.0/16. */
+    vpcCidrs?: Record<string, string[]>;
+    /**
+     * Inputs of resources that exist from an earlier deployment, by `<type>::<name>`, for the rules
+     * about what can change later. Default: the stack config `fake-aws:deployed`, else none.
+     */
+    deployed?: Record<string, Record<string, unknown>>;
 }
 
 type State = Record<string, unknown>;
 
 export class FakeAws implements pulumi.runtime.Mocks {
-    constructor(private readonly options: FakeAwsOptions) {}
+    private readonly rules: PrivateConnectivityRules;
+
+    constructor(private readonly options: FakeAwsOptions) {
+        // The stack config is set after the mocks, so it is read when the first resource arrives.
+        this.rules = new PrivateConnectivityRules(options.vpcCidrs ?? {}, () => options.deployed ?? deployedFromConfig());
+    }
 
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const inputs = (args.inputs ?? {}) as State;
@@ -31,9 +44,16 @@ export class FakeAws implements pulumi.runtime.Mocks {
             return this.stackReference(args.name, inputs);
         }
         const hex = digest(`${args.type}/${args.name}`);
+        // A preview calls no AWS API that could refuse; what is created is not known yet.
+        if (pulumi.runtime.isDryRun()) {
+            if (!this.rules.exists(args.type, args.name)) return previewOfCreate(inputs, this.computed(args.type, args.name, inputs, hex));
+        } else {
+            this.rules.check(args.type, args.name, inputs);
+        }
         const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex) };
         const id = typeof state.id === "string" ? state.id : `${args.name}-${hex.slice(0, 8)}`;
         delete state.id;
+        this.rules.created(args.type, id, state, inputs);
         return { id, state };
     }
 
@@ -43,7 +63,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return {
                     accountId,
-                    arn: `arn:aws:iam::${accountId}:user/offline-plan`,
+                    arn: `arn:${partitionOf(region).partition}:iam::${accountId}:user/offline-plan`,
                     id: accountId,
                     userId: "AIDAOFFLINEPLAN",
                 };
@@ -55,8 +75,12 @@ export class FakeAws implements pulumi.runtime.Mocks {
                     description: region,
                     endpoint: `ec2.${region}.amazonaws.com`,
                 };
-            case "aws:index/getPartition:getPartition":
-                return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+            case "aws:index/getPartition:getPartition": {
+                const names = partitionOf(region);
+                return { ...names, id: names.partition };
+            }
+            case "aws:ec2/getVpc:getVpc":
+                return this.vpc(String((args.inputs as State).id));
             case "aws:index/getAvailabilityZones:getAvailabilityZones":
                 return { names: ["a", "b", "c"].map((z) => `${region}${z}`), id: region };
             case "aws:ssm/getParameter:getParameter": {
@@ -82,8 +106,20 @@ export class FakeAws implements pulumi.runtime.Mocks {
         return { id: stackName, state: { name: stackName, outputs, secretOutputNames: [] } };
     }
 
+    private vpc(vpcId: string): State {
+        const cidrs = this.rules.cidrsOf(vpcId);
+        return {
+            id: vpcId,
+            cidrBlock: cidrs[0],
+            cidrBlockAssociations: cidrs.map((cidrBlock, i) => ({ associationId: `vpc-cidr-assoc-${digest(`${vpcId}/${i}`).slice(0, 17)}`, cidrBlock, state: "associated" })),
+            state: "available",
+            ownerId: this.options.accountId,
+        };
+    }
+
     private computed(type: string, name: string, inputs: State, hex: string): State {
         const { accountId, region } = this.options;
+        const { partition, reverseDnsPrefix } = partitionOf(region);
         const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
         // Pulumi auto-names physical resources as `<logical name>-<7 hex>` unless a name is given.
         const physicalName =
@@ -94,7 +130,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                   : `${name}-${hex.slice(0, 7)}`;
         const generic: State = {
             name: physicalName,
-            arn: `arn:aws:${service}:${region}:${accountId}:${name}/${hex.slice(0, 16)}`,
+            arn: `arn:${partition}:${service}:${region}:${accountId}:${name}/${hex.slice(0, 16)}`,
             tagsAll: inputs.tags ?? {},
         };
         const short = hex.slice(0, 17);
@@ -106,7 +142,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     name: lbName,
-                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:loadbalancer/${suffix}`,
+                    arn: `arn:${partition}:elasticloadbalancing:${region}:${accountId}:loadbalancer/${suffix}`,
                     arnSuffix: suffix,
                     dnsName: `${lbName}-${hex.slice(0, 16)}.elb.${region}.amazonaws.com`,
                     zoneId: "Z26RNL4JYFTOTI",
@@ -118,14 +154,14 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     name: tgName,
-                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:${suffix}`,
+                    arn: `arn:${partition}:elasticloadbalancing:${region}:${accountId}:${suffix}`,
                     arnSuffix: suffix,
                 };
             }
             case "aws:lb/listener:Listener":
                 return {
                     ...generic,
-                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:listener/net/${name}/${hex.slice(0, 16)}`,
+                    arn: `arn:${partition}:elasticloadbalancing:${region}:${accountId}:listener/net/${name}/${hex.slice(0, 16)}`,
                 };
             case "aws:ec2/vpcEndpointService:VpcEndpointService": {
                 const serviceId = `vpce-svc-${short}`;
@@ -143,8 +179,8 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: serviceId,
-                    arn: `arn:aws:ec2:${region}:${accountId}:vpc-endpoint-service/${serviceId}`,
-                    serviceName: `com.amazonaws.vpce.${region}.${serviceId}`,
+                    arn: `arn:${partition}:ec2:${region}:${accountId}:vpc-endpoint-service/${serviceId}`,
+                    serviceName: `${reverseDnsPrefix}.vpce.${region}.${serviceId}`,
                     serviceType: "Interface",
                     state: "Available",
                     privateDnsNameConfigurations: dnsConfigs,
@@ -161,7 +197,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: endpointId,
-                    arn: `arn:aws:ec2:${region}:${accountId}:vpc-endpoint/${endpointId}`,
+                    arn: `arn:${partition}:ec2:${region}:${accountId}:vpc-endpoint/${endpointId}`,
                     dnsEntries: [
                         {
                             dnsName: `${endpointId}-${hex.slice(17, 25)}.${serviceId}.${region}.vpce.amazonaws.com`,
@@ -171,7 +207,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                     networkInterfaceIds: subnets.map((_, i) => `eni-${digest(`${endpointId}/${i}`).slice(0, 17)}`),
                     // AWS services (com.amazonaws.<region>.<service>) accept at once; endpoint
                     // services of other accounts wait for their owner (acceptance required).
-                    state: serviceName.startsWith("com.amazonaws.vpce.") || !serviceName.startsWith("com.amazonaws.") ? "pendingAcceptance" : "available",
+                    state: serviceName.startsWith(`${reverseDnsPrefix}.vpce.`) || !serviceName.startsWith(`${reverseDnsPrefix}.`) ? "pendingAcceptance" : "available",
                     ownerId: accountId,
                 };
             }
@@ -179,7 +215,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: `sg-${short}`,
-                    arn: `arn:aws:ec2:${region}:${accountId}:security-group/sg-${short}`,
+                    arn: `arn:${partition}:ec2:${region}:${accountId}:security-group/sg-${short}`,
                 };
             case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
             case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
@@ -187,22 +223,22 @@ export class FakeAws implements pulumi.runtime.Mocks {
             case "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter":
                 return { ...generic, id: `${inputs.vpcEndpointServiceId}_${inputs.vpcEndpointId}`, vpcEndpointState: "available" };
             case "aws:cloudwatch/logGroup:LogGroup":
-                return { ...generic, arn: `arn:aws:logs:${region}:${accountId}:log-group:${physicalName}` };
+                return { ...generic, arn: `arn:${partition}:logs:${region}:${accountId}:log-group:${physicalName}` };
             case "aws:iam/role:Role":
-                return { ...generic, id: physicalName, arn: `arn:aws:iam::${accountId}:role/${physicalName}` };
+                return { ...generic, id: physicalName, arn: `arn:${partition}:iam::${accountId}:role/${physicalName}` };
             case "aws:sns/topic:Topic":
-                return { ...generic, id: `arn:aws:sns:${region}:${accountId}:${physicalName}`, arn: `arn:aws:sns:${region}:${accountId}:${physicalName}` };
+                return { ...generic, id: `arn:${partition}:sns:${region}:${accountId}:${physicalName}`, arn: `arn:${partition}:sns:${region}:${accountId}:${physicalName}` };
             case "aws:route53/zone:Zone": {
                 const zoneId = `Z${hex.slice(0, 20).toUpperCase()}`;
-                return { ...generic, id: zoneId, zoneId, arn: `arn:aws:route53:::hostedzone/${zoneId}`, nameServers: [] };
+                return { ...generic, id: zoneId, zoneId, arn: `arn:${partition}:route53:::hostedzone/${zoneId}`, nameServers: [] };
             }
             case "aws:route53/record:Record":
                 return { ...generic, fqdn: inputs.name };
             case "aws:lambda/function:Function":
                 return {
                     ...generic,
-                    arn: `arn:aws:lambda:${region}:${accountId}:function:${physicalName}`,
-                    invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/arn:aws:lambda:${region}:${accountId}:function:${physicalName}/invocations`,
+                    arn: `arn:${partition}:lambda:${region}:${accountId}:function:${physicalName}`,
+                    invokeArn: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/arn:${partition}:lambda:${region}:${accountId}:function:${physicalName}/invocations`,
                 };
             case "aws:lambda/invocation:Invocation": {
                 const result = this.options.invocationResult?.(inputs) ?? offlineProbeOutcome(inputs.input);
@@ -218,7 +254,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             }
             // The tunnel components: secrets, the bundle bucket, launch templates, Elastic IPs, the relay's host key.
             case "aws:secretsmanager/secret:Secret": {
-                const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${physicalName}-${hex.slice(0, 6)}`;
+                const arn = `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${physicalName}-${hex.slice(0, 6)}`;
                 return { ...generic, id: arn, arn };
             }
             case "aws:secretsmanager/secretVersion:SecretVersion": {
@@ -228,10 +264,10 @@ export class FakeAws implements pulumi.runtime.Mocks {
             }
             case "aws:s3/bucket:Bucket": {
                 const bucket = physicalName.toLowerCase().slice(0, 63);
-                return { ...generic, id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
+                return { ...generic, id: bucket, bucket, arn: `arn:${partition}:s3:::${bucket}` };
             }
             case "aws:ec2/launchTemplate:LaunchTemplate":
-                return { ...generic, id: `lt-${short}`, arn: `arn:aws:ec2:${region}:${accountId}:launch-template/lt-${short}`, latestVersion: 1, defaultVersion: 1 };
+                return { ...generic, id: `lt-${short}`, arn: `arn:${partition}:ec2:${region}:${accountId}:launch-template/lt-${short}`, latestVersion: 1, defaultVersion: 1 };
             case "aws:ec2/eip:Eip": {
                 const publicIp = `203.0.113.${parseInt(hex.slice(0, 2), 16) % 254 + 1}`;
                 return { ...generic, id: `eipalloc-${short}`, allocationId: `eipalloc-${short}`, publicIp };
@@ -253,8 +289,8 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: apiId,
-                    arn: `arn:aws:apigateway:${region}::/restapis/${apiId}`,
-                    executionArn: `arn:aws:execute-api:${region}:${accountId}:${apiId}`,
+                    arn: `arn:${partition}:apigateway:${region}::/restapis/${apiId}`,
+                    executionArn: `arn:${partition}:execute-api:${region}:${accountId}:${apiId}`,
                     rootResourceId: hex.slice(10, 20),
                     createdDate: "2025-01-01T00:00:00Z",
                 };
@@ -273,7 +309,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return { ...generic, id: `agir-${inputs.restApi}-${inputs.resourceId}-${inputs.httpMethod}-${inputs.statusCode}` };
             case "aws:apigateway/authorizer:Authorizer": {
                 const authorizerId = hex.slice(0, 6);
-                return { ...generic, id: authorizerId, arn: `arn:aws:apigateway:${region}::/restapis/${inputs.restApi}/authorizers/${authorizerId}` };
+                return { ...generic, id: authorizerId, arn: `arn:${partition}:apigateway:${region}::/restapis/${inputs.restApi}/authorizers/${authorizerId}` };
             }
             case "aws:apigateway/model:Model":
             case "aws:apigateway/requestValidator:RequestValidator":
@@ -285,8 +321,8 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: `ags-${restApi}-${stageName}`,
-                    arn: `arn:aws:apigateway:${region}::/restapis/${restApi}/stages/${stageName}`,
-                    executionArn: `arn:aws:execute-api:${region}:${accountId}:${restApi}/${stageName}`,
+                    arn: `arn:${partition}:apigateway:${region}::/restapis/${restApi}/stages/${stageName}`,
+                    executionArn: `arn:${partition}:execute-api:${region}:${accountId}:${restApi}/${stageName}`,
                     invokeUrl: `https://${restApi}.execute-api.${region}.amazonaws.com/${stageName}`,
                 };
             }
@@ -302,11 +338,11 @@ export class FakeAws implements pulumi.runtime.Mocks {
                     ...generic,
                     id: `${domain}/${domainNameId}`,
                     domainNameId,
-                    arn: `arn:aws:apigateway:${region}:${accountId}:/domainnames/${domain}+${domainNameId}`,
+                    arn: `arn:${partition}:apigateway:${region}:${accountId}:/domainnames/${domain}+${domainNameId}`,
                 };
             }
             case "aws:apigateway/domainNameAccessAssociation:DomainNameAccessAssociation": {
-                const arn = `arn:aws:apigateway:${region}:${accountId}:/domainnameaccessassociations/domainname/${String(inputs.domainNameArn).split("/domainnames/")[1]}/vpcesource/${inputs.accessAssociationSource}`;
+                const arn = `arn:${partition}:apigateway:${region}:${accountId}:/domainnameaccessassociations/domainname/${String(inputs.domainNameArn).split("/domainnames/")[1]}/vpcesource/${inputs.accessAssociationSource}`;
                 return { ...generic, id: arn, arn };
             }
             case "aws:apigateway/basePathMapping:BasePathMapping":
@@ -350,6 +386,228 @@ function fakeEd25519Key(hex: string): State {
     };
 }
 
+/**
+ * What `pulumi preview` knows of a resource it would create: its inputs; its ID and every attribute
+ * AWS computes are unknown until it exists.
+ */
+function previewOfCreate(inputs: State, computed: State): pulumi.runtime.MockResourceResult {
+    const state: State = { ...inputs };
+    for (const key of Object.keys(computed)) {
+        if (key !== "id" && !(key in inputs)) state[key] = pulumi.runtime.unknownValue;
+    }
+    return { id: "", state };
+}
+
+/** `fake-aws:deployed` of the stack config: what an earlier deployment left (see FakeAwsOptions.deployed). */
+function deployedFromConfig(): Record<string, Record<string, unknown>> {
+    const text = pulumi.runtime.getConfig("fake-aws:deployed");
+    return text ? (JSON.parse(text) as Record<string, Record<string, unknown>>) : {};
+}
+
 function digest(text: string): string {
     return crypto.createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * A refusal as AWS (or the provider) words it, followed by which rule of the offline cloud refused
+ * which resource and what to change, so that `npm start` fails before anyone deploys.
+ */
+export class AwsRuleError extends Error {
+    constructor(
+        readonly rule: string,
+        readonly resource: string,
+        readonly awsError: string,
+        readonly fix: string,
+    ) {
+        super(`${awsError}\n    offline AWS rule ${rule} refused ${resource}; fix: ${fix}`);
+        this.name = "AwsRuleError";
+    }
+}
+
+/** CIDR blocks of the example stacks' VPCs (stacks/Pulumi.*.yaml); any other VPC is 10.0.0.0/16 unless given. */
+export const exampleVpcCidrs: Record<string, string[]> = {
+    "vpc-0c0ffee0c0ffee001": ["10.20.0.0/16"],
+    "vpc-0f1ef1ef1ef1ef101": ["10.30.0.0/16"],
+};
+const defaultVpcCidr = "10.0.0.0/16";
+
+/** The partition AWS serves a region in, and its names. */
+export function partitionOf(region: string): { partition: string; dnsSuffix: string; reverseDnsPrefix: string } {
+    if (region.startsWith("cn-")) return { partition: "aws-cn", dnsSuffix: "amazonaws.com.cn", reverseDnsPrefix: "cn.com.amazonaws" };
+    if (region.startsWith("us-gov-")) return { partition: "aws-us-gov", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+    return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+}
+
+/**
+ * The rules AWS enforces on the PrivateLink and private API paths that a mock runtime would let
+ * through, checked as each resource is created (in the order the program's dependencies allow):
+ * NLB security groups only at creation, NLB health-check intervals, IP targets outside the VPC,
+ * one owner of an endpoint's private DNS setting, and the ordering AWS needs (a VPC Lambda after
+ * its role may create network interfaces, its invocation after its security group rules, a
+ * connection notification after the topic policy that lets the service publish).
+ */
+export class PrivateConnectivityRules {
+    private readonly targetGroupVpc = new Map<string, { vpcId: string; targetType: string }>();
+    private readonly endpointSetsPrivateDns = new Map<string, boolean>();
+    private readonly rolesWithPolicies = new Set<string>();
+    private readonly topicsCreated = new Set<string>();
+    private readonly topicsWithPolicy = new Set<string>();
+    private readonly groupsWithEgress = new Set<string>();
+    private readonly functionGroups = new Map<string, string[]>();
+
+    constructor(
+        private readonly vpcCidrs: Record<string, string[]>,
+        /** Inputs of resources that already exist (`<type>::<name>`), from an earlier deployment. */
+        private readonly deployedNow: () => Record<string, Record<string, unknown>>,
+    ) {}
+
+    private deployedCache?: Record<string, Record<string, unknown>>;
+    private get deployed(): Record<string, Record<string, unknown>> {
+        return (this.deployedCache ??= this.deployedNow());
+    }
+
+    /** Whether the resource exists from an earlier deployment. */
+    exists(type: string, name: string): boolean {
+        return this.deployed[`${type}::${name}`] !== undefined;
+    }
+
+    cidrsOf(vpcId: string): string[] {
+        return this.vpcCidrs[vpcId] ?? exampleVpcCidrs[vpcId] ?? [defaultVpcCidr];
+    }
+
+    /** Refuses what AWS would refuse; call before the resource exists. */
+    check(type: string, name: string, inputs: Record<string, unknown>): void {
+        const resource = `${type} "${name}"`;
+        switch (type) {
+            case "aws:lb/loadBalancer:LoadBalancer": {
+                const before = this.deployed[`${type}::${name}`];
+                const hadGroups = Array.isArray(before?.securityGroups) && before.securityGroups.length > 0;
+                const hasGroups = Array.isArray(inputs.securityGroups) && inputs.securityGroups.length > 0;
+                if (before && inputs.loadBalancerType === "network" && !hadGroups && hasGroups) {
+                    throw new AwsRuleError(
+                        "nlb-security-groups-at-creation",
+                        resource,
+                        "InvalidConfigurationRequest: You cannot set security groups on a Network Load Balancer which was created without any security groups.",
+                        "give a Network Load Balancer its security groups when it is created; an existing one without any can only get them by being replaced (a new endpoint service name for PrivateLink)",
+                    );
+                }
+                return;
+            }
+            case "aws:lb/targetGroup:TargetGroup": {
+                const interval = (inputs.healthCheck as { interval?: unknown } | undefined)?.interval;
+                if (typeof interval === "number" && (interval < 5 || interval > 300)) {
+                    const bound = interval < 5 ? "greater than or equal to 5" : "less than or equal to 300";
+                    throw new AwsRuleError(
+                        "health-check-interval-range",
+                        resource,
+                        `ValidationError: 1 validation error detected: Value '${interval}' at 'healthCheckIntervalSeconds' failed to satisfy constraint: Member must have value ${bound}`,
+                        "choose a health-check interval from 5 to 300 seconds",
+                    );
+                }
+                return;
+            }
+            case "aws:lb/targetGroupAttachment:TargetGroupAttachment": {
+                const group = this.targetGroupVpc.get(String(inputs.targetGroupArn));
+                const ip = String(inputs.targetId);
+                if (!group || group.targetType !== "ip" || !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return;
+                const inside = this.cidrsOf(group.vpcId).some((cidr) => ipv4InCidr(ip, cidr));
+                if (!inside && inputs.availabilityZone !== "all") {
+                    throw new AwsRuleError(
+                        "ip-target-outside-vpc",
+                        resource,
+                        `ValidationError: The Availability Zone is required for IP address '${ip}' because it is not in the VPC`,
+                        `register an IP outside ${group.vpcId} (${this.cidrsOf(group.vpcId).join(", ")}), e.g. in a peered VPC or on premises, with availabilityZone "all"`,
+                    );
+                }
+                if (inside && inputs.availabilityZone === "all") {
+                    throw new AwsRuleError(
+                        "ip-target-outside-vpc",
+                        resource,
+                        `ValidationError: The IP address '${ip}' is within the VPC, and cannot have its Availability Zone overridden to 'all'`,
+                        "leave availabilityZone unset for targets inside the target group's VPC",
+                    );
+                }
+                return;
+            }
+            case "aws:vpc/endpointPrivateDns:EndpointPrivateDns":
+                if (this.endpointSetsPrivateDns.get(String(inputs.vpcEndpointId))) {
+                    throw new AwsRuleError(
+                        "endpoint-private-dns-one-owner",
+                        resource,
+                        `aws.vpc.EndpointPrivateDns: the privateDnsEnabled argument should be omitted on the parent aws.ec2.VpcEndpoint (${inputs.vpcEndpointId}). Setting the value both places can lead to unintended behavior and persistent differences.`,
+                        "leave privateDnsEnabled unset on an endpoint whose private DNS aws.vpc.EndpointPrivateDns manages",
+                    );
+                }
+                return;
+            case "aws:lambda/function:Function": {
+                const vpcConfig = inputs.vpcConfig as { securityGroupIds?: unknown } | undefined;
+                const roleName = String(inputs.role ?? "").split("/").pop() ?? "";
+                if (vpcConfig && !this.rolesWithPolicies.has(roleName)) {
+                    throw new AwsRuleError(
+                        "lambda-after-role-policy",
+                        resource,
+                        "InvalidParameterValueException: The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
+                        `create the function after the policy (attachment) of its role ${roleName}: dependsOn it`,
+                    );
+                }
+                return;
+            }
+            case "aws:lambda/invocation:Invocation": {
+                const groups = this.functionGroups.get(String(inputs.functionName)) ?? [];
+                const closed = groups.filter((g) => !this.groupsWithEgress.has(g));
+                if (closed.length > 0) {
+                    throw new AwsRuleError(
+                        "invocation-after-security-group-rules",
+                        resource,
+                        `Task timed out: the function's security group ${closed.join(", ")} allowed no egress yet when it was invoked`,
+                        "invoke the function after the security group rules it relies on: dependsOn them",
+                    );
+                }
+                return;
+            }
+            case "aws:ec2/vpcEndpointConnectionNotification:VpcEndpointConnectionNotification": {
+                const topic = String(inputs.connectionNotificationArn);
+                if (this.topicsCreated.has(topic) && !this.topicsWithPolicy.has(topic)) {
+                    throw new AwsRuleError(
+                        "notification-after-topic-policy",
+                        resource,
+                        `InvalidParameter: vpce.amazonaws.com is not authorized to publish to ${topic} (the test notification was refused)`,
+                        "create the connection notification after the topic policy that lets vpce.amazonaws.com publish: dependsOn it",
+                    );
+                }
+                return;
+            }
+        }
+    }
+
+    /** Remembers what later checks need, once the resource exists. */
+    created(type: string, id: string, state: Record<string, unknown>, inputs: Record<string, unknown>): void {
+        switch (type) {
+            case "aws:lb/targetGroup:TargetGroup":
+                this.targetGroupVpc.set(String(state.arn), { vpcId: String(state.vpcId), targetType: String(state.targetType ?? "instance") });
+                return;
+            case "aws:ec2/vpcEndpoint:VpcEndpoint":
+                this.endpointSetsPrivateDns.set(id, state.privateDnsEnabled !== undefined);
+                return;
+            case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            case "aws:iam/rolePolicy:RolePolicy":
+                this.rolesWithPolicies.add(String(state.role));
+                return;
+            case "aws:sns/topic:Topic":
+                this.topicsCreated.add(String(state.arn));
+                return;
+            case "aws:sns/topicPolicy:TopicPolicy":
+                this.topicsWithPolicy.add(String(inputs.arn));
+                return;
+            case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+                this.groupsWithEgress.add(String(state.securityGroupId));
+                return;
+            case "aws:lambda/function:Function": {
+                const vpcConfig = state.vpcConfig as { securityGroupIds?: unknown } | undefined;
+                const groups = Array.isArray(vpcConfig?.securityGroupIds) ? vpcConfig.securityGroupIds.map(String) : [];
+                this.functionGroups.set(String(state.name), groups);
+                return;
+            }
+        }
+    }
 }

@@ -36,7 +36,7 @@ const listener = z.strictObject({
             protocol: z.enum(["TCP", "HTTP", "HTTPS"]).optional(),
             port: z.number().int().optional(),
             path: z.string().optional(),
-            intervalSeconds: z.union([z.literal(10), z.literal(30)]).optional(),
+            intervalSeconds: z.number().int().min(5).max(300).optional(),
             healthyThreshold: z.number().int().optional(),
             unhealthyThreshold: z.number().int().optional(),
         })

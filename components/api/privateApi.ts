@@ -1,30 +1,13 @@
-import * as crypto from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkFlowLogSettings, EndpointFlowLogs, FlowLogSettings } from "../privatelink/endpointFlowLogs";
-import { serviceTrustPolicy } from "../shared/iamPolicy";
+import { FlowLogSettings } from "../privatelink/endpointFlowLogs";
+import { createInterfaceEndpoint, InterfaceEndpoint } from "../shared/interfaceEndpoint";
+import { CheckedEndpoint, checkArgs, componentType } from "./privateApiChecks";
+import { createCustomDomain } from "./privateApiDomain";
 import { executeApiEndpointPolicy, invokerIdentityPolicy, privateApiInvokePolicy } from "./privateApiPolicy";
-import {
-    ApiEnvironment,
-    CheckedAuthorizer,
-    checkAuthorizers,
-    CheckedRoute,
-    checkRoutes,
-    curlExample,
-    integrationArgsFor,
-    lambdaInvocationUri,
-    methodArgsFor,
-    PrivateApiAuthorizer,
-    PrivateApiRoute,
-} from "./privateApiRoutes";
-import {
-    apiGatewayTls12PolicyPattern,
-    ArgChecker,
-    defaultApiGatewaySecurityPolicy,
-    defaultLogRetentionDays,
-    isIpv4Cidr,
-    patterns,
-} from "../shared/validation";
+import { createRoutes } from "./privateApiRouteResources";
+import { ApiEnvironment, curlExample, PrivateApiAuthorizer, PrivateApiRoute } from "./privateApiRoutes";
+import { createStage } from "./privateApiStage";
 
 /** The execute-api interface endpoint the component creates. */
 export interface PrivateApiEndpointArgs {
@@ -148,39 +131,6 @@ export interface PrivateApiArgs {
     tags?: Record<string, pulumi.Input<string>>;
 }
 
-const componentType = "firefly:privateapi:PrivateApi";
-
-/**
- * The access log line: one JSON object per request, with who called (principal, VPC endpoint), what,
- * the outcome and where time went, and the TLS version negotiated.
- */
-const accessLogFormat = JSON.stringify({
-    requestId: "$context.requestId",
-    extendedRequestId: "$context.extendedRequestId",
-    requestTime: "$context.requestTime",
-    httpMethod: "$context.httpMethod",
-    resourcePath: "$context.resourcePath",
-    path: "$context.path",
-    status: "$context.status",
-    protocol: "$context.protocol",
-    responseLength: "$context.responseLength",
-    responseLatency: "$context.responseLatency",
-    integrationStatus: "$context.integration.status",
-    integrationLatency: "$context.integration.latency",
-    sourceIp: "$context.identity.sourceIp",
-    vpcId: "$context.identity.vpcId",
-    vpceId: "$context.identity.vpceId",
-    callerAccountId: "$context.identity.accountId",
-    userArn: "$context.identity.userArn",
-    principalId: "$context.authorizer.principalId",
-    errorMessage: "$context.error.message",
-    errorType: "$context.error.responseType",
-    authorizerError: "$context.authorizer.error",
-    tlsVersion: "$context.tlsVersion",
-    domainName: "$context.domainName",
-    xrayTraceId: "$context.xrayTraceId",
-});
-
 /**
  * A REST API that only exists inside VPCs: endpoint type PRIVATE, reachable only through the given
  * execute-api interface endpoints (resource policy on `aws:SourceVpce`), IAM-authorized by default,
@@ -228,7 +178,7 @@ export class PrivateApi extends pulumi.ComponentResource {
             reverseDnsPrefix: partitionInfo.reverseDnsPrefix,
         };
 
-        const created = checked.endpoint ? this.createEndpoint(name, checked.endpoint, tags, env) : undefined;
+        const created = checked.endpoint ? createApiEndpoint(this, name, checked.endpoint, tags, env) : undefined;
         const endpointIds: pulumi.Input<string>[] = [...(created ? [created.endpoint.id] : []), ...checked.vpcEndpointIds];
         const allEndpointIds = pulumi.all(endpointIds);
 
@@ -249,71 +199,22 @@ export class PrivateApi extends pulumi.ComponentResource {
         const principals = checked.iamOnly
             ? pulumi.all(checked.allowedPrincipals.length > 0 ? checked.allowedPrincipals : [env.accountId])
             : pulumi.output<string[] | undefined>(undefined);
+        // `execute-api:/*` is API Gateway's name for this API in its own resource policy: unlike the
+        // API's ARN it is known at `pulumi preview`, so the policy pack's mandatory rules can judge it.
         const resourcePolicy = pulumi
-            .all([api.executionArn, allEndpointIds, principals, env.partition])
-            .apply(([executionArn, vpcEndpointIds, invokers, part]) =>
-                JSON.stringify(
-                    privateApiInvokePolicy({ resource: `${executionArn}/*`, vpcEndpointIds, principals: invokers, partition: part }),
-                ),
+            .all([allEndpointIds, principals, env.partition])
+            .apply(([vpcEndpointIds, invokers, part]) =>
+                JSON.stringify(privateApiInvokePolicy({ resource: "execute-api:/*", vpcEndpointIds, principals: invokers, partition: part })),
             );
         const policy = new aws.apigateway.RestApiPolicy(`${name}-policy`, { restApiId: api.id, policy: resourcePolicy }, parent);
 
-        const definition = this.createRoutes(name, api, checked, env);
+        const definition = createRoutes(this, name, api, checked, env);
 
-        // A deployment is a snapshot: changes to routes *or to the resource policy* reach callers only
-        // when a new one is created, so its triggers hash both.
-        const deployment = new aws.apigateway.Deployment(
-            `${name}-deployment`,
-            {
-                restApi: api.id,
-                description: `Private API ${name}`,
-                triggers: {
-                    definition: pulumi.output(definition.spec).apply((spec) => sha256(canonicalJson(spec))),
-                    resourcePolicy: resourcePolicy.apply(sha256),
-                },
-            },
-            { parent: this, dependsOn: [policy, ...definition.resources] },
-        );
+        const { stage, accessLogs } = createStage(this, name, checked, { api, policy, resourcePolicy, definition, partition: env.partition, tags });
 
-        const account = checked.manageAccountCloudWatchRole ? this.createAccountLoggingRole(name, env.partition, tags) : undefined;
-        const accessLogs = new aws.cloudwatch.LogGroup(
-            `${name}-access-logs`,
-            { retentionInDays: checked.accessLogRetentionInDays, kmsKeyId: checked.accessLogKmsKeyArn, tags },
-            parent,
-        );
-        const stage = new aws.apigateway.Stage(
-            `${name}-stage`,
-            {
-                restApi: api.id,
-                deployment: deployment.id,
-                stageName: checked.stageName,
-                xrayTracingEnabled: true,
-                accessLogSettings: { destinationArn: accessLogs.arn, format: accessLogFormat },
-                tags,
-            },
-            { parent: this, dependsOn: account ? [account] : [] },
-        );
-        new aws.apigateway.MethodSettings(
-            `${name}-method-settings`,
-            {
-                restApi: api.id,
-                stageName: stage.stageName,
-                methodPath: "*/*",
-                settings: {
-                    metricsEnabled: true,
-                    loggingLevel: checked.executionLogLevel,
-                    dataTraceEnabled: false,
-                    throttlingRateLimit: checked.throttling.rateLimit,
-                    throttlingBurstLimit: checked.throttling.burstLimit,
-                },
-            },
-            parent,
-        );
-
-        let customDomainUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
-        if (checked.customDomain) {
-            customDomainUrl = this.createCustomDomain(name, checked, { api, stage, endpointIds, allEndpointIds, created, partition: env.partition, tags });
-        }
+        const customDomainUrl = checked.customDomain
+            ? createCustomDomain(this, name, checked.customDomain, checked, { api, stage, endpointIds, allEndpointIds, created, partition: env.partition, tags })
+            : pulumi.output(undefined);
 
         // Private DNS of the created endpoint resolves the API's own hostname inside the VPC. Otherwise
         // the Route 53 alias API Gateway publishes for each associated endpoint works everywhere.
@@ -348,261 +249,6 @@ export class PrivateApi extends pulumi.ComponentResource {
             exampleCurl: this.exampleCurl,
         });
     }
-
-    /** The execute-api interface endpoint, its security group (443 from the callers only) and flow logs. */
-    private createEndpoint(name: string, endpoint: CheckedEndpoint, tags: Record<string, pulumi.Input<string>>, env: Environment) {
-        const parent = { parent: this };
-        const securityGroup = new aws.ec2.SecurityGroup(
-            `${name}-endpoint-sg`,
-            {
-                vpcId: endpoint.vpcId,
-                description: `execute-api endpoint of private API ${name}: HTTPS from its callers only`,
-                tags,
-            },
-            parent,
-        );
-        const sources = [
-            ...endpoint.allowedSourceSecurityGroupIds.map((id, i) => ({ key: typeof id === "string" ? id : `sg-${i}`, rule: { referencedSecurityGroupId: id } })),
-            ...endpoint.allowedSourceCidrs.map((cidr, i) => ({ key: typeof cidr === "string" ? cidr : `cidr-${i}`, rule: { cidrIpv4: cidr } })),
-        ];
-        for (const { key, rule } of sources) {
-            new aws.vpc.SecurityGroupIngressRule(
-                `${name}-endpoint-https-from-${key}`,
-                { securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS to the private API", ...rule, tags },
-                parent,
-            );
-        }
-        const vpce = new aws.ec2.VpcEndpoint(
-            `${name}-endpoint`,
-            {
-                vpcId: endpoint.vpcId,
-                serviceName: pulumi.interpolate`${env.reverseDnsPrefix}.${env.region}.execute-api`,
-                vpcEndpointType: "Interface",
-                privateDnsEnabled: endpoint.privateDnsEnabled,
-                subnetIds: endpoint.subnetIds,
-                securityGroupIds: [securityGroup.id],
-                ipAddressType: "ipv4",
-                policy:
-                    endpoint.policy ??
-                    pulumi.all([env.partition, env.region, env.accountId]).apply(([part, reg, account]) => JSON.stringify(executeApiEndpointPolicy(part, reg, account))),
-                tags,
-            },
-            parent,
-        );
-        if (endpoint.flowLogs !== false) {
-            new EndpointFlowLogs(`${name}-endpoint-flow-logs`, { ...endpoint.flowLogs, subnetIds: endpoint.subnetIds, tags }, parent);
-        }
-        return { endpoint: vpce, securityGroup };
-    }
-
-    /**
-     * Resources, methods, integrations, authorizers and models. Returns the resources a deployment
-     * must wait for, and `spec`: every argument they were created with except the IDs AWS assigns, so
-     * that a hash of it changes exactly when the API definition does.
-     */
-    private createRoutes(name: string, api: aws.apigateway.RestApi, checked: CheckedArgs, env: ApiEnvironment) {
-        const parent = { parent: this };
-        const resources: pulumi.Resource[] = [];
-        const spec: { authorizers: Record<string, unknown>; routes: Record<string, unknown> } = { authorizers: {}, routes: {} };
-
-        const authorizerIds = new Map<string, pulumi.Output<string>>();
-        for (const [authName, authorizer] of Object.entries(checked.authorizers)) {
-            const authorizerArgs = {
-                name: authName,
-                type: authorizer.type,
-                identitySource: authorizer.identitySource,
-                identityValidationExpression: authorizer.identityValidationExpression,
-                authorizerResultTtlInSeconds: authorizer.resultTtlSeconds,
-                authorizerUri: authorizer.functionArn === undefined ? undefined : lambdaInvocationUri(env, authorizer.functionArn),
-                providerArns: authorizer.userPoolArns,
-            };
-            spec.authorizers[authName] = authorizerArgs;
-            const created = new aws.apigateway.Authorizer(`${name}-authorizer-${authName}`, { restApi: api.id, ...authorizerArgs }, parent);
-            authorizerIds.set(authName, created.id);
-            if (authorizer.functionArn !== undefined) {
-                this.allowApiGatewayToInvoke(name, `authorizer-${authName}`, authorizer.functionArn, pulumi.interpolate`${api.executionArn}/authorizers/${created.id}`);
-            }
-        }
-
-        const validator = checked.routes.some((r) => r.requestSchema !== undefined)
-            ? new aws.apigateway.RequestValidator(`${name}-body-validator`, { restApi: api.id, name: "body", validateRequestBody: true, validateRequestParameters: false }, parent)
-            : undefined;
-
-        // One API Gateway resource per distinct path prefix, shared by the routes below it.
-        const resourceIds = new Map<string, pulumi.Input<string>>([["/", api.rootResourceId]]);
-        const resourceIdOf = (segments: readonly string[]): pulumi.Input<string> => {
-            const path = `/${segments.join("/")}`;
-            const known = resourceIds.get(path);
-            if (known !== undefined) return known;
-            const resource = new aws.apigateway.Resource(
-                `${name}-resource-${path}`,
-                { restApi: api.id, parentId: resourceIdOf(segments.slice(0, -1)), pathPart: segments[segments.length - 1]! },
-                parent,
-            );
-            resourceIds.set(path, resource.id);
-            return resource.id;
-        };
-
-        for (const route of checked.routes) {
-            const resourceId = resourceIdOf(route.segments);
-            const key = `${route.method}-${route.path}`;
-            const auth = route.authorization;
-
-            let model: aws.apigateway.Model | undefined;
-            if (route.requestSchema !== undefined && route.modelName !== undefined) {
-                model = new aws.apigateway.Model(
-                    `${name}-model-${key}`,
-                    { restApi: api.id, name: route.modelName, contentType: "application/json", schema: route.requestSchema },
-                    parent,
-                );
-            }
-            const methodArgs = methodArgsFor(route);
-            const method = new aws.apigateway.Method(
-                `${name}-method-${key}`,
-                {
-                    restApi: api.id,
-                    resourceId,
-                    ...methodArgs,
-                    authorizerId: "authorizer" in auth ? authorizerIds.get(auth.authorizer) : undefined,
-                    requestValidatorId: model ? validator?.id : undefined,
-                },
-                { parent: this, dependsOn: model ? [model] : [] },
-            );
-
-            const integrationArgs = integrationArgsFor(route, env);
-            const integration = new aws.apigateway.Integration(
-                `${name}-integration-${key}`,
-                { restApi: api.id, resourceId, ...integrationArgs, httpMethod: method.httpMethod },
-                parent,
-            );
-            resources.push(method, integration);
-
-            let responseArgs: Record<string, unknown> | undefined;
-            if (route.integration.type === "MOCK") {
-                const statusCode = String(route.integration.statusCode);
-                responseArgs = { statusCode, responseTemplates: { "application/json": route.integration.responseBody } };
-                const methodResponse = new aws.apigateway.MethodResponse(
-                    `${name}-method-response-${key}`,
-                    { restApi: api.id, resourceId, httpMethod: method.httpMethod, statusCode, responseModels: { "application/json": "Empty" } },
-                    parent,
-                );
-                const integrationResponse = new aws.apigateway.IntegrationResponse(
-                    `${name}-integration-response-${key}`,
-                    {
-                        restApi: api.id,
-                        resourceId,
-                        httpMethod: method.httpMethod,
-                        statusCode: methodResponse.statusCode,
-                        responseTemplates: { "application/json": route.integration.responseBody },
-                    },
-                    { parent: this, dependsOn: [integration] },
-                );
-                resources.push(methodResponse, integrationResponse);
-            } else if (route.integration.type === "AWS_PROXY") {
-                // Any stage, this method and path only.
-                const methodAndPath = `${route.method === "ANY" ? "*" : route.method}/${route.segments.map((s) => (s.startsWith("{") ? "*" : s)).join("/")}`;
-                this.allowApiGatewayToInvoke(name, key, route.integration.functionArn, pulumi.interpolate`${api.executionArn}/*/${methodAndPath}`);
-            }
-            spec.routes[key] = {
-                method: methodArgs,
-                authorizer: "authorizer" in auth ? auth.authorizer : undefined,
-                model: route.requestSchema === undefined ? undefined : { name: route.modelName, schema: route.requestSchema },
-                integration: integrationArgs,
-                response: responseArgs,
-            };
-        }
-        return { resources, spec };
-    }
-
-    /** Lets API Gateway invoke a Lambda function, from `sourceArn` (a route or an authorizer of this API) only. */
-    private allowApiGatewayToInvoke(name: string, key: string, functionArn: pulumi.Input<string>, sourceArn: pulumi.Input<string>): void {
-        new aws.lambda.Permission(
-            `${name}-invoke-${key}`,
-            { action: "lambda:InvokeFunction", function: functionArn, principal: "apigateway.amazonaws.com", sourceArn, statementId: statementId(name, key) },
-            { parent: this },
-        );
-    }
-
-    /** The account's CloudWatch Logs role for API Gateway (a per-region singleton; see `manageAccountCloudWatchRole`). */
-    private createAccountLoggingRole(name: string, partition: pulumi.Output<string>, tags: Record<string, pulumi.Input<string>>): aws.apigateway.Account {
-        const parent = { parent: this };
-        const role = new aws.iam.Role(
-            `${name}-apigateway-cloudwatch-role`,
-            {
-                description: "Lets API Gateway write access and execution logs of this account and region to CloudWatch Logs",
-                assumeRolePolicy: JSON.stringify(serviceTrustPolicy("apigateway.amazonaws.com", "ApiGatewayWritesLogs")),
-                tags,
-            },
-            parent,
-        );
-        const attachment = new aws.iam.RolePolicyAttachment(
-            `${name}-apigateway-cloudwatch`,
-            { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs` },
-            parent,
-        );
-        return new aws.apigateway.Account(`${name}-apigateway-account`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [attachment] });
-    }
-
-    /** Private custom domain: DomainName (PRIVATE, TLS 1.2+, endpoint-restricted policy), mapping, access associations, DNS. */
-    private createCustomDomain(
-        name: string,
-        checked: CheckedArgs,
-        ctx: {
-            api: aws.apigateway.RestApi;
-            stage: aws.apigateway.Stage;
-            endpointIds: pulumi.Input<string>[];
-            allEndpointIds: pulumi.Output<string[]>;
-            created?: { endpoint: aws.ec2.VpcEndpoint };
-            partition: pulumi.Output<string>;
-            tags: Record<string, pulumi.Input<string>>;
-        },
-    ): pulumi.Output<string | undefined> {
-        const parent = { parent: this };
-        const custom = checked.customDomain!;
-        const domain = new aws.apigateway.DomainName(
-            `${name}-domain`,
-            {
-                domainName: custom.domainName,
-                certificateArn: custom.certificateArn,
-                endpointConfiguration: { types: "PRIVATE" },
-                securityPolicy: checked.securityPolicy,
-                endpointAccessMode: checked.endpointAccessMode,
-                // The domain's own ARN is not known before it exists, hence API Gateway's shorthand. Who
-                // may call is decided by the API's resource policy, evaluated after this one.
-                policy: pulumi
-                    .all([ctx.allEndpointIds, ctx.partition])
-                    .apply(([vpcEndpointIds, part]) => JSON.stringify(privateApiInvokePolicy({ resource: "execute-api:/*", vpcEndpointIds, partition: part }))),
-                tags: ctx.tags,
-            },
-            parent,
-        );
-        new aws.apigateway.BasePathMapping(
-            `${name}-domain-mapping`,
-            { domainName: domain.domainName, domainNameId: domain.domainNameId, restApi: ctx.api.id, stageName: ctx.stage.stageName, basePath: custom.basePath },
-            parent,
-        );
-        ctx.endpointIds.forEach((endpointId, index) => {
-            new aws.apigateway.DomainNameAccessAssociation(
-                `${name}-domain-access-${typeof endpointId === "string" ? endpointId : `endpoint-${index}`}`,
-                { domainNameArn: domain.arn, accessAssociationSource: endpointId, accessAssociationSourceType: "VPCE", tags: ctx.tags },
-                parent,
-            );
-        });
-        if (custom.privateZoneId !== undefined && ctx.created) {
-            const entry = ctx.created.endpoint.dnsEntries.apply((entries) => entries[0]!);
-            new aws.route53.Record(
-                `${name}-domain-record`,
-                {
-                    zoneId: custom.privateZoneId,
-                    name: custom.domainName,
-                    type: "A",
-                    aliases: [{ name: entry.apply((e) => e.dnsName), zoneId: entry.apply((e) => e.hostedZoneId), evaluateTargetHealth: false }],
-                },
-                parent,
-            );
-        }
-        return pulumi.output(`https://${custom.domainName}${custom.basePath ? `/${custom.basePath}` : ""}`);
-    }
 }
 
 /** The account, partition and region the API is created in (from the provider). */
@@ -612,217 +258,32 @@ interface Environment extends ApiEnvironment {
     reverseDnsPrefix: pulumi.Output<string>;
 }
 
-interface CheckedEndpoint {
-    vpcId: pulumi.Input<string>;
-    subnetIds: pulumi.Input<string>[];
-    allowedSourceSecurityGroupIds: pulumi.Input<string>[];
-    allowedSourceCidrs: pulumi.Input<string>[];
-    privateDnsEnabled: boolean;
-    policy?: pulumi.Input<string>;
-    flowLogs: false | FlowLogSettings;
-}
-
-interface CheckedArgs {
-    endpoint?: CheckedEndpoint;
-    vpcEndpointIds: pulumi.Input<string>[];
-    routes: CheckedRoute[];
-    authorizers: Record<string, CheckedAuthorizer>;
-    /** Every route uses AWS_IAM, so requests carry a principal the resource policy can restrict. */
-    iamOnly: boolean;
-    allowedPrincipals: pulumi.Input<string>[];
-    stageName: string;
-    throttling: Required<PrivateApiThrottling>;
-    accessLogRetentionInDays: number;
-    accessLogKmsKeyArn?: pulumi.Input<string>;
-    executionLogLevel: "OFF" | "ERROR" | "INFO";
-    securityPolicy: string;
-    endpointAccessMode?: "STRICT" | "BASIC";
-    customDomain?: PrivateApiCustomDomain;
-    manageAccountCloudWatchRole: boolean;
-}
-
-/** Validates everything that can be validated before any resource exists. */
-function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
-    const c = new ArgChecker(componentType, name);
-    if (!args) c.fail("args", "are required");
-
-    const vpcEndpointIds = c.plainList("vpcEndpointIds", args.vpcEndpointIds, "pass a plain list of endpoint IDs (elements may be Outputs)");
-    c.uniqueValues("vpcEndpointIds", vpcEndpointIds);
-    const checkedEndpointIds = vpcEndpointIds.map((id, i) =>
-        c.matches(`vpcEndpointIds[${i}]`, id, patterns.vpcEndpointId, "an execute-api VPC endpoint ID like vpce-0123456789abcdef0"),
-    );
-    if (args.endpoint === undefined && checkedEndpointIds.length === 0) {
-        c.fail(
-            "endpoint",
-            "is required when vpcEndpointIds lists no existing execute-api endpoint: give { vpcId, subnetIds, allowedSourceSecurityGroupIds } to create one, or the IDs of existing endpoints",
-        );
-    }
-    const endpoint = args.endpoint === undefined ? undefined : checkEndpoint(c, args.endpoint);
-
-    const authorizers = checkAuthorizers(c, args.authorizers);
-    const routes = checkRoutes(c, args.routes, authorizers);
-    const iamOnly = routes.every((r) => r.authorization.type === "AWS_IAM");
-
-    const allowedPrincipals = c.plainList("allowedPrincipals", args.allowedPrincipals, "pass a plain list of account IDs or principal ARNs");
-    if (args.allowedPrincipals !== undefined) {
-        c.nonEmptyArray("allowedPrincipals", allowedPrincipals, "or omit it to let IAM policies of this account decide");
-        if (!iamOnly) {
-            const other = routes.findIndex((r) => r.authorization.type !== "AWS_IAM");
-            c.fail(
-                "allowedPrincipals",
-                `needs every route to use AWS_IAM authorization, but routes[${other}] does not: its requests carry no IAM principal and would all be denied; remove allowedPrincipals or use AWS_IAM on every route`,
-            );
-        }
-    }
-
-    const stageName = args.stageName ?? "v1";
-    if (typeof stageName !== "string" || !/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
-        c.fail("stageName", `must be 1–128 letters, digits, "_" or "-" (got ${JSON.stringify(stageName)})`);
-    }
-
-    const throttling = args.throttling ?? {};
-    const rateLimit = throttling.rateLimit ?? 100;
-    if (typeof rateLimit !== "number" || !Number.isFinite(rateLimit) || rateLimit <= 0) {
-        c.fail("throttling.rateLimit", `must be a positive number of requests per second (got ${JSON.stringify(rateLimit)}); throttling cannot be turned off here`);
-    }
-    const burstLimit = throttling.burstLimit ?? 200;
-    if (typeof burstLimit !== "number" || !Number.isInteger(burstLimit) || burstLimit < 1) {
-        c.fail("throttling.burstLimit", `must be a whole number of requests, at least 1 (got ${JSON.stringify(burstLimit)})`);
-    }
-
-    const securityPolicy = args.securityPolicy ?? defaultApiGatewaySecurityPolicy;
-    if (typeof securityPolicy !== "string" || !apiGatewayTls12PolicyPattern.test(securityPolicy)) {
-        c.fail(
-            "securityPolicy",
-            `must allow only TLS 1.2 or newer: "TLS_1_2" or an enhanced "SecurityPolicy_TLS13_1_2_…"/"SecurityPolicy_TLS13_1_3_…" policy (got ${JSON.stringify(securityPolicy)}); omit it for ${defaultApiGatewaySecurityPolicy}`,
-        );
-    }
-    const enhanced = securityPolicy.startsWith("SecurityPolicy_");
-    if (!enhanced && args.endpointAccessMode !== undefined) {
-        c.fail("endpointAccessMode", `applies only to the enhanced SecurityPolicy_* policies; remove it or choose such a securityPolicy (got securityPolicy ${JSON.stringify(securityPolicy)})`);
-    }
-    const endpointAccessMode = enhanced ? c.oneOf("endpointAccessMode", args.endpointAccessMode ?? "STRICT", ["STRICT", "BASIC"] as const) : undefined;
-
-    const customDomain = args.customDomain === undefined ? undefined : checkCustomDomain(c, args.customDomain, endpoint !== undefined);
-
-    const manageAccountCloudWatchRole = args.manageAccountCloudWatchRole ?? false;
-    if (typeof manageAccountCloudWatchRole !== "boolean") c.fail("manageAccountCloudWatchRole", "must be true or false");
-
-    return {
-        endpoint,
-        vpcEndpointIds: checkedEndpointIds,
-        routes,
-        authorizers,
-        iamOnly,
-        allowedPrincipals: allowedPrincipals.map((p, i) => c.input(p, (value) => void c.principal(`allowedPrincipals[${i}]`, value))),
-        stageName,
-        throttling: { rateLimit, burstLimit },
-        accessLogRetentionInDays: c.logRetention("accessLogRetentionInDays", args.accessLogRetentionInDays ?? defaultLogRetentionDays),
-        accessLogKmsKeyArn:
-            args.accessLogKmsKeyArn === undefined
-                ? undefined
-                : c.matches("accessLogKmsKeyArn", args.accessLogKmsKeyArn, patterns.kmsKeyArn, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"),
-        executionLogLevel: c.oneOf("executionLogLevel", args.executionLogLevel ?? "ERROR", ["OFF", "ERROR", "INFO"] as const),
-        securityPolicy,
-        endpointAccessMode,
-        customDomain,
-        manageAccountCloudWatchRole,
-    };
-}
-
-function checkEndpoint(c: ArgChecker, endpoint: PrivateApiEndpointArgs): CheckedEndpoint {
-    const f = "endpoint";
-    const vpcId = c.matches(`${f}.vpcId`, endpoint.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-    const subnetIds = c.plainList(`${f}.subnetIds`, endpoint.subnetIds, "pass a plain list of subnet IDs (elements may be Outputs)");
-    c.nonEmptyArray(`${f}.subnetIds`, subnetIds, "give the private subnets (one per Availability Zone of the callers) for the endpoint's network interfaces");
-    c.uniqueValues(`${f}.subnetIds`, subnetIds);
-    const groups = c.plainList(`${f}.allowedSourceSecurityGroupIds`, endpoint.allowedSourceSecurityGroupIds, "pass a plain list of security group IDs");
-    const cidrs = c.plainList(`${f}.allowedSourceCidrs`, endpoint.allowedSourceCidrs, "pass a plain list of CIDRs");
-    if (groups.length === 0 && cidrs.length === 0) {
-        c.fail(
-            `${f}.allowedSourceSecurityGroupIds`,
-            "or allowedSourceCidrs must name who may reach the endpoint on 443: give the callers' security group IDs (or their private CIDRs); without them nobody could call the API",
-        );
-    }
-    c.uniqueValues(`${f}.allowedSourceSecurityGroupIds`, groups);
-    c.uniqueValues(`${f}.allowedSourceCidrs`, cidrs);
-    const privateDnsEnabled = endpoint.privateDnsEnabled ?? true;
-    if (typeof privateDnsEnabled !== "boolean") c.fail(`${f}.privateDnsEnabled`, "must be true or false");
-    const flowLogs = endpoint.flowLogs ?? {};
-    if (flowLogs !== false && (typeof flowLogs !== "object" || flowLogs === null)) {
-        c.fail(`${f}.flowLogs`, "must be an object of flow-log settings, or false to opt out explicitly");
-    }
-    if (flowLogs !== false) checkFlowLogSettings(c, `${f}.flowLogs.`, flowLogs);
-    return {
-        vpcId,
-        subnetIds: subnetIds.map((s, i) => c.matches(`${f}.subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0")),
-        allowedSourceSecurityGroupIds: groups.map((g, i) =>
-            c.matches(`${f}.allowedSourceSecurityGroupIds[${i}]`, g, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0"),
-        ),
-        allowedSourceCidrs: cidrs.map((cidr, i) =>
-            c.input(cidr, (value) => {
-                const field = `${f}.allowedSourceCidrs[${i}]`;
-                if (typeof value !== "string" || !isIpv4Cidr(value)) c.fail(field, `must be an IPv4 CIDR like 10.0.0.0/16 (got ${JSON.stringify(value)})`);
-                if (value.endsWith("/0")) c.fail(field, `must not be ${value}: it opens the endpoint to every address; give the callers' private range`);
-            }),
-        ),
-        privateDnsEnabled,
-        policy:
-            endpoint.policy === undefined
-                ? undefined
-                : c.input(endpoint.policy, (value) => {
-                      try {
-                          JSON.parse(value as string);
-                      } catch {
-                          c.fail(`${f}.policy`, "must be a JSON policy document; omit it for the default (invoke this account's APIs only)");
-                      }
-                  }),
-        flowLogs,
-    };
-}
-
-function checkCustomDomain(c: ArgChecker, custom: PrivateApiCustomDomain, createsEndpoint: boolean): PrivateApiCustomDomain {
-    const f = "customDomain";
-    if (typeof custom.domainName !== "string" || !patterns.dnsName.test(custom.domainName)) {
-        c.fail(`${f}.domainName`, `must be a lower-case DNS name like orders.internal.example.com (got ${JSON.stringify(custom.domainName)})`);
-    }
-    if (custom.certificateArn === undefined) c.fail(`${f}.certificateArn`, "is required; give an ACM certificate covering the domain name, in the API's region");
-    const basePath = custom.basePath;
-    if (basePath !== undefined && (typeof basePath !== "string" || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(basePath))) {
-        c.fail(`${f}.basePath`, `must be path segments without leading or trailing "/", like "orders" (got ${JSON.stringify(basePath)})`);
-    }
-    if (custom.privateZoneId !== undefined && !createsEndpoint) {
-        c.fail(`${f}.privateZoneId`, "needs the endpoint this component creates (the record aliases it); create the record for your existing endpoint yourself, or set endpoint");
-    }
-    return {
-        domainName: custom.domainName,
-        certificateArn: c.matches(`${f}.certificateArn`, custom.certificateArn, patterns.acmCertificateArn, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)"),
-        basePath,
-        privateZoneId:
-            custom.privateZoneId === undefined ? undefined : c.matches(`${f}.privateZoneId`, custom.privateZoneId, patterns.route53ZoneId, "a Route 53 hosted zone ID like Z0123456789ABCDEFGHIJ"),
-    };
-}
-
-/** A Lambda permission statement ID: unique per component and route, within Lambda's 100 characters. */
-function statementId(name: string, key: string): string {
-    const readable = `${name}-${key}`.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/-+/g, "-").slice(0, 90);
-    return `${readable}-${sha256(`${name}/${key}`).slice(0, 8)}`;
-}
-
-function sha256(text: string): string {
-    return crypto.createHash("sha256").update(text).digest("hex");
-}
-
-/** JSON with object keys sorted and undefined members left out, so equal definitions hash equally. */
-function canonicalJson(value: unknown): string {
-    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-    if (value !== null && typeof value === "object") {
-        const record = value as Record<string, unknown>;
-        const members = Object.keys(record)
-            .sort()
-            .filter((k) => record[k] !== undefined)
-            .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`);
-        return `{${members.join(",")}}`;
-    }
-    return JSON.stringify(value) ?? "null";
+/** The execute-api interface endpoint, its security group (443 from the callers only) and flow logs. */
+function createApiEndpoint(
+    component: pulumi.Resource,
+    name: string,
+    endpoint: CheckedEndpoint,
+    tags: Record<string, pulumi.Input<string>>,
+    env: Environment,
+): InterfaceEndpoint {
+    const sources = [
+        ...endpoint.allowedSourceSecurityGroupIds.map((id, i) => ({ key: typeof id === "string" ? id : `sg-${i}`, peer: { referencedSecurityGroupId: id } })),
+        ...endpoint.allowedSourceCidrs.map((cidr, i) => ({ key: typeof cidr === "string" ? cidr : `cidr-${i}`, peer: { cidrIpv4: cidr } })),
+    ];
+    return createInterfaceEndpoint(component, {
+        securityGroup: { name: `${name}-endpoint-sg`, description: `execute-api endpoint of private API ${name}: HTTPS from its callers only` },
+        rules: sources.map(({ key, peer }) => ({ name: `${name}-endpoint-https-from-${key}`, direction: "ingress", port: 443, peer, description: "HTTPS to the private API" })),
+        endpoint: {
+            name: `${name}-endpoint`,
+            vpcId: endpoint.vpcId,
+            serviceName: pulumi.interpolate`${env.reverseDnsPrefix}.${env.region}.execute-api`,
+            subnetIds: endpoint.subnetIds,
+            privateDnsEnabled: endpoint.privateDnsEnabled,
+            policy:
+                endpoint.policy ??
+                pulumi.all([env.partition, env.region, env.accountId]).apply(([part, reg, account]) => JSON.stringify(executeApiEndpointPolicy(part, reg, account))),
+        },
+        flowLogs: endpoint.flowLogs === false ? false : { name: `${name}-endpoint-flow-logs`, settings: endpoint.flowLogs },
+        tags,
+    });
 }

@@ -7,8 +7,8 @@ import { patterns, principalArn } from "../shared/validation";
 
 export interface PrivateApiInvokePolicyArgs {
     /**
-     * What the statements cover: `<restApi.executionArn>/*` on the API itself, or `execute-api:/*` on
-     * a private custom domain name (whose own ARN is not known before it exists).
+     * What the statements cover: `execute-api:/*`, API Gateway's shorthand for the API (or private
+     * custom domain name) the policy is attached to, which unlike their ARNs is known before they exist.
      */
     resource: string;
     /** The only VPC endpoints requests may come through (`aws:SourceVpce`). */

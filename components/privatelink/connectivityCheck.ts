@@ -118,7 +118,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                 { vpcId: checked.vpcId, description: `Connectivity check ${name}: egress to the target on ${checked.port} only`, tags },
                 parent,
             );
-            new aws.vpc.SecurityGroupEgressRule(
+            const toTarget = new aws.vpc.SecurityGroupEgressRule(
                 `${name}-to-target`,
                 {
                     securityGroupId: sg.id,
@@ -131,7 +131,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                 },
                 parent,
             );
-            new aws.vpc.SecurityGroupIngressRule(
+            const fromProbe = new aws.vpc.SecurityGroupIngressRule(
                 `${name}-from-probe`,
                 {
                     securityGroupId: checked.targetSecurityGroupId,
@@ -156,7 +156,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                 parent,
             );
             // Network interfaces in the VPC and logs: exactly what a VPC Lambda needs, nothing else.
-            new aws.iam.RolePolicyAttachment(
+            const vpcAccess = new aws.iam.RolePolicyAttachment(
                 `${name}-vpc-access`,
                 { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole` },
                 parent,
@@ -181,7 +181,8 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                     loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
                     tags,
                 },
-                parent,
+                // AWS refuses a VPC function whose role cannot yet create network interfaces.
+                { parent: this, dependsOn: [vpcAccess] },
             );
             const invocation = new aws.lambda.Invocation(
                 `${name}-run`,
@@ -191,7 +192,8 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                     // Re-probe whenever what is probed, or what it depends on, changes.
                     triggers: { event: pulumi.jsonStringify(event), extra: pulumi.jsonStringify(triggers) },
                 },
-                parent,
+                // Probing before the rules exist would fail at connect.
+                { parent: this, dependsOn: [toTarget, fromProbe] },
             );
             this.result = invocation.result.apply((out) => JSON.parse(out) as ProbeOutcome);
             this.securityGroupId = sg.id;

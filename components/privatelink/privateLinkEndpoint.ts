@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkFlowLogSettings, EndpointFlowLogs, FlowLogSettings } from "./endpointFlowLogs";
+import { checkFlowLogSettings, FlowLogSettings } from "./endpointFlowLogs";
+import { createInterfaceEndpoint, EndpointRule } from "../shared/interfaceEndpoint";
 import { ArgChecker, patterns } from "../shared/validation";
 
 /** Where the stable hostname lives. */
@@ -73,72 +74,39 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
         const parent = { parent: this };
         const tags = args.tags ?? {};
 
-        // Created without inline rules: the provider then removes AWS's default allow-all egress,
-        // and every rule below is its own resource.
-        const sg = new aws.ec2.SecurityGroup(
-            `${name}-sg`,
-            {
-                vpcId: checked.vpcId,
-                description: `PrivateLink endpoint ${name}: ports ${checked.ports.join(", ")} from platform services only`,
-                tags,
-            },
-            parent,
-        );
-        checked.sourceSecurityGroupIds.forEach((source, s) => {
-            for (const port of checked.ports) {
-                new aws.vpc.SecurityGroupIngressRule(
-                    `${name}-in-${port}-from-${s}`,
+        const { securityGroup: sg, endpoint, flowLogs } = createInterfaceEndpoint(this, {
+            securityGroup: { name: `${name}-sg`, description: `PrivateLink endpoint ${name}: ports ${checked.ports.join(", ")} from platform services only` },
+            rules: checked.sourceSecurityGroupIds.flatMap((source, s) =>
+                checked.ports.flatMap((port): EndpointRule[] => [
                     {
-                        securityGroupId: sg.id,
-                        referencedSecurityGroupId: source,
-                        ipProtocol: "tcp",
-                        fromPort: port,
-                        toPort: port,
+                        name: `${name}-in-${port}-from-${s}`,
+                        direction: "ingress",
+                        port,
+                        peer: { referencedSecurityGroupId: source },
                         description: `Platform service to the PrivateLink endpoint on ${port}`,
-                        tags,
                     },
-                    parent,
-                );
-                new aws.vpc.SecurityGroupEgressRule(
-                    `${name}-out-${port}-to-${s}`,
                     {
-                        securityGroupId: sg.id,
-                        referencedSecurityGroupId: source,
-                        ipProtocol: "tcp",
-                        fromPort: port,
-                        toPort: port,
+                        name: `${name}-out-${port}-to-${s}`,
+                        direction: "egress",
+                        port,
+                        peer: { referencedSecurityGroupId: source },
                         description: `Replies on ${port} only; the endpoint never starts connections`,
-                        tags,
                     },
-                    parent,
-                );
-            }
-        });
-
-        const endpoint = new aws.ec2.VpcEndpoint(
-            `${name}-endpoint`,
-            {
+                ]),
+            ),
+            endpoint: {
+                name: `${name}-endpoint`,
                 vpcId: checked.vpcId,
-                // Explicit: the provider's default type is Gateway.
-                vpcEndpointType: "Interface",
                 serviceName: checked.serviceName,
                 serviceRegion: args.serviceRegion,
                 subnetIds: checked.subnetIds,
-                // Explicit: without it AWS attaches the VPC's default security group.
-                securityGroupIds: [sg.id],
-                // The service's private DNS name can only be enabled after acceptance (below).
-                privateDnsEnabled: false,
-                ipAddressType: "ipv4",
-                tags,
+                // Off until the customer accepted; then aws.vpc.EndpointPrivateDns (below) owns the setting
+                // and it must be left unset here, or the two fight in every diff.
+                privateDnsEnabled: args.privateDns ? undefined : false,
             },
-            parent,
-        );
-
-        const flowLogs = new EndpointFlowLogs(
-            `${name}-flow-logs`,
-            { ...args.flowLogs, subnetIds: checked.subnetIds, tags },
-            parent,
-        );
+            flowLogs: { name: `${name}-flow-logs`, settings: args.flowLogs ?? {} },
+            tags,
+        });
 
         const zoneId: pulumi.Output<string> =
             args.dns.zoneId !== undefined

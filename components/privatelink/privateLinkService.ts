@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../shared/iamPolicy";
-import { ArgChecker, defaultListenerSslPolicy, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
+import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
 
 /** A health check the NLB runs against each target of one listener's target group. */
 export interface PrivateLinkHealthCheck {
@@ -11,8 +11,8 @@ export interface PrivateLinkHealthCheck {
     port?: number;
     /** Request path for HTTP/HTTPS checks. Default `/`. */
     path?: string;
-    /** Seconds between checks: 10 or 30 (NLB limits). Default 10, so a dead target leaves fast. */
-    intervalSeconds?: 10 | 30;
+    /** Seconds between checks, 5–300 (what an NLB accepts). Default 10, so a dead target leaves fast. */
+    intervalSeconds?: number;
     /** Consecutive successes before a target is healthy, 2–10. Default 3. */
     healthyThreshold?: number;
     /** Consecutive failures before a target is unhealthy, 2–10. Default 3. */
@@ -99,12 +99,26 @@ export interface PrivateLinkServiceArgs {
      * `vpce.amazonaws.com` and CloudWatch publish), or `false` for none.
      */
     notifications?: false | { topicArn?: pulumi.Input<string>; events?: EndpointConnectionEvent[] };
+    /**
+     * Security group of the targets. When given, the component adds the rule the targets need: TCP
+     * on each target port and health-check port from the NLB's own security group (traffic and
+     * health checks both come from the NLB). Default: none; add that rule yourself, as the
+     * `targetIngress` output describes.
+     */
+    targetSecurityGroupId?: pulumi.Input<string>;
     /** Spread each AZ's traffic over targets in every AZ. Default `true`. */
     crossZoneLoadBalancing?: boolean;
     /** Protect the NLB from deletion. Default `false` (so `pulumi destroy` works). */
     deletionProtection?: boolean;
     /** Tags for every resource the component creates. */
     tags?: Record<string, pulumi.Input<string>>;
+}
+
+/** A rule for the targets' security group: TCP on `ports` from `sourceSecurityGroupId`. */
+export interface TargetIngressRule {
+    sourceSecurityGroupId: string;
+    protocol: "tcp";
+    ports: number[];
 }
 
 /** The TXT record that proves ownership of `privateDnsName`. */
@@ -136,6 +150,13 @@ export class PrivateLinkService extends pulumi.ComponentResource {
     public readonly notificationTopicArn: pulumi.Output<string | undefined>;
     /** The endpoint IDs this service accepted. */
     public readonly acceptedEndpointIds: pulumi.Output<string[]>;
+    /** The NLB's own security group (created with the NLB: AWS cannot add one later). */
+    public readonly loadBalancerSecurityGroupId: pulumi.Output<string>;
+    /**
+     * The rule the targets' security group needs: TCP on `ports` from `sourceSecurityGroupId` (the
+     * NLB's group). Created by the component when `targetSecurityGroupId` is given.
+     */
+    public readonly targetIngress: pulumi.Output<TargetIngressRule>;
 
     constructor(name: string, args: PrivateLinkServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
@@ -143,19 +164,80 @@ export class PrivateLinkService extends pulumi.ComponentResource {
         const parent = { parent: this };
         const tags = args.tags ?? {};
 
+        // Traffic and health checks leave the NLB from this group, so targets can admit exactly it.
+        // No ingress rules: PrivateLink traffic is not judged by them (below), and nothing else in
+        // the VPC may reach the NLB around the endpoint service's acceptance.
+        const lbSecurityGroup = new aws.ec2.SecurityGroup(
+            `${name}-nlb-sg`,
+            { vpcId: checked.vpcId, description: `PrivateLink NLB ${name}: PrivateLink traffic in, its targets' ports out`, tags },
+            parent,
+        );
+        const targetPorts = [...new Set(checked.listeners.flatMap((l) => [l.targetPort, l.healthCheck.port ?? l.targetPort]))].sort((a, b) => a - b);
+        // Where the NLB may send: the targets' group when given, else the IP targets themselves, else
+        // (instance targets) the VPC's primary block.
+        const destinations: Array<{ key: string; to: { referencedSecurityGroupId: pulumi.Input<string> } | { cidrIpv4: pulumi.Input<string> } }> =
+            checked.targetSecurityGroupId !== undefined
+                ? [{ key: "targets", to: { referencedSecurityGroupId: checked.targetSecurityGroupId } }]
+                : checked.targetType === "ip"
+                  ? [...new Set(checked.listeners.flatMap((l) => l.targets))].map((target, index) => ({
+                        key: typeof target === "string" ? target : `target-${index}`,
+                        to: { cidrIpv4: pulumi.output(target).apply((ip) => `${ip}/32`) },
+                    }))
+                  : [{ key: "vpc", to: { cidrIpv4: aws.ec2.getVpcOutput({ id: checked.vpcId }, parent).cidrBlock } }];
+        for (const port of targetPorts) {
+            for (const { key, to } of destinations) {
+                new aws.vpc.SecurityGroupEgressRule(
+                    `${name}-nlb-to-${key}-${port}`,
+                    { securityGroupId: lbSecurityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: `NLB to its targets on ${port}`, ...to, tags },
+                    parent,
+                );
+            }
+            if (checked.targetSecurityGroupId !== undefined) {
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-targets-from-nlb-${port}`,
+                    {
+                        securityGroupId: checked.targetSecurityGroupId,
+                        referencedSecurityGroupId: lbSecurityGroup.id,
+                        ipProtocol: "tcp",
+                        fromPort: port,
+                        toPort: port,
+                        description: `PrivateLink NLB ${name}: traffic and health checks on ${port}`,
+                        tags,
+                    },
+                    parent,
+                );
+            }
+        }
+
         const lb = new aws.lb.LoadBalancer(
             `${name}-nlb`,
             {
                 loadBalancerType: "network",
                 internal: true,
                 subnets: checked.subnetIds,
+                // Only at creation: AWS cannot add security groups to an NLB created without any.
+                securityGroups: [lbSecurityGroup.id],
+                // "off": the endpoint service's acceptance and allowed principals decide who comes in
+                // through PrivateLink, and the endpoint's consumers have no addresses this VPC could name.
+                enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "off",
                 enableCrossZoneLoadBalancing: args.crossZoneLoadBalancing ?? true,
                 enableDeletionProtection: args.deletionProtection ?? false,
                 ipAddressType: "ipv4",
                 tags,
             },
-            parent,
+            // An NLB deployed before it had a security group keeps none rather than being replaced
+            // (which would give the endpoint service a new name); see README "Deploying for real".
+            { parent: this, ignoreChanges: ["securityGroups", "enforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] },
         );
+
+        // IP targets outside the VPC's CIDR blocks (a peered VPC, on premises) must be registered in
+        // Availability Zone "all", and targets inside it must not be.
+        const vpcCidrs =
+            checked.targetType === "ip"
+                ? aws.ec2.getVpcOutput({ id: checked.vpcId }, parent).cidrBlockAssociations.apply((blocks) => blocks.map((b) => b.cidrBlock))
+                : undefined;
+        const availabilityZoneOf = (target: pulumi.Input<string>) =>
+            vpcCidrs && pulumi.all([vpcCidrs, target]).apply(([cidrs, ip]) => (cidrs.some((cidr) => ipv4InCidr(ip, cidr)) ? undefined : "all"));
 
         const targetGroups = checked.listeners.map((listener) => {
             const tg = new aws.lb.TargetGroup(
@@ -181,7 +263,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             listener.targets.forEach((target, index) => {
                 new aws.lb.TargetGroupAttachment(
                     `${name}-tg-${listener.port}-target-${index}`,
-                    { targetGroupArn: tg.arn, targetId: target, port: listener.targetPort },
+                    { targetGroupArn: tg.arn, targetId: target, port: listener.targetPort, availabilityZone: availabilityZoneOf(target) },
                     parent,
                 );
             });
@@ -230,9 +312,8 @@ export class PrivateLinkService extends pulumi.ComponentResource {
 
         let topicArn: pulumi.Output<string> | undefined;
         if (args.notifications !== false) {
-            topicArn = args.notifications?.topicArn
-                ? pulumi.output(args.notifications.topicArn)
-                : this.createTopic(name, tags);
+            const topic = args.notifications?.topicArn ? { arn: pulumi.output(args.notifications.topicArn), policy: undefined } : this.createTopic(name, tags);
+            topicArn = topic.arn;
             new aws.ec2.VpcEndpointConnectionNotification(
                 `${name}-connection-events`,
                 {
@@ -240,7 +321,8 @@ export class PrivateLinkService extends pulumi.ComponentResource {
                     connectionNotificationArn: topicArn,
                     connectionEvents: args.notifications?.events ?? allEvents,
                 },
-                parent,
+                // AWS sends a test message on creation, refused until the policy lets the service publish.
+                { parent: this, dependsOn: topic.policy ? [topic.policy] : [] },
             );
         }
 
@@ -288,6 +370,8 @@ export class PrivateLinkService extends pulumi.ComponentResource {
         });
         this.notificationTopicArn = topicArn ? topicArn : pulumi.output(undefined);
         this.acceptedEndpointIds = pulumi.output(accepted);
+        this.loadBalancerSecurityGroupId = lbSecurityGroup.id;
+        this.targetIngress = lbSecurityGroup.id.apply((sourceSecurityGroupId): TargetIngressRule => ({ sourceSecurityGroupId, protocol: "tcp", ports: targetPorts }));
         this.registerOutputs({
             serviceName: this.serviceName,
             serviceId: this.serviceId,
@@ -296,16 +380,18 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             privateDnsVerification: this.privateDnsVerification,
             notificationTopicArn: this.notificationTopicArn,
             acceptedEndpointIds: this.acceptedEndpointIds,
+            loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
+            targetIngress: this.targetIngress,
         });
     }
 
-    private createTopic(name: string, tags: Record<string, pulumi.Input<string>>): pulumi.Output<string> {
+    private createTopic(name: string, tags: Record<string, pulumi.Input<string>>): { arn: pulumi.Output<string>; policy: aws.sns.TopicPolicy } {
         const parent = { parent: this };
         const topic = new aws.sns.Topic(`${name}-events`, { tags }, parent);
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         // The endpoint service (vpce.amazonaws.com) and CloudWatch alarms publish as services;
         // SourceAccount stops another account's resources from using this topic.
-        new aws.sns.TopicPolicy(
+        const policy = new aws.sns.TopicPolicy(
             `${name}-events-policy`,
             {
                 arn: topic.arn,
@@ -324,7 +410,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             },
             parent,
         );
-        return topic.arn;
+        return { arn: topic.arn, policy };
     }
 }
 
@@ -347,6 +433,7 @@ interface CheckedArgs {
     allowedPrincipals: pulumi.Input<string>[];
     acceptanceRequired: boolean;
     acceptEndpointIds: Promise<string[]>;
+    targetSecurityGroupId?: pulumi.Input<string>;
 }
 
 /** Validates everything that can be validated before any resource exists. */
@@ -410,7 +497,7 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
                 protocol: hcProtocol,
                 port: hc.port === undefined ? undefined : c.port(`${f}.healthCheck.port`, hc.port),
                 path,
-                intervalSeconds: checkInterval(c, `${f}.healthCheck.intervalSeconds`, hc.intervalSeconds ?? 10),
+                intervalSeconds: c.integerInRange(`${f}.healthCheck.intervalSeconds`, hc.intervalSeconds ?? 10, 5, 300),
                 healthyThreshold: c.integerInRange(`${f}.healthCheck.healthyThreshold`, hc.healthyThreshold ?? 3, 2, 10),
                 unhealthyThreshold: c.integerInRange(`${f}.healthCheck.unhealthyThreshold`, hc.unhealthyThreshold ?? 3, 2, 10),
             },
@@ -462,12 +549,12 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
     // Keep an unhandled rejection from surfacing before the component awaits it.
     acceptEndpointIds.catch(() => undefined);
 
-    return { vpcId, subnetIds, listeners, targetType, allowedPrincipals, acceptanceRequired, acceptEndpointIds };
-}
+    const targetSecurityGroupId =
+        args.targetSecurityGroupId === undefined
+            ? undefined
+            : c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0 (the targets' group)");
 
-function checkInterval(c: ArgChecker, field: string, value: unknown): 10 | 30 {
-    if (value !== 10 && value !== 30) c.fail(field, `must be 10 or 30 seconds, the intervals an NLB supports (got ${JSON.stringify(value)})`);
-    return value;
+    return { vpcId, subnetIds, listeners, targetType, allowedPrincipals, acceptanceRequired, acceptEndpointIds, targetSecurityGroupId };
 }
 
 function isPrivateIpv4(ip: string): boolean {

@@ -195,8 +195,11 @@ export const patterns = {
     securityGroupId: /^sg-[0-9a-f]{8,17}$/,
     instanceId: /^i-[0-9a-f]{8,17}$/,
     vpcEndpointId: /^vpce-[0-9a-f]{8,17}$/,
-    /** `com.amazonaws.vpce.<region>.vpce-svc-<17 hex>` as returned by CreateVpcEndpointServiceConfiguration. */
-    endpointServiceName: /^com\.amazonaws\.vpce\.[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d\.vpce-svc-[0-9a-f]{8,17}$/,
+    /**
+     * `com.amazonaws.vpce.<region>.vpce-svc-<17 hex>` as returned by CreateVpcEndpointServiceConfiguration;
+     * in the China regions `cn.com.amazonaws.vpce.…`.
+     */
+    endpointServiceName: /^(cn\.)?com\.amazonaws\.vpce\.[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d\.vpce-svc-[0-9a-f]{8,17}$/,
     region: /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/,
     acmCertificateArn: /^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
     snsTopicArn: /^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
@@ -221,6 +224,20 @@ export function isIpv4Cidr(value: string): boolean {
     if (!m) return false;
     const numbers = m.slice(1).map(Number);
     return numbers.slice(0, 4).every((octet) => octet <= 255) && numbers[4]! <= 32;
+}
+
+/** Whether an IPv4 address lies in a CIDR block (false for anything that is not both). */
+export function ipv4InCidr(ip: string, cidr: string): boolean {
+    const toNumber = (address: string) => {
+        const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+        return m ? m.slice(1).reduce((n, octet) => n * 256 + Number(octet), 0) : undefined;
+    };
+    const [base, bits] = cidr.split("/");
+    const address = toNumber(ip);
+    const network = toNumber(base ?? "");
+    if (address === undefined || network === undefined || !isIpv4Cidr(cidr)) return false;
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(address / size) === Math.floor(network / size);
 }
 
 /** Account IDs become the account's root principal; principal ARNs are used as given. */

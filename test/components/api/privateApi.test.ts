@@ -163,13 +163,13 @@ describe("PrivateApi", () => {
             const allow = statement(policy, "InvokeThroughVpcEndpointsOnly");
             assert.equal(allow.Effect, "Allow");
             assert.equal(allow.Action, "execute-api:Invoke");
-            assert.equal(allow.Resource, `${api.outputs.executionArn}/*`);
+            assert.equal(allow.Resource, "execute-api:/*");
             assert.deepEqual(allow.Condition, { StringEquals: { "aws:SourceVpce": endpointIds } });
             const deny = statement(policy, "DenyOutsideVpcEndpoints");
             assert.equal(deny.Effect, "Deny");
             assert.equal(deny.Principal, "*");
             assert.equal(deny.Action, "execute-api:Invoke");
-            assert.equal(deny.Resource, `${api.outputs.executionArn}/*`);
+            assert.equal(deny.Resource, "execute-api:/*");
             assert.deepEqual(deny.Condition, { StringNotEquals: { "aws:SourceVpce": endpointIds } });
             assert.ok(policy.Statement.every((s) => s.Effect === "Deny" || s.Condition !== undefined), "no unconditional Allow");
         });
