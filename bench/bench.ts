@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { comparisonTable, loadReport, type BenchReport } from "./compare";
 import { median, quantile, renderTable } from "./report";
-import { RECONNECT_DEFAULTS } from "../connector/config";
+import { RECONNECT_DEFAULTS } from "../connector/spec";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
 import { writeConfigFile } from "../connector/lab/agent";
 import { TunnelLab } from "../connector/lab/lab";

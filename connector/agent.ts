@@ -1,12 +1,12 @@
 // The connector agent: one supervisor per relay, the route table they all dispatch to, the stream
 // tracker for graceful drain, and the health endpoint. Started by `firefly-connector run`, or
 // embedded (tests, benchmarks) through this class.
-import { hostPortOf, type ConnectorConfig } from "./config";
+import { hostPortOf, type ConnectorConfig } from "./spec";
 import { StreamTracker } from "./forwarding";
 import { startHealthServer, type HealthServer } from "./health";
 import { createLogger, type Logger } from "./log";
 import { ConnectorMetrics } from "./metrics";
-import { nativeCryptoAvailable } from "./packetReuse";
+import { nativeCryptoAvailable } from "./ssh2/internals";
 import { RouteTable } from "./routes";
 import { RelaySupervisor, type RelayStatus } from "./supervisor";
 

@@ -1,8 +1,7 @@
 // `firefly-connector check`: proves a config end to end without serving traffic. For every relay:
 // connect, verify the pinned host key, authenticate, then request and release each forward.
-import { certificateValidityProblem, loadIdentity, type Identity } from "./certAuth";
-import { relayLabel, type ConnectorConfig } from "./config";
-import { HostKeyPins } from "./hostKeys";
+import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/certAuth";
+import { type ConnectorConfig, HostKeyPins, relayLabel } from "./spec";
 import type { Logger } from "./log";
 import { RelayConnection, RelayError } from "./relayConnection";
 import { RouteTable } from "./routes";

@@ -7,9 +7,10 @@ import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { Connector } from "./agent";
 import { runCheck } from "./check";
-import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./config";
+import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./spec";
 import { issueCertificate } from "./issueCert";
 import { createLogger, type LogLevel } from "./log";
+import { nativeCryptoAvailable } from "./ssh2/internals";
 
 function packageVersion(): string {
     // Works from connector/ (ts-node) and dist/connector/ (compiled) alike.
@@ -119,6 +120,13 @@ export function buildProgram(): Command {
         .description("print the config file's JSON Schema (generated from the same schema the agent validates with)")
         .action(() => {
             process.stdout.write(`${JSON.stringify(connectorConfigJsonSchema(), null, 2)}\n`);
+        });
+    program
+        .command("native-crypto")
+        .description("exit 0 if ssh2's native crypto binding loads here, 3 if the agent would run ssh2's slower fallback")
+        .action(() => {
+            process.stdout.write(`native crypto: ${nativeCryptoAvailable ? "available" : "not available (ssh2's fallback through Node's crypto)"}\n`);
+            process.exit(nativeCryptoAvailable ? 0 : 3);
         });
     program
         .command("issue-cert")

@@ -4,10 +4,10 @@
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
-import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./certAuth";
-import { enablePacketReuse } from "./packetReuse";
+import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
+import { enablePacketReuse } from "./ssh2/packetReuse";
 import { OnwardConnectError, type OutputGate } from "./forwarding";
-import { HostKeyPins, keyBlobType, sha256Fingerprint } from "./hostKeys";
+import { HostKeyPins, keyBlobType, sha256Fingerprint } from "./spec";
 import type { Logger } from "./log";
 import type { ForwardedConnection } from "./routes";
 

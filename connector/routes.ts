@@ -8,8 +8,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
-import { Allowlist } from "./allowlist";
-import { DYNAMIC_ROUTE_NAME, hostPortOf, type ConnectorConfig } from "./config";
+import { Allowlist, type ConnectorConfig, DYNAMIC_ROUTE_NAME, hostPortOf } from "./spec";
 import { OnwardConnectError, connectOnward, releaseAfterFlush, splice, type OutputGate, type StreamTracker } from "./forwarding";
 import type { Logger } from "./log";
 import type { ConnectorMetrics } from "./metrics";

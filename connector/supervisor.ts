@@ -2,9 +2,8 @@
 // jittered exponential backoff. "Why did it reconnect" is answered here (log line and the
 // relay_reconnects_total{reason} metric). Each relay has its own supervisor, so losing one relay
 // never touches the connections to the others.
-import { certificateValidityProblem, loadIdentity, type Identity } from "./certAuth";
-import { relayLabel, type ConnectorConfig, type RelayConfig } from "./config";
-import { HostKeyPins } from "./hostKeys";
+import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/certAuth";
+import { type ConnectorConfig, HostKeyPins, type RelayConfig, relayLabel } from "./spec";
 import type { Logger } from "./log";
 import type { ConnectorMetrics } from "./metrics";
 import { RelayConnection, RelayError } from "./relayConnection";

@@ -7,10 +7,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildConnectorBundle } from "../../../components/tunnel/bundle";
+import { buildConnectorBundle, bundleEntryPoint } from "../../../components/tunnel/bundle";
 import { TunnelConnector } from "../../../components/tunnel/tunnelConnector";
 import { connectorPaths, nativeCryptoBuildBudgetSeconds } from "../../../components/tunnel/userData";
-import { parseConnectorConfig } from "../../../connector/config";
+import { parseConnectorConfig } from "../../../connector/spec";
 import { deploy } from "../../helpers/pulumi";
 import { certArn, connectorArgs, fetchedSecretVersions, keyArn, userDataOf } from "../../helpers/tunnel";
 import { single, types } from "../../helpers/resources";
@@ -57,7 +57,7 @@ async function install(userData: string, bundleFile: string, extra: { stubs?: Re
 /** Does the release the script installed load ssh2's native binding? */
 function bindingLoads(installed: Installed): boolean {
     const release = path.join(installed.root, connectorPaths.appDir, "current");
-    const probe = spawnSync(process.execPath, ["-e", "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"], { cwd: release });
+    const probe = spawnSync(process.execPath, [bundleEntryPoint, "native-crypto"], { cwd: release });
     return probe.status === 0;
 }
 
