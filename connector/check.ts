@@ -50,6 +50,7 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
                 pinsField: `relays[${index}].hostKeys`,
                 keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
                 keepaliveCountMax: config.keepalive.countMax,
+                ciphers: config.ciphers,
                 connectTimeoutMs: config.connectTimeoutSeconds * 1000,
                 log,
                 onForwardedConnection: (conn) => routes.dispatch(conn),
@@ -60,6 +61,8 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
             continue;
         }
         lines.push(`relay ${label}: connected, host key ${connection.hostKeyFingerprint} pinned, authenticated as ${config.user}`);
+        const n = connection.negotiated;
+        if (n) lines.push(`  algorithms: cipher ${n.cipher} (relay to agent ${n.cipherIn}), mac ${n.mac}, kex ${n.kex}, host key ${n.hostKey}`);
         for (const listen of routes.listens) {
             const where = `${listen.host}:${listen.port}`;
             try {

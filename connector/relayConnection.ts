@@ -7,7 +7,7 @@ import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type P
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
 import { enablePacketReuse } from "./ssh2/packetReuse";
 import { OnwardConnectError, type OutputGate } from "./forwarding";
-import { HostKeyPins, keyBlobType, sha256Fingerprint } from "./spec";
+import { DEFAULT_CIPHERS, HOST_KEY_SIGNATURE_ALGORITHMS, HostKeyPins, KEX_ALGORITHMS, keyBlobType, MAC_ALGORITHMS, sha256Fingerprint, type SshCipher } from "./spec";
 import type { Logger } from "./log";
 import type { ForwardedConnection } from "./routes";
 
@@ -42,12 +42,26 @@ export interface RelayConnectionOptions {
     readonly pinsField: string;
     readonly keepaliveIntervalMs: number;
     readonly keepaliveCountMax: number;
+    /** Ciphers to offer, in order of preference; default DEFAULT_CIPHERS (aes256-gcm@openssh.com). */
+    readonly ciphers?: readonly SshCipher[];
     /** Deadline for TCP connect + SSH handshake + authentication together. */
     readonly connectTimeoutMs: number;
     readonly log: Logger;
     readonly onForwardedConnection: (conn: ForwardedConnection) => void;
     /** Abandons a connection attempt still in progress (agent shutting down). */
     readonly signal?: AbortSignal;
+}
+
+/** The algorithms the key exchange settled on (ssh2's 'handshake' event). */
+export interface NegotiatedAlgorithms {
+    readonly kex: string;
+    readonly hostKey: string;
+    /** Agent to relay. */
+    readonly cipher: string;
+    /** Relay to agent. */
+    readonly cipherIn: string;
+    /** The MAC, or "implicit" for AEAD ciphers. */
+    readonly mac: string;
 }
 
 export class RelayConnection {
@@ -58,6 +72,7 @@ export class RelayConnection {
         private readonly client: Client,
         /** SHA256 fingerprint of the host key the relay proved it holds. */
         readonly hostKeyFingerprint: string,
+        readonly negotiated: NegotiatedAlgorithms | undefined,
         closed: Promise<RelayError>,
     ) {
         this.closed = closed;
@@ -281,8 +296,18 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         keepaliveCountMax: options.keepaliveCountMax,
         readyTimeout: Math.max(1, deadline - Date.now()),
     };
-    const hostKeyAlgorithms = options.pins.hostKeyAlgorithms();
-    if (hostKeyAlgorithms) config.algorithms = { serverHostKey: hostKeyAlgorithms as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] };
+    type Algorithms = NonNullable<ConnectConfig["algorithms"]>;
+    const hostKeyAlgorithms = options.pins.hostKeyAlgorithms()?.filter((algorithm) => HOST_KEY_SIGNATURE_ALGORITHMS.includes(algorithm));
+    config.algorithms = {
+        cipher: [...(options.ciphers ?? DEFAULT_CIPHERS)] as Algorithms["cipher"],
+        kex: [...KEX_ALGORITHMS] as Algorithms["kex"],
+        hmac: [...MAC_ALGORITHMS] as Algorithms["hmac"],
+        serverHostKey: (hostKeyAlgorithms?.length ? hostKeyAlgorithms : [...HOST_KEY_SIGNATURE_ALGORITHMS]) as Algorithms["serverHostKey"],
+    };
+    let negotiated: NegotiatedAlgorithms | undefined;
+    client.once("handshake", (n) => {
+        negotiated = { kex: n.kex, hostKey: n.serverHostKey, cipher: n.cs.cipher, cipherIn: n.sc.cipher, mac: n.cs.mac || "implicit" };
+    });
 
     return new Promise<RelayConnection>((resolve, reject) => {
         const onAbort = () => {
@@ -300,7 +325,7 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         client.once("ready", () => {
             options.signal?.removeEventListener("abort", onAbort);
             ready = true;
-            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", closed));
+            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", negotiated, closed));
         });
         void closed.then((reason) => {
             if (!ready) reject(reason);

@@ -165,6 +165,7 @@ export class RelaySupervisor {
                 pinsField: `relays[${this.index}].hostKeys`,
                 keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
                 keepaliveCountMax: config.keepalive.countMax,
+                ciphers: config.ciphers,
                 connectTimeoutMs: config.connectTimeoutSeconds * 1000,
                 log,
                 onForwardedConnection: (conn) => routes.dispatch(conn),
@@ -182,7 +183,7 @@ export class RelaySupervisor {
         this.lastError = undefined;
         metrics.relayConnected.set({ relay: this.label }, 1);
         this.setState("connected");
-        log.info({ relay: this.label, hostKey: connection.hostKeyFingerprint, identity: identity.summary }, "connected to relay");
+        log.info({ relay: this.label, hostKey: connection.hostKeyFingerprint, algorithms: connection.negotiated, identity: identity.summary }, "connected to relay");
         if (this.forwarding) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
 
         const reason = await connection.closed;

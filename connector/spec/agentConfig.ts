@@ -7,6 +7,7 @@ import { z } from "zod";
 import { formatHostPort, hostName, hostPortText, isLoopbackHost, parsedBy, parseHostPort, type HostPort } from "./address";
 import { parseAllowRule, type AllowRule } from "./allowlist";
 import { parsePinnedHostKey } from "./hostKeys";
+import { DEFAULT_CIPHERS, SUPPORTED_CIPHERS } from "./sshAlgorithms";
 
 const routeName = z
     .string()
@@ -119,6 +120,11 @@ export const connectorConfigSchema = z
                     .describe("On SIGTERM, how long in-flight streams may finish before they are cut."),
             })
             .default({ gracePeriodSeconds: 30 }),
+        ciphers: z
+            .array(z.enum(SUPPORTED_CIPHERS))
+            .min(1, { error: `list at least one cipher, or leave ciphers out for ${DEFAULT_CIPHERS.join(", ")}` })
+            .optional()
+            .describe(`SSH ciphers the agent offers, in order of preference. Default: ${DEFAULT_CIPHERS.join(", ")} only (the relay generator accepts the same).`),
         connectTimeoutSeconds: z
             .number()
             .positive()

@@ -7,3 +7,4 @@ export * from "./allowlist";
 export * from "./hostKeys";
 export * from "./agentConfig";
 export * from "./relaySshd";
+export * from "./sshAlgorithms";

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { formatHostPort, hostName, hostPortText, parseHostPort } from "./address";
 import type { ConnectorConfigInput } from "./agentConfig";
 import { isPublicKeyProblem, parsePublicKeyLine } from "./hostKeys";
+import { DEFAULT_CIPHERS, HOST_KEY_SIGNATURE_ALGORITHMS, KEX_ALGORITHMS, MAC_ALGORITHMS, SUPPORTED_CIPHERS } from "./sshAlgorithms";
 
 // Tokens written into sshd_config / the principals file: no whitespace, quotes or commas, so a
 // value can never end an option early or add a directive.
@@ -76,6 +77,11 @@ export const relaySshdOptionsSchema = z.strictObject({
         .default("no")
         .describe("no: remote forwards bind loopback only. clientspecified: honour the listen address (platform proxy on another host)."),
     strictModes: z.boolean().default(true),
+    ciphers: z
+        .array(z.enum(SUPPORTED_CIPHERS))
+        .min(1)
+        .default([...DEFAULT_CIPHERS])
+        .describe("Ciphers sshd accepts; default what the agent offers by default (aes256-gcm@openssh.com)."),
     customers: z.array(relayCustomerSchema).min(1),
 });
 
@@ -129,6 +135,12 @@ export function renderRelay(options: RelaySshdOptions): RenderedRelay {
         ...o.hostKeyFiles.map((f) => `HostKey ${f}`),
         ...(o.pidFile ? [`PidFile ${o.pidFile}`] : []),
         `LogLevel ${o.logLevel}`,
+        "",
+        "# Algorithms: the ones connector/spec/sshAlgorithms.ts makes the agent offer, nothing older.",
+        `Ciphers ${o.ciphers.join(",")}`,
+        `KexAlgorithms ${KEX_ALGORITHMS.join(",")}`,
+        `MACs ${MAC_ALGORITHMS.join(",")}`,
+        `HostKeyAlgorithms ${HOST_KEY_SIGNATURE_ALGORITHMS.join(",")}`,
         "",
         "# Authentication: public keys only: certificates from the platform CA (and listed plain keys).",
         `TrustedUserCAKeys ${o.trustedUserCaKeysFile}`,
