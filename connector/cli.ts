@@ -42,6 +42,9 @@ function fail(message: string): never {
     process.exit(1);
 }
 
+/** `run`'s exit code when the drain grace period ran out and streams were cut. */
+export const EXIT_STREAMS_CUT = 2;
+
 const levelOption = new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("info");
 
 async function run(configPath: string, level: LogLevel): Promise<void> {
@@ -66,7 +69,8 @@ async function run(configPath: string, level: LogLevel): Promise<void> {
         stopping = true;
         log.info({ signal }, "shutdown requested");
         connector.shutdown().then(
-            () => process.exit(0),
+            // Non-zero when the grace period cut streams: the service manager (and its operator) see it.
+            ({ drained }) => process.exit(drained ? 0 : EXIT_STREAMS_CUT),
             (err: unknown) => {
                 log.error({ err }, "shutdown failed");
                 process.exit(1);
@@ -75,6 +79,19 @@ async function run(configPath: string, level: LogLevel): Promise<void> {
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    let reloading = Promise.resolve();
+    process.on("SIGHUP", () => {
+        // One reload at a time, in signal order; a bad file keeps the config in force.
+        reloading = reloading.then(async () => {
+            if (stopping) return;
+            log.info({ config: configPath }, "SIGHUP: reloading the config file");
+            try {
+                await connector.reload(loadConfigFile(configPath));
+            } catch (err) {
+                log.error({ config: configPath, reason: (err as Error).message }, "config reload refused: keeping the current config");
+            }
+        });
+    });
     try {
         await connector.start();
     } catch (err) {

@@ -101,6 +101,8 @@ function renderConnectorUnit(stopTimeoutSeconds: number): string {
         `User=${p.user}`,
         `Group=${p.user}`,
         `ExecStart=@NODE_BIN@ ${AGENT_NODE_FLAGS.join(" ")} ${p.appDir}/current/${bundleEntryPoint} run --config ${p.config}`,
+        // SIGHUP re-reads the config file: routes change without a restart (connector/README.md, Reload).
+        "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=on-failure",
         "RestartSec=5",
         "KillSignal=SIGTERM",

@@ -125,6 +125,8 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
             "PrivateTmp=yes",
             "CapabilityBoundingSet=",
             "Restart=on-failure",
+            // systemctl reload sends SIGHUP: the agent re-reads its config file (test/connector/reload.test.ts).
+            "ExecReload=/bin/kill -HUP $MAINPID",
             // The V8 flag keeps bulk transfers free of major GCs (connector/nodeFlags.ts).
             `ExecStart=${execFileSync("bash", ["-c", "command -v node"], { encoding: "utf8" }).trim()} --initial-old-space-size=64 ${connectorPaths.appDir}/current/connector/cli.js run --config ${connectorPaths.config}`,
         ]) {

@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import type { NetworkNamespace } from "../../../connector/lab/netns";
+import { tryConnect } from "../../../connector/lab/relay";
 
 const execFileAsync = promisify(execFile);
 
@@ -181,4 +182,30 @@ export async function httpsHeadInNamespace(namespace: NetworkNamespace, tls: Tls
         req.end();`;
     const out = await namespace.runNode(script, { PORT: String(port), CA: tls.cert.toString(), SNI: tls.serverName });
     return JSON.parse(out) as HeadResult;
+}
+
+/** A client reading everything a forwarded port sends until it closes. */
+export function startTransfer(port: number): { received: Buffer[]; done: Promise<void> } {
+    const received: Buffer[] = [];
+    const client = connect({ host: "127.0.0.1", port });
+    const done = new Promise<void>((resolve, reject) => {
+        client.on("data", (chunk: Buffer) => received.push(chunk));
+        client.once("end", resolve);
+        client.once("close", () => resolve());
+        client.once("error", reject);
+    });
+    return { received, done };
+}
+
+/** GET status of a loopback HTTP endpoint (0 when it does not answer). */
+export function httpStatus(port: number, path: string): Promise<number> {
+    return fetch(`http://127.0.0.1:${port}${path}`).then(
+        (res) => res.status,
+        () => 0,
+    );
+}
+
+/** True when nothing listens on the loopback port. */
+export async function connectionRefused(port: number): Promise<boolean> {
+    return (await tryConnect(port)) === "ECONNREFUSED";
 }
