@@ -2,7 +2,6 @@
 // key) authentication, remote forward requests, and the forwarded connections it carries. It
 // knows nothing about retrying: the supervisor decides what happens after it ends.
 import { connect as connectTcp, type Socket } from "node:net";
-import type { Duplex } from "node:stream";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
 import { enablePacketReuse } from "./ssh2/packetReuse";
@@ -105,6 +104,13 @@ export class RelayConnection {
         });
     }
 
+    /** Opens, then closes, a direct-tcpip channel to host:port (what a hairpin route does per stream). */
+    async probeDirectTcpip(host: string, port: number): Promise<void> {
+        const channel = await openDirectTcpip(this.client, { ip: "127.0.0.1", port: 0 }, host, port);
+        channel.on("error", () => undefined);
+        channel.close();
+    }
+
     /** Polite disconnect (SSH_MSG_DISCONNECT, then FIN). */
     end(): void {
         this.client.end();
@@ -196,6 +202,20 @@ function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSig
     });
 }
 
+/** Opens a direct-tcpip channel: the relay connects to host:port (its permitopen decides). */
+function openDirectTcpip(client: Client, source: { ip: string; port: number }, host: string, port: number): Promise<ClientChannel> {
+    return new Promise<ClientChannel>((resolve, reject) => {
+        try {
+            client.forwardOut(source.ip, source.port, host, port, (err, channel) => {
+                if (err) reject(new OnwardConnectError("CHANNEL_OPEN_FAILED", `relay refused direct-tcpip to ${host}:${port}: ${err.message}`));
+                else resolve(channel);
+            });
+        } catch (err) {
+            reject(new OnwardConnectError("NOT_CONNECTED", `relay connection is gone: ${(err as Error).message}`));
+        }
+    });
+}
+
 interface Ssh2Error extends Error {
     level?: string;
     code?: number | string;
@@ -267,17 +287,7 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
             reject: () => {
                 if (!connectionOver) reject();
             },
-            openThroughRelay: (host, port) =>
-                new Promise<Duplex>((resolve, reject) => {
-                    try {
-                        client.forwardOut(details.srcIP, details.srcPort, host, port, (err, channel) => {
-                            if (err) reject(new OnwardConnectError("CHANNEL_OPEN_FAILED", `relay refused direct-tcpip to ${host}:${port}: ${err.message}`));
-                            else resolve(guard(channel));
-                        });
-                    } catch (err) {
-                        reject(new OnwardConnectError("NOT_CONNECTED", `relay connection is gone: ${(err as Error).message}`));
-                    }
-                }),
+            openThroughRelay: (host, port) => openDirectTcpip(client, { ip: details.srcIP, port: details.srcPort }, host, port).then(guard),
         });
     });
 

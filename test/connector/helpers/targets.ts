@@ -149,13 +149,14 @@ export async function startBulkSender(payload: Buffer, chunkSize: number, chunkD
 }
 
 /** TCP echo service. */
-export async function startEchoService(): Promise<RunningServer> {
+/** An echo service on 127.0.0.1 (on `port`, default a free one). */
+export async function startEchoService(port = 0): Promise<RunningServer> {
     const server = createServer((socket) => {
         socket.on("error", () => undefined);
         socket.pipe(socket);
     });
     const sockets = trackSockets(server);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
     return { port: (server.address() as AddressInfo).port, close: () => closeServer(server, sockets) };
 }
 
