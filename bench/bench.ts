@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { comparisonTable, loadReport, type BenchReport } from "./compare";
 import { median, quantile, renderTable } from "./report";
-import { RECONNECT_DEFAULTS } from "../connector/config";
+import { DEFAULT_CIPHERS, RECONNECT_DEFAULTS } from "../connector/spec";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
 import { writeConfigFile } from "../connector/lab/agent";
 import { TunnelLab } from "../connector/lab/lab";
@@ -28,7 +28,8 @@ import { waitFor } from "../connector/lab/wait";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, "..");
-const CIPHER = "aes128-gcm@openssh.com";
+// What the agent offers by default, and so what a production relay negotiates with it.
+const CIPHER = DEFAULT_CIPHERS[0]!;
 const MiB = 1024 * 1024;
 
 interface BenchOptions {

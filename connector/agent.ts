@@ -1,12 +1,12 @@
 // The connector agent: one supervisor per relay, the route table they all dispatch to, the stream
 // tracker for graceful drain, and the health endpoint. Started by `firefly-connector run`, or
 // embedded (tests, benchmarks) through this class.
-import { hostPortOf, type ConnectorConfig } from "./config";
+import { hostPortOf, type ConnectorConfig } from "./spec";
 import { StreamTracker } from "./forwarding";
 import { startHealthServer, type HealthServer } from "./health";
 import { createLogger, type Logger } from "./log";
 import { ConnectorMetrics } from "./metrics";
-import { nativeCryptoAvailable } from "./packetReuse";
+import { nativeCryptoAvailable } from "./ssh2/internals";
 import { RouteTable } from "./routes";
 import { RelaySupervisor, type RelayStatus } from "./supervisor";
 
@@ -28,6 +28,18 @@ export interface ConnectorStatus {
     readonly nativeCrypto: boolean;
 }
 
+/** A reload the running agent cannot apply; the current config stays in force. */
+export class ReloadRefused extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ReloadRefused";
+    }
+}
+
+// What a reload may change: the routes (and the dynamic route), and settings read per stream.
+// Everything else shapes the relay connections themselves and needs a restart.
+const RESTART_ONLY_FIELDS = ["user", "identity", "relays", "keepalive", "reconnect", "health", "ciphers", "connectTimeoutSeconds"] as const;
+
 export class Connector {
     readonly log: Logger;
     readonly metrics: ConnectorMetrics;
@@ -38,7 +50,10 @@ export class Connector {
     private draining = false;
     private started = false;
 
-    constructor(readonly config: ConnectorConfig, options: ConnectorOptions = {}) {
+    private current: ConnectorConfig;
+
+    constructor(config: ConnectorConfig, options: ConnectorOptions = {}) {
+        this.current = config;
         this.log = options.log ?? createLogger();
         this.metrics = options.metrics ?? new ConnectorMetrics();
         this.routes = new RouteTable(config, { log: this.log, metrics: this.metrics, tracker: this.tracker });
@@ -53,6 +68,32 @@ export class Connector {
         this.supervisors = config.relays.map((relay, index) => new RelaySupervisor(relay, index, deps));
         this.metrics.ready.set(0);
         this.metrics.nativeCrypto.set(nativeCryptoAvailable ? 1 : 0);
+    }
+
+    /** The config in force (the last one a reload accepted). */
+    get config(): ConnectorConfig {
+        return this.current;
+    }
+
+    /**
+     * Applies a new config (SIGHUP): routes added, removed or retargeted; streams in flight on
+     * every route keep going. Throws ReloadRefused, changing nothing, when the new config changes
+     * what only a restart can (RESTART_ONLY_FIELDS).
+     */
+    async reload(config: ConnectorConfig): Promise<void> {
+        if (this.draining) throw new ReloadRefused("the agent is draining (shutting down)");
+        const changed = RESTART_ONLY_FIELDS.filter((field) => JSON.stringify(config[field]) !== JSON.stringify(this.current[field]));
+        if (changed.length > 0) {
+            throw new ReloadRefused(`${changed.join(", ")} changed: only routes, dynamic and shutdown apply on reload; restart the agent for the rest`);
+        }
+        this.current = config;
+        const changes = this.routes.replace(config);
+        await Promise.all(this.supervisors.map((s) => s.applyRouteChanges(changes)));
+        this.metrics.ready.set(this.isReady() ? 1 : 0);
+        this.log.info(
+            { added: changes.added.map((l) => l.route), removed: changes.removed.map((l) => l.route), retargeted: changes.retargeted },
+            "config reloaded",
+        );
     }
 
     /** Starts the health endpoint (if configured) and connects to every relay. */
@@ -110,7 +151,7 @@ export class Connector {
      * Graceful stop (SIGTERM): relays stop listening and new forwarded connections are refused,
      * in-flight streams get up to `graceMs` to finish, then everything is closed.
      */
-    async shutdown(graceMs: number = this.config.shutdown.gracePeriodSeconds * 1000): Promise<{ drained: boolean }> {
+    async shutdown(graceMs: number = this.current.shutdown.gracePeriodSeconds * 1000): Promise<{ drained: boolean }> {
         if (!this.draining) {
             this.draining = true;
             this.metrics.ready.set(0);

@@ -1,8 +1,11 @@
-// `firefly-connector check`: proves a config end to end without serving traffic. For every relay:
-// connect, verify the pinned host key, authenticate, then request and release each forward.
-import { certificateValidityProblem, loadIdentity, type Identity } from "./certAuth";
-import { relayLabel, type ConnectorConfig } from "./config";
-import { HostKeyPins } from "./hostKeys";
+// `firefly-connector check`: proves a config end to end without serving traffic. The private key
+// file is private; the health port can be bound. For every relay: connect, verify the pinned host
+// key, authenticate, request and release each forward, and open and close a direct-tcpip channel
+// to each hairpin target.
+import { statSync } from "node:fs";
+import { createServer } from "node:net";
+import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/certAuth";
+import { type ConnectorConfig, HostKeyPins, hostPortOf, relayLabel } from "./spec";
 import type { Logger } from "./log";
 import { RelayConnection, RelayError } from "./relayConnection";
 import { RouteTable } from "./routes";
@@ -18,6 +21,8 @@ export interface CheckResult {
 export async function runCheck(config: ConnectorConfig, log: Logger): Promise<CheckResult> {
     const lines: string[] = [];
     let ok = true;
+    const exposed = privateKeyExposure(config.identity.privateKeyFile);
+    if (exposed) return { ok: false, lines: [`identity: ${exposed}`, "check FAILED"] };
     let identity: Identity;
     try {
         identity = await loadIdentity(config.identity);
@@ -37,6 +42,18 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
     const routes = new RouteTable(config, { log, metrics: new ConnectorMetrics(), tracker: new StreamTracker() });
     routes.stopAccepting();
 
+    if (config.health) {
+        const health = hostPortOf(config.health.listen);
+        const problem = await bindProblem(health.host, health.port);
+        if (problem) ok = false;
+        lines.push(
+            problem
+                ? `health ${config.health.listen}: CANNOT BIND (${problem}): run would exit 1; is another process (a running agent?) holding it?`
+                : `health ${config.health.listen}: can be bound`,
+        );
+    }
+    const hairpins = config.routes.filter((route) => route.via === "tunnel");
+
     for (const [index, relay] of config.relays.entries()) {
         const label = relayLabel(relay);
         let connection: RelayConnection;
@@ -51,6 +68,7 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
                 pinsField: `relays[${index}].hostKeys`,
                 keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
                 keepaliveCountMax: config.keepalive.countMax,
+                ciphers: config.ciphers,
                 connectTimeoutMs: config.connectTimeoutSeconds * 1000,
                 log,
                 onForwardedConnection: (conn) => routes.dispatch(conn),
@@ -61,6 +79,8 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
             continue;
         }
         lines.push(`relay ${label}: connected, host key ${connection.hostKeyFingerprint} pinned, authenticated as ${config.user}`);
+        const n = connection.negotiated;
+        if (n) lines.push(`  algorithms: cipher ${n.cipher} (relay to agent ${n.cipherIn}), mac ${n.mac}, kex ${n.kex}, host key ${n.hostKey}`);
         for (const listen of routes.listens) {
             const where = `${listen.host}:${listen.port}`;
             try {
@@ -74,9 +94,49 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
                 );
             }
         }
+        for (const route of hairpins) {
+            const target = hostPortOf(route.target);
+            try {
+                await connection.probeDirectTcpip(target.host, target.port);
+                lines.push(`  route ${route.name} hairpin to ${route.target}: direct-tcpip channel opened and closed`);
+            } catch (err) {
+                ok = false;
+                lines.push(
+                    `  route ${route.name} hairpin to ${route.target}: REFUSED (${(err as Error).message}): not in this customer's permitopen on the relay, or nothing listens there`,
+                );
+            }
+        }
         connection.end();
         await connection.closed;
     }
     lines.push(ok ? "check passed" : "check FAILED");
     return { ok, lines };
+}
+
+/**
+ * Why the private key file is readable by more than its owner, with the chmod that fixes it; as
+ * OpenSSH's ssh, a key owned by someone else (root) may be readable by the agent's group, which is
+ * how the hosts share it with the service user.
+ */
+export function privateKeyExposure(file: string): string | undefined {
+    let mode: number;
+    let uid: number;
+    try {
+        ({ mode, uid } = statSync(file));
+    } catch {
+        return undefined; // loadIdentity reports a missing or unreadable file with its field.
+    }
+    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+    if (mode & 0o007) return `identity.privateKeyFile ${file} is readable or writable by others (mode ${octal}): chmod o-rwx ${file}`;
+    if (mode & 0o070 && uid === process.getuid?.()) return `identity.privateKeyFile ${file} is accessible by its group (mode ${octal}): chmod 600 ${file}`;
+    return undefined;
+}
+
+/** Binds host:port and lets it go again: undefined when that works, else the error code. */
+function bindProblem(host: string, port: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+        const server = createServer();
+        server.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+    });
 }

@@ -7,9 +7,10 @@ import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { Connector } from "./agent";
 import { runCheck } from "./check";
-import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./config";
+import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./spec";
 import { issueCertificate } from "./issueCert";
 import { createLogger, type LogLevel } from "./log";
+import { nativeCryptoAvailable } from "./ssh2/internals";
 
 function packageVersion(): string {
     // Works from connector/ (ts-node) and dist/connector/ (compiled) alike.
@@ -41,6 +42,9 @@ function fail(message: string): never {
     process.exit(1);
 }
 
+/** `run`'s exit code when the drain grace period ran out and streams were cut. */
+export const EXIT_STREAMS_CUT = 2;
+
 const levelOption = new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("info");
 
 async function run(configPath: string, level: LogLevel): Promise<void> {
@@ -65,7 +69,8 @@ async function run(configPath: string, level: LogLevel): Promise<void> {
         stopping = true;
         log.info({ signal }, "shutdown requested");
         connector.shutdown().then(
-            () => process.exit(0),
+            // Non-zero when the grace period cut streams: the service manager (and its operator) see it.
+            ({ drained }) => process.exit(drained ? 0 : EXIT_STREAMS_CUT),
             (err: unknown) => {
                 log.error({ err }, "shutdown failed");
                 process.exit(1);
@@ -74,6 +79,19 @@ async function run(configPath: string, level: LogLevel): Promise<void> {
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    let reloading = Promise.resolve();
+    process.on("SIGHUP", () => {
+        // One reload at a time, in signal order; a bad file keeps the config in force.
+        reloading = reloading.then(async () => {
+            if (stopping) return;
+            log.info({ config: configPath }, "SIGHUP: reloading the config file");
+            try {
+                await connector.reload(loadConfigFile(configPath));
+            } catch (err) {
+                log.error({ config: configPath, reason: (err as Error).message }, "config reload refused: keeping the current config");
+            }
+        });
+    });
     try {
         await connector.start();
     } catch (err) {
@@ -119,6 +137,13 @@ export function buildProgram(): Command {
         .description("print the config file's JSON Schema (generated from the same schema the agent validates with)")
         .action(() => {
             process.stdout.write(`${JSON.stringify(connectorConfigJsonSchema(), null, 2)}\n`);
+        });
+    program
+        .command("native-crypto")
+        .description("exit 0 if ssh2's native crypto binding loads here, 3 if the agent would run ssh2's slower fallback")
+        .action(() => {
+            process.stdout.write(`native crypto: ${nativeCryptoAvailable ? "available" : "not available (ssh2's fallback through Node's crypto)"}\n`);
+            process.exit(nativeCryptoAvailable ? 0 : 3);
         });
     program
         .command("issue-cert")

@@ -15,29 +15,17 @@
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Counter } from "prom-client";
+import { channelClosedByPeer, channelTakesNow, isSshChannel } from "./ssh2/internals";
 
 /** Either a net.Socket or an ssh2 Channel: both are Duplex streams with different close rules. */
 export type StreamEnd = Duplex;
-
-interface SshChannelLike extends Duplex {
-    close(): void;
-    /** ssh2's view of the peer's side: 'closed' once CHANNEL_CLOSE arrived or the connection died. */
-    readonly incoming: { readonly state: string };
-    /** ssh2's view of our side: how much the peer lets us send now. */
-    readonly outgoing: { readonly state: string; readonly window: number };
-}
-
-function isSshChannel(stream: StreamEnd): stream is SshChannelLike {
-    // ssh2's Channel: has close() and reports its SSH channel state in `outgoing`.
-    return typeof (stream as Partial<SshChannelLike>).close === "function" && "outgoing" in stream && "incoming" in stream;
-}
 
 /**
  * True once nothing can flow through the stream any more. ssh2's Channel.destroy() never sets
  * `destroyed`, and its 'close' may already have been emitted: its incoming state is what tells.
  */
 function isGone(stream: StreamEnd): boolean {
-    return isSshChannel(stream) ? stream.incoming.state === "closed" : stream.destroyed;
+    return isSshChannel(stream) ? channelClosedByPeer(stream) : stream.destroyed;
 }
 
 /** Releases a stream whose writable side has flushed: CHANNEL_CLOSE for a channel, close for a socket. */
@@ -189,14 +177,7 @@ const readTaps = new WeakMap<Duplex, ReadTap>();
  * synchronously (ssh2 1.17 Channel._write). Anything else may keep a reference.
  */
 function consumesNow(sink: StreamEnd, length: number): boolean {
-    return (
-        isSshChannel(sink) &&
-        sink.writableLength === 0 &&
-        sink.writableCorked === 0 &&
-        !sink.writableEnded &&
-        sink.outgoing.state === "open" &&
-        sink.outgoing.window >= length
-    );
+    return isSshChannel(sink) && channelTakesNow(sink, length);
 }
 
 export interface SpliceCounters {

@@ -4,7 +4,7 @@
 //   /metrics  Prometheus text format
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { HostPort } from "./address";
+import type { HostPort } from "./spec";
 import type { Logger } from "./log";
 
 export interface HealthSource {

@@ -2,12 +2,11 @@
 // key) authentication, remote forward requests, and the forwarded connections it carries. It
 // knows nothing about retrying: the supervisor decides what happens after it ends.
 import { connect as connectTcp, type Socket } from "node:net";
-import type { Duplex } from "node:stream";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
-import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./certAuth";
-import { enablePacketReuse } from "./packetReuse";
+import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
+import { enablePacketReuse } from "./ssh2/packetReuse";
 import { OnwardConnectError, type OutputGate } from "./forwarding";
-import { HostKeyPins, keyBlobType, sha256Fingerprint } from "./hostKeys";
+import { DEFAULT_CIPHERS, HOST_KEY_SIGNATURE_ALGORITHMS, HostKeyPins, KEX_ALGORITHMS, keyBlobType, MAC_ALGORITHMS, sha256Fingerprint, type SshCipher } from "./spec";
 import type { Logger } from "./log";
 import type { ForwardedConnection } from "./routes";
 
@@ -42,12 +41,26 @@ export interface RelayConnectionOptions {
     readonly pinsField: string;
     readonly keepaliveIntervalMs: number;
     readonly keepaliveCountMax: number;
+    /** Ciphers to offer, in order of preference; default DEFAULT_CIPHERS (aes256-gcm@openssh.com). */
+    readonly ciphers?: readonly SshCipher[];
     /** Deadline for TCP connect + SSH handshake + authentication together. */
     readonly connectTimeoutMs: number;
     readonly log: Logger;
     readonly onForwardedConnection: (conn: ForwardedConnection) => void;
     /** Abandons a connection attempt still in progress (agent shutting down). */
     readonly signal?: AbortSignal;
+}
+
+/** The algorithms the key exchange settled on (ssh2's 'handshake' event). */
+export interface NegotiatedAlgorithms {
+    readonly kex: string;
+    readonly hostKey: string;
+    /** Agent to relay. */
+    readonly cipher: string;
+    /** Relay to agent. */
+    readonly cipherIn: string;
+    /** The MAC, or "implicit" for AEAD ciphers. */
+    readonly mac: string;
 }
 
 export class RelayConnection {
@@ -58,6 +71,7 @@ export class RelayConnection {
         private readonly client: Client,
         /** SHA256 fingerprint of the host key the relay proved it holds. */
         readonly hostKeyFingerprint: string,
+        readonly negotiated: NegotiatedAlgorithms | undefined,
         closed: Promise<RelayError>,
     ) {
         this.closed = closed;
@@ -88,6 +102,13 @@ export class RelayConnection {
                 reject(err as Error);
             }
         });
+    }
+
+    /** Opens, then closes, a direct-tcpip channel to host:port (what a hairpin route does per stream). */
+    async probeDirectTcpip(host: string, port: number): Promise<void> {
+        const channel = await openDirectTcpip(this.client, { ip: "127.0.0.1", port: 0 }, host, port);
+        channel.on("error", () => undefined);
+        channel.close();
     }
 
     /** Polite disconnect (SSH_MSG_DISCONNECT, then FIN). */
@@ -181,6 +202,20 @@ function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSig
     });
 }
 
+/** Opens a direct-tcpip channel: the relay connects to host:port (its permitopen decides). */
+function openDirectTcpip(client: Client, source: { ip: string; port: number }, host: string, port: number): Promise<ClientChannel> {
+    return new Promise<ClientChannel>((resolve, reject) => {
+        try {
+            client.forwardOut(source.ip, source.port, host, port, (err, channel) => {
+                if (err) reject(new OnwardConnectError("CHANNEL_OPEN_FAILED", `relay refused direct-tcpip to ${host}:${port}: ${err.message}`));
+                else resolve(channel);
+            });
+        } catch (err) {
+            reject(new OnwardConnectError("NOT_CONNECTED", `relay connection is gone: ${(err as Error).message}`));
+        }
+    });
+}
+
 interface Ssh2Error extends Error {
     level?: string;
     code?: number | string;
@@ -252,17 +287,7 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
             reject: () => {
                 if (!connectionOver) reject();
             },
-            openThroughRelay: (host, port) =>
-                new Promise<Duplex>((resolve, reject) => {
-                    try {
-                        client.forwardOut(details.srcIP, details.srcPort, host, port, (err, channel) => {
-                            if (err) reject(new OnwardConnectError("CHANNEL_OPEN_FAILED", `relay refused direct-tcpip to ${host}:${port}: ${err.message}`));
-                            else resolve(guard(channel));
-                        });
-                    } catch (err) {
-                        reject(new OnwardConnectError("NOT_CONNECTED", `relay connection is gone: ${(err as Error).message}`));
-                    }
-                }),
+            openThroughRelay: (host, port) => openDirectTcpip(client, { ip: details.srcIP, port: details.srcPort }, host, port).then(guard),
         });
     });
 
@@ -281,8 +306,18 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         keepaliveCountMax: options.keepaliveCountMax,
         readyTimeout: Math.max(1, deadline - Date.now()),
     };
-    const hostKeyAlgorithms = options.pins.hostKeyAlgorithms();
-    if (hostKeyAlgorithms) config.algorithms = { serverHostKey: hostKeyAlgorithms as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] };
+    type Algorithms = NonNullable<ConnectConfig["algorithms"]>;
+    const hostKeyAlgorithms = options.pins.hostKeyAlgorithms()?.filter((algorithm) => HOST_KEY_SIGNATURE_ALGORITHMS.includes(algorithm));
+    config.algorithms = {
+        cipher: [...(options.ciphers ?? DEFAULT_CIPHERS)] as Algorithms["cipher"],
+        kex: [...KEX_ALGORITHMS] as Algorithms["kex"],
+        hmac: [...MAC_ALGORITHMS] as Algorithms["hmac"],
+        serverHostKey: (hostKeyAlgorithms?.length ? hostKeyAlgorithms : [...HOST_KEY_SIGNATURE_ALGORITHMS]) as Algorithms["serverHostKey"],
+    };
+    let negotiated: NegotiatedAlgorithms | undefined;
+    client.once("handshake", (n) => {
+        negotiated = { kex: n.kex, hostKey: n.serverHostKey, cipher: n.cs.cipher, cipherIn: n.sc.cipher, mac: n.cs.mac || "implicit" };
+    });
 
     return new Promise<RelayConnection>((resolve, reject) => {
         const onAbort = () => {
@@ -300,7 +335,7 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         client.once("ready", () => {
             options.signal?.removeEventListener("abort", onAbort);
             ready = true;
-            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", closed));
+            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", negotiated, closed));
         });
         void closed.then((reason) => {
             if (!ready) reject(reason);

@@ -8,8 +8,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
-import { Allowlist } from "./allowlist";
-import { DYNAMIC_ROUTE_NAME, hostPortOf, type ConnectorConfig } from "./config";
+import { Allowlist, type ConnectorConfig, DYNAMIC_ROUTE_NAME, hostPortOf } from "./spec";
 import { OnwardConnectError, connectOnward, releaseAfterFlush, splice, type OutputGate, type StreamTracker } from "./forwarding";
 import type { Logger } from "./log";
 import type { ConnectorMetrics } from "./metrics";
@@ -55,15 +54,51 @@ export interface RouteTableDeps {
 // A SOCKS client that has not finished its request by then is either broken or hostile.
 const SOCKS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
+export interface RouteChanges {
+    /** Listens to request on every relay connection. */
+    readonly added: readonly RouteListen[];
+    /** Listens to cancel; streams already carried on them are untouched. */
+    readonly removed: readonly RouteListen[];
+    /** Routes whose listen stays but whose target, via or allowlist changed (new connections only). */
+    readonly retargeted: readonly string[];
+}
+
+interface RouteEntry {
+    readonly route: string;
+    /** What the route does, to tell a changed route from an unchanged one on reload. */
+    readonly definition: string;
+    readonly handle: RouteHandler;
+}
+
 export class RouteTable {
-    readonly listens: readonly RouteListen[];
-    private readonly handlers = new Map<string, { route: string; handle: RouteHandler }>();
+    private current: readonly RouteListen[] = [];
+    private handlers = new Map<string, RouteEntry>();
     private accepting = true;
-    private readonly connectTimeoutMs: number;
+    private connectTimeoutMs: number;
 
     constructor(config: ConnectorConfig, private readonly deps: RouteTableDeps) {
         this.connectTimeoutMs = config.connectTimeoutSeconds * 1000;
+        this.replace(config);
+    }
+
+    /** The remote forwards every relay connection requests. */
+    get listens(): readonly RouteListen[] {
+        return this.current;
+    }
+
+    /** True while `listen` (route and address) is part of the table. */
+    has(listen: RouteListen): boolean {
+        return this.handlers.get(listenKey(listen.host, listen.port))?.route === listen.route;
+    }
+
+    /**
+     * Switches to the routes of `config` (a reload). Connections already carried keep their
+     * streams; new connections on a kept listen go where the new config says.
+     */
+    replace(config: ConnectorConfig): RouteChanges {
+        this.connectTimeoutMs = config.connectTimeoutSeconds * 1000;
         const listens: RouteListen[] = [];
+        const handlers = new Map<string, RouteEntry>();
         for (const route of config.routes) {
             const listen = hostPortOf(route.listen);
             const target = hostPortOf(route.target);
@@ -72,18 +107,31 @@ export class RouteTable {
                 route.via === "direct"
                     ? (conn) => this.forwardDirect(route.name, conn, target.host, target.port)
                     : (conn) => this.forwardThroughRelay(route.name, conn, target.host, target.port);
-            this.handlers.set(listenKey(listen.host, listen.port), { route: route.name, handle });
+            handlers.set(listenKey(listen.host, listen.port), { route: route.name, definition: `${route.via} ${route.target}`, handle });
         }
         if (config.dynamic) {
             const listen = hostPortOf(config.dynamic.listen);
             const allowlist = new Allowlist(config.dynamic.allow);
             listens.push({ route: DYNAMIC_ROUTE_NAME, ...listen });
-            this.handlers.set(listenKey(listen.host, listen.port), {
+            handlers.set(listenKey(listen.host, listen.port), {
                 route: DYNAMIC_ROUTE_NAME,
+                definition: `socks ${config.dynamic.allow.join(" ")}`,
                 handle: (conn) => this.forwardSocks(DYNAMIC_ROUTE_NAME, conn, allowlist),
             });
         }
-        this.listens = listens;
+        const before = this.handlers;
+        const kept = (l: RouteListen, table: Map<string, RouteEntry>) => table.get(listenKey(l.host, l.port))?.route === l.route;
+        const changes: RouteChanges = {
+            added: listens.filter((l) => !kept(l, before)),
+            removed: this.current.filter((l) => !kept(l, handlers)),
+            retargeted: listens
+                .filter((l) => kept(l, before))
+                .filter((l) => before.get(listenKey(l.host, l.port))?.definition !== handlers.get(listenKey(l.host, l.port))?.definition)
+                .map((l) => l.route),
+        };
+        this.handlers = handlers;
+        this.current = listens;
+        return changes;
     }
 
     /** Graceful shutdown: refuse every connection that arrives from now on. */

@@ -2,13 +2,12 @@
 // jittered exponential backoff. "Why did it reconnect" is answered here (log line and the
 // relay_reconnects_total{reason} metric). Each relay has its own supervisor, so losing one relay
 // never touches the connections to the others.
-import { certificateValidityProblem, loadIdentity, type Identity } from "./certAuth";
-import { relayLabel, type ConnectorConfig, type RelayConfig } from "./config";
-import { HostKeyPins } from "./hostKeys";
+import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/certAuth";
+import { type ConnectorConfig, HostKeyPins, type RelayConfig, relayLabel } from "./spec";
 import type { Logger } from "./log";
 import type { ConnectorMetrics } from "./metrics";
 import { RelayConnection, RelayError } from "./relayConnection";
-import type { RouteListen, RouteTable } from "./routes";
+import type { RouteChanges, RouteListen, RouteTable } from "./routes";
 
 export type RelayState = "connecting" | "connected" | "waiting" | "stopped";
 
@@ -104,6 +103,30 @@ export class RelaySupervisor {
         );
     }
 
+    /**
+     * A reload changed the route table: cancel the removed listens on the relay (streams they
+     * carry are untouched: cancelling a forward closes no channel) and request the added ones.
+     */
+    async applyRouteChanges(changes: RouteChanges): Promise<void> {
+        const { log, metrics } = this.deps;
+        const connection = this.connection;
+        await Promise.all(
+            changes.removed.map(async (listen) => {
+                const wasForwarded = this.forwarded.has(listen.route);
+                this.markForwarded(listen, false);
+                metrics.routeForwarded.remove({ relay: this.label, route: listen.route });
+                if (!connection || !wasForwarded) return;
+                await connection.cancelForward(listen.host, listen.port).catch((err: Error) => {
+                    log.debug({ relay: this.label, route: listen.route, err: err.message }, "cancel forward failed (connection ending?)");
+                });
+            }),
+        );
+        for (const listen of changes.added) {
+            metrics.routeForwarded.set({ relay: this.label, route: listen.route }, 0);
+            if (connection && this.connection === connection && this.forwarding) this.requestForward(connection, listen, 0);
+        }
+    }
+
     /** Disconnects and stops reconnecting. */
     async stop(): Promise<void> {
         this.stopping = true;
@@ -166,6 +189,7 @@ export class RelaySupervisor {
                 pinsField: `relays[${this.index}].hostKeys`,
                 keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
                 keepaliveCountMax: config.keepalive.countMax,
+                ciphers: config.ciphers,
                 connectTimeoutMs: config.connectTimeoutSeconds * 1000,
                 log,
                 onForwardedConnection: (conn) => routes.dispatch(conn),
@@ -183,7 +207,7 @@ export class RelaySupervisor {
         this.lastError = undefined;
         metrics.relayConnected.set({ relay: this.label }, 1);
         this.setState("connected");
-        log.info({ relay: this.label, hostKey: connection.hostKeyFingerprint, identity: identity.summary }, "connected to relay");
+        log.info({ relay: this.label, hostKey: connection.hostKeyFingerprint, algorithms: connection.negotiated, identity: identity.summary }, "connected to relay");
         if (this.forwarding) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
 
         const reason = await connection.closed;
@@ -200,11 +224,16 @@ export class RelaySupervisor {
         connection.requestForward(listen.host, listen.port).then(
             () => {
                 if (this.connection !== connection || !this.forwarding) return;
+                if (!this.deps.routes.has(listen)) {
+                    // Removed by a reload while the request was on its way.
+                    void connection.cancelForward(listen.host, listen.port).catch(() => undefined);
+                    return;
+                }
                 this.markForwarded(listen, true);
                 log.info({ relay: this.label, route: listen.route, listen: where }, "route forwarded");
             },
             (err: Error) => {
-                if (this.connection !== connection || !this.forwarding || this.stopping) return;
+                if (this.connection !== connection || !this.forwarding || this.stopping || !this.deps.routes.has(listen)) return;
                 metrics.forwardRefusals.inc({ relay: this.label, route: listen.route });
                 const delay = backoffDelay(attempt, config.reconnect.initialDelayMs, config.reconnect.maxDelayMs, this.deps.random);
                 log.error(
@@ -213,7 +242,7 @@ export class RelaySupervisor {
                 );
                 const timer = setTimeout(() => {
                     this.retryTimers.delete(timer);
-                    if (this.connection === connection && this.forwarding) this.requestForward(connection, listen, attempt + 1);
+                    if (this.connection === connection && this.forwarding && this.deps.routes.has(listen)) this.requestForward(connection, listen, attempt + 1);
                 }, delay);
                 this.retryTimers.add(timer);
             },

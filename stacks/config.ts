@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { methods } from "../components/api/privateApiRoutes";
 import { patterns } from "../components/shared/validation";
-import { publicKeyLine } from "../connector/relay/sshdConfig";
+import { dynamicSchema, hostPortText, publicKeyLine, routeSchema } from "../connector/spec";
 
 /**
  * Stack configuration, validated in one place. Every key is documented in the README
@@ -121,8 +121,6 @@ const privateApi = z
 
 export type PrivateApiConfig = z.infer<typeof privateApi>;
 
-const hostPortText = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):\d{1,5}$/, "must be host:port, e.g. 10.20.1.15:443");
-
 /**
  * The tunnel connector (components/tunnel/tunnelConnector.ts) on the customer side. Route and relay values
  * are checked in depth by the agent's own config schema inside the component.
@@ -151,10 +149,9 @@ const tunnelConnector = z.strictObject({
         )
         .min(1)
         .optional(),
-    routes: z
-        .array(z.strictObject({ name: z.string(), listen: hostPortText, target: hostPortText, via: z.enum(["direct", "tunnel"]).optional() }))
-        .default([]),
-    dynamic: z.strictObject({ listen: hostPortText, allow: z.array(z.string()).min(1) }).optional(),
+    /** Routes and the dynamic route: the agent's own schemas (connector/spec), so errors name this stack's keys. */
+    routes: z.array(routeSchema).default([]),
+    dynamic: dynamicSchema.optional(),
     targetCidrs: z.array(z.string()).optional(),
     dnsResolverCidrs: z.array(z.string()).optional(),
     awsApiEgress: z
@@ -189,8 +186,8 @@ const tunnelRelay = z.strictObject({
             z.strictObject({
                 name: z.string(),
                 principal: z.string(),
-                listen: z.array(hostPortText).min(1),
-                permitOpen: z.array(hostPortText).optional(),
+                listen: z.array(hostPortText()).min(1),
+                permitOpen: z.array(hostPortText()).optional(),
             }),
         )
         .min(1, "must list at least one customer"),

@@ -29,7 +29,8 @@ export interface ConnectorBundle {
 }
 
 /** Where the agent's entry point is, relative to the bundle's root. */
-const bundleEntryPoint = "connector/cli.js";
+/** The agent's command line inside an unpacked bundle. */
+export const bundleEntryPoint = "connector/cli.js";
 
 /** Every file in the archive gets this modification time, so the bytes depend on content only. */
 const fixedMtime = Date.UTC(2024, 0, 1) / 1000;

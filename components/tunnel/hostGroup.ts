@@ -27,12 +27,26 @@ export interface HostSettings {
     rootVolumeKmsKeyId?: pulumi.Input<string>;
 }
 
-/** Checks the host settings and applies their defaults: the values to hand to createHostGroup. */
-export function checkHostSettings(c: ArgChecker, args: HostSettings) {
+/** Where the hosts run and how many: each component documents these fields in its own Args. */
+export interface HostPlacement {
+    subnetIds: pulumi.Input<string>[];
+    count?: number;
+}
+
+/** The checked host settings with their defaults applied: what createHostGroup takes. */
+export type CheckedHosts = ReturnType<typeof checkHostSettings>;
+
+/**
+ * Checks the host settings and placement and applies their defaults. `subnetsFix` tells the user
+ * which subnets to give when `subnetIds` is refused.
+ */
+export function checkHostSettings(c: ArgChecker, args: HostSettings & HostPlacement, subnetsFix: string) {
     if (args.amiParameter !== undefined && !/^\/[\w./-]+$/.test(args.amiParameter)) {
         c.fail("amiParameter", `must be an SSM parameter name like ${al2023AmiParameter} (got ${JSON.stringify(args.amiParameter)})`);
     }
     return {
+        subnetIds: c.subnetIds("subnetIds", args.subnetIds, subnetsFix),
+        count: c.integerInRange("count", args.count ?? 2, 1, 20),
         instanceType: args.instanceType ?? "t3.small",
         amiId: args.amiId === undefined ? undefined : c.matches("amiId", args.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI ID like ami-0123456789abcdef0"),
         amiParameter: args.amiParameter ?? al2023AmiParameter,
@@ -44,18 +58,11 @@ export function checkHostSettings(c: ArgChecker, args: HostSettings) {
 export interface HostGroupArgs {
     /** What the hosts are, for descriptions: "tunnel connector", "SSH relay". */
     purpose: string;
-    subnetIds: pulumi.Input<string>[];
+    /** checkHostSettings' value: subnets, count, instance type, AMI, root volume. */
+    hosts: CheckedHosts;
     securityGroupIds: pulumi.Input<string>[];
-    instanceType: string;
-    /** An AMI ID; default: the AMI that `amiParameter` names at deploy time. */
-    amiId?: pulumi.Input<string>;
-    amiParameter: string;
-    count: number;
     /** The user data script, plain text (encoded here). */
     userData: pulumi.Input<string>;
-    rootVolumeSizeGiB: number;
-    /** KMS key for the root volume; default: the account's EBS default key. */
-    rootVolumeKmsKeyId?: pulumi.Input<string>;
     /** Inline policies of the instance role, by policy name (JSON documents). */
     rolePolicies: Record<string, pulumi.Input<string>>;
     /** Target groups the instances register with (the relay's NLB). */
@@ -87,6 +94,7 @@ const ssmCorePolicy = (partition: string) => `arn:${partition}:iam::aws:policy/A
 
 export function createHostGroup(name: string, args: HostGroupArgs, parent: pulumi.Resource): HostGroup {
     const opts = { parent };
+    const hosts = args.hosts;
     const partition = aws.getPartitionOutput({}, opts).partition;
     const role = new aws.iam.Role(
         `${name}-role`,
@@ -104,7 +112,7 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
     const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, opts);
 
     const imageId =
-        args.amiId ?? aws.ssm.getParameterOutput({ name: args.amiParameter }, opts).value;
+        hosts.amiId ?? aws.ssm.getParameterOutput({ name: hosts.amiParameter }, opts).value;
     const userData = pulumi.output(args.userData).apply((script) => {
         const bytes = Buffer.byteLength(script);
         if (bytes > maxUserDataBytes) {
@@ -118,7 +126,7 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
         {
             description: `${args.purpose} hosts ${name}`,
             imageId,
-            instanceType: args.instanceType,
+            instanceType: hosts.instanceType,
             iamInstanceProfile: { arn: profile.arn },
             userData,
             // IMDSv2 only, and tokens do not leave the host (no container or forwarded hop can use them).
@@ -138,8 +146,8 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
                     deviceName: "/dev/xvda",
                     ebs: {
                         encrypted: "true",
-                        kmsKeyId: args.rootVolumeKmsKeyId,
-                        volumeSize: args.rootVolumeSizeGiB,
+                        kmsKeyId: hosts.rootVolumeKmsKeyId,
+                        volumeSize: hosts.rootVolumeSizeGiB,
                         volumeType: "gp3",
                         deleteOnTermination: "true",
                     },
@@ -160,11 +168,11 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
     const group = new aws.autoscaling.Group(
         `${name}-asg`,
         {
-            vpcZoneIdentifiers: args.subnetIds,
-            desiredCapacity: args.count,
-            minSize: args.count,
+            vpcZoneIdentifiers: hosts.subnetIds,
+            desiredCapacity: hosts.count,
+            minSize: hosts.count,
             // Room for the replacements a refresh launches before it terminates the old instances.
-            maxSize: args.count * 2,
+            maxSize: hosts.count * 2,
             launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
             targetGroupArns: args.targetGroupArns,
             healthCheckType: args.healthCheckType ?? (args.targetGroupArns ? "ELB" : "EC2"),

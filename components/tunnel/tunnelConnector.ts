@@ -1,9 +1,7 @@
 import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { parseHostPort } from "../../connector/address";
-import { parseAllowRule } from "../../connector/allowlist";
-import { ConnectorConfigError, parseConnectorConfig, renderConnectorConfig, type ConnectorConfigInput } from "../../connector/config";
+import { allowRuleOf, type ConnectorConfig, ConnectorConfigError, type ConnectorConfigInput, hostPortOf, parseConnectorConfig, renderConnectorConfig } from "../../connector/spec";
 import { buildConnectorBundle, type ConnectorBundle } from "./bundle";
 import { createEgressRules, EgressRules, labelPart, type EgressRule } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
@@ -266,7 +264,9 @@ export class TunnelConnector extends pulumi.ComponentResource {
         const agentConfig = pulumi
             .all(args.relays.map((relay) => pulumi.all([relay.host, relay.hostKeys]).apply(([host, hostKeys]) => ({ host, hostKeys }))))
             .apply((relays) =>
-                renderChecked(checked.c, configFor(args, checked.healthPort, relays.map((r, i) => ({ ...r, port: args.relays[i]!.port ?? 22, name: args.relays[i]!.name })))),
+                renderConnectorConfig(
+                    parseChecked(checked.c, configFor(args, checked.healthPort, relays.map((r, i) => ({ ...r, port: checked.relayPorts[i]!, name: args.relays[i]!.name })))),
+                ),
             );
 
         // One object (pulumi.output unwraps each property with its own type; pulumi.all's array form keeps them for eight inputs at most).
@@ -317,10 +317,8 @@ export class TunnelConnector extends pulumi.ComponentResource {
             name,
             {
                 purpose: "tunnel connector",
-                subnetIds: checked.subnetIds,
+                hosts: checked.hosts,
                 securityGroupIds: [sg.id],
-                ...checked.host,
-                count: checked.count,
                 userData,
                 rolePolicies: {
                     "read-agent-identity": identityStatements,
@@ -405,9 +403,9 @@ function configFor(args: TunnelConnectorArgs, healthPort: number, relays: Resolv
 }
 
 /** The agent's own validator decides; its problems are reported as this component's arguments. */
-function renderChecked(c: ArgChecker, config: ConnectorConfigInput): string {
+function parseChecked(c: ArgChecker, config: ConnectorConfigInput): ConnectorConfig {
     try {
-        parseConnectorConfig(config);
+        return parseConnectorConfig(config);
     } catch (err) {
         if (err instanceof ConnectorConfigError) {
             const first = err.problems[0]!;
@@ -415,19 +413,16 @@ function renderChecked(c: ArgChecker, config: ConnectorConfigInput): string {
         }
         throw err;
     }
-    return renderConnectorConfig(config);
 }
 
 function checkArgs(name: string, args: TunnelConnectorArgs) {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
     const vpcId = c.vpcId("vpcId", args.vpcId);
-    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give the private subnets the connector hosts run in (one per AZ)");
-    const count = c.integerInRange("count", args.count ?? 2, 1, 20);
     const healthPort = c.port("healthPort", args.healthPort ?? 9101);
     const logRetentionInDays = c.logRetention("logRetentionInDays", args.logRetentionInDays ?? defaultLogRetentionDays);
     if (args.nodeMajor !== undefined) c.oneOf("nodeMajor", String(args.nodeMajor), ["20", "22", "24"]);
-    const host = checkHostSettings(c, args);
+    const hosts = checkHostSettings(c, args, "give the private subnets the connector hosts run in (one per AZ)");
 
     // Identity: values or ARNs, never a mix.
     const identity = args.identity;
@@ -472,7 +467,9 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
             ? { host: relay.host, port, hostKeys: hostKeys as string[], name: relay.name }
             : { ...placeholderRelay, port, name: relay.name };
     });
-    renderChecked(c, configFor(args, healthPort, relays));
+    // Routes and allow rules are plain values, so this parse is final for them: the egress rules below
+    // read the parsed config. Only the relays may still change (when their Outputs resolve).
+    const agentConfig = parseChecked(c, configFor(args, healthPort, relays));
 
     // Egress: each relay's SSH port, each direct route's and allow rule's target, DNS, AWS APIs.
     const egress = new EgressRules();
@@ -507,14 +504,12 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
             for (const cidr of targetCidrs) add({ protocol: "tcp", port, cidrIpv4: cidr, description: `Route targets in ${cidr}` }, cidr);
         }
     };
-    (args.routes ?? []).forEach((route, i) => {
-        if ((route.via ?? "direct") !== "direct") return; // hairpin routes only use the SSH connection
-        const target = parseHostPort(route.target)!;
+    agentConfig.routes.forEach((route, i) => {
+        if (route.via !== "direct") return; // hairpin routes only use the SSH connection
+        const target = hostPortOf(route.target);
         toTarget(`routes[${i}].target`, target.host, target.port);
     });
-    (args.dynamic?.allow ?? []).forEach((text, i) => {
-        const rule = parseAllowRule(text);
-        if (typeof rule === "string") c.fail(`dynamic.allow[${i}]`, rule);
+    (agentConfig.dynamic?.allow ?? []).map(allowRuleOf).forEach((rule, i) => {
         if (rule.kind === "cidr") toTarget(`dynamic.allow[${i}]`, rule.network, rule.port, `${rule.network}/${rule.prefix}`);
         else toTarget(`dynamic.allow[${i}]`, rule.kind === "host" ? rule.host : `*.${rule.suffix}`, rule.port);
     });
@@ -534,5 +529,5 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
     apiPrefixLists.forEach((id, i) => add({ protocol: "tcp", port: 443, prefixListId: id, description: "HTTPS to AWS APIs through a prefix list" }, `aws-pl-${i}`));
     apiGroups.forEach((id, i) => add({ protocol: "tcp", port: 443, securityGroupId: id, description: "HTTPS to AWS API interface endpoints" }, `aws-sg-${i}`));
 
-    return { c, vpcId, subnetIds, host, count, healthPort, logRetentionInDays, privateKeySecretArn, certificateSecretArn, egress: egress.list() };
+    return { c, vpcId, hosts, healthPort, relayPorts: relays.map((r) => r.port), logRetentionInDays, privateKeySecretArn, certificateSecretArn, egress: egress.list() };
 }

@@ -2,9 +2,7 @@ import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { isLoopbackHost, parseHostPort } from "../../connector/address";
-import { isPublicKeyProblem, parsePublicKeyLine, type PublicKeyLine } from "../../connector/hostKeys";
-import { renderRelay, type RelayCustomer, type RenderedRelayWithRevokedKeys } from "../../connector/relay/sshdConfig";
+import { isLoopbackHost, isPublicKeyProblem, parseHostPort, parsePublicKeyLine, type PublicKeyLine, type RelayCustomer, type RenderedRelayWithRevokedKeys, renderRelay } from "../../connector/spec";
 import { createEgressRules, EgressRules, labelPart } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { policyDocument } from "../shared/iamPolicy";
@@ -29,7 +27,7 @@ export interface TunnelRelayArgs extends HostSettings {
      */
     userCaPublicKey: string;
     /**
-     * Customers and what each may do (connector/relay/sshdConfig.ts): certificate principal, the
+     * Customers and what each may do (connector/spec/relaySshd.ts): certificate principal, the
      * relay addresses its agents may listen on (`permitlisten`), and the destinations its hairpin
      * routes may open (`permitopen`, e.g. the platform proxy). Ports must not overlap between customers.
      */
@@ -207,10 +205,8 @@ export class TunnelRelay extends pulumi.ComponentResource {
             name,
             {
                 purpose: "SSH relay",
-                subnetIds: checked.subnetIds,
+                hosts: checked.hosts,
                 securityGroupIds: [sg.id],
-                ...checked.host,
-                count: checked.count,
                 userData,
                 rolePolicies: {
                     "read-host-key": hostKeySecret.arn.apply((arn) =>
@@ -324,7 +320,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
                 loadBalancerType: "network",
                 internal: true,
                 ipAddressType: "ipv4",
-                subnets: checked.subnetIds,
+                subnets: checked.hosts.subnetIds,
                 // Only associable at creation. No endpoint service fronts this NLB, so the PrivateLink
                 // inbound-rule setting does not apply and is left at AWS's default.
                 securityGroups: [securityGroup.id],
@@ -394,9 +390,7 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
     if (!args) c.fail("args", "are required");
     const vpcId = c.vpcId("vpcId", args.vpcId);
     const publicSubnetIds = c.subnetIds("publicSubnetIds", args.publicSubnetIds, "give public subnets (one per AZ) for the internet-facing NLB");
-    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give private subnets for the relay hosts");
-    const count = c.integerInRange("count", args.count ?? 2, 1, 20);
-    const host = checkHostSettings(c, args);
+    const hosts = checkHostSettings(c, args, "give private subnets for the relay hosts");
     const userCaKey = parsePublicKeyLine(args.userCaPublicKey, { certificates: false });
     if (isPublicKeyProblem(userCaKey)) {
         const expected = "must be the platform user CA's OpenSSH public key line (ssh-ed25519 AAAA…), e.g. the contents of ca.pub";
@@ -474,7 +468,7 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
         });
     });
     for (const cidr of c.ipv4Cidrs("awsApiEgressCidrs", args.awsApiEgressCidrs ?? ["0.0.0.0/0"])) add(443, cidr, "HTTPS to AWS APIs (Secrets Manager, SSM, package repositories)");
-    return { vpcId, publicSubnetIds, subnetIds, platformGroups, host, count, loginUser, sshd, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: egress.list() };
+    return { vpcId, publicSubnetIds, platformGroups, hosts, loginUser, sshd, forwardedPorts: [...forwardedPorts].sort((a, b) => a - b), platformCustomers, dnsZoneId, egress: egress.list() };
 }
 
 /**

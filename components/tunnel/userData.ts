@@ -5,6 +5,7 @@
 // they write is prefixed with $FIREFLY_ROOT, which is empty on an instance; tests set it to a temp
 // directory and put stand-ins for dnf, aws, systemctl, useradd and chown first on PATH.
 import { AGENT_NODE_FLAGS } from "../../connector/nodeFlags";
+import { bundleEntryPoint } from "./bundle";
 /** The connector's files on an instance. */
 export const connectorPaths = {
     user: "firefly-connector",
@@ -41,7 +42,7 @@ export const relayPaths = {
 export const relayHealthCheck = { intervalSeconds: 30, failuresBeforeUnhealthy: 4, connectTimeoutSeconds: 5 } as const;
 
 export interface ConnectorUserDataInput {
-    /** The agent's config file, rendered by connector/config.ts. */
+    /** The agent's config file, rendered by connector/spec/agentConfig.ts. */
     configYaml: string;
     bundle: { bucket: string; key: string; sha256: string };
     privateKeySecretArn: string;
@@ -99,7 +100,9 @@ function renderConnectorUnit(stopTimeoutSeconds: number): string {
         "Type=simple",
         `User=${p.user}`,
         `Group=${p.user}`,
-        `ExecStart=@NODE_BIN@ ${AGENT_NODE_FLAGS.join(" ")} ${p.appDir}/current/connector/cli.js run --config ${p.config}`,
+        `ExecStart=@NODE_BIN@ ${AGENT_NODE_FLAGS.join(" ")} ${p.appDir}/current/${bundleEntryPoint} run --config ${p.config}`,
+        // SIGHUP re-reads the config file: routes change without a restart (connector/README.md, Reload).
+        "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=on-failure",
         "RestartSec=5",
         "KillSignal=SIGTERM",
@@ -249,7 +252,7 @@ function nativeCryptoBuild(nodeMajor: number): string[] {
         '    if [ -n "$header" ]; then nodedir=(--nodedir="${header%/include/node/node.h}"); fi',
         `    (cd "$release" && timeout "$(native_left)" npm-${nodeMajor} rebuild ssh2 --foreground-scripts "\${nodedir[@]}") || log "native crypto: the build failed or ran out of its ${nativeCryptoBuildBudgetSeconds} s"`,
         "fi",
-        `if (cd "$release" && "$NODE_BIN" -e "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"); then`,
+        `if (cd "$release" && "$NODE_BIN" ${bundleEntryPoint} native-crypto >/dev/null); then`,
         '    log "native crypto: built"',
         "else",
         '    log "native crypto: not built; the agent runs ssh2\'s fallback (it warns, and reports firefly_connector_native_crypto 0)"',
@@ -352,7 +355,7 @@ export interface RelayUserDataInput {
     userCaPublicKey: string;
     /** Login user of the agents (created without a password, shell or home). */
     loginUser: string;
-    /** Output of connector/relay/sshdConfig.ts renderRelay(). */
+    /** Output of connector/spec/relaySshd.ts renderRelay(). */
     sshdConfig: string;
     authorizedPrincipals: string;
     /** The RevokedKeys file (renderRelay's `revokedKeys`): always written, since sshd refuses every key without it. */

@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { Connector, type ConnectorOptions } from "../agent";
-import { renderConnectorConfig, type ConnectorConfig } from "../config";
+import { renderConnectorConfig, type ConnectorConfig } from "../spec";
 import { createLogger } from "../log";
 import { waitFor } from "./wait";
 

@@ -1,8 +1,7 @@
 // A whole tunnel setup on one machine: a throwaway CA, the agent's key and certificate, N real
 // sshd relays configured by the production generator for "our" customer (and any others), and
 // the matching agent config. Tests, benchmarks and `npm run demo:tunnel` all start from here.
-import { parseConnectorConfig, type ConnectorConfig, type ConnectorConfigInput } from "../config";
-import { relayCustomerForConnector, type RelayCustomer } from "../relay/sshdConfig";
+import { type ConnectorConfig, type ConnectorConfigInput, parseConnectorConfig, type RelayCustomer, relayCustomerForConnector } from "../spec";
 import { NetworkNamespace } from "./netns";
 import {
     CertificateAuthority,

@@ -1,12 +1,12 @@
 // A real OpenSSH relay for tests and benchmarks: throwaway CA, keys and certificates made by
 // ssh-keygen, sshd_config + principals rendered by the production generator
-// (connector/relay/sshdConfig.ts), sshd started on 127.0.0.1 and killed with all its children.
+// (connector/spec/relaySshd.ts), sshd started on 127.0.0.1 and killed with all its children.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { renderRelay, type RelayCustomer } from "../relay/sshdConfig";
+import { renderRelay, type RelayCustomer } from "../spec";
 import type { NetworkNamespace } from "./netns";
 import { signalProcessTree } from "./processes";
 import { waitFor } from "./wait";

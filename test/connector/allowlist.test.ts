@@ -1,6 +1,6 @@
 // The dynamic route's allowlist: which destinations are allowed, and why others are refused.
 import { strict as assert } from "node:assert";
-import { Allowlist, parseAllowRule } from "../../connector/allowlist";
+import { Allowlist, parseAllowRule } from "../../connector/spec";
 
 describe("SOCKS destination allowlist", () => {
     const list = new Allowlist(["gitlab.internal:443", "*.corp.example:22", "10.0.0.0/8:22", "[fd00::/8]:443", "192.168.1.10:5432"]);

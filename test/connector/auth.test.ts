@@ -2,11 +2,10 @@
 // keys, the ways a certificate is refused, host key pinning, and per-customer isolation.
 import { strict as assert } from "node:assert";
 import { runCheck } from "../../connector/check";
-import { parseConnectorConfig, type ConnectorConfig } from "../../connector/config";
+import { type ConnectorConfig, HostKeyPins, parseConnectorConfig } from "../../connector/spec";
 import { createLogger } from "../../connector/log";
 import { RelayConnection, RelayError } from "../../connector/relayConnection";
-import { loadIdentity } from "../../connector/certAuth";
-import { HostKeyPins } from "../../connector/hostKeys";
+import { loadIdentity } from "../../connector/ssh2/certAuth";
 import { connect } from "node:net";
 import { LogCapture, startAgent } from "../../connector/lab/agent";
 import { OUR_PRINCIPAL } from "../../connector/lab/lab";

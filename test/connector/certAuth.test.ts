@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { Client } from "ssh2";
-import { IdentityError, enableCertificateAuth, loadIdentity, parseOpenSshCertificate } from "../../connector/certAuth";
+import { IdentityError, enableCertificateAuth, loadIdentity, parseOpenSshCertificate } from "../../connector/ssh2/certAuth";
 import { CertificateAuthority, fingerprintOf, generateKey, makeWorkDir, removeWorkDir } from "../../connector/lab/relay";
 
 describe("certificate parsing and identity checks", function () {

@@ -4,11 +4,12 @@ import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { EXIT_STREAMS_CUT } from "../../connector/cli";
 import { AgentProcess, writeConfigFile } from "../../connector/lab/agent";
 import { TunnelLab } from "../../connector/lab/lab";
 import { listeningSockets } from "../../connector/lab/processes";
-import { freePort, tryConnect } from "../../connector/lab/relay";
-import { sha256, startBulkSender, testPayload, type RunningServer } from "./helpers/targets";
+import { freePort } from "../../connector/lab/relay";
+import { connectionRefused, httpStatus, sha256, startBulkSender, startTransfer, testPayload, type RunningServer } from "./helpers/targets";
 import { waitFor, within } from "../../connector/lab/wait";
 
 describe("firefly-connector CLI", function () {
@@ -124,7 +125,7 @@ describe("firefly-connector CLI", function () {
         assert.ok(agent.logs.find((r) => r.msg === "connector stopped" && r.drained === true), "logged a clean drain");
     });
 
-    it("run ends a drain early on a second SIGTERM (exit 1), and at the grace period (exit 0)", async () => {
+    it("run ends a drain early on a second SIGTERM (exit 1), and at the grace period (exit 2: streams were cut)", async () => {
         for (const mode of ["second signal", "grace period"] as const) {
             const config = lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, shutdown: { gracePeriodSeconds: mode === "grace period" ? 0.5 : 60 } });
             const agent = cli("run", "--config", writeConfigFile(lab.dir, config, "short-grace.yaml"));
@@ -136,36 +137,13 @@ describe("firefly-connector CLI", function () {
             if (mode === "second signal") agent.signal("SIGTERM");
             // Both end well before the 1.2 s transfer would have.
             const status = await within(agent.exited, 10_000, `exit on ${mode}`);
-            assert.equal(status.code, mode === "second signal" ? 1 : 0, `${mode}: ${agent.stderr}`);
+            assert.equal(status.code, mode === "second signal" ? 1 : EXIT_STREAMS_CUT, `${mode}: ${agent.stderr}`);
             if (mode === "grace period") assert.ok(agent.logs.find((r) => r.msg === "connector stopped" && r.drained === false), "logged the cut");
             await transfer.done.catch(() => undefined);
             assert.ok(Buffer.concat(transfer.received).length < payload.length, `${mode}: the transfer was cut`);
         }
     });
 });
-
-function startTransfer(port: number): { received: Buffer[]; done: Promise<void> } {
-    const received: Buffer[] = [];
-    const client = connect({ host: "127.0.0.1", port });
-    const done = new Promise<void>((resolve, reject) => {
-        client.on("data", (chunk: Buffer) => received.push(chunk));
-        client.once("end", resolve);
-        client.once("close", () => resolve());
-        client.once("error", reject);
-    });
-    return { received, done };
-}
-
-function httpStatus(port: number, path: string): Promise<number> {
-    return fetch(`http://127.0.0.1:${port}${path}`).then(
-        (res) => res.status,
-        () => 0,
-    );
-}
-
-async function connectionRefused(port: number): Promise<boolean> {
-    return (await tryConnect(port)) === "ECONNREFUSED";
-}
 
 /** The base64 body lines of a PEM/OpenSSH private key file (each a fragment of the key). */
 function base64Lines(pem: string): string[] {

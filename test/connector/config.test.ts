@@ -10,7 +10,7 @@ import {
     renderConnectorConfig,
     resolveConfigPaths,
     type ConnectorConfigInput,
-} from "../../connector/config";
+} from "../../connector/spec";
 
 const ED25519_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl relay";
 
@@ -183,7 +183,7 @@ describe("connector config schema: missing fields", () => {
     });
 });
 
-describe("connector config and relay generator modules", function () {
+describe("the tunnel specification module (connector/spec)", function () {
     this.timeout(20_000);
     it("load without ssh2, pino or prom-client, so the Pulumi components can import them", () => {
         const probe = spawnSync(
@@ -192,7 +192,7 @@ describe("connector config and relay generator modules", function () {
                 "-r",
                 "ts-node/register/transpile-only",
                 "-e",
-                `require("./connector/config"); require("./connector/relay/sshdConfig");
+                `require("./connector/spec");
                  const heavy = Object.keys(require.cache).filter((k) => /node_modules\\/(ssh2|pino|prom-client|commander)\\//.test(k));
                  process.stdout.write(JSON.stringify(heavy));`,
             ],

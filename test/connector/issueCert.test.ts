@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseOpenSshCertificate } from "../../connector/certAuth";
+import { parseOpenSshCertificate } from "../../connector/ssh2/certAuth";
 
 const root = resolve(__dirname, "..", "..");
 

@@ -4,7 +4,7 @@
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { nativeCryptoAvailable } from "../../connector/packetReuse";
+import { nativeCryptoAvailable } from "../../connector/ssh2/internals";
 import { AgentProcess, writeConfigFile } from "../../connector/lab/agent";
 import { TunnelLab } from "../../connector/lab/lab";
 import { sample } from "../../connector/lab/prometheus";

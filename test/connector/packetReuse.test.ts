@@ -1,9 +1,9 @@
-// connector/packetReuse.ts builds SSH packets in reused buffers. What must hold: every byte
+// connector/ssh2/packetReuse.ts builds SSH packets in reused buffers. What must hold: every byte
 // arrives intact in both directions on direct and hairpin routes, with several streams
 // interleaved and across key re-exchanges (each installs a new ssh2 PacketWriter), and the
 // reuse is really in effect (else an ssh2 change would silently bring back the old cost).
 import { strict as assert } from "node:assert";
-import { packetReuseStats } from "../../connector/packetReuse";
+import { packetReuseStats } from "../../connector/ssh2/packetReuse";
 import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
 import { TunnelLab } from "../../connector/lab/lab";
 import { freePort } from "../../connector/lab/relay";

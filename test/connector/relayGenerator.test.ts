@@ -6,8 +6,7 @@ import { execFile, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { parseConnectorConfig } from "../../connector/config";
-import { relayCustomerForConnector, renderRelay, type RelaySshdOptions } from "../../connector/relay/sshdConfig";
+import { parseConnectorConfig, relayCustomerForConnector, type RelaySshdOptions, renderRelay } from "../../connector/spec";
 import { CertificateAuthority, SSHD, TEST_LOGIN_USER, TestRelay, fileEntries, freePort, generateKey, makeWorkDir, removeWorkDir, tryConnect, type KeyPair } from "../../connector/lab/relay";
 import { waitFor } from "../../connector/lab/wait";
 

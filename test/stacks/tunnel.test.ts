@@ -1,9 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseConnectorConfig } from "../../connector/config";
-import { parsePinnedHostKey } from "../../connector/hostKeys";
-import { relayCustomerForConnector } from "../../connector/relay/sshdConfig";
+import { parseConnectorConfig, parsePinnedHostKey, relayCustomerForConnector } from "../../connector/spec";
 import { parseStackConfig, StackConfigError } from "../../stacks/config";
 import { readStackSettings, SimulatedDeployment, StackSettings } from "../../offline/simulate";
 import { judgeStack } from "../../offline/verdict";

@@ -7,7 +7,7 @@ import { buildConnectorBundle, compiledAgentDir } from "../../../components/tunn
 import { al2023AmiParameter } from "../../../components/tunnel/hostGroup";
 import { connectorRoleTag, TunnelConnector, TunnelConnectorArgs } from "../../../components/tunnel/tunnelConnector";
 import { connectorPaths } from "../../../components/tunnel/userData";
-import { parseConnectorConfig } from "../../../connector/config";
+import { parseConnectorConfig } from "../../../connector/spec";
 import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../../policies/conventions";
 import { evaluatePolicies } from "../../../policies/offline";
 import { toPlannedResource } from "../../../offline/verdict";

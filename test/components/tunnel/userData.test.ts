@@ -7,10 +7,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildConnectorBundle } from "../../../components/tunnel/bundle";
+import { buildConnectorBundle, bundleEntryPoint } from "../../../components/tunnel/bundle";
 import { TunnelConnector } from "../../../components/tunnel/tunnelConnector";
 import { connectorPaths, nativeCryptoBuildBudgetSeconds } from "../../../components/tunnel/userData";
-import { parseConnectorConfig } from "../../../connector/config";
+import { parseConnectorConfig } from "../../../connector/spec";
 import { deploy } from "../../helpers/pulumi";
 import { certArn, connectorArgs, fetchedSecretVersions, keyArn, userDataOf } from "../../helpers/tunnel";
 import { single, types } from "../../helpers/resources";
@@ -58,7 +58,7 @@ async function install(userData: string, bundleFile: string, extra: { stubs?: Re
 function bindingLoads(installed: Installed): boolean {
     const release = path.join(installed.root, connectorPaths.appDir, "current");
     // The node on PATH: the one whose npm built the binding (the tests may run on another Node).
-    const probe = spawnSync("node", ["-e", "process.exit(require('./node_modules/ssh2/lib/protocol/crypto.js').bindingAvailable ? 0 : 3)"], { cwd: release });
+    const probe = spawnSync("node", [bundleEntryPoint, "native-crypto"], { cwd: release });
     return probe.status === 0;
 }
 
@@ -126,6 +126,8 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
             "PrivateTmp=yes",
             "CapabilityBoundingSet=",
             "Restart=on-failure",
+            // systemctl reload sends SIGHUP: the agent re-reads its config file (test/connector/reload.test.ts).
+            "ExecReload=/bin/kill -HUP $MAINPID",
             // The V8 flag keeps bulk transfers free of major GCs (connector/nodeFlags.ts).
             `ExecStart=${execFileSync("bash", ["-c", "command -v node"], { encoding: "utf8" }).trim()} --initial-old-space-size=64 ${connectorPaths.appDir}/current/connector/cli.js run --config ${connectorPaths.config}`,
         ]) {

@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import type { NetworkNamespace } from "../../../connector/lab/netns";
+import { tryConnect } from "../../../connector/lab/relay";
 
 const execFileAsync = promisify(execFile);
 
@@ -148,13 +149,14 @@ export async function startBulkSender(payload: Buffer, chunkSize: number, chunkD
 }
 
 /** TCP echo service. */
-export async function startEchoService(): Promise<RunningServer> {
+/** An echo service on 127.0.0.1 (on `port`, default a free one). */
+export async function startEchoService(port = 0): Promise<RunningServer> {
     const server = createServer((socket) => {
         socket.on("error", () => undefined);
         socket.pipe(socket);
     });
     const sockets = trackSockets(server);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
     return { port: (server.address() as AddressInfo).port, close: () => closeServer(server, sockets) };
 }
 
@@ -181,4 +183,30 @@ export async function httpsHeadInNamespace(namespace: NetworkNamespace, tls: Tls
         req.end();`;
     const out = await namespace.runNode(script, { PORT: String(port), CA: tls.cert.toString(), SNI: tls.serverName });
     return JSON.parse(out) as HeadResult;
+}
+
+/** A client reading everything a forwarded port sends until it closes. */
+export function startTransfer(port: number): { received: Buffer[]; done: Promise<void> } {
+    const received: Buffer[] = [];
+    const client = connect({ host: "127.0.0.1", port });
+    const done = new Promise<void>((resolve, reject) => {
+        client.on("data", (chunk: Buffer) => received.push(chunk));
+        client.once("end", resolve);
+        client.once("close", () => resolve());
+        client.once("error", reject);
+    });
+    return { received, done };
+}
+
+/** GET status of a loopback HTTP endpoint (0 when it does not answer). */
+export function httpStatus(port: number, path: string): Promise<number> {
+    return fetch(`http://127.0.0.1:${port}${path}`).then(
+        (res) => res.status,
+        () => 0,
+    );
+}
+
+/** True when nothing listens on the loopback port. */
+export async function connectionRefused(port: number): Promise<boolean> {
+    return (await tryConnect(port)) === "ECONNREFUSED";
 }

@@ -1,4 +1,5 @@
-// OpenSSH user certificate authentication for ssh2 1.17, contained in this one module.
+// OpenSSH user certificate authentication for ssh2, contained in this one module (ssh2 internals
+// come from ./internals).
 //
 // ssh2 as shipped cannot log in with a certificate (upstream issue #551, open PRs #1486/#1495):
 //  1. its key parser drops the certificate from a "-cert.pub" line (for ed25519 it even reads the
@@ -17,41 +18,8 @@
 import { readFile } from "node:fs/promises";
 import type { Client, ParsedKey } from "ssh2";
 import { utils as ssh2Utils } from "ssh2";
-import { sha256Fingerprint } from "./hostKeys";
-
-// ---- ssh2 internals this module depends on (checked at load, so an ssh2 upgrade fails loudly) ----
-
-interface PacketWriter {
-    readonly allocStart: number;
-    alloc(payloadSize: number): Buffer;
-    finalize(packet: Buffer): Buffer;
-}
-interface ProtocolInternals {
-    _packetRW: { write: PacketWriter };
-    _kex: { sessionID: Buffer };
-    _authsQueue: string[];
-    _debug?: (message: string) => void;
-    authPK: AuthPK;
-}
-type SignCallback = (data: Buffer, done: (signature: Buffer) => void) => void;
-type AuthPK = (this: ProtocolInternals, username: string, key: unknown, keyAlgo?: string | SignCallback, cbSign?: SignCallback) => void;
-
-interface ProtocolUtils {
-    sendPacket(protocol: ProtocolInternals, packet: Buffer): void;
-    convertSignature(signature: Buffer, keyType: string): Buffer | false;
-}
-
-const ssh2ProtocolUtils = require("ssh2/lib/protocol/utils.js") as Partial<ProtocolUtils>;
-const ssh2Protocol = require("ssh2/lib/protocol/Protocol.js") as { prototype?: Partial<ProtocolInternals> };
-const originalAuthPK = ssh2Protocol.prototype?.authPK;
-if (
-    typeof originalAuthPK !== "function" ||
-    typeof ssh2ProtocolUtils.sendPacket !== "function" ||
-    typeof ssh2ProtocolUtils.convertSignature !== "function"
-) {
-    throw new Error("certAuth: the installed ssh2 does not have the internals this module patches (written for ssh2 1.17.x)");
-}
-const { sendPacket, convertSignature } = ssh2ProtocolUtils as ProtocolUtils;
+import { sha256Fingerprint } from "../spec";
+import { convertSignature, originalAuthPK, protocolOf, sendPacket, type AuthPK } from "./internals";
 
 // ---- OpenSSH certificates (PROTOCOL.certkeys) ----
 
@@ -334,9 +302,7 @@ export function authenticationKey(identity: Identity): ParsedKey {
  * key exchange, so the override is in place in time. Other clients are untouched.
  */
 export function enableCertificateAuth(client: Client): void {
-    const protocol = (client as unknown as { _protocol?: ProtocolInternals })._protocol;
-    if (!protocol) throw new Error("enableCertificateAuth must be called after client.connect()");
-    protocol.authPK = certificateAwareAuthPK;
+    protocolOf(client, "enableCertificateAuth").authPK = certificateAwareAuthPK;
 }
 
 function certificateOf(key: unknown): OpenSshCertificate | undefined {
@@ -346,7 +312,7 @@ function certificateOf(key: unknown): OpenSshCertificate | undefined {
 const certificateAwareAuthPK: AuthPK = function (username, key, keyAlgo, cbSign) {
     const cert = certificateOf(key);
     if (!cert) {
-        (originalAuthPK as AuthPK).call(this, username, key, keyAlgo, cbSign);
+        originalAuthPK.call(this, username, key, keyAlgo, cbSign);
         return;
     }
     if (typeof keyAlgo === "function") {

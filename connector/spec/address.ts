@@ -1,6 +1,7 @@
-// "host:port" strings as they appear in the config, the relay's permitlisten/permitopen and the
-// SOCKS allowlist. Pure: the deploy components import this through config.ts.
+// The one grammar of "host:port": the agent's config, the relay's permitlisten/permitopen, the
+// SOCKS allowlist and the stacks' tunnel config all use these functions and schemas.
 import { isIP } from "node:net";
+import { z } from "zod";
 
 export interface HostPort {
     /** Hostname or IP literal, without IPv6 brackets. */
@@ -50,3 +51,25 @@ export function isLoopbackHost(host: string): boolean {
     if (host === "localhost" || host === "::1") return true;
     return isIP(host) === 4 && host.startsWith("127.");
 }
+
+/**
+ * A zod string schema for a value one of the spec's parsers accepts: the parser returns the parsed
+ * value or, for bad input, the message that says why.
+ */
+export function parsedBy<T>(parse: (text: string) => T | string) {
+    return z.string().check((ctx) => {
+        const parsed = parse(ctx.value);
+        if (typeof parsed === "string") ctx.issues.push({ code: "custom", message: parsed, input: ctx.value });
+    });
+}
+
+/** A "host:port" string; `what` names the address in the error ("the onward destination"). */
+export function hostPortText(what?: string) {
+    return parsedBy((text) =>
+        parseHostPort(text) ??
+        `must be host:port${what ? ` for ${what}` : ""} (IPv6 in brackets, e.g. "[::1]:8443"), port 1-65535`,
+    );
+}
+
+/** A hostname or IP literal (no port). */
+export const hostName = z.string().refine(isValidHost, { error: "must be a hostname or IP address" });

@@ -132,7 +132,7 @@ export class HostKeyPins {
     /**
      * Host key algorithms to offer, so that a relay with several host keys presents the pinned
      * one (as OpenSSH does from known_hosts). Undefined when a bare fingerprint leaves the type
-     * unknown: then ssh2's default order applies and a mismatch names the key that was presented.
+     * unknown: then every modern algorithm is offered and a mismatch names the key that was presented.
      */
     hostKeyAlgorithms(): string[] | undefined {
         if (this.pins.some((pin) => pin.keyType === undefined)) return undefined;

@@ -4,16 +4,10 @@
 import { isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
-import { formatHostPort, isLoopbackHost, isValidHost, parseHostPort, type HostPort } from "./address";
-import { parseAllowRule } from "./allowlist";
+import { formatHostPort, hostName, hostPortText, isLoopbackHost, parsedBy, parseHostPort, type HostPort } from "./address";
+import { parseAllowRule, type AllowRule } from "./allowlist";
 import { parsePinnedHostKey } from "./hostKeys";
-
-const hostPort = (what: string) =>
-    z
-        .string()
-        .refine((text) => parseHostPort(text) !== undefined, {
-            error: `must be host:port for ${what} (IPv6 in brackets, e.g. "[::1]:8443"), port 1-65535`,
-        });
+import { DEFAULT_CIPHERS, SUPPORTED_CIPHERS } from "./sshAlgorithms";
 
 const routeName = z
     .string()
@@ -37,28 +31,20 @@ const identitySchema = z
 
 const relaySchema = z.strictObject({
     name: routeName.optional().describe("Label in logs and metrics. Default: host:port."),
-    host: z
-        .string()
-        .refine(isValidHost, { error: "must be a hostname or IP address" })
-        .describe("Relay address (the agent only ever connects out to it)."),
+    host: hostName.describe("Relay address (the agent only ever connects out to it)."),
     port: z.number().int().min(1).max(65535).default(22).describe("Relay sshd port."),
     hostKeys: z
-        .array(
-            z.string().check((ctx) => {
-                const pin = parsePinnedHostKey(ctx.value);
-                if (typeof pin === "string") ctx.issues.push({ code: "custom", message: pin, input: ctx.value });
-            }),
-        )
+        .array(parsedBy(parsePinnedHostKey))
         .min(1, { error: "pin at least one relay host key: the agent never accepts an unknown host key" })
         .describe('Pinned relay host keys: "SHA256:…" fingerprints (ssh-keygen -lf) or public key lines ("ssh-ed25519 AAAA…").'),
 });
 
-const routeSchema = z.strictObject({
+export const routeSchema = z.strictObject({
     name: routeName.describe("Route name, unique; used in logs and metric labels."),
-    listen: hostPort("the remote forward's listen address on the relay").describe(
+    listen: hostPortText("the remote forward's listen address on the relay").describe(
         "Address:port the relay listens on for this route (must be in the relay's permitlisten for this customer).",
     ),
-    target: hostPort("the onward destination").describe(
+    target: hostPortText("the onward destination").describe(
         "Where forwarded connections go: from the agent's host (via: direct) or as seen from the relay (via: tunnel).",
     ),
     via: z
@@ -67,16 +53,11 @@ const routeSchema = z.strictObject({
         .describe("direct: connect from the agent's host. tunnel: open direct-tcpip back through the same SSH connection (hairpin)."),
 });
 
-const dynamicSchema = z
+export const dynamicSchema = z
     .strictObject({
-        listen: hostPort("the SOCKS5 listener on the relay").describe("Address:port on the relay where the reverse SOCKS5 route listens."),
+        listen: hostPortText("the SOCKS5 listener on the relay").describe("Address:port on the relay where the reverse SOCKS5 route listens."),
         allow: z
-            .array(
-                z.string().check((ctx) => {
-                    const rule = parseAllowRule(ctx.value);
-                    if (typeof rule === "string") ctx.issues.push({ code: "custom", message: rule, input: ctx.value });
-                }),
-            )
+            .array(parsedBy(parseAllowRule))
             .min(1, { error: "list at least one allowed destination; everything else is refused" })
             .describe('Destinations the SOCKS5 route may reach: "host:port", "*.suffix:port", "CIDR:port".'),
     })
@@ -122,7 +103,7 @@ export const connectorConfigSchema = z
             .default(RECONNECT_DEFAULTS),
         health: z
             .strictObject({
-                listen: hostPort("the health/metrics HTTP listener")
+                listen: hostPortText("the health/metrics HTTP listener")
                     .refine((text) => isLoopbackHost(parseHostPort(text)?.host ?? ""), {
                         error: "must be a loopback address (127.0.0.1, [::1] or localhost): the agent opens no listening socket on other addresses",
                     })
@@ -139,6 +120,11 @@ export const connectorConfigSchema = z
                     .describe("On SIGTERM, how long in-flight streams may finish before they are cut."),
             })
             .default({ gracePeriodSeconds: 30 }),
+        ciphers: z
+            .array(z.enum(SUPPORTED_CIPHERS))
+            .min(1, { error: `list at least one cipher, or leave ciphers out for ${DEFAULT_CIPHERS.join(", ")}` })
+            .optional()
+            .describe(`SSH ciphers the agent offers, in order of preference. Default: ${DEFAULT_CIPHERS.join(", ")} only (the relay generator accepts the same).`),
         connectTimeoutSeconds: z
             .number()
             .positive()
@@ -249,10 +235,9 @@ export function parseConnectorConfig(input: string | unknown, source?: string): 
     return result.data;
 }
 
-/** Renders a config (validated first) as the YAML file the agent reads. */
-export function renderConnectorConfig(config: ConnectorConfigInput | ConnectorConfig): string {
-    const parsed = parseConnectorConfig(config);
-    return `# firefly-connector configuration (validated by connector/config.ts)\n${YAML.stringify(parsed, { lineWidth: 0 })}`;
+/** Renders a parsed config (parseConnectorConfig's value) as the YAML file the agent reads. */
+export function renderConnectorConfig(config: ConnectorConfig): string {
+    return `# firefly-connector configuration (validated by connector/config.ts)\n${YAML.stringify(config, { lineWidth: 0 })}`;
 }
 
 /** The config with identity paths made absolute, relative to the directory of the config file. */
@@ -270,6 +255,13 @@ export function hostPortOf(text: string): HostPort {
     const parsed = parseHostPort(text);
     if (!parsed) throw new Error(`internal: ${text} was not validated as host:port`);
     return parsed;
+}
+
+/** Parses an allow rule that the schema has already validated. */
+export function allowRuleOf(text: string): AllowRule {
+    const rule = parseAllowRule(text);
+    if (typeof rule === "string") throw new Error(`internal: ${text} was not validated as an allow rule (${rule})`);
+    return rule;
 }
 
 function canonicalHostPort(text: string): string {

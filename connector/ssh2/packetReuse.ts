@@ -1,10 +1,10 @@
-// Fewer allocations on ssh2's send path (ssh2 1.17), contained in this one module.
+// Fewer allocations on ssh2's send path, contained in this one module (ssh2 internals come from
+// ./internals).
 //
 // ssh2 allocates a fresh Buffer for every SSH packet it sends (`cipher.allocPacket`: 32 KiB for a
-// full CHANNEL_DATA packet) and fills its 4 to 19 bytes of padding with its own randomFillSync
-// call. In a bulk transfer that is 1 GiB of short-lived external memory per GiB carried, which
-// drives V8 into a major (mark-compact) GC every few dozen MiB: with `perf`, concurrent marking
-// and sweeping were ~18% of the agent's CPU; in the V8 profile randomFillSync was another ~7%.
+// full CHANNEL_DATA packet) and fills its padding with its own randomFillSync call: in a bulk
+// transfer that is as much short-lived external memory as data carried, which keeps V8 in major
+// GCs (connector/README.md, Performance, has the profile).
 //
 // The fix, per connection (never on ssh2's shared prototypes): the connection's PacketWriter
 // builds packets for the AES-GCM binding cipher (what ssh2 negotiates first, and the relay
@@ -16,43 +16,7 @@
 import { randomFillSync } from "node:crypto";
 import type { Socket } from "node:net";
 import type { Client } from "ssh2";
-
-// ---- ssh2 internals this module depends on (checked at load, so an ssh2 upgrade fails loudly) ----
-
-interface Cipher {
-    allocPacket(payloadLength: number): Buffer;
-}
-interface PacketWriter {
-    alloc(payloadSize: number, force?: boolean): Buffer;
-}
-interface ProtocolInternals {
-    _kexinit: unknown;
-    _cipher: Cipher;
-    _packetRW: { write: PacketWriter };
-}
-interface CryptoModule {
-    bindingAvailable: boolean;
-    CIPHER_INFO: Record<string, { keyLen: number; ivLen: number } | undefined>;
-    createCipher(config: unknown): Cipher;
-}
-
-const ssh2Crypto = require("ssh2/lib/protocol/crypto.js") as Partial<CryptoModule>;
-const ssh2PacketWriter = (require("ssh2/lib/protocol/zlib.js") as { PacketWriter?: { prototype?: Partial<PacketWriter> } }).PacketWriter;
-if (
-    typeof ssh2Crypto.createCipher !== "function" ||
-    typeof ssh2Crypto.CIPHER_INFO?.["aes128-gcm@openssh.com"] !== "object" ||
-    typeof ssh2PacketWriter?.prototype?.alloc !== "function"
-) {
-    throw new Error("packetReuse: the installed ssh2 does not have the internals this module relies on (written for ssh2 1.17.x)");
-}
-/**
- * Whether ssh2 loaded its native crypto binding (AES-GCM and ChaCha20-Poly1305 in C). Without it
- * ssh2 falls back to Node's crypto with new buffers per packet: about twice the agent's CPU per
- * byte (see connector/README.md, Performance), and nothing here is reused.
- */
-export const nativeCryptoAvailable: boolean = ssh2Crypto.bindingAvailable === true;
-
-const PlainPacketWriter = ssh2PacketWriter as unknown as { new (...args: never[]): PacketWriter; prototype: PacketWriter };
+import { PlainPacketWriter, protocolOf, ssh2Crypto, type PacketWriter } from "./internals";
 
 const AUTH_TAG = 16;
 const BLOCK = 16;
@@ -70,7 +34,7 @@ function gcmLayout(payloadLength: number): { packetLength: number; padLength: nu
 // one it produces. Without the native binding there is no such class and nothing is reused.
 const GcmBindingCipher: Function | undefined = (() => {
     if (!ssh2Crypto.bindingAvailable) return undefined;
-    const crypto = ssh2Crypto as CryptoModule;
+    const crypto = ssh2Crypto;
     const info = crypto.CIPHER_INFO["aes128-gcm@openssh.com"]!;
     const probe = crypto.createCipher({
         outbound: { onWrite: () => undefined, cipherInfo: info, cipherKey: Buffer.alloc(info.keyLen), cipherIV: Buffer.alloc(info.ivLen), seqno: 0 },
@@ -113,17 +77,15 @@ function fillPadding(packet: Buffer, at: number, length: number): void {
 
 /** Installs the buffer-reusing packet writer on a connected client. Call right after client.connect(). */
 export function enablePacketReuse(client: Client, socket: Socket): void {
-    const protocol = (client as unknown as { _protocol?: ProtocolInternals })._protocol;
-    if (!protocol?._packetRW?.write) throw new Error("enablePacketReuse must be called after client.connect()");
+    const protocol = protocolOf(client, "enablePacketReuse");
     if (!GcmBindingCipher) return;
 
     // Buffers the socket has finished with, and the ones it still holds (in write order: a
     // Writable calls write callbacks in order, so one shared callback releases them first in,
     // first out). `building` is the one handed to ssh2 for the packet being built.
-    // The reusable buffers are slots of one slab, allocated once per connection: a few hundred
-    // separate long-lived 32 KiB buffers pinned the malloc heap (peak RSS +50 MiB in the
-    // 1,000-stream bench); one large allocation does not. When every slot is in flight, a packet
-    // gets a buffer of its own, as in ssh2, which is left to the GC.
+    // The reusable buffers are slots of one slab, allocated once per connection: many separate
+    // long-lived 32 KiB buffers pin the malloc heap, one large allocation does not. When every
+    // slot is in flight, a packet gets a buffer of its own, as in ssh2, which is left to the GC.
     const slab = Buffer.allocUnsafeSlow(SLAB_SLOTS * SCRATCH_BYTES);
     packetReuseStats.buffersAllocated++;
     const free: Buffer[] = [];

@@ -8,9 +8,10 @@
 // sshd allows a forward only when both that line and the global PermitListen/PermitOpen allow it;
 // the global lists are the union of all customers, a second fence around the relay.
 import { z } from "zod";
-import { formatHostPort, isValidHost, parseHostPort } from "../address";
-import type { ConnectorConfigInput } from "../config";
-import { isPublicKeyProblem, parsePublicKeyLine } from "../hostKeys";
+import { formatHostPort, hostName, hostPortText, parseHostPort } from "./address";
+import type { ConnectorConfigInput } from "./agentConfig";
+import { isPublicKeyProblem, parsePublicKeyLine } from "./hostKeys";
+import { DEFAULT_CIPHERS, HOST_KEY_SIGNATURE_ALGORITHMS, KEX_ALGORITHMS, MAC_ALGORITHMS, SUPPORTED_CIPHERS } from "./sshAlgorithms";
 
 // Tokens written into sshd_config / the principals file: no whitespace, quotes or commas, so a
 // value can never end an option early or add a directive.
@@ -28,16 +29,14 @@ export function publicKeyLine(options: { certificates: boolean; fix?: string }) 
     });
 }
 
-const listenSpec = z.string().refine((t) => parseHostPort(t) !== undefined, { error: "must be host:port" });
-
 export const relayCustomerSchema = z.strictObject({
     name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
     principal: z
         .string()
         .regex(/^[A-Za-z0-9._@+=-]{1,128}$/, { error: "must be 1-128 characters from A-Z a-z 0-9 . _ @ + = -" })
         .describe("Certificate principal of this customer's agents (ssh-keygen -n)."),
-    listen: z.array(listenSpec).min(1, { error: "a customer needs at least one listen address" }).describe("Relay listen addresses (routes and dynamic)."),
-    permitOpen: z.array(listenSpec).default([]).describe("Destinations the hairpin (via: tunnel) may open from the relay."),
+    listen: z.array(hostPortText()).min(1, { error: "a customer needs at least one listen address" }).describe("Relay listen addresses (routes and dynamic)."),
+    permitOpen: z.array(hostPortText()).default([]).describe("Destinations the hairpin (via: tunnel) may open from the relay."),
     publicKeys: z
         .array(publicKeyLine({ certificates: false }))
         .default([])
@@ -47,7 +46,7 @@ export const relayCustomerSchema = z.strictObject({
 export const relaySshdOptionsSchema = z.strictObject({
     port: z.number().int().min(1).max(65535).default(22),
     listenAddresses: z
-        .array(z.string().refine(isValidHost, { error: "must be a hostname or IP address" }))
+        .array(hostName)
         .min(1)
         .default(["0.0.0.0"]),
     hostKeyFiles: z.array(z.string().regex(safeToken, { error: "must be a path without spaces or quotes" })).min(1),
@@ -78,6 +77,11 @@ export const relaySshdOptionsSchema = z.strictObject({
         .default("no")
         .describe("no: remote forwards bind loopback only. clientspecified: honour the listen address (platform proxy on another host)."),
     strictModes: z.boolean().default(true),
+    ciphers: z
+        .array(z.enum(SUPPORTED_CIPHERS))
+        .min(1)
+        .default([...DEFAULT_CIPHERS])
+        .describe("Ciphers sshd accepts; default what the agent offers by default (aes256-gcm@openssh.com)."),
     customers: z.array(relayCustomerSchema).min(1),
 });
 
@@ -131,6 +135,12 @@ export function renderRelay(options: RelaySshdOptions): RenderedRelay {
         ...o.hostKeyFiles.map((f) => `HostKey ${f}`),
         ...(o.pidFile ? [`PidFile ${o.pidFile}`] : []),
         `LogLevel ${o.logLevel}`,
+        "",
+        "# Algorithms: the ones connector/spec/sshAlgorithms.ts makes the agent offer, nothing older.",
+        `Ciphers ${o.ciphers.join(",")}`,
+        `KexAlgorithms ${KEX_ALGORITHMS.join(",")}`,
+        `MACs ${MAC_ALGORITHMS.join(",")}`,
+        `HostKeyAlgorithms ${HOST_KEY_SIGNATURE_ALGORITHMS.join(",")}`,
         "",
         "# Authentication: public keys only: certificates from the platform CA (and listed plain keys).",
         `TrustedUserCAKeys ${o.trustedUserCaKeysFile}`,
