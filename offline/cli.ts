@@ -4,6 +4,8 @@
 // no Pulumi CLI, in the order a real deployment needs; prints what they create and what the
 // policy pack says about it. Exit codes: 0 passed, 1 a mandatory violation, 2 bad usage or
 // config, 3 a stack program failed.
+// First: later imports are transpiled through its cache.
+import "./transpileCache";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { format } from "node:util";
@@ -62,7 +64,10 @@ async function main(argv: string[]): Promise<number> {
     const settings = names.map((name) => readStackSettings(name, project.stackConfigDir));
     let deployment;
     try {
-        deployment = await simulateDeployment(settings, { program: loadProgram(project), project: project.name });
+        // This repository's program exports a function and keeps no module state, so its modules
+        // stay loaded between runs (no re-transpiling per run); any other project's are reloaded.
+        const program = loadProgram(project, { reloadModules: project.dir !== repositoryRoot });
+        deployment = await simulateDeployment(settings, { program, project: project.name });
     } catch (err) {
         throw new ProgramFailed((err as Error).message ?? String(err));
     }
