@@ -443,6 +443,9 @@ function platformProblems(config: FireflyConfig, project: string): string[] {
         problems.push(`${project}:customers[${i}].hostname: ${customerHostname(c, zone)} is already customers[${first}]'s hostname; set customers[${i}].hostname to another name in ${zone}`),
     );
     const relay = relayCustomers(config);
+    if (config.tunnel?.enabled && relay.length === 0) {
+        problems.push(`${project}:tunnel: the relay has no customers; give a customer its relay principal and ports in customers[i].tunnel (or list them in tunnel.customers), or set tunnel.enabled false`);
+    }
     firstBy(relay, (r) => r.name, (r, _i, first) =>
         problems.push(`${project}:${r.key}: the relay already has customer "${r.name}" from ${relay[first]!.key}; keep one of the two entries`),
     );

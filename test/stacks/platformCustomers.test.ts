@@ -138,6 +138,11 @@ describe("stacks: one platform stack for every customer (customers list)", () =>
                 /private-connectivity:tunnel\.customers\[0\]: the relay already has customer "acme" from customers\[0\]\.tunnel; keep one/,
             ],
             [
+                "a relay without any customer",
+                { customers: [{ ...acme, tunnel: undefined }] },
+                /private-connectivity:tunnel: the relay has no customers; give a customer its relay principal and ports in customers\[i\]\.tunnel/,
+            ],
+            [
                 "the single-customer keys",
                 { customerName: "acme", customerStack: customerRef },
                 /private-connectivity:customerName is the single-customer form, no longer read by a firefly stack; move it to private-connectivity:customers\[0\]\.name[\s\S]*private-connectivity:customerStack .*move it to private-connectivity:customers\[0\]\.stack/,
