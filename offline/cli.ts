@@ -4,11 +4,14 @@
 // no Pulumi CLI, in the order a real deployment needs; prints what they create and what the
 // policy pack says about it. Exit codes: 0 passed, 1 a mandatory violation, 2 bad usage or
 // config, 3 a stack program failed.
+// First: later imports are transpiled through its cache.
+import "./transpileCache";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { format } from "node:util";
 import { Command } from "commander";
 import { buildPlan, renderPlan } from "./plan";
-import { ProjectError, loadProgram, readProject, repositoryRoot } from "./project";
+import { ProjectError, checkSharedPulumiPackages, loadProgram, readProject, repositoryRoot } from "./project";
 import { exampleStackNames, readStackSettings, simulateDeployment } from "./simulate";
 import { PolicyConfigError, PolicyConfigFileError, StackVerdict, judgeStack, readPolicyConfig, renderVerdict, verdictOf } from "./verdict";
 
@@ -37,9 +40,14 @@ async function main(argv: string[]): Promise<number> {
         .helpOption("-h, --help", "show this help")
         .exitOverride();
     cli.parse(argv, { from: "user" });
+    // stdout carries the plan (or the JSON document) only: the programs' log lines, which Pulumi
+    // writes with console.log when no engine runs, go to stderr like the engine's diagnostics.
+    console.log = (...args: unknown[]) => void process.stderr.write(`${format(...args)}\n`);
+    console.info = console.log;
     const options = cli.opts<{ stack?: string[]; project: string; policyConfig?: string; policy: boolean; json?: boolean }>();
 
     const project = readProject(path.resolve(options.project));
+    checkSharedPulumiPackages(project);
     const names = exampleStackNames(project.stackConfigDir);
     if (names.length === 0) throw new UsageError(`${project.stackConfigDir} has no Pulumi.<stack>.yaml: nothing to run`);
     for (const wanted of options.stack ?? []) {
@@ -56,7 +64,10 @@ async function main(argv: string[]): Promise<number> {
     const settings = names.map((name) => readStackSettings(name, project.stackConfigDir));
     let deployment;
     try {
-        deployment = await simulateDeployment(settings, { program: loadProgram(project), project: project.name });
+        // This repository's program exports a function and keeps no module state, so its modules
+        // stay loaded between runs (no re-transpiling per run); any other project's are reloaded.
+        const program = loadProgram(project, { reloadModules: project.dir !== repositoryRoot });
+        deployment = await simulateDeployment(settings, { program, project: project.name });
     } catch (err) {
         throw new ProgramFailed((err as Error).message ?? String(err));
     }
@@ -87,7 +98,9 @@ class ProgramFailed extends Error {}
 // Run as `npm start` (or node offline/cli.ts); imported, as by tests, it only exports.
 if (require.main === module) {
     main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
+        // Exit once stdout is flushed: a pipe takes a large plan asynchronously, and exiting
+        // at once would cut the JSON document short.
+        (code) => process.stdout.write("", () => process.exit(code)),
         (err: unknown) => {
             const e = err as { code?: string; exitCode?: number; message?: string };
             if (e.code?.startsWith("commander.")) process.exit(e.exitCode === 0 ? 0 : EXIT.usage);

@@ -1,6 +1,7 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ipv4InCidr } from "../components/shared/validation";
+import { OfflineCloud } from "./cloud";
 
 /**
  * What AWS would answer, for Pulumi's mock runtime. The offline plan (`npm start`) and the tests
@@ -26,16 +27,24 @@ export interface FakeAwsOptions {
      * about what can change later. Default: the stack config `fake-aws:deployed`, else none.
      */
     deployed?: Record<string, Record<string, unknown>>;
+    /** The stack being updated: owner of what it creates in the shared cloud. */
+    stack?: string;
+    /** What other stacks of the same deployment created (default: nothing, a cloud of this run only). */
+    cloud?: OfflineCloud;
 }
 
 type State = Record<string, unknown>;
 
 export class FakeAws implements pulumi.runtime.Mocks {
     private readonly rules: PrivateConnectivityRules;
+    private readonly cloud: OfflineCloud;
 
     constructor(private readonly options: FakeAwsOptions) {
         // The stack config is set after the mocks, so it is read when the first resource arrives.
         this.rules = new PrivateConnectivityRules(options.vpcCidrs ?? {}, () => options.deployed ?? deployedFromConfig());
+        this.cloud = options.cloud ?? new OfflineCloud();
+        // An update replaces what the stack had: forget its previous resources.
+        this.cloud.release(options.stack ?? "");
     }
 
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -54,6 +63,27 @@ export class FakeAws implements pulumi.runtime.Mocks {
         const id = typeof state.id === "string" ? state.id : `${args.name}-${hex.slice(0, 8)}`;
         delete state.id;
         this.rules.created(args.type, id, state, inputs);
+        // AWS's rules across resources and stacks (see the rule functions below).
+        const where = { cloud: this.cloud, owner: `${this.options.stack ?? ""}::${args.type}::${args.name}`, accountId: this.options.accountId, region: this.options.region };
+        switch (args.type) {
+            case "aws:lb/loadBalancer:LoadBalancer":
+                recordLoadBalancerZones(where, String(state.arn), inputs);
+                break;
+            case "aws:ec2/vpcEndpointService:VpcEndpointService":
+                Object.assign(state, recordEndpointServiceZones(where, String(state.serviceName), inputs));
+                break;
+            case "aws:ec2/vpcEndpoint:VpcEndpoint":
+                checkEndpointSubnetsOffered(where, inputs);
+                checkOnePrivateDnsEndpointPerVpc(where, inputs);
+                if (state.state === "pendingAcceptance" && this.cloud.acceptedEndpoints.has(id)) state.state = "available";
+                break;
+            case "aws:route53/zone:Zone":
+                checkOnePrivateZonePerNamePerVpc(where, inputs, id);
+                break;
+            case "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter":
+                this.cloud.acceptedEndpoints.set(String(inputs.vpcEndpointId), { owner: where.owner });
+                break;
+        }
         return { id, state };
     }
 
@@ -81,8 +111,15 @@ export class FakeAws implements pulumi.runtime.Mocks {
             }
             case "aws:ec2/getVpc:getVpc":
                 return this.vpc(String((args.inputs as State).id));
-            case "aws:index/getAvailabilityZones:getAvailabilityZones":
-                return { names: ["a", "b", "c"].map((z) => `${region}${z}`), id: region };
+            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                const zones = ["a", "b", "c", "d", "e", "f"].map((_, i) => availabilityZone(i, accountId, region));
+                return { names: zones.map((z) => z.name), zoneIds: zones.map((z) => z.id), id: region };
+            }
+            case "aws:ec2/getSubnet:getSubnet": {
+                const id = String((args.inputs as State).id);
+                const zone = subnetAvailabilityZone(id, accountId, region);
+                return { id, availabilityZone: zone.name, availabilityZoneId: zone.id, state: "available" };
+            }
             case "aws:ssm/getParameter:getParameter": {
                 const name = String((args.inputs as State).name);
                 return { name, value: `ami-${digest(name).slice(0, 17)}`, type: "String", version: 1, id: name };
@@ -355,12 +392,92 @@ export class FakeAws implements pulumi.runtime.Mocks {
 
 /**
  * What the connectivity probe answers offline: the skip it records while the path is not ready
- * (no network needed for that), otherwise a pass marked as offline (nothing was probed).
+ * (no network needed for that); otherwise nothing was probed, and it says so: never a pass.
  */
 function offlineProbeOutcome(input: unknown): Record<string, unknown> {
     const event = (typeof input === "string" ? JSON.parse(input) : {}) as { ready?: boolean; notReadyReason?: string };
     if (event.ready === false) return { skipped: true, reason: event.notReadyReason ?? "the path is not ready yet" };
-    return { ok: true, offline: true };
+    return { skipped: true, reason: "not run (offline): the offline plan has no network path to probe; pulumi up runs the check" };
+}
+
+/** Where a rule runs: the shared cloud, who creates the resource, in which account and region. */
+interface RuleContext {
+    cloud: OfflineCloud;
+    owner: string;
+    accountId: string;
+    region: string;
+}
+
+/**
+ * The account's AZ number `index` (0 = a): its name, and its ID. AWS maps names to physical zones
+ * independently per account, so `us-east-1a` of one account is not the `us-east-1a` of another;
+ * the ID (`use1-az1`) is the same zone everywhere. The fake shifts the mapping by the account ID's
+ * digit sum (mod 6): 111111111111 and 222222222222 share a mapping, 987654321098 is shifted by 2.
+ */
+export function availabilityZone(index: number, accountId: string, region: string): { name: string; id: string } {
+    const shift = [...accountId].reduce((sum, d) => sum + (Number(d) || 0), 0) % 6;
+    const [area = "xx", direction = "x", number = "1"] = region.split("-");
+    return { name: `${region}${"abcdef"[index % 6]}`, id: `${area}${direction[0]}${number}-az${((index + shift) % 6) + 1}` };
+}
+
+/** A subnet's AZ in the fake: its ID's last hex digit d picks zone (d - 1) mod 6 (…1 is a, …2 is b). */
+export function subnetAvailabilityZone(subnetId: string, accountId: string, region: string): { name: string; id: string } {
+    return availabilityZone((parseInt(subnetId.slice(-1), 16) + 5) % 6, accountId, region);
+}
+
+function recordLoadBalancerZones(ctx: RuleContext, arn: string, inputs: State): void {
+    const subnets = Array.isArray(inputs.subnets) ? inputs.subnets.map(String) : [];
+    const zones = subnets.map((s) => subnetAvailabilityZone(s, ctx.accountId, ctx.region));
+    ctx.cloud.loadBalancerZones.set(arn, { owner: ctx.owner, zoneIds: zones.map((z) => z.id), zoneNames: zones.map((z) => z.name) });
+}
+
+/** An endpoint service is offered in its NLBs' AZs: `availabilityZones` (names, the owner's) as AWS reports them. */
+function recordEndpointServiceZones(ctx: RuleContext, serviceName: string, inputs: State): State {
+    const arns = Array.isArray(inputs.networkLoadBalancerArns) ? inputs.networkLoadBalancerArns.map(String) : [];
+    const zones = arns.map((arn) => ctx.cloud.loadBalancerZones.get(arn)).filter((z) => z !== undefined);
+    if (zones.length === 0) return {};
+    ctx.cloud.endpointServices.set(serviceName, { owner: ctx.owner, zoneIds: [...new Set(zones.flatMap((z) => z.zoneIds))] });
+    return { availabilityZones: [...new Set(zones.flatMap((z) => z.zoneNames))].sort() };
+}
+
+/** AWS: an interface endpoint's subnets must be in AZs its endpoint service offers (matched by AZ ID). */
+function checkEndpointSubnetsOffered(ctx: RuleContext, inputs: State): void {
+    const serviceName = String(inputs.serviceName ?? "");
+    const service = ctx.cloud.endpointServices.get(serviceName);
+    if (service === undefined || inputs.vpcEndpointType !== "Interface") return;
+    for (const subnet of Array.isArray(inputs.subnetIds) ? inputs.subnetIds.map(String) : []) {
+        if (!service.zoneIds.includes(subnetAvailabilityZone(subnet, ctx.accountId, ctx.region).id)) {
+            throw new Error(`InvalidParameter: The VPC endpoint service ${serviceName} does not support the availability zone of the subnet: ${subnet}.`);
+        }
+    }
+}
+
+/** AWS: one interface endpoint per AWS service and VPC may have private DNS (it owns the service's domain there). */
+function checkOnePrivateDnsEndpointPerVpc(ctx: RuleContext, inputs: State): void {
+    const serviceName = String(inputs.serviceName ?? "");
+    const service = new RegExp(`^com\.amazonaws\.${ctx.region}\.([a-z0-9.-]+)$`).exec(serviceName)?.[1];
+    if (inputs.privateDnsEnabled !== true || service === undefined) return;
+    const key = `${inputs.vpcId}|${serviceName}`;
+    const other = ctx.cloud.privateDnsEndpoints.get(key);
+    if (other !== undefined && other.owner !== ctx.owner) {
+        const domain = service === "execute-api" ? `*.execute-api.${ctx.region}.amazonaws.com` : `${service}.${ctx.region}.amazonaws.com`;
+        throw new Error(`InvalidParameter: private-dns-enabled cannot be set because there is already a conflicting DNS domain for ${domain} in the VPC ${inputs.vpcId}`);
+    }
+    ctx.cloud.privateDnsEndpoints.set(key, { owner: ctx.owner });
+}
+
+/** Route 53: one private hosted zone of a name per VPC (ConflictingDomainExists). */
+function checkOnePrivateZonePerNamePerVpc(ctx: RuleContext, inputs: State, zoneId: string): void {
+    const vpcs = Array.isArray(inputs.vpcs) ? (inputs.vpcs as Array<{ vpcId?: unknown }>) : [];
+    const name = String(inputs.name ?? "").replace(/\.$/, "");
+    for (const vpc of vpcs) {
+        const key = `${vpc.vpcId}|${name}`;
+        const other = ctx.cloud.privateZones.get(key);
+        if (other !== undefined && other.owner !== ctx.owner) {
+            throw new Error(`ConflictingDomainExists: The VPC ${vpc.vpcId} in region ${ctx.region} has already been associated with the hosted zone ${other.zoneId} with the same domain name.`);
+        }
+        ctx.cloud.privateZones.set(key, { owner: ctx.owner, zoneId });
+    }
 }
 
 /**

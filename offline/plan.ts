@@ -63,7 +63,8 @@ export function buildPlan(deployment: SimulatedDeployment): Plan {
         sequence: deployment.updates.map((u) => ({
             pass: u.pass,
             stack: u.stack,
-            resources: u.run.resources.length,
+            // Counted as in the per-stack listing: the stack resource itself is not one of them.
+            resources: u.run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length,
             outputsChanged: u.outputsChanged,
         })),
         stacks,
@@ -90,7 +91,7 @@ export function renderPlan(plan: Plan): string {
     const lines: string[] = [];
     lines.push(`Deployment sequence (converged after ${plan.passes} passes; each line is one \`pulumi up\`):`);
     for (const step of plan.sequence) {
-        lines.push(`  pass ${step.pass}  ${step.stack.padEnd(16)} ${String(step.resources).padStart(3)} resources  ${step.outputsChanged ? "outputs changed" : "no change"}`);
+        lines.push(`  pass ${step.pass}  ${step.stack.padEnd(20)} ${String(step.resources).padStart(3)} resources  ${step.outputsChanged ? "outputs changed" : "no change"}`);
     }
     for (const stack of plan.stacks) {
         lines.push("", `Stack ${stack.stack}: ${stack.resources.length} resources`);

@@ -33,6 +33,32 @@ export function readProject(dir: string = repositoryRoot): PulumiProject {
     return { name, dir, main: path.resolve(dir, main), stackConfigDir: path.resolve(dir, stackConfigDir) };
 }
 
+/**
+ * The offline plan runs a program under this checkout's `@pulumi/pulumi`: its mock runtime is
+ * process-wide state of that one copy. A project must therefore resolve the very same copy (and
+ * the providers next to it): one inside this checkout does, through the checkout's node_modules;
+ * one elsewhere finds none, or its own copy, whose resources would never reach the mocks.
+ * Refuses such a project up front, saying why and what to do.
+ */
+export function checkSharedPulumiPackages(project: PulumiProject, packages = ["@pulumi/pulumi", "@pulumi/aws"]): void {
+    for (const name of packages) {
+        const ours = require.resolve(name);
+        let theirs: string | undefined;
+        try {
+            // Resolved as the program's entry resolves it (its `main` may live elsewhere than Pulumi.yaml).
+            const from = fs.existsSync(project.main) && fs.statSync(project.main).isDirectory() ? project.main : path.dirname(project.main);
+            theirs = require.resolve(name, { paths: [from] });
+        } catch {
+            theirs = undefined;
+        }
+        if (theirs === ours) continue;
+        const where = path.relative(repositoryRoot, project.main).startsWith("..") ? `${project.dir} is outside this checkout (${repositoryRoot}), so` : "";
+        throw new ProjectError(
+            `${where} its program cannot use this checkout's ${name} (${theirs === undefined ? "Node finds no copy from there" : `Node finds another copy, ${theirs}`}); the offline plan's mock runtime lives in this checkout's @pulumi/pulumi and sees only resources created through it. Place the project inside this checkout (e.g. ${path.join(repositoryRoot, "projects", path.basename(project.dir))}) without its own node_modules, then run npm start -- --project <that directory>`.trim(),
+        );
+    }
+}
+
 export type StackProgram = () => Promise<Record<string, unknown>>;
 
 export interface LoadProgramOptions {

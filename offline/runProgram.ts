@@ -19,6 +19,8 @@ export interface RecordedResource {
     outputs: Record<string, unknown>;
     dependencies: string[];
     propertyDependencies: Record<string, string[]>;
+    /** URNs this resource was known by before (its `aliases`): the engine moves their state to it. */
+    aliases: string[];
 }
 
 export interface ProgramRun {
@@ -33,6 +35,8 @@ export interface RunProgramOptions extends FakeAwsOptions {
     config?: Record<string, unknown>;
     /** Organization name, used by StackReferences written as `org/project/stack`. */
     organization?: string;
+    /** Keep stack traces of errors raised during the run (slower: see runProgram). */
+    keepStackTraces?: boolean;
 }
 
 /** The parts of RegisterResourceRequest (protobuf) the recorder reads. */
@@ -45,6 +49,14 @@ interface RegisterRequest {
     getDependenciesList(): string[];
     getObject(): unknown;
     getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+    getAliasesList(): AliasMessage[];
+}
+/** An alias as the SDK sends it: a URN, or a spec whose unset parts are the resource's own. */
+interface AliasMessage {
+    getUrn(): string;
+    getSpec():
+        | { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean }
+        | undefined;
 }
 /** The parts of ReadResourceRequest (protobuf) the recorder reads. */
 interface ReadRequest {
@@ -89,6 +101,7 @@ class RecordingMonitor extends MockMonitor {
                     outputs: (this.resources.get(urn)?.state ?? {}) as Record<string, unknown>,
                     dependencies: req.getDependenciesList(),
                     propertyDependencies: {},
+                    aliases: [],
                 });
             }
             callback(err, response);
@@ -122,11 +135,21 @@ class RecordingMonitor extends MockMonitor {
                     outputs: (stored?.state ?? {}) as Record<string, unknown>,
                     dependencies,
                     propertyDependencies,
+                    aliases: req.getAliasesList().map((alias) => aliasUrn(alias, req)),
                 });
             }
             callback(err, response);
         });
     }
+}
+
+/** The URN an alias names, built the way the mock monitor builds URNs (parent's type, then the type). */
+function aliasUrn(alias: AliasMessage, req: RegisterRequest): string {
+    const spec = alias.getSpec();
+    if (alias.getUrn() || spec === undefined) return alias.getUrn();
+    const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+    const type = parent ? `${parent.split("::")[2]!.split("$").pop()}$${spec.getType() || req.getType()}` : spec.getType() || req.getType();
+    return `urn:pulumi:${spec.getStack() || pulumi.getStack()}::${spec.getProject() || pulumi.getProject()}::${type}::${spec.getName() || req.getName()}`;
 }
 
 /**
@@ -161,6 +184,12 @@ export async function runProgram(
     failed.catch(() => undefined);
     process.on("unhandledRejection", onUnhandled);
 
+    // Pulumi's SDK records `new Error().stack` on every promise it creates (for its leak report),
+    // and under ts-node every stack is source-mapped: most of a run's time. Errors keep their
+    // messages, which is what the plan reports; without a stack the capture costs nothing.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!options.keepStackTraces) Error.stackTraceLimit = 0;
+
     let outputs: Record<string, unknown> | undefined;
     let completed = false;
     try {
@@ -178,6 +207,7 @@ export async function runProgram(
             // runtime state so the next run (and the exit-time leak report) starts clean.
             pulumi.runtime.resetOptions(options.project, options.stack, -1, "", "", false, options.organization ?? "");
         }
+        Error.stackTraceLimit = stackTraceLimit;
         process.removeListener("unhandledRejection", onUnhandled);
         for (const listener of previousListeners) process.on("unhandledRejection", listener);
     }

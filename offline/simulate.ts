@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { OfflineCloud } from "./cloud";
 import { readProject, type StackProgram } from "./project";
 import { ProgramRun, runProgram } from "./runProgram";
 
@@ -85,6 +86,8 @@ export async function simulateDeployment(
     const latest = new Map<string, Record<string, unknown>>();
     const final = new Map<string, ProgramRun>();
     const updates: SimulatedUpdate[] = [];
+    // One cloud for the whole deployment: what one stack created, the next one's AWS rules see.
+    const cloud = new OfflineCloud();
     for (let pass = 1; pass <= maxPasses; pass++) {
         let changed = false;
         for (const settings of stacks) {
@@ -102,6 +105,7 @@ export async function simulateDeployment(
                 accountId: settings.accountId,
                 region: settings.region,
                 stackOutputs,
+                cloud,
             });
             const before = latest.get(settings.stack);
             const outputsChanged = before === undefined || JSON.stringify(before) !== JSON.stringify(run.outputs);
@@ -115,8 +119,15 @@ export async function simulateDeployment(
     throw new Error(`the stacks did not converge after ${maxPasses} passes: their outputs keep changing`);
 }
 
-/** Fully qualified stack names a config refers to (values of the form org/project/stack). */
+/** Fully qualified stack names a config refers to (values of the form org/project/stack, at any depth). */
 function referencedStackNames(config: Record<string, unknown>, project: string): string[] {
     const pattern = new RegExp(`^[\\w.-]+/${project.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[\\w.-]+$`);
-    return Object.values(config).filter((v): v is string => typeof v === "string" && pattern.test(v));
+    const found: string[] = [];
+    const visit = (value: unknown): void => {
+        if (typeof value === "string" && pattern.test(value)) found.push(value);
+        else if (Array.isArray(value)) value.forEach(visit);
+        else if (value !== null && typeof value === "object") Object.values(value).forEach(visit);
+    };
+    visit(config);
+    return [...new Set(found)];
 }

@@ -19,7 +19,6 @@ const dnsLabel = z.string().regex(patterns.dnsLabel, "must be one lower-case DNS
 
 const common = {
     role: z.enum(["customer", "firefly"]),
-    customerName: dnsLabel,
     vpcId: z.string(),
     subnetIds: z.array(z.string()).min(1, "must list at least one subnet"),
 };
@@ -211,6 +210,7 @@ export type TunnelRelayConfig = z.infer<typeof tunnelRelay>;
 const customerConfigSchema = z.strictObject({
     ...common,
     role: z.literal("customer"),
+    customerName: dnsLabel,
     /** The platform's AWS account IDs: the only principals allowed to create endpoints. */
     platformAccountIds: z.array(z.string()).min(1, "must list the platform's AWS account ID"),
     /** The firefly stack whose `endpointIds` output this stack accepts. */
@@ -225,6 +225,8 @@ const customerConfigSchema = z.strictObject({
         verifyPrivateDns: z.boolean().optional(),
         supportedRegions: z.array(z.string()).optional(),
         notificationTopicArn: z.string().optional(),
+        /** The platform VPC's CIDR blocks: the only sources the NLB admits PrivateLink traffic from. */
+        clientCidrs: z.array(z.string()).optional(),
     }),
     privateApi: privateApi
         .refine((api) => !api.createEndpoint || (api.callerSecurityGroupIds?.length ?? 0) + (api.callerCidrs?.length ?? 0) > 0, {
@@ -238,41 +240,94 @@ const customerConfigSchema = z.strictObject({
     path: ["tunnel", "relays"],
 });
 
-const fireflyConfigSchema = z
+const connectivityCheck = z
     .strictObject({
-        ...common,
-        role: z.literal("firefly"),
-        /** The customer stack whose `endpointServiceName` this stack connects to. */
-        customerStack: fullyQualifiedStack.optional(),
-        /** The service name, when the customer stack cannot be read from this backend. */
+        runFrom: z.enum(["lambda", "runner", "off"]).default("lambda"),
+        port: z.number().int().optional(),
+        servername: z.string().optional(),
+        httpHeadPath: z.union([z.string(), z.literal(false)]).optional(),
+        rejectUnauthorized: z.boolean().optional(),
+    })
+    .default({ runFrom: "lambda" });
+
+/**
+ * One customer of the platform stack: everything that is only this customer's (interface endpoint,
+ * security group, flow logs, alias record, connectivity check, alarm, relay principal and ports).
+ * Resources are named after `name`, never after the position in the list.
+ */
+const platformCustomer = z
+    .strictObject({
+        /** Names this customer's resources and, by default, its hostname `<name>.<privateZoneName>`. */
+        name: dnsLabel,
+        /** The customer stack whose `endpointServiceName`, `servicePorts` and AZ IDs are read. */
+        stack: fullyQualifiedStack.optional(),
+        /** The service name, when the customer stack cannot be read (or to pin it: it must then agree). */
         endpointServiceName: z.string().optional(),
         serviceRegion: z.string().optional(),
+        /** AZ IDs the service offers (use1-az1…), when there is no customer stack to read them from. */
+        availabilityZoneIds: z.array(z.string().regex(/^[a-z]{2,4}\d-az\d+$/, "must be an AZ ID like use1-az1 (AZ names differ per account)")).min(1).optional(),
         /** Ports to open; default: the customer stack's `servicePorts`. */
-        endpointPorts: z.array(z.number().int()).min(1).optional(),
-        sourceSecurityGroupIds: z.array(z.string()).min(1, "must list the platform services' security groups"),
-        privateZoneName: z.string().default("privatelink.firefly.internal"),
-        privateZoneId: z.string().optional(),
-        flowLogRetentionDays: z.number().int().default(365),
+        ports: z.array(z.number().int()).min(1).optional(),
+        /** The stable hostname; default `<name>.<privateZoneName>`. Must be one label in the private zone. */
+        hostname: z.string().optional(),
         enablePrivateDns: z.boolean().default(false),
-        connectivityCheck: z
+        connectivityCheck,
+        /** This customer's relay principal and forwarded ports (merged into the relay's customer list). */
+        tunnel: z
             .strictObject({
-                runFrom: z.enum(["lambda", "runner", "off"]).default("lambda"),
-                port: z.number().int().optional(),
-                servername: z.string().optional(),
-                httpHeadPath: z.union([z.string(), z.literal(false)]).optional(),
-                rejectUnauthorized: z.boolean().optional(),
+                principal: z.string(),
+                listen: z.array(hostPortText()).min(1),
+                permitOpen: z.array(hostPortText()).optional(),
             })
-            .default({ runFrom: "lambda" }),
-        privateApi: privateApi.optional(),
-        tunnel: tunnelRelay.optional(),
+            .optional(),
+        /** Alarm actions (SNS topic ARNs) for this customer; default the stack's `alarmActions`. */
+        alarmActions: z.array(z.string()).optional(),
     })
-    .refine((c) => (c.customerStack === undefined) !== (c.endpointServiceName === undefined), {
-        message: "set exactly one of customerStack (read the service name from the customer stack) or endpointServiceName",
-        path: ["customerStack"],
+    .refine((c) => c.stack !== undefined || c.endpointServiceName !== undefined, {
+        message: "needs its service: set stack (the customer stack, org/private-connectivity/<stack>) or endpointServiceName",
+        path: ["stack"],
     });
+
+export type PlatformCustomerConfig = z.infer<typeof platformCustomer>;
+
+/** The relay schema with its customer list optional: the platform's customers bring their own entries. */
+const platformRelay = tunnelRelay.extend({ customers: z.array(tunnelRelay.shape.customers.element).optional() });
+
+const fireflyConfigSchema = z.strictObject({
+    ...common,
+    role: z.literal("firefly"),
+    /** Every customer this platform stack serves; onboarding is adding an entry. */
+    customers: z.array(platformCustomer).min(1, "must list at least one customer, e.g. [{ name: acme, stack: org/private-connectivity/customer-dev }]"),
+    sourceSecurityGroupIds: z.array(z.string()).min(1, "must list the platform services' security groups"),
+    privateZoneName: z.string().default("privatelink.firefly.internal"),
+    privateZoneId: z.string().optional(),
+    flowLogRetentionDays: z.number().int().default(365),
+    /** Where every customer's "endpoint not available" alarm notifies (SNS topic ARNs); default none. */
+    alarmActions: z.array(z.string()).default([]),
+    /**
+     * The `customerName` of the single-customer config this stack was deployed with, if any: the
+     * shared private zone then keeps the zone that customer's endpoint created (an alias), and the
+     * workers' API keeps its name `<customerName>-workers-api`.
+     */
+    migratedFrom: z.strictObject({ customerName: dnsLabel }).optional(),
+    privateApi: privateApi.optional(),
+    tunnel: platformRelay.optional(),
+});
+
+/** Keys of the single-customer firefly config, and where each went in the customers list. */
+export const legacyFireflyKeys: Record<string, string> = {
+    customerName: "customers[0].name (and migratedFrom.customerName, so the shared zone and the workers API keep their resources)",
+    customerStack: "customers[0].stack",
+    endpointServiceName: "customers[0].endpointServiceName",
+    serviceRegion: "customers[0].serviceRegion",
+    endpointPorts: "customers[0].ports",
+    enablePrivateDns: "customers[0].enablePrivateDns",
+    connectivityCheck: "customers[0].connectivityCheck",
+};
 
 export type CustomerConfig = z.infer<typeof customerConfigSchema>;
 export type FireflyConfig = z.infer<typeof fireflyConfigSchema>;
+export type PlatformRelayConfig = z.infer<typeof platformRelay>;
 export type StackConfig = CustomerConfig | FireflyConfig;
 
 /** Raised for invalid stack configuration; lists every problem, each with its full key. */
@@ -301,10 +356,26 @@ export function parseStackConfig(raw: Record<string, string>, project: string): 
             `${project}:role must be "customer" or "firefly" (got ${role === undefined ? "nothing" : JSON.stringify(role)}); set it with \`pulumi config set role customer\``,
         ]);
     }
+    if (role === "firefly") {
+        // The single-customer keys are refused, not silently ignored: each says where it moved.
+        const legacy = Object.keys(legacyFireflyKeys).filter((key) => key in values);
+        if (legacy.length > 0) {
+            throw new StackConfigError(
+                legacy.map(
+                    (key) =>
+                        `${project}:${key} is the single-customer form, no longer read by a firefly stack; move it to ${project}:${legacyFireflyKeys[key]} (README: "Migrating a single-customer platform stack")`,
+                ),
+            );
+        }
+    }
     const schema = role === "customer" ? customerConfigSchema : fireflyConfigSchema;
     const parsed = schema.safeParse(values);
     if (!parsed.success) {
         throw new StackConfigError(parsed.error.issues.map((issue) => describeIssue(project, issue)));
+    }
+    if (parsed.data.role === "firefly") {
+        const problems = platformProblems(parsed.data, project);
+        if (problems.length > 0) throw new StackConfigError(problems);
     }
     return parsed.data;
 }
@@ -325,6 +396,67 @@ export const configKeys = {
     customer: keysBySchema(customerConfigSchema),
     firefly: keysBySchema(fireflyConfigSchema),
 };
+
+/** The stable hostname of a platform customer: its `hostname`, or `<name>.<privateZoneName>`. */
+export function customerHostname(customer: PlatformCustomerConfig, zoneName: string): string {
+    return customer.hostname ?? `${customer.name}.${zoneName}`;
+}
+
+/** Relay customers: each platform customer's `tunnel` entry, then the relay's own `tunnel.customers`. */
+export function relayCustomers(config: FireflyConfig): Array<{ name: string; principal: string; listen: string[]; permitOpen?: string[]; key: string }> {
+    const fromCustomers = config.customers.flatMap((c, i) =>
+        c.tunnel ? [{ name: c.name, principal: c.tunnel.principal, listen: c.tunnel.listen, ...(c.tunnel.permitOpen ? { permitOpen: c.tunnel.permitOpen } : {}), key: `customers[${i}].tunnel` }] : [],
+    );
+    const fromRelay = (config.tunnel?.customers ?? []).map((c, j) => ({ ...c, key: `tunnel.customers[${j}]` }));
+    return [...fromCustomers, ...fromRelay];
+}
+
+/**
+ * Checks across the customers list that no single entry can see: unique names and hostnames,
+ * relay ports and principals used by one customer only. Each problem names the key and the fix.
+ */
+function platformProblems(config: FireflyConfig, project: string): string[] {
+    const problems: string[] = [];
+    const firstBy = <T>(items: T[], keyOf: (item: T) => string | undefined, report: (item: T, i: number, first: number) => void) => {
+        const seen = new Map<string, number>();
+        items.forEach((item, i) => {
+            const key = keyOf(item);
+            if (key === undefined) return;
+            const first = seen.get(key);
+            if (first === undefined) seen.set(key, i);
+            else report(item, i, first);
+        });
+    };
+    firstBy(config.customers, (c) => c.name, (c, i, first) =>
+        problems.push(`${project}:customers[${i}].name: "${c.name}" is already customers[${first}].name; names key every customer's resources, so give each customer its own name`),
+    );
+    const zone = config.privateZoneName;
+    config.customers.forEach((c, i) => {
+        if (c.hostname === undefined) return;
+        const label = c.hostname.endsWith(`.${zone}`) ? c.hostname.slice(0, -zone.length - 1) : undefined;
+        if (label === undefined || !patterns.dnsLabel.test(label)) {
+            problems.push(`${project}:customers[${i}].hostname: must be one lower-case label in the private zone, <label>.${zone} (got ${JSON.stringify(c.hostname)})`);
+        }
+    });
+    firstBy(config.customers, (c) => customerHostname(c, zone), (c, i, first) =>
+        problems.push(`${project}:customers[${i}].hostname: ${customerHostname(c, zone)} is already customers[${first}]'s hostname; set customers[${i}].hostname to another name in ${zone}`),
+    );
+    const relay = relayCustomers(config);
+    if (config.tunnel?.enabled && relay.length === 0) {
+        problems.push(`${project}:tunnel: the relay has no customers; give a customer its relay principal and ports in customers[i].tunnel (or list them in tunnel.customers), or set tunnel.enabled false`);
+    }
+    firstBy(relay, (r) => r.name, (r, _i, first) =>
+        problems.push(`${project}:${r.key}: the relay already has customer "${r.name}" from ${relay[first]!.key}; keep one of the two entries`),
+    );
+    const ports = relay.flatMap((r) => r.listen.map((listen, l) => ({ port: listen.slice(listen.lastIndexOf(":") + 1), name: r.name, key: `${r.key}.listen[${l}]` })));
+    firstBy(ports, (p) => p.port, (p, _i, first) => {
+        const other = ports[first]!;
+        if (other.name !== p.name) {
+            problems.push(`${project}:${p.key}: relay port ${p.port} is already ${other.name}'s (${other.key}); every customer needs its own relay ports, pick a free one`);
+        }
+    });
+    return problems;
+}
 
 function decode(text: string): unknown {
     // Pulumi hands structured values (lists, objects, numbers, booleans) over as JSON text.

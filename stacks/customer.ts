@@ -1,3 +1,4 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PrivateLinkService } from "../components";
 import type { CustomerConfig } from "./config";
@@ -24,6 +25,7 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
         verifyPrivateDns: privateLink.verifyPrivateDns,
         supportedRegions: privateLink.supportedRegions,
         notifications: privateLink.notificationTopicArn ? { topicArn: privateLink.notificationTopicArn } : undefined,
+        privateLinkClientCidrs: privateLink.clientCidrs,
     });
 
     return {
@@ -31,6 +33,9 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
         endpointServiceId: service.serviceId,
         // The ports offered; the firefly stack opens exactly these unless told otherwise.
         servicePorts: privateLink.listeners.map((l) => l.port),
+        // The AZ IDs the service is offered in (its NLB's subnets): the platform places its endpoint
+        // only there. IDs, not names: us-east-1a is a different zone in the platform's account.
+        serviceAvailabilityZoneIds: serviceAvailabilityZoneIds(config.subnetIds),
         loadBalancerDnsName: service.loadBalancerDnsName,
         acceptedEndpointIds: service.acceptedEndpointIds,
         notificationTopicArn: service.notificationTopicArn,
@@ -44,19 +49,30 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
 }
 
 /**
- * The endpoint IDs the firefly stack exports (`endpointIds`), read through a StackReference, or
- * the configured list when the firefly stack lives in another backend. Before the firefly stack's
- * first deployment there are none, and nothing is accepted.
+ * The endpoint IDs the firefly stack exports for this customer (`endpointIds.<customerName>`),
+ * read through a StackReference, or the configured list when the firefly stack lives in another
+ * backend. Another customer's entry is never read, so it can never be accepted. Before the
+ * firefly stack's first deployment (or before it lists this customer) nothing is accepted.
  */
 function endpointIdsToAccept(config: CustomerConfig, firefly: pulumi.StackReference | undefined): string[] | Promise<string[]> {
     if (firefly === undefined) return config.acceptEndpointIds ?? [];
-    return firefly.getOutputValue("endpointIds").then((ids: unknown) => {
-        if (ids === undefined || ids === null) return [];
-        if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
+    return firefly.getOutputValue("endpointIds").then((byCustomer: unknown) => {
+        if (byCustomer === undefined || byCustomer === null) return [];
+        if (typeof byCustomer !== "object" || Array.isArray(byCustomer)) {
             throw new Error(
-                `stack ${config.fireflyStack} output endpointIds must be a list of endpoint IDs (got ${JSON.stringify(ids)}); is fireflyStack the platform's firefly stack?`,
+                `stack ${config.fireflyStack} output endpointIds must map customer names to endpoint IDs (got ${JSON.stringify(byCustomer)}); is fireflyStack a platform stack with a customers list?`,
             );
+        }
+        const ids: unknown = (byCustomer as Record<string, unknown>)[config.customerName] ?? [];
+        if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
+            throw new Error(`stack ${config.fireflyStack} output endpointIds.${config.customerName} must be a list of endpoint IDs (got ${JSON.stringify(ids)})`);
         }
         return [...new Set([...ids, ...(config.acceptEndpointIds ?? [])])];
     });
+}
+
+function serviceAvailabilityZoneIds(subnetIds: string[]): pulumi.Output<string[]> {
+    return pulumi
+        .all(subnetIds.map((id) => aws.ec2.getSubnetOutput({ id }).availabilityZoneId))
+        .apply((ids) => [...new Set(ids)].sort());
 }

@@ -197,3 +197,24 @@ function checkArgs(name: string, args: PrivateLinkEndpointArgs) {
     checkFlowLogSettings(c, "flowLogs.", args.flowLogs ?? {});
     return { vpcId, subnetIds, sourceSecurityGroupIds, ports, serviceName, zoneId };
 }
+
+/** Which subnets an interface endpoint may use: those in AZs its endpoint service offers. */
+export interface SubnetPlacement {
+    subnetIds: string[];
+    /** Subnets left out, with their AZ ID (AWS would refuse them). */
+    skipped: Array<{ id: string; availabilityZoneId: string }>;
+}
+
+/**
+ * Keeps the subnets whose AZ ID (`use1-az1`, the same physical zone in every account) the
+ * endpoint service offers. AZ *names* map to different zones in different accounts, so the
+ * consumer's `us-east-1a` says nothing about the provider's; AWS refuses an endpoint in any other
+ * subnet ("The VPC endpoint service … does not support the availability zone of the subnet").
+ */
+export function subnetsInOfferedZones(subnets: Array<{ id: string; availabilityZoneId: string }>, offeredZoneIds: string[]): SubnetPlacement {
+    const offered = new Set(offeredZoneIds);
+    return {
+        subnetIds: subnets.filter((s) => offered.has(s.availabilityZoneId)).map((s) => s.id),
+        skipped: subnets.filter((s) => !offered.has(s.availabilityZoneId)),
+    };
+}

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../shared/iamPolicy";
-import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
+import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, isIpv4Cidr, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
 
 /** A health check the NLB runs against each target of one listener's target group. */
 export interface PrivateLinkHealthCheck {
@@ -106,6 +106,15 @@ export interface PrivateLinkServiceArgs {
      * `targetIngress` output describes.
      */
     targetSecurityGroupId?: pulumi.Input<string>;
+    /**
+     * Where the platform's clients are: the IPv4 CIDR blocks of the consumer VPC (for Firefly, the
+     * platform VPC). The NLB evaluates its security group on PrivateLink traffic too
+     * (`enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "on"`), and AWS judges that traffic
+     * by the client's private address, so the NLB's group admits exactly these blocks on the
+     * listener ports. Default: none, and no PrivateLink traffic gets in until they are given (the
+     * component warns). Adding or changing them later changes rules only, never the NLB.
+     */
+    privateLinkClientCidrs?: string[];
     /** Spread each AZ's traffic over targets in every AZ. Default `true`. */
     crossZoneLoadBalancing?: boolean;
     /** Protect the NLB from deletion. Default `false` (so `pulumi destroy` works). */
@@ -165,8 +174,9 @@ export class PrivateLinkService extends pulumi.ComponentResource {
         const tags = args.tags ?? {};
 
         // Traffic and health checks leave the NLB from this group, so targets can admit exactly it.
-        // No ingress rules: PrivateLink traffic is not judged by them (below), and nothing else in
-        // the VPC may reach the NLB around the endpoint service's acceptance.
+        // Its only ingress is the platform's client blocks on the listener ports (below): with
+        // inbound rules enforced on PrivateLink traffic, AWS judges that traffic by the client's
+        // private address, so acceptance and the group both have to let a caller in.
         const lbSecurityGroup = new aws.ec2.SecurityGroup(
             `${name}-nlb-sg`,
             { vpcId: checked.vpcId, description: `PrivateLink NLB ${name}: PrivateLink traffic in, its targets' ports out`, tags },
@@ -209,6 +219,23 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             }
         }
 
+        const listenerPorts = checked.listeners.map((l) => l.port);
+        for (const cidr of checked.privateLinkClientCidrs) {
+            for (const port of listenerPorts) {
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-nlb-from-${cidr.replace(/[./]/g, "-")}-${port}`,
+                    { securityGroupId: lbSecurityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: cidr, description: `PrivateLink clients in ${cidr} on ${port}`, tags },
+                    parent,
+                );
+            }
+        }
+        if (checked.privateLinkClientCidrs.length === 0) {
+            pulumi.log.warn(
+                `${componentType} "${name}": privateLinkClientCidrs is empty, so the NLB's security group admits no PrivateLink traffic yet; give the consumer VPC's CIDR blocks`,
+                this,
+            );
+        }
+
         const lb = new aws.lb.LoadBalancer(
             `${name}-nlb`,
             {
@@ -217,9 +244,9 @@ export class PrivateLinkService extends pulumi.ComponentResource {
                 subnets: checked.subnetIds,
                 // Only at creation: AWS cannot add security groups to an NLB created without any.
                 securityGroups: [lbSecurityGroup.id],
-                // "off": the endpoint service's acceptance and allowed principals decide who comes in
-                // through PrivateLink, and the endpoint's consumers have no addresses this VPC could name.
-                enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "off",
+                // "on": the group filters PrivateLink traffic as well (by client address), so neither a
+                // wrongly accepted endpoint nor a client outside privateLinkClientCidrs gets through.
+                enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "on",
                 enableCrossZoneLoadBalancing: args.crossZoneLoadBalancing ?? true,
                 enableDeletionProtection: args.deletionProtection ?? false,
                 ipAddressType: "ipv4",
@@ -434,6 +461,7 @@ interface CheckedArgs {
     acceptanceRequired: boolean;
     acceptEndpointIds: Promise<string[]>;
     targetSecurityGroupId?: pulumi.Input<string>;
+    privateLinkClientCidrs: string[];
 }
 
 /** Validates everything that can be validated before any resource exists. */
@@ -554,7 +582,18 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
             ? undefined
             : c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0 (the targets' group)");
 
-    return { vpcId, subnetIds, listeners, targetType, allowedPrincipals, acceptanceRequired, acceptEndpointIds, targetSecurityGroupId };
+    const privateLinkClientCidrs = args.privateLinkClientCidrs ?? [];
+    if (!Array.isArray(privateLinkClientCidrs)) c.fail("privateLinkClientCidrs", "must be a list of IPv4 CIDR blocks like 10.0.0.0/16");
+    privateLinkClientCidrs.forEach((cidr, i) => {
+        if (typeof cidr !== "string" || !isIpv4Cidr(cidr)) {
+            c.fail(`privateLinkClientCidrs[${i}]`, `must be an IPv4 CIDR block like 10.0.0.0/16, the consumer VPC's (got ${JSON.stringify(cidr)})`);
+        } else if (cidr.endsWith("/0")) {
+            c.fail(`privateLinkClientCidrs[${i}]`, "must not be 0.0.0.0/0: give the consumer VPC's CIDR blocks, so only its clients get in");
+        }
+    });
+    c.uniqueValues("privateLinkClientCidrs", privateLinkClientCidrs);
+
+    return { vpcId, subnetIds, listeners, targetType, allowedPrincipals, acceptanceRequired, acceptEndpointIds, targetSecurityGroupId, privateLinkClientCidrs };
 }
 
 function isPrivateIpv4(ip: string): boolean {

@@ -1,5 +1,5 @@
 import { loadProgram, readProject } from "../../offline/project";
-import { readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../offline/simulate";
+import { exampleStackNames, readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../offline/simulate";
 import { deploy, type ProgramRun } from "./pulumi";
 
 /** This repository's Pulumi project (Pulumi.yaml at the root), as `npm start` reads it. */
@@ -39,11 +39,11 @@ export function withConfig(settings: StackSettings, changes: Record<string, unkn
 let example: Promise<SimulatedDeployment> | undefined;
 
 /**
- * The example stacks deployed in order (customer, firefly, customer again) until they converge.
+ * Every example stack deployed in order (the customers, the platform, the customers again) until they converge.
  * Simulated once per test run and shared: tests only read it.
  */
 export function exampleDeployment(): Promise<SimulatedDeployment> {
-    example ??= simulateDeployment([readStackSettings("customer-dev"), readStackSettings("firefly-dev")], {
+    example ??= simulateDeployment(exampleStackNames().map((name) => readStackSettings(name)), {
         program: stackProgram,
         project: project.name,
     });

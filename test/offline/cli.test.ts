@@ -152,7 +152,7 @@ describe("npm start: the offline plan and policy verdict", function () {
         it("an unknown stack, listing the stacks there are", () => {
             const run = offlinePlan("--stack", "prod");
             assert.equal(run.status, 2);
-            assert.match(run.stderr, /unknown stack "prod"; the stacks are customer-dev, firefly-dev/);
+            assert.match(run.stderr, /unknown stack "prod"; the stacks are customer-dev, customer-globex-dev, firefly-dev/);
         });
 
         it("a directory that is not a Pulumi project", () => {

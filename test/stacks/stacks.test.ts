@@ -17,19 +17,29 @@ import { ofType, single, types } from "../helpers/resources";
 
 const fireflyRef = "firefly/private-connectivity/firefly-dev";
 const customerRef = "firefly/private-connectivity/customer-dev";
+const globexRef = "firefly/private-connectivity/customer-globex-dev";
 
-/** The PrivateLink endpoint (the firefly stack may also have its private API's execute-api endpoint). */
+/** acme's PrivateLink endpoint (the firefly stack also has globex's and its private API's execute-api endpoint). */
 function privateLinkEndpoint(run: ProgramRun) {
-    const endpoints = ofType(run, types.vpcEndpoint).filter((r) => String(r.inputs.serviceName).startsWith("com.amazonaws.vpce."));
-    assert.equal(endpoints.length, 1, `one PrivateLink endpoint, found ${endpoints.map((e) => e.name).join(", ")}`);
-    return endpoints[0];
+    const endpoints = ofType(run, types.vpcEndpoint).filter((r) => String(r.inputs.serviceName).startsWith("com.amazonaws.vpce.") && r.name === "acme-endpoint");
+    assert.equal(endpoints.length, 1, `one PrivateLink endpoint for acme, found ${endpoints.map((e) => e.name).join(", ")}`);
+    return endpoints[0]!;
+}
+
+/** acme's entry in the platform stack's per-customer outputs. */
+function acmeOutputs(run: ProgramRun): { hostname: string; connectivityCheck?: unknown } {
+    return (run.outputs.customers as Record<string, { hostname: string; connectivityCheck?: unknown }>).acme!;
 }
 
 describe("stacks", () => {
     const customer = readStackSettings("customer-dev");
-    const firefly = readStackSettings("firefly-dev");
+    const fireflyExample = readStackSettings("firefly-dev");
+    // The platform stack serving acme only (the example also serves globex).
+    const acmeEntry = (fireflyExample.config["private-connectivity:customers"] as Array<Record<string, unknown>>).find((c) => c.name === "acme")!;
+    const firefly = withConfig(fireflyExample, { customers: [acmeEntry] });
+    const withAcme = (changes: Record<string, unknown>) => withConfig(firefly, { customers: [{ ...acmeEntry, ...changes }] });
 
-    describe("the example stacks deployed in order (customer, firefly, customer again)", () => {
+    describe("the example stacks deployed in order (customers, firefly, customers again)", () => {
         let deployment: SimulatedDeployment;
         before(async () => {
             deployment = await exampleDeployment();
@@ -38,7 +48,7 @@ describe("stacks", () => {
         it("converges: a third pass changes nothing", () => {
             assert.equal(deployment.passes, 3);
             const last = deployment.updates.filter((u) => u.pass === 3);
-            assert.deepEqual(last.map((u) => u.outputsChanged), [false, false]);
+            assert.deepEqual(last.map((u) => u.outputsChanged), [false, false, false]);
         });
 
         it("the firefly endpoint gets exactly the service name the customer stack exports", () => {
@@ -53,30 +63,33 @@ describe("stacks", () => {
         it("the customer accepts exactly the endpoint IDs the firefly stack exports", () => {
             const customerRun = deployment.final.get("customer-dev")!;
             const fireflyRun = deployment.final.get("firefly-dev")!;
-            const exported = fireflyRun.outputs.endpointIds as string[];
+            const exported = (fireflyRun.outputs.endpointIds as Record<string, string[]>).acme;
             assert.deepEqual(exported, [privateLinkEndpoint(fireflyRun).id]);
             assert.deepEqual(ofType(customerRun, types.vpcEndpointConnectionAccepter).map((a) => a.inputs.vpcEndpointId), exported);
             assert.deepEqual(customerRun.outputs.acceptedEndpointIds, exported);
         });
 
         it("accepts nothing before the firefly stack has deployed, and checks connectivity only after acceptance", () => {
-            const [customer1, firefly1, , firefly2] = deployment.updates;
+            const [customer1, , firefly1, , , firefly2] = deployment.updates;
             assert.equal(ofType(customer1!.run, types.vpcEndpointConnectionAccepter).length, 0);
-            const skipped = firefly1!.run.outputs.connectivityCheck as { skipped: boolean; reason: string };
+            const skipped = acmeOutputs(firefly1!.run).connectivityCheck as { skipped: boolean; reason: string };
             assert.equal(skipped.skipped, true);
             assert.match(skipped.reason, /not accepted by firefly\/private-connectivity\/customer-dev yet: run `pulumi up` on the customer stack/);
-            assert.deepEqual(firefly2!.run.outputs.connectivityCheck, { ok: true, offline: true });
+            // After acceptance the check would run; offline nothing is probed, and it says so (never a pass).
+            const offline = acmeOutputs(firefly2!.run).connectivityCheck as { skipped: boolean; reason: string };
+            assert.equal(offline.skipped, true);
+            assert.match(offline.reason, /^not run \(offline\)/);
         });
 
         it("exports the stable hostname from the private zone", () => {
-            assert.equal(deployment.final.get("firefly-dev")!.outputs.hostname, "acme.privatelink.firefly.internal");
+            assert.equal(acmeOutputs(deployment.final.get("firefly-dev")!).hostname, "acme.privatelink.firefly.internal");
         });
     });
 
     describe("customer stack", () => {
-        it("accepts exactly the endpoint IDs the firefly stack reports, however many", async () => {
+        it("accepts exactly the endpoint IDs the firefly stack reports for it, however many", async () => {
             const ids = ["vpce-0a1b2c3d4e5f60718", "vpce-1b2c3d4e5f6071829"];
-            const run = await runStack(customer, { [fireflyRef]: { endpointIds: ids } });
+            const run = await runStack(customer, { [fireflyRef]: { endpointIds: { acme: ids } } });
             assert.deepEqual(ofType(run, types.vpcEndpointConnectionAccepter).map((a) => a.inputs.vpcEndpointId).sort(), ids);
             const serviceId = single(run, types.vpcEndpointService).id;
             for (const a of ofType(run, types.vpcEndpointConnectionAccepter)) assert.equal(a.inputs.vpcEndpointServiceId, serviceId);
@@ -94,8 +107,8 @@ describe("stacks", () => {
             assert.deepEqual(ofType(run, types.vpcEndpointConnectionAccepter).map((a) => a.inputs.vpcEndpointId), ["vpce-0a1b2c3d4e5f60718"]);
         });
 
-        it("fails clearly when the firefly stack's endpointIds output is not a list of IDs", async () => {
-            await assert.rejects(runStack(customer, { [fireflyRef]: { endpointIds: "vpce-1" } }), /output endpointIds must be a list of endpoint IDs/);
+        it("fails clearly when the firefly stack's endpointIds entry is not a list of IDs", async () => {
+            await assert.rejects(runStack(customer, { [fireflyRef]: { endpointIds: { acme: "vpce-1" } } }), /output endpointIds\.acme must be a list of endpoint IDs/);
         });
 
         it("exports the service name, ID and ports", async () => {
@@ -113,11 +126,14 @@ describe("stacks", () => {
                 "privateApiId",
                 "privateApiInvokeUrl",
                 "privateApiInvokerPolicy",
+                "serviceAvailabilityZoneIds",
                 "servicePorts",
                 // The tunnel connector waits for the firefly stack's relay (none in this reference).
                 "tunnelConnector",
             ]);
             assert.deepEqual(run.outputs.servicePorts, [443]);
+            // Its NLB's subnets' AZ IDs (the fake account maps …011 to use1-az1, …012 to use1-az2).
+            assert.deepEqual(run.outputs.serviceAvailabilityZoneIds, ["use1-az1", "use1-az2"]);
         });
     });
 
@@ -134,16 +150,16 @@ describe("stacks", () => {
                 [customerRef]: { ...customerOutputs, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff1" },
             });
             assert.equal(privateLinkEndpoint(after).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff1");
-            assert.equal(before.outputs.hostname, after.outputs.hostname);
+            assert.equal(acmeOutputs(before).hostname, acmeOutputs(after).hostname);
         });
 
-        it("opens the ports the customer stack offers unless endpointPorts says otherwise", async () => {
+        it("opens the ports the customer stack offers unless the customer's ports say otherwise", async () => {
             const run = await runStack(firefly, { [customerRef]: customerOutputs });
             const ports = ofType(run, types.securityGroupIngressRule)
                 .filter((r) => r.parent?.includes("PrivateLinkEndpoint"))
                 .map((r) => r.inputs.fromPort);
             assert.deepEqual(ports.sort(), [443, 5432]);
-            const narrowed = await runStack(withConfig(firefly, { endpointPorts: [5432] }), { [customerRef]: customerOutputs });
+            const narrowed = await runStack(withAcme({ ports: [5432] }), { [customerRef]: customerOutputs });
             const narrowedPorts = ofType(narrowed, types.securityGroupIngressRule)
                 .filter((r) => r.parent?.includes("PrivateLinkEndpoint"))
                 .map((r) => r.inputs.fromPort);
@@ -151,24 +167,22 @@ describe("stacks", () => {
         });
 
         it("uses a configured service name without any StackReference", async () => {
-            const run = await runStack(
-                withConfig(firefly, { customerStack: undefined, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718" }),
-            );
+            const run = await runStack(withAcme({ stack: undefined, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718" }));
             assert.equal(ofType(run, types.stackReference).length, 0);
             assert.equal(privateLinkEndpoint(run).inputs.serviceName, "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718");
         });
 
         it("refuses to turn on private DNS before the customer accepted any endpoint", async () => {
             await assert.rejects(
-                runStack(withConfig(firefly, { enablePrivateDns: true }), { [customerRef]: customerOutputs }),
-                /enablePrivateDns needs an accepted endpoint/,
+                runStack(withAcme({ enablePrivateDns: true }), { [customerRef]: customerOutputs }),
+                /private-connectivity:customers\[0\]\.enablePrivateDns needs an accepted endpoint/,
             );
         });
 
         it("can leave the connectivity check out", async () => {
-            const run = await runStack(withConfig(firefly, { connectivityCheck: { runFrom: "off" } }), { [customerRef]: customerOutputs });
+            const run = await runStack(withAcme({ connectivityCheck: { runFrom: "off" } }), { [customerRef]: customerOutputs });
             assert.equal(ofType(run, types.connectivityCheck).length, 0);
-            assert.equal(run.outputs.connectivityCheck, undefined);
+            assert.equal(acmeOutputs(run).connectivityCheck, "off");
         });
     });
 
@@ -207,7 +221,8 @@ describe("stacks", () => {
         });
 
         it("passes the policy pack on both stacks with the API enabled", async () => {
-            for (const [stack, run] of deployment.final) {
+            for (const stack of ["customer-dev", "firefly-dev"]) {
+                const run = deployment.final.get(stack)!;
                 assert.ok(ofType(run, types.privateApi).length === 1, `${stack} has the API`);
                 // With the stack's own policy config, as npm start and the CI preview use it (the relay's exceptions).
                 const file = path.join(__dirname, "..", "..", "stacks", `policy-config.${stack}.json`);
@@ -226,10 +241,13 @@ describe("stacks", () => {
         });
 
         it("serves existing endpoints only when told not to create one", async () => {
-            const settings = withConfig(firefly, {
+            const settings = withConfig(fireflyExample, {
                 privateApi: { createEndpoint: false, existingEndpointIds: ["vpce-0123456789abcdef0"], routes: [{ path: "/", method: "GET", integration: { type: "MOCK" } }] },
             });
-            const run = await runStack(settings, { [customerRef]: deployment.final.get("customer-dev")!.outputs });
+            const run = await runStack(settings, {
+                [customerRef]: deployment.final.get("customer-dev")!.outputs,
+                [globexRef]: deployment.final.get("customer-globex-dev")!.outputs,
+            });
             assert.deepEqual(run.outputs.privateApiEndpointIds, ["vpce-0123456789abcdef0"]);
             assert.ok(!ofType(run, types.vpcEndpoint).some((r) => String(r.inputs.serviceName).endsWith(".execute-api")));
         });
@@ -263,9 +281,8 @@ describe("stacks", () => {
             ["a port given as text", customer, { privateLink: { listeners: [{ port: "443" }], targets: ["10.0.0.1"] } }, /private-connectivity:privateLink\.listeners\[0\]\.port: Invalid input: expected number/],
             ["an unknown listener key", customer, { privateLink: { listeners: [{ port: 443, proto: "TCP" }], targets: ["10.0.0.1"] } }, /private-connectivity:privateLink\.listeners\[0\]: unknown key "proto"/],
             ["a stack name that is not fully qualified", customer, { fireflyStack: "firefly-dev" }, /private-connectivity:fireflyStack: must be a fully qualified stack name/],
-            ["neither customerStack nor endpointServiceName", firefly, { customerStack: undefined }, /private-connectivity:customerStack: set exactly one of customerStack/],
-            ["both customerStack and endpointServiceName", firefly, { endpointServiceName: "x" }, /set exactly one of customerStack/],
-            ["an unknown check location", firefly, { connectivityCheck: { runFrom: "laptop" } }, /private-connectivity:connectivityCheck\.runFrom: Invalid option/],
+            ["a customer entry without its service", firefly, { customers: [{ ...acmeEntry, stack: undefined }] }, /private-connectivity:customers\[0\]\.stack: needs its service/],
+            ["an unknown check location", firefly, { customers: [{ ...acmeEntry, connectivityCheck: { runFrom: "laptop" } }] }, /private-connectivity:customers\[0\]\.connectivityCheck\.runFrom: Invalid option/],
             [
                 "a customer private API nobody may call",
                 customer,
@@ -334,7 +351,7 @@ describe("stacks", () => {
         });
 
         it("every example stack file names a role and parses", () => {
-            assert.deepEqual(exampleStackNames(), ["customer-dev", "firefly-dev"]);
+            assert.deepEqual(exampleStackNames(), ["customer-dev", "customer-globex-dev", "firefly-dev"]);
         });
     });
 });

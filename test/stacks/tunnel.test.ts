@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConnectorConfig, parsePinnedHostKey, relayCustomerForConnector } from "../../connector/spec";
-import { parseStackConfig, StackConfigError } from "../../stacks/config";
+import { parseStackConfig, relayCustomers, StackConfigError } from "../../stacks/config";
 import { readStackSettings, SimulatedDeployment, StackSettings } from "../../offline/simulate";
 import { judgeStack } from "../../offline/verdict";
 import { fileEntries } from "../../connector/lab/relay";
@@ -21,9 +21,15 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
     before(async () => {
         deployment = await exampleDeployment();
     });
+    // The outputs of the customer stacks the example platform stack reads (acme and globex).
+    const customerStackOutputs = () => ({
+        "firefly/private-connectivity/customer-dev": deployment.final.get("customer-dev")!.outputs,
+        "firefly/private-connectivity/customer-globex-dev": deployment.final.get("customer-globex-dev")!.outputs,
+    });
 
     it("creates the connector once the relay exists: customer (waits), firefly (relay), customer again (connector)", () => {
-        const [customer1, firefly1, customer2] = deployment.updates;
+        const update = (stack: string, pass: number) => deployment.updates.find((u) => u.stack === stack && u.pass === pass);
+        const [customer1, firefly1, customer2] = [update("customer-dev", 1), update("firefly-dev", 1), update("customer-dev", 2)];
         assert.equal(ofType(customer1!.run, types.tunnelConnector).length, 0);
         assert.match(String(customer1!.run.outputs.tunnelConnector), /waiting for the relay of firefly\/private-connectivity\/firefly-dev/);
         assert.equal(ofType(firefly1!.run, types.tunnelRelay).length, 1);
@@ -56,7 +62,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
             "private-connectivity",
         );
         assert.equal(config.role, "firefly");
-        const granted = config.role === "firefly" ? config.tunnel!.customers.find((c) => c.name === "acme")! : undefined;
+        const granted = config.role === "firefly" ? relayCustomers(config).find((c) => c.name === "acme")! : undefined;
         const routes = (customer.config["private-connectivity:tunnel"] as { routes: { name: string; listen: string; target: string }[] }).routes;
         const needed = relayCustomerForConnector("acme", "customer-acme", { routes });
         assert.deepEqual(granted!.listen, needed.listen);
@@ -69,6 +75,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         const nlb = named(run, "relay-platform-nlb", types.loadBalancer);
         assert.equal(nlb.inputs.internal, true);
         assert.equal(relay.platformHost, nlb.outputs.dnsName);
+        // globex listens on the relay's loopback only (hairpin), so it has no platform endpoint.
         assert.deepEqual(relay.platformEndpoints, { acme: ["acme.tunnel.privatelink.firefly.internal:40001"] });
         // The record lives in the stack's private zone (the endpoint's) and points at the internal NLB.
         const record = named(run, "relay-dns-acme", types.route53Record);
@@ -129,7 +136,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
             withConfig(settings, { tunnel: { ...(settings.config["private-connectivity:tunnel"] as object), enabled: false } });
         const customerRun = await runStack(off(customer), { [fireflyRef]: deployment.final.get("firefly-dev")!.outputs });
         assert.equal(ofType(customerRun, types.tunnelConnector).length, 0);
-        const fireflyRun = await runStack(off(firefly), { "firefly/private-connectivity/customer-dev": deployment.final.get("customer-dev")!.outputs });
+        const fireflyRun = await runStack(off(firefly), customerStackOutputs());
         assert.equal(ofType(fireflyRun, types.tunnelRelay).length, 0);
         for (const run of [customerRun, fireflyRun]) assert.ok(!Object.keys(run.outputs).some((k) => k.startsWith("tunnel")));
     });
@@ -137,7 +144,7 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
     it("hands tunnel.revokedKeys to the relay, whose hosts refuse them", async () => {
         const leaked = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl acme leaked";
         const settings = withConfig(firefly, { tunnel: { ...(firefly.config["private-connectivity:tunnel"] as object), revokedKeys: [leaked] } });
-        const run = await runStack(settings, { "firefly/private-connectivity/customer-dev": deployment.final.get("customer-dev")!.outputs });
+        const run = await runStack(settings, customerStackOutputs());
         const revoked = heredocIn(userDataOf(run), "FIREFLY_REVOKED_KEYS");
         assert.deepEqual(fileEntries(revoked), [leaked]);
     });

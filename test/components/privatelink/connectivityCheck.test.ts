@@ -51,7 +51,8 @@ describe("ConnectivityCheck", () => {
         assert.equal(event.ready, true);
         const triggers = invocation.inputs.triggers as Record<string, string>;
         assert.match(triggers.extra!, /vpce-0a1b2c3d4e5f60718/, "re-runs when the endpoint changes");
-        assert.deepEqual(run.outputs.result, { ok: true, offline: true });
+        // Offline nothing is probed, and the result says so instead of passing.
+        assert.deepEqual(run.outputs.result, { skipped: true, reason: "not run (offline): the offline plan has no network path to probe; pulumi up runs the check" });
     });
 
     it("ships the probe module itself as the function's code", async () => {

@@ -1,0 +1,107 @@
+import * as assert from "node:assert/strict";
+import { PrivateLinkEndpoint } from "../../components";
+import { OfflineCloud } from "../../offline/cloud";
+import { availabilityZone, subnetAvailabilityZone } from "../../offline/fakeAws";
+import { loadProgram, readProject } from "../../offline/project";
+import { runProgram } from "../../offline/runProgram";
+import { readStackSettings, SimulatedDeployment, StackSettings } from "../../offline/simulate";
+import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
+import { ofType, types } from "../helpers/resources";
+
+// Issue 15 (1, 5): the offline cloud is as strict as AWS where a platform VPC serves many customers,
+// and refuses with AWS's own words what the single-customer layout (or careless placement) did.
+
+const project = readProject();
+const program = loadProgram(project, { reloadModules: false });
+const customerRef = "firefly/private-connectivity/customer-dev";
+const globexRef = "firefly/private-connectivity/customer-globex-dev";
+
+/** One `pulumi up` of a stack in a cloud shared with other stacks' updates. */
+function update(settings: StackSettings, cloud: OfflineCloud, stackOutputs: Record<string, Record<string, unknown>> = {}) {
+    return runProgram(program, { project: project.name, stack: settings.stack, config: settings.config, accountId: settings.accountId, region: settings.region, stackOutputs, cloud });
+}
+
+describe("offline cloud: AWS's rules for a platform VPC with many customers", () => {
+    const firefly = readStackSettings("firefly-dev");
+    const entries = firefly.config["private-connectivity:customers"] as Array<Record<string, unknown>>;
+    const only = (name: string, stack: string, changes: Record<string, unknown> = {}) => ({
+        ...withConfig(firefly, { customers: [entries.find((c) => c.name === name)!], migratedFrom: undefined, ...changes }),
+        stack,
+    });
+    let deployment: SimulatedDeployment;
+    let customerOutputs: Record<string, Record<string, unknown>>;
+    before(async () => {
+        deployment = await exampleDeployment();
+        customerOutputs = { [customerRef]: deployment.final.get("customer-dev")!.outputs, [globexRef]: deployment.final.get("customer-globex-dev")!.outputs };
+    });
+
+    describe("AZ IDs, not names: an endpoint goes only where its service is offered", () => {
+        it("maps AZ names to IDs per account, so one name is a different zone in another account", () => {
+            assert.deepEqual(availabilityZone(0, "222222222222", "us-east-1"), { name: "us-east-1a", id: "use1-az1" });
+            assert.deepEqual(availabilityZone(0, "987654321098", "us-east-1"), { name: "us-east-1a", id: "use1-az3" });
+            assert.equal(subnetAvailabilityZone("subnet-0910be10910be1015", "987654321098", "us-east-1").id, "use1-az1");
+        });
+
+        it("refuses, with AWS's message, an endpoint in every platform subnet (the old placement) when the service skips one's AZ", async () => {
+            const cloud = new OfflineCloud();
+            const globex = await update(readStackSettings("customer-globex-dev"), cloud, { "firefly/private-connectivity/firefly-dev": {} });
+            const serviceName = String(globex.outputs.endpointServiceName);
+            assert.deepEqual(globex.outputs.serviceAvailabilityZoneIds, ["use1-az1", "use1-az3"]);
+            await assert.rejects(
+                runProgram(
+                    () => {
+                        new PrivateLinkEndpoint("globex", {
+                            vpcId: "vpc-0f1ef1ef1ef1ef101",
+                            subnetIds: ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"],
+                            serviceName,
+                            ports: [443],
+                            sourceSecurityGroupIds: ["sg-0f1ef1ef1ef1ef1a1"],
+                            dns: { zoneName: "privatelink.firefly.internal", recordName: "globex" },
+                        });
+                    },
+                    { project: project.name, stack: "firefly-dev", accountId: "222222222222", region: "us-east-1", cloud },
+                ),
+                new RegExp(`InvalidParameter: The VPC endpoint service ${serviceName.replace(/\./g, "\\.")} does not support the availability zone of the subnet: subnet-0f1ef1ef1ef1ef112\\.`),
+            );
+        });
+
+        it("the platform stack places globex's endpoint only in the subnet whose AZ ID globex offers", () => {
+            const run = deployment.final.get("firefly-dev")!;
+            const endpoint = (name: string) => ofType(run, types.vpcEndpoint).find((e) => e.name === `${name}-endpoint`)!;
+            assert.deepEqual(endpoint("globex").inputs.subnetIds, ["subnet-0f1ef1ef1ef1ef111"]);
+            assert.deepEqual(endpoint("acme").inputs.subnetIds, ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"]);
+        });
+
+        it("fails clearly, naming the customer and the AZ IDs, when no platform subnet is in an offered AZ", async () => {
+            const settings = withConfig(firefly, {
+                customers: [{ ...entries[0], stack: undefined, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718", availabilityZoneIds: ["use1-az5"] }],
+            });
+            await assert.rejects(runStack(settings), /private-connectivity:customers\[0\]: none of private-connectivity:subnetIds is in an AZ the endpoint service of "acme" offers \(it offers use1-az5; the subnets are in subnet-0f1ef1ef1ef1ef111 use1-az1, subnet-0f1ef1ef1ef1ef112 use1-az2\)/);
+        });
+    });
+
+    describe("one private zone per name per VPC, one private-DNS execute-api endpoint per VPC", () => {
+        it("refuses a second platform stack's private zone in the same VPC (the old way to add a customer) with ConflictingDomainExists", async () => {
+            const cloud = new OfflineCloud();
+            await update(only("acme", "firefly-dev"), cloud, customerOutputs);
+            await assert.rejects(
+                update(only("globex", "firefly-globex-dev", { tunnel: undefined, privateApi: undefined }), cloud, customerOutputs),
+                /ConflictingDomainExists: The VPC vpc-0f1ef1ef1ef1ef101 in region us-east-1 has already been associated with the hosted zone Z[0-9A-F]+ with the same domain name\./,
+            );
+        });
+
+        it("refuses a second execute-api endpoint with private DNS in the same VPC", async () => {
+            const cloud = new OfflineCloud();
+            const first = await update(only("acme", "firefly-dev"), cloud, customerOutputs);
+            await assert.rejects(
+                update(only("globex", "firefly-globex-dev", { tunnel: undefined, privateZoneId: String(first.outputs.privateZoneId) }), cloud, customerOutputs),
+                /InvalidParameter: private-dns-enabled cannot be set because there is already a conflicting DNS domain for \*\.execute-api\.us-east-1\.amazonaws\.com in the VPC vpc-0f1ef1ef1ef1ef101/,
+            );
+        });
+
+        it("lets the one platform stack update again and again (its own zone and endpoint are not a conflict)", async () => {
+            const cloud = new OfflineCloud();
+            for (let pass = 0; pass < 2; pass++) await update(firefly, cloud, customerOutputs);
+        });
+    });
+});
