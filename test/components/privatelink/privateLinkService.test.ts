@@ -41,6 +41,30 @@ describe("PrivateLinkService", () => {
             assert.deepEqual(service.inputs.networkLoadBalancerArns, [lb.outputs.arn]);
         });
 
+        it("enforces the NLB's security group on PrivateLink traffic and admits only the consumer VPC's blocks on the listener ports", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs({ listeners: [{ port: 443 }, { port: 5432 }], privateLinkClientCidrs: ["10.30.0.0/16"] }));
+            });
+            const lb = single(run, types.loadBalancer);
+            assert.equal(lb.inputs.enforceSecurityGroupInboundRulesOnPrivateLinkTraffic, "on");
+            const group = single(run, types.securityGroup);
+            assert.deepEqual(lb.inputs.securityGroups, [group.id]);
+            const ingress = ofType(run, types.securityGroupIngressRule).filter((r) => r.inputs.securityGroupId === group.id);
+            assert.deepEqual(ingress.map((r) => `${r.inputs.cidrIpv4} ${r.inputs.ipProtocol} ${r.inputs.fromPort}-${r.inputs.toPort}`).sort(), [
+                "10.30.0.0/16 tcp 443-443",
+                "10.30.0.0/16 tcp 5432-5432",
+            ]);
+        });
+
+        it("admits no PrivateLink traffic when no client blocks are given (and keeps enforcement on)", async () => {
+            const run = await deploy(() => {
+                new PrivateLinkService("acme", baseArgs());
+            });
+            const group = single(run, types.securityGroup);
+            assert.equal(single(run, types.loadBalancer).inputs.enforceSecurityGroupInboundRulesOnPrivateLinkTraffic, "on");
+            assert.deepEqual(ofType(run, types.securityGroupIngressRule).filter((r) => r.inputs.securityGroupId === group.id), []);
+        });
+
         it("keeps IAM principal ARNs as given", async () => {
             const role = `arn:aws:iam::${platformAccount}:role/firefly-endpoints`;
             const run = await deploy(() => {
@@ -220,6 +244,9 @@ describe("PrivateLinkService", () => {
             ["a certificate on a TCP listener", { listeners: [{ port: 443, certificateArn }] }, /listeners\[0\]\.certificateArn is only used by TLS listeners/],
             ["TLS to targets behind a TCP listener", { listeners: [{ port: 443, targetProtocol: "TLS" }] }, /listeners\[0\]\.targetProtocol can be "TLS" only behind a TLS listener/],
             ["a malformed certificate ARN", { listeners: [{ port: 443, protocol: "TLS", certificateArn: "cert-123" }] }, /listeners\[0\]\.certificateArn must be an ACM certificate ARN/],
+            ["a client block that is not a CIDR", { privateLinkClientCidrs: ["10.30.0.0"] }, /privateLinkClientCidrs\[0\] must be an IPv4 CIDR block/],
+            ["the whole internet as client block", { privateLinkClientCidrs: ["0.0.0.0/0"] }, /privateLinkClientCidrs\[0\] must not be 0\.0\.0\.0\/0/],
+            ["a repeated client block", { privateLinkClientCidrs: ["10.30.0.0/16", "10.30.0.0/16"] }, /privateLinkClientCidrs\[1\] repeats/],
             ["a health check interval below what NLBs accept", { listeners: [{ port: 443, healthCheck: { intervalSeconds: 4 } }] }, /healthCheck\.intervalSeconds must be an integer between 5 and 300 \(got 4\)/],
             ["a health check interval above what NLBs accept", { listeners: [{ port: 443, healthCheck: { intervalSeconds: 301 } }] }, /healthCheck\.intervalSeconds must be an integer between 5 and 300 \(got 301\)/],
             ["a path on a TCP health check", { listeners: [{ port: 443, healthCheck: { path: "/health" } }] }, /healthCheck\.path is only used by HTTP\/HTTPS/],
