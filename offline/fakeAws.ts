@@ -545,6 +545,7 @@ export class AwsRuleError extends Error {
 export const exampleVpcCidrs: Record<string, string[]> = {
     "vpc-0c0ffee0c0ffee001": ["10.20.0.0/16"],
     "vpc-0f1ef1ef1ef1ef101": ["10.30.0.0/16"],
+    "vpc-0910be10910be1001": ["10.40.0.0/16"],
 };
 const defaultVpcCidr = "10.0.0.0/16";
 
