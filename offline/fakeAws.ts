@@ -454,6 +454,9 @@ export class PrivateConnectivityRules {
     private readonly topicsWithPolicy = new Set<string>();
     private readonly groupsWithEgress = new Set<string>();
     private readonly functionGroups = new Map<string, string[]>();
+    /** Ingress and egress rules by security group: port and the group on the other side. */
+    private readonly ingress = new Map<string, Array<{ port: number; from?: string }>>();
+    private readonly egress = new Map<string, Array<{ port: number; to?: string }>>();
 
     constructor(
         private readonly vpcCidrs: Record<string, string[]>,
@@ -554,6 +557,7 @@ export class PrivateConnectivityRules {
             }
             case "aws:lambda/invocation:Invocation": {
                 const groups = this.functionGroups.get(String(inputs.functionName)) ?? [];
+                this.checkProbePort(resource, groups, inputs.input);
                 const closed = groups.filter((g) => !this.groupsWithEgress.has(g));
                 if (closed.length > 0) {
                     throw new AwsRuleError(
@@ -580,6 +584,29 @@ export class PrivateConnectivityRules {
         }
     }
 
+    /**
+     * A probe reaches the target only on a port the target's security group opens to its clients;
+     * the probe's own rule (from its group) opens the port for it, not the service behind it.
+     */
+    private checkProbePort(resource: string, probeGroups: string[], input: unknown): void {
+        const port = (typeof input === "string" ? (JSON.parse(input) as { request?: { port?: unknown } }) : {}).request?.port;
+        if (typeof port !== "number") return;
+        for (const group of probeGroups) {
+            for (const rule of this.egress.get(group) ?? []) {
+                if (rule.port !== port || rule.to === undefined) continue;
+                const served = (this.ingress.get(rule.to) ?? []).filter((r) => r.from === undefined || !probeGroups.includes(r.from)).map((r) => r.port);
+                if (served.length > 0 && !served.includes(port)) {
+                    throw new AwsRuleError(
+                        "probe-port-served",
+                        resource,
+                        `connect ETIMEDOUT: port ${port} of the target behind ${rule.to} is not served (its security group opens ${[...new Set(served)].join(", ")} to its clients)`,
+                        `probe a port the endpoint's security group opens (${[...new Set(served)].join(", ")})`,
+                    );
+                }
+            }
+        }
+    }
+
     /** Remembers what later checks need, once the resource exists. */
     created(type: string, id: string, state: Record<string, unknown>, inputs: Record<string, unknown>): void {
         switch (type) {
@@ -599,9 +626,19 @@ export class PrivateConnectivityRules {
             case "aws:sns/topicPolicy:TopicPolicy":
                 this.topicsWithPolicy.add(String(inputs.arn));
                 return;
-            case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
-                this.groupsWithEgress.add(String(state.securityGroupId));
+            case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+                const group = String(state.securityGroupId);
+                this.groupsWithEgress.add(group);
+                const to = typeof state.referencedSecurityGroupId === "string" ? state.referencedSecurityGroupId : undefined;
+                this.egress.set(group, [...(this.egress.get(group) ?? []), { port: Number(state.fromPort), to }]);
                 return;
+            }
+            case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+                const group = String(state.securityGroupId);
+                const from = typeof state.referencedSecurityGroupId === "string" ? state.referencedSecurityGroupId : undefined;
+                this.ingress.set(group, [...(this.ingress.get(group) ?? []), { port: Number(state.fromPort), from }]);
+                return;
+            }
             case "aws:lambda/function:Function": {
                 const vpcConfig = state.vpcConfig as { securityGroupIds?: unknown } | undefined;
                 const groups = Array.isArray(vpcConfig?.securityGroupIds) ? vpcConfig.securityGroupIds.map(String) : [];

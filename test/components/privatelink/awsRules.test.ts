@@ -213,6 +213,22 @@ describe("offline AWS rules on the PrivateLink path", () => {
         });
     });
 
+    describe("the connectivity check probes a port the endpoint serves", () => {
+        const checkThrough = (port: number, targetPorts?: number[]) => () => {
+            const endpoint = new PrivateLinkEndpoint("acme", endpointArgs({ ports: [443] }));
+            new ConnectivityCheck("acme-check", { hostname: endpoint.hostname, port, targetPorts, vpcId, subnetIds, targetSecurityGroupId: endpoint.securityGroupId });
+        };
+
+        it("fails a probe of a port the endpoint's security group does not open to its clients", async () => {
+            await refused(checkThrough(8443), "probe-port-served", /connect ETIMEDOUT: port 8443 of the target behind sg-\w+ is not served \(its security group opens 443 to its clients\)/);
+            await deploy(checkThrough(443));
+        });
+
+        it("ConnectivityCheck refuses such a port at construction when told the target's ports", () => {
+            assert.throws(checkThrough(8443, [443]), /firefly:privatelink:ConnectivityCheck "acme-check": port is 8443, which the target does not serve \(its security group opens 443\); probe one of those ports/);
+        });
+    });
+
     describe("every partition", () => {
         it("PrivateLinkEndpoint and PrivateLinkService accept the China and GovCloud partitions' names and ARNs", async () => {
             await deploy(
