@@ -67,6 +67,20 @@ describe("offline AWS rules on the PrivateLink path", () => {
             assert.deepEqual(rules, [], "no ingress on the NLB's group");
         });
 
+        it("for instance targets, creates a group to attach to them that admits the NLB, and sends only to it", async () => {
+            const run = await deploy(() => {
+                const service = new PrivateLinkService("acme", serviceArgs());
+                return { targetSecurityGroupId: service.targetSecurityGroupId };
+            });
+            const nlbSg = named(run, "acme-nlb-sg", types.securityGroup);
+            const targetsSg = named(run, "acme-targets-sg", types.securityGroup);
+            assert.equal(run.outputs.targetSecurityGroupId, targetsSg.id);
+            const admitted = ofType(run, types.securityGroupIngressRule).filter((r) => r.inputs.securityGroupId === targetsSg.id);
+            assert.deepEqual(admitted.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [[nlbSg.id, 443]]);
+            const egress = ofType(run, types.securityGroupEgressRule).filter((r) => r.inputs.securityGroupId === nlbSg.id);
+            assert.deepEqual(egress.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [[targetsSg.id, 443]]);
+        });
+
         it("adds the targets' rule (traffic and health-check ports from the NLB's group) to a given target security group", async () => {
             const targetSg = "sg-0f0f0f0f0f0f0f0f0";
             const run = await deploy(() => {
