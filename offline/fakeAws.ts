@@ -93,7 +93,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return {
                     accountId,
-                    arn: `arn:${partitionOf(region).partition}:iam::${accountId}:user/offline-plan`,
+                    arn: `arn:aws:iam::${accountId}:user/offline-plan`,
                     id: accountId,
                     userId: "AIDAOFFLINEPLAN",
                 };
@@ -156,7 +156,6 @@ export class FakeAws implements pulumi.runtime.Mocks {
 
     private computed(type: string, name: string, inputs: State, hex: string): State {
         const { accountId, region } = this.options;
-        const { partition, reverseDnsPrefix } = partitionOf(region);
         const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
         // Pulumi auto-names physical resources as `<logical name>-<7 hex>` unless a name is given.
         const physicalName =
@@ -167,7 +166,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                   : `${name}-${hex.slice(0, 7)}`;
         const generic: State = {
             name: physicalName,
-            arn: `arn:${partition}:${service}:${region}:${accountId}:${name}/${hex.slice(0, 16)}`,
+            arn: `arn:aws:${service}:${region}:${accountId}:${name}/${hex.slice(0, 16)}`,
             tagsAll: inputs.tags ?? {},
         };
         const short = hex.slice(0, 17);
@@ -179,7 +178,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     name: lbName,
-                    arn: `arn:${partition}:elasticloadbalancing:${region}:${accountId}:loadbalancer/${suffix}`,
+                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:loadbalancer/${suffix}`,
                     arnSuffix: suffix,
                     dnsName: `${lbName}-${hex.slice(0, 16)}.elb.${region}.amazonaws.com`,
                     zoneId: "Z26RNL4JYFTOTI",
@@ -191,14 +190,14 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     name: tgName,
-                    arn: `arn:${partition}:elasticloadbalancing:${region}:${accountId}:${suffix}`,
+                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:${suffix}`,
                     arnSuffix: suffix,
                 };
             }
             case "aws:lb/listener:Listener":
                 return {
                     ...generic,
-                    arn: `arn:${partition}:elasticloadbalancing:${region}:${accountId}:listener/net/${name}/${hex.slice(0, 16)}`,
+                    arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:listener/net/${name}/${hex.slice(0, 16)}`,
                 };
             case "aws:ec2/vpcEndpointService:VpcEndpointService": {
                 const serviceId = `vpce-svc-${short}`;
@@ -216,8 +215,8 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: serviceId,
-                    arn: `arn:${partition}:ec2:${region}:${accountId}:vpc-endpoint-service/${serviceId}`,
-                    serviceName: `${reverseDnsPrefix}.vpce.${region}.${serviceId}`,
+                    arn: `arn:aws:ec2:${region}:${accountId}:vpc-endpoint-service/${serviceId}`,
+                    serviceName: `com.amazonaws.vpce.${region}.${serviceId}`,
                     serviceType: "Interface",
                     state: "Available",
                     privateDnsNameConfigurations: dnsConfigs,
@@ -234,7 +233,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: endpointId,
-                    arn: `arn:${partition}:ec2:${region}:${accountId}:vpc-endpoint/${endpointId}`,
+                    arn: `arn:aws:ec2:${region}:${accountId}:vpc-endpoint/${endpointId}`,
                     dnsEntries: [
                         {
                             dnsName: `${endpointId}-${hex.slice(17, 25)}.${serviceId}.${region}.vpce.amazonaws.com`,
@@ -244,7 +243,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                     networkInterfaceIds: subnets.map((_, i) => `eni-${digest(`${endpointId}/${i}`).slice(0, 17)}`),
                     // AWS services (com.amazonaws.<region>.<service>) accept at once; endpoint
                     // services of other accounts wait for their owner (acceptance required).
-                    state: serviceName.startsWith(`${reverseDnsPrefix}.vpce.`) || !serviceName.startsWith(`${reverseDnsPrefix}.`) ? "pendingAcceptance" : "available",
+                    state: serviceName.startsWith("com.amazonaws.vpce.") || !serviceName.startsWith("com.amazonaws.") ? "pendingAcceptance" : "available",
                     ownerId: accountId,
                 };
             }
@@ -252,7 +251,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: `sg-${short}`,
-                    arn: `arn:${partition}:ec2:${region}:${accountId}:security-group/sg-${short}`,
+                    arn: `arn:aws:ec2:${region}:${accountId}:security-group/sg-${short}`,
                 };
             case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
             case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
@@ -260,22 +259,22 @@ export class FakeAws implements pulumi.runtime.Mocks {
             case "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter":
                 return { ...generic, id: `${inputs.vpcEndpointServiceId}_${inputs.vpcEndpointId}`, vpcEndpointState: "available" };
             case "aws:cloudwatch/logGroup:LogGroup":
-                return { ...generic, arn: `arn:${partition}:logs:${region}:${accountId}:log-group:${physicalName}` };
+                return { ...generic, arn: `arn:aws:logs:${region}:${accountId}:log-group:${physicalName}` };
             case "aws:iam/role:Role":
-                return { ...generic, id: physicalName, arn: `arn:${partition}:iam::${accountId}:role/${physicalName}` };
+                return { ...generic, id: physicalName, arn: `arn:aws:iam::${accountId}:role/${physicalName}` };
             case "aws:sns/topic:Topic":
-                return { ...generic, id: `arn:${partition}:sns:${region}:${accountId}:${physicalName}`, arn: `arn:${partition}:sns:${region}:${accountId}:${physicalName}` };
+                return { ...generic, id: `arn:aws:sns:${region}:${accountId}:${physicalName}`, arn: `arn:aws:sns:${region}:${accountId}:${physicalName}` };
             case "aws:route53/zone:Zone": {
                 const zoneId = `Z${hex.slice(0, 20).toUpperCase()}`;
-                return { ...generic, id: zoneId, zoneId, arn: `arn:${partition}:route53:::hostedzone/${zoneId}`, nameServers: [] };
+                return { ...generic, id: zoneId, zoneId, arn: `arn:aws:route53:::hostedzone/${zoneId}`, nameServers: [] };
             }
             case "aws:route53/record:Record":
                 return { ...generic, fqdn: inputs.name };
             case "aws:lambda/function:Function":
                 return {
                     ...generic,
-                    arn: `arn:${partition}:lambda:${region}:${accountId}:function:${physicalName}`,
-                    invokeArn: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/arn:${partition}:lambda:${region}:${accountId}:function:${physicalName}/invocations`,
+                    arn: `arn:aws:lambda:${region}:${accountId}:function:${physicalName}`,
+                    invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/arn:aws:lambda:${region}:${accountId}:function:${physicalName}/invocations`,
                 };
             case "aws:lambda/invocation:Invocation": {
                 const result = this.options.invocationResult?.(inputs) ?? offlineProbeOutcome(inputs.input);
@@ -291,7 +290,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             }
             // The tunnel components: secrets, the bundle bucket, launch templates, Elastic IPs, the relay's host key.
             case "aws:secretsmanager/secret:Secret": {
-                const arn = `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${physicalName}-${hex.slice(0, 6)}`;
+                const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${physicalName}-${hex.slice(0, 6)}`;
                 return { ...generic, id: arn, arn };
             }
             case "aws:secretsmanager/secretVersion:SecretVersion": {
@@ -301,10 +300,10 @@ export class FakeAws implements pulumi.runtime.Mocks {
             }
             case "aws:s3/bucket:Bucket": {
                 const bucket = physicalName.toLowerCase().slice(0, 63);
-                return { ...generic, id: bucket, bucket, arn: `arn:${partition}:s3:::${bucket}` };
+                return { ...generic, id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
             }
             case "aws:ec2/launchTemplate:LaunchTemplate":
-                return { ...generic, id: `lt-${short}`, arn: `arn:${partition}:ec2:${region}:${accountId}:launch-template/lt-${short}`, latestVersion: 1, defaultVersion: 1 };
+                return { ...generic, id: `lt-${short}`, arn: `arn:aws:ec2:${region}:${accountId}:launch-template/lt-${short}`, latestVersion: 1, defaultVersion: 1 };
             case "aws:ec2/eip:Eip": {
                 const publicIp = `203.0.113.${parseInt(hex.slice(0, 2), 16) % 254 + 1}`;
                 return { ...generic, id: `eipalloc-${short}`, allocationId: `eipalloc-${short}`, publicIp };
@@ -326,8 +325,8 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: apiId,
-                    arn: `arn:${partition}:apigateway:${region}::/restapis/${apiId}`,
-                    executionArn: `arn:${partition}:execute-api:${region}:${accountId}:${apiId}`,
+                    arn: `arn:aws:apigateway:${region}::/restapis/${apiId}`,
+                    executionArn: `arn:aws:execute-api:${region}:${accountId}:${apiId}`,
                     rootResourceId: hex.slice(10, 20),
                     createdDate: "2025-01-01T00:00:00Z",
                 };
@@ -346,7 +345,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return { ...generic, id: `agir-${inputs.restApi}-${inputs.resourceId}-${inputs.httpMethod}-${inputs.statusCode}` };
             case "aws:apigateway/authorizer:Authorizer": {
                 const authorizerId = hex.slice(0, 6);
-                return { ...generic, id: authorizerId, arn: `arn:${partition}:apigateway:${region}::/restapis/${inputs.restApi}/authorizers/${authorizerId}` };
+                return { ...generic, id: authorizerId, arn: `arn:aws:apigateway:${region}::/restapis/${inputs.restApi}/authorizers/${authorizerId}` };
             }
             case "aws:apigateway/model:Model":
             case "aws:apigateway/requestValidator:RequestValidator":
@@ -358,8 +357,8 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 return {
                     ...generic,
                     id: `ags-${restApi}-${stageName}`,
-                    arn: `arn:${partition}:apigateway:${region}::/restapis/${restApi}/stages/${stageName}`,
-                    executionArn: `arn:${partition}:execute-api:${region}:${accountId}:${restApi}/${stageName}`,
+                    arn: `arn:aws:apigateway:${region}::/restapis/${restApi}/stages/${stageName}`,
+                    executionArn: `arn:aws:execute-api:${region}:${accountId}:${restApi}/${stageName}`,
                     invokeUrl: `https://${restApi}.execute-api.${region}.amazonaws.com/${stageName}`,
                 };
             }
@@ -375,11 +374,11 @@ export class FakeAws implements pulumi.runtime.Mocks {
                     ...generic,
                     id: `${domain}/${domainNameId}`,
                     domainNameId,
-                    arn: `arn:${partition}:apigateway:${region}:${accountId}:/domainnames/${domain}+${domainNameId}`,
+                    arn: `arn:aws:apigateway:${region}:${accountId}:/domainnames/${domain}+${domainNameId}`,
                 };
             }
             case "aws:apigateway/domainNameAccessAssociation:DomainNameAccessAssociation": {
-                const arn = `arn:${partition}:apigateway:${region}:${accountId}:/domainnameaccessassociations/domainname/${String(inputs.domainNameArn).split("/domainnames/")[1]}/vpcesource/${inputs.accessAssociationSource}`;
+                const arn = `arn:aws:apigateway:${region}:${accountId}:/domainnameaccessassociations/domainname/${String(inputs.domainNameArn).split("/domainnames/")[1]}/vpcesource/${inputs.accessAssociationSource}`;
                 return { ...generic, id: arn, arn };
             }
             case "aws:apigateway/basePathMapping:BasePathMapping":
@@ -572,6 +571,9 @@ export class PrivateConnectivityRules {
     private readonly topicsWithPolicy = new Set<string>();
     private readonly groupsWithEgress = new Set<string>();
     private readonly functionGroups = new Map<string, string[]>();
+    /** Ingress and egress rules by security group: port and the group on the other side. */
+    private readonly ingress = new Map<string, Array<{ port: number; from?: string }>>();
+    private readonly egress = new Map<string, Array<{ port: number; to?: string }>>();
 
     constructor(
         private readonly vpcCidrs: Record<string, string[]>,
@@ -672,6 +674,7 @@ export class PrivateConnectivityRules {
             }
             case "aws:lambda/invocation:Invocation": {
                 const groups = this.functionGroups.get(String(inputs.functionName)) ?? [];
+                this.checkProbePort(resource, groups, inputs.input);
                 const closed = groups.filter((g) => !this.groupsWithEgress.has(g));
                 if (closed.length > 0) {
                     throw new AwsRuleError(
@@ -698,6 +701,29 @@ export class PrivateConnectivityRules {
         }
     }
 
+    /**
+     * A probe reaches the target only on a port the target's security group opens to its clients;
+     * the probe's own rule (from its group) opens the port for it, not the service behind it.
+     */
+    private checkProbePort(resource: string, probeGroups: string[], input: unknown): void {
+        const port = (typeof input === "string" ? (JSON.parse(input) as { request?: { port?: unknown } }) : {}).request?.port;
+        if (typeof port !== "number") return;
+        for (const group of probeGroups) {
+            for (const rule of this.egress.get(group) ?? []) {
+                if (rule.port !== port || rule.to === undefined) continue;
+                const served = (this.ingress.get(rule.to) ?? []).filter((r) => r.from === undefined || !probeGroups.includes(r.from)).map((r) => r.port);
+                if (served.length > 0 && !served.includes(port)) {
+                    throw new AwsRuleError(
+                        "probe-port-served",
+                        resource,
+                        `connect ETIMEDOUT: port ${port} of the target behind ${rule.to} is not served (its security group opens ${[...new Set(served)].join(", ")} to its clients)`,
+                        `probe a port the endpoint's security group opens (${[...new Set(served)].join(", ")})`,
+                    );
+                }
+            }
+        }
+    }
+
     /** Remembers what later checks need, once the resource exists. */
     created(type: string, id: string, state: Record<string, unknown>, inputs: Record<string, unknown>): void {
         switch (type) {
@@ -717,9 +743,19 @@ export class PrivateConnectivityRules {
             case "aws:sns/topicPolicy:TopicPolicy":
                 this.topicsWithPolicy.add(String(inputs.arn));
                 return;
-            case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
-                this.groupsWithEgress.add(String(state.securityGroupId));
+            case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+                const group = String(state.securityGroupId);
+                this.groupsWithEgress.add(group);
+                const to = typeof state.referencedSecurityGroupId === "string" ? state.referencedSecurityGroupId : undefined;
+                this.egress.set(group, [...(this.egress.get(group) ?? []), { port: Number(state.fromPort), to }]);
                 return;
+            }
+            case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+                const group = String(state.securityGroupId);
+                const from = typeof state.referencedSecurityGroupId === "string" ? state.referencedSecurityGroupId : undefined;
+                this.ingress.set(group, [...(this.ingress.get(group) ?? []), { port: Number(state.fromPort), from }]);
+                return;
+            }
             case "aws:lambda/function:Function": {
                 const vpcConfig = state.vpcConfig as { securityGroupIds?: unknown } | undefined;
                 const groups = Array.isArray(vpcConfig?.securityGroupIds) ? vpcConfig.securityGroupIds.map(String) : [];

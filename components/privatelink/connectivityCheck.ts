@@ -11,6 +11,11 @@ export interface ConnectivityCheckArgs {
     hostname: pulumi.Input<string>;
     /** Port to reach. Default 443. */
     port?: number;
+    /**
+     * The ports the target serves (a PrivateLinkEndpoint's `ports`: its security group opens exactly
+     * these). When given, `port` must be one of them; a probe of any other port fails at connect.
+     */
+    targetPorts?: number[];
     /** Do a TLS 1.2+ handshake after connecting. Default true. */
     tls?: boolean;
     /**
@@ -208,6 +213,10 @@ function checkArgs(name: string, args: ConnectivityCheckArgs) {
     if (!args) c.fail("args", "are required");
     if (args.hostname === undefined) c.fail("hostname", "is required: give the name to probe, e.g. the endpoint's hostname");
     const port = c.port("port", args.port ?? 443);
+    if (args.targetPorts !== undefined) {
+        const served = c.nonEmptyArray("targetPorts", args.targetPorts, "give the ports the target serves, e.g. the endpoint's ports").map((p, i) => c.port(`targetPorts[${i}]`, p));
+        if (!served.includes(port)) c.fail("port", `is ${port}, which the target does not serve (its security group opens ${served.join(", ")}); probe one of those ports`);
+    }
     const timeoutSeconds = c.integerInRange("timeoutSeconds", args.timeoutSeconds ?? 10, 1, 60);
     const httpHeadPath = args.httpHeadPath ?? "/";
     if (httpHeadPath !== false && !/^\/[\x21-\x7e]*$/.test(httpHeadPath)) {

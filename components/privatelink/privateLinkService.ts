@@ -100,10 +100,11 @@ export interface PrivateLinkServiceArgs {
      */
     notifications?: false | { topicArn?: pulumi.Input<string>; events?: EndpointConnectionEvent[] };
     /**
-     * Security group of the targets. When given, the component adds the rule the targets need: TCP
-     * on each target port and health-check port from the NLB's own security group (traffic and
-     * health checks both come from the NLB). Default: none; add that rule yourself, as the
-     * `targetIngress` output describes.
+     * Security group of the targets. The component adds the rule the targets need to it: TCP on each
+     * target port and health-check port from the NLB's own security group (traffic and health checks
+     * both come from the NLB). Default: for instance targets, a group created for them
+     * (`targetSecurityGroupId` output) that you attach to the instances; for IP targets, none: the
+     * NLB sends to the target addresses, and you add the rule `targetIngress` describes.
      */
     targetSecurityGroupId?: pulumi.Input<string>;
     /**
@@ -159,6 +160,8 @@ export class PrivateLinkService extends pulumi.ComponentResource {
     public readonly notificationTopicArn: pulumi.Output<string | undefined>;
     /** The endpoint IDs this service accepted. */
     public readonly acceptedEndpointIds: pulumi.Output<string[]>;
+    /** The targets' security group the component admits the NLB in (given or created); undefined for IP targets without one. */
+    public readonly targetSecurityGroupId: pulumi.Output<string | undefined>;
     /** The NLB's own security group (created with the NLB: AWS cannot add one later). */
     public readonly loadBalancerSecurityGroupId: pulumi.Output<string>;
     /**
@@ -183,17 +186,24 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             parent,
         );
         const targetPorts = [...new Set(checked.listeners.flatMap((l) => [l.targetPort, l.healthCheck.port ?? l.targetPort]))].sort((a, b) => a - b);
-        // Where the NLB may send: the targets' group when given, else the IP targets themselves, else
-        // (instance targets) the VPC's primary block.
+        // The targets' group: the one given, or for instance targets one created here to attach to
+        // them. IP targets without one (perhaps outside AWS) are reached by address instead.
+        const targetGroupId: pulumi.Input<string> | undefined =
+            checked.targetSecurityGroupId ??
+            (checked.targetType === "instance"
+                ? new aws.ec2.SecurityGroup(
+                      `${name}-targets-sg`,
+                      { vpcId: checked.vpcId, description: `Targets of PrivateLink NLB ${name}: attach to them; admits the NLB's traffic and health checks`, tags },
+                      parent,
+                  ).id
+                : undefined);
         const destinations: Array<{ key: string; to: { referencedSecurityGroupId: pulumi.Input<string> } | { cidrIpv4: pulumi.Input<string> } }> =
-            checked.targetSecurityGroupId !== undefined
-                ? [{ key: "targets", to: { referencedSecurityGroupId: checked.targetSecurityGroupId } }]
-                : checked.targetType === "ip"
-                  ? [...new Set(checked.listeners.flatMap((l) => l.targets))].map((target, index) => ({
-                        key: typeof target === "string" ? target : `target-${index}`,
-                        to: { cidrIpv4: pulumi.output(target).apply((ip) => `${ip}/32`) },
-                    }))
-                  : [{ key: "vpc", to: { cidrIpv4: aws.ec2.getVpcOutput({ id: checked.vpcId }, parent).cidrBlock } }];
+            targetGroupId !== undefined
+                ? [{ key: "targets", to: { referencedSecurityGroupId: targetGroupId } }]
+                : [...new Set(checked.listeners.flatMap((l) => l.targets))].map((target, index) => ({
+                      key: typeof target === "string" ? target : `target-${index}`,
+                      to: { cidrIpv4: pulumi.output(target).apply((ip) => `${ip}/32`) },
+                  }));
         for (const port of targetPorts) {
             for (const { key, to } of destinations) {
                 new aws.vpc.SecurityGroupEgressRule(
@@ -202,11 +212,11 @@ export class PrivateLinkService extends pulumi.ComponentResource {
                     parent,
                 );
             }
-            if (checked.targetSecurityGroupId !== undefined) {
+            if (targetGroupId !== undefined) {
                 new aws.vpc.SecurityGroupIngressRule(
                     `${name}-targets-from-nlb-${port}`,
                     {
-                        securityGroupId: checked.targetSecurityGroupId,
+                        securityGroupId: targetGroupId,
                         referencedSecurityGroupId: lbSecurityGroup.id,
                         ipProtocol: "tcp",
                         fromPort: port,
@@ -398,6 +408,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
         this.notificationTopicArn = topicArn ? topicArn : pulumi.output(undefined);
         this.acceptedEndpointIds = pulumi.output(accepted);
         this.loadBalancerSecurityGroupId = lbSecurityGroup.id;
+        this.targetSecurityGroupId = targetGroupId === undefined ? pulumi.output(undefined) : pulumi.output(targetGroupId).apply((id): string | undefined => id);
         this.targetIngress = lbSecurityGroup.id.apply((sourceSecurityGroupId): TargetIngressRule => ({ sourceSecurityGroupId, protocol: "tcp", ports: targetPorts }));
         this.registerOutputs({
             serviceName: this.serviceName,
@@ -408,6 +419,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             notificationTopicArn: this.notificationTopicArn,
             acceptedEndpointIds: this.acceptedEndpointIds,
             loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
+            targetSecurityGroupId: this.targetSecurityGroupId,
             targetIngress: this.targetIngress,
         });
     }

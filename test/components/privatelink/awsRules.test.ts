@@ -67,6 +67,20 @@ describe("offline AWS rules on the PrivateLink path", () => {
             assert.deepEqual(rules, [], "no ingress on the NLB's group");
         });
 
+        it("for instance targets, creates a group to attach to them that admits the NLB, and sends only to it", async () => {
+            const run = await deploy(() => {
+                const service = new PrivateLinkService("acme", serviceArgs());
+                return { targetSecurityGroupId: service.targetSecurityGroupId };
+            });
+            const nlbSg = named(run, "acme-nlb-sg", types.securityGroup);
+            const targetsSg = named(run, "acme-targets-sg", types.securityGroup);
+            assert.equal(run.outputs.targetSecurityGroupId, targetsSg.id);
+            const admitted = ofType(run, types.securityGroupIngressRule).filter((r) => r.inputs.securityGroupId === targetsSg.id);
+            assert.deepEqual(admitted.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [[nlbSg.id, 443]]);
+            const egress = ofType(run, types.securityGroupEgressRule).filter((r) => r.inputs.securityGroupId === nlbSg.id);
+            assert.deepEqual(egress.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [[targetsSg.id, 443]]);
+        });
+
         it("adds the targets' rule (traffic and health-check ports from the NLB's group) to a given target security group", async () => {
             const targetSg = "sg-0f0f0f0f0f0f0f0f0";
             const run = await deploy(() => {
@@ -210,6 +224,22 @@ describe("offline AWS rules on the PrivateLink path", () => {
                 new PrivateLinkService("acme", serviceArgs());
             });
             assert.ok(single(run, types.vpcEndpointConnectionNotification).dependencies.includes(single(run, types.snsTopicPolicy).urn));
+        });
+    });
+
+    describe("the connectivity check probes a port the endpoint serves", () => {
+        const checkThrough = (port: number, targetPorts?: number[]) => () => {
+            const endpoint = new PrivateLinkEndpoint("acme", endpointArgs({ ports: [443] }));
+            new ConnectivityCheck("acme-check", { hostname: endpoint.hostname, port, targetPorts, vpcId, subnetIds, targetSecurityGroupId: endpoint.securityGroupId });
+        };
+
+        it("fails a probe of a port the endpoint's security group does not open to its clients", async () => {
+            await refused(checkThrough(8443), "probe-port-served", /connect ETIMEDOUT: port 8443 of the target behind sg-\w+ is not served \(its security group opens 443 to its clients\)/);
+            await deploy(checkThrough(443));
+        });
+
+        it("ConnectivityCheck refuses such a port at construction when told the target's ports", () => {
+            assert.throws(checkThrough(8443, [443]), /firefly:privatelink:ConnectivityCheck "acme-check": port is 8443, which the target does not serve \(its security group opens 443\); probe one of those ports/);
         });
     });
 

@@ -1,0 +1,43 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+// `npm start` on stacks that each break one rule AWS enforces (test/fixtures/aws-rules/<rule>): the
+// offline plan fails as `pulumi up` would, with AWS's message, the rule, the resource and the fix.
+const root = path.resolve(__dirname, "..", "..");
+const fixtures = path.join(root, "test", "fixtures", "aws-rules");
+
+/** Each rule, the resource that breaks it, and the start of what AWS (or the provider) says. */
+const cases: Record<string, { resource: string; aws: RegExp }> = {
+    "nlb-security-groups-at-creation": { resource: 'aws:lb/loadBalancer:LoadBalancer "legacy-nlb"', aws: /InvalidConfigurationRequest: You cannot set security groups on a Network Load Balancer which was created without any security groups\./ },
+    "health-check-interval-range": { resource: 'aws:lb/targetGroup:TargetGroup "slow-checks"', aws: /ValidationError: 1 validation error detected: Value '600' at 'healthCheckIntervalSeconds'/ },
+    "ip-target-outside-vpc": { resource: 'aws:lb/targetGroupAttachment:TargetGroupAttachment "datacenter-host"', aws: /ValidationError: The Availability Zone is required for IP address '192\.168\.40\.10' because it is not in the VPC/ },
+    "endpoint-private-dns-one-owner": { resource: 'aws:vpc/endpointPrivateDns:EndpointPrivateDns "to-service-dns"', aws: /Setting the value both places can lead to unintended behavior and persistent differences/ },
+    "lambda-after-role-policy": { resource: 'aws:lambda/function:Function "probe"', aws: /InvalidParameterValueException: The provided execution role does not have permissions to call CreateNetworkInterface on EC2/ },
+    "invocation-after-security-group-rules": { resource: 'aws:lambda/invocation:Invocation "probe-run"', aws: /allowed no egress yet when it was invoked/ },
+    "notification-after-topic-policy": { resource: 'aws:ec2/vpcEndpointConnectionNotification:VpcEndpointConnectionNotification "connection-events"', aws: /InvalidParameter: vpce\.amazonaws\.com is not authorized to publish/ },
+    "probe-port-served": { resource: 'aws:lambda/invocation:Invocation "probe-run"', aws: /connect ETIMEDOUT: port 8443 of the target behind sg-\w+ is not served/ },
+};
+
+describe("offline plan: stacks that break AWS's rules", function () {
+    this.timeout(60_000);
+
+    it("has one fixture stack per rule, and no other", () => {
+        const dirs = fs.readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+        assert.deepEqual(dirs, Object.keys(cases).sort());
+    });
+
+    for (const [rule, expected] of Object.entries(cases)) {
+        it(`fails npm start on ${rule}, naming the rule, the resource and the fix`, () => {
+            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "offline", "cli.ts"), "--project", path.join(fixtures, rule), "--no-policy"], {
+                cwd: root,
+                encoding: "utf8",
+                timeout: 60_000,
+            });
+            assert.equal(run.status, 3, run.stderr);
+            assert.match(run.stderr, expected.aws);
+            assert.ok(run.stderr.includes(`offline AWS rule ${rule} refused ${expected.resource}; fix: `), run.stderr);
+        });
+    }
+});
