@@ -197,6 +197,8 @@ function connectivityCheck(customer: ResolvedCustomer, endpoint: PrivateLinkEndp
     const probe = new ConnectivityCheck(`${entry.name}-check`, {
         hostname: endpoint.hostname,
         port: check.port ?? customer.ports[0],
+        // The endpoint serves exactly these: a check on another port could never pass.
+        targetPorts: customer.ports,
         servername: check.servername,
         httpHeadPath: check.httpHeadPath,
         rejectUnauthorized: check.rejectUnauthorized,

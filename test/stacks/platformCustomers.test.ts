@@ -166,6 +166,14 @@ describe("stacks: one platform stack for every customer (customers list)", () =>
             );
         });
 
+        it("refuses a connectivity check on a port the customer's endpoint does not serve", async () => {
+            const settings = platform([{ name: "acme", stack: customerRef, connectivityCheck: { runFrom: "lambda", port: 8443 }, tunnel: acme.tunnel }]);
+            await assert.rejects(
+                runStack(settings, { [customerRef]: { endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0aaaaaaaaaaaaaaaa", servicePorts: [443] } }),
+                /"acme-check": port is 8443, which the target does not serve \(its security group opens 443\)/,
+            );
+        });
+
         it("accepts a stack and a service name that agree", async () => {
             const name = "com.amazonaws.vpce.us-east-1.vpce-svc-0aaaaaaaaaaaaaaaa";
             const run = await runStack(platform([{ name: "acme", stack: customerRef, endpointServiceName: name, tunnel: acme.tunnel }]), {
