@@ -9,6 +9,7 @@ import { Connector } from "./agent";
 import { runCheck } from "./check";
 import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./spec";
 import { issueCertificate } from "./issueCert";
+import { renderRelayFiles } from "./relayRender";
 import { createLogger, type LogLevel } from "./log";
 import { nativeCryptoAvailable } from "./ssh2/internals";
 
@@ -137,6 +138,21 @@ export function buildProgram(): Command {
         .description("print the config file's JSON Schema (generated from the same schema the agent validates with)")
         .action(() => {
             process.stdout.write(`${JSON.stringify(connectorConfigJsonSchema(), null, 2)}\n`);
+        });
+    program
+        .command("relay")
+        .description("the relay side")
+        .command("render")
+        .description("render the relay's sshd_config and authorized principals (and keys, revoked keys) files from relay options (YAML or JSON)")
+        .requiredOption("-c, --config <file>", "relay options: port, hostKeyFiles, trustedUserCaKeysFile, authorizedPrincipalsFile, loginUser, customers, … (see connector/README.md, The relay side)")
+        .requiredOption("-o, --out <dir>", "directory to write the files into")
+        .action((opts: { config: string; out: string }) => {
+            try {
+                for (const file of renderRelayFiles(opts.config, opts.out)) process.stdout.write(`wrote ${file.written} (install at ${file.installAt})\n`);
+                process.stdout.write("next: install the files root-owned (StrictModes), check with sshd -t -f <sshd_config>, then reload sshd\n");
+            } catch (err) {
+                fail((err as Error).message);
+            }
         });
     program
         .command("native-crypto")
