@@ -6,7 +6,8 @@ import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/
 import { type ConnectorConfig, HostKeyPins, type RelayConfig, relayLabel } from "./spec";
 import type { Logger } from "./log";
 import type { ConnectorMetrics } from "./metrics";
-import { RelayConnection, RelayError } from "./relayConnection";
+import { resolveProxy, type ResolvedProxy } from "./proxyConnect";
+import { RelayConnection, RelayError, type RelayConnectionOptions } from "./relayConnection";
 import type { RouteChanges, RouteListen, RouteTable } from "./routes";
 
 export type RelayState = "connecting" | "connected" | "waiting" | "stopped";
@@ -44,6 +45,42 @@ export interface RelayStatus {
     readonly lastError?: { readonly kind: string; readonly message: string };
 }
 
+/**
+ * Opens the SSH connection to relay `index` of `config` as `identity`, through its proxy if it has
+ * one (credentials read now, like the identity). Rejects with a RelayError.
+ */
+export async function connectToRelay(
+    config: ConnectorConfig,
+    index: number,
+    identity: Identity,
+    with_: { log: Logger; onForwardedConnection: RelayConnectionOptions["onForwardedConnection"]; pins?: HostKeyPins; signal?: AbortSignal },
+): Promise<RelayConnection> {
+    const relay = config.relays[index]!;
+    let proxy: ResolvedProxy | undefined;
+    try {
+        proxy = await resolveProxy(relay, config.proxy);
+    } catch (err) {
+        throw new RelayError("proxy", (err as Error).message);
+    }
+    return RelayConnection.open({
+        label: relayLabel(relay),
+        host: relay.host,
+        port: relay.port,
+        user: config.user,
+        identity,
+        pins: with_.pins ?? new HostKeyPins(relay.hostKeys),
+        pinsField: `relays[${index}].hostKeys`,
+        keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
+        keepaliveCountMax: config.keepalive.countMax,
+        ...(config.ciphers ? { ciphers: config.ciphers } : {}),
+        ...(proxy ? { proxy } : {}),
+        connectTimeoutMs: config.connectTimeoutSeconds * 1000,
+        log: with_.log,
+        onForwardedConnection: with_.onForwardedConnection,
+        ...(with_.signal ? { signal: with_.signal } : {}),
+    });
+}
+
 export class RelaySupervisor {
     readonly label: string;
     private state: RelayState = "waiting";
@@ -59,7 +96,7 @@ export class RelaySupervisor {
     private readonly pins: HostKeyPins;
 
     constructor(
-        private readonly relay: RelayConfig,
+        relay: RelayConfig,
         private readonly index: number,
         private readonly deps: SupervisorDeps,
     ) {
@@ -179,19 +216,9 @@ export class RelaySupervisor {
         }
         let connection: RelayConnection;
         try {
-            connection = await RelayConnection.open({
-                label: this.label,
-                host: this.relay.host,
-                port: this.relay.port,
-                user: config.user,
-                identity,
-                pins: this.pins,
-                pinsField: `relays[${this.index}].hostKeys`,
-                keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
-                keepaliveCountMax: config.keepalive.countMax,
-                ciphers: config.ciphers,
-                connectTimeoutMs: config.connectTimeoutSeconds * 1000,
+            connection = await connectToRelay(config, this.index, identity, {
                 log,
+                pins: this.pins,
                 onForwardedConnection: (conn) => routes.dispatch(conn),
                 signal: this.abandonAttempts.signal,
             });
