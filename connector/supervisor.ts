@@ -25,6 +25,10 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 // A connection that stayed up this long was healthy: the next failure starts the backoff afresh.
 // Shorter-lived connections (a relay that accepts and drops) keep the backoff growing.
 const STABLE_CONNECTION_MS = 10_000;
+// A refused forward is usually a port the relay still holds for the agent's previous session; the
+// relay frees it within a second or so (its ClientAliveInterval), so retry soon, jittered, and at
+// most twice a second; the first refusals and then every 60th are logged as errors.
+const FORWARD_RETRY = { initialMs: 100, maxMs: 500, logEvery: 60 } as const;
 // How long a polite disconnect may take before the socket is destroyed.
 const DISCONNECT_GRACE_MS = 2_000;
 
@@ -246,7 +250,7 @@ export class RelaySupervisor {
     }
 
     private requestForward(connection: RelayConnection, listen: RouteListen, attempt: number): void {
-        const { config, log, metrics } = this.deps;
+        const { log, metrics } = this.deps;
         const where = `${listen.host}:${listen.port}`;
         connection.requestForward(listen.host, listen.port).then(
             () => {
@@ -262,9 +266,10 @@ export class RelaySupervisor {
             (err: Error) => {
                 if (this.connection !== connection || !this.forwarding || this.stopping || !this.deps.routes.has(listen)) return;
                 metrics.forwardRefusals.inc({ relay: this.label, route: listen.route });
-                const delay = backoffDelay(attempt, config.reconnect.initialDelayMs, config.reconnect.maxDelayMs, this.deps.random);
-                log.error(
-                    { relay: this.label, route: listen.route, listen: where, retryInMs: delay, detail: err.message },
+                const delay = backoffDelay(attempt, FORWARD_RETRY.initialMs, FORWARD_RETRY.maxMs, this.deps.random);
+                const level = attempt < 3 || attempt % FORWARD_RETRY.logEvery === 0 ? "error" : "debug";
+                log[level](
+                    { relay: this.label, route: listen.route, listen: where, retryInMs: delay, attempt: attempt + 1, detail: err.message },
                     `relay refused to listen on ${where} for route ${listen.route}: the address is not in this customer's permitlisten on the relay, or the port is still held there (e.g. by a previous session)`,
                 );
                 const timer = setTimeout(() => {
