@@ -6,7 +6,8 @@ import { StreamTracker } from "./forwarding";
 import { startHealthServer, type HealthServer } from "./health";
 import { createLogger, type Logger } from "./log";
 import { ConnectorMetrics } from "./metrics";
-import { nativeCryptoAvailable } from "./ssh2/internals";
+import { nativeCryptoAvailable, SUPPORTED_SSH2_VERSION } from "./ssh2/internals";
+import { agentVersion } from "./version";
 import { RouteTable } from "./routes";
 import { RelaySupervisor, type RelayStatus } from "./supervisor";
 
@@ -68,6 +69,7 @@ export class Connector {
         this.supervisors = config.relays.map((relay, index) => new RelaySupervisor(relay, index, deps));
         this.metrics.ready.set(0);
         this.metrics.nativeCrypto.set(nativeCryptoAvailable ? 1 : 0);
+        this.metrics.buildInfo.set({ version: agentVersion(), node: process.versions.node, ssh2: SUPPORTED_SSH2_VERSION }, 1);
     }
 
     /** The config in force (the last one a reload accepted). */
@@ -109,7 +111,7 @@ export class Connector {
             }, this.log);
         }
         this.log.info(
-            { relays: this.supervisors.map((s) => s.label), routes: this.routes.listens.map((l) => l.route) },
+            { version: agentVersion(), relays: this.supervisors.map((s) => s.label), routes: this.routes.listens.map((l) => l.route) },
             "connector starting",
         );
         if (!nativeCryptoAvailable) {

@@ -3,7 +3,7 @@
 // schema. Runs as `node dist/connector/cli.js run --config /etc/firefly-connector/config.yaml`
 // under systemd: exits 0 after a graceful SIGTERM drain, non-zero on anything fatal.
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { Connector } from "./agent";
 import { runCheck } from "./check";
@@ -12,19 +12,7 @@ import { issueCertificate } from "./issueCert";
 import { renderRelayFiles } from "./relayRender";
 import { createLogger, type LogLevel } from "./log";
 import { nativeCryptoAvailable } from "./ssh2/internals";
-
-function packageVersion(): string {
-    // Works from connector/ (ts-node) and dist/connector/ (compiled) alike.
-    for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
-        try {
-            const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-            if (pkg.name === "@firefly/private-connectivity" && pkg.version) return pkg.version;
-        } catch {
-            // keep walking up
-        }
-    }
-    return "unknown";
-}
+import { agentVersion } from "./version";
 
 /** Reads and validates the config file; identity paths become relative to the file's directory. */
 export function loadConfigFile(path: string): ConnectorConfig {
@@ -119,7 +107,7 @@ export function buildProgram(): Command {
     const program = new Command()
         .name("firefly-connector")
         .description("Firefly tunnel connector: one outbound SSH connection per relay, remote forwards for each route.")
-        .version(packageVersion(), "-V, --version")
+        .version(agentVersion(), "-V, --version")
         .showHelpAfterError();
     program
         .command("run")
