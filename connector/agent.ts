@@ -6,7 +6,8 @@ import { StreamTracker } from "./forwarding";
 import { startHealthServer, type HealthServer } from "./health";
 import { createLogger, type Logger } from "./log";
 import { ConnectorMetrics } from "./metrics";
-import { nativeCryptoAvailable } from "./ssh2/internals";
+import { nativeCryptoAvailable, SUPPORTED_SSH2_VERSION } from "./ssh2/internals";
+import { agentVersion } from "./version";
 import { RouteTable } from "./routes";
 import { RelaySupervisor, type RelayStatus } from "./supervisor";
 
@@ -38,7 +39,7 @@ export class ReloadRefused extends Error {
 
 // What a reload may change: the routes (and the dynamic route), and settings read per stream.
 // Everything else shapes the relay connections themselves and needs a restart.
-const RESTART_ONLY_FIELDS = ["user", "identity", "relays", "keepalive", "reconnect", "health", "ciphers", "connectTimeoutSeconds"] as const;
+const RESTART_ONLY_FIELDS = ["user", "identity", "relays", "keepalive", "reconnect", "health", "ciphers", "connectTimeoutSeconds", "proxy"] as const;
 
 export class Connector {
     readonly log: Logger;
@@ -68,6 +69,7 @@ export class Connector {
         this.supervisors = config.relays.map((relay, index) => new RelaySupervisor(relay, index, deps));
         this.metrics.ready.set(0);
         this.metrics.nativeCrypto.set(nativeCryptoAvailable ? 1 : 0);
+        this.metrics.buildInfo.set({ version: agentVersion(), node: process.versions.node, ssh2: SUPPORTED_SSH2_VERSION }, 1);
     }
 
     /** The config in force (the last one a reload accepted). */
@@ -109,7 +111,7 @@ export class Connector {
             }, this.log);
         }
         this.log.info(
-            { relays: this.supervisors.map((s) => s.label), routes: this.routes.listens.map((l) => l.route) },
+            { version: agentVersion(), relays: this.supervisors.map((s) => s.label), routes: this.routes.listens.map((l) => l.route) },
             "connector starting",
         );
         if (!nativeCryptoAvailable) {

@@ -5,9 +5,11 @@
 import { statSync } from "node:fs";
 import { createServer } from "node:net";
 import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/certAuth";
-import { type ConnectorConfig, HostKeyPins, hostPortOf, relayLabel } from "./spec";
+import { type ConnectorConfig, hostPortOf, relayLabel } from "./spec";
+import { proxyLabelFor } from "./proxyConnect";
 import type { Logger } from "./log";
-import { RelayConnection, RelayError } from "./relayConnection";
+import { RelayError, type RelayConnection } from "./relayConnection";
+import { connectToRelay } from "./supervisor";
 import { RouteTable } from "./routes";
 import { StreamTracker } from "./forwarding";
 import { ConnectorMetrics } from "./metrics";
@@ -58,27 +60,14 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
         const label = relayLabel(relay);
         let connection: RelayConnection;
         try {
-            connection = await RelayConnection.open({
-                label,
-                host: relay.host,
-                port: relay.port,
-                user: config.user,
-                identity,
-                pins: new HostKeyPins(relay.hostKeys),
-                pinsField: `relays[${index}].hostKeys`,
-                keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
-                keepaliveCountMax: config.keepalive.countMax,
-                ciphers: config.ciphers,
-                connectTimeoutMs: config.connectTimeoutSeconds * 1000,
-                log,
-                onForwardedConnection: (conn) => routes.dispatch(conn),
-            });
+            connection = await connectToRelay(config, index, identity, { log, onForwardedConnection: (conn) => routes.dispatch(conn) });
         } catch (err) {
             ok = false;
             lines.push(`relay ${label}: FAILED (${err instanceof RelayError ? err.kind : "error"}): ${(err as Error).message}`);
             continue;
         }
-        lines.push(`relay ${label}: connected, host key ${connection.hostKeyFingerprint} pinned, authenticated as ${config.user}`);
+        const via = proxyLabelFor(relay, config.proxy);
+        lines.push(`relay ${label}: connected${via ? ` through proxy ${via}` : ""}, host key ${connection.hostKeyFingerprint} pinned, authenticated as ${config.user}`);
         const n = connection.negotiated;
         if (n) lines.push(`  algorithms: cipher ${n.cipher} (relay to agent ${n.cipherIn}), mac ${n.mac}, kex ${n.kex}, host key ${n.hostKey}`);
         for (const listen of routes.listens) {

@@ -3,27 +3,16 @@
 // schema. Runs as `node dist/connector/cli.js run --config /etc/firefly-connector/config.yaml`
 // under systemd: exits 0 after a graceful SIGTERM drain, non-zero on anything fatal.
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { Connector } from "./agent";
 import { runCheck } from "./check";
 import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./spec";
 import { issueCertificate } from "./issueCert";
+import { renderRelayFiles } from "./relayRender";
 import { createLogger, type LogLevel } from "./log";
 import { nativeCryptoAvailable } from "./ssh2/internals";
-
-function packageVersion(): string {
-    // Works from connector/ (ts-node) and dist/connector/ (compiled) alike.
-    for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
-        try {
-            const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-            if (pkg.name === "@firefly/private-connectivity" && pkg.version) return pkg.version;
-        } catch {
-            // keep walking up
-        }
-    }
-    return "unknown";
-}
+import { agentVersion } from "./version";
 
 /** Reads and validates the config file; identity paths become relative to the file's directory. */
 export function loadConfigFile(path: string): ConnectorConfig {
@@ -118,7 +107,7 @@ export function buildProgram(): Command {
     const program = new Command()
         .name("firefly-connector")
         .description("Firefly tunnel connector: one outbound SSH connection per relay, remote forwards for each route.")
-        .version(packageVersion(), "-V, --version")
+        .version(agentVersion(), "-V, --version")
         .showHelpAfterError();
     program
         .command("run")
@@ -137,6 +126,21 @@ export function buildProgram(): Command {
         .description("print the config file's JSON Schema (generated from the same schema the agent validates with)")
         .action(() => {
             process.stdout.write(`${JSON.stringify(connectorConfigJsonSchema(), null, 2)}\n`);
+        });
+    program
+        .command("relay")
+        .description("the relay side")
+        .command("render")
+        .description("render the relay's sshd_config and authorized principals (and keys, revoked keys) files from relay options (YAML or JSON)")
+        .requiredOption("-c, --config <file>", "relay options: port, hostKeyFiles, trustedUserCaKeysFile, authorizedPrincipalsFile, loginUser, customers, … (see connector/README.md, The relay side)")
+        .requiredOption("-o, --out <dir>", "directory to write the files into")
+        .action((opts: { config: string; out: string }) => {
+            try {
+                for (const file of renderRelayFiles(opts.config, opts.out)) process.stdout.write(`wrote ${file.written} (install at ${file.installAt})\n`);
+                process.stdout.write("next: install the files root-owned (StrictModes), check with sshd -t -f <sshd_config>, then reload sshd\n");
+            } catch (err) {
+                fail((err as Error).message);
+            }
         });
     program
         .command("native-crypto")

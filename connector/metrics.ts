@@ -76,6 +76,13 @@ export class ConnectorMetrics {
         registers: [this.registry],
     });
 
+    readonly buildInfo = new Gauge({
+        name: `${PREFIX}build_info`,
+        help: "Always 1; the labels say which agent runs: its version, Node.js and ssh2.",
+        labelNames: ["version", "node", "ssh2"] as const,
+        registers: [this.registry],
+    });
+
     constructor() {
         // RSS, heap, open handles and event loop lag: what the soak and load tests watch.
         collectDefaultMetrics({ register: this.registry, prefix: PREFIX });

@@ -6,6 +6,7 @@ import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type P
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
 import { enablePacketReuse } from "./ssh2/packetReuse";
 import { OnwardConnectError, type OutputGate } from "./forwarding";
+import { httpConnect, ProxyError, type ResolvedProxy } from "./proxyConnect";
 import { DEFAULT_CIPHERS, HOST_KEY_SIGNATURE_ALGORITHMS, HostKeyPins, KEX_ALGORITHMS, keyBlobType, MAC_ALGORITHMS, sha256Fingerprint, type SshCipher } from "./spec";
 import type { Logger } from "./log";
 import type { ForwardedConnection } from "./routes";
@@ -20,7 +21,8 @@ export type RelayFailureKind =
     | "socket"
     | "disconnected"
     | "closed"
-    | "protocol";
+    | "protocol"
+    | "proxy";
 
 /** Why a relay connection could not be made or why it ended, in words an operator can act on. */
 export class RelayError extends Error {
@@ -41,6 +43,8 @@ export interface RelayConnectionOptions {
     readonly pinsField: string;
     readonly keepaliveIntervalMs: number;
     readonly keepaliveCountMax: number;
+    /** The HTTP CONNECT proxy to reach the relay through (resolved, credentials read). */
+    readonly proxy?: ResolvedProxy;
     /** Ciphers to offer, in order of preference; default DEFAULT_CIPHERS (aes256-gcm@openssh.com). */
     readonly ciphers?: readonly SshCipher[];
     /** Deadline for TCP connect + SSH handshake + authentication together. */
@@ -79,7 +83,14 @@ export class RelayConnection {
 
     static open(options: RelayConnectionOptions): Promise<RelayConnection> {
         const deadline = Date.now() + options.connectTimeoutMs;
-        return openTcp(options.host, options.port, options.connectTimeoutMs, options.signal).then((socket) => handshake(socket, options, deadline));
+        const proxy = options.proxy;
+        if (!proxy) return openTcp(options.host, options.port, options.connectTimeoutMs, options.signal).then((socket) => handshake(socket, options, deadline));
+        return openTcp(proxy.host, proxy.port, options.connectTimeoutMs, options.signal, `proxy ${proxy.label}`)
+            .then((socket) => httpConnect(socket, proxy, options.host, options.port, Math.max(1, deadline - Date.now())))
+            .catch((err: unknown) => {
+                throw err instanceof ProxyError ? new RelayError("proxy", err.message) : err;
+            })
+            .then((socket) => handshake(socket, options, deadline));
     }
 
     /** Asks the relay to listen on host:port and forward connections to us. */
@@ -165,7 +176,10 @@ class SocketOutputGate implements OutputGate {
 
 const WAKE_BATCH = 16;
 
-function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Socket> {
+function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined, via?: string): Promise<Socket> {
+    // Through a proxy, a TCP failure is the proxy's: say so.
+    const kind: RelayFailureKind = via ? "proxy" : "tcp";
+    const what = via ? `${via}: TCP connect to the proxy` : `TCP connect to ${host}:${port}`;
     return new Promise((resolve, reject) => {
         if (signal?.aborted) {
             reject(new RelayError("closed", "connection attempt abandoned: shutting down"));
@@ -181,7 +195,7 @@ function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSig
         const timer = setTimeout(() => {
             signal?.removeEventListener("abort", onAbort);
             socket.destroy();
-            reject(new RelayError("tcp", `TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+            reject(new RelayError(kind, `${what} timed out after ${timeoutMs} ms`));
         }, timeoutMs);
         socket.once("connect", () => {
             signal?.removeEventListener("abort", onAbort);
@@ -197,7 +211,7 @@ function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSig
             signal?.removeEventListener("abort", onAbort);
             clearTimeout(timer);
             socket.destroy();
-            reject(new RelayError("tcp", `TCP connect to ${host}:${port} failed: ${err.code ?? err.message}`));
+            reject(new RelayError(kind, `${what} failed: ${err.code ?? err.message}`));
         });
     });
 }
@@ -341,6 +355,8 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
             if (!ready) reject(reason);
         });
         client.connect(config);
+        // A socket that came through a proxy was left paused so no byte was lost before ssh2 listened.
+        socket.resume();
         enableCertificateAuth(client);
         enablePacketReuse(client, socket);
     });

@@ -6,7 +6,8 @@ import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/
 import { type ConnectorConfig, HostKeyPins, type RelayConfig, relayLabel } from "./spec";
 import type { Logger } from "./log";
 import type { ConnectorMetrics } from "./metrics";
-import { RelayConnection, RelayError } from "./relayConnection";
+import { resolveProxy, type ResolvedProxy } from "./proxyConnect";
+import { RelayConnection, RelayError, type RelayConnectionOptions } from "./relayConnection";
 import type { RouteChanges, RouteListen, RouteTable } from "./routes";
 
 export type RelayState = "connecting" | "connected" | "waiting" | "stopped";
@@ -24,6 +25,10 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 // A connection that stayed up this long was healthy: the next failure starts the backoff afresh.
 // Shorter-lived connections (a relay that accepts and drops) keep the backoff growing.
 const STABLE_CONNECTION_MS = 10_000;
+// A refused forward is usually a port the relay still holds for the agent's previous session; the
+// relay frees it within a second or so (its ClientAliveInterval), so retry soon, jittered, and at
+// most twice a second; the first refusals and then every 60th are logged as errors.
+const FORWARD_RETRY = { initialMs: 100, maxMs: 500, logEvery: 60 } as const;
 // How long a polite disconnect may take before the socket is destroyed.
 const DISCONNECT_GRACE_MS = 2_000;
 
@@ -44,6 +49,42 @@ export interface RelayStatus {
     readonly lastError?: { readonly kind: string; readonly message: string };
 }
 
+/**
+ * Opens the SSH connection to relay `index` of `config` as `identity`, through its proxy if it has
+ * one (credentials read now, like the identity). Rejects with a RelayError.
+ */
+export async function connectToRelay(
+    config: ConnectorConfig,
+    index: number,
+    identity: Identity,
+    with_: { log: Logger; onForwardedConnection: RelayConnectionOptions["onForwardedConnection"]; pins?: HostKeyPins; signal?: AbortSignal },
+): Promise<RelayConnection> {
+    const relay = config.relays[index]!;
+    let proxy: ResolvedProxy | undefined;
+    try {
+        proxy = await resolveProxy(relay, config.proxy);
+    } catch (err) {
+        throw new RelayError("proxy", (err as Error).message);
+    }
+    return RelayConnection.open({
+        label: relayLabel(relay),
+        host: relay.host,
+        port: relay.port,
+        user: config.user,
+        identity,
+        pins: with_.pins ?? new HostKeyPins(relay.hostKeys),
+        pinsField: `relays[${index}].hostKeys`,
+        keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
+        keepaliveCountMax: config.keepalive.countMax,
+        ...(config.ciphers ? { ciphers: config.ciphers } : {}),
+        ...(proxy ? { proxy } : {}),
+        connectTimeoutMs: config.connectTimeoutSeconds * 1000,
+        log: with_.log,
+        onForwardedConnection: with_.onForwardedConnection,
+        ...(with_.signal ? { signal: with_.signal } : {}),
+    });
+}
+
 export class RelaySupervisor {
     readonly label: string;
     private state: RelayState = "waiting";
@@ -59,7 +100,7 @@ export class RelaySupervisor {
     private readonly pins: HostKeyPins;
 
     constructor(
-        private readonly relay: RelayConfig,
+        relay: RelayConfig,
         private readonly index: number,
         private readonly deps: SupervisorDeps,
     ) {
@@ -179,19 +220,9 @@ export class RelaySupervisor {
         }
         let connection: RelayConnection;
         try {
-            connection = await RelayConnection.open({
-                label: this.label,
-                host: this.relay.host,
-                port: this.relay.port,
-                user: config.user,
-                identity,
-                pins: this.pins,
-                pinsField: `relays[${this.index}].hostKeys`,
-                keepaliveIntervalMs: config.keepalive.intervalSeconds * 1000,
-                keepaliveCountMax: config.keepalive.countMax,
-                ciphers: config.ciphers,
-                connectTimeoutMs: config.connectTimeoutSeconds * 1000,
+            connection = await connectToRelay(config, this.index, identity, {
                 log,
+                pins: this.pins,
                 onForwardedConnection: (conn) => routes.dispatch(conn),
                 signal: this.abandonAttempts.signal,
             });
@@ -219,7 +250,7 @@ export class RelaySupervisor {
     }
 
     private requestForward(connection: RelayConnection, listen: RouteListen, attempt: number): void {
-        const { config, log, metrics } = this.deps;
+        const { log, metrics } = this.deps;
         const where = `${listen.host}:${listen.port}`;
         connection.requestForward(listen.host, listen.port).then(
             () => {
@@ -235,9 +266,10 @@ export class RelaySupervisor {
             (err: Error) => {
                 if (this.connection !== connection || !this.forwarding || this.stopping || !this.deps.routes.has(listen)) return;
                 metrics.forwardRefusals.inc({ relay: this.label, route: listen.route });
-                const delay = backoffDelay(attempt, config.reconnect.initialDelayMs, config.reconnect.maxDelayMs, this.deps.random);
-                log.error(
-                    { relay: this.label, route: listen.route, listen: where, retryInMs: delay, detail: err.message },
+                const delay = backoffDelay(attempt, FORWARD_RETRY.initialMs, FORWARD_RETRY.maxMs, this.deps.random);
+                const level = attempt < 3 || attempt % FORWARD_RETRY.logEvery === 0 ? "error" : "debug";
+                log[level](
+                    { relay: this.label, route: listen.route, listen: where, retryInMs: delay, attempt: attempt + 1, detail: err.message },
                     `relay refused to listen on ${where} for route ${listen.route}: the address is not in this customer's permitlisten on the relay, or the port is still held there (e.g. by a previous session)`,
                 );
                 const timer = setTimeout(() => {

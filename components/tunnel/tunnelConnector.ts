@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { allowRuleOf, type ConnectorConfig, ConnectorConfigError, type ConnectorConfigInput, hostPortOf, parseConnectorConfig, renderConnectorConfig } from "../../connector/spec";
+import { allowRuleOf, type ConnectorConfig, ConnectorConfigError, type ConnectorConfigInput, hostPortOf, parseConnectorConfig, parseProxyUrl, renderConnectorConfig } from "../../connector/spec";
 import { buildConnectorBundle, type ConnectorBundle } from "./bundle";
 import { createEgressRules, EgressRules, labelPart, type EgressRule } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
@@ -77,6 +77,15 @@ export interface TunnelConnectorArgs extends HostSettings {
     routes?: NonNullable<ConnectorConfigInput["routes"]>;
     /** Reverse SOCKS5 on a relay port, limited to an allowlist (agent config `dynamic`). */
     dynamic?: ConnectorConfigInput["dynamic"];
+    /**
+     * The customer's HTTP CONNECT proxy the agents must use to reach the relays,
+     * `http://host:port` (agent config `proxy`). Then the security group allows the proxy, not the
+     * relays. No credentials here (they would be in the user data): a proxy that needs them is
+     * configured on the hosts (agent config `proxy.credentialsFile`). Default none.
+     */
+    proxy?: string;
+    /** IPv4 CIDRs the proxy is in, when `proxy` names a host rather than an IP address. */
+    proxyCidrs?: string[];
     /** Login user on the relays. Default `tunnel`. */
     user?: string;
     identity: TunnelConnectorIdentity;
@@ -396,6 +405,7 @@ function configFor(args: TunnelConnectorArgs, healthPort: number, relays: Resolv
         identity: { privateKeyFile: connectorPaths.privateKey, certificateFile: connectorPaths.certificate },
         relays: relays.map((r) => ({ ...(r.name ? { name: r.name } : {}), host: r.host, port: r.port, hostKeys: r.hostKeys })),
         routes: args.routes ?? [],
+        ...(args.proxy ? { proxy: args.proxy } : {}),
         ...(args.dynamic ? { dynamic: args.dynamic } : {}),
         ...args.agent,
         health: { listen: `127.0.0.1:${healthPort}` },
@@ -475,7 +485,21 @@ function checkArgs(name: string, args: TunnelConnectorArgs) {
     const egress = new EgressRules();
     const add = (rule: Omit<EgressRule, "label">, destination: string) => egress.add(`${rule.protocol}-${rule.port}-${labelPart(destination, "A-Za-z0-9")}`, rule);
     const targetCidrs = c.ipv4Cidrs("targetCidrs", c.plainList("targetCidrs", args.targetCidrs, "give the CIDRs as a list"));
-    args.relays.forEach((relay, i) => {
+    const proxy = args.proxy === undefined ? undefined : parseProxyUrl(args.proxy);
+    if (typeof proxy === "object") {
+        if (proxy.username !== undefined) {
+            c.fail("proxy", "must not carry credentials: they would be stored in the instances' user data; give http://host:port and put user:password in a file on the hosts (agent config proxy.credentialsFile)");
+        }
+        const proxyCidrs = c.ipv4Cidrs("proxyCidrs", c.plainList("proxyCidrs", args.proxyCidrs, "give the CIDRs as a list"));
+        const family = isIP(proxy.host);
+        const where = family === 4 ? [`${proxy.host}/32`] : proxyCidrs;
+        if (where.length === 0) {
+            c.fail("proxyCidrs", `is required: proxy names the host "${proxy.host}", so the security group needs to know where it lives (e.g. ["10.0.0.5/32"]), or give the proxy's IPv4 address`);
+        }
+        // All relay traffic goes to the proxy: no rule to the relays at all.
+        for (const cidr of where) add({ protocol: "tcp", port: proxy.port, cidrIpv4: cidr, description: `HTTP CONNECT proxy ${cidr} (to the relays)` }, `proxy-${cidr}`);
+    }
+    if (proxy === undefined) args.relays.forEach((relay, i) => {
         const cidrs = c.plainList(`relays[${i}].cidrs`, relay.cidrs, "give the relay addresses as a list (elements may be Outputs)");
         const port = relays[i]!.port;
         if (cidrs.length === 0) {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { formatHostPort, hostName, hostPortText, isLoopbackHost, parsedBy, parseHostPort, type HostPort } from "./address";
 import { parseAllowRule, type AllowRule } from "./allowlist";
 import { parsePinnedHostKey } from "./hostKeys";
+import { proxySchema, type ProxyConfig } from "./proxy";
 import { DEFAULT_CIPHERS, SUPPORTED_CIPHERS } from "./sshAlgorithms";
 
 const routeName = z
@@ -37,6 +38,10 @@ const relaySchema = z.strictObject({
         .array(parsedBy(parsePinnedHostKey))
         .min(1, { error: "pin at least one relay host key: the agent never accepts an unknown host key" })
         .describe('Pinned relay host keys: "SHA256:…" fingerprints (ssh-keygen -lf) or public key lines ("ssh-ed25519 AAAA…").'),
+    proxy: z
+        .union([z.literal("none"), proxySchema])
+        .optional()
+        .describe('This relay\'s proxy instead of the top-level proxy; "none" connects directly.'),
 });
 
 export const routeSchema = z.strictObject({
@@ -81,6 +86,7 @@ export const connectorConfigSchema = z
             .array(relaySchema)
             .min(1, { error: "configure at least one relay" })
             .describe("One outbound SSH connection per relay; every route is forwarded on every relay."),
+        proxy: proxySchema.optional(),
         routes: z.array(routeSchema).default([]).describe("Remote forwards, one per platform-facing service."),
         dynamic: dynamicSchema.optional(),
         keepalive: z
@@ -222,7 +228,7 @@ export function parseConnectorConfig(input: string | unknown, source?: string): 
     const result = connectorConfigSchema.safeParse(data);
     if (!result.success) {
         throw new ConnectorConfigError(
-            result.error.issues.map((issue) => ({
+            result.error.issues.flatMap(explainIssue).map((issue) => ({
                 field: fieldPath(issue.path),
                 message:
                     issue.code === "invalid_type" && issue.message.endsWith("received undefined")
@@ -235,6 +241,17 @@ export function parseConnectorConfig(input: string | unknown, source?: string): 
     return result.data;
 }
 
+/**
+ * A union (a proxy given as a URL or as an object) fails as "Invalid input"; the branch that
+ * matched the value's type has the useful message, so report that branch's issues instead.
+ */
+function explainIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+    if (issue.code !== "invalid_union") return [issue];
+    const branch = issue.errors.find((issues) => issues.length > 0 && issues.every((i) => i.code !== "invalid_type" || i.path.length > 0));
+    if (!branch) return [issue];
+    return branch.flatMap(explainIssue).map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 /** Renders a parsed config (parseConnectorConfig's value) as the YAML file the agent reads. */
 export function renderConnectorConfig(config: ConnectorConfig): string {
     return `# firefly-connector configuration (validated by connector/config.ts)\n${YAML.stringify(config, { lineWidth: 0 })}`;
@@ -244,9 +261,13 @@ export function renderConnectorConfig(config: ConnectorConfig): string {
 export function resolveConfigPaths(config: ConnectorConfig, configDir: string): ConnectorConfig {
     const abs = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
     const { privateKeyFile, certificateFile } = config.identity;
+    const proxyPaths = <P extends ProxyConfig | "none" | undefined>(proxy: P): P =>
+        typeof proxy === "object" && proxy.credentialsFile ? { ...proxy, credentialsFile: abs(proxy.credentialsFile) } : proxy;
     return {
         ...config,
         identity: { privateKeyFile: abs(privateKeyFile), ...(certificateFile ? { certificateFile: abs(certificateFile) } : {}) },
+        ...(config.proxy ? { proxy: proxyPaths(config.proxy) } : {}),
+        relays: config.relays.map((relay) => (relay.proxy ? { ...relay, proxy: proxyPaths(relay.proxy) } : relay)),
     };
 }
 

@@ -6,5 +6,6 @@ export * from "./address";
 export * from "./allowlist";
 export * from "./hostKeys";
 export * from "./agentConfig";
+export * from "./proxy";
 export * from "./relaySshd";
 export * from "./sshAlgorithms";

@@ -270,15 +270,26 @@ export function certificateValidityProblem(cert: OpenSshCertificate, now: Date):
 /** A clear sentence for "the relay refused our key", using what we know about the identity. */
 export function explainAuthenticationFailure(identity: Identity, user: string, now: Date): string {
     const cert = identity.certificate;
-    if (!cert) {
-        return `the relay refused key ${identity.summary.keyFingerprint} for user '${user}': add its public key to the relay's authorized keys or use a certificate`;
+    if (cert) {
+        const validity = certificateValidityProblem(cert, now);
+        if (validity) return `the relay refused the certificate: ${validity}`;
     }
-    const validity = certificateValidityProblem(cert, now);
-    if (validity) return `the relay refused the certificate: ${validity}`;
+    // sshd refuses every key, without saying why, for a login user it does not know or that is
+    // locked: the most common cause on a new relay, so it comes first.
+    const loginUser =
+        `the login user '${user}' is missing or locked on the relay (its sshd log says "Invalid user ${user}" or ` +
+        `"User ${user} not allowed because account is locked"; create it with useradd and unlock it with usermod -p '*' ${user})`;
+    if (!cert) {
+        return (
+            `the relay refused key ${identity.summary.keyFingerprint} for user '${user}'. Likely causes, most common first: (1) ${loginUser}; ` +
+            `(2) the key is not in the relay's authorized keys for '${user}' (add it, or use a certificate)`
+        );
+    }
     return (
         `the relay refused certificate '${cert.keyId}' (serial ${cert.serial}, principals [${cert.principals.join(", ")}], ` +
-        `signed by CA ${cert.caFingerprint}) for user '${user}': check that the relay trusts this CA (TrustedUserCAKeys) ` +
-        `and that one of these principals is authorized for '${user}' (AuthorizedPrincipalsFile)`
+        `signed by CA ${cert.caFingerprint}) for user '${user}'. Likely causes, most common first: (1) ${loginUser}; ` +
+        `(2) the relay does not trust this CA (TrustedUserCAKeys); (3) none of these principals is authorized for '${user}' ` +
+        `(AuthorizedPrincipalsFile); (4) the relay revoked this key (RevokedKeys)`
     );
 }
 

@@ -1,6 +1,9 @@
 // /healthz, /readyz and /metrics tell the truth about relays, routes, streams and bytes.
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
+import { SUPPORTED_SSH2_VERSION } from "../../connector/ssh2/internals";
 import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
 import { TunnelLab } from "../../connector/lab/lab";
 import { freePort } from "../../connector/lab/relay";
@@ -98,6 +101,13 @@ describe("connector health and metrics endpoints", function () {
         assert.equal(sample(metrics, "firefly_connector_route_forwarded", { relay: "relay0", route: "echo" }), 0);
         const status = JSON.parse((await get("/readyz")).text) as { relays: { lastError?: { kind: string } }[] };
         assert.ok(status.relays[0]?.lastError, "the last error is reported");
+    });
+
+    it("exports firefly_connector_build_info with the version, and logs the version at startup", async () => {
+        const version = (JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as { version: string }).version;
+        const metrics = (await get("/metrics")).text;
+        assert.equal(sample(metrics, "firefly_connector_build_info", { version, node: process.versions.node, ssh2: SUPPORTED_SSH2_VERSION }), 1);
+        assert.equal(agent.logs.find((r) => r.msg === "connector starting")?.version, version);
     });
 
     it("answers 404 for unknown paths", async () => {

@@ -143,6 +143,39 @@ describe("connector resilience (real sshd relays)", function () {
         assert.equal((await httpsHeadInNamespace(network, tls, listenPort)).status, 200);
     });
 
+    it("forwards every route again within 2 s of a network cut healing: the relay frees the old session's ports at once", async () => {
+        const listenPort = await freePort();
+        lab = await TunnelLab.create({
+            label: "recovery",
+            relayCount: 2,
+            routes: [{ name: "app", listen: `127.0.0.1:${listenPort}`, target: `127.0.0.1:${service.port}` }],
+        });
+        const config = lab.config({ keepalive: { intervalSeconds: 0.5, countMax: 2 }, connectTimeoutSeconds: 1, reconnect: { initialDelayMs: 100, maxDelayMs: 500 } });
+        agent = await startAgent({ ...config, relays: [config.relays[1]!] });
+        const a = agent;
+        await a.waitUntilReady();
+        const network = lab.namespaceOf(1)!;
+        // A 7 s cut: the agent notices (keepalive), gives the session up and keeps trying; the relay
+        // still holds the old session and its listen port. The agent's kernel retransmits its FIN
+        // at 0.2, 0.6, 1.4, 3.0, 6.2, 12.6 s: without the relay's own probes, the old session (and
+        // the port) would last until 12.6 s, 5 s after the link is back.
+        await network.setLinkUp(false);
+        try {
+            await a.logs.waitFor((r) => r.reason === "keepalive", 5000, "keepalive timeout detected");
+            await new Promise((resolve) => setTimeout(resolve, 6000));
+        } finally {
+            await network.setLinkUp(true);
+        }
+        const healed = Date.now();
+        await a.waitUntilReady(10_000);
+        const recoveredMs = Date.now() - healed;
+        const refused = a.logs.records.filter((r) => r.route === "app" && typeof r.retryInMs === "number" && Date.parse(String(r.time)) >= healed).length;
+        console.log(`      recovery after the cut healed: route forwarded again in ${recoveredMs} ms, ${refused} forward(s) refused meanwhile`);
+        assert.equal((await httpsHeadInNamespace(network, tls, listenPort)).status, 200);
+        // 2 s is the goal; the margin is for this shared 2-core machine.
+        assert.ok(recoveredMs < 3000, `route forwarded again only ${recoveredMs} ms after the link came back`);
+    });
+
     it("keeps serving every route through the second relay when the first is killed", async () => {
         const listenPort = await freePort();
         // relay1 runs in its own network namespace: both relays listen on 127.0.0.1:listenPort.
@@ -168,7 +201,7 @@ describe("connector resilience (real sshd relays)", function () {
         assert.equal(await reconnects(a, "relay1"), relay1Reconnects, "relay1's connection was not touched");
     });
 
-    it("reports a forward the relay refuses and retries it with backoff, not in a tight loop", async () => {
+    it("reports a forward the relay refuses and retries it soon but never in a tight loop (100 ms doubling to 500 ms)", async () => {
         const granted = await freePort();
         const notPermitted = await freePort();
         lab = await TunnelLab.create({
@@ -181,7 +214,6 @@ describe("connector resilience (real sshd relays)", function () {
                 { name: "app", listen: `127.0.0.1:${granted}`, target: `127.0.0.1:${service.port}` },
                 { name: "sneaky", listen: `127.0.0.1:${notPermitted}`, target: `127.0.0.1:${service.port}` },
             ],
-            reconnect: { initialDelayMs: 200, maxDelayMs: 800 },
         });
         agent = await startAgent(config, { random: () => 1 });
         const a = agent;
@@ -192,12 +224,14 @@ describe("connector resilience (real sshd relays)", function () {
         assert.equal((await httpsHead(tls, { port: granted })).status, 200);
         assert.equal(a.connector.isReady(), false);
 
-        // Jitter pinned to its maximum: the schedule is exactly 200, 400, 800, 800 ms. Timers never
+        // Jitter pinned to its maximum: the schedule is exactly 100, 200, 400, 500, 500 ms. Timers never
         // fire early, so each retry must come at least its scheduled delay after the previous one.
-        const refusals = () => a.logs.records.filter((r) => r.route === "sneaky" && r.level === "error");
-        await waitFor(() => refusals().length >= 4, { timeoutMs: 10_000, what: "four refusals" });
-        const seen = refusals().slice(0, 4);
-        assert.deepEqual(seen.map((r) => r.retryInMs), [200, 400, 800, 800]);
+        const refusals = () => a.logs.records.filter((r) => r.route === "sneaky" && typeof r.retryInMs === "number");
+        await waitFor(() => refusals().length >= 5, { timeoutMs: 10_000, what: "five refusals" });
+        const seen = refusals().slice(0, 5);
+        assert.deepEqual(seen.map((r) => r.retryInMs), [100, 200, 400, 500, 500]);
+        // The first three are errors; then only every 60th, so a route refused for good does not flood the log.
+        assert.deepEqual(seen.map((r) => r.level), ["error", "error", "error", "debug", "debug"]);
         for (let i = 1; i < seen.length; i++) {
             const gap = Date.parse(String(seen[i]!.time)) - Date.parse(String(seen[i - 1]!.time));
             assert.ok(gap >= Number(seen[i - 1]!.retryInMs) - 2, `retry ${i} came ${gap} ms after the previous refusal, scheduled ${String(seen[i - 1]!.retryInMs)}`);

@@ -127,6 +127,15 @@ describe("TunnelConnector", () => {
         assert.ok(!rules.some((r) => r.includes("8443")));
     });
 
+    it("with an egress proxy, allows the proxy instead of the relays, and tells the agent to use it", async () => {
+        const proxied = await deployConnector({ proxy: "http://10.20.0.5:3128" });
+        const rules = ofType(proxied, types.securityGroupEgressRule).map((r) => `${r.inputs.ipProtocol}/${r.inputs.fromPort} ${r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6}`);
+        assert.ok(rules.includes("tcp/3128 10.20.0.5/32"), rules.join(", "));
+        assert.ok(!rules.some((r) => r.startsWith("tcp/22 ")), `no rule to the relays: ${rules.join(", ")}`);
+        const config = parseConnectorConfig(String(proxied.outputs.agentConfig));
+        assert.equal(config.proxy, "http://10.20.0.5:3128");
+    });
+
     it("lets the instance role read exactly its two secrets and its bundle object, plus SSM core", () => {
         const secrets = ofType(run, types.secret);
         assert.equal(secrets.length, 2);
@@ -262,6 +271,9 @@ describe("TunnelConnector", () => {
             ["a malformed secret ARN", { identity: { privateKeySecretArn: "acme/key", certificateSecretArn: certArn } }, /identity\.privateKeySecretArn must be a Secrets Manager secret ARN/],
             ["a relay CIDR that is not one", { relays: [{ host: "relay.example.com", hostKeys: [relayHostKey], cidrs: ["203.0.113.10"] }] }, /relays\[0\]\.cidrs\[0\] must be an IPv4 CIDR/],
             ["no HTTPS egress at all", { awsApiEgress: {} }, /awsApiEgress must allow HTTPS somewhere/],
+            ["proxy credentials (they would be in the user data)", { proxy: "http://u:p@10.20.0.5:3128" }, /proxy must not carry credentials: .*proxy\.credentialsFile/],
+            ["a proxy named by host without proxyCidrs", { proxy: "http://proxy.acme.internal:3128" }, /proxyCidrs is required: proxy names the host "proxy\.acme\.internal"/],
+            ["a proxy that is not http://host:port", { proxy: "proxy:3128" }, /proxy is refused by the agent's config schema: proxy: must be "http:\/\/\[user:password@\]host:port"/],
             ["an unsupported Node.js", { nodeMajor: 18 as 22 }, /nodeMajor must be one of "20", "22", "24"/],
             ["a log retention CloudWatch does not offer", { logRetentionInDays: 10 }, /logRetentionInDays must be a retention CloudWatch Logs accepts/],
         ]);
