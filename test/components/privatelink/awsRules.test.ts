@@ -55,16 +55,20 @@ describe("offline AWS rules on the PrivateLink path", () => {
             await deploy(nlb(["sg-0a1b2c3d4e5f60718"]));
         });
 
-        it("PrivateLinkService creates its NLB with its own security group, which admits nothing and lets PrivateLink traffic in", async () => {
+        it("PrivateLinkService creates its NLB with its own security group, which judges PrivateLink traffic too and admits only the given client blocks", async () => {
             const run = await deploy(() => {
-                new PrivateLinkService("acme", serviceArgs());
+                new PrivateLinkService("acme", serviceArgs({ privateLinkClientCidrs: ["10.30.0.0/16"] }));
             });
             const lb = single(run, types.loadBalancer);
             const sg = named(run, "acme-nlb-sg", types.securityGroup);
             assert.deepEqual(lb.inputs.securityGroups, [sg.id]);
-            assert.equal(lb.inputs.enforceSecurityGroupInboundRulesOnPrivateLinkTraffic, "off");
+            assert.equal(lb.inputs.enforceSecurityGroupInboundRulesOnPrivateLinkTraffic, "on");
             const rules = ofType(run, types.securityGroupIngressRule).filter((r) => r.inputs.securityGroupId === sg.id);
-            assert.deepEqual(rules, [], "no ingress on the NLB's group");
+            assert.deepEqual(
+                rules.map((r) => `${r.inputs.cidrIpv4} ${r.inputs.fromPort}`),
+                ["10.30.0.0/16 443"],
+                "ingress only from the platform's clients, on the listener port",
+            );
         });
 
         it("for instance targets, creates a group to attach to them that admits the NLB, and sends only to it", async () => {
