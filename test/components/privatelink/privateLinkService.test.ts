@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { PrivateLinkService, PrivateLinkServiceArgs } from "../../../components/privatelink/privateLinkService";
 import { itRefuses } from "../../helpers/argumentErrors";
 import { deploy, platformAccount } from "../../helpers/pulumi";
-import { ofType, single, types } from "../../helpers/resources";
+import { named, ofType, single, types } from "../../helpers/resources";
 
 const certificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/0d3f1c2e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
 
@@ -47,7 +47,7 @@ describe("PrivateLinkService", () => {
             });
             const lb = single(run, types.loadBalancer);
             assert.equal(lb.inputs.enforceSecurityGroupInboundRulesOnPrivateLinkTraffic, "on");
-            const group = single(run, types.securityGroup);
+            const group = named(run, "acme-nlb-sg", types.securityGroup);
             assert.deepEqual(lb.inputs.securityGroups, [group.id]);
             const ingress = ofType(run, types.securityGroupIngressRule).filter((r) => r.inputs.securityGroupId === group.id);
             assert.deepEqual(ingress.map((r) => `${r.inputs.cidrIpv4} ${r.inputs.ipProtocol} ${r.inputs.fromPort}-${r.inputs.toPort}`).sort(), [
@@ -60,7 +60,7 @@ describe("PrivateLinkService", () => {
             const run = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs());
             });
-            const group = single(run, types.securityGroup);
+            const group = named(run, "acme-nlb-sg", types.securityGroup);
             assert.equal(single(run, types.loadBalancer).inputs.enforceSecurityGroupInboundRulesOnPrivateLinkTraffic, "on");
             assert.deepEqual(ofType(run, types.securityGroupIngressRule).filter((r) => r.inputs.securityGroupId === group.id), []);
         });
