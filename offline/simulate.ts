@@ -116,7 +116,7 @@ export async function simulateDeployment(
 }
 
 /** Fully qualified stack names a config refers to (values of the form org/project/stack). */
-function referencedStackNames(config: Record<string, unknown>, project: string): string[] {
+export function referencedStackNames(config: Record<string, unknown>, project: string): string[] {
     const pattern = new RegExp(`^[\\w.-]+/${project.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[\\w.-]+$`);
     return Object.values(config).filter((v): v is string => typeof v === "string" && pattern.test(v));
 }
