@@ -1,4 +1,6 @@
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { UNKNOWN, containsUnknown, previewDeployment, previewMocks } from "../../offline/preview";
 import { loadProgram, readProject } from "../../offline/project";
 import type { ProgramRun, RecordedResource } from "../../offline/runProgram";
@@ -6,6 +8,32 @@ import { SimulatedDeployment, exampleStackNames, readStackSettings, simulateDepl
 
 // The offline plan's preview pass: the stacks run as `pulumi preview` runs them, and the verdict a
 // pull request gets is judged on that (offline/preview.ts).
+const root = path.resolve(__dirname, "..", "..");
+const fixture = path.join(root, "test", "fixtures", "preview-stack");
+
+function offlinePlan(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "offline", "cli.ts"), ...args], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 180_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface JsonViolation {
+    policyName: string;
+    enforcementLevel: string;
+    resourceName?: string;
+    message: string;
+    unknownDuringPreview: boolean;
+    unknownProperty?: string;
+    toJudgeAtPreview?: string;
+}
+interface JsonVerdicts {
+    previewVerdict: { passed: boolean; stacks: Array<{ stack: string; mandatory: number; violations: JsonViolation[] }> };
+    verdict: { passed: boolean; stacks: Array<{ stack: string; mandatory: number; violations: JsonViolation[] }> };
+}
+
 describe("offline plan: the preview pass", function () {
     this.timeout(300_000);
 
@@ -105,6 +133,48 @@ describe("offline plan: the preview pass", function () {
                 }
             }
             assert.ok(checked >= 3, `checked ${checked} properties`);
+        });
+    });
+
+    describe("npm start on a stack whose verdict differs at preview", () => {
+        let run: { status: number | null; stdout: string; stderr: string };
+        let json: JsonVerdicts;
+        before(() => {
+            run = offlinePlan("--project", fixture, "--json");
+            json = JSON.parse(run.stdout) as JsonVerdicts;
+        });
+
+        it("reports a resource whose deciding property stays unknown at preview with an advisory naming it, not a pass", () => {
+            const advisory = json.previewVerdict.stacks[0].violations.find((v) => v.policyName === "apigateway-private-api-resource-policy");
+            assert.ok(advisory, "the private-API rule reports at preview");
+            assert.equal(advisory.enforcementLevel, "advisory");
+            assert.equal(advisory.unknownDuringPreview, true);
+            assert.equal(advisory.unknownProperty, ".policy");
+            assert.match(advisory.toJudgeAtPreview ?? "", /`\.policy` of aws:apigateway\/restApiPolicy:RestApiPolicy orders-api-policy is computed from aws:apigateway\/restApi:RestApi orders-api/);
+            assert.match(advisory.toJudgeAtPreview ?? "", /After deployment, with every value known, the rule passes it/);
+            // After deployment the same rule decides, and passes it.
+            assert.equal(json.verdict.stacks[0].violations.filter((v) => v.policyName === "apigateway-private-api-resource-policy").length, 0);
+        });
+
+        it("fails with exit 1 on a mandatory violation only the preview shows", () => {
+            assert.equal(run.status, 1, run.stderr);
+            assert.equal(json.verdict.passed, true, "after deployment nothing is mandatory");
+            assert.equal(json.previewVerdict.passed, false);
+            const mandatory = json.previewVerdict.stacks[0].violations.filter((v) => v.enforcementLevel === "mandatory");
+            assert.deepEqual(mandatory.map((v) => `${v.policyName} ${v.resourceName}`), ["load-balancer-internal preview-only-nlb"]);
+        });
+
+        it("prints both verdicts, the preview one with what would make the advisory judgeable", () => {
+            const text = offlinePlan("--project", fixture);
+            assert.equal(text.status, 1, text.stderr);
+            const previewAt = text.stdout.indexOf("Preview verdict");
+            const deployedAt = text.stdout.indexOf("Verdict after deployment");
+            assert.ok(previewAt >= 0 && deployedAt > previewAt, text.stdout);
+            const preview = text.stdout.slice(previewAt, deployedAt);
+            assert.match(preview, /preview: FAILED, 1 mandatory, 1 advisory/);
+            assert.match(preview, /\[advisory\] apigateway-private-api-resource-policy {2}\(stack\)\n {8}can't run policy .* during preview: string value at \.policy can't be known during preview\n {8}To judge it at preview: `\.policy` of aws:apigateway\/restApiPolicy:RestApiPolicy orders-api-policy/);
+            assert.match(text.stdout.slice(deployedAt), /preview: passed, no violations/);
+            assert.match(text.stdout, /Result: FAILED; a mandatory violation at preview/);
         });
     });
 });
