@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { UNKNOWN, containsUnknown, previewDeployment, previewMocks } from "../../offline/preview";
 import { loadProgram, readProject } from "../../offline/project";
 import type { ProgramRun, RecordedResource } from "../../offline/runProgram";
@@ -176,5 +178,13 @@ describe("offline plan: the preview pass", function () {
             assert.match(text.stdout.slice(deployedAt), /preview: passed, no violations/);
             assert.match(text.stdout, /Result: FAILED; a mandatory violation at preview/);
         });
+    });
+
+    it("the pull-request workflow's offline-plan job says the preview verdict gates the pull request", () => {
+        const workflow = parseYaml(fs.readFileSync(path.join(root, ".github", "workflows", "pull-request.yml"), "utf8")) as {
+            jobs: Record<string, { steps: Array<{ name?: string; run?: string }> }>;
+        };
+        const step = workflow.jobs["offline-plan"].steps.find((s) => /npm start/.test(s.run ?? ""));
+        assert.match(step?.name ?? "", /preview verdict = PR gate/);
     });
 });
