@@ -17,8 +17,9 @@ import { StackVerdict, Verdict, judgeStack, renderStackVerdicts, toPlannedResour
  * engine runs them during a preview; StackReferences read the other stacks' outputs as the update
  * passes left them (those stacks are deployed). Why empty state and not the state of a previous
  * pass: it is the preview with the most unknowns, the one every newly added resource of a pull
- * request is in, and the verdict after deployment (every value known) is the other bound; a rule
- * that passes both passes a preview from any state in between.
+ * request is in, and the verdict after deployment (every value known) is the other bound; a
+ * preview from a state in between knows a subset of the deployed values, so a rule that decides a
+ * resource the same way at both bounds is expected to decide it so there too (not proven per rule).
  */
 
 /** The SDK's wire form of an unknown value, which policy packs receive (`pulumi.runtime.unknownValue`). */
