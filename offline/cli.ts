@@ -11,9 +11,10 @@ import * as path from "node:path";
 import { format } from "node:util";
 import { Command } from "commander";
 import { buildPlan, renderPlan } from "./plan";
+import { judgePreview, previewDeployment, renderVerdicts } from "./preview";
 import { ProjectError, checkSharedPulumiPackages, loadProgram, readProject, repositoryRoot } from "./project";
 import { exampleStackNames, readStackSettings, simulateDeployment } from "./simulate";
-import { PolicyConfigError, PolicyConfigFileError, StackVerdict, judgeStack, readPolicyConfig, renderVerdict, verdictOf } from "./verdict";
+import { PolicyConfigError, PolicyConfigFileError, StackVerdict, judgeStack, readPolicyConfig, verdictOf } from "./verdict";
 
 export const EXIT = { passed: 0, violations: 1, usage: 2, programFailed: 3 } as const;
 
@@ -75,21 +76,33 @@ async function main(argv: string[]): Promise<number> {
     plan.stacks = plan.stacks.filter((s) => reported(s.stack));
 
     const verdicts: StackVerdict[] = [];
+    // The verdict a pull request gets: the same stacks previewed (see offline/preview.ts).
+    const previewVerdicts: StackVerdict[] = [];
     if (options.policy) {
+        let previews;
+        try {
+            previews = await previewDeployment(settings, deployment, { program: loadProgram(project), project: project.name });
+        } catch (err) {
+            throw new ProgramFailed(`(preview) ${(err as Error).message ?? String(err)}`);
+        }
         for (const [stack, run] of deployment.final) {
             if (!reported(stack)) continue;
             const { file, config } = policyConfigs.get(stack) ?? {};
-            verdicts.push(await judgeStack(stack, run, { project: project.name, config, policyConfigFile: file }));
+            const deployed = await judgeStack(stack, run, { project: project.name, config, policyConfigFile: file });
+            verdicts.push(deployed);
+            const preview = previews.get(stack);
+            if (preview) previewVerdicts.push(await judgePreview(stack, preview, { run, verdict: deployed }, { project: project.name, config, policyConfigFile: file }));
         }
     }
     const verdict = verdictOf(verdicts);
+    const previewVerdict = verdictOf(previewVerdicts);
     if (options.json) {
-        process.stdout.write(`${JSON.stringify(options.policy ? { ...plan, verdict } : plan, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(options.policy ? { ...plan, previewVerdict, verdict } : plan, null, 2)}\n`);
     } else {
         process.stdout.write(`${renderPlan(plan)}\n`);
-        if (options.policy) process.stdout.write(`\n${renderVerdict(verdict)}\n`);
+        if (options.policy) process.stdout.write(`\n${renderVerdicts(previewVerdict, verdict)}\n`);
     }
-    return verdict.passed ? EXIT.passed : EXIT.violations;
+    return verdict.passed && previewVerdict.passed ? EXIT.passed : EXIT.violations;
 }
 
 class UsageError extends Error {}

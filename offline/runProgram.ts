@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { FakeAws, FakeAwsOptions } from "./fakeAws";
+import { previewMocks, wireUnknowns } from "./preview";
 
 /**
  * One resource the program registered, as the engine would see it: its inputs (what
@@ -37,6 +38,12 @@ export interface RunProgramOptions extends FakeAwsOptions {
     organization?: string;
     /** Keep stack traces of errors raised during the run (slower: see runProgram). */
     keepStackTraces?: boolean;
+    /**
+     * Run as `pulumi preview` (dryRun) instead of `pulumi up`: resources the program creates get
+     * unknown IDs and computed outputs (see offline/preview.ts); recorded inputs carry unknowns
+     * in the wire form a policy pack receives.
+     */
+    preview?: boolean;
 }
 
 /** The parts of RegisterResourceRequest (protobuf) the recorder reads. */
@@ -83,9 +90,9 @@ class RecordingMonitor extends MockMonitor {
 
     /** Reads (`StackReference`, `Resource.get`) are part of the graph too. */
     override async readResource(req: ReadRequest, callback: Callback): Promise<void> {
-        const inputs = pulumi.runtime.deserializeProperties(
+        const inputs = wireUnknowns(pulumi.runtime.deserializeProperties(
             req.getProperties() as Parameters<typeof pulumi.runtime.deserializeProperties>[0],
-        ) as Record<string, unknown>;
+        ) as Record<string, unknown>);
         await super.readResource(req, (err: unknown, response: unknown) => {
             if (!err && response) {
                 const urn = (response as ReadResponse).getUrn();
@@ -115,9 +122,9 @@ class RecordingMonitor extends MockMonitor {
             propertyDependencies[key] = value.getUrnsList();
         });
         // The inputs as the engine (and a policy pack) sees them, deserialized the way the mock does.
-        const inputs = pulumi.runtime.deserializeProperties(
+        const inputs = wireUnknowns(pulumi.runtime.deserializeProperties(
             req.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0],
-        ) as Record<string, unknown>;
+        ) as Record<string, unknown>);
         await super.registerResource(req, (err: unknown, response: unknown) => {
             if (!err && response) {
                 const res = response as RegisterResponse;
@@ -161,10 +168,11 @@ export async function runProgram(
     program: () => Promise<Record<string, unknown> | void> | Record<string, unknown> | void,
     options: RunProgramOptions,
 ): Promise<ProgramRun> {
-    const fake = new FakeAws(options);
-    await pulumi.runtime.setMocks(fake, options.project, options.stack, false, options.organization);
+    const preview = options.preview ?? false;
+    const fake = preview ? previewMocks(new FakeAws(options)) : new FakeAws(options);
+    await pulumi.runtime.setMocks(fake, options.project, options.stack, preview, options.organization);
     const monitor = new RecordingMonitor(fake);
-    pulumi.runtime.setMockOptions(monitor, options.project, options.stack, false, options.organization);
+    pulumi.runtime.setMockOptions(monitor, options.project, options.stack, preview, options.organization);
 
     const config: Record<string, string> = {};
     for (const [key, value] of Object.entries(options.config ?? {})) {
@@ -205,7 +213,7 @@ export async function runProgram(
         if (!completed) {
             // The failed run leaves registrations that will never finish; drop them with the
             // runtime state so the next run (and the exit-time leak report) starts clean.
-            pulumi.runtime.resetOptions(options.project, options.stack, -1, "", "", false, options.organization ?? "");
+            pulumi.runtime.resetOptions(options.project, options.stack, -1, "", "", preview, options.organization ?? "");
         }
         Error.stackTraceLimit = stackTraceLimit;
         process.removeListener("unhandledRejection", onUnhandled);
@@ -214,5 +222,5 @@ export async function runProgram(
     if (pulumi.log.hasErrors()) {
         throw new Error("the program logged errors (see above); Pulumi would fail this deployment");
     }
-    return { resources: monitor.recorded, outputs: outputs ?? {} };
+    return { resources: monitor.recorded, outputs: wireUnknowns(outputs ?? {}) };
 }

@@ -120,7 +120,7 @@ export async function simulateDeployment(
 }
 
 /** Fully qualified stack names a config refers to (values of the form org/project/stack, at any depth). */
-function referencedStackNames(config: Record<string, unknown>, project: string): string[] {
+export function referencedStackNames(config: Record<string, unknown>, project: string): string[] {
     const pattern = new RegExp(`^[\\w.-]+/${project.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[\\w.-]+$`);
     const found: string[] = [];
     const visit = (value: unknown): void => {

@@ -92,7 +92,18 @@ export function verdictOf(stacks: StackVerdict[]): Verdict {
 
 /** The verdict as the CLI prints a policy report: per stack, each violation with rule, level and resource. */
 export function renderVerdict(verdict: Verdict): string {
-    const lines = [`Policy verdict (${verdict.pack}):`];
+    const lines = [`Policy verdict (${verdict.pack}):`, ...renderStackVerdicts(verdict)];
+    lines.push(
+        verdict.passed
+            ? "Result: passed; pulumi preview --policy-pack policies would not block these stacks."
+            : "Result: FAILED; a mandatory violation blocks pulumi preview --policy-pack policies. Fix the resources above, or list a deliberate exception in the policy config.",
+    );
+    return lines.join("\n");
+}
+
+/** Each stack's line of a verdict, then its violations with rule, level, resource and message. */
+export function renderStackVerdicts(verdict: Verdict): string[] {
+    const lines: string[] = [];
     for (const stack of verdict.stacks) {
         const config = stack.policyConfigFile ? `, config ${stack.policyConfigFile}` : "";
         if (stack.violations.length === 0) {
@@ -106,10 +117,5 @@ export function renderVerdict(verdict: Verdict): string {
             for (const line of v.message.split("\n").filter((l) => l.trim().length > 0)) lines.push(`        ${line.trim()}`);
         }
     }
-    lines.push(
-        verdict.passed
-            ? "Result: passed; pulumi preview --policy-pack policies would not block these stacks."
-            : "Result: FAILED; a mandatory violation blocks pulumi preview --policy-pack policies. Fix the resources above, or list a deliberate exception in the policy config.",
-    );
-    return lines.join("\n");
+    return lines;
 }

@@ -21,7 +21,7 @@ function offlinePlan(...args: string[]): { status: number | null; stdout: string
     const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "offline", "cli.ts"), ...args], {
         cwd: root,
         encoding: "utf8",
-        timeout: 60_000,
+        timeout: 240_000,
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -46,7 +46,7 @@ function tempDir(): string {
 }
 
 describe("npm start: the offline plan and policy verdict", function () {
-    this.timeout(120_000);
+    this.timeout(300_000);
 
     it("plans both example stacks, passes the pack with no violation and exits 0", () => {
         const run = offlinePlan();
