@@ -291,7 +291,7 @@ export function renderConnectorUserData(input: ConnectorUserDataInput): string {
     const q = shellQuote;
     return [
         "#!/bin/bash",
-        "# Firefly tunnel connector: first-boot installation (rendered by components/tunnelUserData.ts).",
+        "# Firefly tunnel connector: first-boot installation (rendered by components/tunnel/userData.ts).",
         "set -euo pipefail",
         "umask 022",
         'ROOT="${FIREFLY_ROOT:-}"',
@@ -395,7 +395,7 @@ function relayHealthScript(input: RelayUserDataInput): string {
     const h = relayHealthCheck;
     return [
         "#!/bin/bash",
-        "# Rendered by components/tunnelUserData.ts: has Auto Scaling replace this relay host when its sshd stops answering.",
+        "# Rendered by components/tunnel/userData.ts: has Auto Scaling replace this relay host when its sshd stops answering.",
         "set -uo pipefail",
         `REGION=${shellQuote(input.region)}`,
         `SSH_PORT=${input.sshPort}`,
@@ -457,7 +457,7 @@ export function renderRelayUserData(input: RelayUserDataInput): string {
     const health = relayHealthUnits();
     return [
         "#!/bin/bash",
-        "# Firefly SSH relay: first-boot configuration (rendered by components/tunnelUserData.ts).",
+        "# Firefly SSH relay: first-boot configuration (rendered by components/tunnel/userData.ts).",
         "set -euo pipefail",
         "umask 022",
         'ROOT="${FIREFLY_ROOT:-}"',
