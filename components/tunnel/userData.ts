@@ -141,15 +141,36 @@ function renderConnectorUnit(stopTimeoutSeconds: number): string {
     ].join("\n");
 }
 
-/** Publishes 1 (ready) or 0 to CloudWatch every minute; the alarm watches it. */
+/**
+ * The agent's gauges that leave the host each minute, summed over their labels: the metric name in
+ * CloudWatch, and the Prometheus series on /metrics. Pushed by the reporter (put-metric-data over
+ * the HTTPS egress the hosts already have), so nothing scrapes the host: no inbound port.
+ */
+export const exportedAgentMetrics: readonly { readonly name: string; readonly series: string }[] = [
+    { name: "RelaysConnected", series: "firefly_connector_relay_connected" },
+    { name: "RoutesForwarded", series: "firefly_connector_route_forwarded" },
+    { name: "StreamsActive", series: "firefly_connector_streams_active" },
+    { name: "NativeCrypto", series: "firefly_connector_native_crypto" },
+];
+
+/**
+ * Every minute: 1 (ready) or 0 as the readiness metric the alarm watches, and the agent's main
+ * gauges from its loopback /metrics (0 when the agent does not answer).
+ */
 function readinessScript(input: ConnectorUserDataInput): string {
     const m = input.metric;
+    const dimensions = `[{"Name":"${m.dimensionName}","Value":"${m.dimensionValue}"}]`;
+    const datum = (name: string, value: string) => `{"MetricName":"${name}","Dimensions":${dimensions},"Unit":"Count","Value":${value}}`;
+    const data = `[${[datum(m.name, "$value"), ...exportedAgentMetrics.map((metric) => datum(metric.name, `$(total ${metric.series})`))].join(",")}]`;
     return [
         "#!/bin/bash",
-        "# Rendered by components/tunnelUserData.ts: publishes the agent's readiness (/readyz) as a metric.",
+        "# Rendered by components/tunnel/userData.ts: publishes the agent's readiness (/readyz) and main gauges (/metrics) to CloudWatch.",
         "set -uo pipefail",
         `if curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:${input.healthPort}/readyz; then value=1; else value=0; fi`,
-        `exec aws cloudwatch put-metric-data --region ${shellQuote(input.region)} --namespace ${shellQuote(m.namespace)} --metric-name ${shellQuote(m.name)} --dimensions ${shellQuote(`${m.dimensionName}=${m.dimensionValue}`)} --unit Count --value "$value"`,
+        `metrics="$(curl -fsS --max-time 5 http://127.0.0.1:${input.healthPort}/metrics || true)"`,
+        "# The sum of a series over its labels (0 if absent).",
+        `total() { printf '%s\n' "$metrics" | awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%g", sum + 0 }'; }`,
+        `exec aws cloudwatch put-metric-data --region ${shellQuote(input.region)} --namespace ${shellQuote(m.namespace)} --metric-data "${data.replace(/"/g, '\\"')}"`,
         "",
     ].join("\n");
 }
@@ -270,7 +291,7 @@ export function renderConnectorUserData(input: ConnectorUserDataInput): string {
     const q = shellQuote;
     return [
         "#!/bin/bash",
-        "# Firefly tunnel connector: first-boot installation (rendered by components/tunnelUserData.ts).",
+        "# Firefly tunnel connector: first-boot installation (rendered by components/tunnel/userData.ts).",
         "set -euo pipefail",
         "umask 022",
         'ROOT="${FIREFLY_ROOT:-}"',
@@ -374,7 +395,7 @@ function relayHealthScript(input: RelayUserDataInput): string {
     const h = relayHealthCheck;
     return [
         "#!/bin/bash",
-        "# Rendered by components/tunnelUserData.ts: has Auto Scaling replace this relay host when its sshd stops answering.",
+        "# Rendered by components/tunnel/userData.ts: has Auto Scaling replace this relay host when its sshd stops answering.",
         "set -uo pipefail",
         `REGION=${shellQuote(input.region)}`,
         `SSH_PORT=${input.sshPort}`,
@@ -436,7 +457,7 @@ export function renderRelayUserData(input: RelayUserDataInput): string {
     const health = relayHealthUnits();
     return [
         "#!/bin/bash",
-        "# Firefly SSH relay: first-boot configuration (rendered by components/tunnelUserData.ts).",
+        "# Firefly SSH relay: first-boot configuration (rendered by components/tunnel/userData.ts).",
         "set -euo pipefail",
         "umask 022",
         'ROOT="${FIREFLY_ROOT:-}"',

@@ -254,7 +254,7 @@ function explainIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
 
 /** Renders a parsed config (parseConnectorConfig's value) as the YAML file the agent reads. */
 export function renderConnectorConfig(config: ConnectorConfig): string {
-    return `# firefly-connector configuration (validated by connector/config.ts)\n${YAML.stringify(config, { lineWidth: 0 })}`;
+    return `# firefly-connector configuration (validated by connector/spec/agentConfig.ts)\n${YAML.stringify(config, { lineWidth: 0 })}`;
 }
 
 /** The config with identity paths made absolute, relative to the directory of the config file. */

@@ -235,7 +235,8 @@ describe("TunnelConnector", () => {
         assert.equal(alarm.inputs.comparisonOperator, "LessThanThreshold");
         assert.equal(alarm.inputs.treatMissingData, "breaching");
         assert.deepEqual(alarm.inputs.dimensions, { Connector: "test/acme-tunnel" });
-        assert.match(userDataOf(run), /--dimensions 'Connector=test\/acme-tunnel'/);
+        // The reporter publishes the alarm's metric with the alarm's dimension (inside --metric-data, quotes escaped for bash).
+        assert.ok(userDataOf(run).includes('{\\"MetricName\\":\\"AgentReady\\",\\"Dimensions\\":[{\\"Name\\":\\"Connector\\",\\"Value\\":\\"test/acme-tunnel\\"}]'));
     });
 
     it("pins relay host keys that arrive as Outputs (from a StackReference), validating them when they resolve", async () => {

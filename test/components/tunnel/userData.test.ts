@@ -3,7 +3,8 @@
 // Stand-ins first on PATH answer for dnf, aws, useradd, id, chown, systemctl and the CloudWatch
 // agent, and record how they were called.
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import * as http from "node:http";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -146,6 +147,43 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
         const reporter = fs.readFileSync(at(`${connectorPaths.appDir}/bin/report-readiness`), "utf8");
         execFileSync("bash", ["-n", at(`${connectorPaths.appDir}/bin/report-readiness`)]);
         assert.match(reporter, /http:\/\/127\.0\.0\.1:9101\/readyz/);
+    });
+
+    it("publishes readiness and the agent's main gauges from its loopback /metrics to CloudWatch (no inbound port)", async () => {
+        const metricsText = [
+            "# TYPE firefly_connector_relay_connected gauge",
+            'firefly_connector_relay_connected{relay="relay0"} 1',
+            'firefly_connector_relay_connected{relay="relay1"} 1',
+            'firefly_connector_route_forwarded{relay="relay0",route="gitlab"} 1',
+            'firefly_connector_streams_active{route="gitlab"} 7',
+            "firefly_connector_native_crypto 1",
+        ].join("\n");
+        const server = http.createServer((req, res) => {
+            if (req.url === "/readyz") res.writeHead(200).end("{}");
+            else if (req.url === "/metrics") res.writeHead(200, { "content-type": "text/plain" }).end(`${metricsText}\n`);
+            else res.writeHead(404).end();
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as import("node:net").AddressInfo).port;
+        const scratch = scratchDirectory("reporter");
+        try {
+            // The reporter as installed, pointed at this server, with an aws that records its arguments.
+            const reporter = fs.readFileSync(at(`${connectorPaths.appDir}/bin/report-readiness`), "utf8").replaceAll("127.0.0.1:9101", `127.0.0.1:${port}`);
+            fs.writeFileSync(path.join(scratch, "report"), reporter, { mode: 0o755 });
+            fs.writeFileSync(path.join(scratch, "aws"), `#!/bin/bash\nprintf '%s\\n' "$@" > ${path.join(scratch, "aws-args")}\n`, { mode: 0o755 });
+            await new Promise<void>((resolve, reject) =>
+                execFile("bash", [path.join(scratch, "report")], { env: { ...process.env, PATH: `${scratch}:${process.env.PATH}` } }, (err) => (err ? reject(err) : resolve())),
+            );
+            const args = fs.readFileSync(path.join(scratch, "aws-args"), "utf8").split("\n");
+            const data = JSON.parse(args[args.indexOf("--metric-data") + 1]!) as { MetricName: string; Value: number; Dimensions: { Name: string; Value: string }[] }[];
+            assert.deepEqual(
+                Object.fromEntries(data.map((d) => [d.MetricName, d.Value])),
+                { AgentReady: 1, RelaysConnected: 2, RoutesForwarded: 1, StreamsActive: 7, NativeCrypto: 1 },
+            );
+            assert.deepEqual(data[0]!.Dimensions, [{ Name: "Connector", Value: "test/acme-tunnel" }]);
+        } finally {
+            await new Promise((resolve) => server.close(resolve));
+        }
     });
 
     it("passes systemd-analyze verify (units with their executables in the throwaway root)", function () {
