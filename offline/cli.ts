@@ -100,7 +100,9 @@ class ProgramFailed extends Error {}
 // Run as `npm start` (or node offline/cli.ts); imported, as by tests, it only exports.
 if (require.main === module) {
     main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
+        // Exit once stdout has drained: a large --json plan written to a pipe is flushed
+        // asynchronously, and exiting at once cut it short (seen on Node.js 22).
+        (code) => process.stdout.write("", () => process.exit(code)),
         (err: unknown) => {
             const e = err as { code?: string; exitCode?: number; message?: string };
             if (e.code?.startsWith("commander.")) process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
