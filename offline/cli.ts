@@ -111,8 +111,8 @@ class ProgramFailed extends Error {}
 // Run as `npm start` (or node offline/cli.ts); imported, as by tests, it only exports.
 if (require.main === module) {
     main(process.argv.slice(2)).then(
-        // Exit once stdout is flushed: a pipe takes a large plan asynchronously, and exiting
-        // at once would cut the JSON document short.
+        // Exit once stdout has drained: a large --json plan written to a pipe is flushed
+        // asynchronously, and exiting at once cut it short (seen on Node.js 22).
         (code) => process.stdout.write("", () => process.exit(code)),
         (err: unknown) => {
             const e = err as { code?: string; exitCode?: number; message?: string };
