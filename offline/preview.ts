@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { OfflineViolation, evaluatePolicies } from "../policies/offline";
 import { allPolicies } from "../policies/rules";
 import type { StackProgram } from "./project";
-import { ProgramRun, RecordedResource, runProgram } from "./runProgram";
-import { SimulatedDeployment, StackSettings, referencedStackNames } from "./simulate";
+import { ProgramRun, RecordedResource } from "./runProgram";
+import { SimulatedDeployment, StackSettings, runStack } from "./simulate";
 import { StackVerdict, Verdict, judgeStack, renderStackVerdicts, toPlannedResource } from "./verdict";
 
 /**
@@ -76,20 +76,7 @@ export async function previewDeployment(
     const { program, project } = options;
     const previews = new Map<string, ProgramRun>();
     for (const settings of stacks) {
-        const stackOutputs: Record<string, Record<string, unknown>> = {};
-        for (const ref of referencedStackNames(settings.config, project)) {
-            const other = stacks.find((s) => ref.endsWith(`/${project}/${s.stack}`));
-            if (other) stackOutputs[ref] = deployment.final.get(other.stack)?.outputs ?? {};
-        }
-        const run = await runProgram(program, {
-            project,
-            stack: settings.stack,
-            config: settings.config,
-            accountId: settings.accountId,
-            region: settings.region,
-            stackOutputs,
-            preview: true,
-        });
+        const run = await runStack(settings, stacks, (stack) => deployment.final.get(stack)?.outputs ?? {}, { program, project, preview: true });
         previews.set(settings.stack, run);
     }
     return previews;

@@ -91,22 +91,7 @@ export async function simulateDeployment(
     for (let pass = 1; pass <= maxPasses; pass++) {
         let changed = false;
         for (const settings of stacks) {
-            const stackOutputs: Record<string, Record<string, unknown>> = {};
-            for (const other of stacks) {
-                // Any organization: the examples name them by <org>/<project>/<stack>.
-                for (const ref of referencedStackNames(settings.config, project)) {
-                    if (ref.endsWith(`/${project}/${other.stack}`)) stackOutputs[ref] = latest.get(other.stack) ?? {};
-                }
-            }
-            const run = await runProgram(program, {
-                project,
-                stack: settings.stack,
-                config: settings.config,
-                accountId: settings.accountId,
-                region: settings.region,
-                stackOutputs,
-                cloud,
-            });
+            const run = await runStack(settings, stacks, (stack) => latest.get(stack) ?? {}, { program, project, cloud });
             const before = latest.get(settings.stack);
             const outputsChanged = before === undefined || JSON.stringify(before) !== JSON.stringify(run.outputs);
             changed ||= outputsChanged;
@@ -117,6 +102,35 @@ export async function simulateDeployment(
         if (!changed) return { updates, final, passes: pass };
     }
     throw new Error(`the stacks did not converge after ${maxPasses} passes: their outputs keep changing`);
+}
+
+/**
+ * One `pulumi up` (or, with `preview`, one `pulumi preview`) of one stack, its StackReferences
+ * reading the other stacks' outputs as `outputsOf` gives them (a stack not yet run: `{}`).
+ */
+export function runStack(
+    settings: StackSettings,
+    stacks: StackSettings[],
+    outputsOf: (stack: string) => Record<string, unknown>,
+    options: { program: StackProgram; project: string; cloud?: OfflineCloud; preview?: boolean },
+): Promise<ProgramRun> {
+    const { program, project } = options;
+    const stackOutputs: Record<string, Record<string, unknown>> = {};
+    for (const ref of referencedStackNames(settings.config, project)) {
+        // Any organization: the examples name them by <org>/<project>/<stack>.
+        const other = stacks.find((s) => ref.endsWith(`/${project}/${s.stack}`));
+        if (other) stackOutputs[ref] = outputsOf(other.stack);
+    }
+    return runProgram(program, {
+        project,
+        stack: settings.stack,
+        config: settings.config,
+        accountId: settings.accountId,
+        region: settings.region,
+        stackOutputs,
+        ...(options.cloud ? { cloud: options.cloud } : {}),
+        ...(options.preview ? { preview: true } : {}),
+    });
 }
 
 /** Fully qualified stack names a config refers to (values of the form org/project/stack, at any depth). */
