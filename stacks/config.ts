@@ -153,6 +153,10 @@ const tunnelConnector = z.strictObject({
     dynamic: dynamicSchema.optional(),
     targetCidrs: z.array(z.string()).optional(),
     dnsResolverCidrs: z.array(z.string()).optional(),
+    /** The customer's HTTP CONNECT proxy to the relays, http://host:port (no credentials: see the README). */
+    proxy: z.string().optional(),
+    /** IPv4 CIDRs the proxy is in, when proxy names a host rather than an address. */
+    proxyCidrs: z.array(z.string()).optional(),
     awsApiEgress: z
         .strictObject({ cidrBlocks: z.array(z.string()).optional(), prefixListIds: z.array(z.string()).optional(), securityGroupIds: z.array(z.string()).optional() })
         .optional(),

@@ -88,6 +88,8 @@ export async function deployTunnelConnector(
         dynamic: config.dynamic,
         targetCidrs: config.targetCidrs,
         dnsResolverCidrs: config.dnsResolverCidrs,
+        proxy: config.proxy,
+        proxyCidrs: config.proxyCidrs,
         awsApiEgress: config.awsApiEgress,
         identity:
             "privateKey" in identity

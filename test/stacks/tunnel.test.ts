@@ -149,6 +149,17 @@ describe("stacks: the tunnel (config switch tunnel)", () => {
         assert.deepEqual(fileEntries(revoked), [leaked]);
     });
 
+    it("sends the connector through the customer's egress proxy when tunnel.proxy is set: egress to the proxy, not the relays", async () => {
+        const settings = withConfig(customer, { tunnel: { ...(customer.config["private-connectivity:tunnel"] as object), proxy: "http://10.20.0.5:3128" } });
+        const run = await runStack(settings, { [fireflyRef]: deployment.final.get("firefly-dev")!.outputs });
+        const rules = ofType(run, types.securityGroupEgressRule)
+            .filter((r) => String(r.name).startsWith("acme-tunnel"))
+            .map((r) => `${r.inputs.ipProtocol}/${r.inputs.fromPort} ${r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6}`);
+        assert.ok(rules.includes("tcp/3128 10.20.0.5/32"), rules.join(", "));
+        assert.ok(!rules.some((r) => r.startsWith("tcp/22 ")), `no rule to the relays: ${rules.join(", ")}`);
+        assert.equal(parseConnectorConfig(configInUserData(userDataOf(run))).proxy, "http://10.20.0.5:3128");
+    });
+
     it("fails clearly when the firefly stack's tunnelRelay output is not a relay", async () => {
         await assert.rejects(runStack(customer, { [fireflyRef]: { tunnelRelay: "relay.example.com" } }), /output tunnelRelay must be \{ host, port, hostPublicKeys, addresses \}/);
     });
