@@ -69,7 +69,11 @@ export function buildConnectorBundle(agentDir: string = compiledAgentDir()): Con
         const dir = resolvePackageDir(name, from);
         if (dir === undefined) {
             if (optional) return;
-            throw new Error(`the agent needs the npm package "${name}" (required from ${from}), which is not installed: run npm ci`);
+            throw new Error(
+                name === "ssh2"
+                    ? `the agent needs the npm package "ssh2", an optional dependency of this package that is not installed (npm install --omit=optional skips it): install it (npm install --include=optional) to deploy TunnelConnector`
+                    : `the agent needs the npm package "${name}" (required from ${from}), which is not installed: run npm ci`,
+            );
         }
         const pkg = readJson(path.join(dir, "package.json")) as {
             version?: string;

@@ -15,6 +15,13 @@ describe("connector bundle and native add-ons", function () {
     this.timeout(30_000);
     after(() => removeScriptRuns());
 
+    it("says how to get ssh2 when a PrivateLink-only install left the optional dependency out", () => {
+        const root = scratchDirectory("no-ssh2");
+        write(path.join(root, "package.json"), JSON.stringify({ name: "@firefly/private-connectivity", version: "0.1.0" }));
+        write(path.join(root, "agent", "cli.js"), 'require("ssh2");\n');
+        assert.throws(() => buildConnectorBundle(path.join(root, "agent")), /"ssh2", an optional dependency .*\(npm install --include=optional\) to deploy TunnelConnector/);
+    });
+
     it("is the same bytes whether or not the deployer's npm built the add-ons", () => {
         // A package with an agent that requires an add-on package, once with node-gyp's build
         // output in place (binary, generated makefiles) and once without.
