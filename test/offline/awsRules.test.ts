@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { offlinePlan } from "../helpers/offlinePlan";
 
 // `npm start` on stacks that each break one rule AWS enforces (test/fixtures/aws-rules/<rule>): the
 // offline plan fails as `pulumi up` would, with AWS's message, the rule, the resource and the fix.
@@ -30,11 +30,7 @@ describe("offline plan: stacks that break AWS's rules", function () {
 
     for (const [rule, expected] of Object.entries(cases)) {
         it(`fails npm start on ${rule}, naming the rule, the resource and the fix`, () => {
-            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "offline", "cli.ts"), "--project", path.join(fixtures, rule), "--no-policy"], {
-                cwd: root,
-                encoding: "utf8",
-                timeout: 60_000,
-            });
+            const run = offlinePlan("--project", path.join(fixtures, rule), "--no-policy");
             assert.equal(run.status, 3, run.stderr);
             assert.match(run.stderr, expected.aws);
             assert.ok(run.stderr.includes(`offline AWS rule ${rule} refused ${expected.resource}; fix: `), run.stderr);

@@ -1,5 +1,4 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,19 +11,12 @@ import { loadBalancerPolicies } from "../../policies/loadBalancers";
 import { allPolicies } from "../../policies/rules";
 import { tlsPolicies } from "../../policies/tls";
 import { parse as parseYaml } from "yaml";
+import { offlinePlan, repositoryRoot } from "../helpers/offlinePlan";
 
 // `npm start` as a user runs it: a child process, judged by its exit code and what it prints.
-const root = path.resolve(__dirname, "..", "..");
+const root = repositoryRoot;
 const insecure = path.join(root, "test", "fixtures", "insecure-stack");
 
-function offlinePlan(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "offline", "cli.ts"), ...args], {
-        cwd: root,
-        encoding: "utf8",
-        timeout: 240_000,
-    });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 interface JsonVerdict {
     verdict: { passed: boolean; stacks: Array<{ stack: string; mandatory: number; advisory: number; violations: Array<{ policyName: string; resourceName?: string; enforcementLevel: string }> }> };

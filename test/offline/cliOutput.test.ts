@@ -1,15 +1,11 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { offlinePlan, repositoryRoot } from "../helpers/offlinePlan";
 
 // Issue 15, CLI items: what `npm start` prints must be usable as it is.
-const root = path.resolve(__dirname, "..", "..");
-
-function offlinePlan(...args: string[]) {
-    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "offline", "cli.ts"), ...args], { cwd: root, encoding: "utf8", timeout: 120_000 });
-}
+const root = repositoryRoot;
 
 interface JsonPlan {
     sequence: Array<{ pass: number; stack: string; resources: number }>;

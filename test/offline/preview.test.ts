@@ -1,5 +1,4 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -7,20 +6,13 @@ import { UNKNOWN, containsUnknown, previewDeployment, previewMocks } from "../..
 import { loadProgram, readProject } from "../../offline/project";
 import type { ProgramRun, RecordedResource } from "../../offline/runProgram";
 import { SimulatedDeployment, exampleStackNames, readStackSettings, simulateDeployment } from "../../offline/simulate";
+import { offlinePlan, repositoryRoot } from "../helpers/offlinePlan";
 
 // The offline plan's preview pass: the stacks run as `pulumi preview` runs them, and the verdict a
 // pull request gets is judged on that (offline/preview.ts).
-const root = path.resolve(__dirname, "..", "..");
+const root = repositoryRoot;
 const fixture = path.join(root, "test", "fixtures", "preview-stack");
 
-function offlinePlan(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "offline", "cli.ts"), ...args], {
-        cwd: root,
-        encoding: "utf8",
-        timeout: 180_000,
-    });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 interface JsonViolation {
     policyName: string;
