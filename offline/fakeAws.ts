@@ -53,14 +53,16 @@ export class FakeAws implements pulumi.runtime.Mocks {
             return this.stackReference(args.name, inputs);
         }
         const hex = digest(`${args.type}/${args.name}`);
-        // A preview calls no AWS API that could refuse; what is created is not known yet.
+        // A preview calls no AWS API that could refuse; what it would create is not known yet. A read
+        // (`Resource.get`, an import: an ID is given) or a resource an earlier deployment left is.
         if (pulumi.runtime.isDryRun()) {
-            if (!this.rules.exists(args.type, args.name)) return previewOfCreate(inputs, this.computed(args.type, args.name, inputs, hex));
+            if (!args.id && !this.rules.exists(args.type, args.name)) return previewOfCreate(inputs);
         } else {
             this.rules.check(args.type, args.name, inputs);
         }
         const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex) };
-        const id = typeof state.id === "string" ? state.id : `${args.name}-${hex.slice(0, 8)}`;
+        // A read or an import names its resource: the cloud answers with that ID.
+        const id = args.id ? args.id : typeof state.id === "string" ? state.id : `${args.name}-${hex.slice(0, 8)}`;
         delete state.id;
         this.rules.created(args.type, id, state, inputs);
         // AWS's rules across resources and stacks (see the rule functions below).
@@ -503,15 +505,11 @@ function fakeEd25519Key(hex: string): State {
 }
 
 /**
- * What `pulumi preview` knows of a resource it would create: its inputs; its ID and every attribute
- * AWS computes are unknown until it exists.
+ * What `pulumi preview` knows of a resource it would create: its inputs. Its ID is unknown (the SDK
+ * resolves a missing ID as unknown at dryRun) and so is every output the answer leaves out.
  */
-function previewOfCreate(inputs: State, computed: State): pulumi.runtime.MockResourceResult {
-    const state: State = { ...inputs };
-    for (const key of Object.keys(computed)) {
-        if (key !== "id" && !(key in inputs)) state[key] = pulumi.runtime.unknownValue;
-    }
-    return { id: "", state };
+function previewOfCreate(inputs: State): pulumi.runtime.MockResourceResult {
+    return { id: undefined, state: { ...inputs } };
 }
 
 /** `fake-aws:deployed` of the stack config: what an earlier deployment left (see FakeAwsOptions.deployed). */

@@ -26,22 +26,6 @@ import { StackVerdict, Verdict, judgeStack, renderStackVerdicts, toPlannedResour
 export const UNKNOWN = pulumi.runtime.unknownValue as string;
 
 /**
- * The fake cloud as a preview sees it: a resource being created gets no ID (the SDK resolves an
- * empty ID as unknown) and no computed outputs, only its inputs back (the SDK, at dryRun, leaves
- * every output the answer omits unknown); reads and invokes answer as the cloud would.
- */
-export function previewMocks(cloud: pulumi.runtime.Mocks): pulumi.runtime.Mocks {
-    return {
-        call: (args) => cloud.call(args),
-        newResource: (args) => {
-            // A read (`StackReference`, `Resource.get`) or an import names an existing resource: the engine reads it.
-            if (args.id || args.type === "pulumi:pulumi:StackReference") return cloud.newResource(args);
-            return { id: undefined, state: { ...(args.inputs as Record<string, unknown>) } };
-        },
-    };
-}
-
-/**
  * Values as the engine hands them to a policy pack: the SDK deserializes the wire's unknown
  * sentinel into `pulumi.Unknown` objects during a preview; turn them back into the sentinel.
  */

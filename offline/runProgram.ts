@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { FakeAws, FakeAwsOptions } from "./fakeAws";
-import { previewMocks, wireUnknowns } from "./preview";
+import { wireUnknowns } from "./preview";
 
 /**
  * One resource the program registered, as the engine would see it: its inputs (what
@@ -169,7 +169,8 @@ export async function runProgram(
     options: RunProgramOptions,
 ): Promise<ProgramRun> {
     const preview = options.preview ?? false;
-    const fake = preview ? previewMocks(new FakeAws(options)) : new FakeAws(options);
+    // In a preview (dryRun) the fake cloud answers as the engine does: unknown IDs and outputs for what it would create.
+    const fake = new FakeAws(options);
     await pulumi.runtime.setMocks(fake, options.project, options.stack, preview, options.organization);
     const monitor = new RecordingMonitor(fake);
     pulumi.runtime.setMockOptions(monitor, options.project, options.stack, preview, options.organization);

@@ -1,8 +1,10 @@
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { UNKNOWN, containsUnknown, previewDeployment, previewMocks } from "../../offline/preview";
+import { UNKNOWN, containsUnknown, previewDeployment } from "../../offline/preview";
+import { FakeAws } from "../../offline/fakeAws";
 import { loadProgram, readProject } from "../../offline/project";
 import type { ProgramRun, RecordedResource } from "../../offline/runProgram";
 import { SimulatedDeployment, exampleStackNames, readStackSettings, simulateDeployment } from "../../offline/simulate";
@@ -32,23 +34,19 @@ describe("offline plan: the preview pass", function () {
     this.timeout(300_000);
 
     describe("the fake cloud at preview", () => {
-        const cloud = {
-            newResource: () => ({ id: "cloud-id", state: { arn: "arn:computed" } }),
-            call: () => ({ answered: true }),
-        };
-        const mocks = previewMocks(cloud);
+        const cloud = new FakeAws({ accountId: "111111111111", region: "us-east-1" });
+        before(() => pulumi.runtime.setMocks(cloud, "private-connectivity", "preview-unit", true));
 
         it("gives a resource being created no ID and no computed output, only its inputs", async () => {
-            const result = await mocks.newResource({ type: "aws:lb/loadBalancer:LoadBalancer", name: "nlb", inputs: { internal: true }, custom: true, id: "" });
+            const result = await cloud.newResource({ type: "aws:lb/loadBalancer:LoadBalancer", name: "nlb", inputs: { internal: true }, custom: true, id: "" });
             assert.deepEqual(result, { id: undefined, state: { internal: true } });
         });
 
-        it("still answers reads (StackReference, get) and invokes, as the engine runs them at preview", async () => {
-            assert.deepEqual(await mocks.newResource({ type: "aws:ec2/vpc:Vpc", name: "vpc", inputs: {}, custom: true, id: "vpc-1" }), {
-                id: "cloud-id",
-                state: { arn: "arn:computed" },
-            });
-            assert.deepEqual(await mocks.call({ token: "aws:index/getRegion:getRegion", inputs: {} }), { answered: true });
+        it("still answers reads (get, import) and invokes, as the engine runs them at preview", async () => {
+            const read = await cloud.newResource({ type: "aws:lb/loadBalancer:LoadBalancer", name: "existing", inputs: {}, custom: true, id: "existing-nlb" });
+            assert.equal(read.id, "existing-nlb");
+            assert.match(String(read.state.arn), /^arn:aws:elasticloadbalancing:/);
+            assert.equal((await cloud.call({ token: "aws:index/getRegion:getRegion", inputs: {}, provider: "" })).name, "us-east-1");
         });
     });
 
