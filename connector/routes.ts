@@ -74,10 +74,9 @@ export class RouteTable {
     private current: readonly RouteListen[] = [];
     private handlers = new Map<string, RouteEntry>();
     private accepting = true;
-    private connectTimeoutMs: number;
+    private connectTimeoutMs = 0;
 
     constructor(config: ConnectorConfig, private readonly deps: RouteTableDeps) {
-        this.connectTimeoutMs = config.connectTimeoutSeconds * 1000;
         this.replace(config);
     }
 
