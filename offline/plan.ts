@@ -11,6 +11,8 @@ export interface PlanResource {
     type: string;
     name: string;
     parent?: string;
+    /** URNs of the resource's own aliases (earlier names or types whose state it takes over). */
+    aliases?: string[];
     /** The few inputs worth reading in review (see keyProperties). */
     properties: Record<string, unknown>;
     /** Every input, for `--json` consumers. */
@@ -81,6 +83,7 @@ function toPlanResource(r: RecordedResource): PlanResource {
         type: r.type,
         name: r.name,
         ...(r.parent && !r.parent.includes("pulumi:pulumi:Stack::") ? { parent: r.parent } : {}),
+        ...(r.aliases.length > 0 ? { aliases: r.aliases } : {}),
         properties,
         inputs: r.inputs,
     };

@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FlowLogSettings } from "../privatelink/endpointFlowLogs";
 import { createInterfaceEndpoint, InterfaceEndpoint } from "../shared/interfaceEndpoint";
-import { CheckedEndpoint, checkArgs, componentType } from "./privateApiChecks";
+import { CheckedEndpoint, checkArgs, componentType, legacyComponentType } from "./privateApiChecks";
+import { withLegacyType } from "../shared/typeTokens";
 import { createCustomDomain } from "./privateApiDomain";
 import { executeApiEndpointPolicy, invokerIdentityPolicy, privateApiInvokePolicy } from "./privateApiPolicy";
 import { createRoutes } from "./privateApiRouteResources";
@@ -165,7 +166,7 @@ export class PrivateApi extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrivateApiArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
-        super(componentType, name, {}, opts);
+        super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
         const tags = args.tags ?? {};
 

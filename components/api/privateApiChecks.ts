@@ -13,8 +13,11 @@ import {
 } from "../shared/validation";
 import type { PrivateApiArgs, PrivateApiCustomDomain, PrivateApiEndpointArgs, PrivateApiThrottling } from "./privateApi";
 import { CheckedAuthorizer, checkAuthorizers, CheckedRoute, checkRoutes } from "./privateApiRoutes";
+import { componentType as typeToken } from "../shared/typeTokens";
 
-export const componentType = "firefly:privateapi:PrivateApi";
+export const componentType = typeToken("PrivateApi");
+/** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
+export const legacyComponentType = "firefly:privateapi:PrivateApi";
 
 export interface CheckedEndpoint {
     vpcId: pulumi.Input<string>;

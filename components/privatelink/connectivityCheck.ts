@@ -5,6 +5,7 @@ import { serviceTrustPolicy } from "../shared/iamPolicy";
 import type { ProbeEvent, ProbeOutcome } from "./probe/connectivityProbe";
 import { probeModuleSource, probeRunnerScript } from "./probe/probeSource";
 import { ArgChecker, patterns } from "../shared/validation";
+import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 export interface ConnectivityCheckArgs {
     /** Name to reach, e.g. the PrivateLinkEndpoint's stable hostname. */
@@ -63,7 +64,9 @@ export interface ConnectivityCheckArgs {
     tags?: Record<string, pulumi.Input<string>>;
 }
 
-const componentType = "firefly:privatelink:ConnectivityCheck";
+const componentType = typeToken("ConnectivityCheck");
+/** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
+const legacyComponentType = "firefly:privatelink:ConnectivityCheck";
 
 /**
  * Validates a private path at deploy time: TCP connect, TLS 1.2+ handshake and an HTTP HEAD to
@@ -80,7 +83,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
 
     constructor(name: string, args: ConnectivityCheckArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
-        super(componentType, name, {}, opts);
+        super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
         const tags = args.tags ?? {};
 

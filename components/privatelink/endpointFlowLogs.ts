@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, serviceTrustPolicy } from "../shared/iamPolicy";
 import { ArgChecker, defaultLogRetentionDays, patterns } from "../shared/validation";
+import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 export interface EndpointFlowLogsArgs {
     /**
@@ -30,7 +31,9 @@ export interface EndpointFlowLogsArgs {
     tags?: Record<string, pulumi.Input<string>>;
 }
 
-const componentType = "firefly:network:EndpointFlowLogs";
+const componentType = typeToken("EndpointFlowLogs");
+/** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
+const legacyComponentType = "firefly:network:EndpointFlowLogs";
 
 /**
  * Fields logged for each flow: the default set plus the packet-level addresses and direction,
@@ -58,7 +61,7 @@ export class EndpointFlowLogs extends pulumi.ComponentResource {
 
     constructor(name: string, args: EndpointFlowLogsArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
-        super(componentType, name, {}, opts);
+        super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
         const tags = args.tags ?? {};
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkFlowLogSettings, FlowLogSettings } from "./endpointFlowLogs";
 import { createInterfaceEndpoint, EndpointRule } from "../shared/interfaceEndpoint";
 import { ArgChecker, patterns } from "../shared/validation";
+import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /** Where the stable hostname lives. */
 export interface PrivateLinkEndpointDns {
@@ -48,7 +49,9 @@ export interface PrivateLinkEndpointArgs {
     tags?: Record<string, pulumi.Input<string>>;
 }
 
-const componentType = "firefly:privatelink:PrivateLinkEndpoint";
+const componentType = typeToken("PrivateLinkEndpoint");
+/** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
+const legacyComponentType = "firefly:privatelink:PrivateLinkEndpoint";
 
 /**
  * Platform side of PrivateLink: an Interface VPC endpoint to the customer's endpoint service,
@@ -70,7 +73,7 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrivateLinkEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
-        super(componentType, name, {}, opts);
+        super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
         const tags = args.tags ?? {};
 

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../shared/iamPolicy";
 import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, isIpv4Cidr, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
+import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /** A health check the NLB runs against each target of one listener's target group. */
 export interface PrivateLinkHealthCheck {
@@ -140,7 +141,9 @@ export interface PrivateDnsVerificationRecord {
 }
 
 const allEvents: EndpointConnectionEvent[] = ["Accept", "Connect", "Delete", "Reject"];
-const componentType = "firefly:privatelink:PrivateLinkService";
+const componentType = typeToken("PrivateLinkService");
+/** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
+const legacyComponentType = "firefly:privatelink:PrivateLinkService";
 
 /**
  * Customer side of PrivateLink: an internal NLB in front of a private service, published as a
@@ -172,7 +175,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrivateLinkServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
-        super(componentType, name, {}, opts);
+        super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
         const tags = args.tags ?? {};
 

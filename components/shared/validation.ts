@@ -156,6 +156,56 @@ export class ArgChecker {
         return list.map((s, i) => this.matches(`${field}[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"));
     }
 
+    /**
+     * A list argument as Pulumi users pass it (`Input<Input<T>[]>`, e.g. awsx's `vpc.privateSubnetIds`):
+     * checked element by element now when it is a plain array, else once it resolves. Returns the
+     * checked input to hand on (Outputs keep their dependencies and secretness). `required` refuses
+     * an empty or absent list with `fix`; duplicates are refused.
+     */
+    list<T>(
+        field: string,
+        value: pulumi.Input<pulumi.Input<T>[]> | undefined,
+        options: { required?: boolean; fix: string; each?: (element: pulumi.Unwrap<T>, field: string) => void },
+    ): pulumi.Input<pulumi.Input<T>[]> {
+        const checkAll = (list: unknown): void => {
+            if (list === undefined && !options.required) return;
+            if (!Array.isArray(list)) this.fail(field, `must be a list (got ${describe(list)}); ${options.fix}`);
+            if (options.required && list.length === 0) this.fail(field, `must list at least one entry; ${options.fix}`);
+            this.uniqueValues(field, list.filter((v): v is string => typeof v === "string"));
+            list.forEach((element, i) => options.each?.(element as pulumi.Unwrap<T>, `${field}[${i}]`));
+        };
+        if (value === undefined) {
+            checkAll(undefined);
+            return [];
+        }
+        if (Array.isArray(value)) {
+            if (options.required && value.length === 0) this.fail(field, `must list at least one entry; ${options.fix}`);
+            this.uniqueValues(field, value as pulumi.Input<string>[]);
+            // Plain elements are checked now, Outputs when they resolve; each under its own index.
+            return value.map((element, i) => this.input(element, (resolved) => options.each?.(resolved as pulumi.Unwrap<T>, `${field}[${i}]`)));
+        }
+        return pulumi.output(value).apply((resolved) => {
+            checkAll(resolved);
+            return resolved;
+        }) as pulumi.Input<pulumi.Input<T>[]>;
+    }
+
+    /** Subnet IDs as `Input<Input<string>[]>` (an awsx `Output<string[]>` too): non-empty, distinct, each a subnet ID. */
+    subnetIdList(field: string, value: pulumi.Input<pulumi.Input<string>[]> | undefined, fix: string): pulumi.Input<pulumi.Input<string>[]> {
+        return this.list<string>(field, value, { required: true, fix, each: (id, f) => this.pattern(f, id, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0") });
+    }
+
+    /** Security group IDs as `Input<Input<string>[]>`: distinct, each a security group ID. */
+    securityGroupIdList(field: string, value: pulumi.Input<pulumi.Input<string>[]> | undefined, fix: string, required = false): pulumi.Input<pulumi.Input<string>[]> {
+        return this.list<string>(field, value, { required, fix, each: (id, f) => this.pattern(f, id, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0") });
+    }
+
+    /** A resolved string against a pattern (for `list` element checks). */
+    pattern(field: string, value: unknown, pattern: RegExp, expected: string): string {
+        if (typeof value !== "string" || !pattern.test(value)) this.fail(field, `must be ${expected} (got ${describe(value)})`);
+        return value;
+    }
+
     /** A plain list of distinct security group IDs (possibly empty); returns the checked elements. */
     securityGroupIds(field: string, value: readonly pulumi.Input<string>[] | undefined, fix: string): pulumi.Input<string>[] {
         const list = this.plainList(field, value, fix);
@@ -171,6 +221,32 @@ export class ArgChecker {
             }
         });
     }
+}
+
+/**
+ * True when no Output or Promise is anywhere inside `value`: arrays and plain objects are searched,
+ * resources are not. Values under the keys in `passThrough` are not searched (they may stay Inputs:
+ * IDs and ARNs handed to AWS as they are).
+ */
+export function isDeeplyPlain(value: unknown, passThrough: readonly string[] = []): boolean {
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) return false;
+    if (Array.isArray(value)) return value.every((v) => isDeeplyPlain(v, passThrough));
+    if (value === null || typeof value !== "object" || pulumi.Resource.isInstance(value)) return true;
+    return Object.entries(value).every(([key, v]) => passThrough.includes(key) || isDeeplyPlain(v, passThrough));
+}
+
+/**
+ * Builds from a structural argument, one that decides which resources exist or what they are named
+ * (listeners, ports, routes, CIDR lists): now, when it is plain all the way down (but for the
+ * `passThrough` keys), so a bad value fails at construction and `pulumi preview` shows every resource;
+ * or once it resolves, when it is or holds an Output, which is how Pulumi's component provider (and an
+ * awsx user) passes anything that depends on another resource. `build` runs the same checks either
+ * way, with the same messages. Resources built after resolution appear in a preview only when the
+ * value is known then (a new VPC's subnet IDs are not).
+ */
+export function whenKnown<T, R>(value: pulumi.Input<T>, build: (resolved: pulumi.Unwrap<T>) => R, passThrough: readonly string[] = []): pulumi.Output<pulumi.Unwrap<R>> {
+    if (isDeeplyPlain(value, passThrough)) return pulumi.output(build(value as pulumi.Unwrap<T>));
+    return pulumi.output(value).apply((resolved) => build(resolved)) as pulumi.Output<pulumi.Unwrap<R>>;
 }
 
 /** True when a value is available at construction (not an Output or a Promise). */

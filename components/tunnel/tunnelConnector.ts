@@ -8,6 +8,7 @@ import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGro
 import { policyDocument, type PolicyStatement } from "../shared/iamPolicy";
 import { connectorPaths, renderConnectorUserData } from "./userData";
 import { ArgChecker, defaultLogRetentionDays, isIpv4Cidr, isPlain, patterns } from "../shared/validation";
+import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /** One relay the agent keeps a connection to (the firefly stack's TunnelRelay outputs). */
 export interface TunnelConnectorRelay {
@@ -119,7 +120,9 @@ export interface TunnelConnectorArgs extends HostSettings {
     tags?: Record<string, pulumi.Input<string>>;
 }
 
-const componentType = "firefly:tunnel:TunnelConnector";
+const componentType = typeToken("TunnelConnector");
+/** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
+const legacyComponentType = "firefly:tunnel:TunnelConnector";
 
 /**
  * Tag that marks the connector's security group for the policy pack's no-ingress rules. The same
@@ -155,7 +158,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelConnectorArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
-        super(componentType, name, {}, opts);
+        super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
         const tags = { ...args.tags };
         const bundle: ConnectorBundle = buildConnectorBundle();

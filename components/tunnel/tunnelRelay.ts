@@ -8,6 +8,7 @@ import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGro
 import { policyDocument } from "../shared/iamPolicy";
 import { relayPaths, renderRelayUserData } from "./userData";
 import { ArgChecker, patterns } from "../shared/validation";
+import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 export interface TunnelRelayArgs extends HostSettings {
     /** VPC of the platform. */
@@ -73,7 +74,9 @@ export interface TunnelRelayArgs extends HostSettings {
     tags?: Record<string, pulumi.Input<string>>;
 }
 
-const componentType = "firefly:tunnel:TunnelRelay";
+const componentType = typeToken("TunnelRelay");
+/** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
+const legacyComponentType = "firefly:tunnel:TunnelRelay";
 /** Where sshd listens on the hosts, and what the public NLB listens on and connectors dial. */
 const SSH_PORT = 22;
 
@@ -119,7 +122,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelRelayArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
-        super(componentType, name, {}, opts);
+        super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
         const tags = { ...args.tags };
         const region = aws.getRegionOutput({}, parent).region;

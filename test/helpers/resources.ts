@@ -18,13 +18,13 @@ export function typeTokenOf(cls: abstract new (...args: never[]) => unknown): st
 /** Type tokens, by what the tests call the resources. */
 export const types = {
     // Our components (components/*.ts).
-    privateLinkService: "firefly:privatelink:PrivateLinkService",
-    privateLinkEndpoint: "firefly:privatelink:PrivateLinkEndpoint",
-    connectivityCheck: "firefly:privatelink:ConnectivityCheck",
-    endpointFlowLogs: "firefly:network:EndpointFlowLogs",
-    privateApi: "firefly:privateapi:PrivateApi",
-    tunnelConnector: "firefly:tunnel:TunnelConnector",
-    tunnelRelay: "firefly:tunnel:TunnelRelay",
+    privateLinkService: "private-connectivity:index:PrivateLinkService",
+    privateLinkEndpoint: "private-connectivity:index:PrivateLinkEndpoint",
+    connectivityCheck: "private-connectivity:index:ConnectivityCheck",
+    endpointFlowLogs: "private-connectivity:index:EndpointFlowLogs",
+    privateApi: "private-connectivity:index:PrivateApi",
+    tunnelConnector: "private-connectivity:index:TunnelConnector",
+    tunnelRelay: "private-connectivity:index:TunnelRelay",
     // Pulumi's own.
     stackReference: "pulumi:pulumi:StackReference",
     awsProvider: "pulumi:providers:aws",

@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Plan } from "../../offline/plan";
 
 export const recordedFile = path.join(__dirname, "recorded-artifacts.json");
 
@@ -14,15 +15,13 @@ export interface Artifacts {
     stacks: Record<string, { resources: Array<{ urn: string; inputs: unknown }>; outputs: unknown }>;
 }
 
-/** Runs `npm start -- --json` (the offline plan of the example stacks) and extracts the artifacts. */
-export function currentArtifacts(): Artifacts {
+/** Runs `npm start -- --json` (the offline plan of the example stacks) and returns the plan and its artifacts. */
+export function currentPlan(): { plan: Plan; artifacts: Artifacts } {
     const root = path.join(__dirname, "..", "..");
     const run = spawnSync("npm", ["start", "--silent", "--", "--json", "--no-policy"], { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     if (run.status !== 0) throw new Error(`npm start failed (${run.status}): ${run.stderr}`);
-    // Everything before the JSON document is log output.
-    const plan = JSON.parse(run.stdout.slice(run.stdout.indexOf("\n{") + 1)) as {
-        stacks: Array<{ stack: string; resources: Array<{ urn: string; inputs: Record<string, unknown> }>; outputs: unknown }>;
-    };
+    // --json prints only the JSON document on stdout.
+    const plan = JSON.parse(run.stdout) as Plan;
     const stacks: Artifacts["stacks"] = {};
     for (const s of plan.stacks) {
         stacks[s.stack] = {
@@ -33,7 +32,11 @@ export function currentArtifacts(): Artifacts {
         };
     }
     const bundleSha256 = [...new Set(run.stdout.match(/firefly-connector-[0-9a-f]{64}/g) ?? [])].sort();
-    return { bundleSha256, stacks };
+    return { plan, artifacts: { bundleSha256, stacks } };
+}
+
+export function currentArtifacts(): Artifacts {
+    return currentPlan().artifacts;
 }
 
 function decodeUserData(inputs: Record<string, unknown>): Record<string, unknown> {

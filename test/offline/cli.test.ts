@@ -48,7 +48,7 @@ describe("npm start: the offline plan and policy verdict", function () {
         assert.match(run.stdout, /aws:ec2\/vpcEndpointService:VpcEndpointService {2}acme-service {2}acceptanceRequired=true/);
         // A tree: the component, then its children one level deeper, before the next sibling.
         const lines = run.stdout.split("\n");
-        const service = lines.findIndex((l) => /^ {2}[├└]─ firefly:privatelink:PrivateLinkService {2}acme$/.test(l));
+        const service = lines.findIndex((l) => /^ {2}[├└]─ private-connectivity:index:PrivateLinkService {2}acme$/.test(l));
         assert.ok(service >= 0, "the PrivateLinkService component is a top-level node");
         const children = lines.slice(service + 1).filter((_, i, rest) => rest.slice(0, i + 1).every((l) => /^ {2}[│ ] {2}/.test(l)));
         assert.ok(children.some((l) => /^ {2}[│ ] {2}[├└]─ aws:lb\/loadBalancer:LoadBalancer {2}acme-nlb {2}loadBalancerType=network internal=true/.test(l)), children.join("\n"));

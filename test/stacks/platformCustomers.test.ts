@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseStackConfig, StackConfigError } from "../../stacks/config";
+import { matchOldState } from "../../offline/aliases";
 import type { ProgramRun } from "../../offline/runProgram";
 import { readStackSettings, SimulatedDeployment, StackSettings } from "../../offline/simulate";
 import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
@@ -245,12 +246,10 @@ describe("stacks: one platform stack for every customer (customers list)", () =>
         // StackReferences are reads: renamed ("customer" became "customer-acme"), they read again and
         // change nothing in the cloud. Every managed resource must be kept.
         const oldUrns = recorded.stacks["firefly-dev"]!.resources.map((r) => r.urn).filter((urn) => !urn.includes("pulumi:pulumi:StackReference::"));
-        const lost = (run: ProgramRun) => {
-            const kept = new Set(run.resources.flatMap((r) => [r.urn, ...r.aliases]));
-            return oldUrns.filter((urn) => !kept.has(urn));
-        };
+        // Matched as the engine does: by URN, own aliases, and aliases inherited from an aliased parent.
+        const lost = (run: ProgramRun) => matchOldState(run.resources, new Set(oldUrns)).deletes;
 
-        it("the platform stack rewritten to the list form keeps every resource of the single-customer stack (same URN or an alias)", async () => {
+        it("the platform stack rewritten to the list form keeps every resource of the single-customer stack (same URN or an alias, own or inherited)", async () => {
             // The example stack is the old acme-only stack, rewritten; globex is new.
             const deployment = await exampleDeployment();
             const run = deployment.final.get("firefly-dev")!;

@@ -578,7 +578,7 @@ describe("EndpointFlowLogs", () => {
     it("refuses subnets and a VPC at once, naming its own component", () => {
         assert.throws(
             () => new EndpointFlowLogs("logs", { vpcId, subnetIds: subnets }),
-            /^ComponentArgumentError: firefly:network:EndpointFlowLogs "logs": vpcId and subnetIds exclude each other/,
+            /^ComponentArgumentError: private-connectivity:index:EndpointFlowLogs "logs": vpcId and subnetIds exclude each other/,
         );
     });
 });

@@ -243,7 +243,7 @@ describe("offline AWS rules on the PrivateLink path", () => {
         });
 
         it("ConnectivityCheck refuses such a port at construction when told the target's ports", () => {
-            assert.throws(checkThrough(8443, [443]), /firefly:privatelink:ConnectivityCheck "acme-check": port is 8443, which the target does not serve \(its security group opens 443\); probe one of those ports/);
+            assert.throws(checkThrough(8443, [443]), /private-connectivity:index:ConnectivityCheck "acme-check": port is 8443, which the target does not serve \(its security group opens 443\); probe one of those ports/);
         });
     });
 

@@ -183,7 +183,7 @@ describe("EndpointFlowLogs", () => {
     it("refuses an aggregation interval flow logs do not support", () => {
         assert.throws(
             () => new EndpointFlowLogs("x", { subnetIds: ["subnet-0a1b2c3d4e5f60718"], maxAggregationIntervalSeconds: 30 as 60 }),
-            /firefly:network:EndpointFlowLogs "x": maxAggregationIntervalSeconds must be 60 or 600/,
+            /private-connectivity:index:EndpointFlowLogs "x": maxAggregationIntervalSeconds must be 60 or 600/,
         );
     });
 });
