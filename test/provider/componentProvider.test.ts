@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { undocumented, type PackageSchema } from "../helpers/schema";
 import { ProviderHost } from "../helpers/providerHost";
 import { types } from "../helpers/resources";
@@ -56,6 +57,55 @@ describe("the component provider (source-based Pulumi package)", function () {
         const protocolRef = listener.properties!.protocol!.$ref!;
         const protocol = schema.types![protocolRef.replace("#/types/", "")]!;
         assert.deepEqual(protocol.enum!.map((e) => e.value).sort(), ["TCP", "TLS"]);
+    });
+
+    // The README's Python and YAML examples must match the schema the SDKs are generated from.
+    describe("the README's examples in other languages", () => {
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("### From Python, Go, C#, YAML"));
+        const blocks = (lang: string) => [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].filter((m) => m[1] === lang).map((m) => m[2]!);
+        const inputsOf = (component: string) => {
+            const resource = schema.resources[`private-connectivity:index:${component}`];
+            assert.ok(resource, `${component} is in the schema`);
+            return resource;
+        };
+
+        it("YAML: every component's properties are inputs of the schema, and its required inputs are given", () => {
+            const [program] = blocks("yaml");
+            assert.ok(program, "a YAML example");
+            const doc = parseYaml(program) as { resources: Record<string, { type: string; properties: Record<string, unknown> }>; outputs: Record<string, string> };
+            let checked = 0;
+            for (const [name, r] of Object.entries(doc.resources)) {
+                const m = /^private-connectivity:index:(\w+)$/.exec(r.type);
+                if (!m) continue;
+                checked++;
+                const resource = inputsOf(m[1]!);
+                const inputs = Object.keys(resource.inputProperties ?? {});
+                assert.deepEqual(Object.keys(r.properties).filter((p) => !inputs.includes(p)), [], `${name}: properties the schema does not have`);
+                assert.deepEqual((resource.requiredInputs ?? []).filter((p) => !(p in r.properties)), [], `${name}: required inputs missing`);
+                for (const [, expression] of Object.entries(doc.outputs)) {
+                    const out = new RegExp(`^\\$\\{${name}\\.(\\w+)\\}$`).exec(expression);
+                    if (out) assert.ok(out[1]! in (resource.properties ?? {}), `output ${out[1]} of ${name}`);
+                }
+            }
+            assert.ok(checked > 0);
+        });
+
+        it("Python: every keyword argument is an input of the schema (snake_case of the TypeScript name), and required inputs are given", () => {
+            const [program] = blocks("python");
+            assert.ok(program, "a Python example");
+            const camel = (snake: string) => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+            let checked = 0;
+            for (const call of program.matchAll(/pc\.(\w+)\("[^"]+",([\s\S]*?)\)\n(?=\S|$)/g)) {
+                checked++;
+                const resource = inputsOf(call[1]!);
+                const given = [...call[2]!.matchAll(/^\s*(\w+)=/gm)].map((m) => camel(m[1]!));
+                const inputs = Object.keys(resource.inputProperties ?? {});
+                assert.deepEqual(given.filter((g) => !inputs.includes(g)), [], `${call[1]}: keyword arguments the schema does not have`);
+                assert.deepEqual((resource.requiredInputs ?? []).filter((p) => !given.includes(p)), [], `${call[1]}: required inputs missing`);
+            }
+            assert.ok(checked > 0);
+        });
     });
 
     describe("Construct, as a program in another language creates the components", () => {
