@@ -200,7 +200,8 @@ function connectivityCheck(customer: ResolvedCustomer, endpoint: PrivateLinkEndp
         // The endpoint serves exactly these: a check on another port could never pass.
         targetPorts: customer.ports,
         servername: check.servername,
-        httpHeadPath: check.httpHeadPath,
+        // Stack config keeps httpHeadPath: false; the component takes httpHead: false for no request.
+        ...(check.httpHeadPath === false ? { httpHead: false } : { httpHeadPath: check.httpHeadPath }),
         rejectUnauthorized: check.rejectUnauthorized,
         ready,
         notReadyReason: pulumi.interpolate`endpoint ${endpoint.endpointId} is not accepted by ${customer.source} yet: run \`pulumi up\` on the customer stack, then here again`,

@@ -2,23 +2,34 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceTrustPolicy } from "../shared/iamPolicy";
-import type { ProbeEvent, ProbeOutcome } from "./probe/connectivityProbe";
+import type { ProbeEvent } from "./probe/connectivityProbe";
 import { probeModuleSource, probeRunnerScript } from "./probe/probeSource";
 import { ArgChecker, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
+import { Built, readyWhen, whenReady } from "./structure";
+
+/** Where the connectivity probe runs. */
+export const ConnectivityCheckRunFrom = {
+    /** A small Lambda function in `subnetIds`: it sees the VPC's private DNS exactly as platform services do. */
+    lambda: "lambda",
+    /** The machine running `pulumi up` (with @pulumi/command), when that machine is inside the VPC. */
+    runner: "runner",
+} as const;
+/** Where the connectivity probe runs. */
+export type ConnectivityCheckRunFrom = (typeof ConnectivityCheckRunFrom)[keyof typeof ConnectivityCheckRunFrom];
 
 export interface ConnectivityCheckArgs {
     /** Name to reach, e.g. the PrivateLinkEndpoint's stable hostname. */
     hostname: pulumi.Input<string>;
     /** Port to reach. Default 443. */
-    port?: number;
+    port?: pulumi.Input<number>;
     /**
      * The ports the target serves (a PrivateLinkEndpoint's `ports`: its security group opens exactly
      * these). When given, `port` must be one of them; a probe of any other port fails at connect.
      */
-    targetPorts?: number[];
+    targetPorts?: pulumi.Input<pulumi.Input<number>[]>;
     /** Do a TLS 1.2+ handshake after connecting. Default true. */
-    tls?: boolean;
+    tls?: pulumi.Input<boolean>;
     /**
      * Name for SNI and certificate verification. Default: `hostname`. Set it to the name on the
      * service's certificate (e.g. `gitlab.acme.com`) when it differs from the endpoint hostname.
@@ -28,13 +39,18 @@ export interface ConnectivityCheckArgs {
      * Fail when the certificate does not verify. Default true. False checks reachability and a
      * TLS 1.2+ handshake only, and reports the certificate problem in `result`.
      */
-    rejectUnauthorized?: boolean;
+    rejectUnauthorized?: pulumi.Input<boolean>;
     /** PEM CA certificate(s) to trust in addition to the public roots (a customer's private CA). */
     caPem?: pulumi.Input<string>;
-    /** Send `HEAD <path>` and require an HTTP status line, like `curl -I`. Default `/`; `false` for none. */
-    httpHeadPath?: string | false;
+    /**
+     * Send `HEAD <httpHeadPath>` and require an HTTP status line, like `curl -I`. Default true;
+     * `false` for none (replaces 0.1's `httpHeadPath: false`).
+     */
+    httpHead?: pulumi.Input<boolean>;
+    /** The path of the HTTP HEAD request. Default `/`. */
+    httpHeadPath?: pulumi.Input<string>;
     /** Deadline for the whole probe, seconds (1–60). Default 10. */
-    timeoutSeconds?: number;
+    timeoutSeconds?: pulumi.Input<number>;
     /**
      * False while the path cannot work yet (the endpoint is pending acceptance): the check then
      * records a skip instead of failing the deployment, and runs for real once this turns true.
@@ -43,25 +59,96 @@ export interface ConnectivityCheckArgs {
     /** Why the path is not ready (shown in the skip result). */
     notReadyReason?: pulumi.Input<string>;
     /** Values that re-run the check when they change (e.g. the endpoint ID). */
-    triggers?: pulumi.Input<string>[];
+    triggers?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Where the probe runs. `lambda` (default): a small function in `subnetIds`, so it sees the
      * VPC's private DNS exactly as platform services do. `runner`: the machine running
      * `pulumi up` (with @pulumi/command), when that machine is inside the VPC.
      */
-    runFrom?: "lambda" | "runner";
+    runFrom?: pulumi.Input<ConnectivityCheckRunFrom>;
     /** Lambda only: VPC of the probe function. */
     vpcId?: pulumi.Input<string>;
     /** Lambda only: subnets of the probe function (the endpoint's subnets). */
-    subnetIds?: pulumi.Input<string>[];
+    subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Lambda only: the security group in front of the target (the endpoint's). The check adds one
      * ingress rule to it from its own group on `port`, and egress from its group to it only.
      */
     targetSecurityGroupId?: pulumi.Input<string>;
     /** Lambda only: days to keep the probe's logs. Default 30. */
-    logRetentionInDays?: number;
-    tags?: Record<string, pulumi.Input<string>>;
+    logRetentionInDays?: pulumi.Input<number>;
+    /** Tags for every resource the component creates. */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** Milliseconds each completed step of the probe took. */
+export interface ConnectivityCheckTimings {
+    /** Name resolution. */
+    dns?: number;
+    /** TCP connect. */
+    connect?: number;
+    /** TLS handshake. */
+    tls?: number;
+    /** HTTP HEAD request. */
+    http?: number;
+}
+
+/** The TLS session the probe negotiated. */
+export interface ConnectivityCheckTls {
+    /** Negotiated protocol, e.g. `TLSv1.3`. */
+    protocol?: string;
+    /** Negotiated cipher. */
+    cipher?: string;
+    /** Whether the certificate verified. */
+    authorized?: boolean;
+    /** Why the certificate did not verify. */
+    authorizationError?: string;
+    /** The certificate's subject. */
+    subject?: string;
+    /** The certificate's expiry. */
+    validTo?: string;
+}
+
+/** The HTTP answer to the probe's HEAD request. */
+export interface ConnectivityCheckHttp {
+    /** The status line, e.g. `HTTP/1.1 200 OK`. */
+    statusLine?: string;
+    /** The status code. */
+    statusCode?: number;
+}
+
+/** The step that failed and why. */
+export interface ConnectivityCheckFailure {
+    /** `dns`, `connect`, `tls` or `http`. */
+    stage?: string;
+    /** The error code, e.g. `ECONNREFUSED` or `ETIMEDOUT`. */
+    code?: string;
+    /** What went wrong. */
+    message?: string;
+}
+
+/** What the probe saw, or why it was skipped (a ProbeOutcome, as one object type). */
+export interface ConnectivityCheckResult {
+    /** True when the probe did not run: the path was not ready yet, or an offline plan. */
+    skipped?: boolean;
+    /** Why the probe was skipped. */
+    reason?: string;
+    /** True when every step succeeded. */
+    ok?: boolean;
+    /** The name probed. */
+    host?: string;
+    /** The port probed. */
+    port?: number;
+    /** The address the name resolved to. */
+    address?: string;
+    /** Milliseconds each completed step took. */
+    timings?: ConnectivityCheckTimings;
+    /** The TLS session, when TLS was used. */
+    tls?: ConnectivityCheckTls;
+    /** The HTTP answer, when a HEAD request was sent. */
+    http?: ConnectivityCheckHttp;
+    /** The step that failed, when `ok` is false. */
+    failure?: ConnectivityCheckFailure;
 }
 
 const componentType = typeToken("ConnectivityCheck");
@@ -75,7 +162,7 @@ const legacyComponentType = "firefly:privatelink:ConnectivityCheck";
  */
 export class ConnectivityCheck extends pulumi.ComponentResource {
     /** What the probe saw (or why it was skipped). */
-    public readonly result: pulumi.Output<ProbeOutcome>;
+    public readonly result: pulumi.Output<ConnectivityCheckResult>;
     /** The probe's security group (lambda only). */
     public readonly securityGroupId: pulumi.Output<string | undefined>;
     /** The probe function's name (lambda only). */
@@ -84,9 +171,23 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
     constructor(name: string, args: ConnectivityCheckArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
-        const parent = { parent: this };
         const tags = args.tags ?? {};
+        // Which resources exist and what the probe does: built now when the settings are plain, or
+        // once they resolve (same names either way).
+        const built = checked.then((settings) => this.build(name, args, settings, tags));
+        this.result = built.output((b) => b.result);
+        this.securityGroupId = built.output((b) => b.securityGroupId);
+        this.functionName = built.output((b) => b.functionName);
+        this.registerOutputs({ result: this.result, securityGroupId: this.securityGroupId, functionName: this.functionName });
+    }
 
+    private build(
+        name: string,
+        args: ConnectivityCheckArgs,
+        checked: CheckedSettings,
+        tags: pulumi.Input<Record<string, pulumi.Input<string>>>,
+    ): { result: pulumi.Output<ConnectivityCheckResult>; securityGroupId: pulumi.Input<string | undefined>; functionName: pulumi.Input<string | undefined> } {
+        const parent = { parent: this };
         const event: pulumi.Output<ProbeEvent> = pulumi
             .all([args.hostname, args.servername, args.caPem, args.ready ?? true, args.notReadyReason])
             .apply(([host, servername, caPem, ready, notReadyReason]) => ({
@@ -98,14 +199,14 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                     timeoutMs: checked.timeoutSeconds * 1000,
                     ...(servername ? { servername } : {}),
                     ...(caPem ? { caPem } : {}),
-                    ...(checked.httpHeadPath !== false ? { httpHeadPath: checked.httpHeadPath } : {}),
+                    ...(checked.httpHeadPath !== undefined ? { httpHeadPath: checked.httpHeadPath } : {}),
                 },
                 ready,
                 ...(notReadyReason ? { notReadyReason } : {}),
             }));
-        const triggers = pulumi.all(args.triggers ?? []);
+        const triggers = pulumi.output(args.triggers ?? []);
 
-        if (checked.runFrom === "runner") {
+        if (checked.lambda === undefined) {
             const run = new command.local.Command(
                 `${name}-probe`,
                 {
@@ -117,131 +218,181 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
                 },
                 parent,
             );
-            this.result = run.stdout.apply((out) => JSON.parse(out) as ProbeOutcome);
-            this.securityGroupId = pulumi.output(undefined);
-            this.functionName = pulumi.output(undefined);
-        } else {
-            const sg = new aws.ec2.SecurityGroup(
-                `${name}-sg`,
-                { vpcId: checked.vpcId, description: `Connectivity check ${name}: egress to the target on ${checked.port} only`, tags },
-                parent,
-            );
-            const toTarget = new aws.vpc.SecurityGroupEgressRule(
-                `${name}-to-target`,
-                {
-                    securityGroupId: sg.id,
-                    referencedSecurityGroupId: checked.targetSecurityGroupId,
-                    ipProtocol: "tcp",
-                    fromPort: checked.port,
-                    toPort: checked.port,
-                    description: "Probe to the target",
-                    tags,
-                },
-                parent,
-            );
-            const fromProbe = new aws.vpc.SecurityGroupIngressRule(
-                `${name}-from-probe`,
-                {
-                    securityGroupId: checked.targetSecurityGroupId,
-                    referencedSecurityGroupId: sg.id,
-                    ipProtocol: "tcp",
-                    fromPort: checked.port,
-                    toPort: checked.port,
-                    description: `Connectivity check ${name}`,
-                    tags,
-                },
-                parent,
-            );
-
-            const partition = aws.getPartitionOutput({}, parent).partition;
-            const role = new aws.iam.Role(
-                `${name}-role`,
-                {
-                    description: `Connectivity check ${name}`,
-                    assumeRolePolicy: JSON.stringify(serviceTrustPolicy("lambda.amazonaws.com", "LambdaAssumesRole")),
-                    tags,
-                },
-                parent,
-            );
-            // Network interfaces in the VPC and logs: exactly what a VPC Lambda needs, nothing else.
-            const vpcAccess = new aws.iam.RolePolicyAttachment(
-                `${name}-vpc-access`,
-                { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole` },
-                parent,
-            );
-            const logGroup = new aws.cloudwatch.LogGroup(
-                `${name}-logs`,
-                { namePrefix: `/firefly/connectivity-check/${name}-`, retentionInDays: checked.logRetentionInDays, tags },
-                parent,
-            );
-            const fn = new aws.lambda.Function(
-                `${name}-probe`,
-                {
-                    description: `Probes ${name} from inside the VPC at deploy time (TCP, TLS 1.2+, HTTP HEAD)`,
-                    runtime: aws.lambda.Runtime.NodeJS22dX,
-                    architectures: ["arm64"],
-                    handler: "index.handler",
-                    code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(probeModuleSource()) }),
-                    role: role.arn,
-                    timeout: checked.timeoutSeconds + 5,
-                    memorySize: 128,
-                    vpcConfig: { subnetIds: checked.subnetIds, securityGroupIds: [sg.id] },
-                    loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
-                    tags,
-                },
-                // AWS refuses a VPC function whose role cannot yet create network interfaces.
-                { parent: this, dependsOn: [vpcAccess] },
-            );
-            const invocation = new aws.lambda.Invocation(
-                `${name}-run`,
-                {
-                    functionName: fn.name,
-                    input: pulumi.jsonStringify(event),
-                    // Re-probe whenever what is probed, or what it depends on, changes.
-                    triggers: { event: pulumi.jsonStringify(event), extra: pulumi.jsonStringify(triggers) },
-                },
-                // Probing before the rules exist would fail at connect.
-                { parent: this, dependsOn: [toTarget, fromProbe] },
-            );
-            this.result = invocation.result.apply((out) => JSON.parse(out) as ProbeOutcome);
-            this.securityGroupId = sg.id;
-            this.functionName = fn.name;
+            return { result: run.stdout.apply((out) => JSON.parse(out) as ConnectivityCheckResult), securityGroupId: undefined, functionName: undefined };
         }
-        this.registerOutputs({ result: this.result, securityGroupId: this.securityGroupId, functionName: this.functionName });
+        const { vpcId, subnetIds, targetSecurityGroupId, logRetentionInDays } = checked.lambda;
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            { vpcId, description: `Connectivity check ${name}: egress to the target on ${checked.port} only`, tags },
+            parent,
+        );
+        const toTarget = new aws.vpc.SecurityGroupEgressRule(
+            `${name}-to-target`,
+            {
+                securityGroupId: sg.id,
+                referencedSecurityGroupId: targetSecurityGroupId,
+                ipProtocol: "tcp",
+                fromPort: checked.port,
+                toPort: checked.port,
+                description: "Probe to the target",
+                tags,
+            },
+            parent,
+        );
+        const fromProbe = new aws.vpc.SecurityGroupIngressRule(
+            `${name}-from-probe`,
+            {
+                securityGroupId: targetSecurityGroupId,
+                referencedSecurityGroupId: sg.id,
+                ipProtocol: "tcp",
+                fromPort: checked.port,
+                toPort: checked.port,
+                description: `Connectivity check ${name}`,
+                tags,
+            },
+            parent,
+        );
+
+        const partition = aws.getPartitionOutput({}, parent).partition;
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                description: `Connectivity check ${name}`,
+                assumeRolePolicy: JSON.stringify(serviceTrustPolicy("lambda.amazonaws.com", "LambdaAssumesRole")),
+                tags,
+            },
+            parent,
+        );
+        // Network interfaces in the VPC and logs: exactly what a VPC Lambda needs, nothing else.
+        const vpcAccess = new aws.iam.RolePolicyAttachment(
+            `${name}-vpc-access`,
+            { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole` },
+            parent,
+        );
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { namePrefix: `/firefly/connectivity-check/${name}-`, retentionInDays: logRetentionInDays, tags },
+            parent,
+        );
+        const fn = new aws.lambda.Function(
+            `${name}-probe`,
+            {
+                description: `Probes ${name} from inside the VPC at deploy time (TCP, TLS 1.2+, HTTP HEAD)`,
+                runtime: aws.lambda.Runtime.NodeJS22dX,
+                architectures: ["arm64"],
+                handler: "index.handler",
+                code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(probeModuleSource()) }),
+                role: role.arn,
+                timeout: checked.timeoutSeconds + 5,
+                memorySize: 128,
+                vpcConfig: { subnetIds, securityGroupIds: [sg.id] },
+                loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+                tags,
+            },
+            // AWS refuses a VPC function whose role cannot yet create network interfaces.
+            { parent: this, dependsOn: [vpcAccess] },
+        );
+        const invocation = new aws.lambda.Invocation(
+            `${name}-run`,
+            {
+                functionName: fn.name,
+                input: pulumi.jsonStringify(event),
+                // Re-probe whenever what is probed, or what it depends on, changes.
+                triggers: { event: pulumi.jsonStringify(event), extra: pulumi.jsonStringify(triggers) },
+            },
+            // Probing before the rules exist would fail at connect.
+            { parent: this, dependsOn: [toTarget, fromProbe] },
+        );
+        return { result: invocation.result.apply((out) => JSON.parse(out) as ConnectivityCheckResult), securityGroupId: sg.id, functionName: fn.name };
     }
 }
 
-function checkArgs(name: string, args: ConnectivityCheckArgs) {
+interface CheckedSettings {
+    port: number;
+    timeoutSeconds: number;
+    /** Undefined for no HTTP request. */
+    httpHeadPath?: string;
+    tls: boolean;
+    rejectUnauthorized: boolean;
+    /** Undefined when the probe runs on the deploy runner. */
+    lambda?: {
+        vpcId: pulumi.Input<string>;
+        subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+        targetSecurityGroupId: pulumi.Input<string>;
+        logRetentionInDays: number;
+    };
+}
+
+const httpHeadPathFalse = "no longer takes false; write httpHead: false for no HTTP request";
+
+function checkArgs(name: string, args: ConnectivityCheckArgs): Built<CheckedSettings> {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
     if (args.hostname === undefined) c.fail("hostname", "is required: give the name to probe, e.g. the endpoint's hostname");
-    const port = c.port("port", args.port ?? 443);
-    if (args.targetPorts !== undefined) {
-        const served = c.nonEmptyArray("targetPorts", args.targetPorts, "give the ports the target serves, e.g. the endpoint's ports").map((p, i) => c.port(`targetPorts[${i}]`, p));
-        if (!served.includes(port)) c.fail("port", `is ${port}, which the target does not serve (its security group opens ${served.join(", ")}); probe one of those ports`);
-    }
-    const timeoutSeconds = c.integerInRange("timeoutSeconds", args.timeoutSeconds ?? 10, 1, 60);
-    const httpHeadPath = args.httpHeadPath ?? "/";
-    if (httpHeadPath !== false && !/^\/[\x21-\x7e]*$/.test(httpHeadPath)) {
-        c.fail("httpHeadPath", `must be a path starting with "/" without spaces, or false for no HTTP request (got ${JSON.stringify(httpHeadPath)})`);
-    }
-    const tls = args.tls ?? true;
-    if (!tls && args.servername !== undefined) c.fail("servername", "is only used with tls: true; remove it or turn TLS on");
-    const runFrom = c.oneOf("runFrom", args.runFrom ?? "lambda", ["lambda", "runner"] as const);
-    const logRetentionInDays = c.logRetention("logRetentionInDays", args.logRetentionInDays ?? 30);
-    const common = { port, timeoutSeconds, httpHeadPath, tls, rejectUnauthorized: args.rejectUnauthorized ?? true, logRetentionInDays };
-    if (runFrom === "runner") {
-        for (const field of ["vpcId", "subnetIds", "targetSecurityGroupId", "logRetentionInDays"] as const) {
-            if (args[field] !== undefined) c.fail(field, 'is only used with runFrom: "lambda"; remove it');
-        }
-        return { ...common, runFrom };
-    }
-    if (args.vpcId === undefined) c.fail("vpcId", 'is required to run the probe in the VPC; give the VPC ID, or runFrom: "runner"');
-    const vpcId = c.vpcId("vpcId", args.vpcId);
-    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give the subnets the probe runs in (the endpoint's subnets)");
-    if (args.targetSecurityGroupId === undefined) {
-        c.fail("targetSecurityGroupId", "is required so the probe may reach the target and nothing else; give the endpoint's security group ID");
-    }
-    const targetSecurityGroupId = c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0");
-    return { ...common, runFrom, vpcId, subnetIds, targetSecurityGroupId };
+    if ((args.httpHeadPath as unknown) === false) c.fail("httpHeadPath", httpHeadPathFalse);
+    // What decides the resources and the probe's request; the names, addresses and IDs are passed on as they are.
+    const settings = {
+        port: args.port,
+        targetPorts: args.targetPorts,
+        tls: args.tls,
+        rejectUnauthorized: args.rejectUnauthorized,
+        httpHead: args.httpHead,
+        httpHeadPath: args.httpHeadPath,
+        timeoutSeconds: args.timeoutSeconds,
+        runFrom: args.runFrom,
+        logRetentionInDays: args.logRetentionInDays,
+    };
+    const plain = readyWhen.plain;
+    return whenReady(
+        settings,
+        {
+            port: plain,
+            targetPorts: readyWhen.deeplyPlain(),
+            tls: plain,
+            rejectUnauthorized: plain,
+            httpHead: plain,
+            httpHeadPath: plain,
+            timeoutSeconds: plain,
+            runFrom: plain,
+            logRetentionInDays: plain,
+        },
+        (s): CheckedSettings => {
+            const port = c.port("port", s.port ?? 443);
+            if (s.targetPorts !== undefined) {
+                const served = c.nonEmptyArray("targetPorts", s.targetPorts, "give the ports the target serves, e.g. the endpoint's ports").map((p, i) => c.port(`targetPorts[${i}]`, p));
+                if (!served.includes(port)) c.fail("port", `is ${port}, which the target does not serve (its security group opens ${served.join(", ")}); probe one of those ports`);
+            }
+            const timeoutSeconds = c.integerInRange("timeoutSeconds", s.timeoutSeconds ?? 10, 1, 60);
+            if ((s.httpHeadPath as unknown) === false) c.fail("httpHeadPath", httpHeadPathFalse);
+            const httpHead: unknown = s.httpHead ?? true;
+            if (typeof httpHead !== "boolean") c.fail("httpHead", `must be true or false (got ${JSON.stringify(httpHead)})`);
+            if (!httpHead && s.httpHeadPath !== undefined) c.fail("httpHeadPath", "is only used with httpHead: true; remove it or turn the HTTP request on");
+            const path: unknown = s.httpHeadPath ?? "/";
+            if (httpHead && (typeof path !== "string" || !/^\/[\x21-\x7e]*$/.test(path))) {
+                c.fail("httpHeadPath", `must be a path starting with "/" without spaces, or httpHead: false for no HTTP request (got ${JSON.stringify(path)})`);
+            }
+            const tls: unknown = s.tls ?? true;
+            if (typeof tls !== "boolean") c.fail("tls", `must be true or false (got ${JSON.stringify(tls)})`);
+            if (!tls && args.servername !== undefined) c.fail("servername", "is only used with tls: true; remove it or turn TLS on");
+            const rejectUnauthorized: unknown = s.rejectUnauthorized ?? true;
+            if (typeof rejectUnauthorized !== "boolean") c.fail("rejectUnauthorized", `must be true or false (got ${JSON.stringify(rejectUnauthorized)})`);
+            const runFrom = c.oneOf("runFrom", s.runFrom ?? "lambda", Object.values(ConnectivityCheckRunFrom));
+            const logRetentionInDays = c.logRetention("logRetentionInDays", s.logRetentionInDays ?? 30);
+            const common = { port, timeoutSeconds, httpHeadPath: httpHead ? (path as string) : undefined, tls, rejectUnauthorized };
+            if (runFrom === "runner") {
+                for (const field of ["vpcId", "subnetIds", "targetSecurityGroupId", "logRetentionInDays"] as const) {
+                    if (args[field] !== undefined) c.fail(field, 'is only used with runFrom: "lambda"; remove it');
+                }
+                return common;
+            }
+            if (args.vpcId === undefined) c.fail("vpcId", 'is required to run the probe in the VPC; give the VPC ID, or runFrom: "runner"');
+            const vpcId = c.vpcId("vpcId", args.vpcId);
+            const subnetIds = c.subnetIdList("subnetIds", args.subnetIds, "give the subnets the probe runs in (the endpoint's subnets)");
+            if (args.targetSecurityGroupId === undefined) {
+                c.fail("targetSecurityGroupId", "is required so the probe may reach the target and nothing else; give the endpoint's security group ID");
+            }
+            const targetSecurityGroupId = c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0");
+            return { ...common, lambda: { vpcId, subnetIds, targetSecurityGroupId, logRetentionInDays } };
+        },
+    );
 }

@@ -3,32 +3,58 @@ import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, serviceTrustPolicy } from "../shared/iamPolicy";
 import { ArgChecker, defaultLogRetentionDays, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
+import { Built, readyWhen, settingWithDefault, whenReady } from "./structure";
 
-export interface EndpointFlowLogsArgs {
-    /**
-     * Subnets to log, one flow log each: usually the subnets of an interface endpoint, so its traffic
-     * is recorded without logging the rest of the VPC. A plain list (elements may be Outputs). Give
-     * this or `vpcId`.
-     */
-    subnetIds?: pulumi.Input<string>[];
-    /** Log the whole VPC with one flow log instead. Give this or `subnetIds`. */
-    vpcId?: pulumi.Input<string>;
+/** Which traffic a flow log records. */
+export const FlowLogTrafficType = {
+    /** Accepted and rejected traffic (the default). */
+    ALL: "ALL",
+    /** Accepted traffic only. */
+    ACCEPT: "ACCEPT",
+    /** Rejected traffic only. */
+    REJECT: "REJECT",
+} as const;
+/** Which traffic a flow log records. */
+export type FlowLogTrafficType = (typeof FlowLogTrafficType)[keyof typeof FlowLogTrafficType];
+
+/** Seconds over which VPC Flow Logs aggregates a flow into one record. */
+export const FlowLogAggregationInterval = {
+    /** One minute (the default). */
+    OneMinute: 60,
+    /** Ten minutes: fewer, cheaper records. */
+    TenMinutes: 600,
+} as const;
+/** Seconds over which VPC Flow Logs aggregates a flow into one record. */
+export type FlowLogAggregationInterval = (typeof FlowLogAggregationInterval)[keyof typeof FlowLogAggregationInterval];
+
+/** The settings of a flow log, apart from what it logs. */
+export interface FlowLogSettings {
     /**
      * Which traffic to record. Default `ALL`: rejected connections are what an investigation of an
      * endpoint usually looks for, accepted ones show who used it.
      */
-    trafficType?: "ALL" | "ACCEPT" | "REJECT";
+    trafficType?: pulumi.Input<FlowLogTrafficType>;
     /** Days CloudWatch Logs keeps the records. Default 365. */
-    retentionInDays?: number;
+    retentionInDays?: pulumi.Input<number>;
     /** Seconds over which a flow is aggregated into one record: 60 (default) or 600 (fewer, cheaper records). */
-    maxAggregationIntervalSeconds?: 60 | 600;
+    maxAggregationIntervalSeconds?: pulumi.Input<FlowLogAggregationInterval>;
     /**
      * KMS key ARN to encrypt the log group. Default: CloudWatch Logs' own encryption. The key policy
      * must allow `logs.<region>.amazonaws.com` to use it.
      */
     kmsKeyArn?: pulumi.Input<string>;
+}
+
+export interface EndpointFlowLogsArgs extends FlowLogSettings {
+    /**
+     * Subnets to log, one flow log each (named after the subnet): usually the subnets of an interface
+     * endpoint, so its traffic is recorded without logging the rest of the VPC. Give this or `vpcId`.
+     */
+    subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Log the whole VPC with one flow log instead. Give this or `subnetIds`. */
+    vpcId?: pulumi.Input<string>;
     /** Tags for every resource the component creates. */
-    tags?: Record<string, pulumi.Input<string>>;
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 const componentType = typeToken("EndpointFlowLogs");
@@ -52,7 +78,9 @@ export const flowLogFormat = [
  * to that log group.
  */
 export class EndpointFlowLogs extends pulumi.ComponentResource {
+    /** Name of the CloudWatch log group receiving the records. */
     public readonly logGroupName: pulumi.Output<string>;
+    /** ARN of the CloudWatch log group receiving the records. */
     public readonly logGroupArn: pulumi.Output<string>;
     /** The role VPC Flow Logs assumes to deliver records. */
     public readonly deliveryRoleArn: pulumi.Output<string>;
@@ -116,37 +144,33 @@ export class EndpointFlowLogs extends pulumi.ComponentResource {
             parent,
         );
 
-        const targets: Array<{ suffix: string; target: { subnetId?: pulumi.Input<string>; vpcId?: pulumi.Input<string> } }> =
-            checked.vpcId !== undefined
-                ? [{ suffix: "vpc", target: { vpcId: checked.vpcId } }]
-                : checked.subnetIds.map((subnetId, index) => ({
-                      // A plain subnet ID names its flow log, so removing one subnet leaves the others alone.
-                      suffix: typeof subnetId === "string" ? subnetId : `subnet-${index}`,
-                      target: { subnetId },
-                  }));
-        const flowLogs = targets.map(
-            ({ suffix, target }) =>
-                new aws.ec2.FlowLog(
-                    `${name}-${suffix}`,
-                    {
-                        ...target,
-                        trafficType: checked.trafficType,
-                        logDestinationType: "cloud-watch-logs",
-                        logDestination: logGroup.arn,
-                        iamRoleArn: role.arn,
-                        logFormat: flowLogFormat,
-                        maxAggregationInterval: checked.maxAggregationIntervalSeconds,
-                        tags,
-                    },
-                    // The role must be able to write before the first records are delivered.
-                    { parent: this, dependsOn: [delivery] },
-                ),
+        // One flow log per subnet, named after it: built now for a plain list, or once an Output list
+        // (awsx's vpc.privateSubnetIds, or any list through the component provider) resolves.
+        const flowLogs = checked.targets.then((targets) =>
+            targets.map(
+                ({ suffix, target }) =>
+                    new aws.ec2.FlowLog(
+                        `${name}-${suffix}`,
+                        {
+                            ...target,
+                            trafficType: checked.trafficType,
+                            logDestinationType: "cloud-watch-logs",
+                            logDestination: logGroup.arn,
+                            iamRoleArn: role.arn,
+                            logFormat: flowLogFormat,
+                            maxAggregationInterval: checked.maxAggregationIntervalSeconds,
+                            tags,
+                        },
+                        // The role must be able to write before the first records are delivered.
+                        { parent: this, dependsOn: [delivery] },
+                    ),
+            ),
         );
 
         this.logGroupName = logGroup.name;
         this.logGroupArn = logGroup.arn;
         this.deliveryRoleArn = role.arn;
-        this.flowLogIds = pulumi.all(flowLogs.map((f) => f.id));
+        this.flowLogIds = flowLogs.output((logs) => pulumi.all(logs.map((f) => f.id)));
         this.registerOutputs({
             logGroupName: this.logGroupName,
             logGroupArn: this.logGroupArn,
@@ -156,35 +180,38 @@ export class EndpointFlowLogs extends pulumi.ComponentResource {
     }
 }
 
-/** The settings of a flow log, apart from what it logs. */
-export type FlowLogSettings = Pick<EndpointFlowLogsArgs, "trafficType" | "retentionInDays" | "maxAggregationIntervalSeconds" | "kmsKeyArn">;
-
 interface CheckedSettings {
-    trafficType: "ALL" | "ACCEPT" | "REJECT";
-    retentionInDays: number;
-    maxAggregationIntervalSeconds: 60 | 600;
+    trafficType: pulumi.Input<FlowLogTrafficType>;
+    retentionInDays: pulumi.Input<number>;
+    maxAggregationIntervalSeconds: pulumi.Input<FlowLogAggregationInterval>;
     kmsKeyArn?: pulumi.Input<string>;
 }
 
+/** What each flow log records: one subnet (named after it), or the whole VPC. */
+interface FlowLogTarget {
+    suffix: string;
+    target: { subnetId?: pulumi.Input<string>; vpcId?: pulumi.Input<string> };
+}
+
 interface CheckedArgs extends CheckedSettings {
-    subnetIds: pulumi.Input<string>[];
-    vpcId?: pulumi.Input<string>;
+    targets: Built<FlowLogTarget[]>;
 }
 
 /**
- * Checks flow-log settings with the defaults applied. `prefix` places the fields in the caller's
- * arguments (e.g. `endpoint.flowLogs.`), so a component that creates EndpointFlowLogs can refuse bad
- * settings before it registers anything, naming its own field.
+ * Checks flow-log settings with the defaults applied: plain values now, Outputs when they resolve.
+ * `prefix` places the fields in the caller's arguments (e.g. `endpoint.flowLogs.`), so a component
+ * that creates EndpointFlowLogs can refuse bad settings before it registers anything, naming its own
+ * field. Returns the checked inputs to hand on.
  */
 export function checkFlowLogSettings(c: ArgChecker, prefix: string, settings: FlowLogSettings): CheckedSettings {
-    const interval = settings.maxAggregationIntervalSeconds ?? 60;
-    if (interval !== 60 && interval !== 600) {
-        c.fail(`${prefix}maxAggregationIntervalSeconds`, `must be 60 or 600, the intervals VPC Flow Logs supports (got ${JSON.stringify(interval)})`);
-    }
     return {
-        trafficType: c.oneOf(`${prefix}trafficType`, settings.trafficType ?? "ALL", ["ALL", "ACCEPT", "REJECT"] as const),
-        retentionInDays: c.logRetention(`${prefix}retentionInDays`, settings.retentionInDays ?? defaultLogRetentionDays),
-        maxAggregationIntervalSeconds: interval,
+        trafficType: settingWithDefault(settings.trafficType, FlowLogTrafficType.ALL, (value) => c.oneOf(`${prefix}trafficType`, value, Object.values(FlowLogTrafficType))),
+        retentionInDays: settingWithDefault(settings.retentionInDays, defaultLogRetentionDays, (value) => c.logRetention(`${prefix}retentionInDays`, value)),
+        maxAggregationIntervalSeconds: settingWithDefault(settings.maxAggregationIntervalSeconds, FlowLogAggregationInterval.OneMinute, (value) => {
+            if (value !== 60 && value !== 600) {
+                c.fail(`${prefix}maxAggregationIntervalSeconds`, `must be 60 or 600, the intervals VPC Flow Logs supports (got ${JSON.stringify(value)})`);
+            }
+        }),
         kmsKeyArn:
             settings.kmsKeyArn === undefined
                 ? undefined
@@ -195,13 +222,19 @@ export function checkFlowLogSettings(c: ArgChecker, prefix: string, settings: Fl
 function checkArgs(name: string, args: EndpointFlowLogsArgs): CheckedArgs {
     const c = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
-    const subnetIds = c.plainList("subnetIds", args.subnetIds, "pass a plain list of subnet IDs (elements may be Outputs)");
-    if (args.vpcId !== undefined && subnetIds.length > 0) c.fail("vpcId", "and subnetIds exclude each other; log either the endpoint's subnets or the whole VPC");
-    if (args.vpcId === undefined) c.nonEmptyArray("subnetIds", subnetIds, "give the endpoint's subnets, or vpcId to log the whole VPC");
-    c.uniqueValues("subnetIds", subnetIds);
-    return {
-        ...checkFlowLogSettings(c, "", args),
-        subnetIds: subnetIds.map((s, i) => c.matches(`subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0")),
-        vpcId: args.vpcId === undefined ? undefined : c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0"),
-    };
+    const vpcId = args.vpcId === undefined ? undefined : c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
+    const targets = whenReady({ subnetIds: args.subnetIds }, { subnetIds: readyWhen.plainArray }, ({ subnetIds }): FlowLogTarget[] => {
+        if (subnetIds !== undefined && !Array.isArray(subnetIds)) c.fail("subnetIds", `must be a list of subnet IDs (got ${JSON.stringify(subnetIds)})`);
+        const list = subnetIds ?? [];
+        if (vpcId !== undefined && list.length > 0) c.fail("vpcId", "and subnetIds exclude each other; log either the endpoint's subnets or the whole VPC");
+        if (vpcId !== undefined) return [{ suffix: "vpc", target: { vpcId } }];
+        c.nonEmptyArray("subnetIds", list, "give the endpoint's subnets, or vpcId to log the whole VPC");
+        c.uniqueValues("subnetIds", list);
+        return list.map((s, index) => {
+            const subnetId = c.matches(`subnetIds[${index}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0");
+            // A plain subnet ID names its flow log, so removing one subnet leaves the others alone.
+            return { suffix: typeof subnetId === "string" ? subnetId : `subnet-${index}`, target: { subnetId } };
+        });
+    });
+    return { ...checkFlowLogSettings(c, "", args), targets };
 }

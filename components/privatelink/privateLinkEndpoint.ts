@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkFlowLogSettings, FlowLogSettings } from "./endpointFlowLogs";
 import { createInterfaceEndpoint, EndpointRule } from "../shared/interfaceEndpoint";
 import { ArgChecker, patterns } from "../shared/validation";
+import { Built, readyWhen, whenReady } from "./structure";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /** Where the stable hostname lives. */
@@ -11,11 +12,11 @@ export interface PrivateLinkEndpointDns {
      * The private zone's domain, e.g. `privatelink.firefly.internal`. A new private hosted zone
      * is created for it in the VPC unless `zoneId` names an existing one.
      */
-    zoneName: string;
+    zoneName: pulumi.Input<string>;
     /** ID of an existing private hosted zone for `zoneName` (shared by several endpoints). */
     zoneId?: pulumi.Input<string>;
     /** The label in front of the zone: `acme` gives `acme.privatelink.firefly.internal`. */
-    recordName: string;
+    recordName: pulumi.Input<string>;
 }
 
 export interface PrivateLinkEndpointArgs {
@@ -25,28 +26,29 @@ export interface PrivateLinkEndpointArgs {
      * Subnets for the endpoint's network interfaces, one per AZ, in AZs the service is offered
      * in. More AZs keep the path up when one AZ fails.
      */
-    subnetIds: pulumi.Input<string>[];
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The endpoint service name, `com.amazonaws.vpce.<region>.vpce-svc-…` (from the customer stack). */
     serviceName: pulumi.Input<string>;
     /** Region of the endpoint service when it is not this region (cross-region PrivateLink). */
-    serviceRegion?: string;
+    serviceRegion?: pulumi.Input<string>;
     /** Ports the platform uses through the endpoint; the security group opens exactly these. */
-    ports: number[];
+    ports: pulumi.Input<pulumi.Input<number>[]>;
     /**
      * Security groups of the platform services (and probes) that may use the endpoint. Ingress
      * is allowed only from these groups, only on `ports`.
      */
-    sourceSecurityGroupIds: pulumi.Input<string>[];
+    sourceSecurityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The stable hostname platform services use. */
-    dns: PrivateLinkEndpointDns;
+    dns: pulumi.Input<PrivateLinkEndpointDns>;
     /**
      * Turn on the service's own private DNS name for this endpoint (`aws.vpc.EndpointPrivateDns`).
      * Only once the customer accepted the connection and verified the name; default `false`.
      */
-    privateDns?: boolean;
+    privateDns?: pulumi.Input<boolean>;
     /** Flow logs for the endpoint's subnets (always on; these are the settings). */
-    flowLogs?: FlowLogSettings;
-    tags?: Record<string, pulumi.Input<string>>;
+    flowLogs?: pulumi.Input<FlowLogSettings>;
+    /** Tags for every resource the component creates. */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 const componentType = typeToken("PrivateLinkEndpoint");
@@ -63,24 +65,49 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
     public readonly endpointId: pulumi.Output<string>;
     /** The stable name platform services use, e.g. `acme.privatelink.firefly.internal`. */
     public readonly hostname: pulumi.Output<string>;
+    /** The endpoint's own security group (admits `sourceSecurityGroupIds` on `ports` only). */
     public readonly securityGroupId: pulumi.Output<string>;
     /** The endpoint's own regional DNS name (changes when the endpoint is recreated). */
     public readonly dnsName: pulumi.Output<string>;
+    /** The private hosted zone holding the hostname (given or created). */
     public readonly zoneId: pulumi.Output<string>;
     /** `pendingAcceptance` until the customer accepts, then `available`. */
     public readonly state: pulumi.Output<string>;
+    /** The CloudWatch log group receiving the flow logs of the endpoint's subnets. */
     public readonly flowLogGroupName: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateLinkEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
-        const parent = { parent: this };
         const tags = args.tags ?? {};
+        // Everything depends on the ports, sources, DNS names and flow-log settings: built now when
+        // they are plain, or once they resolve (same names either way).
+        const built = checked.structure.then((structure) => this.build(name, checked, structure, tags));
 
-        const { securityGroup: sg, endpoint, flowLogs } = createInterfaceEndpoint(this, {
-            securityGroup: { name: `${name}-sg`, description: `PrivateLink endpoint ${name}: ports ${checked.ports.join(", ")} from platform services only` },
-            rules: checked.sourceSecurityGroupIds.flatMap((source, s) =>
-                checked.ports.flatMap((port): EndpointRule[] => [
+        this.endpointId = built.output((b) => b.endpoint.id);
+        this.hostname = built.output((b) => b.hostname);
+        this.securityGroupId = built.output((b) => b.securityGroup.id);
+        this.dnsName = built.output((b) => b.regional.dnsName);
+        this.zoneId = built.output((b) => b.zoneId);
+        this.state = built.output((b) => b.endpoint.state);
+        this.flowLogGroupName = built.output((b) => b.flowLogs.logGroupName);
+        this.registerOutputs({
+            endpointId: this.endpointId,
+            hostname: this.hostname,
+            securityGroupId: this.securityGroupId,
+            dnsName: this.dnsName,
+            zoneId: this.zoneId,
+            state: this.state,
+            flowLogGroupName: this.flowLogGroupName,
+        });
+    }
+
+    private build(name: string, checked: CheckedArgs, structure: CheckedStructure, tags: pulumi.Input<Record<string, pulumi.Input<string>>>) {
+        const parent = { parent: this };
+        const { securityGroup, endpoint, flowLogs } = createInterfaceEndpoint(this, {
+            securityGroup: { name: `${name}-sg`, description: `PrivateLink endpoint ${name}: ports ${structure.ports.join(", ")} from platform services only` },
+            rules: structure.sourceSecurityGroupIds.flatMap((source, s) =>
+                structure.ports.flatMap((port): EndpointRule[] => [
                     {
                         name: `${name}-in-${port}-from-${s}`,
                         direction: "ingress",
@@ -101,23 +128,23 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
                 name: `${name}-endpoint`,
                 vpcId: checked.vpcId,
                 serviceName: checked.serviceName,
-                serviceRegion: args.serviceRegion,
+                serviceRegion: checked.serviceRegion,
                 subnetIds: checked.subnetIds,
                 // Off until the customer accepted; then aws.vpc.EndpointPrivateDns (below) owns the setting
                 // and it must be left unset here, or the two fight in every diff.
-                privateDnsEnabled: args.privateDns ? undefined : false,
+                privateDnsEnabled: structure.privateDns ? undefined : false,
             },
-            flowLogs: { name: `${name}-flow-logs`, settings: args.flowLogs ?? {} },
+            flowLogs: { name: `${name}-flow-logs`, settings: structure.flowLogs },
             tags,
         });
 
         const zoneId: pulumi.Output<string> =
-            args.dns.zoneId !== undefined
-                ? pulumi.output(checked.zoneId!)
+            structure.zoneId !== undefined
+                ? pulumi.output(structure.zoneId)
                 : new aws.route53.Zone(
                       `${name}-zone`,
                       {
-                          name: args.dns.zoneName,
+                          name: structure.zoneName,
                           comment: `Private names for PrivateLink endpoints (${name})`,
                           vpcs: [{ vpcId: checked.vpcId }],
                           tags,
@@ -125,7 +152,7 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
                       parent,
                   ).zoneId;
 
-        const hostname = `${args.dns.recordName}.${args.dns.zoneName}`;
+        const hostname = `${structure.recordName}.${structure.zoneName}`;
         // The regional entry (the first) answers from every AZ the endpoint is in.
         const regional = endpoint.dnsEntries.apply((entries) => {
             const first = entries?.[0];
@@ -143,62 +170,89 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
             parent,
         );
 
-        if (args.privateDns) {
+        if (structure.privateDns) {
             new aws.vpc.EndpointPrivateDns(
                 `${name}-private-dns`,
                 { vpcEndpointId: endpoint.id, privateDnsEnabled: true },
                 parent,
             );
         }
-
-        this.endpointId = endpoint.id;
-        this.hostname = pulumi.output(hostname);
-        this.securityGroupId = sg.id;
-        this.dnsName = regional.dnsName;
-        this.zoneId = zoneId;
-        this.state = endpoint.state;
-        this.flowLogGroupName = flowLogs.logGroupName;
-        this.registerOutputs({
-            endpointId: this.endpointId,
-            hostname: this.hostname,
-            securityGroupId: this.securityGroupId,
-            dnsName: this.dnsName,
-            zoneId: this.zoneId,
-            state: this.state,
-            flowLogGroupName: this.flowLogGroupName,
-        });
+        return { securityGroup, endpoint, flowLogs, zoneId, hostname, regional };
     }
 }
 
-function checkArgs(name: string, args: PrivateLinkEndpointArgs) {
+interface CheckedArgs {
+    vpcId: pulumi.Input<string>;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    serviceName: pulumi.Input<string>;
+    serviceRegion?: pulumi.Input<string>;
+    structure: Built<CheckedStructure>;
+}
+
+/** The checked structural arguments: what decides which resources exist and their names. */
+interface CheckedStructure {
+    ports: number[];
+    sourceSecurityGroupIds: pulumi.Input<string>[];
+    zoneName: string;
+    recordName: string;
+    zoneId?: pulumi.Input<string>;
+    privateDns: boolean;
+    flowLogs: FlowLogSettings;
+}
+
+function checkArgs(name: string, args: PrivateLinkEndpointArgs): CheckedArgs {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
     const vpcId = c.vpcId("vpcId", args.vpcId);
-    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give one private subnet per AZ for the endpoint's network interfaces");
+    const subnetIds = c.subnetIdList("subnetIds", args.subnetIds, "give one private subnet per AZ for the endpoint's network interfaces");
     const serviceName = c.matches(
         "serviceName",
         args.serviceName,
         patterns.endpointServiceName,
         "an endpoint service name like com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0 (the customer stack's endpointServiceName output)",
     );
-    if (args.serviceRegion !== undefined && !patterns.region.test(args.serviceRegion)) {
-        c.fail("serviceRegion", `must be an AWS region like eu-west-1 (got "${args.serviceRegion}")`);
-    }
-    c.nonEmptyArray("ports", args.ports, "give the ports the platform uses, e.g. [443]");
-    const ports = args.ports.map((p, i) => c.port(`ports[${i}]`, p));
-    c.uniquePorts("ports", ports);
-    const sourcesFix = "give the security groups of the platform services that use the endpoint (ingress is allowed from nowhere else)";
-    const sourceSecurityGroupIds = c.securityGroupIds("sourceSecurityGroupIds", c.nonEmptyArray("sourceSecurityGroupIds", args.sourceSecurityGroupIds, sourcesFix), sourcesFix);
+    const serviceRegion =
+        args.serviceRegion === undefined
+            ? undefined
+            : c.input(args.serviceRegion, (value) => {
+                  if (typeof value !== "string" || !patterns.region.test(value)) c.fail("serviceRegion", `must be an AWS region like eu-west-1 (got ${JSON.stringify(value)})`);
+              });
     if (!args.dns) c.fail("dns", "is required: give { zoneName, recordName } for the stable hostname");
-    if (typeof args.dns.zoneName !== "string" || !patterns.dnsName.test(args.dns.zoneName)) {
-        c.fail("dns.zoneName", `must be a lower-case DNS name like privatelink.firefly.internal (got ${JSON.stringify(args.dns.zoneName)})`);
-    }
-    if (typeof args.dns.recordName !== "string" || !patterns.dnsLabel.test(args.dns.recordName)) {
-        c.fail("dns.recordName", `must be one lower-case DNS label like acme (got ${JSON.stringify(args.dns.recordName)})`);
-    }
-    const zoneId = args.dns.zoneId === undefined ? undefined : c.matches("dns.zoneId", args.dns.zoneId, patterns.route53ZoneId, "a Route 53 hosted zone ID like Z0123456789ABCDEFGHIJ");
-    checkFlowLogSettings(c, "flowLogs.", args.flowLogs ?? {});
-    return { vpcId, subnetIds, sourceSecurityGroupIds, ports, serviceName, zoneId };
+    const structure = whenReady(
+        { ports: args.ports, sourceSecurityGroupIds: args.sourceSecurityGroupIds, dns: args.dns, privateDns: args.privateDns, flowLogs: args.flowLogs },
+        {
+            ports: readyWhen.deeplyPlain(),
+            // Rules are named by position, so the groups' IDs may stay Outputs.
+            sourceSecurityGroupIds: readyWhen.plainArray,
+            dns: readyWhen.deeplyPlain("zoneId"),
+            privateDns: readyWhen.plain,
+            // The settings themselves are handed on as they are (EndpointFlowLogs takes Inputs).
+            flowLogs: readyWhen.plain,
+        },
+        (resolved): CheckedStructure => {
+            const ports = c.nonEmptyArray("ports", resolved.ports, "give the ports the platform uses, e.g. [443]").map((p, i) => c.port(`ports[${i}]`, p));
+            c.uniquePorts("ports", ports);
+            const sourcesFix = "give the security groups of the platform services that use the endpoint (ingress is allowed from nowhere else)";
+            const sourceSecurityGroupIds = c.securityGroupIds("sourceSecurityGroupIds", c.nonEmptyArray("sourceSecurityGroupIds", resolved.sourceSecurityGroupIds, sourcesFix), sourcesFix);
+            const dns = resolved.dns;
+            if (!dns || typeof dns !== "object") c.fail("dns", "is required: give { zoneName, recordName } for the stable hostname");
+            const zoneName: unknown = dns.zoneName;
+            if (typeof zoneName !== "string" || !patterns.dnsName.test(zoneName)) {
+                c.fail("dns.zoneName", `must be a lower-case DNS name like privatelink.firefly.internal (got ${JSON.stringify(zoneName)})`);
+            }
+            const recordName: unknown = dns.recordName;
+            if (typeof recordName !== "string" || !patterns.dnsLabel.test(recordName)) {
+                c.fail("dns.recordName", `must be one lower-case DNS label like acme (got ${JSON.stringify(recordName)})`);
+            }
+            const zoneId = dns.zoneId === undefined ? undefined : c.matches("dns.zoneId", dns.zoneId, patterns.route53ZoneId, "a Route 53 hosted zone ID like Z0123456789ABCDEFGHIJ");
+            const privateDns: unknown = resolved.privateDns ?? false;
+            if (typeof privateDns !== "boolean") c.fail("privateDns", `must be true or false (got ${JSON.stringify(privateDns)})`);
+            const flowLogs = resolved.flowLogs ?? {};
+            if (typeof flowLogs !== "object" || flowLogs === null) c.fail("flowLogs", `must be an object of flow-log settings (got ${JSON.stringify(flowLogs)})`);
+            return { ports, sourceSecurityGroupIds, zoneName, recordName, zoneId, privateDns, flowLogs: checkFlowLogSettings(c, "flowLogs.", flowLogs) };
+        },
+    );
+    return { vpcId, subnetIds, serviceName, serviceRegion, structure };
 }
 
 /** Which subnets an interface endpoint may use: those in AZs its endpoint service offers. */

@@ -1,55 +1,116 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../shared/iamPolicy";
-import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, isIpv4Cidr, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
+import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, isDeeplyPlain, isIpv4Cidr, isPlain, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
+import { Built, Ready, readyWhen, whenReady } from "./structure";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
+
+/** Protocol of a health check the NLB runs against its targets. */
+export const HealthCheckProtocol = {
+    /** A TCP connect (the default). */
+    TCP: "TCP",
+    /** An HTTP request to `path`; any 2xx–3xx answer is healthy. */
+    HTTP: "HTTP",
+    /** An HTTPS request to `path`; any 2xx–3xx answer is healthy. */
+    HTTPS: "HTTPS",
+} as const;
+/** Protocol of a health check the NLB runs against its targets. */
+export type HealthCheckProtocol = (typeof HealthCheckProtocol)[keyof typeof HealthCheckProtocol];
+
+/** Protocol of an NLB listener, or from the NLB to its targets. */
+export const ListenerProtocol = {
+    /** Bytes pass through untouched (TLS, if any, ends at the target). */
+    TCP: "TCP",
+    /** TLS, ended (or, to the targets, started) by the NLB. */
+    TLS: "TLS",
+} as const;
+/** Protocol of an NLB listener, or from the NLB to its targets. */
+export type ListenerProtocol = (typeof ListenerProtocol)[keyof typeof ListenerProtocol];
+
+/** What the NLB's targets are. */
+export const PrivateLinkTargetType = {
+    /** EC2 instance IDs (`i-…`). */
+    instance: "instance",
+    /** Private IPv4 addresses (in the VPC, a peered VPC or on premises). */
+    ip: "ip",
+} as const;
+/** What the NLB's targets are. */
+export type PrivateLinkTargetType = (typeof PrivateLinkTargetType)[keyof typeof PrivateLinkTargetType];
+
+/** Events that AWS reports on an endpoint service's connections. */
+export const EndpointConnectionEvent = {
+    /** A connection request was accepted. */
+    Accept: "Accept",
+    /** An endpoint requested a connection. */
+    Connect: "Connect",
+    /** An endpoint connection was deleted. */
+    Delete: "Delete",
+    /** A connection request was rejected. */
+    Reject: "Reject",
+} as const;
+/** Events that AWS reports on an endpoint service's connections. */
+export type EndpointConnectionEvent = (typeof EndpointConnectionEvent)[keyof typeof EndpointConnectionEvent];
 
 /** A health check the NLB runs against each target of one listener's target group. */
 export interface PrivateLinkHealthCheck {
     /** Default `TCP` (a connect). Use `HTTP`/`HTTPS` with `path` to check the application itself. */
-    protocol?: "TCP" | "HTTP" | "HTTPS";
+    protocol?: pulumi.Input<HealthCheckProtocol>;
     /** Port probed on the target. Default: the target port. */
-    port?: number;
+    port?: pulumi.Input<number>;
     /** Request path for HTTP/HTTPS checks. Default `/`. */
-    path?: string;
+    path?: pulumi.Input<string>;
     /** Seconds between checks, 5–300 (what an NLB accepts). Default 10, so a dead target leaves fast. */
-    intervalSeconds?: number;
+    intervalSeconds?: pulumi.Input<number>;
     /** Consecutive successes before a target is healthy, 2–10. Default 3. */
-    healthyThreshold?: number;
+    healthyThreshold?: pulumi.Input<number>;
     /** Consecutive failures before a target is unhealthy, 2–10. Default 3. */
-    unhealthyThreshold?: number;
+    unhealthyThreshold?: pulumi.Input<number>;
 }
 
 /** One port the endpoint service offers: an NLB listener with its own target group. */
 export interface PrivateLinkListener {
     /** Port the NLB listens on; the platform connects to this port through its endpoint. */
-    port: number;
+    port: pulumi.Input<number>;
     /**
      * `TCP` (default): bytes pass through untouched, so TLS ends at the target and the platform
      * sees the target's own certificate. `TLS`: the NLB terminates TLS with `certificateArn`.
      */
-    protocol?: "TCP" | "TLS";
+    protocol?: pulumi.Input<ListenerProtocol>;
     /** Port on the targets. Default: `port`. */
-    targetPort?: number;
+    targetPort?: pulumi.Input<number>;
     /**
      * Protocol from the NLB to the targets. Default: `TCP` for TCP listeners, `TLS` for TLS
      * listeners (re-encrypted, so traffic is never plaintext inside the VPC either).
      */
-    targetProtocol?: "TCP" | "TLS";
+    targetProtocol?: pulumi.Input<ListenerProtocol>;
     /** ACM certificate for a TLS listener (required for TLS, refused for TCP). */
     certificateArn?: pulumi.Input<string>;
     /**
      * ELB security policy for a TLS listener. Default `ELBSecurityPolicy-TLS13-1-2-2021-06`.
      * Only TLS 1.2+ policies are accepted; the provider's own default (2016-08) allows TLS 1.0.
      */
-    sslPolicy?: string;
-    healthCheck?: PrivateLinkHealthCheck;
+    sslPolicy?: pulumi.Input<string>;
+    /** The health check of this listener's target group. Default: a TCP connect every 10 seconds. */
+    healthCheck?: pulumi.Input<PrivateLinkHealthCheck>;
     /** Targets for this listener only. Default: the component's `targets`. */
-    targets?: pulumi.Input<string>[];
+    targets?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-/** Events that AWS reports on an endpoint service's connections. */
-export type EndpointConnectionEvent = "Accept" | "Connect" | "Delete" | "Reject";
+/** Where the endpoint service's connection events and the NLB's health alarms go. */
+export interface PrivateLinkNotifications {
+    /**
+     * Default `true`. `false`: no connection notifications and no alarm actions (the alarms still
+     * exist). Replaces 0.1's `notifications: false`.
+     */
+    enabled?: pulumi.Input<boolean>;
+    /**
+     * Your own SNS topic. Default: a new topic. Its policy must let `vpce.amazonaws.com` and
+     * CloudWatch publish.
+     */
+    topicArn?: pulumi.Input<string>;
+    /** The connection events to notify. Default: all of them. */
+    events?: pulumi.Input<pulumi.Input<EndpointConnectionEvent>[]>;
+}
 
 export interface PrivateLinkServiceArgs {
     /** VPC of the targets (target groups live in it). */
@@ -58,48 +119,47 @@ export interface PrivateLinkServiceArgs {
      * Private subnets for the internal NLB, one per Availability Zone the service is offered in.
      * The platform can only create endpoints in AZs listed here.
      */
-    subnetIds: pulumi.Input<string>[];
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The ports offered, one listener and target group each. Ports must be distinct. */
-    listeners: PrivateLinkListener[];
+    listeners: pulumi.Input<pulumi.Input<PrivateLinkListener>[]>;
     /** `instance` (default): targets are EC2 instance IDs. `ip`: targets are private IPv4 addresses. */
-    targetType?: "instance" | "ip";
+    targetType?: pulumi.Input<PrivateLinkTargetType>;
     /** The private service behind the NLB: instance IDs or IPs, per `targetType`. */
-    targets: pulumi.Input<string>[];
+    targets: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Who may create endpoints to this service: the platform's AWS account IDs (12 digits) or
      * IAM principal ARNs. `*` is refused: it would let any AWS account request a connection.
      */
-    allowedPrincipals: pulumi.Input<string>[];
+    allowedPrincipals: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Whether each endpoint connection must be accepted before traffic flows. Default `true`;
      * with `acceptEndpointIds` only the listed endpoints are ever accepted.
      */
-    acceptanceRequired?: boolean;
+    acceptanceRequired?: pulumi.Input<boolean>;
     /**
-     * Endpoint IDs (`vpce-…`) to accept: exactly these, and no others. Pass a plain list, or the
-     * Promise from `stackReference.getOutputValue("endpointIds")`: the number of accepters must
-     * be known when the program runs so that `pulumi preview` shows each one (StackReference
-     * values are). An `Output` is refused for that reason.
+     * Endpoint IDs (`vpce-…`) to accept: exactly these, and no others. A plain list, or a value
+     * read from the platform's stack (`stackReference.getOutput("endpointIds")` or the Promise from
+     * `getOutputValue`): one accepter per ID (named after it) is created once the list is known.
      */
-    acceptEndpointIds?: string[] | Promise<string[]>;
+    acceptEndpointIds?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Private DNS name for the service (e.g. `api.customer.example.com`), so consumers can use
      * your name. You must prove domain ownership: publish `privateDnsVerification` as a TXT record.
      */
-    privateDnsName?: string;
+    privateDnsName?: pulumi.Input<string>;
     /**
      * Ask AWS to verify the private DNS name now (`EndpointServicePrivateDnsVerification`). Turn
      * on once the TXT record is published. Default `false`. Requires `privateDnsName`.
      */
-    verifyPrivateDns?: boolean;
+    verifyPrivateDns?: pulumi.Input<boolean>;
     /** Other regions that may connect (cross-region PrivateLink), e.g. `["eu-west-1"]`. */
-    supportedRegions?: string[];
+    supportedRegions?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Connection notifications and alarm actions. Default: a new SNS topic receiving every
      * connection event. Give `topicArn` to use your own topic (its policy must let
-     * `vpce.amazonaws.com` and CloudWatch publish), or `false` for none.
+     * `vpce.amazonaws.com` and CloudWatch publish), or `enabled: false` for none.
      */
-    notifications?: false | { topicArn?: pulumi.Input<string>; events?: EndpointConnectionEvent[] };
+    notifications?: pulumi.Input<PrivateLinkNotifications>;
     /**
      * Security group of the targets. The component adds the rule the targets need to it: TCP on each
      * target port and health-check port from the NLB's own security group (traffic and health checks
@@ -116,27 +176,34 @@ export interface PrivateLinkServiceArgs {
      * listener ports. Default: none, and no PrivateLink traffic gets in until they are given (the
      * component warns). Adding or changing them later changes rules only, never the NLB.
      */
-    privateLinkClientCidrs?: string[];
+    privateLinkClientCidrs?: pulumi.Input<pulumi.Input<string>[]>;
     /** Spread each AZ's traffic over targets in every AZ. Default `true`. */
-    crossZoneLoadBalancing?: boolean;
+    crossZoneLoadBalancing?: pulumi.Input<boolean>;
     /** Protect the NLB from deletion. Default `false` (so `pulumi destroy` works). */
-    deletionProtection?: boolean;
+    deletionProtection?: pulumi.Input<boolean>;
     /** Tags for every resource the component creates. */
-    tags?: Record<string, pulumi.Input<string>>;
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /** A rule for the targets' security group: TCP on `ports` from `sourceSecurityGroupId`. */
 export interface TargetIngressRule {
+    /** The NLB's security group, which traffic and health checks come from. */
     sourceSecurityGroupId: string;
-    protocol: "tcp";
+    /** Always `tcp`. */
+    protocol: string;
+    /** The target ports and health-check ports. */
     ports: number[];
 }
 
 /** The TXT record that proves ownership of `privateDnsName`. */
 export interface PrivateDnsVerificationRecord {
+    /** The record's name (in the zone of `privateDnsName`). */
     name: string;
+    /** The record type, `TXT`. */
     type: string;
+    /** The record's value (`vpce:…`). */
     value: string;
+    /** AWS's verification state: `pendingVerification`, `verified` or `failed`. */
     state: string;
 }
 
@@ -144,6 +211,8 @@ const allEvents: EndpointConnectionEvent[] = ["Accept", "Connect", "Delete", "Re
 const componentType = typeToken("PrivateLinkService");
 /** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
 const legacyComponentType = "firefly:privatelink:PrivateLinkService";
+
+type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
 
 /**
  * Customer side of PrivateLink: an internal NLB in front of a private service, published as a
@@ -155,11 +224,13 @@ export class PrivateLinkService extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;
     /** The endpoint service ID (`vpce-svc-…`). */
     public readonly serviceId: pulumi.Output<string>;
+    /** ARN of the internal network load balancer. */
     public readonly loadBalancerArn: pulumi.Output<string>;
+    /** DNS name of the internal network load balancer (reachable inside the VPC only). */
     public readonly loadBalancerDnsName: pulumi.Output<string>;
     /** TXT record to publish for `privateDnsName`; undefined without a private DNS name. */
     public readonly privateDnsVerification: pulumi.Output<PrivateDnsVerificationRecord | undefined>;
-    /** The SNS topic receiving connection events and alarms; undefined with `notifications: false`. */
+    /** The SNS topic receiving connection events and alarms; undefined with notifications disabled. */
     public readonly notificationTopicArn: pulumi.Output<string | undefined>;
     /** The endpoint IDs this service accepted. */
     public readonly acceptedEndpointIds: pulumi.Output<string[]>;
@@ -177,7 +248,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
         const checked = checkArgs(name, args);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
-        const tags = args.tags ?? {};
+        const tags: Tags = args.tags ?? {};
 
         // Traffic and health checks leave the NLB from this group, so targets can admit exactly it.
         // Its only ingress is the platform's client blocks on the listener ports (below): with
@@ -188,15 +259,108 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             { vpcId: checked.vpcId, description: `PrivateLink NLB ${name}: PrivateLink traffic in, its targets' ports out`, tags },
             parent,
         );
+
+        const lb = new aws.lb.LoadBalancer(
+            `${name}-nlb`,
+            {
+                loadBalancerType: "network",
+                internal: true,
+                subnets: checked.subnetIds,
+                // Only at creation: AWS cannot add security groups to an NLB created without any.
+                securityGroups: [lbSecurityGroup.id],
+                // "on": the group filters PrivateLink traffic as well (by client address), so neither a
+                // wrongly accepted endpoint nor a client outside privateLinkClientCidrs gets through.
+                enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "on",
+                enableCrossZoneLoadBalancing: args.crossZoneLoadBalancing ?? true,
+                enableDeletionProtection: args.deletionProtection ?? false,
+                ipAddressType: "ipv4",
+                tags,
+            },
+            // An NLB deployed before it had a security group keeps none rather than being replaced
+            // (which would give the endpoint service a new name); see README "Deploying for real".
+            { parent: this, ignoreChanges: ["securityGroups", "enforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] },
+        );
+
+        const partition = aws.getPartitionOutput({}, parent).partition;
+        const allowedPrincipals = pulumi
+            .all([partition, pulumi.output(checked.allowedPrincipals)])
+            .apply(([part, principals]) => principals.map((p) => principalArn(part, p)));
+
+        const service = new aws.ec2.VpcEndpointService(
+            `${name}-service`,
+            {
+                acceptanceRequired: checked.acceptanceRequired,
+                networkLoadBalancerArns: [lb.arn],
+                allowedPrincipals,
+                privateDnsName: checked.privateDnsName,
+                supportedRegions: checked.supportedRegions,
+                supportedIpAddressTypes: ["ipv4"],
+                tags,
+            },
+            parent,
+        );
+
+        // What depends on the listeners, targets, client blocks and notifications: built now when
+        // they are plain, or once they resolve (same names either way).
+        const built = checked.structure.then((structure) =>
+            this.buildStructure(name, structure, { vpcId: checked.vpcId, targetSecurityGroupId: checked.targetSecurityGroupId, lbSecurityGroup, lb, service, tags }),
+        );
+
+        // One accepter per endpoint ID, named after it: created once the list is known (a
+        // StackReference output is an Output or a Promise), at once for a plain list.
+        const accepted = checked.acceptEndpointIds.then((ids) => {
+            for (const endpointId of ids) {
+                new aws.ec2.VpcEndpointConnectionAccepter(
+                    `${name}-accept-${endpointId}`,
+                    { vpcEndpointServiceId: service.id, vpcEndpointId: endpointId },
+                    parent,
+                );
+            }
+            return ids;
+        });
+
+        this.serviceName = service.serviceName;
+        this.serviceId = service.id;
+        this.loadBalancerArn = lb.arn;
+        this.loadBalancerDnsName = lb.dnsName;
+        this.privateDnsVerification = service.privateDnsNameConfigurations.apply((configs) => {
+            const first = configs?.[0];
+            return first ? { name: first.name, type: first.type, value: first.value, state: first.state } : undefined;
+        });
+        this.notificationTopicArn = built.output((b) => b.topicArn);
+        this.acceptedEndpointIds = accepted.output((ids) => ids);
+        this.loadBalancerSecurityGroupId = lbSecurityGroup.id;
+        this.targetSecurityGroupId = built.output((b): pulumi.Input<string | undefined> => b.targetGroupId);
+        this.targetIngress = built.output((b) =>
+            lbSecurityGroup.id.apply((sourceSecurityGroupId): TargetIngressRule => ({ sourceSecurityGroupId, protocol: "tcp", ports: b.targetPorts })),
+        );
+        this.registerOutputs({
+            serviceName: this.serviceName,
+            serviceId: this.serviceId,
+            loadBalancerArn: this.loadBalancerArn,
+            loadBalancerDnsName: this.loadBalancerDnsName,
+            privateDnsVerification: this.privateDnsVerification,
+            notificationTopicArn: this.notificationTopicArn,
+            acceptedEndpointIds: this.acceptedEndpointIds,
+            loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
+            targetSecurityGroupId: this.targetSecurityGroupId,
+            targetIngress: this.targetIngress,
+        });
+    }
+
+    /** The resources that depend on structural arguments, from their checked values. */
+    private buildStructure(name: string, checked: CheckedStructure, base: BaseResources): { topicArn?: pulumi.Output<string>; targetGroupId?: pulumi.Input<string>; targetPorts: number[] } {
+        const parent = { parent: this };
+        const { lbSecurityGroup, lb, service, tags } = base;
         const targetPorts = [...new Set(checked.listeners.flatMap((l) => [l.targetPort, l.healthCheck.port ?? l.targetPort]))].sort((a, b) => a - b);
         // The targets' group: the one given, or for instance targets one created here to attach to
         // them. IP targets without one (perhaps outside AWS) are reached by address instead.
         const targetGroupId: pulumi.Input<string> | undefined =
-            checked.targetSecurityGroupId ??
+            base.targetSecurityGroupId ??
             (checked.targetType === "instance"
                 ? new aws.ec2.SecurityGroup(
                       `${name}-targets-sg`,
-                      { vpcId: checked.vpcId, description: `Targets of PrivateLink NLB ${name}: attach to them; admits the NLB's traffic and health checks`, tags },
+                      { vpcId: base.vpcId, description: `Targets of PrivateLink NLB ${name}: attach to them; admits the NLB's traffic and health checks`, tags },
                       parent,
                   ).id
                 : undefined);
@@ -249,32 +413,11 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             );
         }
 
-        const lb = new aws.lb.LoadBalancer(
-            `${name}-nlb`,
-            {
-                loadBalancerType: "network",
-                internal: true,
-                subnets: checked.subnetIds,
-                // Only at creation: AWS cannot add security groups to an NLB created without any.
-                securityGroups: [lbSecurityGroup.id],
-                // "on": the group filters PrivateLink traffic as well (by client address), so neither a
-                // wrongly accepted endpoint nor a client outside privateLinkClientCidrs gets through.
-                enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "on",
-                enableCrossZoneLoadBalancing: args.crossZoneLoadBalancing ?? true,
-                enableDeletionProtection: args.deletionProtection ?? false,
-                ipAddressType: "ipv4",
-                tags,
-            },
-            // An NLB deployed before it had a security group keeps none rather than being replaced
-            // (which would give the endpoint service a new name); see README "Deploying for real".
-            { parent: this, ignoreChanges: ["securityGroups", "enforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] },
-        );
-
         // IP targets outside the VPC's CIDR blocks (a peered VPC, on premises) must be registered in
         // Availability Zone "all", and targets inside it must not be.
         const vpcCidrs =
             checked.targetType === "ip"
-                ? aws.ec2.getVpcOutput({ id: checked.vpcId }, parent).cidrBlockAssociations.apply((blocks) => blocks.map((b) => b.cidrBlock))
+                ? aws.ec2.getVpcOutput({ id: base.vpcId }, parent).cidrBlockAssociations.apply((blocks) => blocks.map((b) => b.cidrBlock))
                 : undefined;
         const availabilityZoneOf = (target: pulumi.Input<string>) =>
             vpcCidrs && pulumi.all([vpcCidrs, target]).apply(([cidrs, ip]) => (cidrs.some((cidr) => ipv4InCidr(ip, cidr)) ? undefined : "all"));
@@ -283,7 +426,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             const tg = new aws.lb.TargetGroup(
                 `${name}-tg-${listener.port}`,
                 {
-                    vpcId: checked.vpcId,
+                    vpcId: base.vpcId,
                     port: listener.targetPort,
                     protocol: listener.targetProtocol,
                     targetType: checked.targetType,
@@ -323,26 +466,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             return { port: listener.port, tg };
         });
 
-        const partition = aws.getPartitionOutput({}, parent).partition;
-        const allowedPrincipals = pulumi
-            .all([partition, pulumi.all(checked.allowedPrincipals)])
-            .apply(([part, principals]) => principals.map((p) => principalArn(part, p)));
-
-        const service = new aws.ec2.VpcEndpointService(
-            `${name}-service`,
-            {
-                acceptanceRequired: checked.acceptanceRequired,
-                networkLoadBalancerArns: [lb.arn],
-                allowedPrincipals,
-                privateDnsName: args.privateDnsName,
-                supportedRegions: args.supportedRegions,
-                supportedIpAddressTypes: ["ipv4"],
-                tags,
-            },
-            parent,
-        );
-
-        if (args.verifyPrivateDns) {
+        if (checked.verifyPrivateDns) {
             new aws.vpc.EndpointServicePrivateDnsVerification(
                 `${name}-dns-verification`,
                 { serviceId: service.id, waitForVerification: true },
@@ -351,15 +475,16 @@ export class PrivateLinkService extends pulumi.ComponentResource {
         }
 
         let topicArn: pulumi.Output<string> | undefined;
-        if (args.notifications !== false) {
-            const topic = args.notifications?.topicArn ? { arn: pulumi.output(args.notifications.topicArn), policy: undefined } : this.createTopic(name, tags);
+        if (checked.notifications !== undefined) {
+            const { topicArn: given, events } = checked.notifications;
+            const topic = given ? { arn: pulumi.output(given), policy: undefined } : this.createTopic(name, tags);
             topicArn = topic.arn;
             new aws.ec2.VpcEndpointConnectionNotification(
                 `${name}-connection-events`,
                 {
                     vpcEndpointServiceId: service.id,
                     connectionNotificationArn: topicArn,
-                    connectionEvents: args.notifications?.events ?? allEvents,
+                    connectionEvents: events,
                 },
                 // AWS sends a test message on creation, refused until the policy lets the service publish.
                 { parent: this, dependsOn: topic.policy ? [topic.policy] : [] },
@@ -388,46 +513,10 @@ export class PrivateLinkService extends pulumi.ComponentResource {
                 parent,
             );
         }
-
-        const accepted = checked.acceptEndpointIds.then((ids) => {
-            for (const endpointId of ids) {
-                new aws.ec2.VpcEndpointConnectionAccepter(
-                    `${name}-accept-${endpointId}`,
-                    { vpcEndpointServiceId: service.id, vpcEndpointId: endpointId },
-                    parent,
-                );
-            }
-            return ids;
-        });
-
-        this.serviceName = service.serviceName;
-        this.serviceId = service.id;
-        this.loadBalancerArn = lb.arn;
-        this.loadBalancerDnsName = lb.dnsName;
-        this.privateDnsVerification = service.privateDnsNameConfigurations.apply((configs) => {
-            const first = configs?.[0];
-            return first ? { name: first.name, type: first.type, value: first.value, state: first.state } : undefined;
-        });
-        this.notificationTopicArn = topicArn ? topicArn : pulumi.output(undefined);
-        this.acceptedEndpointIds = pulumi.output(accepted);
-        this.loadBalancerSecurityGroupId = lbSecurityGroup.id;
-        this.targetSecurityGroupId = targetGroupId === undefined ? pulumi.output(undefined) : pulumi.output(targetGroupId).apply((id): string | undefined => id);
-        this.targetIngress = lbSecurityGroup.id.apply((sourceSecurityGroupId): TargetIngressRule => ({ sourceSecurityGroupId, protocol: "tcp", ports: targetPorts }));
-        this.registerOutputs({
-            serviceName: this.serviceName,
-            serviceId: this.serviceId,
-            loadBalancerArn: this.loadBalancerArn,
-            loadBalancerDnsName: this.loadBalancerDnsName,
-            privateDnsVerification: this.privateDnsVerification,
-            notificationTopicArn: this.notificationTopicArn,
-            acceptedEndpointIds: this.acceptedEndpointIds,
-            loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
-            targetSecurityGroupId: this.targetSecurityGroupId,
-            targetIngress: this.targetIngress,
-        });
+        return { topicArn, targetGroupId, targetPorts };
     }
 
-    private createTopic(name: string, tags: Record<string, pulumi.Input<string>>): { arn: pulumi.Output<string>; policy: aws.sns.TopicPolicy } {
+    private createTopic(name: string, tags: Tags): { arn: pulumi.Output<string>; policy: aws.sns.TopicPolicy } {
         const parent = { parent: this };
         const topic = new aws.sns.Topic(`${name}-events`, { tags }, parent);
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
@@ -456,27 +545,60 @@ export class PrivateLinkService extends pulumi.ComponentResource {
     }
 }
 
+/** What the structural resources attach to (created at construction whatever the arguments). */
+interface BaseResources {
+    vpcId: pulumi.Input<string>;
+    targetSecurityGroupId?: pulumi.Input<string>;
+    lbSecurityGroup: aws.ec2.SecurityGroup;
+    lb: aws.lb.LoadBalancer;
+    service: aws.ec2.VpcEndpointService;
+    tags: Tags;
+}
+
 interface CheckedListener {
     port: number;
-    protocol: "TCP" | "TLS";
+    protocol: ListenerProtocol;
     targetPort: number;
-    targetProtocol: "TCP" | "TLS";
+    targetProtocol: ListenerProtocol;
     certificateArn?: pulumi.Input<string>;
     sslPolicy?: string;
-    healthCheck: Required<Omit<PrivateLinkHealthCheck, "port" | "path">> & { port?: number; path: string };
+    healthCheck: { protocol: HealthCheckProtocol; port?: number; path: string; intervalSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
     targets: pulumi.Input<string>[];
+}
+
+/** The checked structural arguments: what decides which resources exist and their names. */
+interface CheckedStructure {
+    listeners: CheckedListener[];
+    targetType: PrivateLinkTargetType;
+    privateLinkClientCidrs: string[];
+    /** Undefined when notifications are disabled. */
+    notifications?: { topicArn?: pulumi.Input<string>; events: pulumi.Input<pulumi.Input<string>[]> };
+    verifyPrivateDns: boolean;
 }
 
 interface CheckedArgs {
     vpcId: pulumi.Input<string>;
-    subnetIds: pulumi.Input<string>[];
-    listeners: CheckedListener[];
-    targetType: "instance" | "ip";
-    allowedPrincipals: pulumi.Input<string>[];
-    acceptanceRequired: boolean;
-    acceptEndpointIds: Promise<string[]>;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    allowedPrincipals: pulumi.Input<pulumi.Input<string>[]>;
+    acceptanceRequired: pulumi.Input<boolean>;
+    privateDnsName?: pulumi.Input<string>;
+    supportedRegions?: pulumi.Input<pulumi.Input<string>[]>;
     targetSecurityGroupId?: pulumi.Input<string>;
-    privateLinkClientCidrs: string[];
+    structure: Built<CheckedStructure>;
+    acceptEndpointIds: Built<string[]>;
+}
+
+/** A listener list is ready when every listener is plain but for its certificate and its targets' elements. */
+function listenersReady(value: PrivateLinkServiceArgs["listeners"]): boolean {
+    return (
+        Array.isArray(value) &&
+        value.every((l) => isDeeplyPlain(l, ["certificateArn", "targets"]) && (l === null || typeof l !== "object" || readyWhen.plainArray((l as PrivateLinkListener).targets)))
+    );
+}
+
+/** Notifications are ready when whether they are on is known (topic and events are passed on as they are). */
+function notificationsReady(value: PrivateLinkServiceArgs["notifications"]): boolean {
+    return isPlain(value) && (value === undefined || value === null || typeof value !== "object" || isPlain(value.enabled));
 }
 
 /** Validates everything that can be validated before any resource exists. */
@@ -484,12 +606,90 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
     const vpcId = c.vpcId("vpcId", args.vpcId);
-    const subnetIds = c.subnetIds("subnetIds", args.subnetIds, "give the private subnets (one per AZ) for the internal NLB");
+    const subnetIds = c.subnetIdList("subnetIds", args.subnetIds, "give the private subnets (one per AZ) for the internal NLB");
 
-    const targetType = c.oneOf("targetType", args.targetType ?? "instance", ["instance", "ip"] as const);
-    const checkTargets = (field: string, targets: pulumi.Input<string>[] | undefined) => {
-        c.nonEmptyArray(field, targets, `give the ${targetType === "ip" ? "private IPv4 addresses" : "instance IDs"} the NLB forwards to`);
-        return (targets ?? []).map((t, i) =>
+    const allowedPrincipals = c.list<string>("allowedPrincipals", args.allowedPrincipals, {
+        required: true,
+        fix: 'give the platform\'s AWS account ID, e.g. ["123456789012"]',
+        each: (value, field) => c.principal(field, value),
+    });
+
+    const acceptanceRequired = c.input(args.acceptanceRequired ?? true, (value) => {
+        if (typeof value !== "boolean") c.fail("acceptanceRequired", "must be true or false");
+    });
+
+    const privateDnsName =
+        args.privateDnsName === undefined
+            ? undefined
+            : c.input(args.privateDnsName, (value) => {
+                  if (typeof value !== "string" || !patterns.dnsName.test(value)) {
+                      c.fail("privateDnsName", `must be a lower-case DNS name like api.customer.example.com (got ${JSON.stringify(value)})`);
+                  }
+              });
+    const supportedRegions =
+        args.supportedRegions === undefined
+            ? undefined
+            : c.list<string>("supportedRegions", args.supportedRegions, {
+                  fix: 'list AWS regions, e.g. ["eu-west-1"]',
+                  each: (value, field) => {
+                      if (typeof value !== "string" || !patterns.region.test(value)) c.fail(field, `must be an AWS region like eu-west-1 (got ${JSON.stringify(value)})`);
+                  },
+              });
+
+    const targetSecurityGroupId =
+        args.targetSecurityGroupId === undefined
+            ? undefined
+            : c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0 (the targets' group)");
+
+    if ((args.notifications as unknown) === false) c.fail("notifications", notificationsFalse);
+
+    const structure = whenReady(
+        {
+            listeners: args.listeners,
+            targets: args.targets,
+            targetType: args.targetType,
+            privateLinkClientCidrs: args.privateLinkClientCidrs,
+            notifications: args.notifications,
+            verifyPrivateDns: args.verifyPrivateDns,
+        },
+        {
+            listeners: listenersReady,
+            targets: readyWhen.plainArray,
+            targetType: readyWhen.plain,
+            privateLinkClientCidrs: readyWhen.deeplyPlain(),
+            notifications: notificationsReady,
+            verifyPrivateDns: readyWhen.plain,
+        },
+        (resolved) => checkStructure(c, resolved, args.privateDnsName !== undefined),
+    );
+
+    const acceptEndpointIds = whenReady({ ids: args.acceptEndpointIds }, { ids: readyWhen.deeplyPlain() }, ({ ids }) => checkEndpointIds(c, ids));
+
+    return { vpcId, subnetIds, allowedPrincipals, acceptanceRequired, privateDnsName, supportedRegions, targetSecurityGroupId, structure, acceptEndpointIds };
+}
+
+const notificationsFalse = "no longer takes false; write notifications: { enabled: false } for no connection notifications and no alarm actions";
+
+/** The structural arguments, plain (as given, or resolved): the same checks either way. */
+function checkStructure(
+    c: ArgChecker,
+    args: {
+        listeners: Ready<PrivateLinkServiceArgs["listeners"]>;
+        targets: Ready<PrivateLinkServiceArgs["targets"]>;
+        targetType: Ready<PrivateLinkServiceArgs["targetType"]>;
+        privateLinkClientCidrs: Ready<PrivateLinkServiceArgs["privateLinkClientCidrs"]>;
+        notifications: Ready<PrivateLinkServiceArgs["notifications"]>;
+        verifyPrivateDns: Ready<PrivateLinkServiceArgs["verifyPrivateDns"]>;
+    },
+    privateDnsNameGiven: boolean,
+): CheckedStructure {
+    const targetType = c.oneOf("targetType", args.targetType ?? "instance", Object.values(PrivateLinkTargetType));
+    const checkTargets = (field: string, targets: unknown): pulumi.Input<string>[] => {
+        const fix = `give the ${targetType === "ip" ? "private IPv4 addresses" : "instance IDs"} the NLB forwards to`;
+        if (targets !== undefined && !Array.isArray(targets)) c.fail(field, `must be a list (got ${JSON.stringify(targets)}); ${fix}`);
+        const list = c.nonEmptyArray(field, targets as pulumi.Input<string>[] | undefined, fix);
+        c.uniqueValues(field, list);
+        return list.map((t, i) =>
             targetType === "ip"
                 ? c.input(t, (ip) => {
                       if (typeof ip !== "string" || !isPrivateIpv4(ip)) {
@@ -501,13 +701,14 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
     };
     const defaultTargets = checkTargets("targets", args.targets);
 
-    c.nonEmptyArray("listeners", args.listeners, "give at least one port to offer, e.g. [{ port: 443 }]");
-    const listeners = args.listeners.map((l, i): CheckedListener => {
+    const given = c.nonEmptyArray("listeners", args.listeners as PrivateLinkListener[] | undefined, "give at least one port to offer, e.g. [{ port: 443 }]");
+    const listeners = given.map((l, i): CheckedListener => {
         const f = `listeners[${i}]`;
+        if (l === null || typeof l !== "object") c.fail(f, `must be a listener like { port: 443 } (got ${JSON.stringify(l)})`);
         const port = c.port(`${f}.port`, l.port);
-        const protocol = c.oneOf(`${f}.protocol`, l.protocol ?? "TCP", ["TCP", "TLS"] as const);
+        const protocol = c.oneOf(`${f}.protocol`, l.protocol ?? "TCP", Object.values(ListenerProtocol));
         const targetPort = l.targetPort === undefined ? port : c.port(`${f}.targetPort`, l.targetPort);
-        const targetProtocol = c.oneOf(`${f}.targetProtocol`, l.targetProtocol ?? protocol, ["TCP", "TLS"] as const);
+        const targetProtocol = c.oneOf(`${f}.targetProtocol`, l.targetProtocol ?? protocol, Object.values(ListenerProtocol));
         if (protocol === "TCP" && targetProtocol === "TLS") {
             c.fail(`${f}.targetProtocol`, 'can be "TLS" only behind a TLS listener (an NLB TCP listener forwards to TCP target groups); set protocol: "TLS" or targetProtocol: "TCP"');
         }
@@ -516,19 +717,20 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
         if (protocol === "TLS") {
             if (l.certificateArn === undefined) c.fail(`${f}.certificateArn`, "is required for a TLS listener; give an ACM certificate ARN, or use protocol TCP to pass TLS through to the targets");
             certificateArn = c.matches(`${f}.certificateArn`, l.certificateArn, patterns.acmCertificateArn, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)");
-            sslPolicy = l.sslPolicy ?? defaultListenerSslPolicy;
-            if (!tls12ListenerPolicyPattern.test(sslPolicy)) {
-                c.fail(`${f}.sslPolicy`, `must allow only TLS 1.2 or newer (ELBSecurityPolicy-TLS13-1-2-*, -TLS-1-2-*, -FS-1-2-*; got "${sslPolicy}"); omit it for ${defaultListenerSslPolicy}`);
+            const policy: unknown = l.sslPolicy ?? defaultListenerSslPolicy;
+            if (typeof policy !== "string" || !tls12ListenerPolicyPattern.test(policy)) {
+                c.fail(`${f}.sslPolicy`, `must allow only TLS 1.2 or newer (ELBSecurityPolicy-TLS13-1-2-*, -TLS-1-2-*, -FS-1-2-*; got ${JSON.stringify(policy)}); omit it for ${defaultListenerSslPolicy}`);
             }
+            sslPolicy = policy;
         } else {
             if (l.certificateArn !== undefined) c.fail(`${f}.certificateArn`, 'is only used by TLS listeners; set protocol: "TLS" or remove it');
             if (l.sslPolicy !== undefined) c.fail(`${f}.sslPolicy`, 'is only used by TLS listeners; set protocol: "TLS" or remove it');
         }
-        const hc = l.healthCheck ?? {};
-        const hcProtocol = c.oneOf(`${f}.healthCheck.protocol`, hc.protocol ?? "TCP", ["TCP", "HTTP", "HTTPS"] as const);
+        const hc = (l.healthCheck ?? {}) as Ready<PrivateLinkHealthCheck>;
+        const hcProtocol = c.oneOf(`${f}.healthCheck.protocol`, hc.protocol ?? "TCP", Object.values(HealthCheckProtocol));
         if (hcProtocol === "TCP" && hc.path !== undefined) c.fail(`${f}.healthCheck.path`, "is only used by HTTP/HTTPS health checks; set protocol or remove path");
-        const path = hc.path ?? "/";
-        if (!path.startsWith("/")) c.fail(`${f}.healthCheck.path`, `must start with "/" (got "${path}")`);
+        const path: unknown = hc.path ?? "/";
+        if (typeof path !== "string" || !path.startsWith("/")) c.fail(`${f}.healthCheck.path`, `must start with "/" (got ${JSON.stringify(path)})`);
         return {
             port,
             protocol,
@@ -549,66 +751,54 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
     });
     c.uniquePorts("listeners", listeners.map((l) => l.port));
 
-    c.nonEmptyArray("allowedPrincipals", args.allowedPrincipals, "give the platform's AWS account ID, e.g. [\"123456789012\"]");
-    const allowedPrincipals = args.allowedPrincipals.map((p, i) => c.input(p, (value) => c.principal(`allowedPrincipals[${i}]`, value)));
+    const verifyPrivateDns = args.verifyPrivateDns ?? false;
+    if (typeof verifyPrivateDns !== "boolean") c.fail("verifyPrivateDns", "must be true or false");
+    if (verifyPrivateDns && !privateDnsNameGiven) c.fail("verifyPrivateDns", "needs privateDnsName; set the name to verify or remove verifyPrivateDns");
 
-    const acceptanceRequired = args.acceptanceRequired ?? true;
-    if (typeof acceptanceRequired !== "boolean") c.fail("acceptanceRequired", "must be true or false");
-
-    if (args.verifyPrivateDns && args.privateDnsName === undefined) {
-        c.fail("verifyPrivateDns", "needs privateDnsName; set the name to verify or remove verifyPrivateDns");
-    }
-    if (args.privateDnsName !== undefined && !patterns.dnsName.test(args.privateDnsName)) {
-        c.fail("privateDnsName", `must be a lower-case DNS name like api.customer.example.com (got "${args.privateDnsName}")`);
-    }
-    (args.supportedRegions ?? []).forEach((r, i) => {
-        if (!patterns.region.test(r)) c.fail(`supportedRegions[${i}]`, `must be an AWS region like eu-west-1 (got "${r}")`);
-    });
-    if (args.notifications) {
-        if (args.notifications.topicArn !== undefined) {
-            c.matches("notifications.topicArn", args.notifications.topicArn, patterns.snsTopicArn, "an SNS topic ARN");
-        }
-        const events = args.notifications.events ?? allEvents;
-        c.nonEmptyArray("notifications.events", events, `choose from ${allEvents.join(", ")}, or set notifications: false`);
-        events.forEach((e, i) => c.oneOf(`notifications.events[${i}]`, e, allEvents));
-    }
-
-    if (pulumi.Output.isInstance(args.acceptEndpointIds)) {
-        c.fail(
-            "acceptEndpointIds",
-            'is an Output, whose length is unknown while the program runs, so the accepters could not be previewed; pass a plain list or the Promise from stackReference.getOutputValue("endpointIds")',
-        );
-    }
-    const acceptEndpointIds = Promise.resolve(args.acceptEndpointIds ?? []).then((ids) => {
-        if (!Array.isArray(ids)) c.fail("acceptEndpointIds", `must be a list of endpoint IDs (got ${JSON.stringify(ids)})`);
-        ids.forEach((id, i) => {
-            if (typeof id !== "string" || !patterns.vpcEndpointId.test(id)) {
-                c.fail(`acceptEndpointIds[${i}]`, `must be a VPC endpoint ID like vpce-0123456789abcdef0 (got ${JSON.stringify(id)})`);
-            }
+    let notifications: CheckedStructure["notifications"];
+    const n = args.notifications;
+    if ((n as unknown) === false) c.fail("notifications", notificationsFalse);
+    if (n !== undefined && (n === null || typeof n !== "object")) c.fail("notifications", `must be an object like { topicArn, events } or { enabled: false } (got ${JSON.stringify(n)})`);
+    const enabled: unknown = n?.enabled ?? true;
+    if (typeof enabled !== "boolean") c.fail("notifications.enabled", `must be true or false (got ${JSON.stringify(enabled)})`);
+    if (enabled) {
+        const topicArn = n?.topicArn === undefined ? undefined : c.matches("notifications.topicArn", n.topicArn, patterns.snsTopicArn, "an SNS topic ARN");
+        const events = c.list<string>("notifications.events", n?.events ?? allEvents, {
+            required: true,
+            fix: `choose from ${allEvents.join(", ")}, or set notifications: { enabled: false }`,
+            each: (value, field) => c.oneOf(field, value, allEvents),
         });
-        c.uniqueValues("acceptEndpointIds", ids);
-        return [...ids];
-    });
-    // Keep an unhandled rejection from surfacing before the component awaits it.
-    acceptEndpointIds.catch(() => undefined);
+        notifications = { topicArn, events };
+    } else if (n?.topicArn !== undefined || n?.events !== undefined) {
+        c.fail("notifications.enabled", "is false, so topicArn and events would be ignored; remove them or turn notifications on");
+    }
 
-    const targetSecurityGroupId =
-        args.targetSecurityGroupId === undefined
-            ? undefined
-            : c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0 (the targets' group)");
-
-    const privateLinkClientCidrs = args.privateLinkClientCidrs ?? [];
-    if (!Array.isArray(privateLinkClientCidrs)) c.fail("privateLinkClientCidrs", "must be a list of IPv4 CIDR blocks like 10.0.0.0/16");
-    privateLinkClientCidrs.forEach((cidr, i) => {
+    const cidrs = args.privateLinkClientCidrs ?? [];
+    if (!Array.isArray(cidrs)) c.fail("privateLinkClientCidrs", "must be a list of IPv4 CIDR blocks like 10.0.0.0/16");
+    const privateLinkClientCidrs = cidrs.map((cidr, i) => {
         if (typeof cidr !== "string" || !isIpv4Cidr(cidr)) {
             c.fail(`privateLinkClientCidrs[${i}]`, `must be an IPv4 CIDR block like 10.0.0.0/16, the consumer VPC's (got ${JSON.stringify(cidr)})`);
         } else if (cidr.endsWith("/0")) {
             c.fail(`privateLinkClientCidrs[${i}]`, "must not be 0.0.0.0/0: give the consumer VPC's CIDR blocks, so only its clients get in");
         }
+        return cidr;
     });
     c.uniqueValues("privateLinkClientCidrs", privateLinkClientCidrs);
 
-    return { vpcId, subnetIds, listeners, targetType, allowedPrincipals, acceptanceRequired, acceptEndpointIds, targetSecurityGroupId, privateLinkClientCidrs };
+    return { listeners, targetType, privateLinkClientCidrs, notifications, verifyPrivateDns };
+}
+
+/** Endpoint IDs to accept, plain (as given, or resolved). */
+function checkEndpointIds(c: ArgChecker, ids: unknown): string[] {
+    if (ids === undefined) return [];
+    if (!Array.isArray(ids)) c.fail("acceptEndpointIds", `must be a list of endpoint IDs (got ${JSON.stringify(ids)})`);
+    ids.forEach((id: unknown, i) => {
+        if (typeof id !== "string" || !patterns.vpcEndpointId.test(id)) {
+            c.fail(`acceptEndpointIds[${i}]`, `must be a VPC endpoint ID like vpce-0123456789abcdef0 (got ${JSON.stringify(id)})`);
+        }
+    });
+    c.uniqueValues("acceptEndpointIds", ids as string[]);
+    return [...(ids as string[])];
 }
 
 function isPrivateIpv4(ip: string): boolean {

@@ -24,8 +24,8 @@ export interface InterfaceEndpointArgs {
         name: string;
         vpcId: pulumi.Input<string>;
         serviceName: pulumi.Input<string>;
-        serviceRegion?: string;
-        subnetIds: pulumi.Input<string>[];
+        serviceRegion?: pulumi.Input<string>;
+        subnetIds: pulumi.Input<pulumi.Input<string>[]>;
         /**
          * Leave undefined when `aws.vpc.EndpointPrivateDns` manages the setting: both writing it makes
          * a perpetual diff (the provider's documentation says so).
@@ -35,7 +35,7 @@ export interface InterfaceEndpointArgs {
     };
     /** Flow logs of the endpoint's subnets, or `false` when they are logged elsewhere. */
     flowLogs: false | { name: string; settings: FlowLogSettings };
-    tags: Record<string, pulumi.Input<string>>;
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 export interface InterfaceEndpoint {

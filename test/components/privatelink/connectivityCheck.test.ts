@@ -103,7 +103,7 @@ describe("ConnectivityCheck", () => {
 
     it("runs on the deploy runner with @pulumi/command when asked, piping the probe into node", async () => {
         const run = await deploy(() => {
-            new ConnectivityCheck("acme", { hostname: "acme.privatelink.firefly.internal", runFrom: "runner", httpHeadPath: false, servername: "gitlab.acme.com" });
+            new ConnectivityCheck("acme", { hostname: "acme.privatelink.firefly.internal", runFrom: "runner", httpHead: false, servername: "gitlab.acme.com" });
         });
         assert.equal(ofType(run, types.lambdaFunction).length, 0);
         const cmd = single(run, types.localCommand);
@@ -119,6 +119,8 @@ describe("ConnectivityCheck", () => {
             ["a port outside 1-65535", { port: 0 }, /port must be an integer port between 1 and 65535/],
             ["a timeout over a minute", { timeoutSeconds: 120 }, /timeoutSeconds must be an integer between 1 and 60/],
             ["a path without a leading slash", { httpHeadPath: "health" }, /httpHeadPath must be a path starting with "\/"/],
+            ["0.1's httpHeadPath: false", { httpHeadPath: false as unknown as string }, /httpHeadPath no longer takes false; write httpHead: false for no HTTP request/],
+            ["a path with httpHead: false", { httpHead: false, httpHeadPath: "/health" }, /httpHeadPath is only used with httpHead: true/],
             ["a servername without TLS", { tls: false, servername: "x.example.com" }, /servername is only used with tls: true/],
             ["a lambda probe without a VPC", { vpcId: undefined }, /vpcId is required to run the probe in the VPC/],
             ["a lambda probe without subnets", { subnetIds: [] }, /subnetIds must list at least one entry/],

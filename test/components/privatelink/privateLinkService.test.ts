@@ -162,7 +162,7 @@ describe("PrivateLinkService", () => {
             });
         });
 
-        it("uses a given SNS topic instead of creating one, and none with notifications: false", async () => {
+        it("uses a given SNS topic instead of creating one, and none with notifications: { enabled: false }", async () => {
             const topicArn = "arn:aws:sns:us-east-1:111111111111:ops";
             const withTopic = await deploy(() => {
                 new PrivateLinkService("acme", baseArgs({ notifications: { topicArn, events: ["Connect"] } }));
@@ -170,7 +170,7 @@ describe("PrivateLinkService", () => {
             assert.equal(ofType(withTopic, types.snsTopic).length, 0);
             assert.equal(single(withTopic, types.vpcEndpointConnectionNotification).inputs.connectionNotificationArn, topicArn);
             const without = await deploy(() => {
-                new PrivateLinkService("acme", baseArgs({ notifications: false }));
+                new PrivateLinkService("acme", baseArgs({ notifications: { enabled: false } }));
             });
             assert.equal(ofType(without, types.vpcEndpointConnectionNotification).length, 0);
             assert.deepEqual(single(without, types.metricAlarm).inputs.alarmActions ?? [], []);
@@ -262,6 +262,8 @@ describe("PrivateLinkService", () => {
             ["an invalid private DNS name", { privateDnsName: "Not A Name" }, /privateDnsName must be a lower-case DNS name/],
             ["an invalid supported region", { supportedRegions: ["europe"] }, /supportedRegions\[0\] must be an AWS region/],
             ["an unknown notification event", { notifications: { events: ["Exploded" as "Accept"] } }, /notifications\.events\[0\] must be one of/],
+            ["a topic with notifications disabled", { notifications: { enabled: false, topicArn: "arn:aws:sns:us-east-1:111111111111:ops" } }, /notifications\.enabled is false, so topicArn and events would be ignored/],
+            ["a malformed endpoint ID to accept", { acceptEndpointIds: ["vpce-0a1b2c3d4e5f60718", "endpoint-2"] }, /acceptEndpointIds\[1\] must be a VPC endpoint ID like vpce-/],
         ]);
 
         it("refuses malformed endpoint IDs to accept, naming the entry", async () => {
@@ -273,11 +275,10 @@ describe("PrivateLinkService", () => {
             );
         });
 
-        it("refuses an Output for acceptEndpointIds and says what to pass instead", async () => {
-            const pulumi = await import("@pulumi/pulumi");
+        it("refuses 0.1's notifications: false at construction and names the new form", () => {
             assert.throws(
-                () => new PrivateLinkService("acme", baseArgs({ acceptEndpointIds: pulumi.output(["vpce-0a1b2c3d4e5f60718"]) as unknown as string[] })),
-                /acceptEndpointIds is an Output.*getOutputValue\("endpointIds"\)/,
+                () => new PrivateLinkService("acme", baseArgs({ notifications: false as unknown as { enabled: false } })),
+                /PrivateLinkService "acme": notifications no longer takes false; write notifications: \{ enabled: false \}/,
             );
         });
 
