@@ -12,6 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EndpointFlowLogs } from "../privatelink/endpointFlowLogs";
 import type { CheckedEndpoint } from "./privateApiChecks";
+import { isPlain } from "../shared/validation";
 import { whenListsKnown, whenReady } from "./privateApiInputs";
 import { executeApiEndpointPolicy } from "./privateApiPolicy";
 import type { ApiEnvironment } from "./privateApiRoutes";
@@ -69,9 +70,8 @@ export function createApiEndpoint(
             securityGroupIds: [securityGroup.id],
             privateDnsEnabled: endpoint.privateDnsEnabled,
             ipAddressType: "ipv4",
-            policy:
-                endpoint.policy ??
-                pulumi.all([env.partition, env.region, env.accountId]).apply(([part, reg, account]) => JSON.stringify(executeApiEndpointPolicy(part, reg, account))),
+            // Default: invoke this account's APIs only (also when `policy` resolves to nothing).
+            policy: isPlain(endpoint.policy) ? (endpoint.policy ?? defaultPolicy(env)) : pulumi.output(endpoint.policy).apply((policy) => policy ?? defaultPolicy(env)),
             tags,
         },
         opts,
@@ -87,4 +87,8 @@ export function createApiEndpoint(
         );
     });
     return { securityGroup, endpoint: vpcEndpoint };
+}
+
+function defaultPolicy(env: Environment): pulumi.Output<string> {
+    return pulumi.all([env.partition, env.region, env.accountId]).apply(([part, reg, account]) => JSON.stringify(executeApiEndpointPolicy(part, reg, account)));
 }

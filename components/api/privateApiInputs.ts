@@ -44,9 +44,13 @@ export function whenKnownDeep<T, R>(value: T, build: (resolved: T) => R, passThr
 export function whenListsKnown<T, R>(lists: ReadonlyArray<pulumi.Input<pulumi.Input<T>[]> | undefined>, build: (lists: pulumi.Input<T>[][]) => R): Later<R> {
     const pending = lists.findIndex((list) => list !== undefined && !Array.isArray(list));
     if (pending < 0) return build(lists.map((list) => (list ?? []) as pulumi.Input<T>[]));
-    return pulumi.output(lists[pending]!).apply((resolved) => {
+    // An Output's own `apply`, not `pulumi.output(...)`: that would also resolve Outputs inside the
+    // list (e.g. the ID of an endpoint this component creates), which name their resources by index.
+    const list = lists[pending]!;
+    const resolvedList = pulumi.Output.isInstance(list) ? list : pulumi.output(list);
+    return (resolvedList as pulumi.Output<pulumi.Input<T>[] | undefined>).apply((resolved) => {
         const next = [...lists];
-        next[pending] = (resolved ?? []) as pulumi.Input<T>[];
+        next[pending] = resolved ?? [];
         return whenListsKnown(next, build);
     }) as pulumi.Output<R>;
 }
