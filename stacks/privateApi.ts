@@ -28,7 +28,10 @@ export function deployPrivateApi(config: PrivateApiConfig | undefined, defaults:
               }
             : undefined,
         vpcEndpointIds: config.existingEndpointIds,
-        routes: config.routes,
+        // The config keeps `authorization: { authorizer, scopes }`; the component takes them as fields of the route.
+        routes: config.routes.map(({ authorization, ...route }) =>
+            typeof authorization === "object" ? { ...route, authorizer: authorization.authorizer, authorizationScopes: authorization.scopes } : { ...route, authorization },
+        ),
         authorizers: config.authorizers,
         allowedPrincipals: config.allowedPrincipals,
         stageName: config.stageName,

@@ -1,14 +1,49 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { FlowLogSettings } from "../privatelink/endpointFlowLogs";
-import { createInterfaceEndpoint, InterfaceEndpoint } from "../shared/interfaceEndpoint";
-import { CheckedEndpoint, checkArgs, componentType, legacyComponentType } from "./privateApiChecks";
 import { withLegacyType } from "../shared/typeTokens";
+import { checkArgs, componentType, legacyComponentType } from "./privateApiChecks";
 import { createCustomDomain } from "./privateApiDomain";
-import { executeApiEndpointPolicy, invokerIdentityPolicy, privateApiInvokePolicy } from "./privateApiPolicy";
+import { createApiEndpoint, Environment } from "./privateApiEndpoint";
+import { Later, outputWhenReady, whenListsKnown, whenReady } from "./privateApiInputs";
+import { invokerIdentityPolicy, privateApiInvokePolicy } from "./privateApiPolicy";
 import { createRoutes } from "./privateApiRouteResources";
-import { ApiEnvironment, curlExample, PrivateApiAuthorizer, PrivateApiRoute } from "./privateApiRoutes";
+import { curlExample, PrivateApiAuthorizer, PrivateApiRoute } from "./privateApiRoutes";
 import { createStage } from "./privateApiStage";
+
+/** Which traffic the endpoint's flow logs record. */
+export const PrivateApiFlowLogTrafficType = {
+    /** Accepted and rejected connections (the default). */
+    ALL: "ALL",
+    /** Accepted connections only. */
+    ACCEPT: "ACCEPT",
+    /** Rejected connections only. */
+    REJECT: "REJECT",
+} as const;
+export type PrivateApiFlowLogTrafficType = (typeof PrivateApiFlowLogTrafficType)[keyof typeof PrivateApiFlowLogTrafficType];
+
+/** Flow logs of the execute-api endpoint's subnets (an `EndpointFlowLogs` component). */
+export interface PrivateApiFlowLogs {
+    /**
+     * Default `true`. `false` is an explicit opt-out for VPCs whose flow logs are managed elsewhere;
+     * the policy pack's flow-log rule then fails unless the same stack logs the VPC or these subnets.
+     * The other settings apply only when enabled.
+     */
+    enabled?: pulumi.Input<boolean>;
+    /**
+     * Which traffic to record. Default `ALL`: rejected connections are what an investigation of an
+     * endpoint usually looks for, accepted ones show who used it.
+     */
+    trafficType?: pulumi.Input<PrivateApiFlowLogTrafficType>;
+    /** Days CloudWatch Logs keeps the records. Default 365. */
+    retentionInDays?: pulumi.Input<number>;
+    /** Seconds over which a flow is aggregated into one record: 60 (default) or 600 (fewer, cheaper records). */
+    maxAggregationIntervalSeconds?: pulumi.Input<number>;
+    /**
+     * KMS key ARN to encrypt the log group. Default: CloudWatch Logs' own encryption. The key policy
+     * must allow `logs.<region>.amazonaws.com` to use it.
+     */
+    kmsKeyArn?: pulumi.Input<string>;
+}
 
 /** The execute-api interface endpoint the component creates. */
 export interface PrivateApiEndpointArgs {
@@ -16,23 +51,24 @@ export interface PrivateApiEndpointArgs {
     vpcId: pulumi.Input<string>;
     /**
      * Private subnets for the endpoint's network interfaces, one per Availability Zone the callers run
-     * in. A plain list (elements may be Outputs): each subnet also gets a flow log.
+     * in (e.g. awsx's `vpc.privateSubnetIds`). Each subnet also gets a flow log; when the list is an
+     * Output, those are created once it resolves (named by subnet ID).
      */
-    subnetIds: pulumi.Input<string>[];
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Security groups of the callers (e.g. the instances' group). The endpoint's own security group
-     * allows HTTPS (443) from these and from `allowedSourceCidrs`, and nothing else. A plain list.
+     * allows HTTPS (443) from these and from `allowedSourceCidrs`, and nothing else.
      */
-    allowedSourceSecurityGroupIds?: pulumi.Input<string>[];
-    /** IPv4 CIDRs allowed on 443, e.g. a peered VPC. `/0` is refused. A plain list. */
-    allowedSourceCidrs?: pulumi.Input<string>[];
+    allowedSourceSecurityGroupIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /** IPv4 CIDRs allowed on 443, e.g. a peered VPC. `/0` is refused. */
+    allowedSourceCidrs?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Resolve `<api-id>.execute-api.<region>.amazonaws.com` to the endpoint inside the VPC. Default
      * `true`. Note that with private DNS on, the VPC can no longer reach *public* API Gateway APIs by
      * their default hostnames, and a VPC can have only one execute-api endpoint with private DNS: if
      * it already has one, pass its ID in `vpcEndpointIds` instead of creating another.
      */
-    privateDnsEnabled?: boolean;
+    privateDnsEnabled?: pulumi.Input<boolean>;
     /**
      * Endpoint policy (JSON). Default: invoke APIs of this account only, so the endpoint cannot be
      * used to send data to other accounts' private APIs.
@@ -40,20 +76,19 @@ export interface PrivateApiEndpointArgs {
     policy?: pulumi.Input<string>;
     /**
      * Flow logs for the endpoint's subnets (see `EndpointFlowLogs`). Default: on, all traffic, kept
-     * 365 days. `false` is an explicit opt-out for VPCs whose flow logs are managed elsewhere; the
-     * policy pack's flow-log rule then fails unless the same stack logs the VPC or these subnets.
+     * 365 days. `{ enabled: false }` opts out explicitly.
      */
-    flowLogs?: false | FlowLogSettings;
+    flowLogs?: pulumi.Input<PrivateApiFlowLogs>;
 }
 
 /** A private custom domain name for the API (`https://<domainName>/<basePath>/…` inside the VPC). */
 export interface PrivateApiCustomDomain {
     /** Lower-case DNS name, e.g. `orders.internal.example.com`. */
-    domainName: string;
+    domainName: pulumi.Input<string>;
     /** ACM certificate covering `domainName`, in the API's region (public or ACM Private CA). */
     certificateArn: pulumi.Input<string>;
     /** Path the stage is mapped under. Default: the root of the domain. */
-    basePath?: string;
+    basePath?: pulumi.Input<string>;
     /**
      * Route 53 private hosted zone (associated with the endpoint's VPC) in which to create
      * `domainName` as an alias of the endpoint the component creates. Default: none; publish the
@@ -62,28 +97,50 @@ export interface PrivateApiCustomDomain {
     privateZoneId?: pulumi.Input<string>;
 }
 
+/** Stage-wide throttling (a token bucket). */
 export interface PrivateApiThrottling {
     /** Steady-state requests per second for the whole stage. Default 100. */
-    rateLimit?: number;
+    rateLimit?: pulumi.Input<number>;
     /** Requests that may arrive at once above the rate (token bucket size), an integer. Default 200. */
-    burstLimit?: number;
+    burstLimit?: pulumi.Input<number>;
 }
 
+/** How much API Gateway logs of each request in its execution log. */
+export const PrivateApiExecutionLogLevel = {
+    /** No execution logging. */
+    OFF: "OFF",
+    /** Errors only (the default). */
+    ERROR: "ERROR",
+    /** Errors and information about each request (never the bodies). */
+    INFO: "INFO",
+} as const;
+export type PrivateApiExecutionLogLevel = (typeof PrivateApiExecutionLogLevel)[keyof typeof PrivateApiExecutionLogLevel];
+
+/** Endpoint access mode of the enhanced `SecurityPolicy_*` TLS policies. */
+export const PrivateApiEndpointAccessMode = {
+    /** Requests must match the endpoint type and the TLS server name (the default, as AWS recommends). */
+    STRICT: "STRICT",
+    /** No such matching. */
+    BASIC: "BASIC",
+} as const;
+export type PrivateApiEndpointAccessMode = (typeof PrivateApiEndpointAccessMode)[keyof typeof PrivateApiEndpointAccessMode];
+
+/** Arguments of a PrivateApi. */
 export interface PrivateApiArgs {
     /**
      * Create an execute-api interface endpoint (with its own security group and flow logs) in the
      * callers' VPC. Required unless `vpcEndpointIds` lists existing endpoints.
      */
-    endpoint?: PrivateApiEndpointArgs;
+    endpoint?: pulumi.Input<PrivateApiEndpointArgs>;
     /**
      * IDs of existing execute-api interface endpoints (`vpce-…`) that may also reach the API, e.g.
-     * one per VPC of other callers. A plain list (elements may be Outputs).
+     * one per VPC of other callers.
      */
-    vpcEndpointIds?: pulumi.Input<string>[];
-    /** The API: at least one route. A plain list. */
-    routes: PrivateApiRoute[];
+    vpcEndpointIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /** The API: at least one route. */
+    routes: pulumi.Input<pulumi.Input<PrivateApiRoute>[]>;
     /** Authorizers routes may refer to by name (letters, digits, `_`, `-`). Default: none. */
-    authorizers?: Record<string, PrivateApiAuthorizer>;
+    authorizers?: pulumi.Input<Record<string, pulumi.Input<PrivateApiAuthorizer>>>;
     /**
      * Who may invoke, on top of coming through an allowed endpoint: AWS account IDs or IAM principal
      * ARNs; everyone else is explicitly denied. Default: this account, so IAM decides: a caller needs an
@@ -91,45 +148,45 @@ export interface PrivateApiArgs {
      * that are all `AWS_IAM`: other requests carry no principal, so then anyone who comes through the
      * endpoints passes the resource policy and the authorizer decides.
      */
-    allowedPrincipals?: pulumi.Input<string>[];
+    allowedPrincipals?: pulumi.Input<pulumi.Input<string>[]>;
     /** Stage name, the first path segment of the invoke URL. Default `v1`. */
-    stageName?: string;
+    stageName?: pulumi.Input<string>;
     /** Stage-wide throttling. Defaults: 100 requests/s, burst 200. */
-    throttling?: PrivateApiThrottling;
+    throttling?: pulumi.Input<PrivateApiThrottling>;
     /** Days the access log group keeps records. Default 365. */
-    accessLogRetentionInDays?: number;
+    accessLogRetentionInDays?: pulumi.Input<number>;
     /** KMS key ARN for the access log group. Default: CloudWatch Logs' own encryption. */
     accessLogKmsKeyArn?: pulumi.Input<string>;
     /**
      * Execution logging of the stage (API Gateway's own log group). Default `ERROR`. `INFO` logs
      * more; request and response bodies are never logged (they may carry secrets).
      */
-    executionLogLevel?: "OFF" | "ERROR" | "INFO";
+    executionLogLevel?: pulumi.Input<PrivateApiExecutionLogLevel>;
     /**
      * TLS security policy of the API and of its custom domain. Default `TLS_1_2`. The enhanced
      * `SecurityPolicy_TLS13_1_2_*` and `SecurityPolicy_TLS13_1_3_*` policies are accepted; `TLS_1_0`
      * is refused.
      */
-    securityPolicy?: string;
+    securityPolicy?: pulumi.Input<string>;
     /**
      * Endpoint access mode, required by the enhanced `SecurityPolicy_*` policies and refused with
      * `TLS_1_2`. Default with an enhanced policy: `STRICT` (requests must match the endpoint type and
      * the TLS server name), as AWS recommends.
      */
-    endpointAccessMode?: "STRICT" | "BASIC";
+    endpointAccessMode?: pulumi.Input<PrivateApiEndpointAccessMode>;
     /** A private custom domain name. Default: none. */
-    customDomain?: PrivateApiCustomDomain;
+    customDomain?: pulumi.Input<PrivateApiCustomDomain>;
     /**
      * Also set the account's API Gateway CloudWatch Logs role (`aws.apigateway.Account`), which access
      * and execution logging need. Default `false`: it is one setting per account and region, so exactly
      * one stack should own it (two that both set it overwrite each other, and deleting it affects every
      * API of the region). Turn it on in that one stack.
      */
-    manageAccountCloudWatchRole?: boolean;
+    manageAccountCloudWatchRole?: pulumi.Input<boolean>;
     /** Description of the REST API. */
-    description?: string;
+    description?: pulumi.Input<string>;
     /** Tags for every resource the component creates that takes tags. */
-    tags?: Record<string, pulumi.Input<string>>;
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**
@@ -139,9 +196,11 @@ export interface PrivateApiArgs {
  * custom domain name with a TLS 1.2+ policy.
  */
 export class PrivateApi extends pulumi.ComponentResource {
+    /** ID of the REST API. */
     public readonly restApiId: pulumi.Output<string>;
     /** `arn:aws:execute-api:<region>:<account>:<api-id>`, for identity policies of callers. */
     public readonly executionArn: pulumi.Output<string>;
+    /** Name of the stage callers reach (the first path segment of the invoke URL). */
     public readonly stageName: pulumi.Output<string>;
     /**
      * Base URL of the stage as callers in the VPC use it: `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>`
@@ -154,6 +213,7 @@ export class PrivateApi extends pulumi.ComponentResource {
     public readonly vpcEndpointIds: pulumi.Output<string[]>;
     /** The created endpoint's security group; undefined when only existing endpoints are used. */
     public readonly endpointSecurityGroupId: pulumi.Output<string | undefined>;
+    /** Name of the CloudWatch log group of the stage's access logs. */
     public readonly accessLogGroupName: pulumi.Output<string>;
     /** The resource policy document (JSON) attached to the API. */
     public readonly resourcePolicy: pulumi.Output<string>;
@@ -165,6 +225,7 @@ export class PrivateApi extends pulumi.ComponentResource {
     public readonly exampleCurl: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateApiArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Plain arguments are checked here, before anything is registered; Outputs when they resolve.
         const checked = checkArgs(name, args);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
@@ -180,13 +241,15 @@ export class PrivateApi extends pulumi.ComponentResource {
         };
 
         const created = checked.endpoint ? createApiEndpoint(this, name, checked.endpoint, tags, env) : undefined;
-        const endpointIds: pulumi.Input<string>[] = [...(created ? [created.endpoint.id] : []), ...checked.vpcEndpointIds];
-        const allEndpointIds = pulumi.all(endpointIds);
+        // The created endpoint first, then the existing ones: a plain list (elements may be Outputs)
+        // unless vpcEndpointIds is one Output, which the custom domain's associations then wait for.
+        const endpointIds = whenListsKnown([checked.vpcEndpointIds], ([existing]) => [...(created ? [created.endpoint.id] : []), ...existing!]);
+        const allEndpointIds = pulumi.output(endpointIds);
 
         const api = new aws.apigateway.RestApi(
             `${name}-api`,
             {
-                description: args.description ?? `Private API ${name}: reachable only through its VPC endpoints`,
+                description: whenReady(args.description as Later<string | undefined>, (d) => d ?? `Private API ${name}: reachable only through its VPC endpoints`),
                 endpointConfiguration: { types: "PRIVATE", vpcEndpointIds: endpointIds },
                 securityPolicy: checked.securityPolicy,
                 endpointAccessMode: checked.endpointAccessMode,
@@ -197,9 +260,9 @@ export class PrivateApi extends pulumi.ComponentResource {
 
         // IAM-only routes: name who may call (default this account, so IAM decides). Otherwise the
         // requests carry no principal and the resource policy can only restrict the network path.
-        const principals = checked.iamOnly
-            ? pulumi.all(checked.allowedPrincipals.length > 0 ? checked.allowedPrincipals : [env.accountId])
-            : pulumi.output<string[] | undefined>(undefined);
+        const principals = pulumi
+            .all([pulumi.output(whenReady(checked.definition, (d) => d.iamOnly)), pulumi.output(checked.allowedPrincipals ?? []), env.accountId])
+            .apply(([iamOnly, given, accountId]) => (iamOnly ? (given.length > 0 ? given : [accountId]) : undefined));
         // `execute-api:/*` is API Gateway's name for this API in its own resource policy: unlike the
         // API's ARN it is known at `pulumi preview`, so the policy pack's mandatory rules can judge it.
         const resourcePolicy = pulumi
@@ -209,21 +272,24 @@ export class PrivateApi extends pulumi.ComponentResource {
             );
         const policy = new aws.apigateway.RestApiPolicy(`${name}-policy`, { restApiId: api.id, policy: resourcePolicy }, parent);
 
-        const definition = createRoutes(this, name, api, checked, env);
+        // Routes and authorizers decide which resources exist and their names: built now from plain
+        // arguments, or once they resolve (then a preview shows them only if they are known).
+        const definition = whenReady(checked.definition, (d) => createRoutes(this, name, api, d, env));
 
         const { stage, accessLogs } = createStage(this, name, checked, { api, policy, resourcePolicy, definition, partition: env.partition, tags });
 
-        const customDomainUrl = checked.customDomain
-            ? createCustomDomain(this, name, checked.customDomain, checked, { api, stage, endpointIds, allEndpointIds, created, partition: env.partition, tags })
-            : pulumi.output(undefined);
+        const customDomainUrl =
+            checked.customDomain === undefined
+                ? pulumi.output<string | undefined>(undefined)
+                : outputWhenReady(checked.customDomain, (custom): pulumi.Input<string | undefined> =>
+                      createCustomDomain(this, name, custom, checked, { api, stage, endpointIds, allEndpointIds, created, partition: env.partition, tags }),
+                  );
 
         // Private DNS of the created endpoint resolves the API's own hostname inside the VPC. Otherwise
         // the Route 53 alias API Gateway publishes for each associated endpoint works everywhere.
+        const aliasUrl = pulumi.interpolate`https://${api.id}-${allEndpointIds.apply((ids) => ids[0])}.execute-api.${env.region}.${env.dnsSuffix}/${stage.stageName}`;
         const invokeUrl =
-            created && checked.endpoint?.privateDnsEnabled
-                ? stage.invokeUrl
-                : pulumi.interpolate`https://${api.id}-${allEndpointIds.apply((ids) => ids[0])}.execute-api.${env.region}.${env.dnsSuffix}/${stage.stageName}`;
-        const firstRoute = checked.routes[0]!;
+            created && checked.endpoint ? outputWhenReady(checked.endpoint.privateDnsEnabled as Later<boolean>, (dns) => (dns ? stage.invokeUrl : aliasUrl)) : aliasUrl;
 
         this.restApiId = api.id;
         this.executionArn = api.executionArn;
@@ -235,7 +301,9 @@ export class PrivateApi extends pulumi.ComponentResource {
         this.resourcePolicy = resourcePolicy;
         this.invokerPolicy = stage.executionArn.apply((arn) => JSON.stringify(invokerIdentityPolicy(arn)));
         this.customDomainUrl = customDomainUrl;
-        this.exampleCurl = pulumi.all([invokeUrl, env.region]).apply(([url, reg]) => curlExample(firstRoute, checked.authorizers, url, reg));
+        this.exampleCurl = outputWhenReady(checked.definition, (d) =>
+            pulumi.all([invokeUrl, env.region]).apply(([url, reg]) => curlExample(d.routes[0]!, d.authorizers, url, reg)),
+        );
         this.registerOutputs({
             restApiId: this.restApiId,
             executionArn: this.executionArn,
@@ -250,41 +318,4 @@ export class PrivateApi extends pulumi.ComponentResource {
             exampleCurl: this.exampleCurl,
         });
     }
-}
-
-/** The account, partition and region the API is created in (from the provider). */
-interface Environment extends ApiEnvironment {
-    accountId: pulumi.Output<string>;
-    dnsSuffix: pulumi.Output<string>;
-    reverseDnsPrefix: pulumi.Output<string>;
-}
-
-/** The execute-api interface endpoint, its security group (443 from the callers only) and flow logs. */
-function createApiEndpoint(
-    component: pulumi.Resource,
-    name: string,
-    endpoint: CheckedEndpoint,
-    tags: Record<string, pulumi.Input<string>>,
-    env: Environment,
-): InterfaceEndpoint {
-    const sources = [
-        ...endpoint.allowedSourceSecurityGroupIds.map((id, i) => ({ key: typeof id === "string" ? id : `sg-${i}`, peer: { referencedSecurityGroupId: id } })),
-        ...endpoint.allowedSourceCidrs.map((cidr, i) => ({ key: typeof cidr === "string" ? cidr : `cidr-${i}`, peer: { cidrIpv4: cidr } })),
-    ];
-    return createInterfaceEndpoint(component, {
-        securityGroup: { name: `${name}-endpoint-sg`, description: `execute-api endpoint of private API ${name}: HTTPS from its callers only` },
-        rules: sources.map(({ key, peer }) => ({ name: `${name}-endpoint-https-from-${key}`, direction: "ingress", port: 443, peer, description: "HTTPS to the private API" })),
-        endpoint: {
-            name: `${name}-endpoint`,
-            vpcId: endpoint.vpcId,
-            serviceName: pulumi.interpolate`${env.reverseDnsPrefix}.${env.region}.execute-api`,
-            subnetIds: endpoint.subnetIds,
-            privateDnsEnabled: endpoint.privateDnsEnabled,
-            policy:
-                endpoint.policy ??
-                pulumi.all([env.partition, env.region, env.accountId]).apply(([part, reg, account]) => JSON.stringify(executeApiEndpointPolicy(part, reg, account))),
-        },
-        flowLogs: endpoint.flowLogs === false ? false : { name: `${name}-endpoint-flow-logs`, settings: endpoint.flowLogs },
-        tags,
-    });
 }

@@ -1,103 +1,194 @@
-// What PrivateApi accepts: every argument checked, with its default applied, before any resource
-// exists. A reader looking for "why was my PrivateApi refused" starts here (routes and authorizers
-// are checked in privateApiRoutes.ts).
+// What PrivateApi accepts: every argument checked, with its default applied. Plain values are checked
+// before any resource exists; a value that is an Output (as Pulumi's component provider passes any
+// argument that depends on another resource) is checked when it resolves, with the same message. A
+// reader looking for "why was my PrivateApi refused" starts here (routes and authorizers are checked
+// in privateApiRoutes.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { checkFlowLogSettings, FlowLogSettings } from "../privatelink/endpointFlowLogs";
+import { checkFlowLogSettings } from "../privatelink/endpointFlowLogs";
 import {
     apiGatewayTls12PolicyPattern,
     ArgChecker,
     defaultApiGatewaySecurityPolicy,
     defaultLogRetentionDays,
     isIpv4Cidr,
+    isPlain,
     patterns,
 } from "../shared/validation";
-import type { PrivateApiArgs, PrivateApiCustomDomain, PrivateApiEndpointArgs, PrivateApiThrottling } from "./privateApi";
-import { CheckedAuthorizer, checkAuthorizers, CheckedRoute, checkRoutes } from "./privateApiRoutes";
 import { componentType as typeToken } from "../shared/typeTokens";
+import type {
+    PrivateApiArgs,
+    PrivateApiCustomDomain,
+    PrivateApiEndpointAccessMode,
+    PrivateApiEndpointArgs,
+    PrivateApiExecutionLogLevel,
+    PrivateApiFlowLogs,
+    PrivateApiThrottling,
+} from "./privateApi";
+import { checkedList, checkedValue, fieldOf, known, Later, whenKnownDeep, whenListsKnown, whenReady } from "./privateApiInputs";
+import { CheckedAuthorizer, checkAuthorizers, CheckedRoute, checkRoutes, routePassThrough } from "./privateApiRoutes";
 
 export const componentType = typeToken("PrivateApi");
 /** The type 0.1.x registered this component as; aliased so deployed stacks keep their state. */
 export const legacyComponentType = "firefly:privateapi:PrivateApi";
 
+/** Flow-log settings with defaults applied, as EndpointFlowLogs takes them. */
+export type CheckedFlowLogs = ReturnType<typeof checkFlowLogSettings>;
+
 export interface CheckedEndpoint {
     vpcId: pulumi.Input<string>;
-    subnetIds: pulumi.Input<string>[];
-    allowedSourceSecurityGroupIds: pulumi.Input<string>[];
-    allowedSourceCidrs: pulumi.Input<string>[];
-    privateDnsEnabled: boolean;
+    /** Handed to the endpoint as given (a list, or an Output of one). */
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Who may reach 443: one ingress rule each, named by the ID or CIDR (by index for an Output element). */
+    sources: Later<{ securityGroupIds: pulumi.Input<string>[]; cidrs: pulumi.Input<string>[] }>;
+    privateDnsEnabled: pulumi.Input<boolean>;
     policy?: pulumi.Input<string>;
-    flowLogs: false | FlowLogSettings;
+    /** Undefined when explicitly turned off. */
+    flowLogs: Later<CheckedFlowLogs | undefined>;
 }
 
-export interface CheckedArgs {
-    endpoint?: CheckedEndpoint;
-    vpcEndpointIds: pulumi.Input<string>[];
+export interface CheckedCustomDomain {
+    domainName: pulumi.Input<string>;
+    certificateArn: pulumi.Input<string>;
+    basePath?: pulumi.Input<string>;
+    privateZoneId?: pulumi.Input<string>;
+}
+
+/** Routes and authorizers, checked together (routes name authorizers). */
+export interface CheckedDefinition {
     routes: CheckedRoute[];
     authorizers: Record<string, CheckedAuthorizer>;
     /** Every route uses AWS_IAM, so requests carry a principal the resource policy can restrict. */
     iamOnly: boolean;
-    allowedPrincipals: pulumi.Input<string>[];
-    stageName: string;
-    throttling: Required<PrivateApiThrottling>;
-    accessLogRetentionInDays: number;
-    accessLogKmsKeyArn?: pulumi.Input<string>;
-    executionLogLevel: "OFF" | "ERROR" | "INFO";
-    securityPolicy: string;
-    endpointAccessMode?: "STRICT" | "BASIC";
-    customDomain?: PrivateApiCustomDomain;
-    manageAccountCloudWatchRole: boolean;
 }
 
-/** Validates everything that can be validated before any resource exists. */
+export interface CheckedArgs {
+    endpoint?: CheckedEndpoint;
+    vpcEndpointIds: pulumi.Input<pulumi.Input<string>[]>;
+    definition: Later<CheckedDefinition>;
+    /** Undefined: not given (this account). */
+    allowedPrincipals?: pulumi.Input<pulumi.Input<string>[]>;
+    stageName: pulumi.Input<string>;
+    throttling: { rateLimit: pulumi.Input<number>; burstLimit: pulumi.Input<number> };
+    accessLogRetentionInDays: pulumi.Input<number>;
+    accessLogKmsKeyArn?: pulumi.Input<string>;
+    executionLogLevel: pulumi.Input<PrivateApiExecutionLogLevel>;
+    securityPolicy: pulumi.Input<string>;
+    endpointAccessMode: pulumi.Input<PrivateApiEndpointAccessMode | undefined>;
+    customDomain?: Later<CheckedCustomDomain>;
+    manageAccountCloudWatchRole: Later<boolean>;
+}
+
+/** Validates what can be validated now, and arranges the rest to be validated when it resolves. */
 export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
     const c = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
 
-    const vpcEndpointIds = c.plainList("vpcEndpointIds", args.vpcEndpointIds, "pass a plain list of endpoint IDs (elements may be Outputs)");
-    c.uniqueValues("vpcEndpointIds", vpcEndpointIds);
-    const checkedEndpointIds = vpcEndpointIds.map((id, i) =>
-        c.matches(`vpcEndpointIds[${i}]`, id, patterns.vpcEndpointId, "an execute-api VPC endpoint ID like vpce-0123456789abcdef0"),
-    );
-    if (args.endpoint === undefined && checkedEndpointIds.length === 0) {
+    const vpcEndpointIds = checkedList<string>(c, "vpcEndpointIds", args.vpcEndpointIds, {
+        fix: "pass a list of endpoint IDs",
+        each: (id, field) => void c.pattern(field, id, patterns.vpcEndpointId, "an execute-api VPC endpoint ID like vpce-0123456789abcdef0"),
+    });
+    const needEndpoint = () =>
         c.fail(
             "endpoint",
             "is required when vpcEndpointIds lists no existing execute-api endpoint: give { vpcId, subnetIds, allowedSourceSecurityGroupIds } to create one, or the IDs of existing endpoints",
         );
-    }
+    const checkedEndpointIds =
+        args.endpoint !== undefined
+            ? vpcEndpointIds
+            : (whenReady(vpcEndpointIds as Later<pulumi.Input<string>[] | undefined>, (ids) => {
+                  if (!ids || ids.length === 0) needEndpoint();
+                  return ids;
+              }) as pulumi.Input<pulumi.Input<string>[]>);
     const endpoint = args.endpoint === undefined ? undefined : checkEndpoint(c, args.endpoint);
 
-    const authorizers = checkAuthorizers(c, args.authorizers);
-    const routes = checkRoutes(c, args.routes, authorizers);
-    const iamOnly = routes.every((r) => r.authorization.type === "AWS_IAM");
+    const principalsGiven = args.allowedPrincipals !== undefined;
+    const allowedPrincipals = principalsGiven
+        ? checkedList<string>(c, "allowedPrincipals", args.allowedPrincipals, {
+              required: true,
+              fix: "or omit it to let IAM policies of this account decide",
+              each: (p, field) => void c.principal(field, p),
+          })
+        : undefined;
 
-    const allowedPrincipals = c.plainList("allowedPrincipals", args.allowedPrincipals, "pass a plain list of account IDs or principal ARNs");
-    if (args.allowedPrincipals !== undefined) {
-        c.nonEmptyArray("allowedPrincipals", allowedPrincipals, "or omit it to let IAM policies of this account decide");
-        if (!iamOnly) {
-            const other = routes.findIndex((r) => r.authorization.type !== "AWS_IAM");
-            c.fail(
-                "allowedPrincipals",
-                `needs every route to use AWS_IAM authorization, but routes[${other}] does not: its requests carry no IAM principal and would all be denied; remove allowedPrincipals or use AWS_IAM on every route`,
-            );
+    // Routes and authorizers decide resources and their names: checked now when plain (but for the
+    // ARNs and URLs handed to AWS as they are), else once they resolve.
+    const definition = whenKnownDeep(
+        { routes: args.routes, authorizers: args.authorizers },
+        (resolved): CheckedDefinition => {
+            const authorizers = checkAuthorizers(c, known(resolved.authorizers));
+            const routes = checkRoutes(c, known(resolved.routes), authorizers);
+            const iamOnly = routes.every((r) => r.authorization.type === "AWS_IAM");
+            if (principalsGiven && !iamOnly) {
+                const other = routes.findIndex((r) => r.authorization.type !== "AWS_IAM");
+                c.fail(
+                    "allowedPrincipals",
+                    `needs every route to use AWS_IAM authorization, but routes[${other}] does not: its requests carry no IAM principal and would all be denied; remove allowedPrincipals or use AWS_IAM on every route`,
+                );
+            }
+            return { routes, authorizers, iamOnly };
+        },
+        routePassThrough,
+    );
+
+    const stageName = checkedValue<string>(args.stageName, "v1", (value) => {
+        if (typeof value !== "string" || !/^[A-Za-z0-9_-]{1,128}$/.test(value)) {
+            c.fail("stageName", `must be 1–128 letters, digits, "_" or "-" (got ${JSON.stringify(value)})`);
         }
-    }
+    });
 
-    const stageName = args.stageName ?? "v1";
-    if (typeof stageName !== "string" || !/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
-        c.fail("stageName", `must be 1–128 letters, digits, "_" or "-" (got ${JSON.stringify(stageName)})`);
+    const throttling = args.throttling;
+    if (throttling !== undefined && isPlain(throttling) && (typeof throttling !== "object" || throttling === null)) {
+        c.fail("throttling", `must be an object like { rateLimit: 100, burstLimit: 200 } (got ${JSON.stringify(throttling)})`);
     }
+    const rateLimit = checkedValue<number>(fieldOf<PrivateApiThrottling, "rateLimit">(throttling, "rateLimit"), 100, (value) => {
+        if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+            c.fail("throttling.rateLimit", `must be a positive number of requests per second (got ${JSON.stringify(value)}); throttling cannot be turned off here`);
+        }
+    });
+    const burstLimit = checkedValue<number>(fieldOf<PrivateApiThrottling, "burstLimit">(throttling, "burstLimit"), 200, (value) => {
+        if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+            c.fail("throttling.burstLimit", `must be a whole number of requests, at least 1 (got ${JSON.stringify(value)})`);
+        }
+    });
 
-    const throttling = args.throttling ?? {};
-    const rateLimit = throttling.rateLimit ?? 100;
-    if (typeof rateLimit !== "number" || !Number.isFinite(rateLimit) || rateLimit <= 0) {
-        c.fail("throttling.rateLimit", `must be a positive number of requests per second (got ${JSON.stringify(rateLimit)}); throttling cannot be turned off here`);
-    }
-    const burstLimit = throttling.burstLimit ?? 200;
-    if (typeof burstLimit !== "number" || !Number.isInteger(burstLimit) || burstLimit < 1) {
-        c.fail("throttling.burstLimit", `must be a whole number of requests, at least 1 (got ${JSON.stringify(burstLimit)})`);
-    }
+    // The access mode exists only with the enhanced policies: both are checked together.
+    const tls = isPlain(args.securityPolicy) && isPlain(args.endpointAccessMode)
+        ? checkTls(c, args.securityPolicy, args.endpointAccessMode)
+        : pulumi.all([args.securityPolicy, args.endpointAccessMode]).apply(([policy, mode]) => checkTls(c, policy, mode));
 
-    const securityPolicy = args.securityPolicy ?? defaultApiGatewaySecurityPolicy;
+    const customDomain =
+        args.customDomain === undefined
+            ? undefined
+            : whenReady(args.customDomain as Later<PrivateApiCustomDomain>, (custom) => checkCustomDomain(c, custom, endpoint !== undefined));
+
+    const manageAccountCloudWatchRole = whenReady(args.manageAccountCloudWatchRole as Later<boolean | undefined>, (value) => {
+        const manage = value ?? false;
+        if (typeof manage !== "boolean") c.fail("manageAccountCloudWatchRole", "must be true or false");
+        return manage;
+    });
+
+    return {
+        endpoint,
+        vpcEndpointIds: checkedEndpointIds,
+        definition,
+        allowedPrincipals,
+        stageName,
+        throttling: { rateLimit, burstLimit },
+        accessLogRetentionInDays: checkedValue<number>(args.accessLogRetentionInDays, defaultLogRetentionDays, (value) => void c.logRetention("accessLogRetentionInDays", value)),
+        accessLogKmsKeyArn:
+            args.accessLogKmsKeyArn === undefined
+                ? undefined
+                : c.matches("accessLogKmsKeyArn", args.accessLogKmsKeyArn, patterns.kmsKeyArn, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"),
+        executionLogLevel: checkedValue<PrivateApiExecutionLogLevel>(args.executionLogLevel, "ERROR", (value) => void c.oneOf("executionLogLevel", value, ["OFF", "ERROR", "INFO"] as const)),
+        securityPolicy: whenReady(tls, (t) => t.securityPolicy),
+        endpointAccessMode: whenReady(tls, (t) => t.endpointAccessMode),
+        customDomain,
+        manageAccountCloudWatchRole,
+    };
+}
+
+function checkTls(c: ArgChecker, policy: unknown, mode: unknown): { securityPolicy: string; endpointAccessMode?: PrivateApiEndpointAccessMode } {
+    const securityPolicy = policy ?? defaultApiGatewaySecurityPolicy;
     if (typeof securityPolicy !== "string" || !apiGatewayTls12PolicyPattern.test(securityPolicy)) {
         c.fail(
             "securityPolicy",
@@ -105,104 +196,116 @@ export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
         );
     }
     const enhanced = securityPolicy.startsWith("SecurityPolicy_");
-    if (!enhanced && args.endpointAccessMode !== undefined) {
+    if (!enhanced && mode !== undefined) {
         c.fail("endpointAccessMode", `applies only to the enhanced SecurityPolicy_* policies; remove it or choose such a securityPolicy (got securityPolicy ${JSON.stringify(securityPolicy)})`);
     }
-    const endpointAccessMode = enhanced ? c.oneOf("endpointAccessMode", args.endpointAccessMode ?? "STRICT", ["STRICT", "BASIC"] as const) : undefined;
-
-    const customDomain = args.customDomain === undefined ? undefined : checkCustomDomain(c, args.customDomain, endpoint !== undefined);
-
-    const manageAccountCloudWatchRole = args.manageAccountCloudWatchRole ?? false;
-    if (typeof manageAccountCloudWatchRole !== "boolean") c.fail("manageAccountCloudWatchRole", "must be true or false");
-
-    return {
-        endpoint,
-        vpcEndpointIds: checkedEndpointIds,
-        routes,
-        authorizers,
-        iamOnly,
-        allowedPrincipals: allowedPrincipals.map((p, i) => c.input(p, (value) => void c.principal(`allowedPrincipals[${i}]`, value))),
-        stageName,
-        throttling: { rateLimit, burstLimit },
-        accessLogRetentionInDays: c.logRetention("accessLogRetentionInDays", args.accessLogRetentionInDays ?? defaultLogRetentionDays),
-        accessLogKmsKeyArn:
-            args.accessLogKmsKeyArn === undefined
-                ? undefined
-                : c.matches("accessLogKmsKeyArn", args.accessLogKmsKeyArn, patterns.kmsKeyArn, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"),
-        executionLogLevel: c.oneOf("executionLogLevel", args.executionLogLevel ?? "ERROR", ["OFF", "ERROR", "INFO"] as const),
-        securityPolicy,
-        endpointAccessMode,
-        customDomain,
-        manageAccountCloudWatchRole,
-    };
+    return { securityPolicy, endpointAccessMode: enhanced ? c.oneOf("endpointAccessMode", mode ?? "STRICT", ["STRICT", "BASIC"] as const) : undefined };
 }
 
-function checkEndpoint(c: ArgChecker, endpoint: PrivateApiEndpointArgs): CheckedEndpoint {
+function checkEndpoint(c: ArgChecker, endpoint: pulumi.Input<PrivateApiEndpointArgs>): CheckedEndpoint {
     const f = "endpoint";
-    const vpcId = c.matches(`${f}.vpcId`, endpoint.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-    const subnetIds = c.plainList(`${f}.subnetIds`, endpoint.subnetIds, "pass a plain list of subnet IDs (elements may be Outputs)");
-    c.nonEmptyArray(`${f}.subnetIds`, subnetIds, "give the private subnets (one per Availability Zone of the callers) for the endpoint's network interfaces");
-    c.uniqueValues(`${f}.subnetIds`, subnetIds);
-    const groups = c.plainList(`${f}.allowedSourceSecurityGroupIds`, endpoint.allowedSourceSecurityGroupIds, "pass a plain list of security group IDs");
-    const cidrs = c.plainList(`${f}.allowedSourceCidrs`, endpoint.allowedSourceCidrs, "pass a plain list of CIDRs");
-    if (groups.length === 0 && cidrs.length === 0) {
-        c.fail(
-            `${f}.allowedSourceSecurityGroupIds`,
-            "or allowedSourceCidrs must name who may reach the endpoint on 443: give the callers' security group IDs (or their private CIDRs); without them nobody could call the API",
-        );
+    if (isPlain(endpoint) && (typeof endpoint !== "object" || endpoint === null || Array.isArray(endpoint))) {
+        c.fail(f, `must be an object like { vpcId, subnetIds, allowedSourceSecurityGroupIds } (got ${JSON.stringify(endpoint)})`);
     }
-    c.uniqueValues(`${f}.allowedSourceSecurityGroupIds`, groups);
-    c.uniqueValues(`${f}.allowedSourceCidrs`, cidrs);
-    const privateDnsEnabled = endpoint.privateDnsEnabled ?? true;
-    if (typeof privateDnsEnabled !== "boolean") c.fail(`${f}.privateDnsEnabled`, "must be true or false");
-    const flowLogs = endpoint.flowLogs ?? {};
-    if (flowLogs !== false && (typeof flowLogs !== "object" || flowLogs === null)) {
-        c.fail(`${f}.flowLogs`, "must be an object of flow-log settings, or false to opt out explicitly");
-    }
-    if (flowLogs !== false) checkFlowLogSettings(c, `${f}.flowLogs.`, flowLogs);
+    const field = <K extends keyof PrivateApiEndpointArgs>(key: K) => fieldOf<PrivateApiEndpointArgs, K>(endpoint, key);
+    const vpcId = c.matches(`${f}.vpcId`, field("vpcId") as pulumi.Input<string>, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
+    const subnetIds = checkedList<string>(c, `${f}.subnetIds`, field("subnetIds") as pulumi.Input<pulumi.Input<string>[]>, {
+        required: true,
+        fix: "give the private subnets (one per Availability Zone of the callers) for the endpoint's network interfaces",
+        each: (id, e) => void c.pattern(e, id, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"),
+    });
+    const groups = checkedList<string>(c, `${f}.allowedSourceSecurityGroupIds`, field("allowedSourceSecurityGroupIds") as pulumi.Input<pulumi.Input<string>[]> | undefined, {
+        fix: "pass a list of security group IDs",
+        each: (id, e) => void c.pattern(e, id, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0"),
+    });
+    const cidrs = checkedList<string>(c, `${f}.allowedSourceCidrs`, field("allowedSourceCidrs") as pulumi.Input<pulumi.Input<string>[]> | undefined, {
+        fix: "pass a list of CIDRs",
+        each: (value, e) => {
+            if (typeof value !== "string" || !isIpv4Cidr(value)) c.fail(e, `must be an IPv4 CIDR like 10.0.0.0/16 (got ${JSON.stringify(value)})`);
+            if (value.endsWith("/0")) c.fail(e, `must not be ${value}: it opens the endpoint to every address; give the callers' private range`);
+        },
+    });
+    const sources = whenListsKnown<string, { securityGroupIds: pulumi.Input<string>[]; cidrs: pulumi.Input<string>[] }>([groups, cidrs], ([securityGroupIds, cidrList]) => {
+        if (securityGroupIds!.length === 0 && cidrList!.length === 0) {
+            c.fail(
+                `${f}.allowedSourceSecurityGroupIds`,
+                "or allowedSourceCidrs must name who may reach the endpoint on 443: give the callers' security group IDs (or their private CIDRs); without them nobody could call the API",
+            );
+        }
+        return { securityGroupIds: securityGroupIds!, cidrs: cidrList! };
+    });
+    const privateDnsEnabled = checkedValue<boolean>(field("privateDnsEnabled"), true, (value) => {
+        if (typeof value !== "boolean") c.fail(`${f}.privateDnsEnabled`, "must be true or false");
+    });
+    const policy = field("policy");
     return {
         vpcId,
-        subnetIds: subnetIds.map((s, i) => c.matches(`${f}.subnetIds[${i}]`, s, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0")),
-        allowedSourceSecurityGroupIds: groups.map((g, i) =>
-            c.matches(`${f}.allowedSourceSecurityGroupIds[${i}]`, g, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0"),
-        ),
-        allowedSourceCidrs: cidrs.map((cidr, i) =>
-            c.input(cidr, (value) => {
-                const field = `${f}.allowedSourceCidrs[${i}]`;
-                if (typeof value !== "string" || !isIpv4Cidr(value)) c.fail(field, `must be an IPv4 CIDR like 10.0.0.0/16 (got ${JSON.stringify(value)})`);
-                if (value.endsWith("/0")) c.fail(field, `must not be ${value}: it opens the endpoint to every address; give the callers' private range`);
-            }),
-        ),
+        subnetIds,
+        sources,
         privateDnsEnabled,
         policy:
-            endpoint.policy === undefined
+            policy === undefined
                 ? undefined
-                : c.input(endpoint.policy, (value) => {
+                : (whenReady(policy as Later<string | undefined>, (document) => {
+                      if (document === undefined) return undefined;
                       try {
-                          JSON.parse(value as string);
+                          JSON.parse(document);
                       } catch {
                           c.fail(`${f}.policy`, "must be a JSON policy document; omit it for the default (invoke this account's APIs only)");
                       }
-                  }),
-        flowLogs,
+                      return document;
+                  }) as pulumi.Input<string>),
+        flowLogs: whenKnownDeep(field("flowLogs"), (settings) => checkFlowLogs(c, `${f}.flowLogs`, settings), ["kmsKeyArn"]),
     };
 }
 
-function checkCustomDomain(c: ArgChecker, custom: PrivateApiCustomDomain, createsEndpoint: boolean): PrivateApiCustomDomain {
+/** Flow-log settings, resolved but for `kmsKeyArn`; undefined when turned off. */
+function checkFlowLogs(c: ArgChecker, f: string, value: unknown): CheckedFlowLogs | undefined {
+    if (value === false) {
+        c.fail(f, "must be an object of flow-log settings; false is no longer accepted: give { enabled: false } to opt out explicitly");
+    }
+    const settings = (value ?? {}) as PrivateApiFlowLogs;
+    if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
+        c.fail(f, "must be an object of flow-log settings, or { enabled: false } to opt out explicitly");
+    }
+    const enabled = known(settings.enabled) ?? true;
+    if (typeof enabled !== "boolean") c.fail(`${f}.enabled`, "must be true or false");
+    if (!enabled) {
+        const set = (["trafficType", "retentionInDays", "maxAggregationIntervalSeconds", "kmsKeyArn"] as const).find((key) => settings[key] !== undefined);
+        if (set) c.fail(`${f}.${set}`, "applies only when flow logs are enabled; remove it, or remove enabled: false");
+        return undefined;
+    }
+    return checkFlowLogSettings(c, `${f}.`, {
+        trafficType: known(settings.trafficType),
+        retentionInDays: known(settings.retentionInDays),
+        // checkFlowLogSettings refuses anything but 60 and 600, naming the field.
+        maxAggregationIntervalSeconds: known(settings.maxAggregationIntervalSeconds) as 60 | 600 | undefined,
+        kmsKeyArn: settings.kmsKeyArn,
+    });
+}
+
+function checkCustomDomain(c: ArgChecker, custom: PrivateApiCustomDomain, createsEndpoint: boolean): CheckedCustomDomain {
     const f = "customDomain";
-    if (typeof custom.domainName !== "string" || !patterns.dnsName.test(custom.domainName)) {
-        c.fail(`${f}.domainName`, `must be a lower-case DNS name like orders.internal.example.com (got ${JSON.stringify(custom.domainName)})`);
-    }
+    if (typeof custom !== "object" || custom === null) c.fail(f, `must be an object like { domainName, certificateArn } (got ${JSON.stringify(custom)})`);
+    const domainName = c.input(custom.domainName, (value) => {
+        if (typeof value !== "string" || !patterns.dnsName.test(value)) {
+            c.fail(`${f}.domainName`, `must be a lower-case DNS name like orders.internal.example.com (got ${JSON.stringify(value)})`);
+        }
+    });
     if (custom.certificateArn === undefined) c.fail(`${f}.certificateArn`, "is required; give an ACM certificate covering the domain name, in the API's region");
-    const basePath = custom.basePath;
-    if (basePath !== undefined && (typeof basePath !== "string" || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(basePath))) {
-        c.fail(`${f}.basePath`, `must be path segments without leading or trailing "/", like "orders" (got ${JSON.stringify(basePath)})`);
-    }
+    const basePath =
+        custom.basePath === undefined
+            ? undefined
+            : c.input(custom.basePath, (value) => {
+                  if (value !== undefined && (typeof value !== "string" || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(value))) {
+                      c.fail(`${f}.basePath`, `must be path segments without leading or trailing "/", like "orders" (got ${JSON.stringify(value)})`);
+                  }
+              });
     if (custom.privateZoneId !== undefined && !createsEndpoint) {
         c.fail(`${f}.privateZoneId`, "needs the endpoint this component creates (the record aliases it); create the record for your existing endpoint yourself, or set endpoint");
     }
     return {
-        domainName: custom.domainName,
+        domainName,
         certificateArn: c.matches(`${f}.certificateArn`, custom.certificateArn, patterns.acmCertificateArn, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)"),
         basePath,
         privateZoneId:

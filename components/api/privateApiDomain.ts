@@ -1,24 +1,25 @@
 // A private custom domain name for a PrivateApi, reachable only through the API's VPC endpoints.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PrivateApiCustomDomain } from "./privateApi";
-import type { CheckedArgs } from "./privateApiChecks";
+import type { CheckedArgs, CheckedCustomDomain } from "./privateApiChecks";
+import { whenListsKnown } from "./privateApiInputs";
 import { privateApiInvokePolicy } from "./privateApiPolicy";
 
 /** Private custom domain: DomainName (PRIVATE, TLS 1.2+, endpoint-restricted policy), mapping, access associations, DNS. */
 export function createCustomDomain(
     component: pulumi.Resource,
     name: string,
-    custom: PrivateApiCustomDomain,
+    custom: CheckedCustomDomain,
     checked: Pick<CheckedArgs, "securityPolicy" | "endpointAccessMode">,
     ctx: {
         api: aws.apigateway.RestApi;
         stage: aws.apigateway.Stage;
-        endpointIds: pulumi.Input<string>[];
+        /** A list, or an Output of one: the access associations are named by its IDs. */
+        endpointIds: pulumi.Input<pulumi.Input<string>[]>;
         allEndpointIds: pulumi.Output<string[]>;
         created?: { endpoint: aws.ec2.VpcEndpoint };
         partition: pulumi.Output<string>;
-        tags: Record<string, pulumi.Input<string>>;
+        tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
     },
 ): pulumi.Output<string | undefined> {
     const parent = { parent: component };
@@ -44,13 +45,17 @@ export function createCustomDomain(
         { domainName: domain.domainName, domainNameId: domain.domainNameId, restApi: ctx.api.id, stageName: ctx.stage.stageName, basePath: custom.basePath },
         parent,
     );
-    ctx.endpointIds.forEach((endpointId, index) => {
-        new aws.apigateway.DomainNameAccessAssociation(
-            `${name}-domain-access-${typeof endpointId === "string" ? endpointId : `endpoint-${index}`}`,
-            { domainNameArn: domain.arn, accessAssociationSource: endpointId, accessAssociationSourceType: "VPCE", tags: ctx.tags },
-            parent,
-        );
-    });
+    // One association per endpoint, named by its ID (by index for an Output element), so created
+    // once the list resolves when vpcEndpointIds is an Output.
+    whenListsKnown([ctx.endpointIds], ([endpointIds]) =>
+        endpointIds!.forEach((endpointId, index) => {
+            new aws.apigateway.DomainNameAccessAssociation(
+                `${name}-domain-access-${typeof endpointId === "string" ? endpointId : `endpoint-${index}`}`,
+                { domainNameArn: domain.arn, accessAssociationSource: endpointId, accessAssociationSourceType: "VPCE", tags: ctx.tags },
+                parent,
+            );
+        }),
+    );
     if (custom.privateZoneId !== undefined && ctx.created) {
         const entry = ctx.created.endpoint.dnsEntries.apply((entries) => entries[0]!);
         new aws.route53.Record(
@@ -64,5 +69,5 @@ export function createCustomDomain(
             parent,
         );
     }
-    return pulumi.output(`https://${custom.domainName}${custom.basePath ? `/${custom.basePath}` : ""}`);
+    return pulumi.all([custom.domainName, custom.basePath]).apply(([domainName, basePath]) => `https://${domainName}${basePath ? `/${basePath}` : ""}`);
 }

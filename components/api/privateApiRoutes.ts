@@ -2,125 +2,240 @@
 // Gateway would refuse (or what would be insecure), and the API Gateway arguments a checked route
 // becomes. PrivateApi creates the resources; a reader looking for "why was my route refused" or
 // "what does this integration turn into" starts here.
+//
+// Every type here is one interface per concept with an enum `type` (Pulumi's component provider
+// infers a schema from them, and it has no unions of objects): fields that apply to other kinds are
+// refused at construction, naming the field.
 import * as pulumi from "@pulumi/pulumi";
 import { ArgChecker, patterns } from "../shared/validation";
+import { checkedList, known } from "./privateApiInputs";
 
-export type PrivateApiMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" | "ANY";
+/** HTTP method of a route (`ANY` matches every method). */
+export const PrivateApiMethod = {
+    /** GET. */
+    GET: "GET",
+    /** POST. */
+    POST: "POST",
+    /** PUT. */
+    PUT: "PUT",
+    /** PATCH. */
+    PATCH: "PATCH",
+    /** DELETE. */
+    DELETE: "DELETE",
+    /** HEAD. */
+    HEAD: "HEAD",
+    /** OPTIONS. */
+    OPTIONS: "OPTIONS",
+    /** Any method. */
+    ANY: "ANY",
+} as const;
+export type PrivateApiMethod = (typeof PrivateApiMethod)[keyof typeof PrivateApiMethod];
 
-/** Lambda proxy: the function gets the whole request and returns `statusCode`, `headers` and `body`. */
-export interface LambdaProxyIntegration {
-    type: "AWS_PROXY";
-    /**
-     * ARN of the function, or of one of its versions or aliases. The component grants API Gateway
-     * permission to invoke it from this route only (a `lambda.Permission` scoped to the route's ARN).
-     */
-    functionArn: pulumi.Input<string>;
-    /** Milliseconds API Gateway waits, 50–300000. Default 29000; more needs a raised service quota. */
-    timeoutMilliseconds?: number;
-}
-
-/** HTTP proxy: the request goes to an HTTP backend unchanged, and its response comes back unchanged. */
-export interface HttpProxyIntegration {
-    type: "HTTP_PROXY";
-    /**
-     * Backend URL. Must be `https://` unless `vpcLinkId` is set (the request then stays on AWS's
-     * network, and `http://` to an internal NLB is accepted). The route's path parameters are passed
-     * through and may be used in it, e.g. `https://orders.internal.example.com/{proxy}` for a
-     * `/{proxy+}` route.
-     */
-    uri: pulumi.Input<string>;
-    /** Method used towards the backend. Default: the route's method. */
-    httpMethod?: PrivateApiMethod;
-    /**
-     * ID of an `aws.apigateway.VpcLink` (REST API VPC link, to an NLB) for a backend inside a VPC.
-     * Default: none, the backend is called over its public address.
-     */
-    vpcLinkId?: pulumi.Input<string>;
-    /** Milliseconds API Gateway waits, 50–300000. Default 29000; more needs a raised service quota. */
-    timeoutMilliseconds?: number;
-}
-
-/** Mock: API Gateway answers itself, with a fixed status and JSON body. For tests and smoke checks. */
-export interface MockIntegration {
-    type: "MOCK";
-    /** Status returned, 200–599. Default 200. */
-    statusCode?: number;
-    /** JSON body returned. Default `{"ok":true}`. */
-    responseBody?: string;
-}
-
-export type PrivateApiIntegration = LambdaProxyIntegration | HttpProxyIntegration | MockIntegration;
+/** What answers a route's requests. */
+export const PrivateApiIntegrationType = {
+    /** Lambda proxy: the function gets the whole request and returns `statusCode`, `headers` and `body`. Needs `functionArn`. */
+    AWS_PROXY: "AWS_PROXY",
+    /** HTTP proxy: the request goes to an HTTP backend unchanged, and its response comes back unchanged. Needs `uri`. */
+    HTTP_PROXY: "HTTP_PROXY",
+    /** Mock: API Gateway answers itself, with a fixed status and JSON body. For tests and smoke checks. */
+    MOCK: "MOCK",
+} as const;
+export type PrivateApiIntegrationType = (typeof PrivateApiIntegrationType)[keyof typeof PrivateApiIntegrationType];
 
 /**
- * How a route authenticates callers:
- * - `"AWS_IAM"` (default): requests must be SigV4-signed; IAM policies decide who may call.
- * - `{ authorizer: "<name>" }`: one of the component's `authorizers` (Lambda or Cognito JWT);
- *   `scopes` are the OAuth scopes a Cognito access token must carry.
- * - `"NONE"`: no authentication; anyone who can reach the endpoint and passes the resource policy.
- *   An explicit opt-out, for health checks behind the endpoint's network controls.
+ * A route's integration. `type` decides which of the other fields apply (each says which); a field
+ * of another type is refused.
  */
-export type PrivateApiAuthorization = "AWS_IAM" | "NONE" | { authorizer: string; scopes?: string[] };
+export interface PrivateApiIntegration {
+    /** `AWS_PROXY` (Lambda), `HTTP_PROXY` (an HTTP backend) or `MOCK`. */
+    type: pulumi.Input<PrivateApiIntegrationType>;
+    /**
+     * `AWS_PROXY` (required): ARN of the function, or of one of its versions or aliases. The component
+     * grants API Gateway permission to invoke it from this route only (a `lambda.Permission` scoped to
+     * the route's ARN).
+     */
+    functionArn?: pulumi.Input<string>;
+    /**
+     * `HTTP_PROXY` (required): backend URL. Must be `https://` unless `vpcLinkId` is set (the request
+     * then stays on AWS's network, and `http://` to an internal NLB is accepted). The route's path
+     * parameters are passed through and may be used in it, e.g.
+     * `https://orders.internal.example.com/{proxy}` for a `/{proxy+}` route.
+     */
+    uri?: pulumi.Input<string>;
+    /** `HTTP_PROXY`: method used towards the backend. Default: the route's method. */
+    httpMethod?: pulumi.Input<PrivateApiMethod>;
+    /**
+     * `HTTP_PROXY`: ID of an `aws.apigateway.VpcLink` (REST API VPC link, to an NLB) for a backend
+     * inside a VPC. Default: none, the backend is called over its public address.
+     */
+    vpcLinkId?: pulumi.Input<string>;
+    /** `AWS_PROXY` and `HTTP_PROXY`: milliseconds API Gateway waits, 50–300000. Default 29000; more needs a raised service quota. */
+    timeoutMilliseconds?: pulumi.Input<number>;
+    /** `MOCK`: status returned, 200–599. Default 200. */
+    statusCode?: pulumi.Input<number>;
+    /** `MOCK`: JSON body returned. Default `{"ok":true}`. */
+    responseBody?: pulumi.Input<string>;
+}
 
+/** A Lambda proxy integration, as TypeScript callers may type it (a `PrivateApiIntegration`). */
+export interface LambdaProxyIntegration extends PrivateApiIntegration {
+    type: "AWS_PROXY";
+    functionArn: pulumi.Input<string>;
+}
+
+/** An HTTP proxy integration, as TypeScript callers may type it (a `PrivateApiIntegration`). */
+export interface HttpProxyIntegration extends PrivateApiIntegration {
+    type: "HTTP_PROXY";
+    uri: pulumi.Input<string>;
+}
+
+/** A mock integration, as TypeScript callers may type it (a `PrivateApiIntegration`). */
+export interface MockIntegration extends PrivateApiIntegration {
+    type: "MOCK";
+}
+
+/** How a route authenticates callers, unless it names an `authorizer`. */
+export const PrivateApiAuthorization = {
+    /** Requests must be SigV4-signed; IAM policies decide who may call. The default. */
+    AWS_IAM: "AWS_IAM",
+    /**
+     * No authentication: anyone who can reach the endpoint and passes the resource policy. An explicit
+     * opt-out, for health checks behind the endpoint's network controls.
+     */
+    NONE: "NONE",
+} as const;
+export type PrivateApiAuthorization = (typeof PrivateApiAuthorization)[keyof typeof PrivateApiAuthorization];
+
+/** One method on one path of the API. */
 export interface PrivateApiRoute {
     /**
      * `/`, `/orders`, `/orders/{id}`, or `/{proxy+}` (greedy: matches the rest of the path; last
      * segment only). Segments are letters, digits, `.`, `_` and `-`; parameters are `{name}`.
      */
-    path: string;
-    method: PrivateApiMethod;
-    integration: PrivateApiIntegration;
-    /** Default `"AWS_IAM"`. */
-    authorization?: PrivateApiAuthorization;
+    path: pulumi.Input<string>;
+    /** HTTP method the route answers. */
+    method: pulumi.Input<PrivateApiMethod>;
+    /** What answers the route's requests. */
+    integration: pulumi.Input<PrivateApiIntegration>;
+    /**
+     * `AWS_IAM` (default, SigV4-signed requests, IAM decides) or `NONE`. Leave it out when the route
+     * names an `authorizer`.
+     */
+    authorization?: pulumi.Input<PrivateApiAuthorization>;
+    /**
+     * Name of one of the component's `authorizers` (a Lambda or Cognito JWT authorizer) that
+     * authenticates this route's callers instead of IAM.
+     */
+    authorizer?: pulumi.Input<string>;
+    /** OAuth scopes a Cognito access token must carry (only with a `COGNITO_USER_POOLS` `authorizer`). */
+    authorizationScopes?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * JSON Schema (draft 4, what API Gateway models use) for an `application/json` request body.
      * When given, API Gateway answers 400 to a body that does not match, before the integration runs.
      */
-    requestSchema?: Record<string, unknown>;
+    // A JSON Schema is free-form JSON: `any` is what the component provider maps to Pulumi's Any.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    requestSchema?: pulumi.Input<Record<string, any>>;
 }
 
-/** A Lambda authorizer handed the token of one header (by default `Authorization`). */
-export interface TokenAuthorizer {
-    type: "TOKEN";
-    functionArn: pulumi.Input<string>;
-    /** Default `method.request.header.Authorization`. */
-    identitySource?: string;
-    /** Regular expression a token must match before the function is called at all. */
-    identityValidationExpression?: string;
-    /** Seconds a decision is cached per token, 0–3600. Default 300. */
-    resultTtlSeconds?: number;
-}
-
-/** A Lambda authorizer handed request parameters (headers, query strings, stage variables). */
-export interface RequestAuthorizer {
-    type: "REQUEST";
-    functionArn: pulumi.Input<string>;
-    /** Comma-separated, e.g. `method.request.header.Authorization,method.request.querystring.tenant`. Required. */
-    identitySource: string;
-    /** Seconds a decision is cached per identity, 0–3600. Default 300. */
-    resultTtlSeconds?: number;
-}
+/** The kind of an authorizer. */
+export const PrivateApiAuthorizerType = {
+    /** A Lambda authorizer handed the token of one header (by default `Authorization`). Needs `functionArn`. */
+    TOKEN: "TOKEN",
+    /** A Lambda authorizer handed request parameters (headers, query strings, stage variables). Needs `functionArn` and `identitySource`. */
+    REQUEST: "REQUEST",
+    /**
+     * The JWT authorizer of REST APIs: API Gateway validates JWTs issued by the given Cognito user pools
+     * (signature, expiry, issuer, and the route's scopes). REST APIs have no JWT authorizer for other
+     * issuers (that is an HTTP API feature, and HTTP APIs cannot be private): use a TOKEN authorizer.
+     * Needs `userPoolArns`.
+     */
+    COGNITO_USER_POOLS: "COGNITO_USER_POOLS",
+} as const;
+export type PrivateApiAuthorizerType = (typeof PrivateApiAuthorizerType)[keyof typeof PrivateApiAuthorizerType];
 
 /**
- * The JWT authorizer of REST APIs: API Gateway validates JWTs issued by the given Cognito user pools
- * (signature, expiry, issuer, and `scopes` per route). REST APIs have no JWT authorizer for other
- * issuers (that is an HTTP API feature, and HTTP APIs cannot be private): use a TOKEN authorizer.
+ * An authorizer routes may name. `type` decides which of the other fields apply (each says which); a
+ * field of another type is refused.
  */
-export interface CognitoJwtAuthorizer {
-    type: "COGNITO_USER_POOLS";
-    /** A plain list of user pool ARNs. */
-    userPoolArns: pulumi.Input<string>[];
-    /** Default `method.request.header.Authorization`. */
-    identitySource?: string;
-    /** Seconds a decision is cached per token, 0–3600. Default 300. */
-    resultTtlSeconds?: number;
+export interface PrivateApiAuthorizer {
+    /** `TOKEN`, `REQUEST` (Lambda authorizers) or `COGNITO_USER_POOLS`. */
+    type: pulumi.Input<PrivateApiAuthorizerType>;
+    /** `TOKEN` and `REQUEST` (required): ARN of the authorizer function. */
+    functionArn?: pulumi.Input<string>;
+    /** `COGNITO_USER_POOLS` (required): ARNs of the user pools whose JWTs are accepted. */
+    userPoolArns?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Where the identity is read. Default `method.request.header.Authorization`; required for
+     * `REQUEST`, comma-separated, e.g. `method.request.header.Authorization,method.request.querystring.tenant`.
+     */
+    identitySource?: pulumi.Input<string>;
+    /** `TOKEN`: regular expression a token must match before the function is called at all. */
+    identityValidationExpression?: pulumi.Input<string>;
+    /** Seconds a decision is cached per identity, 0–3600. Default 300. */
+    resultTtlSeconds?: pulumi.Input<number>;
 }
 
-export type PrivateApiAuthorizer = TokenAuthorizer | RequestAuthorizer | CognitoJwtAuthorizer;
+/** A Lambda TOKEN authorizer, as TypeScript callers may type it (a `PrivateApiAuthorizer`). */
+export interface TokenAuthorizer extends PrivateApiAuthorizer {
+    type: "TOKEN";
+    functionArn: pulumi.Input<string>;
+}
+
+/** A Lambda REQUEST authorizer, as TypeScript callers may type it (a `PrivateApiAuthorizer`). */
+export interface RequestAuthorizer extends PrivateApiAuthorizer {
+    type: "REQUEST";
+    functionArn: pulumi.Input<string>;
+    identitySource: pulumi.Input<string>;
+}
+
+/** A Cognito JWT authorizer, as TypeScript callers may type it (a `PrivateApiAuthorizer`). */
+export interface CognitoJwtAuthorizer extends PrivateApiAuthorizer {
+    type: "COGNITO_USER_POOLS";
+    userPoolArns: pulumi.Input<pulumi.Input<string>[]>;
+}
 
 export const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] as const;
 const integrationTypes = ["AWS_PROXY", "HTTP_PROXY", "MOCK"] as const;
 const authorizerTypes = ["TOKEN", "REQUEST", "COGNITO_USER_POOLS"] as const;
 const defaultIdentitySource = "method.request.header.Authorization";
+
+/**
+ * Keys of routes and authorizers whose values are handed to AWS as they are: they may stay Outputs
+ * without holding back the resources the routes decide (checked when they resolve).
+ */
+export const routePassThrough = ["functionArn", "uri", "vpcLinkId", "userPoolArns"] as const;
+
+/** Which integration and authorizer types each optional field applies to. */
+const integrationFields: Record<string, readonly PrivateApiIntegrationType[]> = {
+    functionArn: ["AWS_PROXY"],
+    uri: ["HTTP_PROXY"],
+    httpMethod: ["HTTP_PROXY"],
+    vpcLinkId: ["HTTP_PROXY"],
+    timeoutMilliseconds: ["AWS_PROXY", "HTTP_PROXY"],
+    statusCode: ["MOCK"],
+    responseBody: ["MOCK"],
+};
+const authorizerFields: Record<string, readonly PrivateApiAuthorizerType[]> = {
+    functionArn: ["TOKEN", "REQUEST"],
+    userPoolArns: ["COGNITO_USER_POOLS"],
+    identityValidationExpression: ["TOKEN"],
+};
+
+/** Refuses a field set on an object whose `type` it does not apply to, naming the field and the types it is for. */
+function refuseFieldsOfOtherTypes(c: ArgChecker, f: string, value: object, type: string, fields: Record<string, readonly string[]>): void {
+    for (const [key, types] of Object.entries(fields)) {
+        if ((value as Record<string, unknown>)[key] !== undefined && !types.includes(type)) {
+            c.fail(`${f}.${key}`, `applies only to ${types.join(" and ")} (this one is ${type}); remove it`);
+        }
+    }
+}
+
+/** A plain object (not a list, an Output or null), or a refusal naming the field. */
+function plainObject(c: ArgChecker, f: string, value: unknown, expected: string): object {
+    if (typeof value !== "object" || value === null || Array.isArray(value) || pulumi.Output.isInstance(value)) c.fail(f, `must be ${expected} (got ${JSON.stringify(value)})`);
+    return value;
+}
 
 /** Where the API lives, for ARNs and URIs. */
 export interface ApiEnvironment {
@@ -153,35 +268,41 @@ export interface CheckedRoute {
 }
 
 export interface CheckedAuthorizer {
-    type: PrivateApiAuthorizer["type"];
+    type: PrivateApiAuthorizerType;
     functionArn?: pulumi.Input<string>;
-    userPoolArns?: pulumi.Input<string>[];
+    userPoolArns?: pulumi.Input<pulumi.Input<string>[]>;
     identitySource: string;
     identityValidationExpression?: string;
     resultTtlSeconds: number;
 }
 
-export function checkAuthorizers(c: ArgChecker, authorizers: Record<string, PrivateApiAuthorizer> | undefined): Record<string, CheckedAuthorizer> {
+/**
+ * Checks the authorizers, resolved but for their pass-through fields (`routePassThrough`): the
+ * component calls this at construction for plain arguments, or once they resolve.
+ */
+export function checkAuthorizers(c: ArgChecker, authorizers: Record<string, pulumi.Input<PrivateApiAuthorizer>> | undefined): Record<string, CheckedAuthorizer> {
     const checked: Record<string, CheckedAuthorizer> = {};
-    if (authorizers === undefined) return checked;
-    if (typeof authorizers !== "object" || authorizers === null || Array.isArray(authorizers) || pulumi.Output.isInstance(authorizers)) {
+    if (authorizers === undefined || authorizers === null) return checked;
+    if (typeof authorizers !== "object" || Array.isArray(authorizers) || pulumi.Output.isInstance(authorizers)) {
         c.fail("authorizers", "must be a plain object of authorizers by name, e.g. { tokens: { type: \"TOKEN\", functionArn } }");
     }
-    for (const [authName, authorizer] of Object.entries(authorizers)) {
+    for (const [authName, input] of Object.entries(authorizers)) {
         const f = `authorizers.${authName}`;
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(authName)) c.fail(f, "must be named with 1–64 letters, digits, \"_\" or \"-\"");
+        const authorizer = known(input);
         const type = c.oneOf(`${f}.type`, authorizer?.type, authorizerTypes);
-        // One view of the fields of every authorizer type; which apply is decided by `type`.
-        const fields = authorizer as Partial<Omit<TokenAuthorizer, "type"> & Omit<CognitoJwtAuthorizer, "type">>;
-        const ttl = fields.resultTtlSeconds ?? 300;
-        const resultTtlSeconds = c.integerInRange(`${f}.resultTtlSeconds`, ttl, 0, 3600);
+        refuseFieldsOfOtherTypes(c, f, authorizer!, type, authorizerFields);
+        const fields = authorizer!;
+        const resultTtlSeconds = c.integerInRange(`${f}.resultTtlSeconds`, known(fields.resultTtlSeconds) ?? 300, 0, 3600);
         if (type === "COGNITO_USER_POOLS") {
-            const pools = c.plainList(`${f}.userPoolArns`, fields.userPoolArns, "pass a plain list of user pool ARNs");
-            c.nonEmptyArray(`${f}.userPoolArns`, pools, "give the Cognito user pools whose JWTs are accepted");
             checked[authName] = {
                 type,
-                userPoolArns: pools.map((p, i) => c.matches(`${f}.userPoolArns[${i}]`, p, patterns.cognitoUserPoolArn, "a Cognito user pool ARN")),
-                identitySource: checkIdentitySource(c, `${f}.identitySource`, fields.identitySource ?? defaultIdentitySource),
+                userPoolArns: checkedList<string>(c, `${f}.userPoolArns`, fields.userPoolArns, {
+                    required: true,
+                    fix: "give the Cognito user pools whose JWTs are accepted",
+                    each: (arn, field) => void c.pattern(field, arn, patterns.cognitoUserPoolArn, "a Cognito user pool ARN"),
+                }),
+                identitySource: checkIdentitySource(c, `${f}.identitySource`, known(fields.identitySource) ?? defaultIdentitySource),
                 resultTtlSeconds,
             };
             continue;
@@ -190,11 +311,13 @@ export function checkAuthorizers(c: ArgChecker, authorizers: Record<string, Priv
         if (type === "REQUEST" && fields.identitySource === undefined) {
             c.fail(`${f}.identitySource`, "is required for a REQUEST authorizer, e.g. \"method.request.header.Authorization\"");
         }
+        const expression = known(fields.identityValidationExpression);
+        if (expression !== undefined && typeof expression !== "string") c.fail(`${f}.identityValidationExpression`, "must be a regular expression (a string)");
         checked[authName] = {
             type,
             functionArn: c.matches(`${f}.functionArn`, fields.functionArn, patterns.lambdaFunctionArn, "a Lambda function ARN"),
-            identitySource: checkIdentitySource(c, `${f}.identitySource`, fields.identitySource ?? defaultIdentitySource),
-            identityValidationExpression: type === "TOKEN" ? fields.identityValidationExpression : undefined,
+            identitySource: checkIdentitySource(c, `${f}.identitySource`, known(fields.identitySource) ?? defaultIdentitySource),
+            identityValidationExpression: expression,
             resultTtlSeconds,
         };
     }
@@ -209,15 +332,22 @@ function checkIdentitySource(c: ArgChecker, field: string, value: unknown): stri
     return value;
 }
 
-export function checkRoutes(c: ArgChecker, routes: PrivateApiRoute[], authorizers: Record<string, CheckedAuthorizer>): CheckedRoute[] {
-    c.plainList("routes", routes, "pass a plain list of routes");
-    c.nonEmptyArray("routes", routes, 'give at least one route, e.g. [{ path: "/health", method: "GET", integration: { type: "MOCK" } }]');
+/**
+ * Checks the routes, resolved but for their pass-through fields (`routePassThrough`): the component
+ * calls this at construction for plain arguments, or once they resolve.
+ */
+export function checkRoutes(c: ArgChecker, routes: unknown, authorizers: Record<string, CheckedAuthorizer>): CheckedRoute[] {
+    const example = 'give at least one route, e.g. [{ path: "/health", method: "GET", integration: { type: "MOCK" } }]';
+    if (routes !== undefined && !Array.isArray(routes)) c.fail("routes", `must be a list of routes (got ${JSON.stringify(routes)}); ${example}`);
+    const list = c.nonEmptyArray<pulumi.Input<PrivateApiRoute>>("routes", routes as pulumi.Input<PrivateApiRoute>[] | undefined, example);
     const keys = new Set<string>();
     const modelNames = new Set<string>();
     const variableAt = new Map<string, { name: string; index: number }>();
-    return routes.map((route, index): CheckedRoute => {
+    return list.map((input, index): CheckedRoute => {
         const f = `routes[${index}]`;
-        const method = c.oneOf(`${f}.method`, route?.method, methods);
+        const route = known(input);
+        if (typeof route !== "object" || route === null) c.fail(f, `must be a route like { path: "/health", method: "GET", integration: { type: "MOCK" } } (got ${JSON.stringify(route)})`);
+        const method = c.oneOf(`${f}.method`, route.method, methods);
         const segments = checkPath(c, `${f}.path`, route.path);
         segments.forEach((segment, depth) => {
             if (!segment.startsWith("{")) return;
@@ -233,12 +363,12 @@ export function checkRoutes(c: ArgChecker, routes: PrivateApiRoute[], authorizer
         keys.add(key);
 
         const pathParameters = segments.filter((s) => s.startsWith("{")).map((s) => s.replace(/[{}+]/g, ""));
-        const integration = checkIntegration(c, `${f}.integration`, route.integration, method, pathParameters);
-        const authorization = checkAuthorization(c, `${f}.authorization`, route.authorization, authorizers);
+        const integration = checkIntegration(c, `${f}.integration`, known(route.integration), method, pathParameters);
+        const authorization = checkAuthorization(c, f, route, authorizers);
 
         let requestSchema: string | undefined;
         if (route.requestSchema !== undefined) {
-            const schema = route.requestSchema;
+            const schema: unknown = route.requestSchema;
             if (typeof schema !== "object" || schema === null || Array.isArray(schema) || pulumi.Output.isInstance(schema)) {
                 c.fail(`${f}.requestSchema`, "must be a JSON Schema (draft 4) object, e.g. { type: \"object\", required: [\"id\"] }");
             }
@@ -278,23 +408,23 @@ function checkIntegration(
     pathParameters: readonly string[],
 ): CheckedIntegration {
     const type = c.oneOf(`${f}.type`, integration?.type, integrationTypes);
-    const timeout = (value: number | undefined) => c.integerInRange(`${f}.timeoutMilliseconds`, value ?? 29000, 50, 300000);
+    const fields = plainObject(c, f, integration, "an integration like { type: \"MOCK\" }") as PrivateApiIntegration;
+    refuseFieldsOfOtherTypes(c, f, fields, type, integrationFields);
+    const timeout = () => c.integerInRange(`${f}.timeoutMilliseconds`, known(fields.timeoutMilliseconds) ?? 29000, 50, 300000);
     switch (type) {
         case "AWS_PROXY": {
-            const lambda = integration as LambdaProxyIntegration;
-            if (lambda.functionArn === undefined) c.fail(`${f}.functionArn`, "is required for a Lambda proxy integration; give the function's ARN");
+            if (fields.functionArn === undefined) c.fail(`${f}.functionArn`, "is required for a Lambda proxy integration; give the function's ARN");
             return {
                 type,
-                functionArn: c.matches(`${f}.functionArn`, lambda.functionArn, patterns.lambdaFunctionArn, "a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)"),
-                timeoutMilliseconds: timeout(lambda.timeoutMilliseconds),
+                functionArn: c.matches(`${f}.functionArn`, fields.functionArn, patterns.lambdaFunctionArn, "a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)"),
+                timeoutMilliseconds: timeout(),
             };
         }
         case "HTTP_PROXY": {
-            const http = integration as HttpProxyIntegration;
-            if (http.uri === undefined) c.fail(`${f}.uri`, "is required for an HTTP proxy integration; give the backend's https:// URL");
+            if (fields.uri === undefined) c.fail(`${f}.uri`, "is required for an HTTP proxy integration; give the backend's https:// URL");
             const vpcLinkId =
-                http.vpcLinkId === undefined ? undefined : c.matches(`${f}.vpcLinkId`, http.vpcLinkId, patterns.apiGatewayVpcLinkId, "an API Gateway VPC link ID");
-            const uri = c.input(http.uri, (value) => {
+                fields.vpcLinkId === undefined ? undefined : c.matches(`${f}.vpcLinkId`, fields.vpcLinkId, patterns.apiGatewayVpcLinkId, "an API Gateway VPC link ID");
+            const uri = c.input(fields.uri, (value) => {
                 let url: URL | undefined;
                 try {
                     url = new URL(String(value).replace(/\{[A-Za-z0-9_]+\}/g, "param"));
@@ -313,45 +443,53 @@ function checkIntegration(
             return {
                 type,
                 uri,
-                httpMethod: c.oneOf(`${f}.httpMethod`, http.httpMethod ?? method, methods),
+                httpMethod: c.oneOf(`${f}.httpMethod`, known(fields.httpMethod) ?? method, methods),
                 vpcLinkId,
-                timeoutMilliseconds: timeout(http.timeoutMilliseconds),
+                timeoutMilliseconds: timeout(),
             };
         }
         case "MOCK": {
-            const mock = integration as MockIntegration;
-            const responseBody = mock.responseBody ?? '{"ok":true}';
+            const responseBody = known(fields.responseBody) ?? '{"ok":true}';
             if (typeof responseBody !== "string") c.fail(`${f}.responseBody`, "must be a string (the JSON returned)");
-            return { type, statusCode: c.integerInRange(`${f}.statusCode`, mock.statusCode ?? 200, 200, 599), responseBody };
+            return { type, statusCode: c.integerInRange(`${f}.statusCode`, known(fields.statusCode) ?? 200, 200, 599), responseBody };
         }
     }
 }
 
-function checkAuthorization(
-    c: ArgChecker,
-    f: string,
-    authorization: PrivateApiAuthorization | undefined,
-    authorizers: Record<string, CheckedAuthorizer>,
-): CheckedAuthorization {
-    const value = authorization ?? "AWS_IAM";
-    if (value === "AWS_IAM" || value === "NONE") return { type: value };
-    if (typeof value !== "object" || value === null || typeof value.authorizer !== "string") {
-        c.fail(f, `must be "AWS_IAM", "NONE" or { authorizer: "<name in authorizers>" } (got ${JSON.stringify(value)})`);
+/** `authorization`, `authorizer` and `authorizationScopes` of route `f`. */
+function checkAuthorization(c: ArgChecker, f: string, route: PrivateApiRoute, authorizers: Record<string, CheckedAuthorizer>): CheckedAuthorization {
+    const authorization: unknown = known(route.authorization);
+    const authorizer: unknown = known(route.authorizer);
+    const scopes: unknown = known(route.authorizationScopes);
+    if (typeof authorization === "object" && authorization !== null) {
+        c.fail(
+            `${f}.authorization`,
+            `must be "AWS_IAM" or "NONE"; the object form ({ authorizer, scopes }) is no longer accepted: name the authorizer in ${f}.authorizer and its scopes in ${f}.authorizationScopes`,
+        );
     }
-    const authorizer = authorizers[value.authorizer];
-    if (!authorizer) {
-        const known = Object.keys(authorizers);
-        c.fail(`${f}.authorizer`, `names no authorizer (got "${value.authorizer}"; known: ${known.length > 0 ? known.join(", ") : "none"}); add it to authorizers`);
+    if (authorizer === undefined) {
+        if (scopes !== undefined) c.fail(`${f}.authorizationScopes`, "apply only to a route with a COGNITO_USER_POOLS authorizer; name it in authorizer, or remove them");
+        return { type: c.oneOf(`${f}.authorization`, authorization ?? "AWS_IAM", ["AWS_IAM", "NONE"] as const) };
     }
-    const scopes = c.plainList(`${f}.scopes`, value.scopes, "pass a plain list of OAuth scopes");
-    if (authorizer.type !== "COGNITO_USER_POOLS") {
-        if (scopes.length > 0) c.fail(`${f}.scopes`, `apply only to COGNITO_USER_POOLS authorizers ("${value.authorizer}" is ${authorizer.type}); remove them`);
-        return { type: "CUSTOM", authorizer: value.authorizer };
+    if (authorization !== undefined) {
+        c.fail(`${f}.authorization`, `and authorizer exclude each other: the route is authorized by the authorizer ${JSON.stringify(authorizer)}; remove authorization`);
     }
-    scopes.forEach((s, i) => {
-        if (typeof s !== "string" || s.trim() === "") c.fail(`${f}.scopes[${i}]`, "must be a non-empty OAuth scope");
+    if (typeof authorizer !== "string") c.fail(`${f}.authorizer`, `must be the name of one of authorizers (got ${JSON.stringify(authorizer)})`);
+    const found = authorizers[authorizer];
+    if (!found) {
+        const names = Object.keys(authorizers);
+        c.fail(`${f}.authorizer`, `names no authorizer (got "${authorizer}"; known: ${names.length > 0 ? names.join(", ") : "none"}); add it to authorizers`);
+    }
+    if (scopes !== undefined && !Array.isArray(scopes)) c.fail(`${f}.authorizationScopes`, `must be a list of OAuth scopes (got ${JSON.stringify(scopes)})`);
+    const list: unknown[] = scopes ?? [];
+    if (found.type !== "COGNITO_USER_POOLS") {
+        if (list.length > 0) c.fail(`${f}.authorizationScopes`, `apply only to COGNITO_USER_POOLS authorizers ("${authorizer}" is ${found.type}); remove them`);
+        return { type: "CUSTOM", authorizer };
+    }
+    list.forEach((s, i) => {
+        if (typeof s !== "string" || s.trim() === "") c.fail(`${f}.authorizationScopes[${i}]`, "must be a non-empty OAuth scope");
     });
-    return { type: "COGNITO_USER_POOLS", authorizer: value.authorizer, scopes: [...scopes] };
+    return { type: "COGNITO_USER_POOLS", authorizer, scopes: list as string[] };
 }
 
 /**

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { serviceTrustPolicy } from "../shared/iamPolicy";
 import { canonicalJson, sha256 } from "./definitionHash";
 import type { CheckedArgs } from "./privateApiChecks";
+import { Later, whenReady } from "./privateApiInputs";
 import type { createRoutes } from "./privateApiRouteResources";
 
 /**
@@ -43,10 +44,10 @@ export interface StageArgs {
     /** The resource policy attached to the API, and its document. */
     policy: aws.apigateway.RestApiPolicy;
     resourcePolicy: pulumi.Output<string>;
-    /** The routes' resources and their definition. */
-    definition: ReturnType<typeof createRoutes>;
+    /** The routes' resources and their definition (later when the routes are Outputs). */
+    definition: Later<ReturnType<typeof createRoutes>>;
     partition: pulumi.Output<string>;
-    tags: Record<string, pulumi.Input<string>>;
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /** The deployment, its stage and the stage's logging and throttling settings. */
@@ -61,14 +62,15 @@ export function createStage(component: pulumi.Resource, name: string, checked: C
             restApi: api.id,
             description: `Private API ${name}`,
             triggers: {
-                definition: pulumi.output(definition.spec).apply((spec) => sha256(canonicalJson(spec))),
+                definition: pulumi.output(definition).apply((d) => sha256(canonicalJson(d.spec))),
                 resourcePolicy: resourcePolicy.apply(sha256),
             },
         },
-        { parent: component, dependsOn: [args.policy, ...definition.resources] },
+        { parent: component, dependsOn: whenReady(definition, (d) => [args.policy, ...d.resources]) },
     );
 
-    const account = checked.manageAccountCloudWatchRole ? createAccountLoggingRole(component, name, args.partition, tags) : undefined;
+    // One setting per account and region, created when `manageAccountCloudWatchRole` is known to be true.
+    const account = whenReady(checked.manageAccountCloudWatchRole, (manage) => (manage ? createAccountLoggingRole(component, name, args.partition, tags) : undefined));
     const accessLogs = new aws.cloudwatch.LogGroup(
         `${name}-access-logs`,
         { retentionInDays: checked.accessLogRetentionInDays, kmsKeyId: checked.accessLogKmsKeyArn, tags },
@@ -84,7 +86,7 @@ export function createStage(component: pulumi.Resource, name: string, checked: C
             accessLogSettings: { destinationArn: accessLogs.arn, format: accessLogFormat },
             tags,
         },
-        { parent: component, dependsOn: account ? [account] : [] },
+        { parent: component, dependsOn: whenReady(account, (a) => (a ? [a] : [])) },
     );
     new aws.apigateway.MethodSettings(
         `${name}-method-settings`,
@@ -106,7 +108,12 @@ export function createStage(component: pulumi.Resource, name: string, checked: C
 }
 
 /** The account's CloudWatch Logs role for API Gateway (a per-region singleton; see `manageAccountCloudWatchRole`). */
-function createAccountLoggingRole(component: pulumi.Resource, name: string, partition: pulumi.Output<string>, tags: Record<string, pulumi.Input<string>>): aws.apigateway.Account {
+function createAccountLoggingRole(
+    component: pulumi.Resource,
+    name: string,
+    partition: pulumi.Output<string>,
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>>,
+): aws.apigateway.Account {
     const parent = { parent: component };
     const role = new aws.iam.Role(
         `${name}-apigateway-cloudwatch-role`,

@@ -150,7 +150,7 @@ describe("PrivateApi resource policy, evaluated by an IAM policy simulator", fun
         before(async () => {
             api = await deployPolicy({
                 authorizers: { tokens: { type: "TOKEN", functionArn: `arn:aws:lambda:us-east-1:${customerAccount}:function:token-check` } },
-                routes: [{ path: "/orders/{id}", method: "GET", integration: { type: "MOCK" }, authorization: { authorizer: "tokens" } }],
+                routes: [{ path: "/orders/{id}", method: "GET", integration: { type: "MOCK" }, authorizer: "tokens" }],
             });
         });
 
