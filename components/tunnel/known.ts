@@ -65,15 +65,6 @@ export class Known<T> {
         return new Known<R>(undefined, this.laterValue!.apply((value) => f(value)) as unknown as pulumi.Output<R>);
     }
 
-    /** Both values, now if both are. */
-    with<U>(other: Known<U>): Known<[T, U]> {
-        if (this.nowValue && other.nowValue) return Known.now<[T, U]>([this.nowValue.value, other.nowValue.value]);
-        return new Known<[T, U]>(
-            undefined,
-            pulumi.all([this.asOutput(), other.asOutput()]).apply(([a, b]) => [a, b] as [T, U]) as unknown as pulumi.Output<[T, U]>,
-        );
-    }
-
     /**
      * An input derived from the value: `f`'s result as it is when the value is known now (so plain
      * values reach resources exactly as before), else an Output of it, Outputs inside resolved.
@@ -86,11 +77,6 @@ export class Known<T> {
     /** An Output derived from the value (Outputs inside `f`'s result resolved). */
     output<R>(f: (value: T) => pulumi.Input<R>): pulumi.Output<R> {
         return pulumi.output(this.input(f)) as unknown as pulumi.Output<R>;
-    }
-
-    /** The value as an Output, without resolving what is inside it (it may hold resources). */
-    private asOutput(): pulumi.Output<T> {
-        return this.nowValue ? (pulumi.output(0).apply(() => this.nowValue!.value) as unknown as pulumi.Output<T>) : this.laterValue!;
     }
 }
 

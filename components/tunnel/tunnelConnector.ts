@@ -433,7 +433,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
             );
 
         // --- what the instances may do: read exactly their two secrets and their bundle, write their logs and readiness ---
-        const identityStatements = pulumi.all([privateKeySecret.arn, certificateSecret.arn, region, checked.identity.output((identity) => identity.kmsKeyArn)]).apply(([keyArn, certArn, regionName, kmsKeyArn]) => {
+        const identityStatements = pulumi.all([privateKeySecret.arn, certificateSecret.arn, region, reveal(checked.identity.output((identity) => identity.kmsKeyArn))]).apply(([keyArn, certArn, regionName, kmsKeyArn]) => {
             const statements: PolicyStatement[] = [{ Sid: "ReadAgentIdentity", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [keyArn, certArn] }];
             if (kmsKeyArn) {
                 statements.push({
