@@ -33,16 +33,21 @@ export type {
     RequestAuthorizer,
     TokenAuthorizer,
 } from "./api/privateApiRoutes";
-export { TunnelConnector, connectorRoleTag, readinessMetric } from "./tunnel/tunnelConnector";
+export { TunnelConnector, TunnelNodeMajor, TunnelRouteVia, connectorRoleTag, readinessMetric } from "./tunnel/tunnelConnector";
 export type {
+    TunnelAgentKeepalive,
+    TunnelAgentReconnect,
+    TunnelAgentShutdown,
     TunnelConnectorArgs,
     TunnelConnectorRelay,
     TunnelConnectorIdentity,
     TunnelConnectorAwsApiEgress,
     TunnelConnectorAgentSettings,
+    TunnelDynamicRoute,
+    TunnelRoute,
 } from "./tunnel/tunnelConnector";
-export { TunnelRelay } from "./tunnel/tunnelRelay";
+export { TunnelRelay, TunnelRelayGatewayPorts } from "./tunnel/tunnelRelay";
 export type { HostSettings } from "./tunnel/hostGroup";
-export type { TunnelRelayArgs } from "./tunnel/tunnelRelay";
+export type { TunnelRelayArgs, TunnelRelayCustomer, TunnelRelayDns, TunnelRelaySshdFiles } from "./tunnel/tunnelRelay";
 export { buildConnectorBundle } from "./tunnel/bundle";
 export type { ConnectorBundle } from "./tunnel/bundle";

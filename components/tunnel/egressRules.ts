@@ -44,7 +44,7 @@ export function createEgressRules(
     name: string,
     securityGroupId: pulumi.Input<string>,
     rules: readonly EgressRule[],
-    tags: Record<string, pulumi.Input<string>>,
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>>,
     parent: pulumi.Resource,
 ): aws.vpc.SecurityGroupEgressRule[] {
     return rules.map(

@@ -5,7 +5,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, serviceTrustPolicy } from "../shared/iamPolicy";
-import type { ArgChecker } from "../shared/validation";
+import { isPlain, type ArgChecker } from "../shared/validation";
+import { mergeTags } from "./known";
 
 /** SSM parameter AWS publishes with the current Amazon Linux 2023 AMI (x86_64, default kernel). */
 export const al2023AmiParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
@@ -15,22 +16,22 @@ const maxUserDataBytes = 16 * 1024;
 
 /** The host settings TunnelConnector and TunnelRelay take from their users. */
 export interface HostSettings {
-    /** Default `t3.small`. */
-    instanceType?: string;
+    /** EC2 instance type of the hosts. Default `t3.small`. */
+    instanceType?: pulumi.Input<string>;
     /** A fixed AMI ID; default the current Amazon Linux 2023 AMI, read from `amiParameter` at deploy time. */
     amiId?: pulumi.Input<string>;
     /** SSM parameter naming the AMI. Default `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`. */
-    amiParameter?: string;
+    amiParameter?: pulumi.Input<string>;
     /** Root volume size, GiB. Default 8 (the AMI's size). Always encrypted. */
-    rootVolumeSizeGiB?: number;
+    rootVolumeSizeGiB?: pulumi.Input<number>;
     /** KMS key for the root volume. Default: the account's default EBS key. */
     rootVolumeKmsKeyId?: pulumi.Input<string>;
 }
 
 /** Where the hosts run and how many: each component documents these fields in its own Args. */
 export interface HostPlacement {
-    subnetIds: pulumi.Input<string>[];
-    count?: number;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    count?: pulumi.Input<number>;
 }
 
 /** The checked host settings with their defaults applied: what createHostGroup takes. */
@@ -41,16 +42,20 @@ export type CheckedHosts = ReturnType<typeof checkHostSettings>;
  * which subnets to give when `subnetIds` is refused.
  */
 export function checkHostSettings(c: ArgChecker, args: HostSettings & HostPlacement, subnetsFix: string) {
-    if (args.amiParameter !== undefined && !/^\/[\w./-]+$/.test(args.amiParameter)) {
-        c.fail("amiParameter", `must be an SSM parameter name like ${al2023AmiParameter} (got ${JSON.stringify(args.amiParameter)})`);
-    }
+    const amiParameter = c.input(args.amiParameter ?? al2023AmiParameter, (parameter) => {
+        if (typeof parameter !== "string" || !/^\/[\w./-]+$/.test(parameter)) {
+            c.fail("amiParameter", `must be an SSM parameter name like ${al2023AmiParameter} (got ${JSON.stringify(parameter)})`);
+        }
+    });
     return {
-        subnetIds: c.subnetIds("subnetIds", args.subnetIds, subnetsFix),
-        count: c.integerInRange("count", args.count ?? 2, 1, 20),
+        // Handed to the auto scaling group (and the relay's internal NLB) as they are: an awsx
+        // `vpc.privateSubnetIds` Output is checked when it resolves and holds nothing up.
+        subnetIds: c.subnetIdList("subnetIds", args.subnetIds, subnetsFix),
+        count: c.input(args.count ?? 2, (count) => c.integerInRange("count", count, 1, 20)),
         instanceType: args.instanceType ?? "t3.small",
         amiId: args.amiId === undefined ? undefined : c.matches("amiId", args.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI ID like ami-0123456789abcdef0"),
-        amiParameter: args.amiParameter ?? al2023AmiParameter,
-        rootVolumeSizeGiB: c.integerInRange("rootVolumeSizeGiB", args.rootVolumeSizeGiB ?? 8, 8, 1024),
+        amiParameter,
+        rootVolumeSizeGiB: c.input(args.rootVolumeSizeGiB ?? 8, (size) => c.integerInRange("rootVolumeSizeGiB", size, 8, 1024)),
         rootVolumeKmsKeyId: args.rootVolumeKmsKeyId,
     };
 }
@@ -66,7 +71,7 @@ export interface HostGroupArgs {
     /** Inline policies of the instance role, by policy name (JSON documents). */
     rolePolicies: Record<string, pulumi.Input<string>>;
     /** Target groups the instances register with (the relay's NLB). */
-    targetGroupArns?: pulumi.Input<string>[];
+    targetGroupArns?: pulumi.Input<pulumi.Input<string>[]>;
     /** Seconds after launch before health checks count. */
     healthCheckGracePeriod: number;
     /**
@@ -74,13 +79,13 @@ export interface HostGroupArgs {
      * health (`ELB`, AWS replaces an instance when ANY of them reports it unhealthy). Default `ELB`
      * with target groups, `EC2` without.
      */
-    healthCheckType?: "EC2" | "ELB";
+    healthCheckType?: pulumi.Input<"EC2" | "ELB">;
     /**
      * The hosts check themselves and may mark instances Unhealthy (`autoscaling:SetInstanceHealth`,
      * on this group only: the action takes no condition on the instance). Default false.
      */
     reportsOwnHealth?: boolean;
-    tags: Record<string, pulumi.Input<string>>;
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 export interface HostGroup {
@@ -157,8 +162,8 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
             // New versions become the default, so the group's reference to latestVersion moves with them.
             updateDefaultVersion: true,
             tagSpecifications: [
-                { resourceType: "instance", tags: { ...args.tags, Name: name } },
-                { resourceType: "volume", tags: { ...args.tags, Name: name } },
+                { resourceType: "instance", tags: mergeTags(args.tags, { Name: name }) },
+                { resourceType: "volume", tags: mergeTags(args.tags, { Name: name }) },
             ],
             tags: args.tags,
         },
@@ -172,7 +177,7 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
             desiredCapacity: hosts.count,
             minSize: hosts.count,
             // Room for the replacements a refresh launches before it terminates the old instances.
-            maxSize: hosts.count * 2,
+            maxSize: isPlain(hosts.count) ? hosts.count * 2 : pulumi.output(hosts.count).apply((count) => count * 2),
             launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
             targetGroupArns: args.targetGroupArns,
             healthCheckType: args.healthCheckType ?? (args.targetGroupArns ? "ELB" : "EC2"),
@@ -188,7 +193,7 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
                     skipMatching: true,
                 },
             },
-            tags: Object.entries({ ...args.tags, Name: name }).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+            tags: groupTags(mergeTags(args.tags, { Name: name })),
         },
         opts,
     );
@@ -207,4 +212,10 @@ export function createHostGroup(name: string, args: HostGroupArgs, parent: pulum
         );
     }
     return { role, launchTemplate, group };
+}
+
+/** The group's tags in the auto scaling API's form (a list), not propagated to the instances (the launch template tags them). */
+function groupTags(tags: pulumi.Input<Record<string, pulumi.Input<string>>>): pulumi.Input<aws.types.input.autoscaling.GroupTag[]> {
+    const list = (resolved: Record<string, pulumi.Input<string>>) => Object.entries(resolved).map(([key, value]) => ({ key, value, propagateAtLaunch: false }));
+    return isPlain(tags) ? list(tags) : pulumi.output(tags).apply(list);
 }
