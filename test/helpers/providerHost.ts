@@ -184,9 +184,9 @@ export class ProviderHost {
             d.setUrnsList(urns);
             deps.set(key, d);
         }
-        const res = await this.unary<{ getUrn(): string; getState(): { toJavaScript(): Record<string, unknown> } | undefined }>("construct", req);
-        const state = res.getState()?.toJavaScript() ?? {};
-        return { urn: res.getUrn(), state: pulumi.runtime.deserializeProperties(state as never) as Record<string, unknown> };
+        const res = await this.unary<{ getUrn(): string; getState(): unknown }>("construct", req);
+        const state = res.getState();
+        return { urn: res.getUrn(), state: state ? (pulumi.runtime.deserializeProperties(state as never) as Record<string, unknown>) : {} };
     }
 
     async stop(): Promise<void> {

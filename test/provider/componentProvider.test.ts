@@ -129,7 +129,7 @@ describe("the component provider (source-based Pulumi package)", function () {
                 // As from `awsx.ec2.Vpc(...).private_subnet_ids` in Python: the list depends on the VPC.
                 dependencies: { vpcId: [vpc], subnetIds: [vpc] },
             });
-            assert.match(result.urn, /::private-connectivity:index:PrivateLinkService::acme$/);
+            assert.match(result.urn, /[:$]private-connectivity:index:PrivateLinkService::acme$/);
             serviceName = String(result.state.serviceName);
             assert.match(serviceName, /^com\.amazonaws\.vpce\.us-east-1\.vpce-svc-[0-9a-f]+$/);
             const mine = host.registered.slice(before);
@@ -162,7 +162,7 @@ describe("the component provider (source-based Pulumi package)", function () {
                 },
                 dependencies: { subnetIds: [vpc] },
             });
-            assert.match(result.urn, /::private-connectivity:index:PrivateLinkEndpoint::acme$/);
+            assert.match(result.urn, /[:$]private-connectivity:index:PrivateLinkEndpoint::acme$/);
             const mine = host.registered.slice(before);
             const endpoint = mine.find((r) => r.type === types.vpcEndpoint)!;
             assert.equal(endpoint.parent, result.urn);
