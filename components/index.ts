@@ -1,34 +1,40 @@
 // Public API of the package: what another Pulumi project imports.
 //   import { PrivateLinkService } from "@firefly/private-connectivity";
-export { PrivateLinkService } from "./privatelink/privateLinkService";
+export { PrivateLinkService, ListenerProtocol, HealthCheckProtocol, PrivateLinkTargetType, EndpointConnectionEvent } from "./privatelink/privateLinkService";
 export type {
     PrivateLinkServiceArgs,
     PrivateLinkListener,
     PrivateLinkHealthCheck,
-    EndpointConnectionEvent,
+    PrivateLinkNotifications,
     PrivateDnsVerificationRecord,
     TargetIngressRule,
 } from "./privatelink/privateLinkService";
 export { PrivateLinkEndpoint } from "./privatelink/privateLinkEndpoint";
 export type { PrivateLinkEndpointArgs, PrivateLinkEndpointDns } from "./privatelink/privateLinkEndpoint";
-export { EndpointFlowLogs, flowLogFormat } from "./privatelink/endpointFlowLogs";
+export { EndpointFlowLogs, flowLogFormat, FlowLogTrafficType, FlowLogAggregationInterval } from "./privatelink/endpointFlowLogs";
 export type { EndpointFlowLogsArgs, FlowLogSettings } from "./privatelink/endpointFlowLogs";
-export { ConnectivityCheck } from "./privatelink/connectivityCheck";
-export type { ConnectivityCheckArgs } from "./privatelink/connectivityCheck";
+export { ConnectivityCheck, ConnectivityCheckRunFrom } from "./privatelink/connectivityCheck";
+export type {
+    ConnectivityCheckArgs,
+    ConnectivityCheckResult,
+    ConnectivityCheckFailure,
+    ConnectivityCheckHttp,
+    ConnectivityCheckTimings,
+    ConnectivityCheckTls,
+} from "./privatelink/connectivityCheck";
 export { probeConnectivity, describeFailure } from "./privatelink/probe/connectivityProbe";
 export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeStage } from "./privatelink/probe/connectivityProbe";
 export { ComponentArgumentError } from "./shared/validation";
-export { PrivateApi } from "./api/privateApi";
-export type { PrivateApiArgs, PrivateApiCustomDomain, PrivateApiEndpointArgs, PrivateApiThrottling } from "./api/privateApi";
+export { PrivateApi, PrivateApiEndpointAccessMode, PrivateApiExecutionLogLevel, PrivateApiFlowLogTrafficType } from "./api/privateApi";
+export type { PrivateApiArgs, PrivateApiCustomDomain, PrivateApiEndpointArgs, PrivateApiFlowLogs, PrivateApiThrottling } from "./api/privateApi";
+export { PrivateApiAuthorization, PrivateApiAuthorizerType, PrivateApiIntegrationType, PrivateApiMethod } from "./api/privateApiRoutes";
 export type {
     CognitoJwtAuthorizer,
     HttpProxyIntegration,
     LambdaProxyIntegration,
     MockIntegration,
-    PrivateApiAuthorization,
     PrivateApiAuthorizer,
     PrivateApiIntegration,
-    PrivateApiMethod,
     PrivateApiRoute,
     RequestAuthorizer,
     TokenAuthorizer,
