@@ -82,7 +82,9 @@ export class TunnelLab {
             ...(this.spec.dynamic ? { dynamic: this.spec.dynamic } : {}),
             keepalive: { intervalSeconds: 1, countMax: 3 },
             reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
-            connectTimeoutSeconds: 5,
+            // The production default: a loaded 2-core CI machine (sshd, agents and benches side by
+            // side) has taken more than 5 s for a handshake. Tests about timeouts set their own.
+            connectTimeoutSeconds: 15,
             shutdown: { gracePeriodSeconds: 5 },
             ...overrides,
         });
