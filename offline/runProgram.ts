@@ -215,6 +215,14 @@ export async function runProgram(
             // The failed run leaves registrations that will never finish; drop them with the
             // runtime state so the next run (and the exit-time leak report) starts clean.
             pulumi.runtime.resetOptions(options.project, options.stack, -1, "", "", preview, options.organization ?? "");
+            // Other Outputs built on the failed value (a component's later-built resources, its
+            // outputs) reject a few turns later: the same failure, not the next run's. Absorb them
+            // for a moment instead of handing them to whichever run starts next.
+            process.removeListener("unhandledRejection", onUnhandled);
+            const absorb = (): void => undefined;
+            process.on("unhandledRejection", absorb);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            process.removeListener("unhandledRejection", absorb);
         }
         Error.stackTraceLimit = stackTraceLimit;
         process.removeListener("unhandledRejection", onUnhandled);
