@@ -160,7 +160,9 @@ export class ArgChecker {
      * A list argument as Pulumi users pass it (`Input<Input<T>[]>`, e.g. awsx's `vpc.privateSubnetIds`):
      * checked element by element now when it is a plain array, else once it resolves. Returns the
      * checked input to hand on (Outputs keep their dependencies and secretness). `required` refuses
-     * an empty or absent list with `fix`; duplicates are refused.
+     * an empty or absent list with `fix` (absent: "must be a list (got nothing)", now or, for a field
+     * of an Output, when it resolves); duplicates are refused. A plain value that is not a list (a
+     * string, an object) is refused now, not when it "resolves".
      */
     list<T>(
         field: string,
@@ -174,6 +176,7 @@ export class ArgChecker {
             this.uniqueValues(field, list.filter((v): v is string => typeof v === "string"));
             list.forEach((element, i) => options.each?.(element as pulumi.Unwrap<T>, `${field}[${i}]`));
         };
+        if (value !== undefined && isPlain(value) && !Array.isArray(value)) checkAll(value);
         if (value === undefined) {
             checkAll(undefined);
             return [];

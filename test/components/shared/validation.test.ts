@@ -50,6 +50,11 @@ describe("shared argument checks for Inputs (validation.ts)", () => {
         // Plain lists fail at once, elements that are Outputs when they resolve.
         assert.throws(() => c.subnetIdList("subnetIds", ["vpc-0123456789abcdef0"], fix), /subnetIds\[0\] must be a subnet ID/);
         assert.throws(() => c.subnetIdList("subnetIds", [], fix), /subnetIds must list at least one entry/);
+        // A plain value that is not a list is refused now; an absent required list too.
+        assert.throws(() => c.subnetIdList("subnetIds", "subnet-0123456789abcdef0" as unknown as string[], fix), /subnetIds must be a list \(got "subnet-0123456789abcdef0"\); give the private subnets/);
+        assert.throws(() => c.subnetIdList("subnetIds", undefined, fix), /subnetIds must be a list \(got nothing\); give the private subnets/);
+        assert.deepEqual(c.securityGroupIdList("securityGroupIds", undefined, "pass a list"), [], "an optional absent list is empty");
+        await assert.rejects(settle(c.subnetIdList("subnetIds", pulumi.output(undefined as unknown as string[]), fix)), /subnetIds must be a list \(got nothing\)/);
         const mixed = c.subnetIdList("subnetIds", ["subnet-0123456789abcdef0", pulumi.output("nope")], fix) as pulumi.Input<string>[];
         await assert.rejects(settle(mixed[1]!), /subnetIds\[1\] must be a subnet ID like subnet-0123456789abcdef0 \(got "nope"\)/);
     });
