@@ -86,7 +86,7 @@ export class Known<T> {
      * A scalar or object argument: known now when it is not an Output (nor a Promise), else once it
      * resolves, with every Output inside it resolved too.
      */
-    static of<T>(value: T | pulumi.Output<T> | Promise<T>): Known<T> {
+    static of<T>(value: pulumi.Input<T>): Known<T> {
         if (isPlain(value)) return Known.now(value as T);
         return Known.later(pulumi.output(value as pulumi.Input<T>) as unknown as pulumi.Output<T>);
     }
@@ -168,6 +168,15 @@ export class Known<T> {
     mapResolved<R>(f: (value: T) => R): Known<R> {
         if (this.nowValue) return Known.now(f(this.nowValue.value));
         return Known.later((pulumi.output(this.laterValue!) as unknown as pulumi.Output<T>).apply((value) => f(value)) as unknown as pulumi.Output<R>);
+    }
+
+    /**
+     * Like `output`, but when the value comes later `f` runs once every Output INSIDE it has
+     * resolved too (as `mapResolved`); `f`'s result is lifted, not searched.
+     */
+    outputResolved<R>(f: (value: T) => pulumi.Input<R>): pulumi.Output<R> {
+        if (this.nowValue) return pulumi.output(f(this.nowValue.value)) as unknown as pulumi.Output<R>;
+        return (pulumi.output(this.laterValue!) as unknown as pulumi.Output<T>).apply((value) => f(value)) as unknown as pulumi.Output<R>;
     }
 
     /** The value to hand on as an input: itself when known now, else its Output (unchanged). */
