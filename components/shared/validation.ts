@@ -226,32 +226,6 @@ export class ArgChecker {
     }
 }
 
-/**
- * True when no Output or Promise is anywhere inside `value`: arrays and plain objects are searched,
- * resources are not. Values under the keys in `passThrough` are not searched (they may stay Inputs:
- * IDs and ARNs handed to AWS as they are).
- */
-export function isDeeplyPlain(value: unknown, passThrough: readonly string[] = []): boolean {
-    if (pulumi.Output.isInstance(value) || value instanceof Promise) return false;
-    if (Array.isArray(value)) return value.every((v) => isDeeplyPlain(v, passThrough));
-    if (value === null || typeof value !== "object" || pulumi.Resource.isInstance(value)) return true;
-    return Object.entries(value).every(([key, v]) => passThrough.includes(key) || isDeeplyPlain(v, passThrough));
-}
-
-/**
- * Builds from a structural argument, one that decides which resources exist or what they are named
- * (listeners, ports, routes, CIDR lists): now, when it is plain all the way down (but for the
- * `passThrough` keys), so a bad value fails at construction and `pulumi preview` shows every resource;
- * or once it resolves, when it is or holds an Output, which is how Pulumi's component provider (and an
- * awsx user) passes anything that depends on another resource. `build` runs the same checks either
- * way, with the same messages. Resources built after resolution appear in a preview only when the
- * value is known then (a new VPC's subnet IDs are not).
- */
-export function whenKnown<T, R>(value: pulumi.Input<T>, build: (resolved: pulumi.Unwrap<T>) => R, passThrough: readonly string[] = []): pulumi.Output<pulumi.Unwrap<R>> {
-    if (isDeeplyPlain(value, passThrough)) return pulumi.output(build(value as pulumi.Unwrap<T>));
-    return pulumi.output(value).apply((resolved) => build(resolved)) as pulumi.Output<pulumi.Unwrap<R>>;
-}
-
 /** True when a value is available at construction (not an Output or a Promise). */
 export function isPlain<T>(value: pulumi.Input<T>): value is T {
     return !pulumi.Output.isInstance(value) && !(value instanceof Promise);

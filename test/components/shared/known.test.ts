@@ -78,6 +78,12 @@ describe("shared now-or-later values for Inputs (known.ts)", () => {
         assert.equal(seenByMapResolved, 2);
     });
 
+    it("outputResolved gives an Output either way, f seeing the Outputs inside a later value resolved", async () => {
+        assert.equal(await settle(Known.now({ n: 1 }).outputResolved((v) => v.n + 1)), 2);
+        const later = Known.of(pulumi.output(1)).map((n) => ({ inner: pulumi.output(n + 1) }));
+        assert.equal(await settle(later.outputResolved((v) => (v.inner as unknown as number) + 1)), 3);
+    });
+
     it("fromArgs builds now when every argument is ready, else resolves only the arguments that are not", async () => {
         const target = pulumi.output("10.0.0.5");
         const ready = { targets: readyWhen.plainArray, ports: readyWhen.structurePlain(), name: readyWhen.plain };
