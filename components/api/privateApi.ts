@@ -4,7 +4,7 @@ import { withLegacyType } from "../shared/typeTokens";
 import { checkArgs, componentType, legacyComponentType } from "./privateApiChecks";
 import { createCustomDomain } from "./privateApiDomain";
 import { createApiEndpoint, Environment } from "./privateApiEndpoint";
-import { Later, outputWhenReady, whenListsKnown, whenReady } from "./privateApiInputs";
+import { Known } from "../shared/known";
 import { invokerIdentityPolicy, privateApiInvokePolicy } from "./privateApiPolicy";
 import { createRoutes } from "./privateApiRouteResources";
 import { curlExample, PrivateApiAuthorizer, PrivateApiRoute } from "./privateApiRoutes";
@@ -243,13 +243,15 @@ export class PrivateApi extends pulumi.ComponentResource {
         const created = checked.endpoint ? createApiEndpoint(this, name, checked.endpoint, tags, env) : undefined;
         // The created endpoint first, then the existing ones: a plain list (elements may be Outputs)
         // unless vpcEndpointIds is one Output, which the custom domain's associations then wait for.
-        const endpointIds = whenListsKnown([checked.vpcEndpointIds], ([existing]) => [...(created ? [created.endpoint.id] : []), ...existing!]);
+        const endpointIds = Known.fromLists([checked.vpcEndpointIds], ([existing]) => [...(created ? [created.endpoint.id] : []), ...existing!]).asInput();
         const allEndpointIds = pulumi.output(endpointIds);
 
         const api = new aws.apigateway.RestApi(
             `${name}-api`,
             {
-                description: whenReady(args.description as Later<string | undefined>, (d) => d ?? `Private API ${name}: reachable only through its VPC endpoints`),
+                description: Known.of(args.description as pulumi.Input<string | undefined>)
+                    .map((d) => d ?? `Private API ${name}: reachable only through its VPC endpoints`)
+                    .asInput(),
                 endpointConfiguration: { types: "PRIVATE", vpcEndpointIds: endpointIds },
                 securityPolicy: checked.securityPolicy,
                 endpointAccessMode: checked.endpointAccessMode,
@@ -261,7 +263,7 @@ export class PrivateApi extends pulumi.ComponentResource {
         // IAM-only routes: name who may call (default this account, so IAM decides). Otherwise the
         // requests carry no principal and the resource policy can only restrict the network path.
         const principals = pulumi
-            .all([pulumi.output(whenReady(checked.definition, (d) => d.iamOnly)), pulumi.output(checked.allowedPrincipals ?? []), env.accountId])
+            .all([pulumi.output(checked.definition.mapResolved((d) => d.iamOnly).asInput()), pulumi.output(checked.allowedPrincipals ?? []), env.accountId])
             .apply(([iamOnly, given, accountId]) => (iamOnly ? (given.length > 0 ? given : [accountId]) : undefined));
         // `execute-api:/*` is API Gateway's name for this API in its own resource policy: unlike the
         // API's ARN it is known at `pulumi preview`, so the policy pack's mandatory rules can judge it.
@@ -274,14 +276,14 @@ export class PrivateApi extends pulumi.ComponentResource {
 
         // Routes and authorizers decide which resources exist and their names: built now from plain
         // arguments, or once they resolve (then a preview shows them only if they are known).
-        const definition = whenReady(checked.definition, (d) => createRoutes(this, name, api, d, env));
+        const definition = checked.definition.mapResolved((d) => createRoutes(this, name, api, d, env));
 
         const { stage, accessLogs } = createStage(this, name, checked, { api, policy, resourcePolicy, definition, partition: env.partition, tags });
 
         const customDomainUrl =
             checked.customDomain === undefined
                 ? pulumi.output<string | undefined>(undefined)
-                : outputWhenReady(checked.customDomain, (custom): pulumi.Input<string | undefined> =>
+                : checked.customDomain.outputResolved((custom): pulumi.Input<string | undefined> =>
                       createCustomDomain(this, name, custom, checked, { api, stage, endpointIds, allEndpointIds, created, partition: env.partition, tags }),
                   );
 
@@ -289,7 +291,7 @@ export class PrivateApi extends pulumi.ComponentResource {
         // the Route 53 alias API Gateway publishes for each associated endpoint works everywhere.
         const aliasUrl = pulumi.interpolate`https://${api.id}-${allEndpointIds.apply((ids) => ids[0])}.execute-api.${env.region}.${env.dnsSuffix}/${stage.stageName}`;
         const invokeUrl =
-            created && checked.endpoint ? outputWhenReady(checked.endpoint.privateDnsEnabled as Later<boolean>, (dns) => (dns ? stage.invokeUrl : aliasUrl)) : aliasUrl;
+            created && checked.endpoint ? Known.of(checked.endpoint.privateDnsEnabled as pulumi.Input<boolean>).outputResolved((dns) => (dns ? stage.invokeUrl : aliasUrl)) : aliasUrl;
 
         this.restApiId = api.id;
         this.executionArn = api.executionArn;
@@ -301,7 +303,7 @@ export class PrivateApi extends pulumi.ComponentResource {
         this.resourcePolicy = resourcePolicy;
         this.invokerPolicy = stage.executionArn.apply((arn) => JSON.stringify(invokerIdentityPolicy(arn)));
         this.customDomainUrl = customDomainUrl;
-        this.exampleCurl = outputWhenReady(checked.definition, (d) =>
+        this.exampleCurl = checked.definition.outputResolved((d) =>
             pulumi.all([invokeUrl, env.region]).apply(([url, reg]) => curlExample(d.routes[0]!, d.authorizers, url, reg)),
         );
         this.registerOutputs({

@@ -24,7 +24,7 @@ import type {
     PrivateApiFlowLogs,
     PrivateApiThrottling,
 } from "./privateApi";
-import { checkedList, checkedValue, fieldOf, known, Later, whenKnownDeep, whenListsKnown, whenReady } from "./privateApiInputs";
+import { fieldOf, Known, plainHere, settingWithDefault } from "../shared/known";
 import { CheckedAuthorizer, checkAuthorizers, CheckedRoute, checkRoutes, routePassThrough } from "./privateApiRoutes";
 
 export const componentType = typeToken("PrivateApi");
@@ -39,11 +39,11 @@ export interface CheckedEndpoint {
     /** Handed to the endpoint as given (a list, or an Output of one). */
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Who may reach 443: one ingress rule each, named by the ID or CIDR (by index for an Output element). */
-    sources: Later<{ securityGroupIds: pulumi.Input<string>[]; cidrs: pulumi.Input<string>[] }>;
+    sources: Known<{ securityGroupIds: pulumi.Input<string>[]; cidrs: pulumi.Input<string>[] }>;
     privateDnsEnabled: pulumi.Input<boolean>;
     policy?: pulumi.Input<string>;
     /** Undefined when explicitly turned off. */
-    flowLogs: Later<CheckedFlowLogs | undefined>;
+    flowLogs: Known<CheckedFlowLogs | undefined>;
 }
 
 export interface CheckedCustomDomain {
@@ -64,7 +64,7 @@ export interface CheckedDefinition {
 export interface CheckedArgs {
     endpoint?: CheckedEndpoint;
     vpcEndpointIds: pulumi.Input<pulumi.Input<string>[]>;
-    definition: Later<CheckedDefinition>;
+    definition: Known<CheckedDefinition>;
     /** Undefined: not given (this account). */
     allowedPrincipals?: pulumi.Input<pulumi.Input<string>[]>;
     stageName: pulumi.Input<string>;
@@ -74,16 +74,19 @@ export interface CheckedArgs {
     executionLogLevel: pulumi.Input<PrivateApiExecutionLogLevel>;
     securityPolicy: pulumi.Input<string>;
     endpointAccessMode: pulumi.Input<PrivateApiEndpointAccessMode | undefined>;
-    customDomain?: Later<CheckedCustomDomain>;
-    manageAccountCloudWatchRole: Later<boolean>;
+    customDomain?: Known<CheckedCustomDomain>;
+    manageAccountCloudWatchRole: Known<boolean>;
 }
+
+/** The API's scalar settings take null for absent, as they always have: the default applies. */
+const nullAbsent = { nullIsAbsent: true } as const;
 
 /** Validates what can be validated now, and arranges the rest to be validated when it resolves. */
 export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
     const c = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
 
-    const vpcEndpointIds = checkedList<string>(c, "vpcEndpointIds", args.vpcEndpointIds, {
+    const vpcEndpointIds = c.list<string>("vpcEndpointIds", args.vpcEndpointIds, {
         fix: "pass a list of endpoint IDs",
         each: (id, field) => void c.pattern(field, id, patterns.vpcEndpointId, "an execute-api VPC endpoint ID like vpce-0123456789abcdef0"),
     });
@@ -95,15 +98,17 @@ export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
     const checkedEndpointIds =
         args.endpoint !== undefined
             ? vpcEndpointIds
-            : (whenReady(vpcEndpointIds as Later<pulumi.Input<string>[] | undefined>, (ids) => {
-                  if (!ids || ids.length === 0) needEndpoint();
-                  return ids;
-              }) as pulumi.Input<pulumi.Input<string>[]>);
+            : (Known.of(vpcEndpointIds as pulumi.Input<pulumi.Input<string>[] | undefined>)
+                  .map((ids) => {
+                      if (!ids || ids.length === 0) needEndpoint();
+                      return ids;
+                  })
+                  .asInput() as pulumi.Input<pulumi.Input<string>[]>);
     const endpoint = args.endpoint === undefined ? undefined : checkEndpoint(c, args.endpoint);
 
     const principalsGiven = args.allowedPrincipals !== undefined;
     const allowedPrincipals = principalsGiven
-        ? checkedList<string>(c, "allowedPrincipals", args.allowedPrincipals, {
+        ? c.list<string>("allowedPrincipals", args.allowedPrincipals, {
               required: true,
               fix: "or omit it to let IAM policies of this account decide",
               each: (p, field) => void c.principal(field, p),
@@ -112,11 +117,13 @@ export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
 
     // Routes and authorizers decide resources and their names: checked now when plain (but for the
     // ARNs and URLs handed to AWS as they are), else once they resolve.
-    const definition = whenKnownDeep(
-        { routes: args.routes, authorizers: args.authorizers },
+    const definitionArgs = { routes: args.routes, authorizers: args.authorizers };
+    const definition = Known.from<typeof definitionArgs, CheckedDefinition>(
+        definitionArgs,
+        { passThrough: routePassThrough },
         (resolved): CheckedDefinition => {
-            const authorizers = checkAuthorizers(c, known(resolved.authorizers));
-            const routes = checkRoutes(c, known(resolved.routes), authorizers);
+            const authorizers = checkAuthorizers(c, plainHere(resolved.authorizers));
+            const routes = checkRoutes(c, plainHere(resolved.routes), authorizers);
             const iamOnly = routes.every((r) => r.authorization.type === "AWS_IAM");
             if (principalsGiven && !iamOnly) {
                 const other = routes.findIndex((r) => r.authorization.type !== "AWS_IAM");
@@ -127,29 +134,28 @@ export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
             }
             return { routes, authorizers, iamOnly };
         },
-        routePassThrough,
     );
 
-    const stageName = checkedValue<string>(args.stageName, "v1", (value) => {
+    const stageName = settingWithDefault<string>(args.stageName, "v1", (value) => {
         if (typeof value !== "string" || !/^[A-Za-z0-9_-]{1,128}$/.test(value)) {
             c.fail("stageName", `must be 1–128 letters, digits, "_" or "-" (got ${JSON.stringify(value)})`);
         }
-    });
+    }, nullAbsent);
 
     const throttling = args.throttling;
     if (throttling !== undefined && isPlain(throttling) && (typeof throttling !== "object" || throttling === null)) {
         c.fail("throttling", `must be an object like { rateLimit: 100, burstLimit: 200 } (got ${JSON.stringify(throttling)})`);
     }
-    const rateLimit = checkedValue<number>(fieldOf<PrivateApiThrottling, "rateLimit">(throttling, "rateLimit"), 100, (value) => {
+    const rateLimit = settingWithDefault<number>(fieldOf<PrivateApiThrottling, "rateLimit">(throttling, "rateLimit"), 100, (value) => {
         if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
             c.fail("throttling.rateLimit", `must be a positive number of requests per second (got ${JSON.stringify(value)}); throttling cannot be turned off here`);
         }
-    });
-    const burstLimit = checkedValue<number>(fieldOf<PrivateApiThrottling, "burstLimit">(throttling, "burstLimit"), 200, (value) => {
+    }, nullAbsent);
+    const burstLimit = settingWithDefault<number>(fieldOf<PrivateApiThrottling, "burstLimit">(throttling, "burstLimit"), 200, (value) => {
         if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
             c.fail("throttling.burstLimit", `must be a whole number of requests, at least 1 (got ${JSON.stringify(value)})`);
         }
-    });
+    }, nullAbsent);
 
     // The access mode exists only with the enhanced policies: both are checked together.
     const tls = isPlain(args.securityPolicy) && isPlain(args.endpointAccessMode)
@@ -159,9 +165,9 @@ export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
     const customDomain =
         args.customDomain === undefined
             ? undefined
-            : whenReady(args.customDomain as Later<PrivateApiCustomDomain>, (custom) => checkCustomDomain(c, custom, endpoint !== undefined));
+            : Known.of(args.customDomain as pulumi.Input<PrivateApiCustomDomain>).map((custom) => checkCustomDomain(c, custom, endpoint !== undefined));
 
-    const manageAccountCloudWatchRole = whenReady(args.manageAccountCloudWatchRole as Later<boolean | undefined>, (value) => {
+    const manageAccountCloudWatchRole = Known.of(args.manageAccountCloudWatchRole as pulumi.Input<boolean | undefined>).map((value) => {
         const manage = value ?? false;
         if (typeof manage !== "boolean") c.fail("manageAccountCloudWatchRole", "must be true or false");
         return manage;
@@ -174,14 +180,14 @@ export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
         allowedPrincipals,
         stageName,
         throttling: { rateLimit, burstLimit },
-        accessLogRetentionInDays: checkedValue<number>(args.accessLogRetentionInDays, defaultLogRetentionDays, (value) => void c.logRetention("accessLogRetentionInDays", value)),
+        accessLogRetentionInDays: settingWithDefault<number>(args.accessLogRetentionInDays, defaultLogRetentionDays, (value) => void c.logRetention("accessLogRetentionInDays", value), nullAbsent),
         accessLogKmsKeyArn:
             args.accessLogKmsKeyArn === undefined
                 ? undefined
                 : c.matches("accessLogKmsKeyArn", args.accessLogKmsKeyArn, patterns.kmsKeyArn, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"),
-        executionLogLevel: checkedValue<PrivateApiExecutionLogLevel>(args.executionLogLevel, "ERROR", (value) => void c.oneOf("executionLogLevel", value, ["OFF", "ERROR", "INFO"] as const)),
-        securityPolicy: whenReady(tls, (t) => t.securityPolicy),
-        endpointAccessMode: whenReady(tls, (t) => t.endpointAccessMode),
+        executionLogLevel: settingWithDefault<PrivateApiExecutionLogLevel>(args.executionLogLevel, "ERROR", (value) => void c.oneOf("executionLogLevel", value, ["OFF", "ERROR", "INFO"] as const), nullAbsent),
+        securityPolicy: Known.of(tls).map((t) => t.securityPolicy).asInput(),
+        endpointAccessMode: Known.of(tls).map((t) => t.endpointAccessMode).asInput(),
         customDomain,
         manageAccountCloudWatchRole,
     };
@@ -209,23 +215,23 @@ function checkEndpoint(c: ArgChecker, endpoint: pulumi.Input<PrivateApiEndpointA
     }
     const field = <K extends keyof PrivateApiEndpointArgs>(key: K) => fieldOf<PrivateApiEndpointArgs, K>(endpoint, key);
     const vpcId = c.matches(`${f}.vpcId`, field("vpcId") as pulumi.Input<string>, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-    const subnetIds = checkedList<string>(c, `${f}.subnetIds`, field("subnetIds") as pulumi.Input<pulumi.Input<string>[]>, {
+    const subnetIds = c.list<string>(`${f}.subnetIds`, field("subnetIds") as pulumi.Input<pulumi.Input<string>[]>, {
         required: true,
         fix: "give the private subnets (one per Availability Zone of the callers) for the endpoint's network interfaces",
         each: (id, e) => void c.pattern(e, id, patterns.subnetId, "a subnet ID like subnet-0123456789abcdef0"),
     });
-    const groups = checkedList<string>(c, `${f}.allowedSourceSecurityGroupIds`, field("allowedSourceSecurityGroupIds") as pulumi.Input<pulumi.Input<string>[]> | undefined, {
+    const groups = c.list<string>(`${f}.allowedSourceSecurityGroupIds`, field("allowedSourceSecurityGroupIds") as pulumi.Input<pulumi.Input<string>[]> | undefined, {
         fix: "pass a list of security group IDs",
         each: (id, e) => void c.pattern(e, id, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0"),
     });
-    const cidrs = checkedList<string>(c, `${f}.allowedSourceCidrs`, field("allowedSourceCidrs") as pulumi.Input<pulumi.Input<string>[]> | undefined, {
+    const cidrs = c.list<string>(`${f}.allowedSourceCidrs`, field("allowedSourceCidrs") as pulumi.Input<pulumi.Input<string>[]> | undefined, {
         fix: "pass a list of CIDRs",
         each: (value, e) => {
             if (typeof value !== "string" || !isIpv4Cidr(value)) c.fail(e, `must be an IPv4 CIDR like 10.0.0.0/16 (got ${JSON.stringify(value)})`);
             if (value.endsWith("/0")) c.fail(e, `must not be ${value}: it opens the endpoint to every address; give the callers' private range`);
         },
     });
-    const sources = whenListsKnown<string, { securityGroupIds: pulumi.Input<string>[]; cidrs: pulumi.Input<string>[] }>([groups, cidrs], ([securityGroupIds, cidrList]) => {
+    const sources = Known.fromLists<string, { securityGroupIds: pulumi.Input<string>[]; cidrs: pulumi.Input<string>[] }>([groups, cidrs], ([securityGroupIds, cidrList]) => {
         if (securityGroupIds!.length === 0 && cidrList!.length === 0) {
             c.fail(
                 `${f}.allowedSourceSecurityGroupIds`,
@@ -234,9 +240,9 @@ function checkEndpoint(c: ArgChecker, endpoint: pulumi.Input<PrivateApiEndpointA
         }
         return { securityGroupIds: securityGroupIds!, cidrs: cidrList! };
     });
-    const privateDnsEnabled = checkedValue<boolean>(field("privateDnsEnabled"), true, (value) => {
+    const privateDnsEnabled = settingWithDefault<boolean>(field("privateDnsEnabled"), true, (value) => {
         if (typeof value !== "boolean") c.fail(`${f}.privateDnsEnabled`, "must be true or false");
-    });
+    }, nullAbsent);
     const policy = field("policy");
     return {
         vpcId,
@@ -246,7 +252,7 @@ function checkEndpoint(c: ArgChecker, endpoint: pulumi.Input<PrivateApiEndpointA
         policy:
             policy === undefined
                 ? undefined
-                : (whenReady(policy as Later<string | undefined>, (document) => {
+                : (Known.of(policy as pulumi.Input<string | undefined>).map((document) => {
                       if (document === undefined) return undefined;
                       try {
                           JSON.parse(document);
@@ -254,8 +260,9 @@ function checkEndpoint(c: ArgChecker, endpoint: pulumi.Input<PrivateApiEndpointA
                           c.fail(`${f}.policy`, "must be a JSON policy document; omit it for the default (invoke this account's APIs only)");
                       }
                       return document;
-                  }) as pulumi.Input<string>),
-        flowLogs: whenKnownDeep(field("flowLogs"), (settings) => checkFlowLogs(c, `${f}.flowLogs`, settings), ["kmsKeyArn"]),
+                  })
+                  .asInput() as pulumi.Input<string>),
+        flowLogs: Known.from<unknown, CheckedFlowLogs | undefined>(field("flowLogs"), { passThrough: ["kmsKeyArn"] }, (settings) => checkFlowLogs(c, `${f}.flowLogs`, settings)),
     };
 }
 
@@ -268,7 +275,7 @@ function checkFlowLogs(c: ArgChecker, f: string, value: unknown): CheckedFlowLog
     if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
         c.fail(f, "must be an object of flow-log settings, or { enabled: false } to opt out explicitly");
     }
-    const enabled = known(settings.enabled) ?? true;
+    const enabled = plainHere(settings.enabled) ?? true;
     if (typeof enabled !== "boolean") c.fail(`${f}.enabled`, "must be true or false");
     if (!enabled) {
         const set = (["trafficType", "retentionInDays", "maxAggregationIntervalSeconds", "kmsKeyArn"] as const).find((key) => settings[key] !== undefined);
@@ -276,10 +283,10 @@ function checkFlowLogs(c: ArgChecker, f: string, value: unknown): CheckedFlowLog
         return undefined;
     }
     return checkFlowLogSettings(c, `${f}.`, {
-        trafficType: known(settings.trafficType),
-        retentionInDays: known(settings.retentionInDays),
+        trafficType: plainHere(settings.trafficType),
+        retentionInDays: plainHere(settings.retentionInDays),
         // checkFlowLogSettings refuses anything but 60 and 600, naming the field.
-        maxAggregationIntervalSeconds: known(settings.maxAggregationIntervalSeconds) as 60 | 600 | undefined,
+        maxAggregationIntervalSeconds: plainHere(settings.maxAggregationIntervalSeconds) as 60 | 600 | undefined,
         kmsKeyArn: settings.kmsKeyArn,
     });
 }

@@ -2,7 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CheckedArgs, CheckedCustomDomain } from "./privateApiChecks";
-import { whenListsKnown } from "./privateApiInputs";
+import { Known } from "../shared/known";
 import { privateApiInvokePolicy } from "./privateApiPolicy";
 
 /** Private custom domain: DomainName (PRIVATE, TLS 1.2+, endpoint-restricted policy), mapping, access associations, DNS. */
@@ -47,7 +47,7 @@ export function createCustomDomain(
     );
     // One association per endpoint, named by its ID (by index for an Output element), so created
     // once the list resolves when vpcEndpointIds is an Output.
-    whenListsKnown([ctx.endpointIds], ([endpointIds]) =>
+    Known.fromLists([ctx.endpointIds], ([endpointIds]) =>
         endpointIds!.forEach((endpointId, index) => {
             new aws.apigateway.DomainNameAccessAssociation(
                 `${name}-domain-access-${typeof endpointId === "string" ? endpointId : `endpoint-${index}`}`,

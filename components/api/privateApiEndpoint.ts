@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EndpointFlowLogs } from "../privatelink/endpointFlowLogs";
 import type { CheckedEndpoint } from "./privateApiChecks";
 import { isPlain } from "../shared/validation";
-import { whenListsKnown, whenReady } from "./privateApiInputs";
+import { Known } from "../shared/known";
 import { executeApiEndpointPolicy } from "./privateApiPolicy";
 import type { ApiEnvironment } from "./privateApiRoutes";
 
@@ -45,7 +45,7 @@ export function createApiEndpoint(
         { vpcId: endpoint.vpcId, description: `execute-api endpoint of private API ${name}: HTTPS from its callers only`, tags },
         opts,
     );
-    whenReady(endpoint.sources, ({ securityGroupIds, cidrs }) => {
+    endpoint.sources.mapResolved(({ securityGroupIds, cidrs }) => {
         const sources = [
             ...securityGroupIds.map((id, i) => ({ key: typeof id === "string" ? id : `sg-${i}`, peer: { referencedSecurityGroupId: id } })),
             ...cidrs.map((cidr, i) => ({ key: typeof cidr === "string" ? cidr : `cidr-${i}`, peer: { cidrIpv4: cidr } })),
@@ -78,12 +78,14 @@ export function createApiEndpoint(
     );
     // One flow log per subnet, named by its ID: created when the settings, the subnet list and the
     // tags (EndpointFlowLogs takes them plain) are known; at construction for plain arguments.
-    whenReady(endpoint.flowLogs, (settings) => {
+    endpoint.flowLogs.mapResolved((settings) => {
         if (settings === undefined) return;
-        whenListsKnown([endpoint.subnetIds], ([subnetIds]) =>
-            whenReady(tags as pulumi.Output<Record<string, pulumi.Input<string>>>, (plainTags) => {
-                new EndpointFlowLogs(`${name}-endpoint-flow-logs`, { ...settings, subnetIds: subnetIds!, tags: plainTags }, opts);
-            }),
+        Known.fromLists([endpoint.subnetIds], ([subnetIds]) =>
+            Known.of(tags)
+                .map((plainTags) => {
+                    new EndpointFlowLogs(`${name}-endpoint-flow-logs`, { ...settings, subnetIds: subnetIds!, tags: plainTags }, opts);
+                })
+                .asInput(),
         );
     });
     return { securityGroup, endpoint: vpcEndpoint };

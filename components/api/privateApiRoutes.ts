@@ -8,7 +8,7 @@
 // refused at construction, naming the field.
 import * as pulumi from "@pulumi/pulumi";
 import { ArgChecker, patterns } from "../shared/validation";
-import { checkedList, known } from "./privateApiInputs";
+import { plainHere } from "../shared/known";
 
 /** HTTP method of a route (`ANY` matches every method). */
 export const PrivateApiMethod = {
@@ -289,20 +289,20 @@ export function checkAuthorizers(c: ArgChecker, authorizers: Record<string, pulu
     for (const [authName, input] of Object.entries(authorizers)) {
         const f = `authorizers.${authName}`;
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(authName)) c.fail(f, "must be named with 1–64 letters, digits, \"_\" or \"-\"");
-        const authorizer = known(input);
+        const authorizer = plainHere(input);
         const type = c.oneOf(`${f}.type`, authorizer?.type, authorizerTypes);
         refuseFieldsOfOtherTypes(c, f, authorizer!, type, authorizerFields);
         const fields = authorizer!;
-        const resultTtlSeconds = c.integerInRange(`${f}.resultTtlSeconds`, known(fields.resultTtlSeconds) ?? 300, 0, 3600);
+        const resultTtlSeconds = c.integerInRange(`${f}.resultTtlSeconds`, plainHere(fields.resultTtlSeconds) ?? 300, 0, 3600);
         if (type === "COGNITO_USER_POOLS") {
             checked[authName] = {
                 type,
-                userPoolArns: checkedList<string>(c, `${f}.userPoolArns`, fields.userPoolArns, {
+                userPoolArns: c.list<string>(`${f}.userPoolArns`, fields.userPoolArns, {
                     required: true,
                     fix: "give the Cognito user pools whose JWTs are accepted",
                     each: (arn, field) => void c.pattern(field, arn, patterns.cognitoUserPoolArn, "a Cognito user pool ARN"),
                 }),
-                identitySource: checkIdentitySource(c, `${f}.identitySource`, known(fields.identitySource) ?? defaultIdentitySource),
+                identitySource: checkIdentitySource(c, `${f}.identitySource`, plainHere(fields.identitySource) ?? defaultIdentitySource),
                 resultTtlSeconds,
             };
             continue;
@@ -311,12 +311,12 @@ export function checkAuthorizers(c: ArgChecker, authorizers: Record<string, pulu
         if (type === "REQUEST" && fields.identitySource === undefined) {
             c.fail(`${f}.identitySource`, "is required for a REQUEST authorizer, e.g. \"method.request.header.Authorization\"");
         }
-        const expression = known(fields.identityValidationExpression);
+        const expression = plainHere(fields.identityValidationExpression);
         if (expression !== undefined && typeof expression !== "string") c.fail(`${f}.identityValidationExpression`, "must be a regular expression (a string)");
         checked[authName] = {
             type,
             functionArn: c.matches(`${f}.functionArn`, fields.functionArn, patterns.lambdaFunctionArn, "a Lambda function ARN"),
-            identitySource: checkIdentitySource(c, `${f}.identitySource`, known(fields.identitySource) ?? defaultIdentitySource),
+            identitySource: checkIdentitySource(c, `${f}.identitySource`, plainHere(fields.identitySource) ?? defaultIdentitySource),
             identityValidationExpression: expression,
             resultTtlSeconds,
         };
@@ -345,7 +345,7 @@ export function checkRoutes(c: ArgChecker, routes: unknown, authorizers: Record<
     const variableAt = new Map<string, { name: string; index: number }>();
     return list.map((input, index): CheckedRoute => {
         const f = `routes[${index}]`;
-        const route = known(input);
+        const route = plainHere(input);
         if (typeof route !== "object" || route === null) c.fail(f, `must be a route like { path: "/health", method: "GET", integration: { type: "MOCK" } } (got ${JSON.stringify(route)})`);
         const method = c.oneOf(`${f}.method`, route.method, methods);
         const segments = checkPath(c, `${f}.path`, route.path);
@@ -363,7 +363,7 @@ export function checkRoutes(c: ArgChecker, routes: unknown, authorizers: Record<
         keys.add(key);
 
         const pathParameters = segments.filter((s) => s.startsWith("{")).map((s) => s.replace(/[{}+]/g, ""));
-        const integration = checkIntegration(c, `${f}.integration`, known(route.integration), method, pathParameters);
+        const integration = checkIntegration(c, `${f}.integration`, plainHere(route.integration), method, pathParameters);
         const authorization = checkAuthorization(c, f, route, authorizers);
 
         let requestSchema: string | undefined;
@@ -410,7 +410,7 @@ function checkIntegration(
     const type = c.oneOf(`${f}.type`, integration?.type, integrationTypes);
     const fields = plainObject(c, f, integration, "an integration like { type: \"MOCK\" }") as PrivateApiIntegration;
     refuseFieldsOfOtherTypes(c, f, fields, type, integrationFields);
-    const timeout = () => c.integerInRange(`${f}.timeoutMilliseconds`, known(fields.timeoutMilliseconds) ?? 29000, 50, 300000);
+    const timeout = () => c.integerInRange(`${f}.timeoutMilliseconds`, plainHere(fields.timeoutMilliseconds) ?? 29000, 50, 300000);
     switch (type) {
         case "AWS_PROXY": {
             if (fields.functionArn === undefined) c.fail(`${f}.functionArn`, "is required for a Lambda proxy integration; give the function's ARN");
@@ -443,24 +443,24 @@ function checkIntegration(
             return {
                 type,
                 uri,
-                httpMethod: c.oneOf(`${f}.httpMethod`, known(fields.httpMethod) ?? method, methods),
+                httpMethod: c.oneOf(`${f}.httpMethod`, plainHere(fields.httpMethod) ?? method, methods),
                 vpcLinkId,
                 timeoutMilliseconds: timeout(),
             };
         }
         case "MOCK": {
-            const responseBody = known(fields.responseBody) ?? '{"ok":true}';
+            const responseBody = plainHere(fields.responseBody) ?? '{"ok":true}';
             if (typeof responseBody !== "string") c.fail(`${f}.responseBody`, "must be a string (the JSON returned)");
-            return { type, statusCode: c.integerInRange(`${f}.statusCode`, known(fields.statusCode) ?? 200, 200, 599), responseBody };
+            return { type, statusCode: c.integerInRange(`${f}.statusCode`, plainHere(fields.statusCode) ?? 200, 200, 599), responseBody };
         }
     }
 }
 
 /** `authorization`, `authorizer` and `authorizationScopes` of route `f`. */
 function checkAuthorization(c: ArgChecker, f: string, route: PrivateApiRoute, authorizers: Record<string, CheckedAuthorizer>): CheckedAuthorization {
-    const authorization: unknown = known(route.authorization);
-    const authorizer: unknown = known(route.authorizer);
-    const scopes: unknown = known(route.authorizationScopes);
+    const authorization: unknown = plainHere(route.authorization);
+    const authorizer: unknown = plainHere(route.authorizer);
+    const scopes: unknown = plainHere(route.authorizationScopes);
     if (typeof authorization === "object" && authorization !== null) {
         c.fail(
             `${f}.authorization`,

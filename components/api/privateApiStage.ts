@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { serviceTrustPolicy } from "../shared/iamPolicy";
 import { canonicalJson, sha256 } from "./definitionHash";
 import type { CheckedArgs } from "./privateApiChecks";
-import { Later, whenReady } from "./privateApiInputs";
+import { Known } from "../shared/known";
 import type { createRoutes } from "./privateApiRouteResources";
 
 /**
@@ -45,7 +45,7 @@ export interface StageArgs {
     policy: aws.apigateway.RestApiPolicy;
     resourcePolicy: pulumi.Output<string>;
     /** The routes' resources and their definition (later when the routes are Outputs). */
-    definition: Later<ReturnType<typeof createRoutes>>;
+    definition: Known<ReturnType<typeof createRoutes>>;
     partition: pulumi.Output<string>;
     tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -62,15 +62,15 @@ export function createStage(component: pulumi.Resource, name: string, checked: C
             restApi: api.id,
             description: `Private API ${name}`,
             triggers: {
-                definition: pulumi.output(definition).apply((d) => sha256(canonicalJson(d.spec))),
+                definition: pulumi.output(definition.asInput()).apply((d) => sha256(canonicalJson(d.spec))),
                 resourcePolicy: resourcePolicy.apply(sha256),
             },
         },
-        { parent: component, dependsOn: whenReady(definition, (d) => [args.policy, ...d.resources]) },
+        { parent: component, dependsOn: definition.mapResolved((d) => [args.policy, ...d.resources]).asInput() },
     );
 
     // One setting per account and region, created when `manageAccountCloudWatchRole` is known to be true.
-    const account = whenReady(checked.manageAccountCloudWatchRole, (manage) => (manage ? createAccountLoggingRole(component, name, args.partition, tags) : undefined));
+    const account = checked.manageAccountCloudWatchRole.mapResolved((manage) => (manage ? createAccountLoggingRole(component, name, args.partition, tags) : undefined));
     const accessLogs = new aws.cloudwatch.LogGroup(
         `${name}-access-logs`,
         { retentionInDays: checked.accessLogRetentionInDays, kmsKeyId: checked.accessLogKmsKeyArn, tags },
@@ -86,7 +86,7 @@ export function createStage(component: pulumi.Resource, name: string, checked: C
             accessLogSettings: { destinationArn: accessLogs.arn, format: accessLogFormat },
             tags,
         },
-        { parent: component, dependsOn: whenReady(account, (a) => (a ? [a] : [])) },
+        { parent: component, dependsOn: account.mapResolved((a) => (a ? [a] : [])).asInput() },
     );
     new aws.apigateway.MethodSettings(
         `${name}-method-settings`,

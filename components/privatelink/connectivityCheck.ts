@@ -6,7 +6,7 @@ import type { ProbeEvent } from "./probe/connectivityProbe";
 import { probeModuleSource, probeRunnerScript } from "./probe/probeSource";
 import { ArgChecker, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
-import { Built, readyWhen, whenReady } from "./structure";
+import { Known, readyWhen } from "../shared/known";
 
 /** Where the connectivity probe runs. */
 export const ConnectivityCheckRunFrom = {
@@ -174,7 +174,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
         const tags = args.tags ?? {};
         // Which resources exist and what the probe does: built now when the settings are plain, or
         // once they resolve (same names either way).
-        const built = checked.then((settings) => this.build(name, args, settings, tags));
+        const built = checked.map((settings) => this.build(name, args, settings, tags));
         this.result = built.output((b) => b.result);
         this.securityGroupId = built.output((b) => b.securityGroupId);
         this.functionName = built.output((b) => b.functionName);
@@ -325,7 +325,7 @@ interface CheckedSettings {
 
 const httpHeadPathFalse = "no longer takes false; write httpHead: false for no HTTP request";
 
-function checkArgs(name: string, args: ConnectivityCheckArgs): Built<CheckedSettings> {
+function checkArgs(name: string, args: ConnectivityCheckArgs): Known<CheckedSettings> {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
     if (args.hostname === undefined) c.fail("hostname", "is required: give the name to probe, e.g. the endpoint's hostname");
@@ -343,11 +343,11 @@ function checkArgs(name: string, args: ConnectivityCheckArgs): Built<CheckedSett
         logRetentionInDays: args.logRetentionInDays,
     };
     const plain = readyWhen.plain;
-    return whenReady(
+    return Known.fromArgs(
         settings,
         {
             port: plain,
-            targetPorts: readyWhen.deeplyPlain(),
+            targetPorts: readyWhen.structurePlain(),
             tls: plain,
             rejectUnauthorized: plain,
             httpHead: plain,

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, serviceTrustPolicy } from "../shared/iamPolicy";
 import { ArgChecker, defaultLogRetentionDays, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
-import { Built, readyWhen, settingWithDefault, whenReady } from "./structure";
+import { Known, readyWhen, settingWithDefault } from "../shared/known";
 
 /** Which traffic a flow log records. */
 export const FlowLogTrafficType = {
@@ -146,7 +146,7 @@ export class EndpointFlowLogs extends pulumi.ComponentResource {
 
         // One flow log per subnet, named after it: built now for a plain list, or once an Output list
         // (awsx's vpc.privateSubnetIds, or any list through the component provider) resolves.
-        const flowLogs = checked.targets.then((targets) =>
+        const flowLogs = checked.targets.map((targets) =>
             targets.map(
                 ({ suffix, target }) =>
                     new aws.ec2.FlowLog(
@@ -194,7 +194,7 @@ interface FlowLogTarget {
 }
 
 interface CheckedArgs extends CheckedSettings {
-    targets: Built<FlowLogTarget[]>;
+    targets: Known<FlowLogTarget[]>;
 }
 
 /**
@@ -223,7 +223,7 @@ function checkArgs(name: string, args: EndpointFlowLogsArgs): CheckedArgs {
     const c = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
     const vpcId = args.vpcId === undefined ? undefined : c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
-    const targets = whenReady({ subnetIds: args.subnetIds }, { subnetIds: readyWhen.plainArray }, ({ subnetIds }): FlowLogTarget[] => {
+    const targets = Known.fromArgs({ subnetIds: args.subnetIds }, { subnetIds: readyWhen.plainArray }, ({ subnetIds }): FlowLogTarget[] => {
         if (subnetIds !== undefined && !Array.isArray(subnetIds)) c.fail("subnetIds", `must be a list of subnet IDs (got ${JSON.stringify(subnetIds)})`);
         const list = subnetIds ?? [];
         if (vpcId !== undefined && list.length > 0) c.fail("vpcId", "and subnetIds exclude each other; log either the endpoint's subnets or the whole VPC");

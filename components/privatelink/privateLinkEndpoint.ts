@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkFlowLogSettings, FlowLogSettings } from "./endpointFlowLogs";
 import { createInterfaceEndpoint, EndpointRule } from "../shared/interfaceEndpoint";
 import { ArgChecker, patterns } from "../shared/validation";
-import { Built, readyWhen, whenReady } from "./structure";
+import { Known, readyWhen } from "../shared/known";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /** Where the stable hostname lives. */
@@ -82,7 +82,7 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
         const tags = args.tags ?? {};
         // Everything depends on the ports, sources, DNS names and flow-log settings: built now when
         // they are plain, or once they resolve (same names either way).
-        const built = checked.structure.then((structure) => this.build(name, checked, structure, tags));
+        const built = checked.structure.map((structure) => this.build(name, checked, structure, tags));
 
         this.endpointId = built.output((b) => b.endpoint.id);
         this.hostname = built.output((b) => b.hostname);
@@ -186,7 +186,7 @@ interface CheckedArgs {
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     serviceName: pulumi.Input<string>;
     serviceRegion?: pulumi.Input<string>;
-    structure: Built<CheckedStructure>;
+    structure: Known<CheckedStructure>;
 }
 
 /** The checked structural arguments: what decides which resources exist and their names. */
@@ -218,13 +218,13 @@ function checkArgs(name: string, args: PrivateLinkEndpointArgs): CheckedArgs {
                   if (typeof value !== "string" || !patterns.region.test(value)) c.fail("serviceRegion", `must be an AWS region like eu-west-1 (got ${JSON.stringify(value)})`);
               });
     if (!args.dns) c.fail("dns", "is required: give { zoneName, recordName } for the stable hostname");
-    const structure = whenReady(
+    const structure = Known.fromArgs(
         { ports: args.ports, sourceSecurityGroupIds: args.sourceSecurityGroupIds, dns: args.dns, privateDns: args.privateDns, flowLogs: args.flowLogs },
         {
-            ports: readyWhen.deeplyPlain(),
+            ports: readyWhen.structurePlain(),
             // Rules are named by position, so the groups' IDs may stay Outputs.
             sourceSecurityGroupIds: readyWhen.plainArray,
-            dns: readyWhen.deeplyPlain("zoneId"),
+            dns: readyWhen.structurePlain({ passThrough: ["zoneId"] }),
             privateDns: readyWhen.plain,
             // The settings themselves are handed on as they are (EndpointFlowLogs takes Inputs).
             flowLogs: readyWhen.plain,

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../shared/iamPolicy";
-import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, isDeeplyPlain, isIpv4Cidr, isPlain, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
-import { Built, Ready, readyWhen, whenReady } from "./structure";
+import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, isIpv4Cidr, isPlain, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
+import { isStructurePlain, Known, Ready, readyWhen } from "../shared/known";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /** Protocol of a health check the NLB runs against its targets. */
@@ -302,13 +302,13 @@ export class PrivateLinkService extends pulumi.ComponentResource {
 
         // What depends on the listeners, targets, client blocks and notifications: built now when
         // they are plain, or once they resolve (same names either way).
-        const built = checked.structure.then((structure) =>
+        const built = checked.structure.map((structure) =>
             this.buildStructure(name, structure, { vpcId: checked.vpcId, targetSecurityGroupId: checked.targetSecurityGroupId, lbSecurityGroup, lb, service, tags }),
         );
 
         // One accepter per endpoint ID, named after it: created once the list is known (a
         // StackReference output is an Output or a Promise), at once for a plain list.
-        const accepted = checked.acceptEndpointIds.then((ids) => {
+        const accepted = checked.acceptEndpointIds.map((ids) => {
             for (const endpointId of ids) {
                 new aws.ec2.VpcEndpointConnectionAccepter(
                     `${name}-accept-${endpointId}`,
@@ -584,15 +584,15 @@ interface CheckedArgs {
     privateDnsName?: pulumi.Input<string>;
     supportedRegions?: pulumi.Input<pulumi.Input<string>[]>;
     targetSecurityGroupId?: pulumi.Input<string>;
-    structure: Built<CheckedStructure>;
-    acceptEndpointIds: Built<string[]>;
+    structure: Known<CheckedStructure>;
+    acceptEndpointIds: Known<string[]>;
 }
 
 /** A listener list is ready when every listener is plain but for its certificate and its targets' elements. */
 function listenersReady(value: PrivateLinkServiceArgs["listeners"]): boolean {
     return (
         Array.isArray(value) &&
-        value.every((l) => isDeeplyPlain(l, ["certificateArn", "targets"]) && (l === null || typeof l !== "object" || readyWhen.plainArray((l as PrivateLinkListener).targets)))
+        value.every((l) => isStructurePlain(l, { passThrough: ["certificateArn", "targets"] }) && (l === null || typeof l !== "object" || readyWhen.plainArray((l as PrivateLinkListener).targets)))
     );
 }
 
@@ -643,7 +643,7 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
 
     if ((args.notifications as unknown) === false) c.fail("notifications", notificationsFalse);
 
-    const structure = whenReady(
+    const structure = Known.fromArgs(
         {
             listeners: args.listeners,
             targets: args.targets,
@@ -656,14 +656,14 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
             listeners: listenersReady,
             targets: readyWhen.plainArray,
             targetType: readyWhen.plain,
-            privateLinkClientCidrs: readyWhen.deeplyPlain(),
+            privateLinkClientCidrs: readyWhen.structurePlain(),
             notifications: notificationsReady,
             verifyPrivateDns: readyWhen.plain,
         },
         (resolved) => checkStructure(c, resolved, args.privateDnsName !== undefined),
     );
 
-    const acceptEndpointIds = whenReady({ ids: args.acceptEndpointIds }, { ids: readyWhen.deeplyPlain() }, ({ ids }) => checkEndpointIds(c, ids));
+    const acceptEndpointIds = Known.fromArgs({ ids: args.acceptEndpointIds }, { ids: readyWhen.structurePlain() }, ({ ids }) => checkEndpointIds(c, ids));
 
     return { vpcId, subnetIds, allowedPrincipals, acceptanceRequired, privateDnsName, supportedRegions, targetSecurityGroupId, structure, acceptEndpointIds };
 }

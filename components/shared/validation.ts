@@ -160,7 +160,9 @@ export class ArgChecker {
      * A list argument as Pulumi users pass it (`Input<Input<T>[]>`, e.g. awsx's `vpc.privateSubnetIds`):
      * checked element by element now when it is a plain array, else once it resolves. Returns the
      * checked input to hand on (Outputs keep their dependencies and secretness). `required` refuses
-     * an empty or absent list with `fix`; duplicates are refused.
+     * an empty or absent list with `fix` (absent: "must be a list (got nothing)", now or, for a field
+     * of an Output, when it resolves); duplicates are refused. A plain value that is not a list (a
+     * string, an object) is refused now, not when it "resolves".
      */
     list<T>(
         field: string,
@@ -174,6 +176,7 @@ export class ArgChecker {
             this.uniqueValues(field, list.filter((v): v is string => typeof v === "string"));
             list.forEach((element, i) => options.each?.(element as pulumi.Unwrap<T>, `${field}[${i}]`));
         };
+        if (value !== undefined && isPlain(value) && !Array.isArray(value)) checkAll(value);
         if (value === undefined) {
             checkAll(undefined);
             return [];
@@ -221,32 +224,6 @@ export class ArgChecker {
             }
         });
     }
-}
-
-/**
- * True when no Output or Promise is anywhere inside `value`: arrays and plain objects are searched,
- * resources are not. Values under the keys in `passThrough` are not searched (they may stay Inputs:
- * IDs and ARNs handed to AWS as they are).
- */
-export function isDeeplyPlain(value: unknown, passThrough: readonly string[] = []): boolean {
-    if (pulumi.Output.isInstance(value) || value instanceof Promise) return false;
-    if (Array.isArray(value)) return value.every((v) => isDeeplyPlain(v, passThrough));
-    if (value === null || typeof value !== "object" || pulumi.Resource.isInstance(value)) return true;
-    return Object.entries(value).every(([key, v]) => passThrough.includes(key) || isDeeplyPlain(v, passThrough));
-}
-
-/**
- * Builds from a structural argument, one that decides which resources exist or what they are named
- * (listeners, ports, routes, CIDR lists): now, when it is plain all the way down (but for the
- * `passThrough` keys), so a bad value fails at construction and `pulumi preview` shows every resource;
- * or once it resolves, when it is or holds an Output, which is how Pulumi's component provider (and an
- * awsx user) passes anything that depends on another resource. `build` runs the same checks either
- * way, with the same messages. Resources built after resolution appear in a preview only when the
- * value is known then (a new VPC's subnet IDs are not).
- */
-export function whenKnown<T, R>(value: pulumi.Input<T>, build: (resolved: pulumi.Unwrap<T>) => R, passThrough: readonly string[] = []): pulumi.Output<pulumi.Unwrap<R>> {
-    if (isDeeplyPlain(value, passThrough)) return pulumi.output(build(value as pulumi.Unwrap<T>));
-    return pulumi.output(value).apply((resolved) => build(resolved)) as pulumi.Output<pulumi.Unwrap<R>>;
 }
 
 /** True when a value is available at construction (not an Output or a Promise). */

@@ -6,7 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, serviceTrustPolicy } from "../shared/iamPolicy";
 import { isPlain, type ArgChecker } from "../shared/validation";
-import { mergeTags } from "./known";
+import { mergeTags } from "../shared/known";
 
 /** SSM parameter AWS publishes with the current Amazon Linux 2023 AMI (x86_64, default kernel). */
 export const al2023AmiParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";

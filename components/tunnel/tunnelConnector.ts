@@ -5,7 +5,7 @@ import { allowRuleOf, type ConnectorConfig, ConnectorConfigError, type Connector
 import { buildConnectorBundle, type ConnectorBundle } from "./bundle";
 import { createEgressRules, EgressRules, labelPart, type EgressRule } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
-import { Known, mergeTags } from "./known";
+import { Known, mergeTags } from "../shared/known";
 import { policyDocument, type PolicyStatement } from "../shared/iamPolicy";
 import { connectorPaths, renderConnectorUserData } from "./userData";
 import { ArgChecker, defaultLogRetentionDays, isIpv4Cidr, isPlain, patterns } from "../shared/validation";

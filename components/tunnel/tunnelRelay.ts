@@ -5,10 +5,10 @@ import * as tls from "@pulumi/tls";
 import { isLoopbackHost, isPublicKeyProblem, parseHostPort, parsePublicKeyLine, type RenderedRelayWithRevokedKeys, renderRelay } from "../../connector/spec";
 import { createEgressRules, type EgressRule, EgressRules, labelPart } from "./egressRules";
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
-import { Known, mergeTags } from "./known";
+import { Known, mergeTags } from "../shared/known";
 import { policyDocument } from "../shared/iamPolicy";
 import { relayPaths, renderRelayUserData } from "./userData";
-import { ArgChecker, patterns, whenKnown } from "../shared/validation";
+import { ArgChecker, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /**
@@ -527,7 +527,11 @@ function checkArgs(name: string, args: TunnelRelayArgs) {
     };
     const plan = Known.from<RelayStructure, RelayPlan>(structure, relayStructureKeys, (s) => planRelay(c, s));
     // Revoking the user CA's own key would lock every customer out: checked now, or once both are known.
-    const caKeyNotRevoked = whenKnown({ userCaPublicKey: args.userCaPublicKey, revokedKeys: args.revokedKeys }, (keys) => checkCaKeyNotRevoked(c, keys.userCaPublicKey, keys.revokedKeys));
+    const caKeyNotRevoked = Known.from<{ userCaPublicKey: unknown; revokedKeys?: readonly unknown[] }, void>(
+        { userCaPublicKey: args.userCaPublicKey, revokedKeys: args.revokedKeys },
+        {},
+        (keys) => checkCaKeyNotRevoked(c, keys.userCaPublicKey, keys.revokedKeys),
+    ).output((checked) => checked);
     return { vpcId, publicSubnetIds, hosts, userCaPublicKey, plan, caKeyNotRevoked };
 }
 

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { ArgChecker, ComponentArgumentError, isDeeplyPlain, whenKnown } from "../../../components/shared/validation";
+import { ArgChecker } from "../../../components/shared/validation";
 
 /** The value an Output resolves to, or the error its apply threw. */
 const settle = <T>(value: pulumi.Input<T>): Promise<T> =>
@@ -12,30 +12,6 @@ const settle = <T>(value: pulumi.Input<T>): Promise<T> =>
 
 describe("shared argument checks for Inputs (validation.ts)", () => {
     const checker = () => new ArgChecker("private-connectivity:index:Test", "t");
-
-    it("isDeeplyPlain finds Outputs and Promises at any depth, but not under pass-through keys", () => {
-        assert.equal(isDeeplyPlain([{ port: 443, certificateArn: "arn" }]), true);
-        assert.equal(isDeeplyPlain([{ port: pulumi.output(443) }]), false);
-        assert.equal(isDeeplyPlain({ a: [Promise.resolve(1)] }), false);
-        assert.equal(isDeeplyPlain([{ port: 443, certificateArn: pulumi.output("arn") }], ["certificateArn"]), true);
-    });
-
-    it("whenKnown builds at once from plain values (errors at construction) and after resolution from Outputs (same message)", async () => {
-        const calls: number[][] = [];
-        const build = (ports: number[]) => {
-            if (ports.includes(0)) checker().fail("ports", "must not contain 0");
-            calls.push(ports);
-            return ports.length;
-        };
-        const now = whenKnown<number[], number>([1, 2], build);
-        assert.deepEqual(calls, [[1, 2]], "built synchronously");
-        assert.equal(await settle(now), 2);
-        assert.throws(() => whenKnown<number[], number>([0], build), /private-connectivity:index:Test "t": ports must not contain 0/);
-        const later = whenKnown<number[], number>(pulumi.output([3]), build);
-        assert.equal(await settle(later), 1);
-        assert.deepEqual(calls[1], [3]);
-        await assert.rejects(settle(whenKnown<number[], number>(pulumi.output([0]), build)), (e: unknown) => e instanceof ComponentArgumentError && /ports must not contain 0/.test(e.message));
-    });
 
     it("subnetIdList takes an awsx-style Output<string[]> and checks it when it resolves, naming the element", async () => {
         const c = checker();
@@ -50,6 +26,11 @@ describe("shared argument checks for Inputs (validation.ts)", () => {
         // Plain lists fail at once, elements that are Outputs when they resolve.
         assert.throws(() => c.subnetIdList("subnetIds", ["vpc-0123456789abcdef0"], fix), /subnetIds\[0\] must be a subnet ID/);
         assert.throws(() => c.subnetIdList("subnetIds", [], fix), /subnetIds must list at least one entry/);
+        // A plain value that is not a list is refused now; an absent required list too.
+        assert.throws(() => c.subnetIdList("subnetIds", "subnet-0123456789abcdef0" as unknown as string[], fix), /subnetIds must be a list \(got "subnet-0123456789abcdef0"\); give the private subnets/);
+        assert.throws(() => c.subnetIdList("subnetIds", undefined, fix), /subnetIds must be a list \(got nothing\); give the private subnets/);
+        assert.deepEqual(c.securityGroupIdList("securityGroupIds", undefined, "pass a list"), [], "an optional absent list is empty");
+        await assert.rejects(settle(c.subnetIdList("subnetIds", pulumi.output(undefined as unknown as string[]), fix)), /subnetIds must be a list \(got nothing\)/);
         const mixed = c.subnetIdList("subnetIds", ["subnet-0123456789abcdef0", pulumi.output("nope")], fix) as pulumi.Input<string>[];
         await assert.rejects(settle(mixed[1]!), /subnetIds\[1\] must be a subnet ID like subnet-0123456789abcdef0 \(got "nope"\)/);
     });
