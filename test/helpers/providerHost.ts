@@ -35,8 +35,10 @@ const resourceProto = require("@pulumi/pulumi/proto/resource_pb") as ProtoModule
 const providerGrpc = require("@pulumi/pulumi/proto/provider_grpc_pb") as { ResourceProviderClient: grpc.ServiceClientConstructor };
 const resourceGrpc = require("@pulumi/pulumi/proto/resource_grpc_pb") as { ResourceMonitorService: grpc.ServiceDefinition };
 const engineGrpc = require("@pulumi/pulumi/proto/engine_grpc_pb") as { EngineService: grpc.ServiceDefinition };
-const emptyProto = require("google-protobuf/google/protobuf/empty_pb") as { Empty: new () => Message };
-const structProto = require("google-protobuf/google/protobuf/struct_pb") as { Struct: { fromJavaScript(v: unknown): Message } };
+// The same goes for google-protobuf's well-known types (checked with instanceof when serialized).
+const sdkRequire = (id: string): unknown => require(require.resolve(id, { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] }));
+const emptyProto = sdkRequire("google-protobuf/google/protobuf/empty_pb") as { Empty: new () => Message };
+const structProto = sdkRequire("google-protobuf/google/protobuf/struct_pb") as { Struct: { fromJavaScript(v: unknown): Message } };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const root = path.resolve(__dirname, "..", "..");
