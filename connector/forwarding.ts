@@ -12,7 +12,7 @@
 // channel, 1,000 streams could park 2 GB in the agent. The relay connection's OutputGate says when
 // its socket has more queued than a small budget; every stream writing into a channel of that
 // connection pauses its source until the socket drains.
-import { connect as connectTcp, type Socket } from "node:net";
+import { connect as connectTcp, type NetConnectOpts, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Counter } from "prom-client";
 import { channelClosedByPeer, channelTakesNow, isSshChannel } from "./ssh2/internals";
@@ -94,10 +94,24 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
         paused = false;
         source.resume();
     };
+    // Into a TCP socket, the chunks of one relay read (each SSH packet's payload, up to 32 KiB)
+    // go out in one writev: the socket is corked at the first and uncorked once this callback
+    // returns (process.nextTick), before the event loop polls again.
+    const batching = !isSshChannel(sink);
+    let corked = false;
+    const uncork = () => {
+        corked = false;
+        sink.uncork();
+    };
     /** Writes one chunk; false once the source has to stop reading (it has been paused). */
     const forward = (chunk: Buffer): boolean => {
         bytes.inc(chunk.length);
         if (stopped) return true;
+        if (batching && !corked && !sink.writableEnded) {
+            corked = true;
+            sink.cork();
+            process.nextTick(uncork);
+        }
         if (!sink.write(chunk)) {
             paused = true;
             source.pause();
@@ -147,6 +161,7 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
 // keep (its window is short, or writes are queued) is copied first.
 
 const sharedReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+const ONWARD_WRITE_HIGH_WATER_MARK = 256 * 1024;
 
 /** Routes an onward socket's reads: to pump() once the socket is spliced, into a queue before. */
 class ReadTap {
@@ -234,7 +249,16 @@ export class OnwardConnectError extends Error {
 export function connectOnward(host: string, port: number, timeoutMs: number): Promise<Socket> {
     return new Promise((resolve, reject) => {
         const tap = new ReadTap();
-        const socket = connectTcp({ host, port, allowHalfOpen: true, onread: { buffer: sharedReadBuffer, callback: (length) => tap.onRead(length) } });
+        // writableHighWaterMark (a stream option net.Socket passes on; @types/node omits it): room
+        // for one relay read's payloads while the socket is corked (pump()).
+        const options: NetConnectOpts & { writableHighWaterMark: number } = {
+            host,
+            port,
+            allowHalfOpen: true,
+            writableHighWaterMark: ONWARD_WRITE_HIGH_WATER_MARK,
+            onread: { buffer: sharedReadBuffer, callback: (length) => tap.onRead(length) },
+        };
+        const socket = connectTcp(options);
         readTaps.set(socket, tap);
         const timer = setTimeout(() => {
             socket.destroy();
