@@ -103,9 +103,17 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
         corked = false;
         sink.uncork();
     };
+    // The byte counter is added to once per event-loop callback, not per chunk: prom-client
+    // builds a string key from the labels on every inc().
+    let uncounted = 0;
+    const count = () => {
+        bytes.inc(uncounted);
+        uncounted = 0;
+    };
     /** Writes one chunk; false once the source has to stop reading (it has been paused). */
     const forward = (chunk: Buffer): boolean => {
-        bytes.inc(chunk.length);
+        if (uncounted === 0 && chunk.length > 0) process.nextTick(count);
+        uncounted += chunk.length;
         if (stopped) return true;
         if (batching && !corked && !sink.writableEnded) {
             corked = true;
