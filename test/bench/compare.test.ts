@@ -26,9 +26,12 @@ describe("bench --compare", () => {
         return file;
     };
 
-    it("reads the committed reference report (written before per-run values were kept)", () => {
+    it("reads the committed reference report, with both directions and per-run values", () => {
         const baseline = loadReport(join(__dirname, "..", "..", "bench", "results", "latest.json"));
-        assert.ok(baseline.metrics.some((m) => m.name.startsWith("throughput direct")));
+        for (const kind of ["pull direct", "pull hairpin", "push direct", "push hairpin"]) {
+            assert.ok(baseline.metrics.some((m) => m.name.startsWith(`throughput ${kind},`)), kind);
+        }
+        assert.ok(baseline.metrics.every((m) => m.runs !== undefined));
     });
 
     it("refuses a missing file, naming it and what to give instead", () => {
