@@ -5,7 +5,8 @@
 // full; an ssh2 channel that is not read stops adjusting its SSH window, so the relay stops
 // sending. Memory per stream stays bounded (about one SSH window plus socket buffers) however
 // slow the reader. Chunks are passed through as they arrive, not re-chunked; onward TCP sockets
-// read into one shared buffer, and a chunk is copied only when its sink would keep it.
+// read into one shared buffer, and a chunk is copied only when its sink would keep it. What one
+// relay read carries for an onward socket (a packet's payload each) goes out in one writev.
 //
 // Writes into SSH channels need one more fence: ssh2 writes every packet its channel windows allow
 // straight into the relay socket, ignoring that socket's backpressure. With a 2 MiB window per
