@@ -90,13 +90,24 @@ export interface Comparison {
 }
 
 /**
- * Compares each metric of `now` with the metric of the same name in `before` (metrics are named
- * with their sizes, so a quick run and a full run share few names: those rows say so).
+ * The name a metric had in reports written before the bench measured both directions: the pull
+ * rows were "throughput direct, …" and "CPU per GiB, direct (…)", without "pull".
+ */
+export function formerName(name: string): string | undefined {
+    const former = name.replace(/^(throughput|CPU per GiB,) pull /, "$1 ");
+    return former === name ? undefined : former;
+}
+
+/**
+ * Compares each metric of `now` with the metric of the same name in `before` (or its former name,
+ * `formerName`); metrics are named with their sizes, so a quick run and a full run share few
+ * names: those rows say so.
  */
 export function compareReports(before: BenchReport, now: BenchReport): Comparison[] {
     const earlier = new Map(before.metrics.map((m) => [m.name, m]));
     return now.metrics.map((metric): Comparison => {
-        const base = earlier.get(metric.name);
+        const former = formerName(metric.name);
+        const base = earlier.get(metric.name) ?? (former === undefined ? undefined : earlier.get(former));
         const nowValues = { agent: metric.agent, ratio: metric.ratio };
         if (!base || base.better !== metric.better || !usableRatio(base.ratio) || !usableRatio(metric.ratio)) {
             return {

@@ -4,11 +4,27 @@
 // Protocol: the first byte of a connection picks the mode.
 //   'S' + 8-byte big-endian length: send that many bytes, then close (bulk download)
 //   'E': echo every byte back (request/response latency)
+//   'R' + 8-byte big-endian length: read and discard that many bytes, then send one byte ('K')
+//       and close (bulk upload: the client pushes through the tunnel to the target)
 // Prints the port it listens on as one line, then serves until stdin closes.
 "use strict";
 const net = require("node:net");
 
 const BLOCK = Buffer.alloc(1024 * 1024, 0x5a);
+
+function receiveBulk(socket, total, already) {
+    let left = total - already;
+    const done = () => {
+        socket.off("data", onData);
+        socket.end("K");
+    };
+    const onData = (chunk) => {
+        left -= chunk.length;
+        if (left <= 0) done();
+    };
+    if (left <= 0) done();
+    else socket.on("data", onData);
+}
 
 function sendBulk(socket, total) {
     let left = total;
@@ -44,7 +60,12 @@ const server = net.createServer({ noDelay: true }, (socket) => {
             sendBulk(socket, Number(header.readBigUInt64BE(1)));
             return;
         }
-        if (header[0] !== 0x53) socket.destroy();
+        if (header[0] === 0x52 /* R */ && header.length >= 9) {
+            socket.off("data", onData);
+            receiveBulk(socket, Number(header.readBigUInt64BE(1)), header.length - 9);
+            return;
+        }
+        if (header[0] !== 0x53 && header[0] !== 0x52) socket.destroy();
     };
     socket.on("data", onData);
 });

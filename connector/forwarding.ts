@@ -5,14 +5,15 @@
 // full; an ssh2 channel that is not read stops adjusting its SSH window, so the relay stops
 // sending. Memory per stream stays bounded (about one SSH window plus socket buffers) however
 // slow the reader. Chunks are passed through as they arrive, not re-chunked; onward TCP sockets
-// read into one shared buffer, and a chunk is copied only when its sink would keep it.
+// read into one shared buffer, and a chunk is copied only when its sink would keep it. What one
+// relay read carries for an onward socket (a packet's payload each) goes out in one writev.
 //
 // Writes into SSH channels need one more fence: ssh2 writes every packet its channel windows allow
 // straight into the relay socket, ignoring that socket's backpressure. With a 2 MiB window per
 // channel, 1,000 streams could park 2 GB in the agent. The relay connection's OutputGate says when
 // its socket has more queued than a small budget; every stream writing into a channel of that
 // connection pauses its source until the socket drains.
-import { connect as connectTcp, type Socket } from "node:net";
+import { connect as connectTcp, type NetConnectOpts, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Counter } from "prom-client";
 import { channelClosedByPeer, channelTakesNow, isSshChannel } from "./ssh2/internals";
@@ -94,10 +95,32 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
         paused = false;
         source.resume();
     };
+    // Into a TCP socket, the chunks of one relay read (each SSH packet's payload, up to 32 KiB)
+    // go out in one writev: the socket is corked at the first and uncorked once this callback
+    // returns (process.nextTick), before the event loop polls again.
+    const batching = !isSshChannel(sink);
+    let corked = false;
+    const uncork = () => {
+        corked = false;
+        sink.uncork();
+    };
+    // The byte counter is added to once per event-loop callback, not per chunk: prom-client
+    // builds a string key from the labels on every inc().
+    let uncounted = 0;
+    const count = () => {
+        bytes.inc(uncounted);
+        uncounted = 0;
+    };
     /** Writes one chunk; false once the source has to stop reading (it has been paused). */
     const forward = (chunk: Buffer): boolean => {
-        bytes.inc(chunk.length);
+        if (uncounted === 0 && chunk.length > 0) process.nextTick(count);
+        uncounted += chunk.length;
         if (stopped) return true;
+        if (batching && !corked && !sink.writableEnded) {
+            corked = true;
+            sink.cork();
+            process.nextTick(uncork);
+        }
         if (!sink.write(chunk)) {
             paused = true;
             source.pause();
@@ -147,6 +170,7 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
 // keep (its window is short, or writes are queued) is copied first.
 
 const sharedReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+const ONWARD_WRITE_HIGH_WATER_MARK = 256 * 1024;
 
 /** Routes an onward socket's reads: to pump() once the socket is spliced, into a queue before. */
 class ReadTap {
@@ -234,7 +258,16 @@ export class OnwardConnectError extends Error {
 export function connectOnward(host: string, port: number, timeoutMs: number): Promise<Socket> {
     return new Promise((resolve, reject) => {
         const tap = new ReadTap();
-        const socket = connectTcp({ host, port, allowHalfOpen: true, onread: { buffer: sharedReadBuffer, callback: (length) => tap.onRead(length) } });
+        // writableHighWaterMark (a stream option net.Socket passes on; @types/node omits it): room
+        // for one relay read's payloads while the socket is corked (pump()).
+        const options: NetConnectOpts & { writableHighWaterMark: number } = {
+            host,
+            port,
+            allowHalfOpen: true,
+            writableHighWaterMark: ONWARD_WRITE_HIGH_WATER_MARK,
+            onread: { buffer: sharedReadBuffer, callback: (length) => tap.onRead(length) },
+        };
+        const socket = connectTcp(options);
         readTaps.set(socket, tap);
         const timer = setTimeout(() => {
             socket.destroy();

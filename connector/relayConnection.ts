@@ -1,10 +1,11 @@
 // One outbound SSH connection to one relay: TCP connect, pinned host key, certificate (or plain
 // key) authentication, remote forward requests, and the forwarded connections it carries. It
 // knows nothing about retrying: the supervisor decides what happens after it ends.
-import { connect as connectTcp, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
 import { enablePacketReuse } from "./ssh2/packetReuse";
+import { connectWithSlabReads } from "./ssh2/relayReads";
 import { OnwardConnectError, type OutputGate } from "./forwarding";
 import { httpConnect, ProxyError, type ResolvedProxy } from "./proxyConnect";
 import { DEFAULT_CIPHERS, HOST_KEY_SIGNATURE_ALGORITHMS, HostKeyPins, KEX_ALGORITHMS, keyBlobType, MAC_ALGORITHMS, sha256Fingerprint, type SshCipher } from "./spec";
@@ -185,7 +186,7 @@ function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSig
             reject(new RelayError("closed", "connection attempt abandoned: shutting down"));
             return;
         }
-        const socket = connectTcp({ host, port });
+        const socket = connectWithSlabReads({ host, port });
         const onAbort = () => {
             clearTimeout(timer);
             socket.destroy();

@@ -2,7 +2,9 @@
 // (packetReuse.ts) and the data path's channel checks (forwarding.ts) need parts of ssh2 that are
 // not its public API; every such touch is here, behind one version guard, and package.json pins
 // ssh2 to exactly that version. Upgrading ssh2 means re-checking each item below against the new
-// source, then changing SUPPORTED_SSH2_VERSION and the pin together.
+// source, then changing SUPPORTED_SSH2_VERSION and the pin together. relayReads.ts (the relay
+// socket's read buffers) uses no internals but relies on ssh2 1.17 reading that socket through
+// 'data' events and keeping views of what it read: it loads this module for the guard.
 import type { Duplex } from "node:stream";
 import type { Client } from "ssh2";
 

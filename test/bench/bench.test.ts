@@ -45,7 +45,9 @@ describe("npm run bench", function () {
         const run = bench(["--quick", "--runs", "1", "--streams", "20", "--no-build", "--out", out], 200_000);
         assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
         assert.match(run.stdout, /^metric +unit +agent +OpenSSH +agent\/OpenSSH +target$/m);
-        assert.match(run.stdout, /CPU per GiB \(s\) of the other processes, direct: with agent: client [\d.]+, target [\d.]+, sshd [\d.]+/);
+        for (const kind of ["pull direct", "pull hairpin", "push direct", "push hairpin"]) {
+            assert.match(run.stdout, new RegExp(`CPU per GiB \\(s\\) of the other processes, ${kind}: with agent: client [\\d.]+, target [\\d.]+, sshd [\\d.]+`));
+        }
 
         const files = readdirSync(out).sort();
         assert.ok(files.includes("latest-quick.json"), `wrote ${files.join(", ")}`);
@@ -55,10 +57,14 @@ describe("npm run bench", function () {
         assert.deepEqual(
             report.metrics.map((m) => m.name),
             [
-                "throughput direct, 1 stream, 128 MiB",
-                "CPU per GiB, direct (tunnel process)",
-                "throughput hairpin, 1 stream, 128 MiB",
-                "CPU per GiB, hairpin (tunnel process)",
+                "throughput pull direct, 1 stream, 128 MiB",
+                "CPU per GiB, pull direct (tunnel process)",
+                "throughput pull hairpin, 1 stream, 128 MiB",
+                "CPU per GiB, pull hairpin (tunnel process)",
+                "throughput push direct, 1 stream, 128 MiB",
+                "CPU per GiB, push direct (tunnel process)",
+                "throughput push hairpin, 1 stream, 128 MiB",
+                "CPU per GiB, push hairpin (tunnel process)",
                 "latency p50, persistent stream",
                 "latency p99, persistent stream",
                 "latency p50, new connection per request",

@@ -26,9 +26,12 @@ describe("bench --compare", () => {
         return file;
     };
 
-    it("reads the committed reference report (written before per-run values were kept)", () => {
+    it("reads the committed reference report, with both directions and per-run values", () => {
         const baseline = loadReport(join(__dirname, "..", "..", "bench", "results", "latest.json"));
-        assert.ok(baseline.metrics.some((m) => m.name.startsWith("throughput direct")));
+        for (const kind of ["pull direct", "pull hairpin", "push direct", "push hairpin"]) {
+            assert.ok(baseline.metrics.some((m) => m.name.startsWith(`throughput ${kind},`)), kind);
+        }
+        assert.ok(baseline.metrics.every((m) => m.runs !== undefined));
     });
 
     it("refuses a missing file, naming it and what to give instead", () => {
@@ -88,6 +91,24 @@ describe("bench --compare", () => {
 
         const [small] = compareReports(before, report([metric("throughput", "higher", [104, 104, 104], steady)]));
         assert.equal(small!.verdict, "within noise");
+    });
+
+    it("compares a pull row with the same row of a report written before push was measured (no 'pull' in its name)", () => {
+        const before = report([metric("throughput direct, 1 stream, 1024 MiB", "higher", [90, 100, 110], [100, 100, 100]), metric("CPU per GiB, hairpin (tunnel process)", "lower", [1], [1])]);
+        const now = report([
+            metric("throughput pull direct, 1 stream, 1024 MiB", "higher", [100, 100, 100], [100, 100, 100]),
+            metric("CPU per GiB, pull hairpin (tunnel process)", "lower", [1], [1]),
+            metric("throughput push direct, 1 stream, 1024 MiB", "higher", [100], [100]),
+        ]);
+        const rows = compareReports(before, now);
+        assert.deepEqual(
+            rows.map((r) => [r.name, r.before?.ratio, r.verdict]),
+            [
+                ["throughput pull direct, 1 stream, 1024 MiB", 1, "within noise"],
+                ["CPU per GiB, pull hairpin (tunnel process)", 1, "no spread known"],
+                ["throughput push direct, 1 stream, 1024 MiB", undefined, "not comparable"],
+            ],
+        );
     });
 
     it("says which metrics the earlier report does not have, and warns when quick meets full", () => {
