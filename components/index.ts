@@ -25,7 +25,7 @@ export type {
 export { probeConnectivity, describeFailure } from "./privatelink/probe/connectivityProbe";
 export type { ProbeRequest, ProbeResult, ProbeOutcome, ProbeStage } from "./privatelink/probe/connectivityProbe";
 export { ComponentArgumentError } from "./shared/validation";
-export { PrivateApi, PrivateApiEndpointAccessMode, PrivateApiExecutionLogLevel, PrivateApiFlowLogTrafficType } from "./api/privateApi";
+export { PrivateApi, PrivateApiEndpointAccessMode, PrivateApiExecutionLogLevel } from "./api/privateApi";
 export type { PrivateApiArgs, PrivateApiCustomDomain, PrivateApiEndpointArgs, PrivateApiFlowLogs, PrivateApiThrottling } from "./api/privateApi";
 export { PrivateApiAuthorization, PrivateApiAuthorizerType, PrivateApiIntegrationType, PrivateApiMethod } from "./api/privateApiRoutes";
 export type {

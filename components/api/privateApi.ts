@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { FlowLogSettings } from "../privatelink/endpointFlowLogs";
 import { withLegacyType } from "../shared/typeTokens";
 import { checkArgs, componentType, legacyComponentType } from "./privateApiChecks";
 import { createCustomDomain } from "./privateApiDomain";
@@ -10,39 +11,17 @@ import { createRoutes } from "./privateApiRouteResources";
 import { curlExample, PrivateApiAuthorizer, PrivateApiRoute } from "./privateApiRoutes";
 import { createStage } from "./privateApiStage";
 
-/** Which traffic the endpoint's flow logs record. */
-export const PrivateApiFlowLogTrafficType = {
-    /** Accepted and rejected connections (the default). */
-    ALL: "ALL",
-    /** Accepted connections only. */
-    ACCEPT: "ACCEPT",
-    /** Rejected connections only. */
-    REJECT: "REJECT",
-} as const;
-export type PrivateApiFlowLogTrafficType = (typeof PrivateApiFlowLogTrafficType)[keyof typeof PrivateApiFlowLogTrafficType];
-
-/** Flow logs of the execute-api endpoint's subnets (an `EndpointFlowLogs` component). */
-export interface PrivateApiFlowLogs {
+/**
+ * Flow logs of the execute-api endpoint's subnets (an `EndpointFlowLogs` component): its settings,
+ * plus whether to create them.
+ */
+export interface PrivateApiFlowLogs extends FlowLogSettings {
     /**
      * Default `true`. `false` is an explicit opt-out for VPCs whose flow logs are managed elsewhere;
      * the policy pack's flow-log rule then fails unless the same stack logs the VPC or these subnets.
      * The other settings apply only when enabled.
      */
     enabled?: pulumi.Input<boolean>;
-    /**
-     * Which traffic to record. Default `ALL`: rejected connections are what an investigation of an
-     * endpoint usually looks for, accepted ones show who used it.
-     */
-    trafficType?: pulumi.Input<PrivateApiFlowLogTrafficType>;
-    /** Days CloudWatch Logs keeps the records. Default 365. */
-    retentionInDays?: pulumi.Input<number>;
-    /** Seconds over which a flow is aggregated into one record: 60 (default) or 600 (fewer, cheaper records). */
-    maxAggregationIntervalSeconds?: pulumi.Input<number>;
-    /**
-     * KMS key ARN to encrypt the log group. Default: CloudWatch Logs' own encryption. The key policy
-     * must allow `logs.<region>.amazonaws.com` to use it.
-     */
-    kmsKeyArn?: pulumi.Input<string>;
 }
 
 /** The execute-api interface endpoint the component creates. */

@@ -286,7 +286,7 @@ function checkFlowLogs(c: ArgChecker, f: string, value: unknown): CheckedFlowLog
         trafficType: plainHere(settings.trafficType),
         retentionInDays: plainHere(settings.retentionInDays),
         // checkFlowLogSettings refuses anything but 60 and 600, naming the field.
-        maxAggregationIntervalSeconds: plainHere(settings.maxAggregationIntervalSeconds) as 60 | 600 | undefined,
+        maxAggregationIntervalSeconds: plainHere(settings.maxAggregationIntervalSeconds),
         kmsKeyArn: settings.kmsKeyArn,
     });
 }

@@ -114,7 +114,7 @@ describe("PrivateApi through the component provider", () => {
             assert.equal(endpoint.properties?.subnetIds?.items?.type, "string");
             assert.equal(endpoint.properties?.flowLogs?.$ref, "#/types/private-connectivity:index:PrivateApiFlowLogs");
             assert.equal(typeOf(schema, "PrivateApiFlowLogs").properties?.enabled?.type, "boolean");
-            assert.deepEqual(typeOf(schema, "PrivateApiFlowLogTrafficType").enum?.map((e) => e.value), ["ALL", "ACCEPT", "REJECT"]);
+            assert.deepEqual(typeOf(schema, "FlowLogTrafficType").enum?.map((e) => e.value), ["ALL", "ACCEPT", "REJECT"]);
         });
     });
 
