@@ -4,7 +4,7 @@
 // lost, reordered or read over.
 import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { loopbackSockets } from "./helpers/loopback";
 import { Duplex } from "node:stream";
 import { Counter } from "prom-client";
 import { connectOnward, splice } from "../../connector/forwarding";
@@ -37,24 +37,7 @@ function counters(): { toTarget: Counter.Internal; fromTarget: Counter.Internal;
 
 describe("connector data path (loopback sockets)", function () {
     this.timeout(30_000);
-    const servers: Server[] = [];
-    const sockets: Socket[] = [];
-    afterEach(async () => {
-        // A failed test may leave either end open; server.close() would wait for it.
-        for (const socket of sockets.splice(0)) socket.destroy();
-        for (const server of servers.splice(0)) await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-
-    async function target(onConnection: (socket: Socket) => void): Promise<number> {
-        const server = createServer({ allowHalfOpen: true }, (socket) => {
-            socket.on("error", () => undefined);
-            sockets.push(socket);
-            onConnection(socket);
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        servers.push(server);
-        return (server.address() as AddressInfo).port;
-    }
+    const { serve: target, track } = loopbackSockets();
 
     it("delivers what a target sent before the stream was joined, then the rest, in order, then the end", async () => {
         // A target that speaks first (SMTP, MySQL, SSH banners): its first bytes reach the agent
@@ -67,7 +50,7 @@ describe("connector data path (loopback sockets)", function () {
             socket.once("data", () => socket.end(rest));
         });
         const socket = await connectOnward("127.0.0.1", port, 5_000);
-        sockets.push(socket);
+        track(socket);
         // Nothing is joined yet: the socket must stop reading after its first chunk (kept as a
         // copy) instead of reading the whole banner into memory nobody consumes.
         let last = -1;
@@ -102,7 +85,7 @@ describe("connector data path (loopback sockets)", function () {
         const payload = randomBytes(2 * 1024 * KiB);
         const port = await target((socket) => socket.end(payload));
         const socket = await connectOnward("127.0.0.1", port, 5_000);
-        sockets.push(socket);
+        track(socket);
         const platform = recordingPlatform(2);
         const done = splice(platform.stream, socket, counters());
         platform.stream.push(null);

@@ -6,35 +6,20 @@
 // End to end through a real sshd: packetReuse.test.ts, proxy.test.ts and the other relay tests.
 import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { loopbackSockets } from "./helpers/loopback";
 import { connectWithSlabReads, MIN_READ_BYTES, relayReadStats, SLAB_BYTES, SlabReads } from "../../connector/ssh2/relayReads";
 
 const KiB = 1024;
 
 describe("relay socket reads into slabs", function () {
     this.timeout(30_000);
-    const servers: Server[] = [];
-    const sockets: Socket[] = [];
-    afterEach(async () => {
-        for (const socket of sockets.splice(0)) socket.destroy();
-        for (const server of servers.splice(0)) await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-
-    async function serve(onConnection: (socket: Socket) => void): Promise<number> {
-        const server = createServer((socket) => {
-            socket.on("error", () => undefined);
-            sockets.push(socket);
-            onConnection(socket);
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        servers.push(server);
-        return (server.address() as AddressInfo).port;
-    }
+    const { serve, track } = loopbackSockets();
 
     function connected(port: number): Promise<Socket> {
         return new Promise((resolve, reject) => {
             const socket = connectWithSlabReads({ host: "127.0.0.1", port });
-            sockets.push(socket);
+            track(socket);
             socket.once("connect", () => resolve(socket));
             socket.once("error", reject);
         });
