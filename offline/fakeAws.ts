@@ -39,6 +39,14 @@ export class FakeAws implements pulumi.runtime.Mocks {
     private readonly rules: PrivateConnectivityRules;
     private readonly cloud: OfflineCloud;
 
+    /** Former names (`<type>/<name>` to the name an alias gives), told by the monitor before registration. */
+    private readonly formerNames = new Map<string, string>();
+
+    /** The resource `<type>/<name>` is registered with an alias to an earlier name: it keeps that state. */
+    tookOverStateOf(type: string, name: string, formerName: string): void {
+        this.formerNames.set(`${type}/${name}`, formerName);
+    }
+
     constructor(private readonly options: FakeAwsOptions) {
         // The stack config is set after the mocks, so it is read when the first resource arrives.
         this.rules = new PrivateConnectivityRules(options.vpcCidrs ?? {}, () => options.deployed ?? deployedFromConfig());
@@ -52,7 +60,10 @@ export class FakeAws implements pulumi.runtime.Mocks {
         if (args.type === "pulumi:pulumi:StackReference") {
             return this.stackReference(args.name, inputs);
         }
-        const hex = digest(`${args.type}/${args.name}`);
+        // A resource that took over an earlier resource's state by an alias keeps that resource's ID
+        // and attributes, as with the real engine: they are derived from the name it had then.
+        const stateName = this.formerNames.get(`${args.type}/${args.name}`) ?? args.name;
+        const hex = digest(`${args.type}/${stateName}`);
         // A preview calls no AWS API that could refuse; what it would create is not known yet. A read
         // (`Resource.get`, an import: an ID is given) or a resource an earlier deployment left is.
         if (pulumi.runtime.isDryRun()) {
@@ -62,7 +73,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
         }
         const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex) };
         // A read or an import names its resource: the cloud answers with that ID.
-        const id = args.id ? args.id : typeof state.id === "string" ? state.id : `${args.name}-${hex.slice(0, 8)}`;
+        const id = args.id ? args.id : typeof state.id === "string" ? state.id : `${stateName}-${hex.slice(0, 8)}`;
         delete state.id;
         this.rules.created(args.type, id, state, inputs);
         // AWS's rules across resources and stacks (see the rule functions below).

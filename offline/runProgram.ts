@@ -88,6 +88,10 @@ type Callback = (err: unknown, response: unknown) => void;
 class RecordingMonitor extends MockMonitor {
     readonly recorded: RecordedResource[] = [];
 
+    constructor(private readonly fake: FakeAws) {
+        super(fake);
+    }
+
     /** Reads (`StackReference`, `Resource.get`) are part of the graph too. */
     override async readResource(req: ReadRequest, callback: Callback): Promise<void> {
         const inputs = wireUnknowns(pulumi.runtime.deserializeProperties(
@@ -125,6 +129,10 @@ class RecordingMonitor extends MockMonitor {
         const inputs = wireUnknowns(pulumi.runtime.deserializeProperties(
             req.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0],
         ) as Record<string, unknown>);
+        const aliases = req.getAliasesList().map((alias) => aliasUrn(alias, req));
+        // An alias to another name (a renamed or moved resource) carries that resource's state.
+        const formerName = aliases.map((urn) => urn.split("::").slice(3).join("::")).find((name) => name !== req.getName());
+        if (formerName !== undefined) this.fake.tookOverStateOf(req.getType(), req.getName(), formerName);
         await super.registerResource(req, (err: unknown, response: unknown) => {
             if (!err && response) {
                 const res = response as RegisterResponse;
@@ -142,7 +150,7 @@ class RecordingMonitor extends MockMonitor {
                     outputs: (stored?.state ?? {}) as Record<string, unknown>,
                     dependencies,
                     propertyDependencies,
-                    aliases: req.getAliasesList().map((alias) => aliasUrn(alias, req)),
+                    aliases,
                 });
             }
             callback(err, response);
