@@ -90,7 +90,8 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
         this.dnsName = built.output((b) => b.regional.dnsName);
         this.zoneId = built.output((b) => b.zoneId);
         this.state = built.output((b) => b.endpoint.state);
-        this.flowLogGroupName = built.output((b) => b.flowLogs.logGroupName);
+        // Always created here (the endpoint passes flow-log settings, never false).
+        this.flowLogGroupName = built.output((b) => b.flowLogs.output((logs) => logs!.logGroupName));
         this.registerOutputs({
             endpointId: this.endpointId,
             hostname: this.hostname,

@@ -1,10 +1,13 @@
 // The one way our components build an Interface VPC endpoint: its own security group whose every
 // rule is a separate resource, the endpoint in that group only, and flow logs for its subnets.
 // PrivateLinkEndpoint (to a customer's endpoint service) and PrivateApi (to execute-api) differ only
-// in the names, rules, service and policy they pass in.
+// in the names, rules, service and policy they pass in. The rules and the flow-log settings may be
+// Known later (they come from arguments that arrived as Outputs): the security group and the endpoint
+// are created at once, the rules and flow logs then, with the same names.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EndpointFlowLogs, FlowLogSettings } from "../privatelink/endpointFlowLogs";
+import { Known } from "./known";
 
 /** One rule of the endpoint's security group. */
 export interface EndpointRule {
@@ -19,7 +22,7 @@ export interface EndpointRule {
 
 export interface InterfaceEndpointArgs {
     securityGroup: { name: string; description: string };
-    rules: EndpointRule[];
+    rules: EndpointRule[] | Known<EndpointRule[]>;
     endpoint: {
         name: string;
         vpcId: pulumi.Input<string>;
@@ -30,27 +33,25 @@ export interface InterfaceEndpointArgs {
          * Leave undefined when `aws.vpc.EndpointPrivateDns` manages the setting: both writing it makes
          * a perpetual diff (the provider's documentation says so).
          */
-        privateDnsEnabled?: boolean;
+        privateDnsEnabled?: pulumi.Input<boolean>;
         policy?: pulumi.Input<string>;
     };
     /** Flow logs of the endpoint's subnets, or `false` when they are logged elsewhere. */
-    flowLogs: false | { name: string; settings: FlowLogSettings };
+    flowLogs: FlowLogSpec | Known<FlowLogSpec>;
     tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** The flow logs' resource name and settings, or `false` when the subnets are logged elsewhere. */
+export type FlowLogSpec = false | { name: string; settings: FlowLogSettings };
+
 export interface InterfaceEndpoint {
     securityGroup: aws.ec2.SecurityGroup;
-    /** The rules, in the order given, for resources that must wait until traffic is admitted. */
-    rules: pulumi.Resource[];
     endpoint: aws.ec2.VpcEndpoint;
-    flowLogs?: EndpointFlowLogs;
+    /** The flow logs, once their settings are known (undefined with `false`). */
+    flowLogs: Known<EndpointFlowLogs | undefined>;
 }
 
-type FlowLogged = { flowLogs: Exclude<InterfaceEndpointArgs["flowLogs"], false> };
-
 /** Creates the endpoint's resources as children of `parent`. */
-export function createInterfaceEndpoint(parent: pulumi.Resource, args: InterfaceEndpointArgs & FlowLogged): InterfaceEndpoint & { flowLogs: EndpointFlowLogs };
-export function createInterfaceEndpoint(parent: pulumi.Resource, args: InterfaceEndpointArgs): InterfaceEndpoint;
 export function createInterfaceEndpoint(parent: pulumi.Resource, args: InterfaceEndpointArgs): InterfaceEndpoint {
     const opts = { parent };
     const { tags } = args;
@@ -61,7 +62,8 @@ export function createInterfaceEndpoint(parent: pulumi.Resource, args: Interface
         { vpcId: args.endpoint.vpcId, description: args.securityGroup.description, tags },
         opts,
     );
-    const rules = args.rules.map((rule) => {
+    const rules = args.rules instanceof Known ? args.rules : Known.now(args.rules);
+    rules.mapResolved((list) => list.map((rule) => {
         const ruleArgs = {
             securityGroupId: securityGroup.id,
             ipProtocol: "tcp",
@@ -74,7 +76,7 @@ export function createInterfaceEndpoint(parent: pulumi.Resource, args: Interface
         return rule.direction === "ingress"
             ? new aws.vpc.SecurityGroupIngressRule(rule.name, ruleArgs, opts)
             : new aws.vpc.SecurityGroupEgressRule(rule.name, ruleArgs, opts);
-    });
+    }));
     const endpoint = new aws.ec2.VpcEndpoint(
         args.endpoint.name,
         {
@@ -93,9 +95,10 @@ export function createInterfaceEndpoint(parent: pulumi.Resource, args: Interface
         },
         opts,
     );
-    const flowLogs =
-        args.flowLogs === false
-            ? undefined
-            : new EndpointFlowLogs(args.flowLogs.name, { ...args.flowLogs.settings, subnetIds: args.endpoint.subnetIds, tags }, opts);
-    return { securityGroup, rules, endpoint, flowLogs };
+    // EndpointFlowLogs takes the subnet list and tags as Inputs itself (one flow log per subnet,
+    // named by its ID, once an Output list resolves).
+    const flowLogs = (args.flowLogs instanceof Known ? args.flowLogs : Known.now(args.flowLogs)).mapResolved((spec) =>
+        spec === false ? undefined : new EndpointFlowLogs(spec.name, { ...spec.settings, subnetIds: args.endpoint.subnetIds, tags }, opts),
+    );
+    return { securityGroup, endpoint, flowLogs };
 }
