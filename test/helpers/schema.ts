@@ -1,4 +1,3 @@
-import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental/provider";
 
@@ -34,16 +33,18 @@ export interface PackageSchema {
  * The schema Pulumi's component provider infers from the TypeScript sources, as `pulumi package
  * get-schema` would serve it: the provider is built the way `pulumi-language-nodejs`'s run-plugin
  * builds it (components from the package's main module, name and namespace from package.json).
- * `only` restricts it to some components (the analyzer stops at the first type it cannot map).
+ * Inferred once per test process (the analyzer type-checks the whole project) and shared.
  */
-export async function inferredSchema(only?: readonly string[]): Promise<PackageSchema> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const all = getPulumiComponents(require(path.join(packageRoot, "components")));
-    const components = only ? all.filter((c) => only.includes(c.name)) : all;
-    assert.equal(components.length, only?.length ?? components.length, `components found: ${components.map((c) => c.name).join(", ")}`);
-    const provider = new ComponentProvider({ name: "private-connectivity", namespace: "firefly", dirname: packageRoot, components });
-    return JSON.parse(await provider.getSchema()) as PackageSchema;
+export function inferredSchema(): Promise<PackageSchema> {
+    schemaOnce ??= (async () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const components = getPulumiComponents(require(path.join(packageRoot, "components")));
+        const provider = new ComponentProvider({ name: "private-connectivity", namespace: "firefly", dirname: packageRoot, components });
+        return JSON.parse(await provider.getSchema()) as PackageSchema;
+    })();
+    return schemaOnce;
 }
+let schemaOnce: Promise<PackageSchema> | undefined;
 
 /** Every input and output of the component, and every property of the types they use, has a description. */
 export function undocumented(schema: PackageSchema, component: string): string[] {

@@ -83,7 +83,7 @@ describe("PrivateApi through the component provider", () => {
         this.timeout(120_000);
         let schema: PackageSchema;
         before(async () => {
-            schema = await inferredSchema(["PrivateApi"]);
+            schema = await inferredSchema();
         });
 
         it("maps every argument and output, each with a description", () => {

@@ -23,7 +23,7 @@ describe("PrivateLink components through the component provider", function () {
     describe("inferred schema", () => {
         let schema: PackageSchema;
         before(async () => {
-            schema = await inferredSchema(components);
+            schema = await inferredSchema();
         });
         const resource = (name: string) => schema.resources[`private-connectivity:index:${name}`]!;
         const type = (name: string) => schema.types?.[`private-connectivity:index:${name}`];

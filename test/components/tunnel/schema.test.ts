@@ -7,7 +7,7 @@ describe("tunnel components: the schema the component provider infers", function
     this.timeout(120_000);
     let schema: PackageSchema;
     before(async () => {
-        schema = await inferredSchema(["TunnelConnector", "TunnelRelay"]);
+        schema = await inferredSchema();
     });
     const resource = (name: string) => schema.resources[`private-connectivity:index:${name}`]!;
     const type = (name: string) => schema.types?.[`private-connectivity:index:${name}`];
