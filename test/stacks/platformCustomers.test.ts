@@ -241,11 +241,12 @@ describe("stacks: one platform stack for every customer (customers list)", () =>
     });
 
     describe("migration from the single-customer config", () => {
-        const fixture = path.join(__dirname, "fixtures", "single-customer-artifacts.json");
-        const recorded = JSON.parse(fs.readFileSync(fixture, "utf8")) as { stacks: Record<string, { resources: Array<{ urn: string }> }> };
+        // The single-customer platform stack as commit a78d45b's own code planned it (see the fixture's comment).
+        const fixture = path.join(__dirname, "..", "layout", "fixtures", "a78d45b-state.json");
+        const recorded = JSON.parse(fs.readFileSync(fixture, "utf8")) as { stacks: Record<string, Array<{ urn: string }>> };
         // StackReferences are reads: renamed ("customer" became "customer-acme"), they read again and
         // change nothing in the cloud. Every managed resource must be kept.
-        const oldUrns = recorded.stacks["firefly-dev"]!.resources.map((r) => r.urn).filter((urn) => !urn.includes("pulumi:pulumi:StackReference::"));
+        const oldUrns = recorded.stacks["firefly-dev"]!.map((r) => r.urn).filter((urn) => !urn.includes("pulumi:pulumi:StackReference::"));
         // Matched as the engine does: by URN, own aliases, and aliases inherited from an aliased parent.
         const lost = (run: ProgramRun) => matchOldState(run.resources, new Set(oldUrns)).deletes;
 
