@@ -298,6 +298,23 @@ function cpuSeconds(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Read and write system calls and context switches so far of `pid` and its live descendants. */
+function syscallsOf(pids: number[]): { reads: number; writes: number; switches: number } {
+    const total = { reads: 0, writes: 0, switches: 0 };
+    for (const p of pids) {
+        try {
+            const io = readFileSync(`/proc/${p}/io`, "utf8");
+            total.reads += Number(/^syscr: (\d+)/m.exec(io)?.[1] ?? 0);
+            total.writes += Number(/^syscw: (\d+)/m.exec(io)?.[1] ?? 0);
+            const status = readFileSync(`/proc/${p}/status`, "utf8");
+            total.switches += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+        } catch {
+            // exited
+        }
+    }
+    return total;
+}
+
 /** CPU seconds used so far by `pid` and all its live descendants (sshd forks one per connection). */
 function treeCpuSeconds(pid: number): number {
     let total = 0;
@@ -334,6 +351,8 @@ interface Contender {
     pid(): number | undefined;
     /** Major (mark-compact) GCs the agent has run so far, from its own /metrics; the agent only. */
     majorGcs?(): Promise<number>;
+    /** Relay read slabs the agent has allocated and written again so far, from its /metrics; the agent only. */
+    relaySlabs?(): Promise<{ fresh: number; reused: number }>;
     stop(): Promise<void>;
 }
 
@@ -377,6 +396,11 @@ async function startAgentProcess(lab: TunnelLab, options: BenchOptions, directPo
         directPort,
         hairpinPort,
         pid: () => child.pid,
+        relaySlabs: async () => {
+            const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+            const metric = "firefly_connector_relay_read_slabs_total";
+            return { fresh: sample(text, metric, { outcome: "new" }) ?? 0, reused: sample(text, metric, { outcome: "reused" }) ?? 0 };
+        },
         majorGcs: async () => {
             const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
             return sample(text, "firefly_connector_nodejs_gc_duration_seconds_count", { kind: "major" }) ?? 0;
@@ -547,6 +571,18 @@ async function main(): Promise<void> {
         contenders.push(await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port));
         const [agent, openssh] = contenders as [Contender, Contender];
         const idleRss = memoryOf(agent.pid()!).rssBytes;
+        // Warm-up: the agent is a long-running daemon, so what is measured is its steady state,
+        // after V8 has compiled the data path (in a cold agent's first GiB, a profile showed about
+        // 7% of its CPU in the optimizing compiler). Both contenders carry the same warm-up
+        // transfers, each path and direction once, so page cache and socket buffers favour neither.
+        const warmBytes = Math.min(options.bulkBytes, 256 * MiB) / (options.quick ? 8 : 1);
+        for (const c of [agent, openssh]) {
+            for (const port of [c.directPort, c.hairpinPort]) {
+                await download(port, warmBytes);
+                await upload(port, warmBytes);
+            }
+        }
+        log(`warm-up: ${warmBytes / MiB} MiB each way, direct and hairpin, through each contender`);
 
         const metrics: Metric[] = [];
         const measure = async (
@@ -583,6 +619,8 @@ async function main(): Promise<void> {
         // Major GCs in the agent per GiB carried: what most of its CPU beyond ssh's went to before
         // packetReuse.ts and the shared read buffer; logged and kept in the JSON, not a ratio.
         const majorGcPerGiB: Record<BulkKind, number[]> = { pullDirect: [], pullHairpin: [], pushDirect: [], pushHairpin: [] };
+        // Share of the agent's relay reads that went into a slab written again (relayReads.ts), not a new one.
+        const slabReuse: Record<BulkKind, number[]> = { pullDirect: [], pullHairpin: [], pushDirect: [], pushHairpin: [] };
         // The other processes' CPU per GiB in the same transfers: on 2 cores, throughput is about
         // 2 / (the sum of all four), so this shows what the tunnel process's share means.
         const around = (): Record<Contender["name"], SurroundingCpu> => ({ agent: { client: [], target: [], sshd: [] }, openssh: { client: [], target: [], sshd: [] } });
@@ -602,16 +640,33 @@ async function main(): Promise<void> {
             const pid = c.pid()!;
             const port = kind === "pullDirect" || kind === "pushDirect" ? c.directPort : c.hairpinPort;
             const gcBefore = await c.majorGcs?.();
+            const slabsBefore = await c.relaySlabs?.();
             const others = { client: clientCpuSeconds(), target: cpuSeconds(targetPid), sshd: treeCpuSeconds(relayPid) };
             const before = cpuSeconds(pid);
+            const sysBefore = { tunnel: syscallsOf([pid]), sshd: syscallsOf([relayPid, ...descendantsOf(relayPid)]) };
             const ms = kind.startsWith("pull") ? await download(port, options.bulkBytes) : await upload(port, options.bulkBytes);
             const gib = options.bulkBytes / 1024 ** 3;
             cpu[c.name].push((cpuSeconds(pid) - before) / gib);
+            const sysAfter = { tunnel: syscallsOf([pid]), sshd: syscallsOf([relayPid, ...descendantsOf(relayPid)]) };
+            // Per run, for reading a noisy result: system calls and context switches per GiB of the
+            // tunnel process and of sshd (when one process falls behind, the others' reads grow).
+            const perGiB = (after: number, before: number) => format((after - before) / gib);
+            log(
+                `${BULK_LABEL[kind]}, ${c.name === "agent" ? "agent" : "OpenSSH"}: ${format(mb / (ms / 1000))} MB/s, ${format((cpuSeconds(pid) - before) / gib)} s CPU per GiB; per GiB: ` +
+                    `tunnel ${perGiB(sysAfter.tunnel.reads, sysBefore.tunnel.reads)} reads, ${perGiB(sysAfter.tunnel.writes, sysBefore.tunnel.writes)} writes, ${perGiB(sysAfter.tunnel.switches, sysBefore.tunnel.switches)} context switches; ` +
+                    `sshd ${perGiB(sysAfter.sshd.reads, sysBefore.sshd.reads)} reads, ${perGiB(sysAfter.sshd.writes, sysBefore.sshd.writes)} writes, ${perGiB(sysAfter.sshd.switches, sysBefore.sshd.switches)} context switches`,
+            );
             const share = surrounding[kind][c.name];
             share.client.push((clientCpuSeconds() - others.client) / gib);
             share.target.push((cpuSeconds(targetPid) - others.target) / gib);
             share.sshd.push((treeCpuSeconds(relayPid) - others.sshd) / gib);
             if (c.majorGcs && gcBefore !== undefined) majorGcPerGiB[kind].push(((await c.majorGcs()) - gcBefore) / gib);
+            if (c.relaySlabs && slabsBefore !== undefined) {
+                const after = await c.relaySlabs();
+                const fresh = after.fresh - slabsBefore.fresh;
+                const reused = after.reused - slabsBefore.reused;
+                slabReuse[kind].push(fresh + reused === 0 ? 0 : reused / (fresh + reused));
+            }
             return mb / (ms / 1000);
         };
         for (const kind of BULK_KINDS) {
@@ -619,6 +674,7 @@ async function main(): Promise<void> {
             await measure(`throughput ${BULK_LABEL[kind]}, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", (c) => throughput(c, kind, cpu));
             metrics.push(cpu);
         }
+        log(`agent relay read slabs written again (share of slabs filled): ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(slabReuse[kind]))}`).join(", ")}`);
         log(`agent major GCs per GiB: ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(majorGcPerGiB[kind]))}`).join(", ")}`);
         for (const kind of BULK_KINDS) {
             const text = (["agent", "openssh"] as const).map((name) => {
@@ -685,6 +741,7 @@ async function main(): Promise<void> {
             agentIdleRssMiB: idleRss / MiB,
             rawLoopbackMBps: { median: median(ceiling), runs: ceiling },
             agentMajorGcPerGiB: majorGcPerGiB,
+            agentRelaySlabReuse: slabReuse,
             // Per run: CPU seconds per GiB of the client, the target and sshd in each bulk transfer.
             surroundingCpuPerGiB: surrounding,
             // Each metric: the per-run values (agent and OpenSSH, in run order) and their medians and ratio.

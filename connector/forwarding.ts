@@ -17,6 +17,7 @@ import { connect as connectTcp, type NetConnectOpts, type Socket } from "node:ne
 import type { Duplex } from "node:stream";
 import type { Counter } from "prom-client";
 import { channelClosedByPeer, channelTakesNow, isSshChannel } from "./ssh2/internals";
+import { releaseWhenWritten } from "./ssh2/relayReads";
 
 /** Either a net.Socket or an ssh2 Channel: both are Duplex streams with different close rules. */
 export type StreamEnd = Duplex;
@@ -99,6 +100,7 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
     // go out in one writev: the socket is corked at the first and uncorked once this callback
     // returns (process.nextTick), before the event loop polls again.
     const batching = !isSshChannel(sink);
+    const fromChannel = isSshChannel(source);
     let corked = false;
     const uncork = () => {
         corked = false;
@@ -121,7 +123,8 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
             sink.cork();
             process.nextTick(uncork);
         }
-        if (!sink.write(chunk)) {
+        // A channel's chunk may be a view of a relay read slab, written again once released.
+        if (!sink.write(chunk, fromChannel ? releaseWhenWritten(chunk) : undefined)) {
             paused = true;
             source.pause();
             sink.once("drain", resume);

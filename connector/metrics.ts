@@ -2,6 +2,7 @@
 // never share counters). Label values are relay labels and route names from the config only:
 // bounded cardinality.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { relayReadStats } from "./ssh2/relayReads";
 
 const PREFIX = "firefly_connector_";
 
@@ -74,6 +75,19 @@ export class ConnectorMetrics {
         name: `${PREFIX}native_crypto`,
         help: "1 if ssh2's native crypto binding is loaded; 0 means the slower fallback through Node's crypto.",
         registers: [this.registry],
+    });
+
+    /** Read buffers of the relay connections (connector/ssh2/relayReads.ts): how many were allocated and how many written again. */
+    readonly relayReadSlabs = new Counter({
+        name: `${PREFIX}relay_read_slabs_total`,
+        help: "256 KiB read buffers of the relay connections: allocated (outcome=new) or written again once no view of them was left (outcome=reused).",
+        labelNames: ["outcome"] as const,
+        registers: [this.registry],
+        collect() {
+            this.reset();
+            this.inc({ outcome: "new" }, relayReadStats.slabs);
+            this.inc({ outcome: "reused" }, relayReadStats.reused);
+        },
     });
 
     readonly buildInfo = new Gauge({

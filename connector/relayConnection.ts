@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
 import { enablePacketReuse } from "./ssh2/packetReuse";
-import { connectWithSlabReads } from "./ssh2/relayReads";
+import { connectWithSlabReads, enableRelayReadReuse } from "./ssh2/relayReads";
 import { OnwardConnectError, type OutputGate } from "./forwarding";
 import { httpConnect, ProxyError, type ResolvedProxy } from "./proxyConnect";
 import { DEFAULT_CIPHERS, HOST_KEY_SIGNATURE_ALGORITHMS, HostKeyPins, KEX_ALGORITHMS, keyBlobType, MAC_ALGORITHMS, sha256Fingerprint, type SshCipher } from "./spec";
@@ -350,6 +350,7 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         client.once("ready", () => {
             options.signal?.removeEventListener("abort", onAbort);
             ready = true;
+            enableRelayReadReuse(client, socket);
             resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", negotiated, closed));
         });
         void closed.then((reason) => {

@@ -24,9 +24,20 @@ export interface Cipher {
 export type SignCallback = (data: Buffer, done: (signature: Buffer) => void) => void;
 export type AuthPK = (this: ProtocolInternals, username: string, key: unknown, keyAlgo?: string | SignCallback, cbSign?: SignCallback) => void;
 
+/** The decipher of a connection's inbound packets (Protocol._decipher); replaced at each key exchange. */
+export interface DecipherInternals {
+    /** Called with each decrypted payload, a view of the buffer it was decrypted in. */
+    _onPayload: (payload: Buffer) => unknown;
+    /** AES-GCM: the packet being assembled; a view of a read buffer while a packet that arrived whole waits for its tag. */
+    _packet: Uint8Array | null;
+}
+
 /** A connection's Protocol instance (client._protocol), created by client.connect(). */
 export interface ProtocolInternals {
-    _packetRW: { write: PacketWriter };
+    _packetRW: { write: PacketWriter; read: object };
+    /** Handed to every decipher a key exchange creates (kex.js: `onPayload: this._protocol._onPayload`). */
+    _onPayload: (payload: Buffer) => unknown;
+    _decipher: DecipherInternals | undefined;
     _kex: { sessionID: Buffer };
     _kexinit: unknown;
     _cipher: Cipher;
@@ -42,6 +53,7 @@ export interface CryptoModule {
     bindingAvailable: boolean;
     CIPHER_INFO: Record<string, { keyLen: number; ivLen: number } | undefined>;
     createCipher(config: unknown): Cipher;
+    createDecipher(config: unknown): DecipherInternals;
 }
 
 // ---- the guard: the exact version, then the presence of every item ----
@@ -56,12 +68,15 @@ if (installedVersion !== SUPPORTED_SSH2_VERSION) {
 const protocolUtils = require("ssh2/lib/protocol/utils.js") as Partial<ProtocolUtils>;
 const protocolClass = require("ssh2/lib/protocol/Protocol.js") as { prototype?: Partial<ProtocolInternals> };
 const cryptoModule = require("ssh2/lib/protocol/crypto.js") as Partial<CryptoModule>;
-const packetWriterClass = (require("ssh2/lib/protocol/zlib.js") as { PacketWriter?: { prototype?: Partial<PacketWriter> } }).PacketWriter;
+const zlibModule = require("ssh2/lib/protocol/zlib.js") as { PacketWriter?: { prototype?: Partial<PacketWriter> }; PacketReader?: Function };
+const packetWriterClass = zlibModule.PacketWriter;
 if (
     typeof protocolClass.prototype?.authPK !== "function" ||
     typeof protocolUtils.sendPacket !== "function" ||
     typeof protocolUtils.convertSignature !== "function" ||
     typeof cryptoModule.createCipher !== "function" ||
+    typeof cryptoModule.createDecipher !== "function" ||
+    typeof zlibModule.PacketReader !== "function" ||
     typeof cryptoModule.CIPHER_INFO?.["aes128-gcm@openssh.com"] !== "object" ||
     typeof packetWriterClass?.prototype?.alloc !== "function"
 ) {
@@ -73,6 +88,8 @@ export const originalAuthPK: AuthPK = protocolClass.prototype.authPK as AuthPK;
 export const sendPacket = protocolUtils.sendPacket as ProtocolUtils["sendPacket"];
 export const convertSignature = protocolUtils.convertSignature as ProtocolUtils["convertSignature"];
 export const ssh2Crypto = cryptoModule as CryptoModule;
+/** ssh2's PacketReader class (plain, uncompressed: payloads are passed on as they were decrypted). */
+export const PlainPacketReader = zlibModule.PacketReader as Function;
 /** ssh2's PacketWriter class (plain, uncompressed). */
 export const PlainPacketWriter = packetWriterClass as unknown as { new (...args: never[]): PacketWriter; prototype: PacketWriter };
 

@@ -3,12 +3,19 @@
 // sockets, that a region is never handed out twice (an earlier read's bytes stay as they were),
 // and that the socket still behaves as a plain one for its readers: bytes that arrive before
 // anyone listens are kept, pause() stops the flow, unshift() puts bytes back, 'end' comes last.
-// End to end through a real sshd: packetReuse.test.ts, proxy.test.ts and the other relay tests.
+// End to end through a real sshd, the second suite: slabs are written again once every view of
+// them is released, and what the targets receive stays byte-exact while that happens, with slow
+// and pausing readers (views queued in channels and sockets), hairpin routes (views written into a
+// second channel) and key re-exchanges (payloads the accounting cannot see).
 import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
-import type { Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { loopbackSockets } from "./helpers/loopback";
 import { connectWithSlabReads, MIN_READ_BYTES, relayReadStats, SLAB_BYTES, SlabReads } from "../../connector/ssh2/relayReads";
+import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
+import { TunnelLab } from "../../connector/lab/lab";
+import { freePort } from "../../connector/lab/relay";
+import { sha256, testPayload } from "./helpers/targets";
 
 const KiB = 1024;
 
@@ -85,5 +92,108 @@ describe("relay socket reads into slabs", function () {
         await new Promise<void>((resolve) => socket.once("end", () => resolve()));
         assert.equal(duringPause, 0, "data arrived while paused");
         assert.ok(Buffer.concat(chunks).equals(payload), "bytes lost, duplicated or reordered");
+    });
+});
+
+/**
+ * A target that hashes what it receives and answers with the digest once the sender half-closes.
+ * Every `stallEvery` bytes it stops reading for `stallMs` (the channel's queue and the socket's
+ * write queue then hold views of relay reads).
+ */
+async function startHashingSink(stallEvery: number, stallMs: number): Promise<{ port: number; close(): Promise<void> }> {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on("error", () => undefined);
+        const hash = createHash("sha256");
+        let sinceStall = 0;
+        socket.on("data", (chunk: Buffer) => {
+            hash.update(chunk);
+            sinceStall += chunk.length;
+            if (stallEvery > 0 && sinceStall >= stallEvery) {
+                sinceStall = 0;
+                socket.pause();
+                setTimeout(() => socket.resume(), stallMs);
+            }
+        });
+        socket.once("end", () => socket.end(hash.digest("hex")));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+            new Promise<void>((resolve) => {
+                for (const socket of sockets) socket.destroy();
+                server.close(() => resolve());
+            }),
+    };
+}
+
+/** Uploads `payload` to 127.0.0.1:`port` and resolves with the digest the sink answers. */
+function upload(port: number, payload: Buffer): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port });
+        let answer = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (text: string) => (answer += text));
+        socket.once("end", () => resolve(answer));
+        socket.once("error", reject);
+        socket.end(payload);
+    });
+}
+
+describe("relay read slabs written again (real sshd relay, rekeying every 16 MiB)", function () {
+    this.timeout(120_000);
+    let lab: TunnelLab;
+    let agent: InProcessAgent;
+    const sinks: { port: number; close(): Promise<void> }[] = [];
+    const ports: Record<string, number> = {};
+
+    before(async () => {
+        // A sink that takes everything at once, and one that stalls 150 ms after every MiB.
+        sinks.push(await startHashingSink(0, 0), await startHashingSink(1024 * KiB, 150));
+        for (const name of ["fast", "stalling", "hairpin"]) ports[name] = await freePort();
+        lab = await TunnelLab.create({
+            label: "relay-reads",
+            routes: [
+                { name: "fast", listen: `127.0.0.1:${ports.fast}`, target: `127.0.0.1:${sinks[0]!.port}`, via: "direct" },
+                { name: "stalling", listen: `127.0.0.1:${ports.stalling}`, target: `127.0.0.1:${sinks[1]!.port}`, via: "direct" },
+                { name: "hairpin", listen: `127.0.0.1:${ports.hairpin}`, target: `127.0.0.1:${sinks[1]!.port}`, via: "tunnel" },
+            ],
+            sshdConfigPrefix: "RekeyLimit 16M\n",
+        });
+        agent = await startAgent(lab.config());
+        await agent.waitUntilReady();
+    });
+
+    after(async () => {
+        await agent?.stop();
+        await lab?.cleanup();
+        for (const sink of sinks) await sink.close();
+    });
+
+    it("reuses slabs on a push and delivers every byte intact, alone and with streams that stall", async () => {
+        const before = { ...relayReadStats };
+        // One stream alone first: the steady case, where most slabs should be taken back.
+        const alone = testPayload(48 * 1024 * KiB);
+        assert.equal(await upload(ports.fast!, alone), sha256(alone));
+        const reusedAlone = relayReadStats.reused - before.reused;
+        const newAlone = relayReadStats.slabs - before.slabs;
+        // Not every slab comes back: rekeys pin the ring, and a sink slower than the relay keeps views queued.
+        assert.ok(reusedAlone >= 8, `one push of 48 MiB: ${reusedAlone} slabs reused, ${newAlone} allocated`);
+
+        // Then a fast stream beside two that stall (direct and hairpin): while their channels and
+        // sockets hold views of earlier slabs, the fast one keeps the slabs turning.
+        const reusedBefore = relayReadStats.reused;
+        const streams = [
+            { route: "fast", payload: testPayload(40 * 1024 * KiB) },
+            { route: "stalling", payload: testPayload(6 * 1024 * KiB + 4099) },
+            { route: "hairpin", payload: testPayload(6 * 1024 * KiB + 8191) },
+        ];
+        const digests = await Promise.all(streams.map(({ route, payload }) => upload(ports[route]!, payload)));
+        digests.forEach((digest, i) => assert.equal(digest, sha256(streams[i]!.payload), `the ${streams[i]!.route} stream arrived altered`));
+        // Rekeys happened (every 16 MiB), and each pinned the slabs read meanwhile.
+        assert.ok(relayReadStats.pinned > before.pinned, "no slab was ever pinned: the rekey detection never ran");
+        assert.ok(relayReadStats.reused > reusedBefore, "no slab reused while streams stalled");
     });
 });
