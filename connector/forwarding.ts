@@ -15,7 +15,6 @@
 // connection pauses its source until the socket drains.
 import { connect as connectTcp, type NetConnectOpts, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { Counter } from "prom-client";
 import { channelClosedByPeer, channelTakesNow, isSshChannel } from "./ssh2/internals";
 import { releaseWhenWritten } from "./ssh2/relayReads";
 
@@ -82,7 +81,7 @@ export interface OutputGate {
  * ends the sink when the source ends, stops when the sink is finished or closed. With a gate, also
  * pauses while the SSH connection the sink writes to is congested.
  */
-function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate: OutputGate | undefined): void {
+function pump(source: StreamEnd, sink: StreamEnd, bytes: BytesCounted, gate: OutputGate | undefined): void {
     let stopped = false;
     let paused = false;
     const tap = readTaps.get(source);
@@ -106,17 +105,9 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: Counter.Internal, gate:
         corked = false;
         sink.uncork();
     };
-    // The byte counter is added to once per event-loop callback, not per chunk: prom-client
-    // builds a string key from the labels on every inc().
-    let uncounted = 0;
-    const count = () => {
-        bytes.inc(uncounted);
-        uncounted = 0;
-    };
     /** Writes one chunk; false once the source has to stop reading (it has been paused). */
     const forward = (chunk: Buffer): boolean => {
-        if (uncounted === 0 && chunk.length > 0) process.nextTick(count);
-        uncounted += chunk.length;
+        bytes.add(chunk.length);
         if (stopped) return true;
         if (batching && !corked && !sink.writableEnded) {
             corked = true;
@@ -207,11 +198,16 @@ function consumesNow(sink: StreamEnd, length: number): boolean {
     return isSshChannel(sink) && channelTakesNow(sink, length);
 }
 
+/** Where a stream's bytes are counted (metrics.ts ByteTally: plain sums, read by the metrics). */
+export interface BytesCounted {
+    add(bytes: number): void;
+}
+
 export interface SpliceCounters {
     /** Bytes from the platform (relay side) to the target. */
-    readonly toTarget: Counter.Internal;
+    readonly toTarget: BytesCounted;
     /** Bytes from the target back to the platform. */
-    readonly fromTarget: Counter.Internal;
+    readonly fromTarget: BytesCounted;
 }
 
 /**

@@ -258,8 +258,8 @@ export class RouteTable {
             platform,
             target,
             {
-                toTarget: metrics.bytes.labels({ route, direction: "to_target" }),
-                fromTarget: metrics.bytes.labels({ route, direction: "from_target" }),
+                toTarget: metrics.byteTally(route, "to_target"),
+                fromTarget: metrics.byteTally(route, "from_target"),
             },
             conn.output,
         ).finally(() => metrics.streamsActive.dec({ route }));

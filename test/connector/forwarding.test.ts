@@ -6,7 +6,8 @@ import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
 import { loopbackSockets } from "./helpers/loopback";
 import { Duplex } from "node:stream";
-import { Counter } from "prom-client";
+import type { ByteTally } from "../../connector/metrics";
+import { ConnectorMetrics } from "../../connector/metrics";
 import { connectOnward, splice } from "../../connector/forwarding";
 import { waitFor, within } from "../../connector/lab/wait";
 
@@ -26,12 +27,13 @@ function recordingPlatform(delayMs: number): { stream: Duplex; chunks: Buffer[] 
     return { stream, chunks };
 }
 
-function counters(): { toTarget: Counter.Internal; fromTarget: Counter.Internal; total: () => Promise<number> } {
-    const counter = new Counter({ name: "test_bytes", help: "bytes", labelNames: ["direction"], registers: [] });
+function counters(): { toTarget: ByteTally; fromTarget: ByteTally; total: () => Promise<number> } {
+    const metrics = new ConnectorMetrics();
     return {
-        toTarget: counter.labels({ direction: "to_target" }),
-        fromTarget: counter.labels({ direction: "from_target" }),
-        total: async () => (await counter.get()).values.find((v) => v.labels.direction === "from_target")?.value ?? 0,
+        toTarget: metrics.byteTally("test", "to_target"),
+        fromTarget: metrics.byteTally("test", "from_target"),
+        // Read through the counter, as a scrape would: the tallies are folded in when it is read.
+        total: async () => (await metrics.bytes.get()).values.find((v) => v.labels.direction === "from_target")?.value ?? 0,
     };
 }
 
