@@ -11,7 +11,9 @@ import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { loopbackSockets } from "./helpers/loopback";
-import { connectWithSlabReads, MIN_READ_BYTES, relayReadStats, SLAB_BYTES, SlabReads } from "../../connector/ssh2/relayReads";
+import type { Client } from "ssh2";
+import { connectWithSlabReads, enableRelayReadReuse, MIN_READ_BYTES, relayReadStats, releaseWhenWritten, SLAB_BYTES, SlabReads } from "../../connector/ssh2/relayReads";
+import { PlainPacketReader, ssh2Crypto, type DecipherInternals } from "../../connector/ssh2/internals";
 import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
 import { TunnelLab } from "../../connector/lab/lab";
 import { freePort } from "../../connector/lab/relay";
@@ -92,6 +94,182 @@ describe("relay socket reads into slabs", function () {
         await new Promise<void>((resolve) => socket.once("end", () => resolve()));
         assert.equal(duringPause, 0, "data arrived while paused");
         assert.ok(Buffer.concat(chunks).equals(payload), "bytes lost, duplicated or reordered");
+    });
+});
+
+/**
+ * The reuse rules one by one, without sshd: a loopback socket made by connectWithSlabReads and a
+ * stand-in for ssh2's protocol whose decipher is ssh2's own AES-GCM class. The test plays ssh2:
+ * each chunk read is handed to the decipher's payload handler as one message whose type and
+ * length it writes into the chunk's first bytes, and it decides when the "sink" is done with the
+ * channel data (releaseWhenWritten's callback).
+ */
+describe("relay read slabs: when a slab may be written again", function () {
+    this.timeout(30_000);
+    const { serve, track } = loopbackSockets();
+    const CHANNEL_DATA = 94;
+    const GLOBAL_REQUEST = 80;
+
+    /** Reads `total` bytes from a server that sends a known pattern, passing each chunk to `onChunk`. */
+    async function readThrough(total: number, onChunk: (chunk: Buffer, deliver: (payload: Buffer) => void, decipher: DecipherInternals) => void): Promise<void> {
+        const pattern = testPayload(total);
+        const port = await serve((socket) => socket.end(pattern));
+        const socket = track(connectWithSlabReads({ host: "127.0.0.1", port }));
+        socket.pause();
+        await new Promise<void>((resolve, reject) => {
+            socket.once("connect", resolve);
+            socket.once("error", reject);
+        });
+        const info = ssh2Crypto.CIPHER_INFO["aes256-gcm@openssh.com"]!;
+        const passedOn = (_payload: Buffer): unknown => undefined;
+        const decipher = ssh2Crypto.createDecipher({
+            inbound: { onPayload: passedOn, decipherInfo: info, decipherKey: Buffer.alloc(info.keyLen), decipherIV: Buffer.alloc(info.ivLen), seqno: 0 },
+        });
+        const protocol = { _decipher: decipher, _onPayload: passedOn, _packetRW: { read: Reflect.construct(PlainPacketReader, []) as object, write: {} } };
+        enableRelayReadReuse({ _protocol: protocol } as unknown as Client, socket);
+        assert.notEqual(protocol._onPayload, passedOn, "the accounting was not installed (no native AES-GCM decipher?)");
+        let offset = 0;
+        socket.on("data", (chunk: Buffer) => {
+            // What the socket hands on must be what was sent, whatever slab it was read into.
+            assert.ok(chunk.equals(pattern.subarray(offset, offset + chunk.length)), `bytes ${offset}..${offset + chunk.length} arrived altered`);
+            offset += chunk.length;
+            onChunk(chunk, (payload) => void protocol._decipher._onPayload(payload), protocol._decipher);
+        });
+        socket.resume();
+        await new Promise<void>((resolve) => socket.once("end", () => resolve()));
+        assert.equal(offset, total);
+    }
+
+    /** Writes a CHANNEL_DATA header into `chunk` (as if its bytes were a decrypted packet) and returns the data view. */
+    function asChannelData(chunk: Buffer): Buffer {
+        chunk[0] = CHANNEL_DATA;
+        chunk.writeUInt32BE(0, 1);
+        chunk.writeUInt32BE(chunk.length - 9, 5);
+        return chunk.subarray(9);
+    }
+
+    it("waits until every view of channel data is released, then writes the slab again", async () => {
+        const before = relayReadStats.reused;
+        const held: { view: Buffer; copy: Buffer; release: (err?: Error | null) => void }[] = [];
+        let releasing = false;
+        await readThrough(6 * 1024 * KiB, (chunk, deliver) => {
+            if (chunk.length < 9) return;
+            const data = asChannelData(chunk);
+            deliver(chunk);
+            const release = releaseWhenWritten(data)!;
+            assert.ok(release, "a view of a relay slab has a release callback");
+            if (releasing) release();
+            else held.push({ view: data, copy: Buffer.from(data), release });
+            // Hold the first 2 MiB: no slab may come back while its views are alive.
+            if (!releasing && held.reduce((n, h) => n + h.view.length, 0) >= 2 * 1024 * KiB) {
+                assert.equal(relayReadStats.reused, before, "a slab was written again while views of it were held");
+                for (const h of held) assert.ok(h.view.equals(h.copy), "a held view was overwritten");
+                for (const h of held.splice(0)) h.release();
+                releasing = true;
+            }
+        });
+        assert.ok(relayReadStats.reused > before, "no slab was written again once every view was released");
+    });
+
+    /**
+     * Watches which slab each read lands in: a read that starts a new stretch of reads in a slab
+     * that is `off limits` (pinned, or held) means the slab was written again when it must not be.
+     */
+    function slabWatch(): { note(chunk: Buffer): void; offLimits: Set<ArrayBufferLike>; violations: number } {
+        let last: ArrayBufferLike | undefined;
+        const watch = {
+            offLimits: new Set<ArrayBufferLike>(),
+            violations: 0,
+            note(chunk: Buffer) {
+                if (chunk.buffer !== last && watch.offLimits.has(chunk.buffer)) watch.violations++;
+                last = chunk.buffer;
+            },
+        };
+        return watch;
+    }
+
+    it("never writes again a slab another message was parsed from, or one a failed write may still hold", async () => {
+        const before = { ...relayReadStats };
+        const watch = slabWatch();
+        let n = 0;
+        await readThrough(8 * 1024 * KiB, (chunk, deliver) => {
+            if (chunk.length < 9) return;
+            watch.note(chunk);
+            n++;
+            if (n % 7 === 3) {
+                // A global request: ssh2 may keep views of its fields.
+                chunk[0] = GLOBAL_REQUEST;
+                deliver(chunk);
+                watch.offLimits.add(chunk.buffer);
+                return;
+            }
+            const data = asChannelData(chunk);
+            deliver(chunk);
+            if (n % 5 === 0) {
+                // A write that failed: the socket may still hold the bytes.
+                releaseWhenWritten(data)!(new Error("EPIPE"));
+                watch.offLimits.add(chunk.buffer);
+            } else {
+                releaseWhenWritten(data)!();
+            }
+        });
+        assert.ok(relayReadStats.reused - before.reused >= 5, "slabs were hardly reused: the test would prove little");
+        assert.ok(watch.offLimits.size >= 5);
+        assert.equal(watch.violations, 0, "a pinned slab was written again");
+    });
+
+    it("does not take back a slab the decipher still holds a packet in (waiting for its tag)", async () => {
+        const before = relayReadStats.reused;
+        const watch = slabWatch();
+        let n = 0;
+        await readThrough(8 * 1024 * KiB, (chunk, deliver, decipher) => {
+            if (chunk.length < 9) return;
+            watch.note(chunk);
+            n++;
+            const data = asChannelData(chunk);
+            deliver(chunk);
+            releaseWhenWritten(data)!();
+            // Past the first slab (filled before the accounting began, so pinned anyway): as ssh2
+            // does when a packet arrived whole but its tag has not, `_packet` is a view of this read.
+            if (n === 8) {
+                decipher._packet = new Uint8Array(chunk.buffer, chunk.byteOffset, 16);
+                watch.offLimits.add(chunk.buffer);
+            }
+        });
+        assert.ok(relayReadStats.reused - before >= 5, "slabs were hardly reused: the test would prove little");
+        assert.equal(watch.violations, 0, "the slab the decipher holds was written again");
+    });
+
+    it("stops trusting every slab read during a key exchange (ssh2's handler then bypasses the accounting)", async () => {
+        const before = relayReadStats.reused;
+        const watch = slabWatch();
+        const heldViews: Buffer[] = [];
+        const kexHandler = (payload: Buffer): unknown => heldViews.push(payload);
+        let n = 0;
+        await readThrough(8 * 1024 * KiB, (chunk, deliver, decipher) => {
+            if (chunk.length < 9) return;
+            watch.note(chunk);
+            n++;
+            if (n === 8) {
+                // What kex.js does on a KEXINIT: the decipher's handler becomes onKEXPayload, which
+                // the accounting never sees, until the exchange ends (here: the next event-loop
+                // turn); the payloads it handles stay in use.
+                const counting = decipher._onPayload;
+                decipher._onPayload = kexHandler;
+                setImmediate(() => (decipher._onPayload = counting));
+            }
+            if (decipher._onPayload === kexHandler) {
+                deliver(chunk);
+                watch.offLimits.add(chunk.buffer);
+                return;
+            }
+            const data = asChannelData(chunk);
+            deliver(chunk);
+            releaseWhenWritten(data)!();
+        });
+        assert.ok(heldViews.length >= 1);
+        assert.ok(relayReadStats.reused - before >= 5, "slabs were hardly reused: the test would prove little");
+        assert.equal(watch.violations, 0, "a slab read during the key exchange was written again");
     });
 });
 
