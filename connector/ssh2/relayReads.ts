@@ -98,8 +98,8 @@ export function releaseWhenWritten(view: Buffer): ((err?: Error | null) => void)
 
 /** Decides whether a slab no longer read into may be written again now (see enableRelayReadReuse). */
 interface ReuseGuard {
-    /** Checks the connection's state after a read was parsed; pins every slab if it can no longer be followed. */
-    afterRead(slabs: readonly Slab[]): void;
+    /** After a read was parsed: false if payloads may have gone past the accounting since the last read. */
+    stillFollowing(): boolean;
     /** True if nothing but released channel data was ever taken from `slab`, and nothing holds it now. */
     free(slab: Slab): boolean;
 }
@@ -164,7 +164,10 @@ export class SlabReads {
 
     /** After the read handed out by take() was consumed: lets the guard check the connection's state. */
     afterRead(): void {
-        this.guard?.afterRead(this.ring.includes(this.current) ? this.ring : [...this.ring, this.current]);
+        if (this.guard === undefined || this.guard.stillFollowing()) return;
+        // Payloads were parsed that were not counted: nothing read so far is reused.
+        for (const slab of this.ring) pin(slab);
+        pin(this.current);
     }
 }
 
@@ -239,13 +242,13 @@ export function enableRelayReadReuse(client: Client, socket: Socket): void {
     const following = (d: DecipherInternals | undefined): d is DecipherInternals =>
         d !== undefined && d._onPayload === counting && d.constructor === GcmBindingDecipher && protocol._packetRW.read.constructor === PlainPacketReader;
     reads.guard = {
-        afterRead(slabs) {
+        stillFollowing() {
             const now = protocol._decipher;
-            if (now === decipher && following(now)) return;
-            // A key exchange began (its handler bypasses the wrapper) or ended (a new decipher):
-            // payloads were parsed that were not counted. Nothing read so far is reused.
-            for (const slab of slabs) pin(slab);
+            if (now === decipher && following(now)) return true;
+            // A key exchange began (its handler bypasses the wrapper) or ended (a new decipher,
+            // followed from here on).
             if (following(now)) decipher = now;
+            return false;
         },
         free(slab) {
             if (slab.pinned || slab.outstanding !== 0 || socket.readableLength !== 0) return false;
