@@ -343,16 +343,21 @@ interface SurroundingCpu {
     readonly sshd: number[];
 }
 
+/** Counters the agent exposes on /metrics that the bench reports per transfer. */
+interface AgentCounters {
+    readonly majorGcs: number;
+    readonly freshSlabs: number;
+    readonly reusedSlabs: number;
+}
+
 interface Contender {
     readonly name: "agent" | "openssh";
     readonly directPort: number;
     readonly hairpinPort: number;
     /** The process whose memory is reported (the agent; ssh under autossh). */
     pid(): number | undefined;
-    /** Major (mark-compact) GCs the agent has run so far, from its own /metrics; the agent only. */
-    majorGcs?(): Promise<number>;
-    /** Relay read slabs the agent has allocated and written again so far, from its /metrics; the agent only. */
-    relaySlabs?(): Promise<{ fresh: number; reused: number }>;
+    /** The agent's own counters so far, from one read of its /metrics; the agent only. */
+    counters?(): Promise<AgentCounters>;
     stop(): Promise<void>;
 }
 
@@ -396,14 +401,14 @@ async function startAgentProcess(lab: TunnelLab, options: BenchOptions, directPo
         directPort,
         hairpinPort,
         pid: () => child.pid,
-        relaySlabs: async () => {
+        counters: async () => {
             const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-            const metric = "firefly_connector_relay_read_slabs_total";
-            return { fresh: sample(text, metric, { outcome: "new" }) ?? 0, reused: sample(text, metric, { outcome: "reused" }) ?? 0 };
-        },
-        majorGcs: async () => {
-            const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-            return sample(text, "firefly_connector_nodejs_gc_duration_seconds_count", { kind: "major" }) ?? 0;
+            const slabs = "firefly_connector_relay_read_slabs_total";
+            return {
+                majorGcs: sample(text, "firefly_connector_nodejs_gc_duration_seconds_count", { kind: "major" }) ?? 0,
+                freshSlabs: sample(text, slabs, { outcome: "new" }) ?? 0,
+                reusedSlabs: sample(text, slabs, { outcome: "reused" }) ?? 0,
+            };
         },
         stop: async () => {
             child.kill("SIGTERM");
@@ -639,8 +644,7 @@ async function main(): Promise<void> {
         const throughput = async (c: Contender, kind: BulkKind, cpu: Metric) => {
             const pid = c.pid()!;
             const port = kind === "pullDirect" || kind === "pushDirect" ? c.directPort : c.hairpinPort;
-            const gcBefore = await c.majorGcs?.();
-            const slabsBefore = await c.relaySlabs?.();
+            const countersBefore = await c.counters?.();
             const others = { client: clientCpuSeconds(), target: cpuSeconds(targetPid), sshd: treeCpuSeconds(relayPid) };
             const before = cpuSeconds(pid);
             const sysBefore = { tunnel: syscallsOf([pid]), sshd: syscallsOf([relayPid, ...descendantsOf(relayPid)]) };
@@ -660,11 +664,11 @@ async function main(): Promise<void> {
             share.client.push((clientCpuSeconds() - others.client) / gib);
             share.target.push((cpuSeconds(targetPid) - others.target) / gib);
             share.sshd.push((treeCpuSeconds(relayPid) - others.sshd) / gib);
-            if (c.majorGcs && gcBefore !== undefined) majorGcPerGiB[kind].push(((await c.majorGcs()) - gcBefore) / gib);
-            if (c.relaySlabs && slabsBefore !== undefined) {
-                const after = await c.relaySlabs();
-                const fresh = after.fresh - slabsBefore.fresh;
-                const reused = after.reused - slabsBefore.reused;
+            if (c.counters && countersBefore !== undefined) {
+                const after = await c.counters();
+                majorGcPerGiB[kind].push((after.majorGcs - countersBefore.majorGcs) / gib);
+                const fresh = after.freshSlabs - countersBefore.freshSlabs;
+                const reused = after.reusedSlabs - countersBefore.reusedSlabs;
                 slabReuse[kind].push(fresh + reused === 0 ? 0 : reused / (fresh + reused));
             }
             return mb / (ms / 1000);
