@@ -359,6 +359,11 @@ describe("relay read slabs written again (real sshd relay, rekeying every 16 MiB
         const newAlone = relayReadStats.slabs - before.slabs;
         // Not every slab comes back: rekeys pin the ring, and a sink slower than the relay keeps views queued.
         assert.ok(reusedAlone >= 8, `one push of 48 MiB: ${reusedAlone} slabs reused, ${newAlone} allocated`);
+        // And the agent says so on /metrics, where operators and the bench read it.
+        const counted = relayReadStats.reused;
+        const text = await agent.connector.metrics.text();
+        const exposed = Number(/^firefly_connector_relay_read_slabs_total\{outcome="reused"\} (\d+)$/m.exec(text)?.[1] ?? -1);
+        assert.ok(exposed >= counted && counted > 0, `relay_read_slabs_total{outcome="reused"} is ${exposed}, the agent had counted ${counted}`);
 
         // Then a fast stream beside two that stall (direct and hairpin): while their channels and
         // sockets hold views of earlier slabs, the fast one keeps the slabs turning.
