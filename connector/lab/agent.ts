@@ -109,6 +109,29 @@ export class AgentProcess {
         return new AgentProcess(child);
     }
 
+    /**
+     * Waits until the agent's /metrics says ready (firefly_connector_ready 1). Fails at once if the
+     * process exits, and on timeout with what the agent said: its /readyz status (each relay's
+     * state and last error), its last log lines and its stderr.
+     */
+    async waitReady(healthPort: number, timeoutMs = 20_000): Promise<void> {
+        const get = (path: string) => fetch(`http://127.0.0.1:${healthPort}${path}`).then((r) => r.text(), (err: Error) => `(no answer: ${err.message})`);
+        let exit: ExitStatus | undefined;
+        void this.exited.then((status) => (exit = status));
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const ready = /^firefly_connector_ready 1$/m.test(await get("/metrics"));
+            if (ready) return;
+            if (exit !== undefined || Date.now() >= deadline) {
+                const why = exit !== undefined ? `exited (code ${exit.code}, signal ${exit.signal})` : `timed out after ${timeoutMs} ms`;
+                const status = exit !== undefined ? "" : `\n/readyz: ${await get("/readyz")}`;
+                const logs = this.stdout.split("\n").slice(-30).join("\n");
+                throw new Error(`agent not ready: ${why}${status}\nlast log lines:\n${logs}\nstderr:\n${this.stderr.slice(-4000)}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+    }
+
     get stdout(): string {
         return this.logs.records.map((r) => (r.level === "raw" ? r.msg : JSON.stringify(r))).join("\n");
     }

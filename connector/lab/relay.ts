@@ -39,8 +39,48 @@ export function removeWorkDir(dir: string): void {
     rmSync(dir, { recursive: true, force: true });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick). */
+// Ports for test listeners come from below the kernel's ephemeral range. A port the kernel picks
+// (listen on port 0) comes from the same range as the local port of every outgoing connection, so
+// between freePort() and the listen that uses it, any connect() on the machine (the agent's own
+// connection to its relay, an echo client) may take it, and sshd's remote forward on it is then
+// refused for as long as that connection lives. Below the range only listeners compete, and
+// those of this process are never handed the same port twice.
+const EPHEMERAL_LOW = (() => {
+    try {
+        const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+        return Number.isInteger(low) && low > 2048 ? low : 32768;
+    } catch {
+        return 32768;
+    }
+})();
+/** Test ports: the 12,000 ports below the ephemeral range (or from 1024 when it starts low). */
+export const TEST_PORT_RANGE: readonly [number, number] = [Math.max(1024, EPHEMERAL_LOW - 12_000), EPHEMERAL_LOW - 1];
+const handedOut = new Set<number>();
+
+function canListen(port: number, host: string): Promise<boolean> {
+    return new Promise((resolve) => {
+        const server = createServer();
+        server.unref();
+        server.once("error", () => resolve(false));
+        server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+    });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range (so no
+ * outgoing connection can take it meanwhile) and never handed out before by this process.
+ */
 export async function freePort(): Promise<number> {
+    const [low, high] = TEST_PORT_RANGE;
+    for (let attempt = 0; attempt < 500 && handedOut.size < high - low; attempt++) {
+        const port = low + Math.floor(Math.random() * (high - low + 1));
+        if (handedOut.has(port)) continue;
+        if (await canListen(port, "127.0.0.1")) {
+            handedOut.add(port);
+            return port;
+        }
+    }
+    // The range is used up (or taken by others): the kernel's pick, as a last resort.
     return new Promise((resolve, reject) => {
         const server = createServer();
         server.unref();

@@ -143,7 +143,7 @@ describe("connector under faults (real sshd relay)", function () {
         processes.push(agentProcess);
         const pid = agentProcess.child.pid as number;
         const metrics = () => fetch(`http://127.0.0.1:${healthPort}/metrics`).then((r) => r.text(), () => "");
-        await waitFor(async () => sample(await metrics(), "firefly_connector_ready") === 1, { timeoutMs: 20_000, what: "agent ready" });
+        await agentProcess.waitReady(healthPort);
 
         const run = async (count: number, parallel: number) => {
             let next = 0;

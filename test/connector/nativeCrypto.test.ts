@@ -10,7 +10,7 @@ import { TunnelLab } from "../../connector/lab/lab";
 import { sample } from "../../connector/lab/prometheus";
 import { freePort } from "../../connector/lab/relay";
 import { echoThrough, sha256, startEchoService, type RunningServer } from "./helpers/targets";
-import { waitFor, within } from "../../connector/lab/wait";
+import { within } from "../../connector/lab/wait";
 
 const WITHOUT_NATIVE_CRYPTO = join(__dirname, "helpers", "withoutNativeCrypto.js");
 
@@ -48,7 +48,7 @@ describe("native crypto binding", function () {
         const configFile = writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }), `agent-${healthPort}.yaml`);
         agent = AgentProcess.spawn(["run", "--config", configFile], { preload });
         const metrics = () => fetch(`http://127.0.0.1:${healthPort}/metrics`).then((r) => r.text(), () => "");
-        await waitFor(async () => sample(await metrics(), "firefly_connector_ready") === 1, { timeoutMs: 20_000, what: "agent ready" });
+        await agent.waitReady(healthPort);
         return { agent, healthPort, metrics };
     }
 
