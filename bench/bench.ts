@@ -574,20 +574,44 @@ async function main(): Promise<void> {
     try {
         contenders.push(await startAgentProcess(lab, options, ports.agentDirect, ports.agentHairpin, target.port));
         contenders.push(await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port));
-        const [agent, openssh] = contenders as [Contender, Contender];
+        let [agent, openssh] = contenders as [Contender, Contender];
         const idleRss = memoryOf(agent.pid()!).rssBytes;
         // Warm-up: the agent is a long-running daemon, so what is measured is its steady state,
         // after V8 has compiled the data path (in a cold agent's first GiB, a profile showed about
         // 7% of its CPU in the optimizing compiler). Both contenders carry the same warm-up
         // transfers, each path and direction once, so page cache and socket buffers favour neither.
         const warmBytes = Math.min(options.bulkBytes, 256 * MiB) / (options.quick ? 8 : 1);
-        for (const c of [agent, openssh]) {
-            for (const port of [c.directPort, c.hairpinPort]) {
-                await download(port, warmBytes);
-                await upload(port, warmBytes);
+        const warmUp = async () => {
+            for (const c of [agent, openssh]) {
+                for (const port of [c.directPort, c.hairpinPort]) {
+                    await download(port, warmBytes);
+                    await upload(port, warmBytes);
+                }
             }
-        }
+        };
+        await warmUp();
         log(`warm-up: ${warmBytes / MiB} MiB each way, direct and hairpin, through each contender`);
+        // New relay sessions for both contenders (each bulk run after the first): sshd's cost per
+        // byte depends on its session. Pushing through one session, sshd spent about a quarter of
+        // its CPU in memmove (compacting a buffer that never empties once a backlog formed early),
+        // through another under 4%, and a session kept its mode for every transfer it carried,
+        // whichever contender was its peer (perf of sshd, 2026-12-07). With one session per
+        // contender for all runs, that draw decided the direct rows; a session per run makes the
+        // runs independent draws, and the median no longer rests on one.
+        const newSessions = async () => {
+            await agent.stop();
+            await openssh.stop();
+            contenders.length = 0;
+            await waitFor(async () => !(await probe(ports.agentDirect)) && !(await probe(ports.sshDirect)) && !(await probe(ports.agentHairpin)) && !(await probe(ports.sshHairpin)), {
+                timeoutMs: 10_000,
+                what: "the relay to release both contenders' ports",
+            });
+            agent = await startAgentProcess(lab, options, ports.agentDirect, ports.agentHairpin, target.port);
+            contenders.push(agent);
+            openssh = await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port);
+            contenders.push(openssh);
+            await warmUp();
+        };
 
         const metrics: Metric[] = [];
         const measure = async (
@@ -655,15 +679,16 @@ async function main(): Promise<void> {
             // Per run, for reading a noisy result: system calls and context switches per GiB of the
             // tunnel process and of sshd (when one process falls behind, the others' reads grow).
             const perGiB = (after: number, before: number) => format((after - before) / gib);
+            const sshdCpu = (treeCpuSeconds(relayPid) - others.sshd) / gib;
             log(
-                `${BULK_LABEL[kind]}, ${c.name === "agent" ? "agent" : "OpenSSH"}: ${format(mb / (ms / 1000))} MB/s, ${format((cpuSeconds(pid) - before) / gib)} s CPU per GiB; per GiB: ` +
+                `${BULK_LABEL[kind]}, ${c.name === "agent" ? "agent" : "OpenSSH"}: ${format(mb / (ms / 1000))} MB/s, ${format((cpuSeconds(pid) - before) / gib)} s CPU per GiB (sshd ${format(sshdCpu)} s); per GiB: ` +
                     `tunnel ${perGiB(sysAfter.tunnel.reads, sysBefore.tunnel.reads)} reads, ${perGiB(sysAfter.tunnel.writes, sysBefore.tunnel.writes)} writes, ${perGiB(sysAfter.tunnel.switches, sysBefore.tunnel.switches)} context switches; ` +
                     `sshd ${perGiB(sysAfter.sshd.reads, sysBefore.sshd.reads)} reads, ${perGiB(sysAfter.sshd.writes, sysBefore.sshd.writes)} writes, ${perGiB(sysAfter.sshd.switches, sysBefore.sshd.switches)} context switches`,
             );
             const share = surrounding[kind][c.name];
             share.client.push((clientCpuSeconds() - others.client) / gib);
             share.target.push((cpuSeconds(targetPid) - others.target) / gib);
-            share.sshd.push((treeCpuSeconds(relayPid) - others.sshd) / gib);
+            share.sshd.push(sshdCpu);
             if (c.counters && countersBefore !== undefined) {
                 const after = await c.counters();
                 majorGcPerGiB[kind].push((after.majorGcs - countersBefore.majorGcs) / gib);
@@ -673,10 +698,26 @@ async function main(): Promise<void> {
             }
             return mb / (ms / 1000);
         };
-        for (const kind of BULK_KINDS) {
-            const cpu = cpuPerGiB(kind);
-            await measure(`throughput ${BULK_LABEL[kind]}, 1 stream, ${size}`, "MB/s", "higher", ">= 1.0x", (c) => throughput(c, kind, cpu));
-            metrics.push(cpu);
+        // Run by run, each on new relay sessions (see newSessions): every path and direction through
+        // both contenders, alternating who goes first.
+        const bulk = BULK_KINDS.map((kind) => {
+            const rate: Metric = { name: `throughput ${BULK_LABEL[kind]}, 1 stream, ${size}`, unit: "MB/s", better: "higher", target: ">= 1.0x", agent: [], openssh: [] };
+            return { kind, rate, cpu: cpuPerGiB(kind) };
+        });
+        for (let run = 0; run < options.runs; run++) {
+            if (run > 0) {
+                await newSessions();
+                log(`bulk run ${run + 1}: new relay sessions for both contenders, warmed up again`);
+            }
+            const order = run % 2 === 0 ? [agent, openssh] : [openssh, agent];
+            for (const { kind, rate, cpu } of bulk) {
+                for (const contender of order) rate[contender.name].push(await throughput(contender, kind, cpu));
+            }
+        }
+        for (const { rate, cpu } of bulk) {
+            metrics.push(rate, cpu);
+            const r = row(rate);
+            log(`${rate.name}: agent ${format(r.agent)} MB/s, OpenSSH ${format(r.openssh)} MB/s (${format(r.ratio)}x)`);
         }
         log(`agent relay read slabs written again (share of slabs filled): ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(slabReuse[kind]))}`).join(", ")}`);
         log(`agent major GCs per GiB: ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(majorGcPerGiB[kind]))}`).join(", ")}`);
