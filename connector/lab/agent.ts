@@ -110,23 +110,31 @@ export class AgentProcess {
     }
 
     /**
-     * Waits until the agent's /metrics says ready (firefly_connector_ready 1). Fails at once if the
-     * process exits, and on timeout with what the agent said: its /readyz status (each relay's
-     * state and last error), its last log lines and its stderr.
+     * Waits until the agent's /readyz answers 200 (every route forwarded on at least one relay).
+     * Fails at once if the process exits, and on timeout with what the agent said: its last
+     * /readyz body (each relay's state and last error), its last log lines and its stderr.
      */
     async waitReady(healthPort: number, timeoutMs = 20_000): Promise<void> {
-        const get = (path: string) => fetch(`http://127.0.0.1:${healthPort}${path}`).then((r) => r.text(), (err: Error) => `(no answer: ${err.message})`);
         let exit: ExitStatus | undefined;
         void this.exited.then((status) => (exit = status));
         const deadline = Date.now() + timeoutMs;
+        let last = "(no answer yet)";
         for (;;) {
-            const ready = /^firefly_connector_ready 1$/m.test(await get("/metrics"));
-            if (ready) return;
+            const status = await fetch(`http://127.0.0.1:${healthPort}/readyz`).then(
+                async (r) => {
+                    last = `${r.status} ${await r.text()}`;
+                    return r.status;
+                },
+                (err: Error) => {
+                    last = `no answer: ${err.message}`;
+                    return 0;
+                },
+            );
+            if (status === 200) return;
             if (exit !== undefined || Date.now() >= deadline) {
                 const why = exit !== undefined ? `exited (code ${exit.code}, signal ${exit.signal})` : `timed out after ${timeoutMs} ms`;
-                const status = exit !== undefined ? "" : `\n/readyz: ${await get("/readyz")}`;
                 const logs = this.stdout.split("\n").slice(-30).join("\n");
-                throw new Error(`agent not ready: ${why}${status}\nlast log lines:\n${logs}\nstderr:\n${this.stderr.slice(-4000)}`);
+                throw new Error(`agent not ready: ${why}\nlast /readyz: ${last.trim()}\nlast log lines:\n${logs}\nstderr:\n${this.stderr.slice(-4000)}`);
             }
             await new Promise((resolve) => setTimeout(resolve, 25));
         }

@@ -9,7 +9,7 @@ import { AgentProcess, writeConfigFile } from "../../connector/lab/agent";
 import { TunnelLab } from "../../connector/lab/lab";
 import { listeningSockets } from "../../connector/lab/processes";
 import { freePort } from "../../connector/lab/relay";
-import { connectionRefused, httpStatus, sha256, startBulkSender, startTransfer, testPayload, type RunningServer } from "./helpers/targets";
+import { connectionRefused, sha256, startBulkSender, startTransfer, testPayload, type RunningServer } from "./helpers/targets";
 import { waitFor, within } from "../../connector/lab/wait";
 
 describe("firefly-connector CLI", function () {
@@ -78,7 +78,7 @@ describe("firefly-connector CLI", function () {
         const config = lab.config({ health: { listen: `127.0.0.1:${ownHealthPort}` } });
         const configFile = writeConfigFile(lab.dir, config, "run-ops.yaml");
         const agent = cli("run", "--config", configFile, "--log-level", "trace");
-        await waitFor(async () => (await httpStatus(ownHealthPort, "/readyz")) === 200, { timeoutMs: 20_000, what: "agent /readyz 200" });
+        await agent.waitReady(ownHealthPort);
         // One forwarded stream, so the data path has logged too.
         const client = connect({ host: "127.0.0.1", port: listenPort });
         await within(new Promise((resolve) => client.once("data", resolve)), 10_000, "first bytes through the tunnel");
@@ -103,7 +103,7 @@ describe("firefly-connector CLI", function () {
     it("run drains on SIGTERM: 10 transfers in flight complete intact, new connections are refused, exit 0", async () => {
         const configFile = writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` } }), "run.yaml");
         const agent = cli("run", "--config", configFile);
-        await waitFor(async () => (await httpStatus(healthPort, "/readyz")) === 200, { timeoutMs: 20_000, what: "agent /readyz 200" });
+        await agent.waitReady(healthPort);
 
         const transfers = Array.from({ length: 10 }, () => startTransfer(listenPort));
         await waitFor(() => transfers.every((t) => t.received.length > 0), { timeoutMs: 10_000, what: "first bytes of all 10 transfers" });
@@ -129,7 +129,7 @@ describe("firefly-connector CLI", function () {
         for (const mode of ["second signal", "grace period"] as const) {
             const config = lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, shutdown: { gracePeriodSeconds: mode === "grace period" ? 0.5 : 60 } });
             const agent = cli("run", "--config", writeConfigFile(lab.dir, config, "short-grace.yaml"));
-            await waitFor(async () => (await httpStatus(healthPort, "/readyz")) === 200, { timeoutMs: 20_000, what: "agent /readyz 200" });
+            await agent.waitReady(healthPort);
             const transfer = startTransfer(listenPort);
             await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "transfer under way" });
             agent.signal("SIGTERM");

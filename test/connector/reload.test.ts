@@ -50,7 +50,7 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
         const only = (...names: string[]) => lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, routes: routes.filter((r) => names.includes(r.name)) });
         const configFile = writeConfigFile(lab.dir, only("bulk"), "reload.yaml");
         agent = AgentProcess.spawn(["run", "--config", configFile]);
-        await waitFor(async () => (await httpStatus(healthPort, "/readyz")) === 200, { timeoutMs: 20_000, what: "agent /readyz 200" });
+        await agent.waitReady(healthPort);
         assert.ok(await connectionRefused(extraPort), "extra is not forwarded yet");
 
         const transfer = startTransfer(bulkPort);
