@@ -121,8 +121,8 @@ export function privateKeyExposure(file: string): string | undefined {
     return undefined;
 }
 
-/** Binds host:port and lets it go again: undefined when that works, else the error code. */
-function bindProblem(host: string, port: number): Promise<string | undefined> {
+/** Binds host:port and lets it go again: undefined when that works, else the error code (also the test lab's freePort). */
+export function bindProblem(host: string, port: number): Promise<string | undefined> {
     return new Promise((resolve) => {
         const server = createServer();
         server.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));

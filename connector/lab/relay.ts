@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { bindProblem } from "../check";
 import { renderRelay, type RelayCustomer } from "../spec";
 import type { NetworkNamespace } from "./netns";
 import { signalProcessTree } from "./processes";
@@ -57,15 +58,6 @@ const EPHEMERAL_LOW = (() => {
 export const TEST_PORT_RANGE: readonly [number, number] = [Math.max(1024, EPHEMERAL_LOW - 12_000), EPHEMERAL_LOW - 1];
 const handedOut = new Set<number>();
 
-function canListen(port: number, host: string): Promise<boolean> {
-    return new Promise((resolve) => {
-        const server = createServer();
-        server.unref();
-        server.once("error", () => resolve(false));
-        server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
-    });
-}
-
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range (so no
  * outgoing connection can take it meanwhile) and never handed out before by this process.
@@ -75,7 +67,7 @@ export async function freePort(): Promise<number> {
     for (let attempt = 0; attempt < 500 && handedOut.size < high - low; attempt++) {
         const port = low + Math.floor(Math.random() * (high - low + 1));
         if (handedOut.has(port)) continue;
-        if (await canListen(port, "127.0.0.1")) {
+        if ((await bindProblem("127.0.0.1", port)) === undefined) {
             handedOut.add(port);
             return port;
         }
