@@ -1,13 +1,14 @@
-// The test command runs most suites twice: on the machine's Node (20) and again on Node 22
-// (test/setup/node22.js, which sets FIREFLY_TEST_PASS=node22). A test whose work runs entirely in
-// a subprocess started on the machine's own Node (`node` from PATH, node_modules/.bin/tsc, npm)
-// does exactly the same thing in both passes; the second pass skips it (reported as pending) to
-// keep the suite inside its time budget.
+// The test command runs suites more than once: on the machine's Node (20), then again on Node 22
+// (test/setup/node22.js) and on Node 22 with the newest Pulumi SDK (test/setup/sdkLatest.js); the
+// repeat passes set FIREFLY_TEST_PASS. A test whose work runs entirely in a subprocess on the
+// machine's own Node (`node` from PATH, node_modules/.bin/tsc, npm) does exactly the same thing
+// in every pass; the repeat passes skip it (reported as pending) to keep the suite inside its time
+// budget.
 
-/** True in the Node 22 pass of test/setup/node22.js. */
-export const secondNodePass = process.env.FIREFLY_TEST_PASS === "node22";
+/** True in a repeat pass (FIREFLY_TEST_PASS names it: node22 or sdk-latest). */
+export const repeatPass = process.env.FIREFLY_TEST_PASS !== undefined;
 
-/** Skips the current test in the Node 22 pass: its work runs on the machine's Node whichever Node runs mocha. */
-export function skipInSecondNodePass(test: Mocha.Context): void {
-    if (secondNodePass) test.skip();
+/** Skips the current test in a repeat pass: its work runs on the machine's Node whichever Node runs mocha. */
+export function skipInRepeatPass(test: Mocha.Context): void {
+    if (repeatPass) test.skip();
 }

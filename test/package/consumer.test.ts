@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { types } from "../helpers/resources";
-import { skipInSecondNodePass } from "../helpers/testPass";
+import { skipInRepeatPass } from "../helpers/testPass";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "..", "..");
@@ -64,7 +64,7 @@ describe("the package as another project uses it", function () {
     ] as const) {
         it(`type-checks ${project} against the published declarations of both entry points`, async function () {
             // node_modules/.bin/tsc runs on the machine's Node in either pass.
-            skipInSecondNodePass(this);
+            skipInRepeatPass(this);
             const tsc = path.join(root, "node_modules", ".bin", "tsc");
             const { stdout } = await run(tsc, ["-p", path.join(fixture, tsconfig), "--listFiles"], { cwd: fixture, maxBuffer: 16 * 1024 * 1024 }).catch(
                 (err: { stdout?: string }) => assert.fail(`the consumer fixture does not type-check (${tsconfig}) against the published *.d.ts:\n${err.stdout}`),

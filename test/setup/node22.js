@@ -132,6 +132,7 @@ function ensureSsh2ForNode22() {
     return dir;
 }
 
+/** Mocha on Node 22 over `specList`, with `extra` mocha arguments and `env` added to ours; its exit status. */
 function runMocha(specList, extra, env) {
     return spawnSync(
         node22,
@@ -140,11 +141,11 @@ function runMocha(specList, extra, env) {
     ).status;
 }
 
-module.exports = { ensureNode22, log };
+module.exports = { ensureNode22, runMocha, version };
 if (require.main !== module) return;
 if (ensureNode22() === undefined) process.exit(0);
 log(`running ${specs.length} suites on ${version(node22)}`);
-// FIREFLY_TEST_PASS: tests whose work runs only on the machine's Node skip themselves (test/helpers/testPass.ts).
+// FIREFLY_TEST_PASS: a repeat pass, where tests whose work runs only on the machine's Node skip themselves (test/helpers/testPass.ts).
 const status = runMocha(specs, [], { FIREFLY_TEST_PASS: "node22" });
 if (status !== 0) process.exit(status ?? 1);
 const ssh2Dir = ensureSsh2ForNode22();

@@ -12,7 +12,7 @@
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-const { ensureNode22 } = require("./node22");
+const { ensureNode22, runMocha, version } = require("./node22");
 
 const root = path.resolve(__dirname, "..", "..");
 const dir = path.join(root, ".cache", "sdk-latest");
@@ -58,10 +58,6 @@ if (!seen || seen.version !== wanted || !seen.same || !seen.a.startsWith(dir)) {
     process.stderr.write(`[sdk-latest] ERROR: the SDK redirect does not hold: ${probe.stdout}${probe.stderr}\n`);
     process.exit(1);
 }
-log(`running ${specs.length} suites on Node ${spawnSync(node22, ["--version"], { encoding: "utf8" }).stdout.trim()} with @pulumi/pulumi ${wanted}`);
-const mocha = spawnSync(
-    node22,
-    [path.join(root, "node_modules", "mocha", "bin", "mocha.js"), "--no-package", "--require", hook, "--require", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "60000", ...specs],
-    { cwd: root, stdio: "inherit", env },
-);
-process.exit(mocha.status ?? 1);
+log(`running ${specs.length} suites on Node ${version(node22)} with @pulumi/pulumi ${wanted}`);
+// FIREFLY_TEST_PASS: a repeat pass (test/helpers/testPass.ts).
+process.exit(runMocha(specs, ["--require", hook], { PULUMI_SDK_DIR: dir, FIREFLY_TEST_PASS: "sdk-latest" }) ?? 1);

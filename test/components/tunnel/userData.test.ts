@@ -16,7 +16,7 @@ import { deploy } from "../../helpers/pulumi";
 import { certArn, connectorArgs, fetchedSecretVersions, keyArn, userDataOf } from "../../helpers/tunnel";
 import { single, types } from "../../helpers/resources";
 import { removeScriptRuns, runScript, scratchDirectory, verifySystemdUnits, type ScriptRun } from "../../helpers/userData";
-import { skipInSecondNodePass } from "../../helpers/testPass";
+import { skipInRepeatPass } from "../../helpers/testPass";
 
 const fakeKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----";
 const fakeCert = "ssh-ed25519-cert-v01@openssh.com AAAAfake acme";
@@ -223,7 +223,7 @@ installed "$2"`,
 
         it("builds ssh2's binding in the release before the agent starts, then removes the tools it installed", async function () {
             // The build is the machine's npm and node (npm-22 above), and so is the probe: the same in either pass.
-            skipInSecondNodePass(this);
+            skipInRepeatPass(this);
             const tools = path.join(scratchDirectory("tools"), "installed");
             const built = await install(userData, buildConnectorBundle().file, { stubs: toolStubs, env: { TOOLS: tools } });
             assert.equal(built.status, 0, built.output);
