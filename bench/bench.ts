@@ -548,6 +548,11 @@ async function main(): Promise<void> {
         process.exit(2);
     }
     const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
+    /** Logs a metric's medians and their ratio once its runs are done. */
+    const logMedians = (metric: Metric) => {
+        const r = row(metric);
+        log(`${metric.name}: agent ${format(r.agent)} ${metric.unit}, OpenSSH ${format(r.openssh)} ${metric.unit} (${format(r.ratio)}x)`);
+    };
     const startedAt = Date.now();
     await ensureAutossh();
     if (!options.noBuild) {
@@ -571,10 +576,14 @@ async function main(): Promise<void> {
         ],
     });
     const contenders: Contender[] = [];
-    try {
+    /** Starts both contenders (each its own relay session); `contenders` holds what runs, for the cleanup. */
+    const startContenders = async (): Promise<[Contender, Contender]> => {
         contenders.push(await startAgentProcess(lab, options, ports.agentDirect, ports.agentHairpin, target.port));
         contenders.push(await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port));
-        let [agent, openssh] = contenders as [Contender, Contender];
+        return contenders as [Contender, Contender];
+    };
+    try {
+        let [agent, openssh] = await startContenders();
         const idleRss = memoryOf(agent.pid()!).rssBytes;
         // Warm-up: the agent is a long-running daemon, so what is measured is its steady state,
         // after V8 has compiled the data path (in a cold agent's first GiB, a profile showed about
@@ -606,10 +615,7 @@ async function main(): Promise<void> {
                 timeoutMs: 10_000,
                 what: "the relay to release both contenders' ports",
             });
-            agent = await startAgentProcess(lab, options, ports.agentDirect, ports.agentHairpin, target.port);
-            contenders.push(agent);
-            openssh = await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port);
-            contenders.push(openssh);
+            [agent, openssh] = await startContenders();
             await warmUp();
         };
 
@@ -628,8 +634,7 @@ async function main(): Promise<void> {
                 for (const contender of order) metric[contender.name].push(await once(contender));
             }
             metrics.push(metric);
-            const r = row(metric);
-            log(`${name}: agent ${format(r.agent)} ${unit}, OpenSSH ${format(r.openssh)} ${unit} (${format(r.ratio)}x)`);
+            logMedians(metric);
             return metric;
         };
 
@@ -674,14 +679,15 @@ async function main(): Promise<void> {
             const sysBefore = { tunnel: syscallsOf([pid]), sshd: syscallsOf([relayPid, ...descendantsOf(relayPid)]) };
             const ms = kind.startsWith("pull") ? await download(port, options.bulkBytes) : await upload(port, options.bulkBytes);
             const gib = options.bulkBytes / 1024 ** 3;
-            cpu[c.name].push((cpuSeconds(pid) - before) / gib);
+            const tunnelCpu = (cpuSeconds(pid) - before) / gib;
+            cpu[c.name].push(tunnelCpu);
             const sysAfter = { tunnel: syscallsOf([pid]), sshd: syscallsOf([relayPid, ...descendantsOf(relayPid)]) };
             // Per run, for reading a noisy result: system calls and context switches per GiB of the
             // tunnel process and of sshd (when one process falls behind, the others' reads grow).
             const perGiB = (after: number, before: number) => format((after - before) / gib);
             const sshdCpu = (treeCpuSeconds(relayPid) - others.sshd) / gib;
             log(
-                `${BULK_LABEL[kind]}, ${c.name === "agent" ? "agent" : "OpenSSH"}: ${format(mb / (ms / 1000))} MB/s, ${format((cpuSeconds(pid) - before) / gib)} s CPU per GiB (sshd ${format(sshdCpu)} s); per GiB: ` +
+                `${BULK_LABEL[kind]}, ${c.name === "agent" ? "agent" : "OpenSSH"}: ${format(mb / (ms / 1000))} MB/s, ${format(tunnelCpu)} s CPU per GiB (sshd ${format(sshdCpu)} s); per GiB: ` +
                     `tunnel ${perGiB(sysAfter.tunnel.reads, sysBefore.tunnel.reads)} reads, ${perGiB(sysAfter.tunnel.writes, sysBefore.tunnel.writes)} writes, ${perGiB(sysAfter.tunnel.switches, sysBefore.tunnel.switches)} context switches; ` +
                     `sshd ${perGiB(sysAfter.sshd.reads, sysBefore.sshd.reads)} reads, ${perGiB(sysAfter.sshd.writes, sysBefore.sshd.writes)} writes, ${perGiB(sysAfter.sshd.switches, sysBefore.sshd.switches)} context switches`,
             );
@@ -716,8 +722,7 @@ async function main(): Promise<void> {
         }
         for (const { rate, cpu } of bulk) {
             metrics.push(rate, cpu);
-            const r = row(rate);
-            log(`${rate.name}: agent ${format(r.agent)} MB/s, OpenSSH ${format(r.openssh)} MB/s (${format(r.ratio)}x)`);
+            logMedians(rate);
         }
         log(`agent relay read slabs written again (share of slabs filled): ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(slabReuse[kind]))}`).join(", ")}`);
         log(`agent major GCs per GiB: ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(majorGcPerGiB[kind]))}`).join(", ")}`);
