@@ -64,10 +64,10 @@ async function main(argv: string[]): Promise<number> {
 
     const settings = names.map((name) => readStackSettings(name, project.stackConfigDir));
     let deployment;
+    // This repository's program exports a function and keeps no module state, so its modules
+    // stay loaded between runs (no re-transpiling per run); any other project's are reloaded.
+    const program = loadProgram(project, { reloadModules: project.dir !== repositoryRoot });
     try {
-        // This repository's program exports a function and keeps no module state, so its modules
-        // stay loaded between runs (no re-transpiling per run); any other project's are reloaded.
-        const program = loadProgram(project, { reloadModules: project.dir !== repositoryRoot });
         deployment = await simulateDeployment(settings, { program, project: project.name });
     } catch (err) {
         throw new ProgramFailed((err as Error).message ?? String(err));
@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
     if (options.policy) {
         let previews;
         try {
-            previews = await previewDeployment(settings, deployment, { program: loadProgram(project), project: project.name });
+            previews = await previewDeployment(settings, deployment, { program, project: project.name });
         } catch (err) {
             throw new ProgramFailed(`(preview) ${(err as Error).message ?? String(err)}`);
         }
