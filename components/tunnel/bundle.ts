@@ -109,17 +109,20 @@ export function buildConnectorBundle(agentDir: string = compiledAgentDir()): Con
 
     const files = [...entries.keys()].sort();
     const tar = ustar(files.map((name) => ({ name, data: entries.get(name)! })));
-    const gz = zlib.gzipSync(tar, { level: 9 });
-    const sha256 = crypto.createHash("sha256").update(gz).digest("hex");
     const outDir = path.join(os.tmpdir(), "firefly-connector-bundle");
     fs.mkdirSync(outDir, { recursive: true });
+    const index = path.join(outDir, `tar-${sha256Of(tar)}.gz-sha256`);
+    const gz = reusedArchive(index, outDir, tar) ?? zlib.gzipSync(tar, { level: 9 });
+    const sha256 = sha256Of(gz);
     const file = path.join(outDir, `firefly-connector-${sha256}.tar.gz`);
-    if (!fs.existsSync(file)) {
-        // Write then rename, so a concurrent program never uploads a half-written file.
+    if (!sameBytes(file, gz)) {
+        // Write then rename, so a concurrent program never uploads a half-written file; a file
+        // already there with other bytes (cut short, or not ours) is replaced, never uploaded.
         const partial = `${file}.${process.pid}.partial`;
         fs.writeFileSync(partial, gz);
         fs.renameSync(partial, file);
     }
+    writeIndex(index, sha256);
     const bundle: ConnectorBundle = {
         file,
         sha256,
@@ -129,6 +132,54 @@ export function buildConnectorBundle(agentDir: string = compiledAgentDir()): Con
     };
     cache.set(agentDir, bundle);
     return bundle;
+}
+
+const sha256Of = (data: Buffer): string => crypto.createHash("sha256").update(data).digest("hex");
+
+/**
+ * Compressing the archive at level 9 is most of a build (about 0.7 s), and every process that runs
+ * the program builds it again: each `pulumi preview` and `up`, each offline plan. The archive
+ * from an earlier build of the same tar is taken instead, found through an index file named by the
+ * tar's SHA-256. It is trusted only when it is this user's file, its bytes hash to the name it is
+ * listed under and it decompresses to exactly this tar, so a stale, cut-short or planted file
+ * is never uploaded: the build then compresses afresh. The bytes are those level 9 wrote, so the
+ * S3 key is the same with or without the index.
+ */
+function reusedArchive(index: string, outDir: string, tar: Buffer): Buffer | undefined {
+    try {
+        const gzSha = fs.readFileSync(index, "utf8").trim();
+        if (!/^[0-9a-f]{64}$/.test(gzSha)) return undefined;
+        const file = path.join(outDir, `firefly-connector-${gzSha}.tar.gz`);
+        if (!ownedByUs(file)) return undefined;
+        const gz = fs.readFileSync(file);
+        return sha256Of(gz) === gzSha && zlib.gunzipSync(gz).equals(tar) ? gz : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function writeIndex(index: string, gzSha: string): void {
+    try {
+        if (ownedByUs(index) && fs.readFileSync(index, "utf8").trim() === gzSha) return;
+        const partial = `${index}.${process.pid}.partial`;
+        fs.writeFileSync(partial, `${gzSha}\n`);
+        fs.renameSync(partial, index);
+    } catch {
+        // A cache only: a read-only or shared temp directory builds without it.
+    }
+}
+
+function ownedByUs(file: string): boolean {
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    return stat !== undefined && stat.isFile() && (process.getuid === undefined || stat.uid === process.getuid());
+}
+
+function sameBytes(file: string, data: Buffer): boolean {
+    try {
+        return ownedByUs(file) && fs.readFileSync(file).equals(data);
+    } catch {
+        return false;
+    }
 }
 
 /**

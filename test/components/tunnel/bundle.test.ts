@@ -1,9 +1,12 @@
 // The agent bundle and native add-ons: no machine-specific build output in it (so two deployers
 // upload the same bytes), and enough of ssh2's sources that a host can build the binding itself.
 import { strict as assert } from "node:assert";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { buildConnectorBundle } from "../../../components/tunnel/bundle";
+import * as zlib from "node:zlib";
 import { removeScriptRuns, scratchDirectory } from "../../helpers/userData";
 
 function write(file: string, content: string): void {
@@ -57,5 +60,63 @@ describe("connector bundle and native add-ons", function () {
         assert.ok(!bundle.files.some((f) => /node_modules\/(ssh2|cpu-features)\/.*\bbuild\//.test(f)), "no build output of this machine");
         for (const file of ["binding.gyp", "src/binding.cc"]) assert.ok(bundle.files.includes(`node_modules/ssh2/lib/protocol/crypto/${file}`), file);
         assert.ok(bundle.packages.some((p) => p.startsWith("nan@")), "nan, which binding.gyp includes");
+    });
+    describe("the compressed archive kept between builds", () => {
+        // A small agent whose archive is unique to this run and variant, so no earlier run's files are found;
+        // the label only makes its directory another one.
+        const agent = (label: string, variant: string): string => {
+            const root = scratchDirectory(`bundle-reuse-${label}`);
+            write(path.join(root, "package.json"), JSON.stringify({ name: "@firefly/private-connectivity", version: "9.9.9" }));
+            write(path.join(root, "dist", "connector", "cli.js"), `// ${reuseRun} ${variant}\n`);
+            return path.join(root, "dist", "connector");
+        };
+        const reuseRun = crypto.randomUUID();
+        const outDir = path.join(os.tmpdir(), "firefly-connector-bundle");
+        const indexOf = (bundle: { file: string }): string => {
+            const tar = zlib.gunzipSync(fs.readFileSync(bundle.file));
+            return path.join(outDir, `tar-${crypto.createHash("sha256").update(tar).digest("hex")}.gz-sha256`);
+        };
+
+        it("is taken by the next build of the same sources: same bytes, same key, found through the index", () => {
+            const first = buildConnectorBundle(agent("a", "1"));
+            const index = indexOf(first);
+            assert.equal(fs.readFileSync(index, "utf8").trim(), first.sha256);
+            const before = fs.statSync(first.file).mtimeMs;
+            const second = buildConnectorBundle(agent("b", "1"));
+            assert.equal(second.sha256, first.sha256);
+            assert.equal(second.file, first.file);
+            assert.equal(fs.statSync(second.file).mtimeMs, before, "the archive was reused, not written again");
+            assert.equal(crypto.createHash("sha256").update(fs.readFileSync(second.file)).digest("hex"), second.sha256);
+
+            // Proof that the build read the index rather than compressing again to the same bytes:
+            // another valid archive of the same tar (level 1), listed in the index, is taken as is.
+            const fast = zlib.gzipSync(zlib.gunzipSync(fs.readFileSync(first.file)), { level: 1 });
+            const fastSha = crypto.createHash("sha256").update(fast).digest("hex");
+            assert.notEqual(fastSha, first.sha256);
+            fs.writeFileSync(path.join(outDir, `firefly-connector-${fastSha}.tar.gz`), fast);
+            fs.writeFileSync(index, `${fastSha}\n`);
+            assert.equal(buildConnectorBundle(agent("b2", "1")).sha256, fastSha);
+        });
+
+        it("is never uploaded when it is cut short or replaced: the build compresses afresh and rewrites it", () => {
+            const good = buildConnectorBundle(agent("c", "2"));
+            const bytes = fs.readFileSync(good.file);
+            // Cut short: the index still names it, its bytes no longer hash to that name.
+            fs.writeFileSync(good.file, bytes.subarray(0, bytes.length >> 1));
+            const afterCut = buildConnectorBundle(agent("d", "2"));
+            assert.equal(afterCut.sha256, good.sha256);
+            assert.ok(fs.readFileSync(afterCut.file).equals(bytes), "the archive file holds the whole archive again");
+
+            // The index names another valid archive (of other sources): it does not unpack to this tar.
+            const other = buildConnectorBundle(agent("e-other", "3"));
+            fs.writeFileSync(indexOf(good), `${other.sha256}\n`);
+            const afterSwap = buildConnectorBundle(agent("f", "2"));
+            assert.equal(afterSwap.sha256, good.sha256);
+            assert.equal(fs.readFileSync(indexOf(good), "utf8").trim(), good.sha256, "the index is put right");
+
+            // Garbage in the index.
+            fs.writeFileSync(indexOf(good), "../../etc/passwd\n");
+            assert.equal(buildConnectorBundle(agent("g", "2")).sha256, good.sha256);
+        });
     });
 });
