@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --profile] [-- --bulk-only] [-- --compare FILE]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --profile] [-- --bulk-only] [-- --compare FILE]
 //                [-- --out DIR] [-- --no-build]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
@@ -72,6 +72,8 @@ function parseOptions(argv: string[]): BenchOptions {
             profile: { type: "boolean", default: false },
             runs: { type: "string" },
             streams: { type: "string" },
+            // bytes per bulk transfer, in MiB (default 1024, --quick 128)
+            "bulk-mib": { type: "string" },
             // e.g. --node-flags="" to measure the agent without AGENT_NODE_FLAGS
             "node-flags": { type: "string" },
             compare: { type: "string" },
@@ -92,9 +94,10 @@ function parseOptions(argv: string[]): BenchOptions {
         noBuild: values["no-build"] === true,
         compare: values.compare === undefined ? undefined : { file: values.compare, report: loadReport(values.compare) },
     };
+    const bulkBytes = positiveInteger(values["bulk-mib"], "--bulk-mib", quick ? 128 : 1024) * MiB;
     return quick
-        ? { ...common, bulkBytes: 128 * MiB, pingCount: 300, connectCount: 100, reconnectRuns: 1 }
-        : { ...common, bulkBytes: 1024 * MiB, pingCount: 2000, connectCount: 500, reconnectRuns: 3 };
+        ? { ...common, bulkBytes, pingCount: 300, connectCount: 100, reconnectRuns: 1 }
+        : { ...common, bulkBytes, pingCount: 2000, connectCount: 500, reconnectRuns: 3 };
 }
 
 // ---- the load generator ---------------------------------------------------------------------
@@ -544,7 +547,7 @@ async function main(): Promise<void> {
     try {
         options = parseOptions(process.argv.slice(2));
     } catch (err) {
-        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
+        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--bulk-mib N] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
         process.exit(2);
     }
     const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);

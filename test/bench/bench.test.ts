@@ -28,6 +28,7 @@ describe("npm run bench", function () {
 
     for (const [args, message] of [
         [["--runs", "0"], /--runs needs a positive integer, got '0'/],
+        [["--bulk-mib", "1.5"], /--bulk-mib needs a positive integer, got '1.5'/],
         [["--fast"], /Unknown option '--fast'/],
         [["--compare", "/nonexistent/report.json"], /--compare \/nonexistent\/report\.json: cannot read it \(ENOENT\)/],
     ] as const) {
@@ -43,7 +44,7 @@ describe("npm run bench", function () {
     // Uses dist/ as `npm test` built it; run alone without a build, the bench itself fails naming the fix.
     it("runs quick end to end against agent and OpenSSH, prints the table and writes a complete report", () => {
         // Two runs: the second bulk run starts both contenders again on new relay sessions.
-        const run = bench(["--quick", "--runs", "2", "--streams", "20", "--no-build", "--out", out], 200_000);
+        const run = bench(["--quick", "--runs", "2", "--streams", "20", "--bulk-mib", "32", "--no-build", "--out", out], 200_000);
         assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
         assert.match(run.stdout, /^metric +unit +agent +OpenSSH +agent\/OpenSSH +target$/m);
         assert.match(run.stdout, /bulk run 2: new relay sessions for both contenders, warmed up again/);
@@ -59,13 +60,13 @@ describe("npm run bench", function () {
         assert.deepEqual(
             report.metrics.map((m) => m.name),
             [
-                "throughput pull direct, 1 stream, 128 MiB",
+                "throughput pull direct, 1 stream, 32 MiB",
                 "CPU per GiB, pull direct (tunnel process)",
-                "throughput pull hairpin, 1 stream, 128 MiB",
+                "throughput pull hairpin, 1 stream, 32 MiB",
                 "CPU per GiB, pull hairpin (tunnel process)",
-                "throughput push direct, 1 stream, 128 MiB",
+                "throughput push direct, 1 stream, 32 MiB",
                 "CPU per GiB, push direct (tunnel process)",
-                "throughput push hairpin, 1 stream, 128 MiB",
+                "throughput push hairpin, 1 stream, 32 MiB",
                 "CPU per GiB, push hairpin (tunnel process)",
                 "latency p50, persistent stream",
                 "latency p99, persistent stream",
