@@ -13,6 +13,7 @@ import { Command } from "commander";
 import { buildPlan, renderPlan } from "./plan";
 import { judgePreview, previewDeployment, renderVerdicts } from "./preview";
 import { ProjectError, checkSharedPulumiPackages, loadProgram, readProject, repositoryRoot } from "./project";
+import type { ProgramLog } from "./runProgram";
 import { exampleStackNames, readStackSettings, simulateDeployment } from "./simulate";
 import { PolicyConfigError, PolicyConfigFileError, StackVerdict, judgeStack, readPolicyConfig, verdictOf } from "./verdict";
 
@@ -63,12 +64,13 @@ async function main(argv: string[]): Promise<number> {
     }
 
     const settings = names.map((name) => readStackSettings(name, project.stackConfigDir));
+    const log = oncePerStack(process.stderr);
     let deployment;
     // This repository's program exports a function and keeps no module state, so its modules
     // stay loaded between runs (no re-transpiling per run); any other project's are reloaded.
     const program = loadProgram(project, { reloadModules: project.dir !== repositoryRoot });
     try {
-        deployment = await simulateDeployment(settings, { program, project: project.name });
+        deployment = await simulateDeployment(settings, { program, project: project.name, log });
     } catch (err) {
         throw new ProgramFailed((err as Error).message ?? String(err));
     }
@@ -81,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     if (options.policy) {
         let previews;
         try {
-            previews = await previewDeployment(settings, deployment, { program, project: project.name });
+            previews = await previewDeployment(settings, deployment, { program, project: project.name, log });
         } catch (err) {
             throw new ProgramFailed(`(preview) ${(err as Error).message ?? String(err)}`);
         }
@@ -103,6 +105,21 @@ async function main(argv: string[]): Promise<number> {
         if (options.policy) process.stdout.write(`\n${renderVerdicts(previewVerdict, verdict)}\n`);
     }
     return verdict.passed && previewVerdict.passed ? EXIT.passed : EXIT.violations;
+}
+
+/**
+ * The programs' log lines, each printed once per stack: the simulation runs a stack several times
+ * (each `pulumi up` of the sequence, then its preview), and the same warning from every run said
+ * nothing new. A line names its stack and the run that first logged it ("up 1", "preview").
+ */
+function oncePerStack(out: NodeJS.WritableStream): (stack: string, run: string) => ProgramLog {
+    const seen = new Set<string>();
+    return (stack, run) => (severity, message) => {
+        const key = JSON.stringify([stack, severity, message]);
+        if (seen.has(key)) return;
+        seen.add(key);
+        out.write(`[${stack}, ${run}] ${severity}: ${message}\n`);
+    };
 }
 
 class UsageError extends Error {}

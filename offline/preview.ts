@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { OfflineViolation, evaluatePolicies } from "../policies/offline";
 import { allPolicies } from "../policies/rules";
 import type { StackProgram } from "./project";
-import { ProgramRun, RecordedResource } from "./runProgram";
+import { ProgramRun, RecordedResource, type ProgramLog } from "./runProgram";
 import { SimulatedDeployment, StackSettings, runStack } from "./simulate";
 import { StackVerdict, Verdict, judgeStack, renderStackVerdicts, toPlannedResource } from "./verdict";
 
@@ -55,12 +55,13 @@ export function containsUnknown(value: unknown): boolean {
 export async function previewDeployment(
     stacks: StackSettings[],
     deployment: SimulatedDeployment,
-    options: { program: StackProgram; project: string },
+    options: { program: StackProgram; project: string; log?: (stack: string, run: string) => ProgramLog },
 ): Promise<Map<string, ProgramRun>> {
     const { program, project } = options;
     const previews = new Map<string, ProgramRun>();
     for (const settings of stacks) {
-        const run = await runStack(settings, stacks, (stack) => deployment.final.get(stack)?.outputs ?? {}, { program, project, preview: true });
+        const log = options.log?.(settings.stack, "preview");
+        const run = await runStack(settings, stacks, (stack) => deployment.final.get(stack)?.outputs ?? {}, { program, project, preview: true, ...(log ? { log } : {}) });
         previews.set(settings.stack, run);
     }
     return previews;

@@ -1,3 +1,4 @@
+import { format } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { FakeAws, FakeAwsOptions } from "./fakeAws";
@@ -44,6 +45,34 @@ export interface RunProgramOptions extends FakeAwsOptions {
      * in the wire form a policy pack receives.
      */
     preview?: boolean;
+    /**
+     * Receives what the program logs (pulumi.log.* and console output) instead of the console:
+     * Pulumi's SDK writes its log to the console when no engine runs.
+     */
+    log?: ProgramLog;
+}
+
+export type LogSeverity = "debug" | "info" | "warning" | "error";
+export type ProgramLog = (severity: LogSeverity, message: string) => void;
+
+/**
+ * Sends console output to `log` until the returned function is called. Without an engine the SDK
+ * prints `<severity>: [runtime] <message>` through console.log (debug, info), console.warn and
+ * console.error; anything else a program prints is info, as the engine shows it.
+ */
+function captureConsole(log: ProgramLog): () => void {
+    const saved = { log: console.log, info: console.info, warn: console.warn, error: console.error };
+    const to = (fallback: LogSeverity) => (...args: unknown[]) => {
+        const text = format(...args);
+        const sdk = /^(debug|info|warning|error): \[runtime\] ([\s\S]*)$/.exec(text);
+        if (sdk) log(sdk[1] as LogSeverity, sdk[2]!);
+        else log(fallback, text);
+    };
+    console.log = to("info");
+    console.info = to("info");
+    console.warn = to("warning");
+    console.error = to("error");
+    return () => Object.assign(console, saved);
 }
 
 /** The parts of RegisterResourceRequest (protobuf) the recorder reads. */
@@ -209,6 +238,7 @@ export async function runProgram(
 
     let outputs: Record<string, unknown> | undefined;
     let completed = false;
+    const restoreConsole = options.log ? captureConsole(options.log) : undefined;
     try {
         const run = pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {});
         outputs = (await Promise.race([run, failed])) as Record<string, unknown> | undefined;
@@ -232,6 +262,7 @@ export async function runProgram(
             await new Promise((resolve) => setTimeout(resolve, 50));
             process.removeListener("unhandledRejection", absorb);
         }
+        restoreConsole?.();
         Error.stackTraceLimit = stackTraceLimit;
         process.removeListener("unhandledRejection", onUnhandled);
         for (const listener of previousListeners) process.on("unhandledRejection", listener);

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { OfflineCloud } from "./cloud";
 import { readProject, type StackProgram } from "./project";
-import { ProgramRun, runProgram } from "./runProgram";
+import { ProgramRun, runProgram, type ProgramLog } from "./runProgram";
 
 /** Where this repository's example stack settings (`Pulumi.<stack>.yaml`) live: its Pulumi.yaml's stackConfigDir. */
 function stacksDir(): string {
@@ -79,6 +79,8 @@ export async function simulateDeployment(
         program: StackProgram;
         /** The project's name (Pulumi.yaml `name`): StackReferences name stacks by it. */
         project: string;
+        /** Where each update's log goes (default: the console, as the SDK writes it). */
+        log?: (stack: string, run: string) => ProgramLog;
     },
 ): Promise<SimulatedDeployment> {
     const { program, project } = options;
@@ -91,7 +93,8 @@ export async function simulateDeployment(
     for (let pass = 1; pass <= maxPasses; pass++) {
         let changed = false;
         for (const settings of stacks) {
-            const run = await runStack(settings, stacks, (stack) => latest.get(stack) ?? {}, { program, project, cloud });
+            const log = options.log?.(settings.stack, `up ${pass}`);
+            const run = await runStack(settings, stacks, (stack) => latest.get(stack) ?? {}, { program, project, cloud, ...(log ? { log } : {}) });
             const before = latest.get(settings.stack);
             const outputsChanged = before === undefined || JSON.stringify(before) !== JSON.stringify(run.outputs);
             changed ||= outputsChanged;
@@ -112,7 +115,7 @@ export function runStack(
     settings: StackSettings,
     stacks: StackSettings[],
     outputsOf: (stack: string) => Record<string, unknown>,
-    options: { program: StackProgram; project: string; cloud?: OfflineCloud; preview?: boolean },
+    options: { program: StackProgram; project: string; cloud?: OfflineCloud; preview?: boolean; log?: ProgramLog },
 ): Promise<ProgramRun> {
     const { program, project } = options;
     const stackOutputs: Record<string, Record<string, unknown>> = {};
@@ -130,6 +133,7 @@ export function runStack(
         stackOutputs,
         ...(options.cloud ? { cloud: options.cloud } : {}),
         ...(options.preview ? { preview: true } : {}),
+        ...(options.log ? { log: options.log } : {}),
     });
 }
 

@@ -55,6 +55,12 @@ describe("npm start: the offline plan and policy verdict", function () {
         assert.match(run.stdout, /customer-dev: passed, no violations/);
         assert.match(run.stdout, /firefly-dev: passed, no violations/);
         assert.match(run.stdout, /Result: passed/);
+        // The programs' log, on stderr: each line once per stack, naming the stack and the run
+        // (of several ups and a preview per stack) that first logged it.
+        const logged = run.stderr.split("\n").filter((l) => l.includes("endpoint not placed in"));
+        assert.equal(logged.length, 1, run.stderr);
+        assert.match(logged[0]!, /^\[firefly-dev, up 1\] warning: customer globex: endpoint not placed in subnet-\w+ \(use1-az2\): its endpoint service offers only use1-az1, use1-az3$/);
+        assert.match(run.stderr, /^\[customer-dev, up 1\] info: tunnel: .* has no tunnelRelay output yet/m);
     });
 
     describe("on a deliberately insecure stack", () => {

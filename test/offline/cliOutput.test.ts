@@ -24,8 +24,8 @@ describe("npm start: output", function () {
         assert.equal(run.status, 0, run.stderr);
         const plan = JSON.parse(run.stdout) as JsonPlan;
         assert.equal(plan.verdict.passed, true);
-        assert.match(run.stderr, /info: \[runtime\] tunnel: .* has no tunnelRelay output yet/);
-        assert.match(run.stderr, /warning: \[runtime\] customer globex: endpoint not placed in subnet-0f1ef1ef1ef1ef112 \(use1-az2\)/);
+        assert.match(run.stderr, /^\[customer-dev, up 1\] info: tunnel: .* has no tunnelRelay output yet/m);
+        assert.match(run.stderr, /^\[firefly-dev, up 1\] warning: customer globex: endpoint not placed in subnet-0f1ef1ef1ef1ef112 \(use1-az2\)/m);
     });
 
     it("counts resources the same way per pass and per stack", () => {
