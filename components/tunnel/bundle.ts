@@ -109,8 +109,7 @@ export function buildConnectorBundle(agentDir: string = compiledAgentDir()): Con
 
     const files = [...entries.keys()].sort();
     const tar = ustar(files.map((name) => ({ name, data: entries.get(name)! })));
-    const outDir = path.join(os.tmpdir(), "firefly-connector-bundle");
-    fs.mkdirSync(outDir, { recursive: true });
+    const outDir = bundleDirectory();
     const index = path.join(outDir, `tar-${sha256Of(tar)}.gz-sha256`);
     const gz = reusedArchive(index, outDir, tar) ?? zlib.gzipSync(tar, { level: 9 });
     const sha256 = sha256Of(gz);
@@ -132,6 +131,29 @@ export function buildConnectorBundle(agentDir: string = compiledAgentDir()): Con
     };
     cache.set(agentDir, bundle);
     return bundle;
+}
+
+/**
+ * Where the archive is written: `firefly-connector-bundle` in the temp directory, created for this
+ * user only. Where that name is another user's (a shared machine, or a directory planted there),
+ * `firefly-connector-bundle-<uid>`; nothing in a directory of someone else's is read or uploaded.
+ */
+function bundleDirectory(): string {
+    const base = path.join(os.tmpdir(), "firefly-connector-bundle");
+    const uid = process.getuid?.();
+    const candidates = uid === undefined ? [base] : [base, `${base}-${uid}`];
+    for (const dir of candidates) {
+        try {
+            fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        } catch {
+            continue; // e.g. the name is taken by a file
+        }
+        const stat = fs.lstatSync(dir);
+        if (stat.isDirectory() && (uid === undefined || stat.uid === uid)) return dir;
+    }
+    throw new Error(
+        `cannot build the connector bundle: ${candidates.join(" and ")} belong to another user or are not directories; remove them or set TMPDIR to a directory of your own`,
+    );
 }
 
 const sha256Of = (data: Buffer): string => crypto.createHash("sha256").update(data).digest("hex");

@@ -118,5 +118,29 @@ describe("connector bundle and native add-ons", function () {
             fs.writeFileSync(indexOf(good), "../../etc/passwd\n");
             assert.equal(buildConnectorBundle(agent("g", "2")).sha256, good.sha256);
         });
+
+        it("is never written into or read from a directory of another user's: it takes one of its own", function () {
+            if (process.getuid?.() !== 0) this.skip(); // needs chown, as the tests' sshd does
+            const tmp = scratchDirectory("bundle-foreign-tmp");
+            const shared = path.join(tmp, "firefly-connector-bundle");
+            fs.mkdirSync(shared, { mode: 0o777 });
+            fs.chownSync(shared, 65534, 65534); // nobody's, as another user would leave it
+            const previous = process.env.TMPDIR;
+            process.env.TMPDIR = tmp;
+            try {
+                const bundle = buildConnectorBundle(agent("h", "4"));
+                assert.equal(path.dirname(bundle.file), `${shared}-0`);
+                assert.equal(fs.statSync(`${shared}-0`).mode & 0o777, 0o700, "this user's directory, private");
+                assert.deepEqual(fs.readdirSync(shared), [], "nothing written into the other user's directory");
+
+                // Both names taken by someone else: refused, saying what to do.
+                fs.rmSync(`${shared}-0`, { recursive: true });
+                fs.writeFileSync(`${shared}-0`, "not a directory");
+                assert.throws(() => buildConnectorBundle(agent("i", "5")), /belong to another user or are not directories; remove them or set TMPDIR/);
+            } finally {
+                if (previous === undefined) delete process.env.TMPDIR;
+                else process.env.TMPDIR = previous;
+            }
+        });
     });
 });
