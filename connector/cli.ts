@@ -111,7 +111,9 @@ export function buildProgram(): Command {
         .showHelpAfterError();
     program
         .command("run")
-        .description("run the agent until SIGTERM (then drain in-flight streams and exit 0)")
+        .description(
+            `run the agent until SIGTERM or SIGINT, then drain in-flight streams: exit 0 when they all finished, ${EXIT_STREAMS_CUT} when the grace period cut some, 1 on a second signal or a failure; SIGHUP re-reads the config file (an invalid one is logged and the running config kept)`,
+        )
         .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
         .addOption(levelOption)
         .action((opts: { config: string; logLevel: LogLevel }) => run(opts.config, opts.logLevel));

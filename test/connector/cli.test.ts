@@ -53,6 +53,13 @@ describe("firefly-connector CLI", function () {
         const help = cli("--help");
         assert.equal((await within(help.exited, 15_000, "--help")).code, 0);
         for (const command of ["run", "check", "schema"]) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+
+        // run's help states the exit codes the drain tests below check, and the reload.
+        const runHelp = cli("run", "--help");
+        assert.equal((await within(runHelp.exited, 15_000, "run --help")).code, 0);
+        const text = runHelp.stdout.replace(/\s+/g, " ");
+        assert.match(text, /exit 0 when they all finished, 2 when the grace period cut some, 1 on a second signal/);
+        assert.match(text, /SIGHUP re-reads the config file/);
     });
 
     it("check exits 0 after connecting, authenticating and trying every forward", async () => {
