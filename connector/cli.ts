@@ -119,7 +119,9 @@ export function buildProgram(): Command {
         .action((opts: { config: string; logLevel: LogLevel }) => run(opts.config, opts.logLevel));
     program
         .command("check")
-        .description("validate the config, connect and authenticate to every relay, request and release each forward; exit 0 or 1")
+        .description(
+            "validate the config, the private key's file mode and the health port; connect and authenticate to every relay (printing the negotiated algorithms), request and release each forward, open and close a channel to each hairpin target; exit 0, or 1 naming what failed",
+        )
         .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
         .addOption(new Option("--log-level <level>", "log level (logs go to stderr)").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("error"))
         .action((opts: { config: string; logLevel: LogLevel }) => check(opts.config, opts.logLevel));

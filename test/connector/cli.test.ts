@@ -60,6 +60,8 @@ describe("firefly-connector CLI", function () {
         const text = runHelp.stdout.replace(/\s+/g, " ");
         assert.match(text, /exit 0 when they all finished, 2 when the grace period cut some, 1 on a second signal/);
         assert.match(text, /SIGHUP re-reads the config file/);
+        // And the top-level help says what check covers (item 5 of issue 18).
+        assert.match(help.stdout.replace(/\s+/g, " "), /check .*private key's file mode and the health port.*each hairpin target/);
     });
 
     it("check exits 0 after connecting, authenticating and trying every forward", async () => {
