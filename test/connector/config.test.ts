@@ -2,6 +2,7 @@
 // against the field it is in.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
     ConnectorConfigError,
@@ -200,5 +201,69 @@ describe("the tunnel specification module (connector/spec)", function () {
         );
         assert.equal(probe.status, 0, probe.stderr);
         assert.deepEqual(JSON.parse(probe.stdout), []);
+    });
+});
+
+describe("connector/README.md's configuration reference", () => {
+    // The reference table is what operators read; the schema is what the agent enforces. Every
+    // field of the schema must have a row, and a field that takes several forms (a union) must
+    // name the fields of its object form in its row.
+    const readme = readFileSync(resolve(__dirname, "..", "..", "connector", "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Configuration reference"), readme.indexOf("\n## ", readme.indexOf("## Configuration reference") + 1));
+    /** Row name cell -> the whole row: "`relays[].host`, `.port`" names relays[].host and relays[].port. */
+    const rows = new Map<string, string>();
+    for (const line of section.split("\n").filter((l) => /^\| `/.test(l))) {
+        let previous = "";
+        for (const [, name] of line.split("|")[1]!.matchAll(/`([^`]+)`/g)) {
+            const full = name!.startsWith(".") ? previous.slice(0, previous.lastIndexOf(".")) + name : name!;
+            rows.set(full, line);
+            previous = full;
+        }
+    }
+
+    interface Node {
+        properties?: Record<string, Node>;
+        items?: Node;
+        anyOf?: Node[];
+        oneOf?: Node[];
+    }
+    const fields: Array<{ path: string; leaf: boolean; union?: string }> = [];
+    const walk = (node: Node | undefined, at: string, union?: string): void => {
+        if (!node) return;
+        for (const [key, child] of Object.entries(node.properties ?? {})) {
+            const path = at ? `${at}.${key}` : key;
+            const alternatives = child.anyOf ?? child.oneOf;
+            const hasChildren = Boolean(child.properties || child.items?.properties || alternatives?.some((a) => a.properties));
+            fields.push({ path, leaf: !hasChildren || alternatives !== undefined, ...(union ? { union } : {}) });
+            walk(child, path, alternatives ? path : union);
+        }
+        if (node.items) walk(node.items, `${at}[]`, union);
+        for (const alternative of node.anyOf ?? node.oneOf ?? []) walk(alternative, at, union);
+    };
+    walk(connectorConfigJsonSchema() as Node, "");
+
+    it("reads the schema's fields (a check on the walk itself)", () => {
+        for (const path of ["user", "identity.privateKeyFile", "relays[].hostKeys", "proxy", "proxy.credentialsEnv", "routes[].via", "shutdown.gracePeriodSeconds"]) {
+            assert.ok(fields.some((f) => f.path === path), path);
+        }
+    });
+
+    it("has a row for every field, and each union's row names the fields of its object form", () => {
+        const missing: string[] = [];
+        for (const field of fields) {
+            if (field.union) {
+                const row = rows.get(field.union) ?? "";
+                const key = field.path.slice(field.path.lastIndexOf(".") + 1);
+                if (!row.includes(key)) missing.push(`${field.path} (not named in the ${field.union} row)`);
+            } else if (field.leaf && !rows.has(field.path)) {
+                missing.push(field.path);
+            }
+        }
+        assert.deepEqual(missing, [], "fields the README's configuration reference does not document");
+    });
+
+    it("has no row for a field the schema does not have", () => {
+        const known = new Set(fields.map((f) => f.path));
+        assert.deepEqual([...rows.keys()].filter((name) => !known.has(name)), []);
     });
 });
