@@ -395,6 +395,12 @@ export function loadStackConfig(): StackConfig {
     return parseStackConfig(raw, project);
 }
 
+/** JSON Schema of each role's configuration (for docs and tests), generated from the zod schemas the program validates with. */
+export function stackConfigJsonSchemas(): { customer: unknown; firefly: unknown } {
+    const options = { io: "input", unrepresentable: "any" } as const;
+    return { customer: z.toJSONSchema(customerConfigSchema, options), firefly: z.toJSONSchema(fireflyConfigSchema, options) };
+}
+
 /** Config keys each role accepts (for docs and tests). */
 export const configKeys = {
     customer: keysBySchema(customerConfigSchema),

@@ -1,0 +1,71 @@
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { stackConfigJsonSchemas } from "../../stacks/config";
+
+// The README's "Configuration" (and the tunnel's "Configuration: `tunnel`") is what a user
+// writes Pulumi.<stack>.yaml from; stacks/config.ts is what the program accepts. Every key the
+// program accepts, at any depth, must be named there (in backticks: a table row, or the
+// `{ field, … }` shape a row gives for an object), in the tables of TunnelConnector and
+// TunnelRelay for the tunnel keys, which take those components' argument shapes, or, for the
+// private API's routes, integrations and authorizers, in components/api/README.md, which the
+// routes row points to.
+const root = resolve(__dirname, "..", "..");
+const readme = readFileSync(resolve(root, "README.md"), "utf8");
+const between = (text: string, start: string, end: string): string => {
+    const from = text.indexOf(start);
+    assert.ok(from >= 0, `README has the section ${start}`);
+    return text.slice(from, text.indexOf(end, from + start.length));
+};
+const docs = [
+    between(readme, "\n## Configuration\n", "\n## "),
+    between(readme, "\n### Configuration: `tunnel`\n", "\n### "),
+    // The tunnel keys take the components' argument shapes, documented with the components.
+    between(readme, "\n### TunnelConnector (", "\n### "),
+    between(readme, "\n### TunnelRelay (", "\n### "),
+    readFileSync(resolve(root, "components", "api", "README.md"), "utf8"),
+];
+/** Every word inside a backtick span of the docs. */
+const named = new Set(docs.flatMap((text) => [...text.matchAll(/`([^`\n]+)`/g)].flatMap((m) => m[1]!.match(/[A-Za-z_][\w]*/g) ?? [])));
+
+interface Node {
+    properties?: Record<string, Node>;
+    items?: Node;
+    anyOf?: Node[];
+    oneOf?: Node[];
+    allOf?: Node[];
+    additionalProperties?: Node | boolean;
+}
+
+function keyPaths(schema: Node): string[] {
+    const paths: string[] = [];
+    const walk = (node: Node | undefined, at: string): void => {
+        if (!node || typeof node !== "object") return;
+        for (const [key, child] of Object.entries(node.properties ?? {})) {
+            const path = at ? `${at}.${key}` : key;
+            paths.push(path);
+            walk(child, path);
+        }
+        if (node.items) walk(node.items, `${at}[]`);
+        if (typeof node.additionalProperties === "object") walk(node.additionalProperties, `${at}.<key>`);
+        for (const alternative of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])]) walk(alternative, at);
+    };
+    walk(schema, "");
+    return [...new Set(paths)];
+}
+
+describe("README's stack configuration reference", () => {
+    const schemas = stackConfigJsonSchemas() as { customer: Node; firefly: Node };
+
+    for (const role of ["customer", "firefly"] as const) {
+        it(`names every key a ${role} stack accepts`, () => {
+            const paths = keyPaths(schemas[role]);
+            // A check on the walk itself: it reaches nested and listed keys.
+            for (const path of role === "customer" ? ["privateLink.listeners[].healthCheck.intervalSeconds", "tunnel.identity"] : ["customers[].connectivityCheck.runFrom", "tunnel.customers[].listen"]) {
+                assert.ok(paths.includes(path), `${path} in ${paths.join(", ")}`);
+            }
+            const missing = paths.filter((path) => !named.has(path.slice(path.lastIndexOf(".") + 1).replace("[]", "")));
+            assert.deepEqual(missing, [], `keys a ${role} stack accepts that the README does not name`);
+        });
+    }
+});
