@@ -12,6 +12,7 @@ import {
     resolveConfigPaths,
     type ConnectorConfigInput,
 } from "../../connector/spec";
+import { schemaFields } from "../helpers/jsonSchema";
 
 const ED25519_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl relay";
 
@@ -221,26 +222,7 @@ describe("connector/README.md's configuration reference", () => {
         }
     }
 
-    interface Node {
-        properties?: Record<string, Node>;
-        items?: Node;
-        anyOf?: Node[];
-        oneOf?: Node[];
-    }
-    const fields: Array<{ path: string; leaf: boolean; union?: string }> = [];
-    const walk = (node: Node | undefined, at: string, union?: string): void => {
-        if (!node) return;
-        for (const [key, child] of Object.entries(node.properties ?? {})) {
-            const path = at ? `${at}.${key}` : key;
-            const alternatives = child.anyOf ?? child.oneOf;
-            const hasChildren = Boolean(child.properties || child.items?.properties || alternatives?.some((a) => a.properties));
-            fields.push({ path, leaf: !hasChildren || alternatives !== undefined, ...(union ? { union } : {}) });
-            walk(child, path, alternatives ? path : union);
-        }
-        if (node.items) walk(node.items, `${at}[]`, union);
-        for (const alternative of node.anyOf ?? node.oneOf ?? []) walk(alternative, at, union);
-    };
-    walk(connectorConfigJsonSchema() as Node, "");
+    const fields = schemaFields(connectorConfigJsonSchema());
 
     it("reads the schema's fields (a check on the walk itself)", () => {
         for (const path of ["user", "identity.privateKeyFile", "relays[].hostKeys", "proxy", "proxy.credentialsEnv", "routes[].via", "shutdown.gracePeriodSeconds"]) {
@@ -253,9 +235,8 @@ describe("connector/README.md's configuration reference", () => {
         for (const field of fields) {
             if (field.union) {
                 const row = rows.get(field.union) ?? "";
-                const key = field.path.slice(field.path.lastIndexOf(".") + 1);
-                if (!row.includes(key)) missing.push(`${field.path} (not named in the ${field.union} row)`);
-            } else if (field.leaf && !rows.has(field.path)) {
+                if (!row.includes(field.name)) missing.push(`${field.path} (not named in the ${field.union} row)`);
+            } else if ((!field.hasFields || field.isUnion) && !rows.has(field.path)) {
                 missing.push(field.path);
             }
         }

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { stackConfigJsonSchemas } from "../../stacks/config";
+import { schemaFields } from "../helpers/jsonSchema";
 
 // The README's "Configuration" (and the tunnel's "Configuration: `tunnel`") is what a user
 // writes Pulumi.<stack>.yaml from; stacks/config.ts is what the program accepts. Every key the
@@ -28,43 +29,18 @@ const docs = [
 /** Every word inside a backtick span of the docs. */
 const named = new Set(docs.flatMap((text) => [...text.matchAll(/`([^`\n]+)`/g)].flatMap((m) => m[1]!.match(/[A-Za-z_][\w]*/g) ?? [])));
 
-interface Node {
-    properties?: Record<string, Node>;
-    items?: Node;
-    anyOf?: Node[];
-    oneOf?: Node[];
-    allOf?: Node[];
-    additionalProperties?: Node | boolean;
-}
-
-function keyPaths(schema: Node): string[] {
-    const paths: string[] = [];
-    const walk = (node: Node | undefined, at: string): void => {
-        if (!node || typeof node !== "object") return;
-        for (const [key, child] of Object.entries(node.properties ?? {})) {
-            const path = at ? `${at}.${key}` : key;
-            paths.push(path);
-            walk(child, path);
-        }
-        if (node.items) walk(node.items, `${at}[]`);
-        if (typeof node.additionalProperties === "object") walk(node.additionalProperties, `${at}.<key>`);
-        for (const alternative of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])]) walk(alternative, at);
-    };
-    walk(schema, "");
-    return [...new Set(paths)];
-}
-
 describe("README's stack configuration reference", () => {
-    const schemas = stackConfigJsonSchemas() as { customer: Node; firefly: Node };
+    const schemas = stackConfigJsonSchemas();
 
     for (const role of ["customer", "firefly"] as const) {
         it(`names every key a ${role} stack accepts`, () => {
-            const paths = keyPaths(schemas[role]);
+            const fields = schemaFields(schemas[role]);
+            const paths = fields.map((f) => f.path);
             // A check on the walk itself: it reaches nested and listed keys.
             for (const path of role === "customer" ? ["privateLink.listeners[].healthCheck.intervalSeconds", "tunnel.identity"] : ["customers[].connectivityCheck.runFrom", "tunnel.customers[].listen"]) {
                 assert.ok(paths.includes(path), `${path} in ${paths.join(", ")}`);
             }
-            const missing = paths.filter((path) => !named.has(path.slice(path.lastIndexOf(".") + 1).replace("[]", "")));
+            const missing = fields.filter((f) => !named.has(f.name)).map((f) => f.path);
             assert.deepEqual(missing, [], `keys a ${role} stack accepts that the README does not name`);
         });
     }
