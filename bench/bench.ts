@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --profile] [-- --bulk-only] [-- --compare FILE]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --relay-glibc-tunables T] [-- --profile] [-- --bulk-only] [-- --compare FILE]
 //                [-- --out DIR] [-- --no-build]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
@@ -42,6 +42,8 @@ interface BenchOptions {
     readonly nodeFlags: readonly string[];
     readonly runs: number;
     readonly bulkBytes: number;
+    /** GLIBC_TUNABLES for the relay's sshd only (both contenders share it); undefined: sshd as installed. */
+    readonly relayGlibcTunables: string | undefined;
     readonly pingCount: number;
     readonly connectCount: number;
     readonly streams: number;
@@ -62,6 +64,15 @@ function positiveInteger(value: string | undefined, option: string, fallback: nu
     return n;
 }
 
+/** A GLIBC_TUNABLES value: colon-separated `glibc.<namespace>.<name>=<value>` items. */
+function glibcTunables(value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    if (!/^glibc\.[\w.]+=[\w.]+(:glibc\.[\w.]+=[\w.]+)*$/.test(value)) {
+        throw new Error(`--relay-glibc-tunables needs glibc.<namespace>.<name>=<value> items separated by ':', got '${value}'`);
+    }
+    return value;
+}
+
 function parseOptions(argv: string[]): BenchOptions {
     const { values } = parseArgs({
         args: argv,
@@ -74,6 +85,8 @@ function parseOptions(argv: string[]): BenchOptions {
             streams: { type: "string" },
             // bytes per bulk transfer, in MiB (default 1024, --quick 128)
             "bulk-mib": { type: "string" },
+            // GLIBC_TUNABLES for the relay's sshd, e.g. glibc.cpu.x86_rep_movsb_threshold=4194304 (see connector/README.md)
+            "relay-glibc-tunables": { type: "string" },
             // e.g. --node-flags="" to measure the agent without AGENT_NODE_FLAGS
             "node-flags": { type: "string" },
             compare: { type: "string" },
@@ -92,6 +105,7 @@ function parseOptions(argv: string[]): BenchOptions {
         streamBytes: MiB,
         outDir: values.out === undefined ? join(ROOT, "bench", "results") : resolve(values.out),
         noBuild: values["no-build"] === true,
+        relayGlibcTunables: glibcTunables(values["relay-glibc-tunables"]),
         compare: values.compare === undefined ? undefined : { file: values.compare, report: loadReport(values.compare) },
     };
     const bulkBytes = positiveInteger(values["bulk-mib"], "--bulk-mib", quick ? 128 : 1024) * MiB;
@@ -547,7 +561,7 @@ async function main(): Promise<void> {
     try {
         options = parseOptions(process.argv.slice(2));
     } catch (err) {
-        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--bulk-mib N] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
+        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--bulk-mib N] [--relay-glibc-tunables T] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
         process.exit(2);
     }
     const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
@@ -570,6 +584,7 @@ async function main(): Promise<void> {
     const ports = { agentDirect: await freePort(), agentHairpin: await freePort(), sshDirect: await freePort(), sshHairpin: await freePort() };
     const lab = await TunnelLab.create({
         label: "bench",
+        ...(options.relayGlibcTunables ? { sshdEnv: { GLIBC_TUNABLES: options.relayGlibcTunables } } : {}),
         // The relay grants both contenders' listen ports and the hairpin target to our principal.
         routes: [
             { name: "agent-direct", listen: `127.0.0.1:${ports.agentDirect}`, target: `127.0.0.1:${target.port}` },
@@ -578,6 +593,11 @@ async function main(): Promise<void> {
             { name: "ssh-hairpin", listen: `127.0.0.1:${ports.sshHairpin}`, target: `127.0.0.1:${target.port}` },
         ],
     });
+    if (options.relayGlibcTunables) {
+        // Read back from the running sshd, so the log says what it really got.
+        const environ = readFileSync(`/proc/${lab.relays[0]!.pid}/environ`, "latin1").split("\0");
+        log(`relay sshd environment: ${environ.find((v) => v.startsWith("GLIBC_TUNABLES=")) ?? "no GLIBC_TUNABLES"}`);
+    }
     const contenders: Contender[] = [];
     /** Starts both contenders (each its own relay session); `contenders` holds what runs, for the cleanup. */
     const startContenders = async (): Promise<[Contender, Contender]> => {
@@ -789,6 +809,7 @@ async function main(): Promise<void> {
             quick: options.quick,
             runs: options.runs,
             agentNodeFlags: options.nodeFlags,
+            relayGlibcTunables: options.relayGlibcTunables ?? null,
             machine: machine(),
             sizes: { bulkBytes: options.bulkBytes, pingCount: options.pingCount, connectCount: options.connectCount, streams: options.streams, streamBytes: options.streamBytes },
             agentIdleRssMiB: idleRss / MiB,

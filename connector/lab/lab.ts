@@ -26,6 +26,8 @@ export interface LabSpec {
     readonly otherCustomers?: readonly RelayCustomer[];
     /** sshd_config lines for every relay, before the generated ones (e.g. "RekeyLimit 1M\n"). */
     readonly sshdConfigPrefix?: string;
+    /** Environment variables added to every relay's sshd. */
+    readonly sshdEnv?: Readonly<Record<string, string>>;
 }
 
 // Relay 0 runs on 127.0.0.1; every further relay gets its own network namespace, so each can
@@ -60,6 +62,7 @@ export class TunnelLab {
                     ca,
                     customers: [ours, ...(spec.otherCustomers ?? [])],
                     ...(spec.sshdConfigPrefix ? { sshdConfigPrefix: spec.sshdConfigPrefix } : {}),
+                    ...(spec.sshdEnv ? { env: spec.sshdEnv } : {}),
                     ...(namespace ? { namespace } : {}),
                 });
                 relays.push(relay);

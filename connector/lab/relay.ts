@@ -179,6 +179,8 @@ export interface RelayOptions {
      * `revokedKeys` is given, else no RevokedKeys line at all.
      */
     readonly revokedKeysFile?: "rendered" | "empty" | "missing";
+    /** Environment variables added to sshd's (e.g. GLIBC_TUNABLES, which the bench can set for the relay alone). */
+    readonly env?: Readonly<Record<string, string>>;
 }
 
 /** One sshd relay on 127.0.0.1. start() again after kill() restarts it with the same keys and port. */
@@ -236,7 +238,7 @@ export class TestRelay {
         if (this.process) throw new Error("relay already running");
         const argv: [string, string[]] = [SSHD, ["-D", "-f", this.configFile, "-E", this.logFile]];
         const [command, args] = this.options.namespace ? this.options.namespace.wrap(...argv) : argv;
-        const child = spawn(command, args, { stdio: "ignore" });
+        const child = spawn(command, args, { stdio: "ignore", ...(this.options.env ? { env: { ...process.env, ...this.options.env } } : {}) });
         this.process = child;
         child.once("exit", () => {
             if (this.process === child) this.process = undefined;

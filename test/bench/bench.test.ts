@@ -4,7 +4,7 @@
 // not the numbers. The options that refuse bad input are checked without running anything.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadReport } from "../../bench/compare";
@@ -29,6 +29,7 @@ describe("npm run bench", function () {
     for (const [args, message] of [
         [["--runs", "0"], /--runs needs a positive integer, got '0'/],
         [["--bulk-mib", "1.5"], /--bulk-mib needs a positive integer, got '1.5'/],
+        [["--relay-glibc-tunables", "rep_movsb=1"], /--relay-glibc-tunables needs glibc\.<namespace>\.<name>=<value> items separated by ':', got 'rep_movsb=1'/],
         [["--fast"], /Unknown option '--fast'/],
         [["--compare", "/nonexistent/report.json"], /--compare \/nonexistent\/report\.json: cannot read it \(ENOENT\)/],
     ] as const) {
@@ -44,10 +45,12 @@ describe("npm run bench", function () {
     // Uses dist/ as `npm test` built it; run alone without a build, the bench itself fails naming the fix.
     it("runs quick end to end against agent and OpenSSH, prints the table and writes a complete report", () => {
         // Two runs: the second bulk run starts both contenders again on new relay sessions.
-        const run = bench(["--quick", "--runs", "2", "--streams", "20", "--bulk-mib", "32", "--no-build", "--out", out], 200_000);
+        const run = bench(["--quick", "--runs", "2", "--streams", "20", "--bulk-mib", "32", "--relay-glibc-tunables", "glibc.cpu.x86_rep_movsb_threshold=4194304", "--no-build", "--out", out], 200_000);
         assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
         assert.match(run.stdout, /^metric +unit +agent +OpenSSH +agent\/OpenSSH +target$/m);
         assert.match(run.stdout, /bulk run 2: new relay sessions for both contenders, warmed up again/);
+        // The relay's sshd alone runs with the tunables (read back from its /proc environ).
+        assert.match(run.stdout, /relay sshd environment: GLIBC_TUNABLES=glibc\.cpu\.x86_rep_movsb_threshold=4194304$/m);
         for (const kind of ["pull direct", "pull hairpin", "push direct", "push hairpin"]) {
             assert.match(run.stdout, new RegExp(`CPU per GiB \\(s\\) of the other processes, ${kind}: with agent: client [\\d.]+, target [\\d.]+, sshd [\\d.]+`));
         }
@@ -57,6 +60,7 @@ describe("npm run bench", function () {
         assert.ok(files.some((f) => /^\d{4}-\d\d-\d\dT.*-quick\.json$/.test(f)), `wrote ${files.join(", ")}`);
         const report = loadReport(join(out, "latest-quick.json"));
         assert.equal(report.quick, true);
+        assert.equal((JSON.parse(readFileSync(join(out, "latest-quick.json"), "utf8")) as { relayGlibcTunables?: unknown }).relayGlibcTunables, "glibc.cpu.x86_rep_movsb_threshold=4194304");
         assert.deepEqual(
             report.metrics.map((m) => m.name),
             [
