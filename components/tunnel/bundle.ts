@@ -111,17 +111,21 @@ export function buildConnectorBundle(agentDir: string = compiledAgentDir()): Con
     const tar = ustar(files.map((name) => ({ name, data: entries.get(name)! })));
     const outDir = bundleDirectory();
     const index = path.join(outDir, `tar-${sha256Of(tar)}.gz-sha256`);
-    const gz = reusedArchive(index, outDir, tar) ?? zlib.gzipSync(tar, { level: 9 });
-    const sha256 = sha256Of(gz);
+    // A reused archive is the very file it names, already read and checked: nothing to write.
+    const reused = reusedArchive(index, outDir, tar);
+    const gz = reused?.gz ?? zlib.gzipSync(tar, { level: 9 });
+    const sha256 = reused?.sha256 ?? sha256Of(gz);
     const file = path.join(outDir, `firefly-connector-${sha256}.tar.gz`);
-    if (!sameBytes(file, gz)) {
-        // Write then rename, so a concurrent program never uploads a half-written file; a file
-        // already there with other bytes (cut short, or not ours) is replaced, never uploaded.
-        const partial = `${file}.${process.pid}.partial`;
-        fs.writeFileSync(partial, gz);
-        fs.renameSync(partial, file);
+    if (!reused) {
+        if (!sameBytes(file, gz)) {
+            // Write then rename, so a concurrent program never uploads a half-written file; a file
+            // already there with other bytes (cut short, or not ours) is replaced, never uploaded.
+            const partial = `${file}.${process.pid}.partial`;
+            fs.writeFileSync(partial, gz);
+            fs.renameSync(partial, file);
+        }
+        writeIndex(index, sha256);
     }
-    writeIndex(index, sha256);
     const bundle: ConnectorBundle = {
         file,
         sha256,
@@ -167,22 +171,22 @@ const sha256Of = (data: Buffer): string => crypto.createHash("sha256").update(da
  * is never uploaded: the build then compresses afresh. The bytes are those level 9 wrote, so the
  * S3 key is the same with or without the index.
  */
-function reusedArchive(index: string, outDir: string, tar: Buffer): Buffer | undefined {
+function reusedArchive(index: string, outDir: string, tar: Buffer): { gz: Buffer; sha256: string } | undefined {
     try {
         const gzSha = fs.readFileSync(index, "utf8").trim();
         if (!/^[0-9a-f]{64}$/.test(gzSha)) return undefined;
         const file = path.join(outDir, `firefly-connector-${gzSha}.tar.gz`);
         if (!ownedByUs(file)) return undefined;
         const gz = fs.readFileSync(file);
-        return sha256Of(gz) === gzSha && zlib.gunzipSync(gz).equals(tar) ? gz : undefined;
+        return sha256Of(gz) === gzSha && zlib.gunzipSync(gz).equals(tar) ? { gz, sha256: gzSha } : undefined;
     } catch {
         return undefined;
     }
 }
 
+/** Points the index at the archive just written (called only when the index did not lead to it). */
 function writeIndex(index: string, gzSha: string): void {
     try {
-        if (ownedByUs(index) && fs.readFileSync(index, "utf8").trim() === gzSha) return;
         const partial = `${index}.${process.pid}.partial`;
         fs.writeFileSync(partial, `${gzSha}\n`);
         fs.renameSync(partial, index);
