@@ -535,7 +535,13 @@ function reportMetrics(metrics: readonly Metric[]) {
 
 function printComparison(options: BenchOptions, metrics: readonly Metric[]): void {
     if (!options.compare) return;
-    const now: BenchReport = { date: new Date().toISOString(), quick: options.quick, runs: options.runs, metrics: reportMetrics(metrics) };
+    const now: BenchReport = {
+        date: new Date().toISOString(),
+        quick: options.quick,
+        runs: options.runs,
+        relayGlibcTunables: options.relayGlibcTunables ?? null,
+        metrics: reportMetrics(metrics),
+    };
     process.stdout.write(`\n${comparisonTable(options.compare.report, options.compare.file, now).join("\n")}\n`);
 }
 
@@ -625,11 +631,12 @@ async function main(): Promise<void> {
         log(`warm-up: ${warmBytes / MiB} MiB each way, direct and hairpin, through each contender`);
         // New relay sessions for both contenders (each bulk run after the first): sshd's cost per
         // byte depends on its session. Pushing through one session, sshd spent about a quarter of
-        // its CPU in memmove (compacting a buffer that never empties once a backlog formed early),
-        // through another under 4%, and a session kept its mode for every transfer it carried,
-        // whichever contender was its peer (perf of sshd, 2026-12-07). With one session per
-        // contender for all runs, that draw decided the direct rows; a session per run makes the
-        // runs independent draws, and the median no longer rests on one.
+        // its CPU in memmove, through another under 4%, and a session kept its mode for every
+        // transfer it carried, whichever contender was its peer: glibc's `rep movsb` copy of each
+        // 32 KiB payload is ten times slower at some buffer alignments on AMD, and the alignment is
+        // fixed per session (connector/README.md; --relay-glibc-tunables removes it). With one
+        // session per contender for all runs, that draw decided the direct rows; a session per run
+        // makes the runs independent draws, and the median no longer rests on one.
         const newSessions = async () => {
             await agent.stop();
             await openssh.stop();

@@ -24,6 +24,8 @@ const BenchReport = z.object({
     date: z.string().min(1),
     quick: z.boolean(),
     runs: z.number().int().positive(),
+    /** GLIBC_TUNABLES the relay's sshd ran with (--relay-glibc-tunables); null or absent: as installed. */
+    relayGlibcTunables: z.string().nullable().optional(),
     metrics: z.array(ReportMetric).min(1),
 });
 
@@ -148,5 +150,11 @@ export function comparisonTable(before: BenchReport, beforeFile: string, now: Be
     }
     const out = [`compared with ${beforeFile} (${before.date}${before.quick ? ", quick" : ""}, ${before.runs} run${before.runs === 1 ? "" : "s"}); ratios are compared, absolute numbers are not`];
     if (before.quick !== now.quick) out.push("note: one run is --quick and the other is not: sizes differ, few metrics match");
+    const tunables = (r: BenchReport) => r.relayGlibcTunables ?? "none";
+    if (tunables(before) !== tunables(now)) {
+        out.push(
+            `note: the relay's sshd ran with other GLIBC_TUNABLES (before: ${tunables(before)}, now: ${tunables(now)}): its cost per byte differs, which moves the direct rows (connector/README.md, "sshd's cost depends on its session")`,
+        );
+    }
     return [...out, ...renderTable(lines, [0, 5])];
 }

@@ -121,5 +121,17 @@ describe("bench --compare", () => {
         assert.match(text, /compared with old\.json \(2026-11-23T00:00:00\.000Z, 3 runs\)/);
         assert.match(text, /one run is --quick and the other is not/);
         assert.match(text, /throughput direct, 1 stream, 128 MiB +n\/a +1\.00x +not comparable/);
+        assert.doesNotMatch(text, /GLIBC_TUNABLES/, "both ran sshd as installed");
+    });
+
+    it("warns when the relay's sshd ran with other GLIBC_TUNABLES in the two reports", () => {
+        const rows = [metric("throughput push direct, 1 stream, 1024 MiB", "higher", [1], [1])];
+        const before = report(rows);
+        const now = { ...report(rows), relayGlibcTunables: "glibc.cpu.x86_rep_movsb_threshold=4194304" };
+        assert.match(
+            comparisonTable(before, "old.json", now).join("\n"),
+            /note: the relay's sshd ran with other GLIBC_TUNABLES \(before: none, now: glibc\.cpu\.x86_rep_movsb_threshold=4194304\)/,
+        );
+        assert.doesNotMatch(comparisonTable(now, "old.json", now).join("\n"), /GLIBC_TUNABLES/);
     });
 });
