@@ -13,6 +13,7 @@ import {
     type ConnectorConfigInput,
 } from "../../connector/spec";
 import { schemaFields } from "../helpers/jsonSchema";
+import { markdownSection } from "../helpers/markdown";
 
 const ED25519_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl relay";
 
@@ -210,7 +211,7 @@ describe("connector/README.md's configuration reference", () => {
     // field of the schema must have a row, and a field that takes several forms (a union) must
     // name the fields of its object form in its row.
     const readme = readFileSync(resolve(__dirname, "..", "..", "connector", "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("## Configuration reference"), readme.indexOf("\n## ", readme.indexOf("## Configuration reference") + 1));
+    const section = markdownSection(readme, "## Configuration reference");
     /** Row name cell -> the whole row: "`relays[].host`, `.port`" names relays[].host and relays[].port. */
     const rows = new Map<string, string>();
     for (const line of section.split("\n").filter((l) => /^\| `/.test(l))) {

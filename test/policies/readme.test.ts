@@ -9,6 +9,7 @@ import { reconcilePolicyPackConfig } from "../../policies/packConfig";
 import { allPolicies } from "../../policies/rules";
 import { defaultPolicyConfigFile } from "../../offline/cli";
 import { readProject } from "../../offline/project";
+import { markdownSection } from "../helpers/markdown";
 
 const root = path.resolve(__dirname, "..", "..");
 const readme = fs.readFileSync(path.join(root, "policies", "README.md"), "utf8");
@@ -77,7 +78,7 @@ describe("policies/README.md", () => {
     it("states the accepted port range next to every port setting", () => {
         // The ports are the one range shared by several rules: each rule's cell says it (above), and so
         // does the configuration section, which names every port key.
-        const section = readme.slice(readme.indexOf("## Configuration and the expected exceptions"), readme.indexOf("## How the Pulumi CLI runs this pack"));
+        const section = markdownSection(readme, "## Configuration and the expected exceptions");
         const portKeys = allPolicies.flatMap((policy) =>
             Object.entries(policy.configSchema?.properties ?? {}).flatMap(([key, schema]) => {
                 if (rangesIn(schema).includes("1–65535")) {

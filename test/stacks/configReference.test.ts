@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { stackConfigJsonSchemas } from "../../stacks/config";
 import { schemaFields } from "../helpers/jsonSchema";
+import { markdownSection } from "../helpers/markdown";
 
 // The README's "Configuration" (and the tunnel's "Configuration: `tunnel`") is what a user
 // writes Pulumi.<stack>.yaml from; stacks/config.ts is what the program accepts. Every key the
@@ -13,17 +14,12 @@ import { schemaFields } from "../helpers/jsonSchema";
 // routes row points to.
 const root = resolve(__dirname, "..", "..");
 const readme = readFileSync(resolve(root, "README.md"), "utf8");
-const between = (text: string, start: string, end: string): string => {
-    const from = text.indexOf(start);
-    assert.ok(from >= 0, `README has the section ${start}`);
-    return text.slice(from, text.indexOf(end, from + start.length));
-};
 const docs = [
-    between(readme, "\n## Configuration\n", "\n## "),
-    between(readme, "\n### Configuration: `tunnel`\n", "\n### "),
+    markdownSection(readme, "## Configuration"),
+    markdownSection(readme, "### Configuration: `tunnel`"),
     // The tunnel keys take the components' argument shapes, documented with the components.
-    between(readme, "\n### TunnelConnector (", "\n### "),
-    between(readme, "\n### TunnelRelay (", "\n### "),
+    markdownSection(readme, "### TunnelConnector"),
+    markdownSection(readme, "### TunnelRelay"),
     readFileSync(resolve(root, "components", "api", "README.md"), "utf8"),
 ];
 /** Every word inside a backtick span of the docs. */
