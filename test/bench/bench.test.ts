@@ -51,6 +51,9 @@ describe("npm run bench", function () {
         assert.match(run.stdout, /bulk run 2: new relay sessions for both contenders, warmed up again/);
         // The relay's sshd alone runs with the tunables (read back from its /proc environ).
         assert.match(run.stdout, /relay sshd environment: GLIBC_TUNABLES=glibc\.cpu\.x86_rep_movsb_threshold=4194304$/m);
+        for (const name of ["agent", "OpenSSH"]) {
+            assert.match(run.stdout, new RegExp(`persistent stream, ${name}: p50 [\\d.]+ us, tunnel process CPU [\\d.]+ us per round trip`));
+        }
         for (const kind of ["pull direct", "pull hairpin", "push direct", "push hairpin"]) {
             assert.match(run.stdout, new RegExp(`CPU per GiB \\(s\\) of the other processes, ${kind}: with agent: client [\\d.]+, target [\\d.]+, sshd [\\d.]+`));
         }
@@ -74,6 +77,7 @@ describe("npm run bench", function () {
                 "CPU per GiB, push hairpin (tunnel process)",
                 "latency p50, persistent stream",
                 "latency p99, persistent stream",
+                "CPU per round trip, persistent stream (tunnel process)",
                 "latency p50, new connection per request",
                 "latency p99, new connection per request",
                 "20 concurrent streams x 1 MiB, total",
@@ -86,6 +90,9 @@ describe("npm run bench", function () {
             for (const value of [metric.agent, metric.openssh]) {
                 assert.ok(value !== null && Number.isFinite(value) && value >= 0, `${metric.name}: ${value}`);
                 if (!metric.name.startsWith("CPU per GiB")) assert.ok(value > 0, `${metric.name}: ${value}`);
+                // Relaying two messages costs any tunnel process some microseconds; an idle process
+                // (the wrong pid, autossh instead of ssh) would show next to nothing.
+                if (metric.name.startsWith("CPU per round trip")) assert.ok(value >= 5, `${metric.name}: ${value}`);
             }
             // One value per run, but the peak RSS (once, at the end) and the reconnects (--quick: one).
             const once = metric.name.startsWith("peak RSS") || metric.name.startsWith("reconnect");
