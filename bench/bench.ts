@@ -6,6 +6,8 @@
 // this process connects to the relay's forwarded port; the target service runs in its own
 // process (bench/target.js). Every number is the median of several runs; the table gives the
 // ratio agent / OpenSSH, and the JSON goes to bench/results/ so later runs can be compared.
+// Beside them, the same relay job without SSH or encryption, in plain Node.js and in C (socat):
+// the floor each runtime sets (see "floors" below).
 //
 // It asserts nothing, it measures: the test command only runs it once at its smallest
 // (test/bench/bench.test.ts) to check that it still works and writes a complete report.
@@ -180,14 +182,16 @@ const uploadBlock = Buffer.alloc(MiB, 0x75);
  * one byte and closes); resolves with the elapsed milliseconds (connect included, until that
  * answer: every byte has reached the target).
  */
-async function upload(port: number, bytes: number): Promise<number> {
+async function upload(port: number, bytes: number, span?: MeasuredSpan): Promise<number> {
     const started = performance.now();
     const socket = await connected(port);
+    span?.begin();
     await new Promise<void>((resolve, reject) => {
         let answer = "";
         socket.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
         socket.once("error", reject);
         socket.once("end", () => {
+            span?.end();
             socket.destroy();
             if (answer === "K") resolve();
             else reject(new Error(`upload: the target answered '${answer}' instead of 'K'`));
@@ -212,8 +216,18 @@ async function upload(port: number, bytes: number): Promise<number> {
     return performance.now() - started;
 }
 
+/**
+ * Called around the part of a transfer that is measured, on an open connection: the relay's CPU is
+ * read there, while the process that carries the connection still runs (a socat without fork exits
+ * with its connection).
+ */
+interface MeasuredSpan {
+    begin(): void;
+    end(): void;
+}
+
 /** Round trips of 64 bytes over one connection; microseconds each. */
-async function pingPersistent(port: number, count: number): Promise<number[]> {
+async function pingPersistent(port: number, count: number, span?: MeasuredSpan): Promise<number[]> {
     const socket = await connected(port);
     const message = Buffer.alloc(64, 0x61);
     const samples: number[] = [];
@@ -224,6 +238,7 @@ async function pingPersistent(port: number, count: number): Promise<number[]> {
         if (pending <= 0 && waiting) waiting();
     });
     socket.write("E");
+    span?.begin();
     for (let i = 0; i < count; i++) {
         const started = performance.now();
         pending = message.length;
@@ -233,6 +248,7 @@ async function pingPersistent(port: number, count: number): Promise<number[]> {
         });
         samples.push((performance.now() - started) * 1000);
     }
+    span?.end();
     socket.destroy();
     return samples;
 }
@@ -330,6 +346,17 @@ function threadCpuMicros(pid: number): number {
         }
     }
     return nanos / 1000;
+}
+
+/** A MeasuredSpan that takes `pid`'s CPU time (all threads) over the span. */
+function cpuSpan(pid: number): MeasuredSpan & { micros(): number } {
+    let before = Number.NaN;
+    let after = Number.NaN;
+    return {
+        begin: () => (before = threadCpuMicros(pid)),
+        end: () => (after = threadCpuMicros(pid)),
+        micros: () => after - before,
+    };
 }
 
 /** Read and write system calls and context switches so far of `pid` and its live descendants. */
@@ -492,20 +519,134 @@ async function startOpenSsh(lab: TunnelLab, directPort: number, hairpinPort: num
     };
 }
 
-async function ensureAutossh(): Promise<void> {
-    const has = () => execFileAsync("sh", ["-c", "command -v autossh"]).then(() => true, () => false);
+/** Installs a Debian package with apt-get (as root) when `command` is missing; `purpose` says why the bench needs it. */
+async function ensureCommand(command: string, pkg: string, purpose: string): Promise<void> {
+    const has = () => execFileAsync("sh", ["-c", `command -v ${command}`]).then(() => true, () => false);
     if (await has()) return;
     const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-    if (!isRoot) throw new Error("autossh is missing (the OpenSSH side runs under it): sudo apt-get install -y autossh");
-    process.stdout.write("installing autossh (apt-get) for the OpenSSH side of the bench\n");
+    if (!isRoot) throw new Error(`${command} is missing (${purpose}): sudo apt-get install -y ${pkg}`);
+    process.stdout.write(`installing ${pkg} (apt-get): ${purpose}\n`);
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    const install = () => execFileAsync("apt-get", ["install", "-y", "--no-install-recommends", "autossh"], { env });
+    const install = () => execFileAsync("apt-get", ["install", "-y", "--no-install-recommends", pkg], { env });
     // A machine whose package lists were never fetched cannot find the package: update, then retry.
     await install().catch(async () => {
         await execFileAsync("apt-get", ["update"], { env });
         await install();
     });
-    if (!(await has())) throw new Error("apt-get installed autossh but it is not on PATH");
+    if (!(await has())) throw new Error(`apt-get installed ${pkg} but ${command} is not on PATH`);
+}
+
+// ---- floors: the same relay job without SSH or encryption ------------------------------------
+//
+// Beside the two contenders, the bench measures two relays that only carry bytes between the
+// client and the target: a plain Node.js one (relayFloor.js) and socat, the same in C. What they
+// cost is the floor of each runtime: the agent's distance to the Node.js relay is what its SSH
+// framing and AES-GCM cost, OpenSSH's distance to socat what its own do, and the distance between
+// the two floors is the runtime's alone, which no change to the agent's SSH layer can take away.
+
+type FloorKind = "node" | "socat";
+const FLOOR_KINDS: readonly FloorKind[] = ["node", "socat"];
+const FLOOR_LABEL: Record<FloorKind, string> = { node: "plain Node.js relay", socat: "socat relay (C)" };
+
+/** One measured run of a floor relay. */
+interface FloorRun {
+    readonly roundTripCpuMicros: number;
+    readonly p50Micros: number;
+    readonly pushCpuSecondsPerGiB: number;
+    readonly pushMBps: number;
+}
+
+/** True once something listens on 127.0.0.1:`port` (read from /proc/net/tcp, without connecting). */
+function listening(port: number): boolean {
+    const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+    return readFileSync("/proc/net/tcp", "utf8")
+        .split("\n")
+        .some((line) => {
+            const fields = line.trim().split(/\s+/);
+            return fields[1] === local && fields[3] === "0A"; // 0A: LISTEN
+        });
+}
+
+/**
+ * A floor relay in front of the target; `next()` gives the port and pid for one connection. The
+ * Node.js relay is one process for all of them (warmed up like the agent); socat runs without
+ * `fork`, one process per connection, so the process measured is the one that carried it.
+ */
+async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ next(): Promise<{ port: number; pid: number }>; stop(): Promise<void> }> {
+    if (kind === "node") {
+        const child = spawn(process.execPath, [join(__dirname, "relayFloor.js"), String(targetPort)], { stdio: ["pipe", "pipe", "inherit"] });
+        const port = await new Promise<number>((resolve, reject) => {
+            child.stdout?.once("data", (line: Buffer) => resolve(Number(line.toString().trim())));
+            child.once("exit", (code) => reject(new Error(`floor relay exited ${code}`)));
+        });
+        return {
+            next: async () => ({ port, pid: child.pid! }),
+            stop: async () => {
+                child.stdin?.end();
+                await exited(child);
+            },
+        };
+    }
+    let current: ChildProcess | undefined;
+    const stopCurrent = async () => {
+        if (!current) return;
+        current.kill("SIGTERM");
+        await exited(current);
+        current = undefined;
+    };
+    return {
+        next: async () => {
+            await stopCurrent();
+            const port = await freePort();
+            // -b: reads of up to 256 KiB, as OpenSSH's client makes (socat's default is 8 KiB).
+            // -t: after one side's end, time for the other to finish (the upload's answer).
+            const child = spawn("socat", ["-b", "262144", "-t", "5", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,nodelay`, `TCP:127.0.0.1:${targetPort},nodelay`], {
+                stdio: ["ignore", "ignore", "inherit"],
+            });
+            current = child;
+            await waitFor(async () => listening(port), { timeoutMs: 10_000, what: `socat listening on ${port}`, intervalMs: 5 });
+            return { port, pid: child.pid! };
+        },
+        stop: stopCurrent,
+    };
+}
+
+/** Warms a floor relay up as the contenders are (its JIT, for Node.js), then measures one run. */
+async function measureFloor(kind: FloorKind, targetPort: number, options: BenchOptions, warmBytes: number): Promise<FloorRun> {
+    const relay = await startFloorRelay(kind, targetPort);
+    try {
+        await upload((await relay.next()).port, warmBytes);
+        await pingPersistent((await relay.next()).port, options.pingCount);
+        let next = await relay.next();
+        const pingCpu = cpuSpan(next.pid);
+        const samples = (await pingPersistent(next.port, options.pingCount, pingCpu)).sort((a, b) => a - b);
+        next = await relay.next();
+        const pushCpu = cpuSpan(next.pid);
+        const ms = await upload(next.port, options.bulkBytes, pushCpu);
+        return {
+            roundTripCpuMicros: pingCpu.micros() / options.pingCount,
+            p50Micros: quantile(samples, 0.5),
+            pushCpuSecondsPerGiB: pushCpu.micros() / 1e6 / (options.bulkBytes / 1024 ** 3),
+            pushMBps: options.bulkBytes / 1e6 / (ms / 1000),
+        };
+    } finally {
+        await relay.stop();
+    }
+}
+
+function printFloors(floors: Record<FloorKind, FloorRun[]>): void {
+    const lines: string[][] = [["floor: relay without SSH or encryption", "CPU per round trip (us)", "p50 (us)", "push: CPU per GiB (s)", "push (MB/s)"]];
+    for (const kind of FLOOR_KINDS) {
+        const runs = floors[kind];
+        lines.push([
+            FLOOR_LABEL[kind],
+            format(median(runs.map((r) => r.roundTripCpuMicros))),
+            format(median(runs.map((r) => r.p50Micros))),
+            format(median(runs.map((r) => r.pushCpuSecondsPerGiB))),
+            format(median(runs.map((r) => r.pushMBps))),
+        ]);
+    }
+    process.stdout.write(`\n${renderTable(lines, [0]).join("\n")}\n`);
 }
 
 // ---- statistics and report ------------------------------------------------------------------
@@ -594,7 +735,8 @@ async function main(): Promise<void> {
         log(`${metric.name}: agent ${format(r.agent)} ${metric.unit}, OpenSSH ${format(r.openssh)} ${metric.unit} (${format(r.ratio)}x)`);
     };
     const startedAt = Date.now();
-    await ensureAutossh();
+    await ensureCommand("autossh", "autossh", "the OpenSSH side runs under it");
+    await ensureCommand("socat", "socat", "the C floor relay beside the contenders");
     if (!options.noBuild) {
         log("building dist/ (the agent runs compiled, as in production)");
         await execFileAsync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")]);
@@ -688,6 +830,17 @@ async function main(): Promise<void> {
         const ceiling: number[] = [];
         for (let run = 0; run < options.runs; run++) ceiling.push(options.bulkBytes / 1e6 / ((await download(target.port, options.bulkBytes)) / 1000));
         log(`raw loopback TCP: ${format(median(ceiling))} MB/s`);
+        const floors: Record<FloorKind, FloorRun[]> = { node: [], socat: [] };
+        for (let run = 0; run < options.runs; run++) {
+            for (const kind of run % 2 === 0 ? FLOOR_KINDS : [...FLOOR_KINDS].reverse()) {
+                const r = await measureFloor(kind, target.port, options, warmBytes);
+                floors[kind].push(r);
+                log(
+                    `floor, ${FLOOR_LABEL[kind]}: CPU ${format(r.roundTripCpuMicros)} us per round trip, p50 ${format(r.p50Micros)} us; ` +
+                        `push ${format(r.pushMBps)} MB/s, ${format(r.pushCpuSecondsPerGiB)} s CPU per GiB`,
+                );
+            }
+        }
 
         const mb = options.bulkBytes / 1e6;
         const size = `${options.bulkBytes / MiB} MiB`;
@@ -783,6 +936,7 @@ async function main(): Promise<void> {
         if (options.bulkOnly) {
             process.stdout.write("\n");
             printTable(metrics, median(ceiling));
+            printFloors(floors);
             printComparison(options, metrics);
             return;
         }
@@ -793,10 +947,9 @@ async function main(): Promise<void> {
             // The tunnel process's CPU per round trip: on two shared cores its processing of the two
             // messages sits on the round trip's path, so this is what the p50 moves with, measured
             // without the machine's wake-up latency in it.
-            const pid = c.pid()!;
-            const before = threadCpuMicros(pid);
-            const samples = (await pingPersistent(c.directPort, options.pingCount)).sort((a, b) => a - b);
-            const cpuMicros = (threadCpuMicros(pid) - before) / options.pingCount;
+            const cpu = cpuSpan(c.pid()!);
+            const samples = (await pingPersistent(c.directPort, options.pingCount, cpu)).sort((a, b) => a - b);
+            const cpuMicros = cpu.micros() / options.pingCount;
             roundTripCpu[c.name]!.push(cpuMicros);
             persistent[c.name]!.push(samples);
             log(`persistent stream, ${c.name === "agent" ? "agent" : "OpenSSH"}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
@@ -838,6 +991,7 @@ async function main(): Promise<void> {
 
         process.stdout.write("\n");
         printTable(metrics, median(ceiling));
+        printFloors(floors);
         const report = {
             date: new Date().toISOString(),
             quick: options.quick,
@@ -852,6 +1006,8 @@ async function main(): Promise<void> {
             agentRelaySlabReuse: slabReuse,
             // Per run: CPU seconds per GiB of the client, the target and sshd in each bulk transfer.
             surroundingCpuPerGiB: surrounding,
+            // Per run: the relays without SSH or encryption (plain Node.js, socat), for the floors.
+            relayFloors: floors,
             // Each metric: the per-run values (agent and OpenSSH, in run order) and their medians and ratio.
             metrics: reportMetrics(metrics),
             durationSeconds: (Date.now() - startedAt) / 1000,

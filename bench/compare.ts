@@ -20,6 +20,14 @@ const ReportMetric = z.object({
     runs: z.object({ agent: z.array(numberOrNull), openssh: z.array(numberOrNull) }).optional(),
 });
 
+/** One run of a relay without SSH or encryption (bench.ts, "floors"). */
+const FloorRun = z.object({
+    roundTripCpuMicros: numberOrNull,
+    p50Micros: numberOrNull,
+    pushCpuSecondsPerGiB: numberOrNull,
+    pushMBps: numberOrNull,
+});
+
 const BenchReport = z.object({
     date: z.string().min(1),
     quick: z.boolean(),
@@ -27,6 +35,8 @@ const BenchReport = z.object({
     /** GLIBC_TUNABLES the relay's sshd ran with (--relay-glibc-tunables); null or absent: as installed. */
     relayGlibcTunables: z.string().nullable().optional(),
     metrics: z.array(ReportMetric).min(1),
+    /** Per run, the plain Node.js and the socat relay; absent in reports written before they were measured. */
+    relayFloors: z.object({ node: z.array(FloorRun), socat: z.array(FloorRun) }).optional(),
 });
 
 export type BenchReport = z.infer<typeof BenchReport>;

@@ -51,6 +51,11 @@ describe("npm run bench", function () {
         assert.match(run.stdout, /bulk run 2: new relay sessions for both contenders, warmed up again/);
         // The relay's sshd alone runs with the tunables (read back from its /proc environ).
         assert.match(run.stdout, /relay sshd environment: GLIBC_TUNABLES=glibc\.cpu\.x86_rep_movsb_threshold=4194304$/m);
+        // The floors: the same relay job without SSH or encryption, in Node.js and in C, in this run.
+        assert.match(run.stdout, /^floor: relay without SSH or encryption +CPU per round trip \(us\) +p50 \(us\) +push: CPU per GiB \(s\) +push \(MB\/s\)$/m);
+        for (const label of ["plain Node.js relay", "socat relay \\(C\\)"]) {
+            assert.match(run.stdout, new RegExp(`^\\[bench\\] floor, ${label}: CPU [\\d.]+ us per round trip, p50 [\\d.]+ us; push [\\d.]+ MB/s, [\\d.]+ s CPU per GiB$`, "m"));
+        }
         for (const name of ["agent", "OpenSSH"]) {
             assert.match(run.stdout, new RegExp(`persistent stream, ${name}: p50 [\\d.]+ us, tunnel process CPU [\\d.]+ us per round trip`));
         }
@@ -85,6 +90,16 @@ describe("npm run bench", function () {
                 "reconnect after relay restart",
             ],
         );
+        // Two runs of each floor, every figure measured (a relay that carried nothing, or the wrong
+        // pid, would show no CPU).
+        assert.ok(report.relayFloors, "the report has relayFloors");
+        for (const [kind, runs] of Object.entries(report.relayFloors)) {
+            assert.equal(runs.length, 2, kind);
+            for (const r of runs) {
+                for (const [field, value] of Object.entries(r)) assert.ok(value !== null && Number.isFinite(value) && value > 0, `${kind}.${field}: ${value}`);
+                assert.ok(r.roundTripCpuMicros! >= 5, `${kind}: ${r.roundTripCpuMicros} us per round trip`);
+            }
+        }
         for (const metric of report.metrics) {
             // Every row measured both contenders; a CPU row may round to 0 s at this size, nothing else may.
             for (const value of [metric.agent, metric.openssh]) {
