@@ -155,22 +155,24 @@ async function openDownload(port: number): Promise<Download> {
 }
 
 /** Asks the target for `bytes` on an open download connection; resolves once all of them arrived. */
-function receive({ socket, received }: Download, bytes: number): Promise<void> {
+function receive({ socket, received }: Download, bytes: number, span?: MeasuredSpan): Promise<void> {
     return new Promise((resolve, reject) => {
         socket.once("error", reject);
         socket.once("end", () => {
+            span?.end();
             socket.destroy();
             if (received() === bytes) resolve();
             else reject(new Error(`download: ${received()} of ${bytes} bytes`));
         });
+        span?.begin();
         socket.write(bulkRequest(bytes));
     });
 }
 
 /** Downloads `bytes` through `port`; resolves with the elapsed milliseconds (connect included). */
-async function download(port: number, bytes: number): Promise<number> {
+async function download(port: number, bytes: number, span?: MeasuredSpan): Promise<number> {
     const started = performance.now();
-    await receive(await openDownload(port), bytes);
+    await receive(await openDownload(port), bytes, span);
     return performance.now() - started;
 }
 
@@ -554,6 +556,8 @@ interface FloorRun {
     readonly p50Micros: number;
     readonly pushCpuSecondsPerGiB: number;
     readonly pushMBps: number;
+    readonly pullCpuSecondsPerGiB: number;
+    readonly pullMBps: number;
 }
 
 /** True once something listens on 127.0.0.1:`port` (read from /proc/net/tcp, without connecting). */
@@ -616,18 +620,25 @@ async function measureFloor(kind: FloorKind, targetPort: number, options: BenchO
     const relay = await startFloorRelay(kind, targetPort);
     try {
         await upload((await relay.next()).port, warmBytes);
+        await download((await relay.next()).port, warmBytes);
         await pingPersistent((await relay.next()).port, options.pingCount);
         let next = await relay.next();
         const pingCpu = cpuSpan(next.pid);
         const samples = (await pingPersistent(next.port, options.pingCount, pingCpu)).sort((a, b) => a - b);
         next = await relay.next();
         const pushCpu = cpuSpan(next.pid);
-        const ms = await upload(next.port, options.bulkBytes, pushCpu);
+        const pushMs = await upload(next.port, options.bulkBytes, pushCpu);
+        next = await relay.next();
+        const pullCpu = cpuSpan(next.pid);
+        const pullMs = await download(next.port, options.bulkBytes, pullCpu);
+        const gib = options.bulkBytes / 1024 ** 3;
         return {
             roundTripCpuMicros: pingCpu.micros() / options.pingCount,
             p50Micros: quantile(samples, 0.5),
-            pushCpuSecondsPerGiB: pushCpu.micros() / 1e6 / (options.bulkBytes / 1024 ** 3),
-            pushMBps: options.bulkBytes / 1e6 / (ms / 1000),
+            pushCpuSecondsPerGiB: pushCpu.micros() / 1e6 / gib,
+            pushMBps: options.bulkBytes / 1e6 / (pushMs / 1000),
+            pullCpuSecondsPerGiB: pullCpu.micros() / 1e6 / gib,
+            pullMBps: options.bulkBytes / 1e6 / (pullMs / 1000),
         };
     } finally {
         await relay.stop();
@@ -635,7 +646,7 @@ async function measureFloor(kind: FloorKind, targetPort: number, options: BenchO
 }
 
 function printFloors(floors: Record<FloorKind, FloorRun[]>): void {
-    const lines: string[][] = [["floor: relay without SSH or encryption", "CPU per round trip (us)", "p50 (us)", "push: CPU per GiB (s)", "push (MB/s)"]];
+    const lines: string[][] = [["floor: relay without SSH or encryption", "CPU per round trip (us)", "p50 (us)", "push: CPU per GiB (s)", "push (MB/s)", "pull: CPU per GiB (s)", "pull (MB/s)"]];
     for (const kind of FLOOR_KINDS) {
         const runs = floors[kind];
         lines.push([
@@ -644,6 +655,8 @@ function printFloors(floors: Record<FloorKind, FloorRun[]>): void {
             format(median(runs.map((r) => r.p50Micros))),
             format(median(runs.map((r) => r.pushCpuSecondsPerGiB))),
             format(median(runs.map((r) => r.pushMBps))),
+            format(median(runs.map((r) => r.pullCpuSecondsPerGiB))),
+            format(median(runs.map((r) => r.pullMBps))),
         ]);
     }
     process.stdout.write(`\n${renderTable(lines, [0]).join("\n")}\n`);
@@ -837,7 +850,7 @@ async function main(): Promise<void> {
                 floors[kind].push(r);
                 log(
                     `floor, ${FLOOR_LABEL[kind]}: CPU ${format(r.roundTripCpuMicros)} us per round trip, p50 ${format(r.p50Micros)} us; ` +
-                        `push ${format(r.pushMBps)} MB/s, ${format(r.pushCpuSecondsPerGiB)} s CPU per GiB`,
+                        `push ${format(r.pushMBps)} MB/s, ${format(r.pushCpuSecondsPerGiB)} s CPU per GiB; pull ${format(r.pullMBps)} MB/s, ${format(r.pullCpuSecondsPerGiB)} s CPU per GiB`,
                 );
             }
         }

@@ -26,6 +26,8 @@ const FloorRun = z.object({
     p50Micros: numberOrNull,
     pushCpuSecondsPerGiB: numberOrNull,
     pushMBps: numberOrNull,
+    pullCpuSecondsPerGiB: numberOrNull,
+    pullMBps: numberOrNull,
 });
 
 const BenchReport = z.object({

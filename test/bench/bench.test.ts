@@ -52,9 +52,9 @@ describe("npm run bench", function () {
         // The relay's sshd alone runs with the tunables (read back from its /proc environ).
         assert.match(run.stdout, /relay sshd environment: GLIBC_TUNABLES=glibc\.cpu\.x86_rep_movsb_threshold=4194304$/m);
         // The floors: the same relay job without SSH or encryption, in Node.js and in C, in this run.
-        assert.match(run.stdout, /^floor: relay without SSH or encryption +CPU per round trip \(us\) +p50 \(us\) +push: CPU per GiB \(s\) +push \(MB\/s\)$/m);
+        assert.match(run.stdout, /^floor: relay without SSH or encryption +CPU per round trip \(us\) +p50 \(us\) +push: CPU per GiB \(s\) +push \(MB\/s\) +pull: CPU per GiB \(s\) +pull \(MB\/s\)$/m);
         for (const label of ["plain Node.js relay", "socat relay \\(C\\)"]) {
-            assert.match(run.stdout, new RegExp(`^\\[bench\\] floor, ${label}: CPU [\\d.]+ us per round trip, p50 [\\d.]+ us; push [\\d.]+ MB/s, [\\d.]+ s CPU per GiB$`, "m"));
+            assert.match(run.stdout, new RegExp(`^\\[bench\\] floor, ${label}: CPU [\\d.]+ us per round trip, p50 [\\d.]+ us; push [\\d.]+ MB/s, [\\d.]+ s CPU per GiB; pull [\\d.]+ MB/s, [\\d.]+ s CPU per GiB$`, "m"));
         }
         for (const name of ["agent", "OpenSSH"]) {
             assert.match(run.stdout, new RegExp(`persistent stream, ${name}: p50 [\\d.]+ us, tunnel process CPU [\\d.]+ us per round trip`));
