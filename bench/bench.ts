@@ -645,18 +645,36 @@ async function measureFloor(kind: FloorKind, targetPort: number, options: BenchO
     }
 }
 
-function printFloors(floors: Record<FloorKind, FloorRun[]>): void {
+/**
+ * The floors' medians, then each contender's distance to its own runtime's floor (agent to the
+ * Node.js relay, OpenSSH to socat): what its SSH layer and encryption cost on top of moving bytes.
+ */
+function printFloors(floors: Record<FloorKind, FloorRun[]>, metrics: readonly Metric[]): void {
     const lines: string[][] = [["floor: relay without SSH or encryption", "CPU per round trip (us)", "p50 (us)", "push: CPU per GiB (s)", "push (MB/s)", "pull: CPU per GiB (s)", "pull (MB/s)"]];
+    const floor = (kind: FloorKind, field: keyof FloorRun) => median(floors[kind].map((r) => r[field]));
     for (const kind of FLOOR_KINDS) {
-        const runs = floors[kind];
         lines.push([
             FLOOR_LABEL[kind],
-            format(median(runs.map((r) => r.roundTripCpuMicros))),
-            format(median(runs.map((r) => r.p50Micros))),
-            format(median(runs.map((r) => r.pushCpuSecondsPerGiB))),
-            format(median(runs.map((r) => r.pushMBps))),
-            format(median(runs.map((r) => r.pullCpuSecondsPerGiB))),
-            format(median(runs.map((r) => r.pullMBps))),
+            format(floor(kind, "roundTripCpuMicros")),
+            format(floor(kind, "p50Micros")),
+            format(floor(kind, "pushCpuSecondsPerGiB")),
+            format(floor(kind, "pushMBps")),
+            format(floor(kind, "pullCpuSecondsPerGiB")),
+            format(floor(kind, "pullMBps")),
+        ]);
+    }
+    // The same figures of the contenders, from this run's metrics (absent with --bulk-only: "-").
+    const contender = (name: "agent" | "openssh", metric: string) => median(metrics.find((m) => m.name === metric)?.[name] ?? []);
+    const above = (value: number, base: number) => (Number.isFinite(value) && Number.isFinite(base) ? `${value >= base ? "+" : ""}${format(value - base)}` : "-");
+    for (const [name, kind, label] of [["agent", "node", "agent, above the Node.js floor"], ["openssh", "socat", "OpenSSH, above the socat floor"]] as const) {
+        lines.push([
+            label,
+            above(contender(name, "CPU per round trip, persistent stream (tunnel process)"), floor(kind, "roundTripCpuMicros")),
+            above(contender(name, "latency p50, persistent stream"), floor(kind, "p50Micros")),
+            above(contender(name, "CPU per GiB, push direct (tunnel process)"), floor(kind, "pushCpuSecondsPerGiB")),
+            "",
+            above(contender(name, "CPU per GiB, pull direct (tunnel process)"), floor(kind, "pullCpuSecondsPerGiB")),
+            "",
         ]);
     }
     process.stdout.write(`\n${renderTable(lines, [0]).join("\n")}\n`);
@@ -949,7 +967,7 @@ async function main(): Promise<void> {
         if (options.bulkOnly) {
             process.stdout.write("\n");
             printTable(metrics, median(ceiling));
-            printFloors(floors);
+            printFloors(floors, metrics);
             printComparison(options, metrics);
             return;
         }
@@ -1004,7 +1022,7 @@ async function main(): Promise<void> {
 
         process.stdout.write("\n");
         printTable(metrics, median(ceiling));
-        printFloors(floors);
+        printFloors(floors, metrics);
         const report = {
             date: new Date().toISOString(),
             quick: options.quick,

@@ -53,6 +53,10 @@ describe("npm run bench", function () {
         assert.match(run.stdout, /relay sshd environment: GLIBC_TUNABLES=glibc\.cpu\.x86_rep_movsb_threshold=4194304$/m);
         // The floors: the same relay job without SSH or encryption, in Node.js and in C, in this run.
         assert.match(run.stdout, /^floor: relay without SSH or encryption +CPU per round trip \(us\) +p50 \(us\) +push: CPU per GiB \(s\) +push \(MB\/s\) +pull: CPU per GiB \(s\) +pull \(MB\/s\)$/m);
+        // Each contender's distance to its own runtime's floor, in all four columns.
+        for (const label of ["agent, above the Node\\.js floor", "OpenSSH, above the socat floor"]) {
+            assert.match(run.stdout, new RegExp(`^${label} +[+-][\\d.]+ +[+-][\\d.]+ +[+-][\\d.]+ +[+-][\\d.]+$`, "m"));
+        }
         for (const label of ["plain Node.js relay", "socat relay \\(C\\)"]) {
             assert.match(run.stdout, new RegExp(`^\\[bench\\] floor, ${label}: CPU [\\d.]+ us per round trip, p50 [\\d.]+ us; push [\\d.]+ MB/s, [\\d.]+ s CPU per GiB; pull [\\d.]+ MB/s, [\\d.]+ s CPU per GiB$`, "m"));
         }
