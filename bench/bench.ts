@@ -14,7 +14,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
-import { connect, type Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { comparisonTable, loadReport, type BenchReport } from "./compare";
@@ -118,7 +118,21 @@ function parseOptions(argv: string[]): BenchOptions {
 
 // ---- the load generator ---------------------------------------------------------------------
 
-function connected(port: number, onread?: { buffer: Buffer; callback: (bytes: number) => boolean }): Promise<Socket> {
+/**
+ * Where a transfer's client connection comes from: a port on 127.0.0.1 to connect to, or a function
+ * that yields a connection the other side made (the Node.js floor relay dials out, as the agent
+ * does; see bench/relayFloor.js).
+ */
+type Endpoint = number | (() => Promise<Socket>);
+
+async function connected(endpoint: Endpoint, onread?: { buffer: Buffer; callback: (bytes: number) => boolean }): Promise<Socket> {
+    if (typeof endpoint === "function") {
+        const socket = await endpoint();
+        // An accepted socket reads into buffers of its own: the callback only counts.
+        if (onread) socket.on("data", (chunk: Buffer) => onread.callback(chunk.length));
+        return socket;
+    }
+    const port = endpoint;
     return new Promise((resolve, reject) => {
         const socket = connect({ host: "127.0.0.1", port, noDelay: true, ...(onread ? { onread } : {}) });
         socket.once("connect", () => {
@@ -148,9 +162,9 @@ interface Download {
     received(): number;
 }
 
-async function openDownload(port: number): Promise<Download> {
+async function openDownload(endpoint: Endpoint): Promise<Download> {
     let received = 0;
-    const socket = await connected(port, { buffer: downloadBuffer, callback: (bytes) => ((received += bytes), true) });
+    const socket = await connected(endpoint, { buffer: downloadBuffer, callback: (bytes) => ((received += bytes), true) });
     return { socket, received: () => received };
 }
 
@@ -170,9 +184,9 @@ function receive({ socket, received }: Download, bytes: number, span?: MeasuredS
 }
 
 /** Downloads `bytes` through `port`; resolves with the elapsed milliseconds (connect included). */
-async function download(port: number, bytes: number, span?: MeasuredSpan): Promise<number> {
+async function download(endpoint: Endpoint, bytes: number, span?: MeasuredSpan): Promise<number> {
     const started = performance.now();
-    await receive(await openDownload(port), bytes, span);
+    await receive(await openDownload(endpoint), bytes, span);
     return performance.now() - started;
 }
 
@@ -184,9 +198,9 @@ const uploadBlock = Buffer.alloc(MiB, 0x75);
  * one byte and closes); resolves with the elapsed milliseconds (connect included, until that
  * answer: every byte has reached the target).
  */
-async function upload(port: number, bytes: number, span?: MeasuredSpan): Promise<number> {
+async function upload(endpoint: Endpoint, bytes: number, span?: MeasuredSpan): Promise<number> {
     const started = performance.now();
-    const socket = await connected(port);
+    const socket = await connected(endpoint);
     span?.begin();
     await new Promise<void>((resolve, reject) => {
         let answer = "";
@@ -229,8 +243,8 @@ interface MeasuredSpan {
 }
 
 /** Round trips of 64 bytes over one connection; microseconds each. */
-async function pingPersistent(port: number, count: number, span?: MeasuredSpan): Promise<number[]> {
-    const socket = await connected(port);
+async function pingPersistent(endpoint: Endpoint, count: number, span?: MeasuredSpan): Promise<number[]> {
+    const socket = await connected(endpoint);
     const message = Buffer.alloc(64, 0x61);
     const samples: number[] = [];
     let waiting: (() => void) | undefined;
@@ -576,18 +590,38 @@ function listening(port: number): boolean {
  * Node.js relay is one process for all of them (warmed up like the agent); socat runs without
  * `fork`, one process per connection, so the process measured is the one that carried it.
  */
-async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ next(): Promise<{ port: number; pid: number }>; stop(): Promise<void> }> {
+async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ next(): Promise<{ endpoint: Endpoint; pid: number }>; stop(): Promise<void> }> {
     if (kind === "node") {
-        const child = spawn(process.execPath, [join(__dirname, "relayFloor.js"), String(targetPort)], { stdio: ["pipe", "pipe", "inherit"] });
-        const port = await new Promise<number>((resolve, reject) => {
-            child.stdout?.once("data", (line: Buffer) => resolve(Number(line.toString().trim())));
+        // It dials out to us for every connection (as the agent dials the relay): listen, and
+        // hand out each connection it makes.
+        const server = createServer({ noDelay: true });
+        const accepted: Socket[] = [];
+        const waiting: ((socket: Socket) => void)[] = [];
+        server.on("connection", (socket: Socket) => {
+            const take = waiting.shift();
+            if (take) take(socket);
+            else accepted.push(socket);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const clientPort = (server.address() as AddressInfo).port;
+        const child = spawn(process.execPath, [join(__dirname, "relayFloor.js"), String(clientPort), String(targetPort)], { stdio: ["pipe", "pipe", "inherit"] });
+        await new Promise<void>((resolve, reject) => {
+            child.stdout?.once("data", () => resolve());
             child.once("exit", (code) => reject(new Error(`floor relay exited ${code}`)));
         });
+        const dialed = (): Promise<Socket> =>
+            new Promise((resolve) => {
+                const ready = accepted.shift();
+                if (ready) resolve(ready);
+                else waiting.push(resolve);
+                child.stdin?.write("\n");
+            });
         return {
-            next: async () => ({ port, pid: child.pid! }),
+            next: async () => ({ endpoint: dialed, pid: child.pid! }),
             stop: async () => {
                 child.stdin?.end();
                 await exited(child);
+                await new Promise<void>((resolve) => server.close(() => resolve()));
             },
         };
     }
@@ -609,7 +643,7 @@ async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ n
             });
             current = child;
             await waitFor(async () => listening(port), { timeoutMs: 10_000, what: `socat listening on ${port}`, intervalMs: 5 });
-            return { port, pid: child.pid! };
+            return { endpoint: port, pid: child.pid! };
         },
         stop: stopCurrent,
     };
@@ -619,18 +653,18 @@ async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ n
 async function measureFloor(kind: FloorKind, targetPort: number, options: BenchOptions, warmBytes: number): Promise<FloorRun> {
     const relay = await startFloorRelay(kind, targetPort);
     try {
-        await upload((await relay.next()).port, warmBytes);
-        await download((await relay.next()).port, warmBytes);
-        await pingPersistent((await relay.next()).port, options.pingCount);
+        await upload((await relay.next()).endpoint, warmBytes);
+        await download((await relay.next()).endpoint, warmBytes);
+        await pingPersistent((await relay.next()).endpoint, options.pingCount);
         let next = await relay.next();
         const pingCpu = cpuSpan(next.pid);
-        const samples = (await pingPersistent(next.port, options.pingCount, pingCpu)).sort((a, b) => a - b);
+        const samples = (await pingPersistent(next.endpoint, options.pingCount, pingCpu)).sort((a, b) => a - b);
         next = await relay.next();
         const pushCpu = cpuSpan(next.pid);
-        const pushMs = await upload(next.port, options.bulkBytes, pushCpu);
+        const pushMs = await upload(next.endpoint, options.bulkBytes, pushCpu);
         next = await relay.next();
         const pullCpu = cpuSpan(next.pid);
-        const pullMs = await download(next.port, options.bulkBytes, pullCpu);
+        const pullMs = await download(next.endpoint, options.bulkBytes, pullCpu);
         const gib = options.bulkBytes / 1024 ** 3;
         return {
             roundTripCpuMicros: pingCpu.micros() / options.pingCount,

@@ -1,40 +1,127 @@
-// The bench's Node.js floor: a plain TCP relay in Node.js, no SSH and no encryption, in front of the
-// target. Whatever it costs per round trip and per GiB is what the runtime alone costs (event loop,
-// streams, system calls) before the agent does any SSH framing or AES-GCM; set beside the agent
-// and beside socat (the same relay in C), it shows how much of the agent's distance to OpenSSH is
-// the runtime's. Written as a Node.js user would write it: pipe() both ways, Nagle off as in the
-// agent, half-close carried across (the bench's upload waits for the target's answer after its
-// last byte).
+// The bench's Node.js floor: a TCP relay in plain Node.js, no SSH and no encryption, between the
+// bench's client and the target. What it costs per round trip and per GiB is what the runtime alone
+// costs (event loop, streams, system calls) before any SSH framing or AES-GCM; set beside the agent,
+// and beside socat doing the same in C, it splits the agent's distance to OpenSSH into the part its
+// SSH layer costs and the part its runtime does.
 //
-// Usage: node relayFloor.js TARGET_PORT. Prints the port it listens on (127.0.0.1) as one line,
-// then relays until stdin closes.
+// It is the best such relay we know how to write, not a naive pipe(), so the floor is a floor:
+// - like the agent, it makes both connections itself (the agent dials the relay and the target;
+//   nothing in it accepts), which lets both sockets read through `onread` into its own buffers;
+// - reads land in 256 KiB slabs with no allocation per read (as the agent's relayReads.ts), each
+//   read's bytes are written on as a view of the slab, with no callback per write, and a slab is
+//   written again only once the other socket has completed every write it was given;
+// - Nagle is off (as in the agent), backpressure pauses the reading side, half-close is carried.
+// A naive pipe() relay measured about twice socat's CPU per GiB pulling here, this one about 1.2 times
+// (2026-12-07, connector/README.md "What the floors say").
+//
+// Usage: node relayFloor.js CLIENT_PORT TARGET_PORT. Prints "ready" once, then for every line read
+// on stdin dials 127.0.0.1:CLIENT_PORT (the bench, listening) and 127.0.0.1:TARGET_PORT and relays
+// between them; exits when stdin closes.
 "use strict";
 const net = require("node:net");
 
-const targetPort = Number(process.argv[2]);
-if (!Number.isInteger(targetPort) || targetPort <= 0 || targetPort > 65535) {
-    process.stderr.write(`relayFloor: TARGET_PORT must be a port number, got '${process.argv[2]}'\n`);
-    process.exit(2);
+const [clientPort, targetPort] = process.argv.slice(2, 4).map(Number);
+for (const [name, port] of [["CLIENT_PORT", clientPort], ["TARGET_PORT", targetPort]]) {
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+        process.stderr.write(`relayFloor: ${name} must be a port number\nusage: node relayFloor.js CLIENT_PORT TARGET_PORT\n`);
+        process.exit(2);
+    }
 }
 
-const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
-    const target = net.connect({ host: "127.0.0.1", port: targetPort, allowHalfOpen: true, noDelay: true });
+const SLAB_BYTES = 256 * 1024;
+const MIN_READ_BYTES = 64 * 1024;
+const RING_SLABS = 4;
+
+/**
+ * Read buffers for one socket: the unused rest of the current slab. When a slab is full, an older
+ * one is written again only if the other socket has written everything it was given (its
+ * `writableLength` counts bytes until their write completed, and writes complete in order), so no
+ * view still waiting to be written is ever overwritten; otherwise a new slab is taken and the old
+ * ones are left to the GC.
+ */
+class SlabReads {
+    constructor(sinkIdle) {
+        this.sinkIdle = sinkIdle;
+        this.ring = [this.newSlab()];
+        this.current = this.ring[0];
+        this.offset = 0;
+    }
+    newSlab() {
+        return Buffer.allocUnsafeSlow(SLAB_BYTES);
+    }
+    next() {
+        if (SLAB_BYTES - this.offset < MIN_READ_BYTES) {
+            const reusable = this.sinkIdle() ? this.ring.find((slab) => slab !== this.current) : undefined;
+            if (reusable) {
+                this.current = reusable;
+            } else {
+                this.current = this.newSlab();
+                this.ring.push(this.current);
+                if (this.ring.length > RING_SLABS) this.ring.shift();
+            }
+            this.offset = 0;
+        }
+        return this.current.subarray(this.offset);
+    }
+    take(length) {
+        const view = this.current.subarray(this.offset, this.offset + length);
+        this.offset += length;
+        return view;
+    }
+}
+
+/** Dials `port` with reads going to `sink()` (set once both sockets exist). */
+function dial(port, sink) {
+    const reads = new SlabReads(() => sink().writableLength === 0);
+    const socket = net.connect({
+        host: "127.0.0.1",
+        port,
+        noDelay: true,
+        allowHalfOpen: true,
+        onread: {
+            buffer: () => reads.next(),
+            callback: (length) => {
+                const out = sink();
+                if (out.write(reads.take(length))) return true;
+                // false pauses this socket (net's onread contract) until the other side drains.
+                out.once("drain", () => socket.resume());
+                return false;
+            },
+        },
+    });
+    return socket;
+}
+
+function relayOnce() {
+    let client;
+    let target;
+    client = dial(clientPort, () => target);
+    target = dial(targetPort, () => client);
     const abort = () => {
         client.destroy();
         target.destroy();
     };
-    client.on("error", abort);
-    target.on("error", abort);
-    client.pipe(target);
-    target.pipe(client);
-    // Both directions ended: nothing more can pass.
-    let ended = 0;
+    for (const [from, to] of [[client, target], [target, client]]) {
+        from.on("error", abort);
+        from.once("end", () => to.end());
+    }
+    let finished = 0;
     const onFinish = () => {
-        if (++ended === 2) abort();
+        if (++finished === 2) abort();
     };
     client.once("finish", onFinish);
     target.once("finish", onFinish);
+}
+
+let pendingInput = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (text) => {
+    pendingInput += text;
+    let newline;
+    while ((newline = pendingInput.indexOf("\n")) >= 0) {
+        pendingInput = pendingInput.slice(newline + 1);
+        relayOnce();
+    }
 });
-server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}\n`));
 process.stdin.on("end", () => process.exit(0));
-process.stdin.resume();
+process.stdout.write("ready\n");
