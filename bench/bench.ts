@@ -596,10 +596,10 @@ async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ n
         // hand out each connection it makes.
         const server = createServer({ noDelay: true });
         const accepted: Socket[] = [];
-        const waiting: ((socket: Socket) => void)[] = [];
+        const waiting: { resolve(socket: Socket): void; reject(err: Error): void }[] = [];
         server.on("connection", (socket: Socket) => {
             const take = waiting.shift();
-            if (take) take(socket);
+            if (take) take.resolve(socket);
             else accepted.push(socket);
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -609,11 +609,19 @@ async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ n
             child.stdout?.once("data", () => resolve());
             child.once("exit", (code) => reject(new Error(`floor relay exited ${code}`)));
         });
+        // A relay that died would never dial: fail the measurement instead of waiting forever.
+        let died: Error | undefined;
+        child.once("exit", (code, signal) => {
+            died = new Error(`floor relay exited (${code ?? signal}) before dialing`);
+            for (const take of waiting.splice(0)) take.reject(died);
+        });
+        // One line on its stdin asks for one connection.
         const dialed = (): Promise<Socket> =>
-            new Promise((resolve) => {
+            new Promise((resolve, reject) => {
+                if (died) return reject(died);
                 const ready = accepted.shift();
-                if (ready) resolve(ready);
-                else waiting.push(resolve);
+                if (ready) return resolve(ready);
+                waiting.push({ resolve, reject });
                 child.stdin?.write("\n");
             });
         return {
