@@ -7,9 +7,10 @@
 // It is the best such relay we know how to write, not a naive pipe(), so the floor is a floor:
 // - like the agent, it makes both connections itself (the agent dials the relay and the target;
 //   nothing in it accepts), which lets both sockets read through `onread` into its own buffers;
-// - reads land in 256 KiB slabs with no allocation per read (as the agent's relayReads.ts), each
-//   read's bytes are written on as a view of the slab, with no callback per write, and a slab is
-//   written again only once the other socket has completed every write it was given;
+// - reads land in 256 KiB slabs with no allocation per read (the agent's own SlabReads from
+//   connector/ssh2/relayReads.ts), each read's bytes are written on as a view of the slab, with no
+//   callback per write, and a slab is written again only once the other socket has completed
+//   every write it was given;
 // - Nagle is off (as in the agent), backpressure pauses the reading side, half-close is carried.
 // A naive pipe() relay measured about twice socat's CPU per GiB pulling here, this one about 1.2 times
 // (2026-12-07, connector/README.md "What the floors say").
@@ -28,51 +29,17 @@ for (const [name, port] of [["CLIENT_PORT", clientPort], ["TARGET_PORT", targetP
     }
 }
 
-const SLAB_BYTES = 256 * 1024;
-const MIN_READ_BYTES = 64 * 1024;
-const RING_SLABS = 4;
-
-/**
- * Read buffers for one socket: the unused rest of the current slab. When a slab is full, an older
- * one is written again only if the other socket has written everything it was given (its
- * `writableLength` counts bytes until their write completed, and writes complete in order), so no
- * view still waiting to be written is ever overwritten; otherwise a new slab is taken and the old
- * ones are left to the GC.
- */
-class SlabReads {
-    constructor(sinkIdle) {
-        this.sinkIdle = sinkIdle;
-        this.ring = [this.newSlab()];
-        this.current = this.ring[0];
-        this.offset = 0;
-    }
-    newSlab() {
-        return Buffer.allocUnsafeSlow(SLAB_BYTES);
-    }
-    next() {
-        if (SLAB_BYTES - this.offset < MIN_READ_BYTES) {
-            const reusable = this.sinkIdle() ? this.ring.find((slab) => slab !== this.current) : undefined;
-            if (reusable) {
-                this.current = reusable;
-            } else {
-                this.current = this.newSlab();
-                this.ring.push(this.current);
-                if (this.ring.length > RING_SLABS) this.ring.shift();
-            }
-            this.offset = 0;
-        }
-        return this.current.subarray(this.offset);
-    }
-    take(length) {
-        const view = this.current.subarray(this.offset, this.offset + length);
-        this.offset += length;
-        return view;
-    }
-}
+// The agent's own relay read allocator (compiled: the bench builds dist/ before it runs), so the
+// floor reads exactly as the agent reads. Its guard decides when a full slab may be written again:
+// here, once the other socket has completed every write it was given (its `writableLength` counts
+// bytes until their write completed, and writes complete in order), so no view still waiting to be
+// written is overwritten; otherwise it takes a new slab and leaves the old ones to the GC.
+const { SlabReads } = require("../dist/connector/ssh2/relayReads.js");
 
 /** Dials `port` with reads going to `sink()` (set once both sockets exist). */
 function dial(port, sink) {
-    const reads = new SlabReads(() => sink().writableLength === 0);
+    const reads = new SlabReads();
+    reads.guard = { stillFollowing: () => true, free: () => sink().writableLength === 0 };
     const socket = net.connect({
         host: "127.0.0.1",
         port,
@@ -82,7 +49,9 @@ function dial(port, sink) {
             buffer: () => reads.next(),
             callback: (length) => {
                 const out = sink();
-                if (out.write(reads.take(length))) return true;
+                const more = out.write(reads.take(length));
+                reads.afterRead();
+                if (more) return true;
                 // false pauses this socket (net's onread contract) until the other side drains.
                 out.once("drain", () => socket.resume());
                 return false;
