@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --relay-glibc-tunables T] [-- --profile] [-- --bulk-only] [-- --compare FILE]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --relay-glibc-tunables T] [-- --profile] [-- --bulk-only | --latency-only] [-- --compare FILE]
 //                [-- --out DIR] [-- --no-build]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
@@ -38,6 +38,8 @@ interface BenchOptions {
     readonly quick: boolean;
     /** Only the throughput/CPU rows, both directions (for A/B runs of data-path changes); writes no latest*.json. */
     readonly bulkOnly: boolean;
+    /** Only the persistent-stream rows (p50, p99, CPU per round trip; for A/B runs of latency changes); writes no latest*.json. */
+    readonly latencyOnly: boolean;
     /** The agent writes a V8 CPU profile into bench/results/profiles when it exits. */
     readonly profile: boolean;
     /** Node/V8 flags for the agent process: AGENT_NODE_FLAGS (what production runs) unless given. */
@@ -82,6 +84,7 @@ function parseOptions(argv: string[]): BenchOptions {
         options: {
             quick: { type: "boolean", default: false },
             "bulk-only": { type: "boolean", default: false },
+            "latency-only": { type: "boolean", default: false },
             profile: { type: "boolean", default: false },
             runs: { type: "string" },
             streams: { type: "string" },
@@ -97,9 +100,11 @@ function parseOptions(argv: string[]): BenchOptions {
         },
     });
     const quick = values.quick === true;
+    if (values["bulk-only"] === true && values["latency-only"] === true) throw new Error("--bulk-only and --latency-only exclude each other: give one");
     const common = {
         quick,
         bulkOnly: values["bulk-only"] === true,
+        latencyOnly: values["latency-only"] === true,
         profile: values.profile === true,
         nodeFlags: values["node-flags"] === undefined ? AGENT_NODE_FLAGS : values["node-flags"].split(" ").filter(Boolean),
         runs: positiveInteger(values.runs, "--runs", quick ? 1 : 3),
@@ -743,13 +748,14 @@ function format(value: number): string {
     return value.toFixed(2);
 }
 
-function printTable(metrics: readonly Metric[], ceilingMBps: number): void {
+/** The table of metrics; the raw loopback ceiling last when it was measured (not with --latency-only). */
+function printTable(metrics: readonly Metric[], ceilingMBps?: number): void {
     const lines: string[][] = [["metric", "unit", "agent", "OpenSSH", "agent/OpenSSH", "target"]];
     for (const metric of metrics) {
         const r = row(metric);
         lines.push([metric.name, metric.unit, format(r.agent), format(r.openssh), `${format(r.ratio)}x`, metric.target ?? ""]);
     }
-    lines.push(["raw loopback TCP (ceiling)", "MB/s", format(ceilingMBps), "", "", ""]);
+    if (ceilingMBps !== undefined) lines.push(["raw loopback TCP (ceiling)", "MB/s", format(ceilingMBps), "", "", ""]);
     process.stdout.write(`${renderTable(lines, [0, 1]).join("\n")}\n`);
 }
 
@@ -792,7 +798,7 @@ async function main(): Promise<void> {
     try {
         options = parseOptions(process.argv.slice(2));
     } catch (err) {
-        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only] [--runs N] [--streams N] [--bulk-mib N] [--relay-glibc-tunables T] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
+        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only | --latency-only] [--runs N] [--streams N] [--bulk-mib N] [--relay-glibc-tunables T] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
         process.exit(2);
     }
     const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
@@ -893,6 +899,35 @@ async function main(): Promise<void> {
             logMedians(metric);
             return metric;
         };
+
+        // The persistent-stream rows: p50 and p99 of round trips on one open stream, and the tunnel
+        // process's CPU per round trip.
+        const roundTrips = async () => {
+            const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
+            const roundTripCpu: Record<string, number[]> = { agent: [], openssh: [] };
+            await measure(P50_PERSISTENT, "us", "lower", "<= 1.1x", async (c) => {
+                // The tunnel process's CPU per round trip: on two shared cores its processing of the two
+                // messages sits on the round trip's path, so this is what the p50 moves with, measured
+                // without the machine's wake-up latency in it.
+                const cpu = cpuSpan(c.pid()!);
+                const samples = (await pingPersistent(c.directPort, options.pingCount, cpu)).sort((a, b) => a - b);
+                const cpuMicros = cpu.micros() / options.pingCount;
+                roundTripCpu[c.name]!.push(cpuMicros);
+                persistent[c.name]!.push(samples);
+                log(`persistent stream, ${c.name === "agent" ? "agent" : "OpenSSH"}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
+                return quantile(samples, 0.5);
+            });
+            metrics.push({ name: "latency p99, persistent stream", unit: "us", better: "lower", agent: persistent.agent!.map((s) => quantile(s, 0.99)), openssh: persistent.openssh!.map((s) => quantile(s, 0.99)) });
+            metrics.push({ name: ROUND_TRIP_CPU, unit: "us", better: "lower", agent: roundTripCpu.agent!, openssh: roundTripCpu.openssh! });
+        };
+
+        if (options.latencyOnly) {
+            await roundTrips();
+            process.stdout.write("\n");
+            printTable(metrics);
+            printComparison(options, metrics);
+            return;
+        }
 
         const ceiling: number[] = [];
         for (let run = 0; run < options.runs; run++) ceiling.push(options.bulkBytes / 1e6 / ((await download(target.port, options.bulkBytes)) / 1000));
@@ -1007,23 +1042,8 @@ async function main(): Promise<void> {
             printComparison(options, metrics);
             return;
         }
-        const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
-        const roundTripCpu: Record<string, number[]> = { agent: [], openssh: [] };
+        await roundTrips();
         const fresh: Record<string, number[][]> = { agent: [], openssh: [] };
-        await measure(P50_PERSISTENT, "us", "lower", "<= 1.1x", async (c) => {
-            // The tunnel process's CPU per round trip: on two shared cores its processing of the two
-            // messages sits on the round trip's path, so this is what the p50 moves with, measured
-            // without the machine's wake-up latency in it.
-            const cpu = cpuSpan(c.pid()!);
-            const samples = (await pingPersistent(c.directPort, options.pingCount, cpu)).sort((a, b) => a - b);
-            const cpuMicros = cpu.micros() / options.pingCount;
-            roundTripCpu[c.name]!.push(cpuMicros);
-            persistent[c.name]!.push(samples);
-            log(`persistent stream, ${c.name === "agent" ? "agent" : "OpenSSH"}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
-            return quantile(samples, 0.5);
-        });
-        metrics.push({ name: "latency p99, persistent stream", unit: "us", better: "lower", agent: persistent.agent!.map((s) => quantile(s, 0.99)), openssh: persistent.openssh!.map((s) => quantile(s, 0.99)) });
-        metrics.push({ name: ROUND_TRIP_CPU, unit: "us", better: "lower", agent: roundTripCpu.agent!, openssh: roundTripCpu.openssh! });
         await measure("latency p50, new connection per request", "us", "lower", "<= 1.2x", async (c) => {
             const samples = (await pingNewConnection(c.directPort, options.connectCount)).sort((a, b) => a - b);
             fresh[c.name]!.push(samples);

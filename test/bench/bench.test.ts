@@ -31,6 +31,7 @@ describe("npm run bench", function () {
         [["--bulk-mib", "1.5"], /--bulk-mib needs a positive integer, got '1.5'/],
         [["--relay-glibc-tunables", "rep_movsb=1"], /--relay-glibc-tunables needs glibc\.<namespace>\.<name>=<value> items separated by ':', got 'rep_movsb=1'/],
         [["--fast"], /Unknown option '--fast'/],
+        [["--bulk-only", "--latency-only"], /--bulk-only and --latency-only exclude each other: give one/],
         [["--compare", "/nonexistent/report.json"], /--compare \/nonexistent\/report\.json: cannot read it \(ENOENT\)/],
     ] as const) {
         it(`refuses ${args.join(" ")} before measuring anything, with usage and exit code 2`, () => {
@@ -117,6 +118,25 @@ describe("npm run bench", function () {
             const once = metric.name.startsWith("peak RSS") || metric.name.startsWith("reconnect");
             assert.equal(metric.runs?.agent.length, once ? 1 : 2, metric.name);
             assert.equal(metric.runs?.openssh.length, once ? 1 : 2, metric.name);
+        }
+    });
+
+    it("--latency-only measures the persistent-stream rows alone, and writes no report", () => {
+        const dir = mkdtempSync(join(tmpdir(), "bench-latency-"));
+        try {
+            const run = bench(["--quick", "--latency-only", "--runs", "2", "--relay-glibc-tunables", "glibc.cpu.x86_rep_movsb_threshold=4194304", "--no-build", "--out", dir], 120_000);
+            assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
+            const rows = run.stdout.split("\n").filter((line) => /^\S.*\s(us|ms|MB\/s|MiB|s)\s+\S/.test(line) && !line.startsWith("["));
+            assert.deepEqual(
+                rows.map((line) => line.split(/\s{2,}/)[0]),
+                ["latency p50, persistent stream", "latency p99, persistent stream", "CPU per round trip, persistent stream (tunnel process)"],
+                run.stdout,
+            );
+            assert.equal((run.stdout.match(/persistent stream, (agent|OpenSSH): p50 /g) ?? []).length, 4, "two runs of each contender");
+            assert.doesNotMatch(run.stdout, /throughput|floor|raw loopback/);
+            assert.deepEqual(readdirSync(dir), [], "an A/B run is not a report");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
         }
     });
 });
