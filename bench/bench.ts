@@ -90,7 +90,7 @@ function parseOptions(argv: string[]): BenchOptions {
             streams: { type: "string" },
             // bytes per bulk transfer, in MiB (default 1024, --quick 128)
             "bulk-mib": { type: "string" },
-            // GLIBC_TUNABLES for the relay's sshd, e.g. glibc.cpu.x86_rep_movsb_threshold=4194304 (see connector/README.md)
+            // GLIBC_TUNABLES for the relay's sshd, e.g. glibc.cpu.x86_rep_movsb_threshold=4194304 (see connector/PERFORMANCE.md)
             "relay-glibc-tunables": { type: "string" },
             // e.g. --node-flags="" to measure the agent without AGENT_NODE_FLAGS
             "node-flags": { type: "string" },
@@ -866,7 +866,7 @@ async function main(): Promise<void> {
         // its CPU in memmove, through another under 4%, and a session kept its mode for every
         // transfer it carried, whichever contender was its peer: glibc's `rep movsb` copy of each
         // 32 KiB payload is ten times slower at some buffer alignments on AMD, and the alignment is
-        // fixed per session (connector/README.md; --relay-glibc-tunables removes it). With one
+        // fixed per session (connector/PERFORMANCE.md; --relay-glibc-tunables removes it). With one
         // session per contender for all runs, that draw decided the direct rows; a session per run
         // makes the runs independent draws, and the median no longer rests on one.
         const newSessions = async () => {

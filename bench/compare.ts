@@ -165,7 +165,7 @@ export function comparisonTable(before: BenchReport, beforeFile: string, now: Be
     const tunables = (r: BenchReport) => r.relayGlibcTunables ?? "none";
     if (tunables(before) !== tunables(now)) {
         out.push(
-            `note: the relay's sshd ran with other GLIBC_TUNABLES (before: ${tunables(before)}, now: ${tunables(now)}): its cost per byte differs, which moves the direct rows (connector/README.md, "sshd's cost depends on its session")`,
+            `note: the relay's sshd ran with other GLIBC_TUNABLES (before: ${tunables(before)}, now: ${tunables(now)}): its cost per byte differs, which moves the direct rows (connector/PERFORMANCE.md, "sshd's cost depends on its session")`,
         );
     }
     return [...out, ...renderTable(lines, [0, 5])];
