@@ -34,7 +34,7 @@ const ROOT = resolve(__dirname, "..");
 const CIPHER = DEFAULT_CIPHERS[0]!;
 const MiB = 1024 * 1024;
 
-interface BenchOptions {
+export interface BenchOptions {
     readonly quick: boolean;
     /** Only the throughput/CPU rows, both directions (for A/B runs of data-path changes); writes no latest*.json. */
     readonly bulkOnly: boolean;
@@ -77,7 +77,8 @@ function glibcTunables(value: string | undefined): string | undefined {
     return value;
 }
 
-function parseOptions(argv: string[]): BenchOptions {
+/** The command line, checked: throws naming the option and what it needs (the bench prints it with the usage and exits 2). */
+export function parseOptions(argv: string[]): BenchOptions {
     const { values } = parseArgs({
         args: argv,
         strict: true,
@@ -1114,7 +1115,10 @@ async function main(): Promise<void> {
     }
 }
 
-main().catch((err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exit(1);
-});
+// Run when started as a script; imported (the bench's tests check parseOptions), it only defines.
+if (require.main === module) {
+    main().catch((err: unknown) => {
+        process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+        process.exit(1);
+    });
+}

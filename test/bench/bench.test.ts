@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parseOptions } from "../../bench/bench";
 import { loadReport } from "../../bench/compare";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -26,6 +27,8 @@ describe("npm run bench", function () {
     before(() => (out = mkdtempSync(join(tmpdir(), "bench-smoke-"))));
     after(() => rmSync(out, { recursive: true, force: true }));
 
+    // Each refusal is checked on the parser itself; one of them also through the command line,
+    // for the exit code and the usage that every refusal gets.
     for (const [args, message] of [
         [["--runs", "0"], /--runs needs a positive integer, got '0'/],
         [["--bulk-mib", "1.5"], /--bulk-mib needs a positive integer, got '1.5'/],
@@ -34,14 +37,18 @@ describe("npm run bench", function () {
         [["--bulk-only", "--latency-only"], /--bulk-only and --latency-only exclude each other: give one/],
         [["--compare", "/nonexistent/report.json"], /--compare \/nonexistent\/report\.json: cannot read it \(ENOENT\)/],
     ] as const) {
-        it(`refuses ${args.join(" ")} before measuring anything, with usage and exit code 2`, () => {
-            const run = bench([...args], 30_000);
-            assert.equal(run.status, 2, run.stderr);
-            assert.match(run.stderr, message);
-            assert.match(run.stderr, /usage: npm run bench -- /);
-            assert.doesNotMatch(run.stdout, /\[bench\]/);
+        it(`refuses ${args.join(" ")}, naming the option and what it needs`, () => {
+            assert.throws(() => parseOptions([...args]), message);
         });
     }
+
+    it("refuses a bad option before measuring anything, with usage and exit code 2", () => {
+        const run = bench(["--runs", "0"], 30_000);
+        assert.equal(run.status, 2, run.stderr);
+        assert.match(run.stderr, /--runs needs a positive integer, got '0'/);
+        assert.match(run.stderr, /usage: npm run bench -- /);
+        assert.doesNotMatch(run.stdout, /\[bench\]/);
+    });
 
     // Uses dist/ as `npm test` built it; run alone without a build, the bench itself fails naming the fix.
     it("runs quick end to end against agent and OpenSSH, prints the table and writes a complete report", () => {
