@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --relay-glibc-tunables T] [-- --profile] [-- --bulk-only | --latency-only] [-- --compare FILE]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --relay-glibc-tunables T] [-- --tcp-congestion-control NAME] [-- --profile] [-- --bulk-only | --latency-only] [-- --compare FILE]
 //                [-- --out DIR] [-- --no-build]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
@@ -48,6 +48,8 @@ export interface BenchOptions {
     readonly bulkBytes: number;
     /** GLIBC_TUNABLES for the relay's sshd only (both contenders share it); undefined: sshd as installed. */
     readonly relayGlibcTunables: string | undefined;
+    /** net.ipv4.tcp_congestion_control for the run (set, then restored); undefined: the machine's as it is. */
+    readonly tcpCongestionControl: string | undefined;
     readonly pingCount: number;
     readonly connectCount: number;
     readonly streams: number;
@@ -66,6 +68,56 @@ function positiveInteger(value: string | undefined, option: string, fallback: nu
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${option} needs a positive integer, got '${value}'`);
     return n;
+}
+
+const CONGESTION_CONTROL = "/proc/sys/net/ipv4/tcp_congestion_control";
+const AVAILABLE_CONGESTION_CONTROL = "/proc/sys/net/ipv4/tcp_available_congestion_control";
+
+/** A TCP congestion control this machine's kernel has (net.ipv4.tcp_available_congestion_control). */
+function congestionControl(value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    let available: string[];
+    try {
+        available = readFileSync(AVAILABLE_CONGESTION_CONTROL, "utf8").trim().split(/\s+/);
+    } catch {
+        throw new Error(`--tcp-congestion-control needs ${AVAILABLE_CONGESTION_CONTROL}, which this machine does not have (not Linux?)`);
+    }
+    if (!available.includes(value)) {
+        throw new Error(`--tcp-congestion-control needs one of ${available.join(", ")} (net.ipv4.tcp_available_congestion_control), got '${value}'`);
+    }
+    return value;
+}
+
+/**
+ * The TCP congestion control every socket of the run gets (all of them are on this machine, the
+ * relay's included): `wanted` set as the system default (root), or the machine's as it is. Under
+ * bbr, the relay's sshd paces its sends with a timer per burst, which costs it CPU and depends on
+ * how its peer acknowledges (connector/PERFORMANCE.md, "TCP congestion control").
+ */
+function useCongestionControl(wanted: string | undefined): { inEffect: string; was: string; restore(): void } {
+    const was = readFileSync(CONGESTION_CONTROL, "utf8").trim();
+    if (wanted === undefined || wanted === was) return { inEffect: was, was, restore: () => undefined };
+    try {
+        writeFileSync(CONGESTION_CONTROL, wanted);
+    } catch (err) {
+        throw new Error(`--tcp-congestion-control ${wanted}: cannot set net.ipv4.tcp_congestion_control (${(err as NodeJS.ErrnoException).code ?? String(err)}); it needs root`);
+    }
+    let restored = false;
+    const restore = () => {
+        if (restored) return;
+        restored = true;
+        writeFileSync(CONGESTION_CONTROL, was);
+    };
+    // An interrupted run must not leave the machine changed.
+    process.once("exit", restore);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        process.once(signal, () => {
+            restore();
+            process.exit(130);
+        });
+    }
+    // Read back, so the log says what the kernel really took.
+    return { inEffect: readFileSync(CONGESTION_CONTROL, "utf8").trim(), was, restore };
 }
 
 /** A GLIBC_TUNABLES value: colon-separated `glibc.<namespace>.<name>=<value>` items. */
@@ -93,6 +145,8 @@ export function parseOptions(argv: string[]): BenchOptions {
             "bulk-mib": { type: "string" },
             // GLIBC_TUNABLES for the relay's sshd, e.g. glibc.cpu.x86_rep_movsb_threshold=4194304 (see connector/PERFORMANCE.md)
             "relay-glibc-tunables": { type: "string" },
+            // net.ipv4.tcp_congestion_control for the run, e.g. cubic (AWS's default) on a bbr machine; restored at the end
+            "tcp-congestion-control": { type: "string" },
             // e.g. --node-flags="" to measure the agent without AGENT_NODE_FLAGS
             "node-flags": { type: "string" },
             compare: { type: "string" },
@@ -114,6 +168,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         outDir: values.out === undefined ? join(ROOT, "bench", "results") : resolve(values.out),
         noBuild: values["no-build"] === true,
         relayGlibcTunables: glibcTunables(values["relay-glibc-tunables"]),
+        tcpCongestionControl: congestionControl(values["tcp-congestion-control"]),
         compare: values.compare === undefined ? undefined : { file: values.compare, report: loadReport(values.compare) },
     };
     const bulkBytes = positiveInteger(values["bulk-mib"], "--bulk-mib", quick ? 128 : 1024) * MiB;
@@ -765,13 +820,14 @@ function reportMetrics(metrics: readonly Metric[]) {
     return metrics.map((m) => ({ ...m, runs: { agent: m.agent, openssh: m.openssh }, ...row(m) }));
 }
 
-function printComparison(options: BenchOptions, metrics: readonly Metric[]): void {
+function printComparison(options: BenchOptions, metrics: readonly Metric[], tcpCongestionControl: string): void {
     if (!options.compare) return;
     const now: BenchReport = {
         date: new Date().toISOString(),
         quick: options.quick,
         runs: options.runs,
         relayGlibcTunables: options.relayGlibcTunables ?? null,
+        tcpCongestionControl,
         metrics: reportMetrics(metrics),
     };
     process.stdout.write(`\n${comparisonTable(options.compare.report, options.compare.file, now).join("\n")}\n`);
@@ -799,7 +855,7 @@ async function main(): Promise<void> {
     try {
         options = parseOptions(process.argv.slice(2));
     } catch (err) {
-        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only | --latency-only] [--runs N] [--streams N] [--bulk-mib N] [--relay-glibc-tunables T] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
+        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only | --latency-only] [--runs N] [--streams N] [--bulk-mib N] [--relay-glibc-tunables T] [--tcp-congestion-control NAME] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
         process.exit(2);
     }
     const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
@@ -819,6 +875,12 @@ async function main(): Promise<void> {
         process.exit(2);
     }
 
+    const congestion = useCongestionControl(options.tcpCongestionControl);
+    log(
+        congestion.inEffect === congestion.was
+            ? `TCP congestion control: ${congestion.inEffect} (${options.tcpCongestionControl ? "as asked, the machine's already" : "the machine's; --tcp-congestion-control to choose"})`
+            : `TCP congestion control: ${congestion.inEffect} for this run (the machine's ${congestion.was} is restored at the end)`,
+    );
     const target = await startTarget();
     const ports = { agentDirect: await freePort(), agentHairpin: await freePort(), sshDirect: await freePort(), sshHairpin: await freePort() };
     const lab = await TunnelLab.create({
@@ -926,7 +988,7 @@ async function main(): Promise<void> {
             await roundTrips();
             process.stdout.write("\n");
             printTable(metrics);
-            printComparison(options, metrics);
+            printComparison(options, metrics, congestion.inEffect);
             return;
         }
 
@@ -1040,7 +1102,7 @@ async function main(): Promise<void> {
             process.stdout.write("\n");
             printTable(metrics, median(ceiling));
             printFloors(floors, metrics);
-            printComparison(options, metrics);
+            printComparison(options, metrics, congestion.inEffect);
             return;
         }
         await roundTrips();
@@ -1086,6 +1148,7 @@ async function main(): Promise<void> {
             runs: options.runs,
             agentNodeFlags: options.nodeFlags,
             relayGlibcTunables: options.relayGlibcTunables ?? null,
+            tcpCongestionControl: congestion.inEffect,
             machine: machine(),
             sizes: { bulkBytes: options.bulkBytes, pingCount: options.pingCount, connectCount: options.connectCount, streams: options.streams, streamBytes: options.streamBytes },
             agentIdleRssMiB: idleRss / MiB,
@@ -1106,12 +1169,13 @@ async function main(): Promise<void> {
         writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
         writeFileSync(join(dir, options.quick ? "latest-quick.json" : "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
         log(`wrote ${file} (${format(report.durationSeconds)} s in all)`);
-        printComparison(options, metrics);
+        printComparison(options, metrics, congestion.inEffect);
     } finally {
         for (const contender of contenders) await contender.stop().catch(() => undefined);
         await lab.cleanup();
         target.child.stdin?.end();
         await exited(target.child);
+        congestion.restore();
     }
 }
 

@@ -36,6 +36,8 @@ const BenchReport = z.object({
     runs: z.number().int().positive(),
     /** GLIBC_TUNABLES the relay's sshd ran with (--relay-glibc-tunables); null or absent: as installed. */
     relayGlibcTunables: z.string().nullable().optional(),
+    /** net.ipv4.tcp_congestion_control in effect for the run; absent in reports written before it was recorded. */
+    tcpCongestionControl: z.string().min(1).optional(),
     metrics: z.array(ReportMetric).min(1),
     /** Per run, the plain Node.js and the socat relay; absent in reports written before they were measured. */
     relayFloors: z.object({ node: z.array(FloorRun), socat: z.array(FloorRun) }).optional(),
@@ -166,6 +168,11 @@ export function comparisonTable(before: BenchReport, beforeFile: string, now: Be
     if (tunables(before) !== tunables(now)) {
         out.push(
             `note: the relay's sshd ran with other GLIBC_TUNABLES (before: ${tunables(before)}, now: ${tunables(now)}): its cost per byte differs, which moves the direct rows (connector/PERFORMANCE.md, "sshd's cost depends on its session")`,
+        );
+    }
+    if (before.tcpCongestionControl !== undefined && now.tcpCongestionControl !== undefined && before.tcpCongestionControl !== now.tcpCongestionControl) {
+        out.push(
+            `note: the runs used other TCP congestion control (before: ${before.tcpCongestionControl}, now: ${now.tcpCongestionControl}): under bbr the relay's sshd paces its sends, which costs it CPU and moves the direct rows (connector/PERFORMANCE.md, "TCP congestion control")`,
         );
     }
     return [...out, ...renderTable(lines, [0, 5])];

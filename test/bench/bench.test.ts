@@ -4,13 +4,14 @@
 // not the numbers. The options that refuse bad input are checked without running anything.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseOptions } from "../../bench/bench";
 import { loadReport } from "../../bench/compare";
 
 const ROOT = resolve(__dirname, "..", "..");
+const CONGESTION_CONTROL = "/proc/sys/net/ipv4/tcp_congestion_control";
 
 function bench(args: string[], timeoutMs: number) {
     return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "bench.ts"), ...args], {
@@ -36,6 +37,7 @@ describe("npm run bench", function () {
         [["--fast"], /Unknown option '--fast'/],
         [["--bulk-only", "--latency-only"], /--bulk-only and --latency-only exclude each other: give one/],
         [["--compare", "/nonexistent/report.json"], /--compare \/nonexistent\/report\.json: cannot read it \(ENOENT\)/],
+        [["--tcp-congestion-control", "warp"], /--tcp-congestion-control needs one of [\w, ]+ \(net\.ipv4\.tcp_available_congestion_control\), got 'warp'/],
     ] as const) {
         it(`refuses ${args.join(" ")}, naming the option and what it needs`, () => {
             assert.throws(() => parseOptions([...args]), message);
@@ -81,6 +83,8 @@ describe("npm run bench", function () {
         const report = loadReport(join(out, "latest-quick.json"));
         assert.equal(report.quick, true);
         assert.equal(report.relayGlibcTunables, "glibc.cpu.x86_rep_movsb_threshold=4194304");
+        assert.equal(report.tcpCongestionControl, readFileSync(CONGESTION_CONTROL, "utf8").trim(), "the machine's congestion control, recorded");
+        assert.match(run.stdout, /\[bench\] TCP congestion control: \w+ \(the machine's; --tcp-congestion-control to choose\)/);
         assert.deepEqual(
             report.metrics.map((m) => m.name),
             [
@@ -128,11 +132,15 @@ describe("npm run bench", function () {
         }
     });
 
-    it("--latency-only measures the persistent-stream rows alone, and writes no report", () => {
+    it("--latency-only measures the persistent-stream rows alone, and writes no report; --tcp-congestion-control sets the machine's for the run and restores it", () => {
         const dir = mkdtempSync(join(tmpdir(), "bench-latency-"));
+        const machines = readFileSync(CONGESTION_CONTROL, "utf8").trim();
+        const other = readFileSync(`${CONGESTION_CONTROL.replace("congestion_control", "available_congestion_control")}`, "utf8").trim().split(/\s+/).find((name) => name !== machines);
         try {
-            const run = bench(["--quick", "--latency-only", "--runs", "2", "--relay-glibc-tunables", "glibc.cpu.x86_rep_movsb_threshold=4194304", "--no-build", "--out", dir], 120_000);
+            const run = bench(["--quick", "--latency-only", "--runs", "2", "--relay-glibc-tunables", "glibc.cpu.x86_rep_movsb_threshold=4194304", "--tcp-congestion-control", other ?? machines, "--no-build", "--out", dir], 120_000);
             assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
+            if (other !== undefined) assert.match(run.stdout, new RegExp(`\\[bench\\] TCP congestion control: ${other} for this run \\(the machine's ${machines} is restored at the end\\)`));
+            assert.equal(readFileSync(CONGESTION_CONTROL, "utf8").trim(), machines, "the machine's congestion control was not restored");
             const rows = run.stdout.split("\n").filter((line) => /^\S.*\s(us|ms|MB\/s|MiB|s)\s+\S/.test(line) && !line.startsWith("["));
             assert.deepEqual(
                 rows.map((line) => line.split(/\s{2,}/)[0]),

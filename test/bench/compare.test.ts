@@ -134,4 +134,17 @@ describe("bench --compare", () => {
         );
         assert.doesNotMatch(comparisonTable(now, "old.json", now).join("\n"), /GLIBC_TUNABLES/);
     });
+
+    it("warns when the runs used other TCP congestion control, and not when a report did not record it", () => {
+        const rows = [metric("throughput push direct, 1 stream, 1024 MiB", "higher", [1], [1])];
+        const bbr = { ...report(rows), tcpCongestionControl: "bbr" };
+        const cubic = { ...report(rows), tcpCongestionControl: "cubic" };
+        assert.match(
+            comparisonTable(bbr, "old.json", cubic).join("\n"),
+            /note: the runs used other TCP congestion control \(before: bbr, now: cubic\): under bbr the relay's sshd paces its sends/,
+        );
+        assert.doesNotMatch(comparisonTable(cubic, "old.json", cubic).join("\n"), /congestion/);
+        // Reports written before it was recorded: nothing known, nothing claimed.
+        assert.doesNotMatch(comparisonTable(report(rows), "old.json", cubic).join("\n"), /congestion/);
+    });
 });
