@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compareReports, comparisonTable, loadReport, ratioSpread, type BenchReport, type ReportMetric } from "../../bench/compare";
@@ -146,5 +146,12 @@ describe("bench --compare", () => {
         assert.doesNotMatch(comparisonTable(cubic, "old.json", cubic).join("\n"), /congestion/);
         // Reports written before it was recorded: nothing known, nothing claimed.
         assert.doesNotMatch(comparisonTable(report(rows), "old.json", cubic).join("\n"), /congestion/);
+    });
+
+    it("loads every report in bench/results, so any of them can be given to --compare", () => {
+        const dir = join(__dirname, "..", "..", "bench", "results");
+        const reports = readdirSync(dir).filter((name) => name.endsWith(".json"));
+        assert.ok(reports.length >= 2, `only ${reports.length} reports in bench/results`);
+        for (const name of reports) assert.doesNotThrow(() => loadReport(join(dir, name)), name);
     });
 });
