@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compareReports, comparisonTable, loadReport, ratioSpread, type BenchReport, type ReportMetric } from "../../bench/compare";
@@ -148,10 +148,17 @@ describe("bench --compare", () => {
         assert.doesNotMatch(comparisonTable(report(rows), "old.json", cubic).join("\n"), /congestion/);
     });
 
-    it("loads every report in bench/results, so any of them can be given to --compare", () => {
-        const dir = join(__dirname, "..", "..", "bench", "results");
-        const reports = readdirSync(dir).filter((name) => name.endsWith(".json"));
-        assert.ok(reports.length >= 2, `only ${reports.length} reports in bench/results`);
-        for (const name of reports) assert.doesNotThrow(() => loadReport(join(dir, name)), name);
+    it("loads a report from before pulling through the floors was measured (2026-12-07 06:10 UTC: floors pushing only)", () => {
+        const dir = mkdtempSync(join(tmpdir(), "bench-compare-"));
+        try {
+            const file = join(dir, "floors-push-only.json");
+            const floor = { roundTripCpuMicros: 80, p50Micros: 200, pushCpuSecondsPerGiB: 1.4, pushMBps: 700 };
+            writeFileSync(file, JSON.stringify({ ...report([metric("throughput push direct, 1 stream, 1024 MiB", "higher", [1], [1])]), relayFloors: { node: [floor], socat: [floor] } }));
+            assert.equal(loadReport(file).relayFloors?.node[0]?.pushMBps, 700);
+            // The committed reference loads too.
+            loadReport(join(__dirname, "..", "..", "bench", "results", "latest.json"));
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
