@@ -13,13 +13,14 @@
 //   every write it was given;
 // - Nagle is off (as in the agent), backpressure pauses the reading side, half-close is carried.
 // A naive pipe() relay measured about twice socat's CPU per GiB pulling here, this one about 1.2 times
-// (2026-12-07, connector/README.md "What the floors say").
+// (2026-12-07, connector/PERFORMANCE.md "What the floors say").
 //
 // Usage: node relayFloor.js CLIENT_PORT TARGET_PORT. Prints "ready" once, then for every line read
 // on stdin dials 127.0.0.1:CLIENT_PORT (the bench, listening) and 127.0.0.1:TARGET_PORT and relays
 // between them; exits when stdin closes.
 "use strict";
 const net = require("node:net");
+const readline = require("node:readline");
 
 const [clientPort, targetPort] = process.argv.slice(2, 4).map(Number);
 for (const [name, port] of [["CLIENT_PORT", clientPort], ["TARGET_PORT", targetPort]]) {
@@ -82,15 +83,5 @@ function relayOnce() {
     target.once("finish", onFinish);
 }
 
-let pendingInput = "";
-process.stdin.setEncoding("utf8");
-process.stdin.on("data", (text) => {
-    pendingInput += text;
-    let newline;
-    while ((newline = pendingInput.indexOf("\n")) >= 0) {
-        pendingInput = pendingInput.slice(newline + 1);
-        relayOnce();
-    }
-});
-process.stdin.on("end", () => process.exit(0));
+readline.createInterface({ input: process.stdin }).on("line", relayOnce).on("close", () => process.exit(0));
 process.stdout.write("ready\n");
