@@ -110,10 +110,10 @@ function useCongestionControl(wanted: string | undefined): { inEffect: string; w
     };
     // An interrupted run must not leave the machine changed.
     process.once("exit", restore);
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
         process.once(signal, () => {
             restore();
-            process.exit(130);
+            process.exit(code);
         });
     }
     // Read back, so the log says what the kernel really took.

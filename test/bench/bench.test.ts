@@ -12,6 +12,7 @@ import { loadReport } from "../../bench/compare";
 
 const ROOT = resolve(__dirname, "..", "..");
 const CONGESTION_CONTROL = "/proc/sys/net/ipv4/tcp_congestion_control";
+const AVAILABLE_CONGESTION_CONTROL = "/proc/sys/net/ipv4/tcp_available_congestion_control";
 
 function bench(args: string[], timeoutMs: number) {
     return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "bench.ts"), ...args], {
@@ -135,7 +136,7 @@ describe("npm run bench", function () {
     it("--latency-only measures the persistent-stream rows alone, and writes no report; --tcp-congestion-control sets the machine's for the run and restores it", () => {
         const dir = mkdtempSync(join(tmpdir(), "bench-latency-"));
         const machines = readFileSync(CONGESTION_CONTROL, "utf8").trim();
-        const other = readFileSync(`${CONGESTION_CONTROL.replace("congestion_control", "available_congestion_control")}`, "utf8").trim().split(/\s+/).find((name) => name !== machines);
+        const other = readFileSync(AVAILABLE_CONGESTION_CONTROL, "utf8").trim().split(/\s+/).find((name) => name !== machines);
         try {
             const run = bench(["--quick", "--latency-only", "--runs", "2", "--relay-glibc-tunables", "glibc.cpu.x86_rep_movsb_threshold=4194304", "--tcp-congestion-control", other ?? machines, "--no-build", "--out", dir], 120_000);
             assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
