@@ -10,7 +10,23 @@ import { skipInRepeatPass } from "../helpers/testPass";
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "..", "..");
 const fixture = path.join(root, "test", "fixtures", "consumer");
-const installed = path.join(fixture, "node_modules", "@firefly", "private-connectivity");
+
+/**
+ * The fixture's copy this test process installs into and runs: a sibling of the fixture, so its
+ * relative paths (tsconfig's typeRoots, package.json's `file:../../..`) and the climb to this
+ * repository's node_modules hold as they do for the fixture. Private to the process because the
+ * test command runs its passes side by side (test/setup/passes.js): two passes extracting into one
+ * node_modules would read each other's half-written package.
+ */
+function copyOfFixture(): string {
+    const copy = fs.mkdtempSync(path.join(root, "test", "fixtures", ".consumer-run-"));
+    process.once("exit", () => fs.rmSync(copy, { recursive: true, force: true }));
+    fs.cpSync(fixture, copy, { recursive: true, filter: (source) => path.basename(source) !== "node_modules" });
+    return copy;
+}
+
+let consumerDir = fixture;
+let installed = path.join(consumerDir, "node_modules", "@firefly", "private-connectivity");
 
 /**
  * Another Pulumi project installs this package and imports it by name: `@firefly/private-connectivity`
@@ -28,6 +44,8 @@ describe("the package as another project uses it", function () {
             fs.existsSync(path.join(root, "dist", "components", "index.js")),
             "dist/ is missing: run `npm run build` (npm test does) before these tests",
         );
+        consumerDir = copyOfFixture();
+        installed = path.join(consumerDir, "node_modules", "@firefly", "private-connectivity");
         const packDir = fs.mkdtempSync(path.join(os.tmpdir(), "consumer-pack-"));
         try {
             const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], { cwd: root });
@@ -39,6 +57,10 @@ describe("the package as another project uses it", function () {
         } finally {
             fs.rmSync(packDir, { force: true, recursive: true });
         }
+    });
+
+    after(() => {
+        if (consumerDir !== fixture) fs.rmSync(consumerDir, { recursive: true, force: true });
     });
 
     it("publishes the compiled components and the offline policy evaluator with their type declarations", () => {
@@ -66,14 +88,15 @@ describe("the package as another project uses it", function () {
             // node_modules/.bin/tsc runs on the machine's Node in either pass.
             skipInRepeatPass(this);
             const tsc = path.join(root, "node_modules", ".bin", "tsc");
-            const { stdout } = await run(tsc, ["-p", path.join(fixture, tsconfig), "--listFiles"], { cwd: fixture, maxBuffer: 16 * 1024 * 1024 }).catch(
-                (err: { stdout?: string }) => assert.fail(`the consumer fixture does not type-check (${tsconfig}) against the published *.d.ts:\n${err.stdout}`),
+            const { stdout } = await run(tsc, ["-p", path.join(consumerDir, tsconfig), "--listFiles"], { cwd: consumerDir, maxBuffer: 16 * 1024 * 1024 }).catch(
+                (err: { stdout?: string; stderr?: string; message?: string }) =>
+                    assert.fail(`the consumer fixture does not type-check (${tsconfig}) against the published *.d.ts:\n${err.stdout || err.stderr || err.message}`),
             );
             const files = stdout.split("\n").filter((line) => line.length > 0);
             for (const declaration of ["dist/components/index.d.ts", "dist/policies/offline.d.ts"]) {
                 assert.ok(files.includes(path.join(installed, declaration)), `the program uses the installed ${declaration}`);
             }
-            const ownSources = files.filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`) && !f.startsWith(fixture + path.sep));
+            const ownSources = files.filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`) && !f.startsWith(consumerDir + path.sep));
             assert.deepEqual(ownSources, [], "nothing resolves to this repository's sources");
         });
     }
@@ -117,11 +140,11 @@ interface FixtureResult {
 
 let fixtureRun: Promise<FixtureResult> | undefined;
 
-/** test/fixtures/consumer/run.ts in its own process (once: the tests only read its result). */
+/** The fixture's run.ts (in this process's copy) in its own process (once: the tests only read its result). */
 function runFixture(): Promise<FixtureResult> {
-    fixtureRun ??= run(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(fixture, "run.ts")], {
-        cwd: fixture,
-        env: { ...process.env, TS_NODE_PROJECT: path.join(fixture, "tsconfig.json") },
+    fixtureRun ??= run(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(consumerDir, "run.ts")], {
+        cwd: consumerDir,
+        env: { ...process.env, TS_NODE_PROJECT: path.join(consumerDir, "tsconfig.json") },
         maxBuffer: 16 * 1024 * 1024,
     }).then(({ stdout }) => JSON.parse(stdout) as FixtureResult);
     return fixtureRun;

@@ -6,9 +6,27 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { repeatPass } from "../helpers/testPass";
 
 export const root = path.resolve(__dirname, "..", "..");
-export const packDir = path.join(root, "policies");
+
+/**
+ * The pack directory these tests pack and start. In the first pass it is the repository's own
+ * policies/, as `pulumi preview --policy-pack policies` uses it. A repeat pass runs beside the first
+ * (test/setup/passes.js), and packing rebuilds bin/ (prepack), so it works on a private copy of the
+ * pack's sources instead: inside the repository, so its dependencies resolve from this
+ * repository's node_modules exactly as policies/ does, and removed when the process exits.
+ */
+export const packDir = repeatPass ? copyOfPack() : path.join(root, "policies");
+
+function copyOfPack(): string {
+    const source = path.join(root, "policies");
+    fs.mkdirSync(path.join(root, ".cache"), { recursive: true });
+    const copy = fs.mkdtempSync(path.join(root, ".cache", "policy-pack-"));
+    process.once("exit", () => fs.rmSync(copy, { recursive: true, force: true }));
+    fs.cpSync(source, copy, { recursive: true, filter: (file) => !["bin", "node_modules"].includes(path.relative(source, file)) });
+    return copy;
+}
 
 let tarball: string | undefined;
 
