@@ -1,0 +1,126 @@
+// test/setup/passes.js, the runner behind `npm test`, with stand-in steps (small `node -e`
+// scripts) in place of mocha and the repeat passes: its exit status, its report, the lanes really
+// running side by side, and a SIGTERM reaching what a step started.
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const runner = path.resolve(__dirname, "passes.js");
+
+interface Step {
+    title: string;
+    command: string;
+    args: string[];
+}
+
+function nodeStep(title: string, script: string): Step {
+    return { title, command: process.execPath, args: ["-e", script] };
+}
+
+/** Runs the runner in a process of its own with these steps and lanes; its status and output. */
+function runRunner(steps: Record<string, Step>, lanes: string[][], dir: string, onStarted?: (pid: number) => void): Promise<{ status: number | null; signal: NodeJS.Signals | null; output: string }> {
+    const driver = `require(${JSON.stringify(runner)}).runSteps(${JSON.stringify({ steps, lanes, logDir: path.join(dir, "logs"), cwd: dir })}).then((s) => process.exit(s));`;
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["-e", driver], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        if (onStarted) onStarted(child.pid!);
+        child.once("error", reject);
+        child.once("close", (status, signal) => resolve({ status, signal, output }));
+    });
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+describe("npm test's runner (test/setup/passes.js)", function () {
+    this.timeout(20_000);
+    let dir: string;
+
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "passes-"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("runs the lanes side by side, prints the second lane's output after the first's, and exits 0 when every step passed", async () => {
+        const marker = path.join(dir, "lane1-running");
+        const { status, output } = await runRunner(
+            {
+                // Lane 1 waits until lane 2's step has seen it running: the test would time out if they ran in turn.
+                first: nodeStep("lane one", `require("fs").writeFileSync(${JSON.stringify(marker)}, ""); const t = setInterval(() => { if (!require("fs").existsSync(${JSON.stringify(marker)})) { clearInterval(t); clearTimeout(g); console.log("LANE1-OUT"); } }, 20); const g = setTimeout(() => process.exit(9), 8000);`),
+                second: nodeStep("lane two", `const t = setInterval(() => { if (require("fs").existsSync(${JSON.stringify(marker)})) { clearInterval(t); require("fs").rmSync(${JSON.stringify(marker)}); clearTimeout(g); console.log("LANE2-OUT"); } }, 20); const g = setTimeout(() => process.exit(9), 8000);`),
+                third: nodeStep("lane two, next", `console.log("THIRD-OUT")`),
+            },
+            [["first"], ["second", "third"]],
+            dir,
+        );
+        assert.equal(status, 0, output);
+        assert.ok(output.indexOf("LANE1-OUT") < output.indexOf("LANE2-OUT"), "the second lane's output is printed after the first lane's");
+        assert.ok(output.indexOf("LANE2-OUT") < output.indexOf("THIRD-OUT"), "a lane's steps in order");
+        assert.match(output, /\[npm test\] lane two: started beside lane one, output in logs\/second\.log/);
+        assert.match(output, /\[npm test\] ===== lane two \(logs\/second\.log\) =====\nLANE2-OUT\n/);
+        assert.match(output, /\[npm test\] summary\n\[npm test\] {3}lane one +passed +\d+ s\n\[npm test\] {3}lane two +passed/);
+    });
+
+    it("exits 1 when a step fails, still runs the rest of its lane, and names the failure in the summary", async () => {
+        const { status, output } = await runRunner(
+            {
+                first: nodeStep("mocha stand-in", `console.log("fine")`),
+                failing: nodeStep("typecheck stand-in", `console.error("error TS2322: broken"); process.exit(2)`),
+                after: nodeStep("pass after it", `console.log("STILL-RAN")`),
+            },
+            [["first"], ["failing", "after"]],
+            dir,
+        );
+        assert.equal(status, 1, output);
+        assert.match(output, /\[npm test\] typecheck stand-in: FAILED in \d+ s/);
+        assert.match(output, /error TS2322: broken/, "the failing step's log is printed");
+        assert.match(output, /STILL-RAN/);
+        assert.match(output, /typecheck stand-in +FAILED \(exit 2\)/);
+        assert.match(output, /pass after it +passed/);
+    });
+
+    it("reports a step whose command cannot start as failed, with the reason", async () => {
+        const { status, output } = await runRunner({ only: { title: "missing tool", command: path.join(dir, "no-such-command"), args: [] } }, [["only"]], dir);
+        assert.equal(status, 1, output);
+        assert.match(output, /missing tool +FAILED \(exit 1, spawn .*no-such-command ENOENT\)/);
+    });
+
+    it("passes SIGTERM on to every running step's process group, grandchildren included, and exits 143", async () => {
+        const pidFile = path.join(dir, "grandchild.pid");
+        // Each step starts a long-lived grandchild (as mocha starts sshd) and waits.
+        const sleeper = (file: string) =>
+            nodeStep("sleeper", `const c = require("child_process").spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" }); require("fs").writeFileSync(${JSON.stringify(file)}, String(c.pid)); setTimeout(() => {}, 60000);`);
+        let runnerPid = 0;
+        const finished = runRunner({ a: sleeper(pidFile), b: sleeper(`${pidFile}.2`) }, [["a"], ["b"]], dir, (pid) => (runnerPid = pid));
+        const deadline = Date.now() + 10_000;
+        while (!(fs.existsSync(pidFile) && fs.existsSync(`${pidFile}.2`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+        const grandchildren = [pidFile, `${pidFile}.2`].map((file) => Number(fs.readFileSync(file, "utf8")));
+        assert.ok(grandchildren.every(alive));
+        process.kill(runnerPid, "SIGTERM");
+        const { status } = await finished;
+        assert.equal(status, 143);
+        const gone = Date.now() + 5000;
+        while (grandchildren.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 25));
+        assert.deepEqual(grandchildren.filter(alive), [], "no step's grandchild outlives the runner");
+    });
+
+    it("lanes: mocha alone in the first lane; the type check and the repeat passes in the second, or all in one lane when serial", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { lanesFor, steps } = require(runner) as { lanesFor: (serial: boolean) => string[][]; steps: Record<string, Step> };
+        assert.deepEqual(lanesFor(false), [["mocha"], ["typecheck", "node22", "sdkLatest"]]);
+        assert.deepEqual(lanesFor(true), [["typecheck", "mocha", "node22", "sdkLatest"]]);
+        assert.deepEqual(steps.typecheck!.args, ["run", "--silent", "typecheck"]);
+        assert.deepEqual(steps.node22!.args, ["run", "--silent", "test:node22"]);
+        assert.deepEqual(steps.sdkLatest!.args, ["run", "--silent", "test:sdk-latest"]);
+    });
+});
