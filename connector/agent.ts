@@ -39,7 +39,7 @@ export class ReloadRefused extends Error {
 
 // What a reload may change: the routes (and the dynamic route), and settings read per stream.
 // Everything else shapes the relay connections themselves and needs a restart.
-const RESTART_ONLY_FIELDS = ["user", "identity", "relays", "keepalive", "reconnect", "health", "ciphers", "connectTimeoutSeconds", "proxy"] as const;
+export const RESTART_ONLY_FIELDS = ["user", "identity", "relays", "keepalive", "reconnect", "health", "ciphers", "connectTimeoutSeconds", "proxy"] as const;
 
 export class Connector {
     readonly log: Logger;

@@ -2,7 +2,9 @@
 // it): routes are added and removed while another route's transfer carries on intact, and a
 // config the agent cannot apply is refused with the reason while the old one stays in force.
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { RESTART_ONLY_FIELDS } from "../../connector/agent";
 import { AgentProcess, writeConfigFile, type LogRecord } from "../../connector/lab/agent";
 import { TunnelLab } from "../../connector/lab/lab";
 import { freePort } from "../../connector/lab/relay";
@@ -90,5 +92,19 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
 
         agent.signal("SIGTERM");
         assert.equal((await within(agent.exited, 15_000, "agent exit")).code, 0, agent.stderr);
+    });
+});
+
+describe("the README's reload paragraph", () => {
+    it("lists every field a reload refuses (agent.ts RESTART_ONLY_FIELDS), so an operator knows which changes need a restart", () => {
+        const readme = readFileSync(join(__dirname, "..", "..", "connector", "README.md"), "utf8");
+        const paragraph = readme.split("\n\n").find((p) => p.startsWith("**Reload.**"));
+        assert.ok(paragraph, "connector/README.md has a **Reload.** paragraph");
+        const listed = /changes what shapes\s+the relay connections themselves \(([^)]*)\)/.exec(paragraph)?.[1];
+        assert.ok(listed, "the paragraph lists the refused fields in parentheses");
+        assert.deepEqual(
+            [...listed.matchAll(/`([^`]+)`/g)].map((m) => m[1]).sort(),
+            [...RESTART_ONLY_FIELDS].sort(),
+        );
     });
 });
