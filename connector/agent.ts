@@ -8,6 +8,8 @@ import { createLogger, type Logger } from "./log";
 import { ConnectorMetrics } from "./metrics";
 import { nativeCryptoAvailable, SUPPORTED_SSH2_VERSION } from "./ssh2/internals";
 import { agentVersion } from "./version";
+import { CERTIFICATE_CHECK_INTERVAL_MS, certificateExpiryNotice } from "./certificateExpiry";
+import { loadIdentity } from "./ssh2/certAuth";
 import { RouteTable } from "./routes";
 import { RelaySupervisor, type RelayStatus } from "./supervisor";
 
@@ -16,6 +18,8 @@ export interface ConnectorOptions {
     readonly metrics?: ConnectorMetrics;
     /** Source of backoff jitter (tests may pin it). */
     readonly random?: () => number;
+    /** How often the certificate's end is looked at again (connector/certificateExpiry.ts); tests shorten it. */
+    readonly certificateCheckIntervalMs?: number;
 }
 
 export interface ConnectorStatus {
@@ -50,11 +54,14 @@ export class Connector {
     private health: HealthServer | undefined;
     private draining = false;
     private started = false;
+    private certificateTimer: NodeJS.Timeout | undefined;
+    private readonly certificateCheckIntervalMs: number;
 
     private current: ConnectorConfig;
 
     constructor(config: ConnectorConfig, options: ConnectorOptions = {}) {
         this.current = config;
+        this.certificateCheckIntervalMs = options.certificateCheckIntervalMs ?? CERTIFICATE_CHECK_INTERVAL_MS;
         this.log = options.log ?? createLogger();
         this.metrics = options.metrics ?? new ConnectorMetrics();
         this.routes = new RouteTable(config, { log: this.log, metrics: this.metrics, tracker: this.tracker });
@@ -121,6 +128,34 @@ export class Connector {
             );
         }
         for (const supervisor of this.supervisors) supervisor.start();
+        await this.checkCertificate();
+        this.certificateTimer = setInterval(() => void this.checkCertificate(), this.certificateCheckIntervalMs);
+        this.certificateTimer.unref();
+    }
+
+    /**
+     * Reads the certificate again (as every connection attempt does), exports its end and warns
+     * when it is close (connector/certificateExpiry.ts). Quiet when the identity cannot be loaded:
+     * the relay supervisors report that, naming the field, at every attempt.
+     */
+    private async checkCertificate(): Promise<void> {
+        let certificate;
+        try {
+            certificate = (await loadIdentity(this.current.identity)).certificate;
+        } catch {
+            return;
+        }
+        this.metrics.certificateExpiry.reset();
+        if (!certificate) return;
+        if (certificate.validBefore) {
+            this.metrics.certificateExpiry.set({ key_id: certificate.keyId, serial: certificate.serial.toString() }, certificate.validBefore.getTime() / 1000);
+        }
+        const notice = certificateExpiryNotice(certificate, new Date());
+        if (notice) {
+            const fields = { certificate: { keyId: certificate.keyId, serial: certificate.serial.toString(), validBefore: certificate.validBefore?.toISOString() }, expiresInSeconds: Math.round(notice.expiresInMs / 1000) };
+            if (notice.level === "error") this.log.error(fields, notice.message);
+            else this.log.warn(fields, notice.message);
+        }
     }
 
     /** The port the health endpoint listens on (useful when configured with port 0), if any. */
@@ -154,6 +189,7 @@ export class Connector {
      * in-flight streams get up to `graceMs` to finish, then everything is closed.
      */
     async shutdown(graceMs: number = this.current.shutdown.gracePeriodSeconds * 1000): Promise<{ drained: boolean }> {
+        clearInterval(this.certificateTimer);
         if (!this.draining) {
             this.draining = true;
             this.metrics.ready.set(0);

@@ -2,8 +2,9 @@
 // file is private; the health port can be bound. For every relay: connect, verify the pinned host
 // key, authenticate, request and release each forward, and open and close a direct-tcpip channel
 // to each hairpin target.
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
+import { certificateExpiryNotice } from "./certificateExpiry";
 import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/certAuth";
 import { type ConnectorConfig, hostPortOf, relayLabel } from "./spec";
 import { proxyLabelFor } from "./proxyConnect";
@@ -39,6 +40,8 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
     );
     const validity = cert ? certificateValidityProblem(cert, new Date()) : undefined;
     if (validity) lines.push(`  warning: ${validity}`);
+    const expiry = cert && !validity ? certificateExpiryNotice(cert, new Date()) : undefined;
+    if (expiry) lines.push(`  warning: ${expiry.message}`);
 
     // Only the listen addresses are needed; forwarded connections during a check are refused.
     const routes = new RouteTable(config, { log, metrics: new ConnectorMetrics(), tracker: new StreamTracker() });
@@ -105,19 +108,45 @@ export async function runCheck(config: ConnectorConfig, log: Logger): Promise<Ch
 /**
  * Why the private key file is readable by more than its owner, with the chmod that fixes it; as
  * OpenSSH's ssh, a key owned by someone else (root) may be readable by the agent's group, which is
- * how the hosts share it with the service user.
+ * how the hosts share it with the service user. `check` and `run` both refuse what this returns.
  */
 export function privateKeyExposure(file: string): string | undefined {
     let mode: number;
     let uid: number;
+    let gid: number;
     try {
-        ({ mode, uid } = statSync(file));
+        ({ mode, uid, gid } = statSync(file));
     } catch {
         return undefined; // loadIdentity reports a missing or unreadable file with its field.
     }
     const octal = (mode & 0o777).toString(8).padStart(4, "0");
     if (mode & 0o007) return `identity.privateKeyFile ${file} is readable or writable by others (mode ${octal}): chmod o-rwx ${file}`;
-    if (mode & 0o070 && uid === process.getuid?.()) return `identity.privateKeyFile ${file} is accessible by its group (mode ${octal}): chmod 600 ${file}`;
+    if (mode & 0o070 && uid === process.getuid?.()) {
+        if (uid === 0 && gid !== 0) {
+            // The hosts' layout (root-owned, 0640, the service user's group) seen by root: OpenSSH
+            // would refuse the key to root too, but chmod 600 would lock the service user out.
+            const group = groupName(gid) ?? String(gid);
+            return (
+                `identity.privateKeyFile ${file} is root's and readable by group '${group}' (mode ${octal}), as the hosts share it ` +
+                `with the service user; as its owner, root may not use it (OpenSSH's rule). Run this as the user the agent runs as ` +
+                `(runuser -u <that user> -- firefly-connector check --config FILE), or, for a key only root uses: chmod 600 ${file}`
+            );
+        }
+        return `identity.privateKeyFile ${file} is accessible by its group (mode ${octal}): chmod 600 ${file}`;
+    }
+    return undefined;
+}
+
+/** The name of group `gid` from /etc/group, if it has one. */
+function groupName(gid: number): string | undefined {
+    try {
+        for (const line of readFileSync("/etc/group", "utf8").split("\n")) {
+            const [name, , id] = line.split(":");
+            if (name && id !== undefined && Number(id) === gid) return name;
+        }
+    } catch {
+        // no /etc/group: the number will do
+    }
     return undefined;
 }
 

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { Connector } from "./agent";
-import { runCheck } from "./check";
+import { privateKeyExposure, runCheck } from "./check";
 import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./spec";
 import { issueCertificate } from "./issueCert";
 import { renderRelayFiles } from "./relayRender";
@@ -43,6 +43,10 @@ async function run(configPath: string, level: LogLevel): Promise<void> {
     } catch (err) {
         fail((err as Error).message);
     }
+    // As OpenSSH refuses an exposed key at use, and at the earliest point: a service that starts
+    // and then only logs authentication errors would be worse (check refuses it the same way).
+    const exposed = privateKeyExposure(config.identity.privateKeyFile);
+    if (exposed) fail(exposed);
     const log = createLogger({ level });
     const connector = new Connector(config, { log });
     process.on("unhandledRejection", (err) => {

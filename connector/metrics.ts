@@ -124,6 +124,14 @@ export class ConnectorMetrics {
         },
     });
 
+    /** The end of the agent's certificate (connector/certificateExpiry.ts); no sample without one, or for one valid forever. */
+    readonly certificateExpiry = new Gauge({
+        name: `${PREFIX}certificate_expiry_timestamp_seconds`,
+        help: "When the agent's SSH certificate expires (Unix time; read at start and every hour). Relays refuse new sessions after it.",
+        labelNames: ["key_id", "serial"] as const,
+        registers: [this.registry],
+    });
+
     readonly buildInfo = new Gauge({
         name: `${PREFIX}build_info`,
         help: "Always 1; the labels say which agent runs: its version, Node.js and ssh2.",

@@ -30,7 +30,7 @@ export function renderRelayFiles(configFile: string, outDir: string): RenderedRe
     }
     mkdirSync(outDir, { recursive: true });
     const files: [name: string, contents: string | undefined, installAt: string | undefined][] = [
-        ["sshd_config", rendered.sshdConfig, "sshd -f (e.g. /etc/ssh/sshd_config.d/ or a dedicated sshd_config)"],
+        ["sshd_config", rendered.sshdConfig, "/etc/ssh/sshd_config on a relay-only host, or a second sshd's own file for sshd -f; a whole config, not a drop-in for sshd_config.d (connector/README.md, A relay by hand)"],
         ["authorized_principals", rendered.authorizedPrincipals, options.authorizedPrincipalsFile],
         ["authorized_keys", rendered.authorizedKeys, options.authorizedKeysFile],
         ["revoked_keys", rendered.revokedKeys, options.revokedKeysFile],

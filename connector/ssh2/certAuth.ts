@@ -275,21 +275,28 @@ export function explainAuthenticationFailure(identity: Identity, user: string, n
         if (validity) return `the relay refused the certificate: ${validity}`;
     }
     // sshd refuses every key, without saying why, for a login user it does not know or that is
-    // locked: the most common cause on a new relay, so it comes first.
+    // locked: the most common cause on a new relay, so it comes first. Next, a user the relay's
+    // AllowUsers does not list (the agent's `user` is not the relay's loginUser), which sshd also
+    // refuses before it looks at the key.
     const loginUser =
         `the login user '${user}' is missing or locked on the relay (its sshd log says "Invalid user ${user}" or ` +
         `"User ${user} not allowed because account is locked"; create it with useradd and unlock it with usermod -p '*' ${user})`;
+    const otherUser =
+        `'${user}' is not the relay's login user (its sshd log says "User ${user} ... not allowed because not listed in AllowUsers"; ` +
+        `set user to the relay options' loginUser)`;
     if (!cert) {
         return (
             `the relay refused key ${identity.summary.keyFingerprint} for user '${user}'. Likely causes, most common first: (1) ${loginUser}; ` +
-            `(2) the key is not in the relay's authorized keys for '${user}' (add it, or use a certificate)`
+            `(2) ${otherUser}; (3) the key is not in the relay's authorized keys for '${user}' (add it, or use a certificate)`
         );
     }
     return (
         `the relay refused certificate '${cert.keyId}' (serial ${cert.serial}, principals [${cert.principals.join(", ")}], ` +
-        `signed by CA ${cert.caFingerprint}) for user '${user}'. Likely causes, most common first: (1) ${loginUser}; ` +
-        `(2) the relay does not trust this CA (TrustedUserCAKeys); (3) none of these principals is authorized for '${user}' ` +
-        `(AuthorizedPrincipalsFile); (4) the relay revoked this key (RevokedKeys)`
+        `signed by CA ${cert.caFingerprint}) for user '${user}'. Likely causes, most common first: (1) ${loginUser}; (2) ${otherUser}; ` +
+        `(3) the relay does not trust this CA (TrustedUserCAKeys); (4) none of these principals is authorized for '${user}' ` +
+        `(AuthorizedPrincipalsFile); (5) sshd cannot use the relay's principals or CA file for its owner or mode (its log says ` +
+        `"bad ownership or modes" under StrictModes: they and every directory above them must be root-owned and not group- or ` +
+        `world-writable, and the files readable by all, 0644); (6) the relay revoked this key (RevokedKeys)`
     );
 }
 

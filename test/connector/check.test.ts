@@ -2,7 +2,7 @@
 // opened through the relay, the health port is bound, and a private key others can read is
 // refused with the chmod that fixes it. Real sshd, loopback only.
 import { strict as assert } from "node:assert";
-import { chmodSync, copyFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { runCheck } from "../../connector/check";
@@ -94,4 +94,16 @@ describe("firefly-connector check", function () {
             assert.equal(result.lines[0], `identity: identity.privateKeyFile ${key} is ${mode & 0o007 ? "readable or writable by others" : "accessible by its group"} (mode 0${mode.toString(8)}): ${fix} ${key}`);
         });
     }
+
+    it("run as root on the hosts' layout (a root-owned key readable by the service user's group), says to check as that user instead of a chmod that would lock it out", async function () {
+        if (process.getuid?.() !== 0) this.skip();
+        const key = join(lab.dir, "hosts-layout-key");
+        copyFileSync(lab.agentKey.privateKeyFile, key);
+        chownSync(key, 0, 65534); // nogroup on Debian: any group but root's
+        chmodSync(key, 0o640);
+        const result = await check(lab.config({ identity: { privateKeyFile: key, certificateFile: lab.agentCertificate } }));
+        assert.equal(result.ok, false);
+        assert.match(result.lines[0]!, new RegExp(`^identity: identity\\.privateKeyFile ${key} is root's and readable by group '(nogroup|65534)' \\(mode 0640\\), as the hosts share it with the service user`));
+        assert.match(result.lines[0]!, /Run this as the user the agent runs as \(runuser -u <that user> -- firefly-connector check --config FILE\), or, for a key only root uses: chmod 600 /);
+    });
 });

@@ -1,7 +1,7 @@
 // The firefly-connector CLI as operators and systemd run it: a child process, real signals,
 // exit codes, and a transfer that must survive SIGTERM.
 import { strict as assert } from "node:assert";
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { EXIT_STREAMS_CUT } from "../../connector/cli";
@@ -80,6 +80,16 @@ describe("firefly-connector CLI", function () {
         assert.equal((await within(check.exited, 15_000, "check")).code, 1);
         assert.match(check.stderr, /relays: configure at least one relay/);
         assert.match(check.stderr, /health\.listen: must be a loopback address/);
+    });
+
+    it("run exits 1 before connecting when the private key is readable by others, with the chmod that fixes it", async () => {
+        const key = join(lab.dir, "exposed-run-key");
+        copyFileSync(lab.agentKey.privateKeyFile, key);
+        chmodSync(key, 0o644);
+        const configFile = writeConfigFile(lab.dir, lab.config({ identity: { privateKeyFile: key, certificateFile: lab.agentCertificate } }), "exposed.yaml");
+        const run = cli("run", "--config", configFile);
+        assert.equal((await within(run.exited, 15_000, "run")).code, 1);
+        assert.equal(run.stderr, `firefly-connector: identity.privateKeyFile ${key} is readable or writable by others (mode 0644): chmod o-rwx ${key}\n`);
     });
 
     it("run listens on loopback only and logs JSON lines that never contain key material", async () => {

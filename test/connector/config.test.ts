@@ -12,6 +12,7 @@ import {
     resolveConfigPaths,
     type ConnectorConfigInput,
 } from "../../connector/spec";
+import { ConnectorMetrics } from "../../connector/metrics";
 import { schemaFields } from "../helpers/jsonSchema";
 import { markdownSection } from "../helpers/markdown";
 
@@ -247,5 +248,27 @@ describe("connector/README.md's configuration reference", () => {
     it("has no row for a field the schema does not have", () => {
         const known = new Set(fields.map((f) => f.path));
         assert.deepEqual([...rows.keys()].filter((name) => !known.has(name)), []);
+    });
+});
+
+describe("connector/README.md's metrics table", () => {
+    it("has a row for every metric the agent registers (prom-client's process_ and nodejs_ defaults in one row), with its labels", async () => {
+        const section = markdownSection(readFileSync(resolve(__dirname, "..", "..", "connector", "README.md"), "utf8"), "## Operations");
+        const rows = section.split("\n").filter((line) => /^\| `/.test(line));
+        const metrics = new ConnectorMetrics();
+        const problems: string[] = [];
+        for (const metric of await metrics.registry.getMetricsAsJSON()) {
+            const name = metric.name.replace(/^firefly_connector_/, "");
+            if (/^(process|nodejs)_/.test(name)) continue;
+            const row = rows.find((line) => [...line.split("|")[1]!.matchAll(/`([^`]+)`/g)].some((m) => m[1] === name));
+            if (!row) {
+                problems.push(`${name}: no row`);
+                continue;
+            }
+            const labels = row.split("|")[2]!.split(",").map((label) => label.trim()).filter(Boolean).sort();
+            const registered = [...((metrics.registry.getSingleMetric(metric.name) as unknown as { labelNames: string[] }).labelNames ?? [])].sort();
+            if (JSON.stringify(labels) !== JSON.stringify(registered)) problems.push(`${name}: labels ${labels.join(", ")} in the README, ${registered.join(", ")} registered`);
+        }
+        assert.deepEqual(problems, []);
     });
 });

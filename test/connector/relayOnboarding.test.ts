@@ -67,6 +67,7 @@ describe("relay onboarding: firefly-connector relay render", function () {
         assert.equal(rendered.code, 0, rendered.stderr);
         assert.match(rendered.stdout, /wrote .*sshd_config/);
         assert.match(rendered.stdout, new RegExp(`wrote .*authorized_principals \\(install at ${options.authorizedPrincipalsFile}\\)`));
+        assert.match(rendered.stdout, /wrote .*sshd_config \(install at \/etc\/ssh\/sshd_config on a relay-only host, or a second sshd's own file for sshd -f; a whole config, not a drop-in/);
         const expected = renderRelay(options);
         assert.equal(readFileSync(join(out, "sshd_config"), "utf8"), expected.sshdConfig);
         assert.equal(readFileSync(join(out, "authorized_principals"), "utf8"), expected.authorizedPrincipals);
@@ -85,8 +86,21 @@ describe("relay onboarding: firefly-connector relay render", function () {
     it("names a missing or locked login user as the first likely cause when the relay refuses the agent", async () => {
         const result = await runCheck(agentConfig("no-such-user"), createLogger({ level: "error", destination: new LogCapture() }));
         assert.equal(result.ok, false);
-        assert.match(result.lines.join("\n"), /FAILED \(auth\): the relay refused certificate .* Likely causes, most common first: \(1\) the login user 'no-such-user' is missing or locked on the relay .*usermod -p '\*' no-such-user\); \(2\) the relay does not trust this CA/);
+        assert.match(result.lines.join("\n"), /FAILED \(auth\): the relay refused certificate .* Likely causes, most common first: \(1\) the login user 'no-such-user' is missing or locked on the relay .*usermod -p '\*' no-such-user\); \(2\) 'no-such-user' is not the relay's login user .*\(3\) the relay does not trust this CA/);
         await waitFor(() => /Invalid user no-such-user/.test(readFileSync(join(dir, "sshd.log"), "utf8")), { timeoutMs: 5000, what: "sshd to log the invalid user" });
+    });
+
+    it("names a user the relay does not allow (not its login user) as the second likely cause, and the files' modes and owners among the rest", async () => {
+        // nobody exists and is not locked on Debian, so sshd refuses it for AllowUsers alone.
+        const result = await runCheck(agentConfig("nobody"), createLogger({ level: "error", destination: new LogCapture() }));
+        assert.equal(result.ok, false);
+        const text = result.lines.join("\n");
+        assert.match(text, /\(2\) 'nobody' is not the relay's login user \(its sshd log says "User nobody \.\.\. not allowed because not listed in AllowUsers"; set user to the relay options' loginUser\)/);
+        assert.match(text, /\(5\) sshd cannot use the relay's principals or CA file for its owner or mode .*StrictModes/);
+        await waitFor(() => /User nobody from 127\.0\.0\.1 not allowed because not listed in AllowUsers/.test(readFileSync(join(dir, "sshd.log"), "utf8")), {
+            timeoutMs: 5000,
+            what: "sshd to log the user AllowUsers does not list",
+        });
     });
 
     it("refuses relay options with a missing field, naming it", async () => {
