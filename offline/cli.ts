@@ -62,6 +62,20 @@ async function main(argv: string[]): Promise<number> {
         const file = options.policyConfig ?? defaultPolicyConfigFile(project.stackConfigDir, stack);
         policyConfigs.set(stack, file ? { file: path.relative(process.cwd(), path.resolve(file)), config: readPolicyConfig(file) } : {});
     }
+    // A stack without the policy config its siblings have is most likely a new one copied from a
+    // sibling without it: its rules would pass what the others' configs refuse (an account list).
+    if (options.policy && !options.policyConfig) {
+        const configured = names.filter((stack) => defaultPolicyConfigFile(project.stackConfigDir, stack));
+        const missing = names.filter((stack) => reported(stack) && !configured.includes(stack));
+        if (configured.length > 0 && missing.length > 0) {
+            const where = path.relative(process.cwd(), path.join(project.stackConfigDir, "policy-config.<stack>.json"));
+            process.stderr.write(
+                `warning: ${missing.join(", ")} ${missing.length === 1 ? "has" : "have"} no policy config (${where}) while ${configured.join(", ")} ` +
+                    `${configured.length === 1 ? "has" : "have"} one: ${missing.length === 1 ? "its" : "their"} rules run at their defaults ` +
+                    `(endpoint-service-allowed-principals then checks no account list); copy a sibling's file and adjust it\n`,
+            );
+        }
+    }
 
     const settings = names.map((name) => readStackSettings(name, project.stackConfigDir));
     const log = oncePerStack(process.stderr);

@@ -105,7 +105,7 @@ export function renderVerdict(verdict: Verdict): string {
 export function renderStackVerdicts(verdict: Verdict): string[] {
     const lines: string[] = [];
     for (const stack of verdict.stacks) {
-        const config = stack.policyConfigFile ? `, config ${stack.policyConfigFile}` : "";
+        const config = stack.policyConfigFile ? `, config ${stack.policyConfigFile}` : ", no policy config (every rule at its defaults)";
         if (stack.violations.length === 0) {
             lines.push(`  ${stack.stack}: passed, no violations${config}`);
             continue;

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -97,7 +98,7 @@ describe("npm start: the offline plan and policy verdict", function () {
         it("prints each violation with its rule, resource and enforcement level", () => {
             const run = offlinePlan("--project", insecure);
             assert.equal(run.status, 1);
-            assert.match(run.stdout, /insecure: FAILED, 33 mandatory, 0 advisory/);
+            assert.match(run.stdout, /insecure: FAILED, 33 mandatory, 0 advisory, config test\/fixtures\/insecure-stack\/policy-config\.insecure\.json$/m);
             assert.match(run.stdout, /\[mandatory\] endpoint-service-acceptance-required {2}aws:ec2\/vpcEndpointService:VpcEndpointService {2}open-service\n {8}Endpoint service 'open-service' accepts endpoint connections automatically; set acceptanceRequired: true/);
             assert.match(run.stdout, /Result: FAILED/);
         });
@@ -169,16 +170,31 @@ describe("npm start: the offline plan and policy verdict", function () {
         const dir = tempDir();
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: private-connectivity\nruntime: nodejs\nmain: ${path.join(root, "stacks")}\n`);
         fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config:\n  private-connectivity:role: platform\n");
+        // A sibling with a policy config: the stack without one is named before anything runs.
+        fs.writeFileSync(path.join(dir, "Pulumi.sibling.yaml"), "config:\n  private-connectivity:role: platform\n");
+        fs.writeFileSync(path.join(dir, "policy-config.sibling.json"), "{}\n");
         const failed = offlinePlan("--project", dir);
         assert.equal(failed.status, 3, failed.stderr);
         assert.match(failed.stderr, /a stack program failed.*private-connectivity:role/s);
+        assert.match(
+            failed.stderr,
+            /^warning: broken has no policy config \(\S*policy-config\.<stack>\.json\) while sibling has one: its rules run at their defaults \(endpoint-service-allowed-principals then checks no account list\); copy a sibling's file and adjust it$/m,
+        );
     });
 });
 
 describe("the pull-request workflow", () => {
     const workflow = parseYaml(fs.readFileSync(path.join(root, ".github", "workflows", "pull-request.yml"), "utf8")) as {
         on: Record<string, unknown>;
-        jobs: Record<string, { steps: Array<{ run?: string; uses?: string; with?: Record<string, unknown> }>; strategy?: { matrix: { stack: string[] } } }>;
+        jobs: Record<
+            string,
+            {
+                steps: Array<{ id?: string; run?: string; uses?: string; with?: Record<string, unknown> }>;
+                strategy?: { matrix: { stack: string } };
+                needs?: string;
+                outputs?: Record<string, string>;
+            }
+        >;
     };
     const runs = (job: string) => workflow.jobs[job].steps.map((s) => s.run ?? "").join("\n");
 
@@ -190,8 +206,16 @@ describe("the pull-request workflow", () => {
 
     it("previews every example stack with the pack and the stack's policy config, skipping without secrets", () => {
         const preview = workflow.jobs.preview;
+        // The matrix is the stacks job's list: run its script here, as the runner would.
+        assert.equal(preview.needs, "stacks");
+        assert.equal(preview.strategy!.matrix.stack, "${{ fromJSON(needs.stacks.outputs.list) }}");
+        const listStep = workflow.jobs.stacks.steps.find((s) => s.id === "list");
+        const outputFile = path.join(tempDir(), "github-output");
+        execFileSync("bash", ["-c", listStep!.run!], { cwd: root, env: { ...process.env, GITHUB_OUTPUT: outputFile } });
+        const listed = /^list=(.*)$/m.exec(fs.readFileSync(outputFile, "utf8"))?.[1];
         const stacks = fs.readdirSync(path.join(root, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean);
-        assert.deepEqual([...preview.strategy!.matrix.stack].sort(), [...stacks].sort());
+        assert.deepEqual(JSON.parse(listed ?? "null"), [...stacks].sort());
+        assert.equal(workflow.jobs.stacks.outputs?.list, "${{ steps.list.outputs.list }}");
         const action = preview.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
         assert.equal(action?.with?.command, "preview");
         assert.equal(action?.with?.policyPacks, "policies");

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { offlinePlan, repositoryRoot } from "../helpers/offlinePlan";
+import { renderStackVerdicts, verdictOf } from "../../offline/verdict";
 
 // Issue 15, CLI items: what `npm start` prints must be usable as it is.
 const root = repositoryRoot;
@@ -56,5 +57,18 @@ describe("npm start: output", function () {
             outside.stderr,
             /is outside this checkout \(.*\), so its program cannot use this checkout's @pulumi\/pulumi \(Node finds no copy from there\); the offline plan's mock runtime lives in this checkout's @pulumi\/pulumi.*Place the project inside this checkout/,
         );
+    });
+});
+
+describe("a stack's verdict line", () => {
+    it("names the policy config applied, or says there was none and every rule ran at its defaults", () => {
+        const verdict = verdictOf([
+            { stack: "with", policyConfigFile: "stacks/policy-config.with.json", violations: [], mandatory: 0, advisory: 0 },
+            { stack: "without", violations: [], mandatory: 0, advisory: 0 },
+        ]);
+        assert.deepEqual(renderStackVerdicts(verdict), [
+            "  with: passed, no violations, config stacks/policy-config.with.json",
+            "  without: passed, no violations, no policy config (every rule at its defaults)",
+        ]);
     });
 });
