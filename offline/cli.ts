@@ -99,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
         try {
             previews = await previewDeployment(settings, deployment, { program, project: project.name, log });
         } catch (err) {
-            throw new ProgramFailed(`(preview) ${(err as Error).message ?? String(err)}`);
+            throw new ProgramFailed((err as Error).message ?? String(err));
         }
         for (const [stack, run] of deployment.final) {
             if (!reported(stack)) continue;

@@ -3,7 +3,7 @@ import { OfflineViolation, evaluatePolicies } from "../policies/offline";
 import { allPolicies } from "../policies/rules";
 import type { StackProgram } from "./project";
 import { ProgramRun, RecordedResource, type ProgramLog } from "./runProgram";
-import { SimulatedDeployment, StackSettings, runStack } from "./simulate";
+import { SimulatedDeployment, StackSettings, runStackNamed } from "./simulate";
 import { StackVerdict, Verdict, judgeStack, renderStackVerdicts, toPlannedResource } from "./verdict";
 
 /**
@@ -61,7 +61,7 @@ export async function previewDeployment(
     const previews = new Map<string, ProgramRun>();
     for (const settings of stacks) {
         const log = options.log?.(settings.stack, "preview");
-        const run = await runStack(settings, stacks, (stack) => deployment.final.get(stack)?.outputs ?? {}, { program, project, preview: true, ...(log ? { log } : {}) });
+        const run = await runStackNamed(settings, stacks, (stack) => deployment.final.get(stack)?.outputs ?? {}, { program, project, preview: true, ...(log ? { log } : {}) }, "preview");
         previews.set(settings.stack, run);
     }
     return previews;

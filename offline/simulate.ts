@@ -16,6 +16,36 @@ export interface StackSettings {
     config: Record<string, unknown>;
     accountId: string;
     region: string;
+    /** The settings file, when read from one: named when the stack's program fails. */
+    source?: string;
+}
+
+/**
+ * One stack's update or preview failed. The message names the stack and its settings file first,
+ * as `pulumi up --stack <stack>` makes obvious: the offline plan runs every stack, so an error
+ * from a component ("PrivateLinkService \"acme\": ...") alone would not say which file to fix.
+ */
+export class StackRunFailed extends Error {
+    constructor(
+        readonly stackName: string,
+        source: string | undefined,
+        run: string,
+        cause: unknown,
+    ) {
+        const where = source ? ` (${path.relative(process.cwd(), source)})` : "";
+        super(`stack ${stackName}${where}, ${run}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+        this.name = "StackRunFailed";
+    }
+}
+
+/** runStack, its failure named by stack, settings file and run ("up 2", "preview"). */
+export async function runStackNamed(...args: [...Parameters<typeof runStack>, run: string]): Promise<ProgramRun> {
+    const [settings, stacks, outputsOf, options, run] = args;
+    try {
+        return await runStack(settings, stacks, outputsOf, options);
+    } catch (err) {
+        throw new StackRunFailed(settings.stack, settings.source, run, err);
+    }
 }
 
 /** The example stacks shipped in stacks/ (`Pulumi.<stack>.yaml`), by name. */
@@ -45,7 +75,7 @@ export function settingsFromYaml(stack: string, text: string, source = `Pulumi.$
     const allowed = config["aws:allowedAccountIds"];
     const accountId = Array.isArray(allowed) && typeof allowed[0] === "string" ? allowed[0] : "123456789012";
     const region = typeof config["aws:region"] === "string" ? config["aws:region"] : "us-east-1";
-    return { stack, config, accountId, region };
+    return { stack, config, accountId, region, source };
 }
 
 /** One `pulumi up` of one stack in the simulated sequence. */
@@ -94,7 +124,7 @@ export async function simulateDeployment(
         let changed = false;
         for (const settings of stacks) {
             const log = options.log?.(settings.stack, `up ${pass}`);
-            const run = await runStack(settings, stacks, (stack) => latest.get(stack) ?? {}, { program, project, cloud, ...(log ? { log } : {}) });
+            const run = await runStackNamed(settings, stacks, (stack) => latest.get(stack) ?? {}, { program, project, cloud, ...(log ? { log } : {}) }, `up ${pass}`);
             const before = latest.get(settings.stack);
             const outputsChanged = before === undefined || JSON.stringify(before) !== JSON.stringify(run.outputs);
             changed ||= outputsChanged;

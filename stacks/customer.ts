@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PrivateLinkService } from "../components";
 import type { CustomerConfig } from "./config";
+import { fromConfig } from "./configKeys";
 import { deployPrivateApi } from "./privateApi";
 import { deployTunnelConnector } from "./tunnel";
 
@@ -13,7 +14,21 @@ import { deployTunnelConnector } from "./tunnel";
 export async function customerProgram(config: CustomerConfig): Promise<Record<string, unknown>> {
     const { privateLink } = config;
     const firefly = config.fireflyStack === undefined ? undefined : { stack: config.fireflyStack, reference: new pulumi.StackReference("firefly", { name: config.fireflyStack }) };
-    const service = new PrivateLinkService(config.customerName, {
+    const keys = {
+        vpcId: "vpcId",
+        subnetIds: "subnetIds",
+        listeners: "privateLink.listeners",
+        targetType: "privateLink.targetType",
+        targets: "privateLink.targets",
+        allowedPrincipals: "platformAccountIds",
+        ...(config.fireflyStack === undefined ? { acceptEndpointIds: "acceptEndpointIds" } : {}),
+        privateDnsName: "privateLink.privateDnsName",
+        verifyPrivateDns: "privateLink.verifyPrivateDns",
+        supportedRegions: "privateLink.supportedRegions",
+        "notifications.topicArn": "privateLink.notificationTopicArn",
+        privateLinkClientCidrs: "privateLink.clientCidrs",
+    };
+    const service = fromConfig(keys, () => new PrivateLinkService(config.customerName, {
         vpcId: config.vpcId,
         subnetIds: config.subnetIds,
         listeners: privateLink.listeners,
@@ -26,7 +41,7 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
         supportedRegions: privateLink.supportedRegions,
         notifications: privateLink.notificationTopicArn ? { topicArn: privateLink.notificationTopicArn } : undefined,
         privateLinkClientCidrs: privateLink.clientCidrs,
-    });
+    }));
 
     return {
         endpointServiceName: service.serviceName,

@@ -75,6 +75,7 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
             vpcId: config.vpcId,
             subnetIds: config.subnetIds,
             callerSecurityGroupIds: config.sourceSecurityGroupIds,
+            callerSecurityGroupIdsKey: "sourceSecurityGroupIds",
         }),
     );
     // Optional: the SSH relay the customers' tunnel connectors dial out to, one fleet for all.
@@ -87,6 +88,7 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
             subnetIds: config.subnetIds,
             platformSecurityGroupIds: config.sourceSecurityGroupIds,
             dns: { zoneId, zoneName: config.privateZoneName },
+            customerKeys: relayCustomers(config).map(({ key }) => key),
         }),
     );
     return outputs;

@@ -1,5 +1,6 @@
 import { PrivateApi } from "../components";
 import type { PrivateApiConfig } from "./config";
+import { fromConfig } from "./configKeys";
 
 /** What a stack brings to its private API when the config leaves it out. */
 export interface PrivateApiDefaults {
@@ -8,6 +9,8 @@ export interface PrivateApiDefaults {
     subnetIds: string[];
     /** Callers allowed on the endpoint when `callerSecurityGroupIds` is not set. */
     callerSecurityGroupIds?: string[];
+    /** The config key `callerSecurityGroupIds` comes from, when the stack takes it from its config. */
+    callerSecurityGroupIdsKey?: string;
     tags?: Record<string, string>;
 }
 
@@ -17,7 +20,30 @@ export interface PrivateApiDefaults {
  */
 export function deployPrivateApi(config: PrivateApiConfig | undefined, defaults: PrivateApiDefaults): Record<string, unknown> {
     if (!config?.enabled) return {};
-    const api = new PrivateApi(config.name ?? defaults.name, {
+    const own = (field: keyof PrivateApiConfig, fallback?: string) => (config[field] !== undefined ? `privateApi.${field}` : fallback);
+    const keys = Object.fromEntries(
+        Object.entries({
+            "endpoint.vpcId": own("vpcId", "vpcId"),
+            "endpoint.subnetIds": own("subnetIds", "subnetIds"),
+            "endpoint.allowedSourceSecurityGroupIds": own("callerSecurityGroupIds", defaults.callerSecurityGroupIdsKey),
+            "endpoint.allowedSourceCidrs": own("callerCidrs"),
+            "endpoint.privateDnsEnabled": own("privateDnsEnabled"),
+            vpcEndpointIds: own("existingEndpointIds"),
+            routes: own("routes"),
+            authorizers: own("authorizers"),
+            allowedPrincipals: own("allowedPrincipals"),
+            stageName: own("stageName"),
+            throttling: own("throttling"),
+            accessLogRetentionInDays: own("accessLogRetentionInDays"),
+            executionLogLevel: own("executionLogLevel"),
+            securityPolicy: own("securityPolicy"),
+            endpointAccessMode: own("endpointAccessMode"),
+            customDomain: own("customDomain"),
+            manageAccountCloudWatchRole: own("manageAccountCloudWatchRole"),
+            description: own("description"),
+        }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    const api = fromConfig(keys, () => new PrivateApi(config.name ?? defaults.name, {
         endpoint: config.createEndpoint
             ? {
                   vpcId: config.vpcId ?? defaults.vpcId,
@@ -44,7 +70,7 @@ export function deployPrivateApi(config: PrivateApiConfig | undefined, defaults:
         manageAccountCloudWatchRole: config.manageAccountCloudWatchRole,
         description: config.description,
         tags: defaults.tags,
-    });
+    }));
     return {
         privateApiId: api.restApiId,
         privateApiInvokeUrl: api.invokeUrl,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { TunnelConnector, TunnelRelay } from "../components";
 import type { TunnelConnectorConfig, TunnelRelayConfig } from "./config";
+import { fromConfig } from "./configKeys";
 
 /**
  * What the firefly stack exports about its relay (output `tunnelRelay`). The customer stack's
@@ -25,10 +26,23 @@ export interface TunnelRelayOutput {
 /** The firefly side: the SSH relay. Returns the stack outputs it adds (none when switched off). */
 export function deployTunnelRelay(
     config: TunnelRelayConfig | undefined,
-    defaults: { vpcId: string; subnetIds: string[]; platformSecurityGroupIds: string[]; dns?: { zoneId: pulumi.Input<string>; zoneName: string } },
+    defaults: {
+        vpcId: string;
+        subnetIds: string[];
+        platformSecurityGroupIds: string[];
+        dns?: { zoneId: pulumi.Input<string>; zoneName: string };
+        /** The config key of each of `config.customers`, in order (they come from two places). */
+        customerKeys?: readonly string[];
+    },
 ): Record<string, unknown> {
     if (!config?.enabled) return {};
-    const relay = new TunnelRelay(config.name, {
+    const keys: Record<string, string> = { vpcId: "vpcId", subnetIds: config.subnetIds ? "tunnel.subnetIds" : "subnetIds" };
+    for (const field of ["publicSubnetIds", "count", "instanceType", "amiId", "userCaPublicKey", "revokedKeys", "gatewayPorts", "hairpinTargetCidrs", "awsApiEgressCidrs", "loginUser"] as const) {
+        if (config[field] !== undefined) keys[field] = `tunnel.${field}`;
+    }
+    if (config.platformSecurityGroupIds !== undefined) keys.platformSecurityGroupIds = "tunnel.platformSecurityGroupIds";
+    (defaults.customerKeys ?? []).forEach((key, index) => (keys[`customers[${index}]`] = key));
+    const relay = fromConfig(keys, () => new TunnelRelay(config.name, {
         vpcId: defaults.vpcId,
         publicSubnetIds: config.publicSubnetIds,
         subnetIds: config.subnetIds ?? defaults.subnetIds,
@@ -44,7 +58,7 @@ export function deployTunnelRelay(
         awsApiEgressCidrs: config.awsApiEgressCidrs,
         loginUser: config.loginUser,
         dns: defaults.dns,
-    });
+    }));
     const tunnelRelay: pulumi.Output<TunnelRelayOutput> = pulumi
         .all([relay.hostName, relay.port, relay.hostPublicKeys, relay.hostKeyFingerprints, relay.addresses, relay.platformHostName, relay.platformEndpoints])
         .apply(([host, port, hostPublicKeys, hostKeyFingerprints, addresses, platformHost, platformEndpoints]) => ({
@@ -76,7 +90,13 @@ export async function deployTunnelConnector(
         return { tunnelConnector: `waiting for the relay of ${firefly?.stack}` };
     }
     const identity = config.identity;
-    const connector = new TunnelConnector(config.name ?? defaults.name, {
+    const keys: Record<string, string> = { vpcId: "vpcId", subnetIds: config.subnetIds ? "tunnel.subnetIds" : "subnetIds" };
+    for (const field of ["count", "instanceType", "amiId", "user", "routes", "dynamic", "targetCidrs", "dnsResolverCidrs", "proxy", "proxyCidrs", "awsApiEgress", "identity", "logRetentionInDays"] as const) {
+        if (config[field] !== undefined) keys[field] = `tunnel.${field}`;
+    }
+    if (config.relays !== undefined) keys.relays = "tunnel.relays";
+    if (config.alarmTopicArn !== undefined) keys.alarmActions = "tunnel.alarmTopicArn";
+    const connector = fromConfig(keys, () => new TunnelConnector(config.name ?? defaults.name, {
         vpcId: defaults.vpcId,
         subnetIds: config.subnetIds ?? defaults.subnetIds,
         count: config.count,
@@ -97,7 +117,7 @@ export async function deployTunnelConnector(
                 : identity,
         logRetentionInDays: config.logRetentionInDays,
         alarmActions: config.alarmTopicArn ? [config.alarmTopicArn] : undefined,
-    });
+    }));
     return {
         tunnelConnector: connector.autoScalingGroupName,
         tunnelConnectorSecurityGroupId: connector.securityGroupId,

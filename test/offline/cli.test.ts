@@ -176,6 +176,8 @@ describe("npm start: the offline plan and policy verdict", function () {
         const failed = offlinePlan("--project", dir);
         assert.equal(failed.status, 3, failed.stderr);
         assert.match(failed.stderr, /a stack program failed.*private-connectivity:role/s);
+        // Every stack runs: the failure names the stack and its settings file first.
+        assert.match(failed.stderr, /a stack program failed, as pulumi up would: stack (broken|sibling) \(\S*Pulumi\.(broken|sibling)\.yaml\), up 1: /);
         assert.match(
             failed.stderr,
             /^warning: broken has no policy config \(\S*policy-config\.<stack>\.json\) while sibling has one: its rules run at their defaults \(endpoint-service-allowed-principals then checks no account list\); copy a sibling's file and adjust it$/m,

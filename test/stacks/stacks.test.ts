@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { configKeys, parseStackConfig, StackConfigError } from "../../stacks/config";
+import { configKeyOf } from "../../stacks/configKeys";
 import type { ProgramRun } from "../../offline/runProgram";
 import {
     exampleStackNames,
@@ -322,6 +323,41 @@ describe("stacks", () => {
 
         it("fails the program (not later, inside AWS) on bad config", async () => {
             await assert.rejects(runStack(withConfig(customer, { role: "platform" })), /private-connectivity:role must be "customer" or "firefly"/);
+        });
+
+        // A value the schema admits but a component refuses: the error names the config key the
+        // user wrote, not only the component's field (which the stack file never mentions).
+        const refusedByComponent: Array<[string, StackSettings, Record<string, unknown>, RegExp]> = [
+            [
+                "a wildcard platform account",
+                customer,
+                { platformAccountIds: ["*"] },
+                /^invalid stack configuration:\n {2}- private-connectivity:platformAccountIds\[0\] must not contain "\*" .*\(private-connectivity:index:PrivateLinkService "acme" checks it as allowedPrincipals\[0\]\)$/,
+            ],
+            [
+                "private API callers from anywhere",
+                customer,
+                { privateApi: { callerCidrs: ["0.0.0.0/0"], routes: [{ path: "/", method: "GET", integration: { type: "MOCK" } }] } },
+                /private-connectivity:privateApi\.callerCidrs\[0\] .*\(private-connectivity:index:PrivateApi "acme-api" checks it as endpoint\.allowedSourceCidrs\[0\]\)/,
+            ],
+        ];
+        for (const [what, base, changes, expected] of refusedByComponent) {
+            it(`names the config key when a component refuses its value: ${what}`, async () => {
+                await assert.rejects(runStack(withConfig(base, changes)), (err: Error) => {
+                    assert.ok(err instanceof StackConfigError, String(err));
+                    assert.match(err.message, expected);
+                    return true;
+                });
+            });
+        }
+
+        it("maps a component's field to the config key it came from: the longest argument path that holds it, then the rest of the path", () => {
+            const keys = { endpoint: "privateApi", "endpoint.allowedSourceCidrs": "privateApi.callerCidrs", allowedPrincipals: "platformAccountIds" };
+            assert.equal(configKeyOf("endpoint.allowedSourceCidrs[2]", keys), "privateApi.callerCidrs[2]");
+            assert.equal(configKeyOf("endpoint.vpcId", keys), "privateApi.vpcId");
+            assert.equal(configKeyOf("allowedPrincipals", keys), "platformAccountIds");
+            assert.equal(configKeyOf("allowedPrincipalsExtra", keys), undefined, "a field that only starts with the same letters is another field");
+            assert.equal(configKeyOf("tags.team", keys), undefined, "an argument the program made up itself names no key");
         });
 
         it("refuses secrets in a stack file it has to read offline", () => {
