@@ -125,6 +125,7 @@ export async function deployTunnelConnector(
         tunnelBundleKey: connector.bundleKey,
         tunnelLogGroup: connector.logGroupName,
         tunnelNotReadyAlarm: connector.notReadyAlarmName,
+        tunnelCertificateAlarm: connector.certificateExpiringAlarmName,
     };
 }
 

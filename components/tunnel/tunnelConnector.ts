@@ -7,7 +7,7 @@ import { createEgressRules, EgressRules, labelPart, type EgressRule } from "./eg
 import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGroup";
 import { Known, mergeTags } from "../shared/known";
 import { policyDocument, type PolicyStatement } from "../shared/iamPolicy";
-import { connectorPaths, renderConnectorUserData } from "./userData";
+import { certificateMetricName, connectorPaths, renderConnectorUserData } from "./userData";
 import { ArgChecker, defaultLogRetentionDays, isIpv4Cidr, isPlain, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
@@ -260,6 +260,8 @@ export class TunnelConnector extends pulumi.ComponentResource {
     public readonly logGroupName: pulumi.Output<string>;
     /** The alarm raised when no agent reports ready. */
     public readonly notReadyAlarmName: pulumi.Output<string>;
+    /** The alarm raised when an agent's certificate has less than 7 days left. */
+    public readonly certificateExpiringAlarmName: pulumi.Output<string>;
     /** The agent's config file as the hosts get it (no secrets in it: the key is fetched at boot). */
     public readonly agentConfig: pulumi.Output<string>;
 
@@ -388,6 +390,31 @@ export class TunnelConnector extends pulumi.ComponentResource {
             parent,
         );
 
+        // The agent's certificate has an end; relays refuse new sessions after it, so a host that
+        // reconnects then is cut off. The agents report the time left each minute (the readiness
+        // reporter, from /metrics); the alarm fires in its last 7 days, as the agent's log warns.
+        const certificateAlarm = new aws.cloudwatch.MetricAlarm(
+            `${name}-certificate-expiring`,
+            {
+                alarmDescription: `Tunnel connector ${name}: an agent's SSH certificate expires within 7 days; issue a new one and update the certificate secret (pulumi up rolls the hosts)`,
+                namespace: readinessMetric.namespace,
+                metricName: certificateMetricName,
+                dimensions: { [readinessMetric.dimensionName]: metricDimension },
+                // The host with the least time left decides.
+                statistic: "Minimum",
+                period: 3600,
+                evaluationPeriods: 1,
+                comparisonOperator: "LessThanThreshold",
+                threshold: 7 * 24 * 3600,
+                // No datapoints: no agent runs, which the not-ready alarm reports.
+                treatMissingData: "notBreaching",
+                alarmActions: args.alarmActions,
+                okActions: args.alarmActions,
+                tags,
+            },
+            parent,
+        );
+
         // --- the agent's config, rendered and validated by the agent's own schema ---
         // The relays' hosts and keys may still be Outputs (a StackReference): the final parse is here.
         const agentConfig = checked.plan.output((plan) =>
@@ -498,6 +525,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
         this.bundleSha256 = pulumi.output(bundle.sha256);
         this.logGroupName = logGroup.name;
         this.notReadyAlarmName = alarm.name;
+        this.certificateExpiringAlarmName = certificateAlarm.name;
         this.agentConfig = agentConfig;
         this.registerOutputs({
             securityGroupId: this.securityGroupId,
@@ -511,6 +539,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
             bundleSha256: this.bundleSha256,
             logGroupName: this.logGroupName,
             notReadyAlarmName: this.notReadyAlarmName,
+            certificateExpiringAlarmName: this.certificateExpiringAlarmName,
             agentConfig: this.agentConfig,
         });
     }

@@ -154,14 +154,23 @@ export const exportedAgentMetrics: readonly { readonly name: string; readonly se
 ];
 
 /**
- * Every minute: 1 (ready) or 0 as the readiness metric the alarm watches, and the agent's main
- * gauges from its loopback /metrics (0 when the agent does not answer).
+ * Seconds until the agent's certificate expires (from `firefly_connector_certificate_expiry_timestamp_seconds`),
+ * sent beside the readiness metric when the agent reports a certificate end; TunnelConnector's
+ * `<name>-certificate-expiring` alarm watches it.
+ */
+export const certificateMetricName = "CertificateSecondsLeft";
+const certificateSeries = "firefly_connector_certificate_expiry_timestamp_seconds";
+
+/**
+ * Every minute: 1 (ready) or 0 as the readiness metric the alarm watches, the agent's main
+ * gauges from its loopback /metrics (0 when the agent does not answer), and the time its
+ * certificate has left (only when the agent reports one).
  */
 function readinessScript(input: ConnectorUserDataInput): string {
     const m = input.metric;
     const dimensions = `[{"Name":"${m.dimensionName}","Value":"${m.dimensionValue}"}]`;
-    const datum = (name: string, value: string) => `{"MetricName":"${name}","Dimensions":${dimensions},"Unit":"Count","Value":${value}}`;
-    const data = `[${[datum(m.name, "$value"), ...exportedAgentMetrics.map((metric) => datum(metric.name, `$(total ${metric.series})`))].join(",")}]`;
+    const datum = (name: string, value: string, unit = "Count") => `{"MetricName":"${name}","Dimensions":${dimensions},"Unit":"${unit}","Value":${value}}`;
+    const data = `[${[datum(m.name, "$value"), ...exportedAgentMetrics.map((metric) => datum(metric.name, `$(total ${metric.series})`))].join(",")}\${certificate}]`;
     return [
         "#!/bin/bash",
         "# Rendered by components/tunnel/userData.ts: publishes the agent's readiness (/readyz) and main gauges (/metrics) to CloudWatch.",
@@ -170,6 +179,10 @@ function readinessScript(input: ConnectorUserDataInput): string {
         `metrics="$(curl -fsS --max-time 5 http://127.0.0.1:${input.healthPort}/metrics || true)"`,
         "# The sum of a series over its labels (0 if absent).",
         `total() { printf '%s\n' "$metrics" | awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%g", sum + 0 }'; }`,
+        "# The certificate's end (Unix time), when the agent has one: the time left goes too.",
+        `certificate_end="$(printf '%s\n' "$metrics" | awk -v name=${certificateSeries} '$1 == name || index($1, name "{") == 1 { printf "%d", $NF; exit }')"`,
+        `certificate=""`,
+        `if [ -n "$certificate_end" ]; then certificate=",${datum(certificateMetricName, "$((certificate_end - $(date +%s)))", "Seconds").replace(/"/g, '\\"')}"; fi`,
         `exec aws cloudwatch put-metric-data --region ${shellQuote(input.region)} --namespace ${shellQuote(m.namespace)} --metric-data "${data.replace(/"/g, '\\"')}"`,
         "",
     ].join("\n");

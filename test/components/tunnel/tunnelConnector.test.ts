@@ -228,7 +228,8 @@ describe("TunnelConnector", () => {
         const logGroup = single(run, types.logGroup);
         assert.equal(logGroup.inputs.retentionInDays, 365);
         assert.match(userDataOf(run), new RegExp(`"log_group_name": "${logGroup.outputs.name}"`));
-        const alarm = single(run, types.metricAlarm);
+        const alarm = ofType(run, types.metricAlarm).find((a) => a.name === "acme-tunnel-not-ready")!;
+        assert.ok(alarm);
         assert.equal(alarm.inputs.namespace, "Firefly/TunnelConnector");
         assert.equal(alarm.inputs.metricName, "AgentReady");
         assert.equal(alarm.inputs.statistic, "Maximum");
@@ -237,6 +238,21 @@ describe("TunnelConnector", () => {
         assert.deepEqual(alarm.inputs.dimensions, { Connector: "test/acme-tunnel" });
         // The reporter publishes the alarm's metric with the alarm's dimension (inside --metric-data, quotes escaped for bash).
         assert.ok(userDataOf(run).includes('{\\"MetricName\\":\\"AgentReady\\",\\"Dimensions\\":[{\\"Name\\":\\"Connector\\",\\"Value\\":\\"test/acme-tunnel\\"}]'));
+    });
+
+    it("alarms when an agent's certificate has less than 7 days left, on the time left the hosts report", () => {
+        const alarms = ofType(run, types.metricAlarm);
+        assert.deepEqual(alarms.map((a) => a.name).sort(), ["acme-tunnel-certificate-expiring", "acme-tunnel-not-ready"]);
+        const alarm = alarms.find((a) => a.name === "acme-tunnel-certificate-expiring")!;
+        assert.equal(alarm.inputs.namespace, "Firefly/TunnelConnector");
+        assert.equal(alarm.inputs.metricName, "CertificateSecondsLeft");
+        assert.equal(alarm.inputs.statistic, "Minimum", "the host with the least time left decides");
+        assert.equal(alarm.inputs.comparisonOperator, "LessThanThreshold");
+        assert.equal(alarm.inputs.threshold, 7 * 86400);
+        assert.equal(alarm.inputs.treatMissingData, "notBreaching", "no agent running is the not-ready alarm's case");
+        assert.deepEqual(alarm.inputs.dimensions, { Connector: "test/acme-tunnel" });
+        // The reporter publishes that metric with the alarm's dimension.
+        assert.ok(userDataOf(run).includes('\\"MetricName\\":\\"CertificateSecondsLeft\\",\\"Dimensions\\":[{\\"Name\\":\\"Connector\\",\\"Value\\":\\"test/acme-tunnel\\"}]'));
     });
 
     it("pins relay host keys that arrive as Outputs (from a StackReference), validating them when they resolve", async () => {

@@ -150,15 +150,8 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
         assert.match(reporter, /http:\/\/127\.0\.0\.1:9101\/readyz/);
     });
 
-    it("publishes readiness and the agent's main gauges from its loopback /metrics to CloudWatch (no inbound port)", async () => {
-        const metricsText = [
-            "# TYPE firefly_connector_relay_connected gauge",
-            'firefly_connector_relay_connected{relay="relay0"} 1',
-            'firefly_connector_relay_connected{relay="relay1"} 1',
-            'firefly_connector_route_forwarded{relay="relay0",route="gitlab"} 1',
-            'firefly_connector_streams_active{route="gitlab"} 7',
-            "firefly_connector_native_crypto 1",
-        ].join("\n");
+    /** The reporter as installed, run against a stand-in agent serving `metricsText`, with an aws that records its arguments: the metric data it sent. */
+    async function report(metricsText: string): Promise<{ MetricName: string; Value: number; Unit: string; Dimensions: { Name: string; Value: string }[] }[]> {
         const server = http.createServer((req, res) => {
             if (req.url === "/readyz") res.writeHead(200).end("{}");
             else if (req.url === "/metrics") res.writeHead(200, { "content-type": "text/plain" }).end(`${metricsText}\n`);
@@ -168,7 +161,6 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
         const port = (server.address() as import("node:net").AddressInfo).port;
         const scratch = scratchDirectory("reporter");
         try {
-            // The reporter as installed, pointed at this server, with an aws that records its arguments.
             const reporter = fs.readFileSync(at(`${connectorPaths.appDir}/bin/report-readiness`), "utf8").replaceAll("127.0.0.1:9101", `127.0.0.1:${port}`);
             fs.writeFileSync(path.join(scratch, "report"), reporter, { mode: 0o755 });
             fs.writeFileSync(path.join(scratch, "aws"), `#!/bin/bash\nprintf '%s\\n' "$@" > ${path.join(scratch, "aws-args")}\n`, { mode: 0o755 });
@@ -176,15 +168,40 @@ describe("TunnelConnector user data, run in a throwaway root", function () {
                 execFile("bash", [path.join(scratch, "report")], { env: { ...process.env, PATH: `${scratch}:${process.env.PATH}` } }, (err) => (err ? reject(err) : resolve())),
             );
             const args = fs.readFileSync(path.join(scratch, "aws-args"), "utf8").split("\n");
-            const data = JSON.parse(args[args.indexOf("--metric-data") + 1]!) as { MetricName: string; Value: number; Dimensions: { Name: string; Value: string }[] }[];
-            assert.deepEqual(
-                Object.fromEntries(data.map((d) => [d.MetricName, d.Value])),
-                { AgentReady: 1, RelaysConnected: 2, RoutesForwarded: 1, StreamsActive: 7, NativeCrypto: 1 },
-            );
-            assert.deepEqual(data[0]!.Dimensions, [{ Name: "Connector", Value: "test/acme-tunnel" }]);
+            return JSON.parse(args[args.indexOf("--metric-data") + 1]!);
         } finally {
             await new Promise((resolve) => server.close(resolve));
         }
+    }
+
+    const gauges = [
+        "# TYPE firefly_connector_relay_connected gauge",
+        'firefly_connector_relay_connected{relay="relay0"} 1',
+        'firefly_connector_relay_connected{relay="relay1"} 1',
+        'firefly_connector_route_forwarded{relay="relay0",route="gitlab"} 1',
+        'firefly_connector_streams_active{route="gitlab"} 7',
+        "firefly_connector_native_crypto 1",
+    ];
+
+    it("publishes readiness and the agent's main gauges from its loopback /metrics to CloudWatch (no inbound port)", async () => {
+        const data = await report(gauges.join("\n"));
+        assert.deepEqual(
+            Object.fromEntries(data.map((d) => [d.MetricName, d.Value])),
+            { AgentReady: 1, RelaysConnected: 2, RoutesForwarded: 1, StreamsActive: 7, NativeCrypto: 1 },
+            "no CertificateSecondsLeft when the agent reports no certificate end",
+        );
+        assert.deepEqual(data[0]!.Dimensions, [{ Name: "Connector", Value: "test/acme-tunnel" }]);
+    });
+
+    it("publishes the seconds the agent's certificate has left, when the agent reports its end", async () => {
+        const end = Math.floor(Date.now() / 1000) + 3 * 86400;
+        const data = await report([...gauges, `firefly_connector_certificate_expiry_timestamp_seconds{key_id="acme-agent",serial="7"} ${end}`].join("\n"));
+        const left = data.find((d) => d.MetricName === "CertificateSecondsLeft");
+        assert.ok(left, JSON.stringify(data));
+        assert.equal(left.Unit, "Seconds");
+        assert.ok(Math.abs(left.Value - 3 * 86400) <= 5, `about 3 days left, got ${left.Value} s`);
+        assert.deepEqual(left.Dimensions, [{ Name: "Connector", Value: "test/acme-tunnel" }]);
+        assert.equal(data.length, 6);
     });
 
     it("passes systemd-analyze verify (units with their executables in the throwaway root)", function () {
