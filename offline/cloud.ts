@@ -4,14 +4,18 @@
  * OfflineCloud serves a whole simulated deployment (simulateDeployment), so the fake can refuse,
  * with AWS's own message, what AWS refuses across stacks: a second private zone of the same name
  * in a VPC, a second private-DNS execute-api endpoint in a VPC, an endpoint in a subnet whose AZ
- * the endpoint service does not offer. Entries are owned by the stack that created them; a stack's
+ * the endpoint service does not offer, a cross-region endpoint to a service that does not support
+ * the endpoint's region. Entries are owned by the stack that created them; a stack's
  * update starts by releasing its entries (what it does not create again is deleted).
  */
 export class OfflineCloud {
     /** Load balancer ARN → its subnets' AZ IDs (the owner's view: IDs are the same in every account). */
     readonly loadBalancerZones = new Map<string, { owner: string; zoneIds: string[]; zoneNames: string[] }>();
-    /** Endpoint service name → the AZ IDs it is offered in. */
-    readonly endpointServices = new Map<string, { owner: string; zoneIds: string[] }>();
+    /**
+     * Endpoint service name → its region, the AZ IDs it is offered in there (none known: its NLBs
+     * are not in this cloud), and the other regions whose consumers may connect (supportedRegions).
+     */
+    readonly endpointServices = new Map<string, { owner: string; region: string; zoneIds: string[]; supportedRegions: string[] }>();
     /** `<vpc>|<zone name>` → the private hosted zone associated with it. */
     readonly privateZones = new Map<string, { owner: string; zoneId: string }>();
     /** `<vpc>|<service name>` → the interface endpoint that has the service's private DNS in that VPC. */

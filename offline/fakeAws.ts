@@ -1,5 +1,6 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { isAwsRegion } from "../components/privatelink/regions";
 import { ipv4InCidr } from "../components/shared/validation";
 import { OfflineCloud } from "./cloud";
 
@@ -243,13 +244,15 @@ export class FakeAws implements pulumi.runtime.Mocks {
                 const serviceName = String(inputs.serviceName ?? "");
                 const serviceId = serviceName.split(".").pop() ?? "vpce-svc-unknown";
                 const subnets = Array.isArray(inputs.subnetIds) ? inputs.subnetIds : [];
+                // AWS names the endpoint after the service's region (endpoint_id.endpoint_service_id.service_region.vpce.amazonaws.com).
+                const serviceRegion = typeof inputs.serviceRegion === "string" && inputs.serviceRegion !== "" ? inputs.serviceRegion : region;
                 return {
                     ...generic,
                     id: endpointId,
                     arn: `arn:aws:ec2:${region}:${accountId}:vpc-endpoint/${endpointId}`,
                     dnsEntries: [
                         {
-                            dnsName: `${endpointId}-${hex.slice(17, 25)}.${serviceId}.${region}.vpce.amazonaws.com`,
+                            dnsName: `${endpointId}-${hex.slice(17, 25)}.${serviceId}.${serviceRegion}.vpce.amazonaws.com`,
                             hostedZoneId: "Z7HUB22UULQXV",
                         },
                     ],
@@ -443,20 +446,59 @@ function recordLoadBalancerZones(ctx: RuleContext, arn: string, inputs: State): 
     ctx.cloud.loadBalancerZones.set(arn, { owner: ctx.owner, zoneIds: zones.map((z) => z.id), zoneNames: zones.map((z) => z.name) });
 }
 
-/** An endpoint service is offered in its NLBs' AZs: `availabilityZones` (names, the owner's) as AWS reports them. */
+/**
+ * An endpoint service is offered in its NLBs' AZs: `availabilityZones` (names, the owner's) as AWS
+ * reports them; and, with `supportedRegions`, to consumers in those regions too (cross-region PrivateLink).
+ */
 function recordEndpointServiceZones(ctx: RuleContext, serviceName: string, inputs: State): State {
     const arns = Array.isArray(inputs.networkLoadBalancerArns) ? inputs.networkLoadBalancerArns.map(String) : [];
     const zones = arns.map((arn) => ctx.cloud.loadBalancerZones.get(arn)).filter((z) => z !== undefined);
+    const supportedRegions = Array.isArray(inputs.supportedRegions) ? inputs.supportedRegions.map(String) : [];
+    ctx.cloud.endpointServices.set(serviceName, { owner: ctx.owner, region: ctx.region, zoneIds: [...new Set(zones.flatMap((z) => z.zoneIds))], supportedRegions });
     if (zones.length === 0) return {};
-    ctx.cloud.endpointServices.set(serviceName, { owner: ctx.owner, zoneIds: [...new Set(zones.flatMap((z) => z.zoneIds))] });
     return { availabilityZones: [...new Set(zones.flatMap((z) => z.zoneNames))].sort() };
 }
 
-/** AWS: an interface endpoint's subnets must be in AZs its endpoint service offers (matched by AZ ID). */
+/**
+ * AWS: an interface endpoint reaches a service that exists where it looks (its `serviceRegion`,
+ * default its own region) and, in another region, only a service that lists the endpoint's region
+ * in its supported regions; to any other endpoint the service does not exist. Its subnets must be
+ * in AZs the service offers (matched by AZ ID) when both are in one region; a cross-region
+ * endpoint's subnets are in its own region, where the service has no AZs, and any of them will do.
+ */
 function checkEndpointSubnetsOffered(ctx: RuleContext, inputs: State): void {
+    if (inputs.vpcEndpointType !== "Interface") return;
     const serviceName = String(inputs.serviceName ?? "");
+    const lookedUpIn = typeof inputs.serviceRegion === "string" && inputs.serviceRegion !== "" ? inputs.serviceRegion : ctx.region;
+    // AWS's answer for a service name it cannot find from the caller's region (InvalidServiceName).
+    const doesNotExist = `InvalidServiceName: The Vpc Endpoint Service '${serviceName}' does not exist`;
+    const resource = `aws:ec2/vpcEndpoint:VpcEndpoint "${ctx.owner.split("::").pop() ?? ""}"`;
+    // No service exists in a region AWS does not have (a typo'd serviceRegion).
+    if (lookedUpIn !== ctx.region && !isAwsRegion(lookedUpIn)) {
+        throw new AwsRuleError("endpoint-service-region", resource, doesNotExist, `set serviceRegion to the endpoint service's region, an AWS region (got ${JSON.stringify(lookedUpIn)})`);
+    }
     const service = ctx.cloud.endpointServices.get(serviceName);
-    if (service === undefined || inputs.vpcEndpointType !== "Interface") return;
+    if (service === undefined) return;
+    if (service.region !== lookedUpIn) {
+        throw new AwsRuleError(
+            "endpoint-service-region",
+            resource,
+            doesNotExist,
+            service.region === ctx.region ? "leave serviceRegion unset (or set it to this region): the service is in this region" : `set serviceRegion to ${service.region}, the service's region (a cross-region endpoint)`,
+        );
+    }
+    if (service.region !== ctx.region) {
+        if (!service.supportedRegions.includes(ctx.region)) {
+            throw new AwsRuleError(
+                "endpoint-service-supported-regions",
+                resource,
+                doesNotExist,
+                `the service (in ${service.region}) must list ${ctx.region}, the endpoint's region, in its supportedRegions (it lists ${service.supportedRegions.join(", ") || "none"})`,
+            );
+        }
+        return;
+    }
+    if (service.zoneIds.length === 0) return;
     for (const subnet of Array.isArray(inputs.subnetIds) ? inputs.subnetIds.map(String) : []) {
         if (!service.zoneIds.includes(subnetAvailabilityZone(subnet, ctx.accountId, ctx.region).id)) {
             throw new Error(`InvalidParameter: The VPC endpoint service ${serviceName} does not support the availability zone of the subnet: ${subnet}.`);

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkFlowLogSettings, FlowLogSettings } from "./endpointFlowLogs";
 import { createInterfaceEndpoint, EndpointRule } from "../shared/interfaceEndpoint";
+import { awsRegions, isAwsRegion } from "./regions";
 import { ArgChecker, patterns } from "../shared/validation";
 import { Known, readyWhen } from "../shared/known";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
@@ -216,7 +217,7 @@ function checkArgs(name: string, args: PrivateLinkEndpointArgs): CheckedArgs {
         args.serviceRegion === undefined
             ? undefined
             : c.input(args.serviceRegion, (value) => {
-                  if (typeof value !== "string" || !patterns.region.test(value)) c.fail("serviceRegion", `must be an AWS region like eu-west-1 (got ${JSON.stringify(value)})`);
+                  if (!isAwsRegion(value)) c.fail("serviceRegion", `must be an AWS region like eu-west-1 (got ${JSON.stringify(value)}); AWS has ${awsRegions.join(", ")}`);
               });
     if (!args.dns) c.fail("dns", "is required: give { zoneName, recordName } for the stable hostname");
     const structure = Known.fromArgs(

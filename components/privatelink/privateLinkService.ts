@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../shared/iamPolicy";
+import { awsRegions, isAwsRegion } from "./regions";
 import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, isIpv4Cidr, isPlain, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
 import { isStructurePlain, Known, Ready, readyWhen } from "../shared/known";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
@@ -632,7 +633,7 @@ function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
             : c.list<string>("supportedRegions", args.supportedRegions, {
                   fix: 'list AWS regions, e.g. ["eu-west-1"]',
                   each: (value, field) => {
-                      if (typeof value !== "string" || !patterns.region.test(value)) c.fail(field, `must be an AWS region like eu-west-1 (got ${JSON.stringify(value)})`);
+                      if (!isAwsRegion(value)) c.fail(field, `must be an AWS region like eu-west-1 (got ${JSON.stringify(value)}); AWS has ${awsRegions.join(", ")}`);
                   },
               });
 

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import * as aws from "@pulumi/aws";
 import { PrivateLinkEndpoint } from "../../components";
 import { OfflineCloud } from "../../offline/cloud";
 import { availabilityZone, subnetAvailabilityZone } from "../../offline/fakeAws";
@@ -77,6 +78,69 @@ describe("offline cloud: AWS's rules for a platform VPC with many customers", ()
                 customers: [{ ...entries[0], stack: undefined, endpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718", availabilityZoneIds: ["use1-az5"] }],
             });
             await assert.rejects(runStack(settings), /private-connectivity:customers\[0\]: none of private-connectivity:subnetIds is in an AZ the endpoint service of "acme" offers \(it offers use1-az5; the subnets are in subnet-0f1ef1ef1ef1ef111 use1-az1, subnet-0f1ef1ef1ef1ef112 use1-az2\)/);
+        });
+    });
+
+    describe("cross-region PrivateLink: the service's supported regions, not its AZs, decide", () => {
+        const platformSubnets = ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"];
+        /** globex's customer stack deployed in us-west-2, offering its service to `supportedRegions`. */
+        async function globexInUsWest2(cloud: OfflineCloud, supportedRegions?: string[]): Promise<string> {
+            const globex = readStackSettings("customer-globex-dev");
+            const privateLink = { ...(globex.config["private-connectivity:privateLink"] as Record<string, unknown>), supportedRegions };
+            const settings = { ...withConfig(globex, { privateLink }), region: "us-west-2" };
+            const run = await update(settings, cloud, { "firefly/private-connectivity/firefly-dev": {} });
+            assert.deepEqual(run.outputs.serviceAvailabilityZoneIds, ["usw2-az1", "usw2-az3"]);
+            return String(run.outputs.endpointServiceName);
+        }
+        /** The platform's endpoint to it, from us-east-1, in both platform subnets (use1-az1, use1-az2). */
+        const endpointTo = (cloud: OfflineCloud, serviceName: string, serviceRegion?: string) =>
+            runProgram(
+                () => {
+                    new aws.ec2.VpcEndpoint("globex-endpoint", { vpcId: "vpc-0f1ef1ef1ef1ef101", vpcEndpointType: "Interface", serviceName, serviceRegion, subnetIds: platformSubnets });
+                },
+                { project: project.name, stack: "firefly-dev", accountId: "222222222222", region: "us-east-1", cloud },
+            );
+        const doesNotExist = (serviceName: string) => `InvalidServiceName: The Vpc Endpoint Service '${serviceName.replace(/\./g, "\\.")}' does not exist\n`;
+
+        it("accepts an endpoint in us-east-1 subnets to a us-west-2 service that supports us-east-1, in AZs the service cannot offer", async () => {
+            const cloud = new OfflineCloud();
+            const serviceName = await globexInUsWest2(cloud, ["us-east-1"]);
+            const run = await endpointTo(cloud, serviceName, "us-west-2");
+            const endpoint = ofType(run, types.vpcEndpoint)[0]!;
+            assert.deepEqual(endpoint.inputs.subnetIds, platformSubnets);
+            // AWS names a cross-region endpoint after the service's region.
+            assert.match(String((endpoint.outputs.dnsEntries as Array<{ dnsName: string }>)[0]!.dnsName), /\.us-west-2\.vpce\.amazonaws\.com$/);
+        });
+
+        it("refuses, with AWS's message, a cross-region endpoint when the service does not list the endpoint's region", async () => {
+            for (const supported of [undefined, ["eu-west-1"]]) {
+                const cloud = new OfflineCloud();
+                const serviceName = await globexInUsWest2(cloud, supported);
+                await assert.rejects(
+                    endpointTo(cloud, serviceName, "us-west-2"),
+                    new RegExp(`${doesNotExist(serviceName)}.*offline AWS rule endpoint-service-supported-regions refused aws:ec2/vpcEndpoint:VpcEndpoint "globex-endpoint"; fix: the service \\(in us-west-2\\) must list us-east-1, the endpoint's region, in its supportedRegions \\(it lists ${supported?.join(", ") ?? "none"}\\)`),
+                );
+            }
+        });
+
+        it("refuses an endpoint that looks for the service in the wrong region (no serviceRegion, another one, one AWS does not have)", async () => {
+            const cloud = new OfflineCloud();
+            const serviceName = await globexInUsWest2(cloud, ["us-east-1"]);
+            await assert.rejects(endpointTo(cloud, serviceName), new RegExp(`${doesNotExist(serviceName)}.*fix: set serviceRegion to us-west-2, the service's region`));
+            await assert.rejects(endpointTo(cloud, serviceName, "eu-west-1"), new RegExp(`${doesNotExist(serviceName)}.*fix: set serviceRegion to us-west-2`));
+            await assert.rejects(endpointTo(cloud, serviceName, "us-east-9"), new RegExp(`${doesNotExist(serviceName)}.*fix: set serviceRegion to the endpoint service's region, an AWS region \\(got "us-east-9"\\)`));
+        });
+
+        it("keeps the AZ rule for an endpoint in the service's own region, serviceRegion given or not", async () => {
+            const cloud = new OfflineCloud();
+            const globex = await update(readStackSettings("customer-globex-dev"), cloud, { "firefly/private-connectivity/firefly-dev": {} });
+            const serviceName = String(globex.outputs.endpointServiceName);
+            for (const serviceRegion of [undefined, "us-east-1"]) {
+                await assert.rejects(
+                    endpointTo(cloud, serviceName, serviceRegion),
+                    new RegExp(`InvalidParameter: The VPC endpoint service ${serviceName.replace(/\./g, "\\.")} does not support the availability zone of the subnet: subnet-0f1ef1ef1ef1ef112\\.`),
+                );
+            }
         });
     });
 

@@ -152,6 +152,7 @@ describe("PrivateLinkEndpoint", () => {
             ["a dotted record name", { dns: { zoneName: "privatelink.firefly.internal", recordName: "a.b" } }, /dns\.recordName must be one lower-case DNS label/],
             ["a bad zone ID", { dns: { zoneName: "privatelink.firefly.internal", recordName: "acme", zoneId: "zone-1" } }, /dns\.zoneId must be a Route 53 hosted zone ID/],
             ["a bad service region", { serviceRegion: "mars-1" }, /serviceRegion must be an AWS region/],
+            ["a region AWS does not have", { serviceRegion: "us-east-9" }, /serviceRegion must be an AWS region like eu-west-1 \(got "us-east-9"\); AWS has af-south-1, .*us-west-2/],
             ["a retention CloudWatch does not offer", { flowLogs: { retentionInDays: 42 } }, /flowLogs\.retentionInDays must be a retention CloudWatch Logs accepts: 1, 3, .* \(got 42\)/],
             ["an unknown traffic type", { flowLogs: { trafficType: "SOME" as "ALL" } }, /flowLogs\.trafficType must be one of "ALL", "ACCEPT", "REJECT"/],
         ]);

@@ -261,6 +261,7 @@ describe("PrivateLinkService", () => {
             ["verification without a name", { verifyPrivateDns: true }, /verifyPrivateDns needs privateDnsName/],
             ["an invalid private DNS name", { privateDnsName: "Not A Name" }, /privateDnsName must be a lower-case DNS name/],
             ["an invalid supported region", { supportedRegions: ["europe"] }, /supportedRegions\[0\] must be an AWS region/],
+            ["a region AWS does not have", { supportedRegions: ["eu-west-1", "us-east-9"] }, /supportedRegions\[1\] must be an AWS region like eu-west-1 \(got "us-east-9"\); AWS has af-south-1, .*us-west-2/],
             ["an unknown notification event", { notifications: { events: ["Exploded" as "Accept"] } }, /notifications\.events\[0\] must be one of/],
             ["a topic with notifications disabled", { notifications: { enabled: false, topicArn: "arn:aws:sns:us-east-1:111111111111:ops" } }, /notifications\.enabled is false, so topicArn and events would be ignored/],
             ["a malformed endpoint ID to accept", { acceptEndpointIds: ["vpce-0a1b2c3d4e5f60718", "endpoint-2"] }, /acceptEndpointIds\[1\] must be a VPC endpoint ID like vpce-/],
