@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { methods } from "../components/api/privateApiRoutes";
+import { awsRegions, isAwsRegion } from "../components/privatelink/regions";
 import { patterns } from "../components/shared/validation";
 import { dynamicSchema, hostPortText, publicKeyLine, routeSchema } from "../connector/spec";
 
@@ -16,6 +17,13 @@ const fullyQualifiedStack = z
     .string()
     .regex(/^[\w.-]+\/[\w.-]+\/[\w.-]+$/, "must be a fully qualified stack name: <organization>/<project>/<stack>");
 const dnsLabel = z.string().regex(patterns.dnsLabel, "must be one lower-case DNS label, e.g. acme");
+/**
+ * An AWS region, from the provider's list. Refused here, naming the key: a typo would otherwise
+ * reach AWS (which refuses unknown regions) or, worse, the AZ placement, whose message points elsewhere.
+ */
+const awsRegion = z.string().refine(isAwsRegion, {
+    error: (issue) => `${JSON.stringify(issue.input)} is not an AWS region; use one of ${awsRegions.join(", ")}`,
+});
 
 const common = {
     role: z.enum(["customer", "firefly"]),
@@ -227,7 +235,8 @@ const customerConfigSchema = z.strictObject({
         targets: z.array(z.string()).min(1, "must list at least one target"),
         privateDnsName: z.string().optional(),
         verifyPrivateDns: z.boolean().optional(),
-        supportedRegions: z.array(z.string()).optional(),
+        /** Other regions whose consumers may connect (cross-region PrivateLink): the platform stack's region, for one. */
+        supportedRegions: z.array(awsRegion).optional(),
         notificationTopicArn: z.string().optional(),
         /** The platform VPC's CIDR blocks: the only sources the NLB admits PrivateLink traffic from. */
         clientCidrs: z.array(z.string()).optional(),
@@ -267,7 +276,11 @@ const platformCustomer = z
         stack: fullyQualifiedStack.optional(),
         /** The service name, when the customer stack cannot be read (or to pin it: it must then agree). */
         endpointServiceName: z.string().optional(),
-        serviceRegion: z.string().optional(),
+        /**
+         * The endpoint service's region when it is not this stack's (cross-region PrivateLink); the
+         * customer stack must list this stack's region in privateLink.supportedRegions.
+         */
+        serviceRegion: awsRegion.optional(),
         /** AZ IDs the service offers (use1-az1…), when there is no customer stack to read them from. */
         availabilityZoneIds: z.array(z.string().regex(/^[a-z]{2,4}\d-az\d+$/, "must be an AZ ID like use1-az1 (AZ names differ per account)")).min(1).optional(),
         /** Ports to open; default: the customer stack's `servicePorts`. */

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectivityCheck, PrivateLinkEndpoint } from "../components";
 import { subnetsInOfferedZones } from "../components/privatelink/privateLinkEndpoint";
+import { endpointServiceRegion } from "../components/privatelink/regions";
 import { customerHostname, FireflyConfig, PlatformCustomerConfig, relayCustomers, StackConfigError } from "./config";
 import { deployEndpointHealth } from "./endpointHealth";
 import { deployPrivateApi } from "./privateApi";
@@ -11,13 +12,14 @@ import { deployTunnelRelay } from "./tunnel";
  * The platform's (Firefly's) stack, one for every customer of a platform VPC. Shared once: the
  * private hosted zone, the workers' private API (its execute-api endpoint), the SSH relay, the
  * endpoint health check. Per customer, keyed by its name (never by its position in the list):
- * an interface endpoint to its endpoint service in the subnets whose AZ IDs the service offers,
- * its own security group, flow logs, alias record, connectivity check and "not available" alarm.
+ * an interface endpoint to its endpoint service in the subnets whose AZ IDs the service offers
+ * (every subnet when the service is in another region), its own security group, flow logs, alias record, connectivity check and "not available" alarm.
  */
 export async function fireflyProgram(config: FireflyConfig, project: string): Promise<Record<string, unknown>> {
     // Read and check everything first: a bad entry fails the update before anything is created.
     const subnets = await describeSubnets(config.subnetIds);
-    const customers = await Promise.all(config.customers.map((customer, index) => resolveCustomer(customer, index, config, project, subnets)));
+    const { region } = await aws.getRegion();
+    const customers = await Promise.all(config.customers.map((customer, index) => resolveCustomer(customer, index, config, project, subnets, region)));
 
     const zoneId = config.privateZoneId ?? sharedPrivateZone(config).zoneId;
 
@@ -111,6 +113,8 @@ async function resolveCustomer(
     config: FireflyConfig,
     project: string,
     subnets: SubnetZone[],
+    /** This stack's region: where the endpoint and its subnets are. */
+    region: string,
 ): Promise<ResolvedCustomer> {
     const key = `${project}:customers[${index}]`;
     // A read, not a managed resource: its new name (it was "customer") re-reads, and changes nothing.
@@ -138,8 +142,26 @@ async function resolveCustomer(
         ]);
     }
 
+    // The service lives in the region its name says; AWS looks it up in serviceRegion (default: this
+    // stack's region) and finds nothing anywhere else. Said here, with the key to set, rather than
+    // as AWS's "The Vpc Endpoint Service … does not exist".
+    const serviceRegion = entry.serviceRegion ?? region;
+    const knownName: unknown = entry.endpointServiceName ?? (reference ? await reference.getOutputValue("endpointServiceName") : undefined);
+    const nameRegion = typeof knownName === "string" ? endpointServiceRegion(knownName) : undefined;
+    if (nameRegion !== undefined && nameRegion !== serviceRegion) {
+        throw new StackConfigError([
+            entry.serviceRegion === undefined
+                ? `${key}.serviceRegion: the endpoint service of "${entry.name}" (${knownName as string}) is in ${nameRegion}, and this stack in ${region}; set ${key}.serviceRegion to ${nameRegion} for a cross-region endpoint (the customer stack must list ${region} in privateLink.supportedRegions)`
+                : `${key}.serviceRegion: the endpoint service of "${entry.name}" (${knownName as string}) is in ${nameRegion}, not ${entry.serviceRegion}; set ${key}.serviceRegion to ${nameRegion}${nameRegion === region ? " or remove it" : ""}`,
+        ]);
+    }
+
     // AZ names differ per account: place the endpoint by AZ ID, only where the service is offered.
-    const offered = entry.availabilityZoneIds ?? (reference ? await stringList(reference, "serviceAvailabilityZoneIds") : []);
+    // That rule compares AZs of one region. A cross-region endpoint's subnets are in this region, the
+    // service's AZs in its own: they never match and AWS does not ask them to (what it asks is that
+    // the service lists this region in its supported regions), so every subnet is used.
+    const crossRegion = serviceRegion !== region;
+    const offered = crossRegion ? [] : (entry.availabilityZoneIds ?? (reference ? await stringList(reference, "serviceAvailabilityZoneIds") : []));
     let subnetIds = subnets.map((s) => s.id);
     if (offered.length > 0) {
         const placement = subnetsInOfferedZones(subnets, offered);
