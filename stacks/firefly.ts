@@ -4,6 +4,7 @@ import { ConnectivityCheck, PrivateLinkEndpoint } from "../components";
 import { subnetsInOfferedZones } from "../components/privatelink/privateLinkEndpoint";
 import { endpointServiceRegion } from "../components/privatelink/regions";
 import { customerHostname, FireflyConfig, PlatformCustomerConfig, relayCustomers, StackConfigError } from "./config";
+import { fromConfig } from "./configKeys";
 import { deployEndpointHealth } from "./endpointHealth";
 import { deployPrivateApi } from "./privateApi";
 import { deployTunnelRelay } from "./tunnel";
@@ -26,9 +27,22 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
     const perCustomer: Record<string, Record<string, unknown>> = {};
     const endpointIds: Record<string, pulumi.Output<string[]>> = {};
     const endpoints: Array<{ name: string; endpointId: pulumi.Output<string> }> = [];
-    for (const customer of customers) {
+    for (const [index, customer] of customers.entries()) {
         const { entry } = customer;
-        const endpoint = new PrivateLinkEndpoint(entry.name, {
+        const at = `customers[${index}]`;
+        const keys = {
+            vpcId: "vpcId",
+            subnetIds: "subnetIds",
+            ...(entry.endpointServiceName !== undefined ? { serviceName: `${at}.endpointServiceName` } : {}),
+            serviceRegion: `${at}.serviceRegion`,
+            ...(entry.ports !== undefined ? { ports: `${at}.ports` } : {}),
+            sourceSecurityGroupIds: "sourceSecurityGroupIds",
+            "dns.zoneName": "privateZoneName",
+            ...(config.privateZoneId !== undefined ? { "dns.zoneId": "privateZoneId" } : {}),
+            privateDns: `${at}.enablePrivateDns`,
+            "flowLogs.retentionInDays": "flowLogRetentionDays",
+        };
+        const endpoint = fromConfig(keys, () => new PrivateLinkEndpoint(entry.name, {
             vpcId: config.vpcId,
             subnetIds: customer.subnetIds,
             serviceName: customer.serviceName,
@@ -38,7 +52,7 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
             dns: { zoneName: config.privateZoneName, recordName: customer.recordName, zoneId },
             privateDns: entry.enablePrivateDns,
             flowLogs: { retentionInDays: config.flowLogRetentionDays },
-        });
+        }));
         endpointIds[entry.name] = pulumi.all([endpoint.endpointId]);
         endpoints.push({ name: entry.name, endpointId: endpoint.endpointId });
         perCustomer[entry.name] = {

@@ -145,6 +145,14 @@ describe("stacks", () => {
             acceptedEndpointIds: [],
         };
 
+        it("names the config key when the endpoint component refuses a value from it (flowLogRetentionDays)", async () => {
+            await assert.rejects(runStack(withConfig(firefly, { flowLogRetentionDays: 2 }), { [customerRef]: customerOutputs }), (err: Error) => {
+                assert.ok(err instanceof StackConfigError, String(err));
+                assert.match(err.message, /private-connectivity:flowLogRetentionDays .*\(private-connectivity:index:PrivateLinkEndpoint "acme" checks it as flowLogs\.retentionInDays\)/);
+                return true;
+            });
+        });
+
         it("follows a recreated endpoint service: a new service name, a new endpoint, the same hostname", async () => {
             const before = await runStack(firefly, { [customerRef]: customerOutputs });
             const after = await runStack(firefly, {
