@@ -4,8 +4,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import type { AnalyzerInfo } from "@pulumi/pulumi/proto/analyzer_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { policyPackName, policyPackVersion } from "../../policies/pack";
+import { allPolicies } from "../../policies/rules";
 import { types } from "../helpers/resources";
 import { skipInRepeatPass } from "../helpers/testPass";
+import { analyzerClient, promised, startPack } from "../policies/startPack";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "..", "..");
@@ -31,9 +36,11 @@ let installed = path.join(consumerDir, "node_modules", "@firefly", "private-conn
 /**
  * Another Pulumi project installs this package and imports it by name: `@firefly/private-connectivity`
  * for the components, `@firefly/private-connectivity/policies/offline` for the policy pack's offline
- * evaluator. The fixture gets exactly what `npm pack` publishes (dist/, never the TypeScript sources),
- * extracted where `npm install <tarball>` puts it; the package's own dependencies resolve from this
- * repository's node_modules, as they would from the consumer's.
+ * evaluator, and runs `pulumi preview --policy-pack node_modules/@firefly/private-connectivity/policies`
+ * (README.md). The fixture gets exactly what `npm pack` publishes (dist/ and the compiled pack in
+ * policies/bin/, never the TypeScript sources), extracted where `npm install <tarball>` puts it;
+ * the package's own dependencies resolve from this repository's node_modules, as they would from
+ * the consumer's.
  */
 describe("the package as another project uses it", function () {
     this.timeout(120_000);
@@ -41,8 +48,8 @@ describe("the package as another project uses it", function () {
 
     before(async () => {
         assert.ok(
-            fs.existsSync(path.join(root, "dist", "components", "index.js")),
-            "dist/ is missing: run `npm run build` (npm test does) before these tests",
+            fs.existsSync(path.join(root, "dist", "components", "index.js")) && fs.existsSync(path.join(root, "policies", "bin", "index.js")),
+            "dist/ or policies/bin/ is missing: run `npm run build` (npm test does) before these tests",
         );
         consumerDir = copyOfFixture();
         installed = path.join(consumerDir, "node_modules", "@firefly", "private-connectivity");
@@ -76,6 +83,35 @@ describe("the package as another project uses it", function () {
         }
         assert.ok(!published.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript sources are published");
         assert.ok(!published.some((f) => f.startsWith("test/")), "no tests are published");
+    });
+
+    // README.md: another project runs `pulumi preview --policy-pack node_modules/@firefly/private-connectivity/policies`.
+    // npm applies policies/' own ignore file over the root's `files` patterns; policies/.npmignore
+    // keeps the pack's .gitignore (which ignores the build output bin/) from dropping the compiled pack.
+    it("publishes the policy pack directory with its compiled pack and nothing of its sources", () => {
+        for (const required of ["policies/bin/index.js", "policies/bin/rules.js", "policies/PulumiPolicy.yaml", "policies/package.json"]) {
+            assert.ok(published.includes(required), `${required} is in the package`);
+        }
+        const pack = published.filter((f) => f.startsWith("policies/"));
+        assert.deepEqual(
+            pack.filter((f) => !(f.startsWith("policies/bin/") && f.endsWith(".js"))).sort(),
+            ["policies/PulumiPolicy.yaml", "policies/README.md", "policies/package.json"],
+            "policies/ carries the compiled pack, its manifests and its README only (no tsconfig, no sources)",
+        );
+    });
+
+    it("starts the installed policies/ directory as `pulumi preview --policy-pack` does, serving the private-connectivity pack", async () => {
+        const started = await startPack(path.join(installed, "policies"));
+        const client = analyzerClient(started);
+        try {
+            const info = await promised<AnalyzerInfo>((done) => client.getAnalyzerInfo(new Empty(), done));
+            assert.equal(info.getName(), policyPackName);
+            assert.equal(info.getVersion(), policyPackVersion);
+            assert.deepEqual(info.getPoliciesList().map((p) => p.getName()), allPolicies.map((p) => p.name));
+        } finally {
+            client.close();
+            started.child.kill();
+        }
     });
 
     // Pulumi's TypeScript template resolves modules the classic "node" way, which ignores package.json

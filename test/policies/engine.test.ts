@@ -4,18 +4,18 @@
 // directory; the shim resolves `@pulumi/pulumi/cmd/run-policy-pack` from there with Node and runs
 // it with `<engine address> .`. That script loads the directory (package.json `main`, i.e. the
 // compiled pack in bin/), whose PolicyPack prints the port of its gRPC Analyzer server. We do the
-// same and then speak the Analyzer protocol as the engine does, which proves that:
+// same (startPack.ts, which test/package/consumer.test.ts shares) and then speak the Analyzer protocol as the engine does, which proves that:
 //   - the pack directory starts in this repository, and installed alone from its `npm pack`
-//     tarball (what `pulumi policy publish` uploads) with nothing but its own dependencies;
+//     tarball (what `pulumi policy publish` uploads) with nothing but its own dependencies
+//     (the copy inside the installed package, policies/, is test/package/consumer.test.ts's);
 //   - index.ts registers every rule in allPolicies, with its metadata and config schema;
 //   - the offline evaluator reports exactly what the real analyzer reports for the same inputs.
 import * as assert from "node:assert/strict";
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import * as aws from "@pulumi/aws";
-import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import type * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
@@ -28,6 +28,7 @@ import { CONNECTOR_ROLE_TAG_KEY, CONNECTOR_ROLE_TAG_VALUE } from "../../policies
 import { types } from "../helpers/resources";
 import { UNKNOWN, component, plan } from "./helpers";
 import { installAlone, packDir, packPolicyPack, tarballFiles } from "./packTarball";
+import { analyzerClient, promised, startPack } from "./startPack";
 
 
 const levels: Record<EnforcementLevel, analyzerProto.EnforcementLevel> = {
@@ -44,27 +45,6 @@ const severityNames = new Map<analyzerProto.PolicySeverity, Severity>([
     [analyzerProto.PolicySeverity.POLICY_SEVERITY_HIGH, "high"],
     [analyzerProto.PolicySeverity.POLICY_SEVERITY_CRITICAL, "critical"],
 ]);
-
-function promised<T>(run: (callback: (error: grpc.ServiceError | null, response: T) => void) => unknown): Promise<T> {
-    return new Promise((resolve, reject) => {
-        run((error, response) => (error ? reject(error) : resolve(response)));
-    });
-}
-
-/** Starts the pack in `directory` exactly as the `pulumi-analyzer-policy` shim does; resolves with its port. */
-function startPack(directory: string): Promise<{ child: ChildProcess; port: string }> {
-    const runPolicyPack = execFileSync(process.execPath, ["-e", "console.log(require.resolve('@pulumi/pulumi/cmd/run-policy-pack'))"], {
-        cwd: directory,
-        encoding: "utf8",
-    }).trim();
-    const child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:1", "."], { cwd: directory, stdio: ["ignore", "pipe", "pipe"] });
-    return new Promise((resolve, reject) => {
-        let stderr = "";
-        child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.stdout?.once("data", (chunk: Buffer) => resolve({ child, port: chunk.toString().trim() }));
-        child.once("exit", (code) => reject(new Error(`policy pack exited with ${code} before serving:\n${stderr}`)));
-    });
-}
 
 function struct(value: Record<string, unknown>): Struct {
     // The engine never sends undefined members; JSON drops them the same way.
@@ -146,7 +126,7 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
         packPolicyPack();
         const started = await startPack(packDir);
         child = started.child;
-        client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${started.port}`, grpc.credentials.createInsecure());
+        client = analyzerClient(started);
     });
 
     after(() => {
@@ -244,7 +224,7 @@ describe("the pack installed alone from its `npm pack` tarball (what `pulumi pol
         installed = installAlone(tarball);
         const started = await startPack(installed);
         child = started.child;
-        client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${started.port}`, grpc.credentials.createInsecure());
+        client = analyzerClient(started);
     });
 
     after(() => {
