@@ -5,7 +5,8 @@
 // it with `<engine address> .`. That script loads the directory (package.json `main`, i.e. the
 // compiled pack in bin/), whose PolicyPack prints the port of its gRPC Analyzer server. We do the
 // same (startPack.ts, which test/package/consumer.test.ts shares) and then speak the Analyzer protocol as the engine does, which proves that:
-//   - the pack directory starts in this repository, and installed alone from its `npm pack`
+//   - the pack directory starts in this repository (a copy of policies/ under .cache, see
+//     packTarball.ts, resolving its dependencies as policies/ does), and installed alone from its `npm pack`
 //     tarball (what `pulumi policy publish` uploads) with nothing but its own dependencies
 //     (the copy inside the installed package, policies/, is test/package/consumer.test.ts's);
 //   - index.ts registers every rule in allPolicies, with its metadata and config schema;
@@ -122,7 +123,7 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
     let client: analyzerGrpc.AnalyzerClient;
 
     before(async function () {
-        // The CLI runs the compiled pack (bin/); packing builds it from the current sources.
+        // The CLI runs the compiled pack (bin/); packing builds it from the current sources (in the copy).
         packPolicyPack();
         const started = await startPack(packDir);
         child = started.child;

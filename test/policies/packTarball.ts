@@ -1,23 +1,24 @@
 // The policy pack as `pulumi policy publish` ships it: `npm pack` in the pack directory, whose
-// prepack script compiles the pack into policies/bin (the directory's `main`). Packed once per
-// test run; engine.test.ts starts the pack from the repository (which the packing built) and from
-// the tarball installed alone.
+// prepack script compiles the pack into bin/ (the directory's `main`). Packed once per test run;
+// engine.test.ts starts the pack from that directory (which the packing built) and from the
+// tarball installed alone.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { repeatPass } from "../helpers/testPass";
 
 export const root = path.resolve(__dirname, "..", "..");
 
 /**
- * The pack directory these tests pack and start. In the first pass it is the repository's own
- * policies/, as `pulumi preview --policy-pack policies` uses it. A repeat pass runs beside the first
- * (test/setup/passes.js), and packing rebuilds bin/ (prepack), so it works on a private copy of the
- * pack's sources instead: inside the repository, so its dependencies resolve from this
- * repository's node_modules exactly as policies/ does, and removed when the process exits.
+ * The pack directory these tests pack and start: a private copy of policies/ (its sources,
+ * PulumiPolicy.yaml and package.json, not bin/), inside the repository so its dependencies
+ * resolve from this repository's node_modules exactly as policies/ does; removed when the process
+ * exits. Not policies/ itself: packing rebuilds bin/ in place, and the test command runs its passes
+ * side by side (test/setup/passes.js), where another pass packs the root package, whose files
+ * include policies/bin, and would read it half-written. The repository's policies/bin is built by
+ * `npm run build` (npm test's first step) and only read by the tests.
  */
-export const packDir = repeatPass ? copyOfPack() : path.join(root, "policies");
+export const packDir = copyOfPack();
 
 function copyOfPack(): string {
     const source = path.join(root, "policies");
