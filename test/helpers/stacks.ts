@@ -1,6 +1,7 @@
 import { loadProgram, readProject } from "../../offline/project";
 import { exampleStackNames, readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../offline/simulate";
 import { deploy, type ProgramRun } from "./pulumi";
+import { parseStackConfig, type StackConfig } from "../../stacks/config";
 
 /** This repository's Pulumi project (Pulumi.yaml at the root), as `npm start` reads it. */
 const project = readProject();
@@ -48,4 +49,16 @@ export function exampleDeployment(): Promise<SimulatedDeployment> {
         project: project.name,
     });
     return example;
+}
+
+/** A stack's settings through the program's config validation (stacks/config.ts), as `pulumi up` would start it. */
+export function parseSettings(settings: StackSettings): StackConfig {
+    return parseStackConfig(
+        Object.fromEntries(
+            Object.entries(settings.config)
+                .filter(([k]) => k.startsWith("private-connectivity:"))
+                .map(([k, v]) => [k.slice("private-connectivity:".length), typeof v === "string" ? v : JSON.stringify(v)]),
+        ),
+        "private-connectivity",
+    );
 }

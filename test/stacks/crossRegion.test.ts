@@ -2,9 +2,9 @@ import * as assert from "node:assert/strict";
 import { loadProgram, readProject } from "../../offline/project";
 import type { ProgramRun } from "../../offline/runProgram";
 import { readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../offline/simulate";
-import { parseStackConfig, StackConfigError } from "../../stacks/config";
+import { StackConfigError } from "../../stacks/config";
 import { ofType, types } from "../helpers/resources";
-import { runStack, withConfig } from "../helpers/stacks";
+import { parseSettings, runStack, withConfig } from "../helpers/stacks";
 
 // Cross-region PrivateLink (README "Cross-region PrivateLink"): a customer's endpoint service in
 // another region than the platform stack. The AZ rule compares AZ IDs of one region; across regions
@@ -37,15 +37,7 @@ function deploy(stacks: StackSettings[]): Promise<SimulatedDeployment> {
     return simulateDeployment(stacks, { program, project: project.name, log: () => () => undefined });
 }
 
-const parse = (settings: StackSettings) =>
-    parseStackConfig(
-        Object.fromEntries(
-            Object.entries(settings.config)
-                .filter(([k]) => k.startsWith("private-connectivity:"))
-                .map(([k, v]) => [k.slice("private-connectivity:".length), typeof v === "string" ? v : JSON.stringify(v)]),
-        ),
-        "private-connectivity",
-    );
+const parse = parseSettings;
 
 describe("stacks: cross-region PrivateLink (serviceRegion, supportedRegions)", () => {
     describe("globex's service in us-west-2, the platform in us-east-1 (the reviewer's case)", () => {

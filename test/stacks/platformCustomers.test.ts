@@ -1,11 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseStackConfig, StackConfigError } from "../../stacks/config";
+import { StackConfigError } from "../../stacks/config";
 import { matchOldState } from "../../offline/aliases";
 import type { ProgramRun } from "../../offline/runProgram";
-import { readStackSettings, SimulatedDeployment, StackSettings } from "../../offline/simulate";
-import { exampleDeployment, runStack, withConfig } from "../helpers/stacks";
+import { readStackSettings, SimulatedDeployment } from "../../offline/simulate";
+import { exampleDeployment, parseSettings, runStack, withConfig } from "../helpers/stacks";
 import { ofType, types } from "../helpers/resources";
 
 // Issue 14: one platform stack serves every customer; onboarding customer N+1 touches no one else.
@@ -100,15 +100,7 @@ describe("stacks: one platform stack for every customer (customers list)", () =>
     });
 
     describe("bad input is refused at config load, naming the key and the fix", () => {
-        const parse = (settings: StackSettings) =>
-            parseStackConfig(
-                Object.fromEntries(
-                    Object.entries(settings.config)
-                        .filter(([k]) => k.startsWith("private-connectivity:"))
-                        .map(([k, v]) => [k.slice("private-connectivity:".length), typeof v === "string" ? v : JSON.stringify(v)]),
-                ),
-                "private-connectivity",
-            );
+        const parse = parseSettings;
         const cases: Array<[string, Record<string, unknown>, RegExp]> = [
             ["an empty customers list", { customers: [] }, /private-connectivity:customers: must list at least one customer/],
             ["no customers list", { customers: undefined }, /private-connectivity:customers: Invalid input/],
