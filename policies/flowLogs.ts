@@ -6,18 +6,39 @@
 // log covers every ENI, present and future, and can be checked before anything is deployed.
 import * as aws from "@pulumi/aws";
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { Reference, peek, referenceOf, resourcesOfType, sameTarget } from "./references";
+import { Reference, peek, referenceOf, referencedTargets, resourcesOfType, sameTarget } from "./references";
 
 interface Coverage {
     covered: boolean;
     unresolved?: Error;
 }
 
-function subnetsCovered(endpoint: PolicyResource, logged: readonly Reference[], subnets: readonly PolicyResource[]): Coverage {
+/**
+ * An endpoint's subnets: its own `subnetIds` and `subnetConfigurations`, and the subnets that
+ * aws.ec2.VpcEndpointSubnetAssociation resources add to it (each one another ENI of the endpoint).
+ */
+function subnetsCovered(
+    endpoint: PolicyResource,
+    logged: readonly Reference[],
+    subnets: readonly PolicyResource[],
+    associations: readonly PolicyResource[],
+    endpoints: readonly PolicyResource[],
+): Coverage {
     const fromIds = referenceOf(endpoint, "subnetIds", subnets);
     const fromConfigurations = referenceOf(endpoint, "subnetConfigurations", subnets, (c) => c.subnetId);
-    const unresolved = fromIds.unresolved ?? fromConfigurations.unresolved;
+    let unresolved = fromIds.unresolved ?? fromConfigurations.unresolved;
     const identities = [...fromIds.identities, ...fromConfigurations.identities];
+    for (const association of associations) {
+        const of = referenceOf(association, "vpcEndpointId", endpoints);
+        if (!referencedTargets(of, endpoints).includes(endpoint)) {
+            // An association whose endpoint is unknown might be this endpoint's.
+            unresolved ??= of.unresolved;
+            continue;
+        }
+        const subnet = referenceOf(association, "subnetId", subnets);
+        unresolved ??= subnet.unresolved;
+        identities.push(...subnet.identities);
+    }
     if (identities.length === 0) {
         return { covered: false, unresolved };
     }
@@ -57,6 +78,7 @@ export const interfaceEndpointFlowLogs: StackValidationPolicy = {
             return String(trafficType.value).toUpperCase() === "ALL";
         });
         const vpcs = resourcesOfType(args.resources, aws.ec2.Vpc);
+        const associations = resourcesOfType(args.resources, aws.ec2.VpcEndpointSubnetAssociation);
         const subnets = resourcesOfType(args.resources, aws.ec2.Subnet);
         const vpcLogs = flowLogs.map((flowLog) => referenceOf(flowLog, "vpcId", vpcs));
         const subnetLogs = flowLogs.map((flowLog) => referenceOf(flowLog, "subnetId", subnets));
@@ -69,7 +91,7 @@ export const interfaceEndpointFlowLogs: StackValidationPolicy = {
             if (vpcLogs.some((logged) => sameTarget(vpc, logged))) {
                 continue;
             }
-            const bySubnet = subnetsCovered(endpoint, subnetLogs, subnets);
+            const bySubnet = subnetsCovered(endpoint, subnetLogs, subnets, associations, endpoints);
             if (bySubnet.covered) {
                 continue;
             }

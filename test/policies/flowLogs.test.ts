@@ -45,6 +45,29 @@ describe("interface-endpoint-flow-logs", () => {
         await assertNoViolations(policy, [theVpc, endpoint(), flowLog("vpc-flows", { vpcId: UNKNOWN }, { vpcId: [theVpc.urn] })]);
     });
 
+    describe("a subnet added to the endpoint by aws.ec2.VpcEndpointSubnetAssociation (another ENI of it)", () => {
+        const theEndpoint = endpoint();
+        const association = (subnetId: string) =>
+            plan(aws.ec2.VpcEndpointSubnetAssociation, `endpoint-${subnetId}`, { vpcEndpointId: UNKNOWN, subnetId }, { propertyDependencies: { vpcEndpointId: [theEndpoint.urn] } });
+        const ownSubnetsLogged = [flowLog("a-flows", { subnetId: "subnet-a" }), flowLog("b-flows", { subnetId: "subnet-b" })];
+
+        it("needs its own flow log when the endpoint's subnets are logged one by one", async () => {
+            await assertViolation(policy, [theEndpoint, association("subnet-c"), ...ownSubnetsLogged], "Interface endpoint 'customer-endpoint' has no flow log recording all traffic");
+            await assertNoViolations(policy, [theEndpoint, association("subnet-c"), ...ownSubnetsLogged, flowLog("c-flows", { subnetId: "subnet-c" })]);
+        });
+
+        it("is covered by the VPC's flow log", async () => {
+            await assertNoViolations(policy, [theEndpoint, association("subnet-c"), flowLog("vpc-flows", { vpcId: "vpc-1" })]);
+        });
+
+        it("belongs to another endpoint: does not count against this one", async () => {
+            const other = plan(aws.ec2.VpcEndpoint, "other-endpoint", { ...endpointProps, subnetIds: ["subnet-x"] });
+            const elsewhere = plan(aws.ec2.VpcEndpointSubnetAssociation, "other-c", { vpcEndpointId: UNKNOWN, subnetId: "subnet-c" }, { propertyDependencies: { vpcEndpointId: [other.urn] } });
+            await assertNoViolations(policy, [theEndpoint, other, elsewhere, ...ownSubnetsLogged, flowLog("x-flows", { subnetId: "subnet-x" }), flowLog("c-flows", { subnetId: "subnet-c" })]);
+            await assertViolation(policy, [theEndpoint, other, elsewhere, ...ownSubnetsLogged, flowLog("x-flows", { subnetId: "subnet-x" })], "Interface endpoint 'other-endpoint' has no flow log");
+        });
+    });
+
     it("passes an endpoint whose every subnet has a flow log", async () => {
         await assertNoViolations(policy, [endpoint(), flowLog("a-flows", { subnetId: "subnet-a" }), flowLog("b-flows", { subnetId: "subnet-b" })]);
     });
