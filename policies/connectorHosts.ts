@@ -138,7 +138,8 @@ export const ec2ImdsHopLimit: ResourceValidationPolicy = {
 
 export const ec2NoPublicIp: ResourceValidationPolicy = {
     name: "ec2-no-public-ip",
-    description: "EC2 instances, spot requests and fleets, launch templates and launch configurations do not ask for a public IP address (checkov CKV_AWS_88).",
+    description:
+        "EC2 instances, spot requests and fleets, launch templates and launch configurations do not ask for a public IP address, and no Elastic IP is attached to an instance (checkov CKV_AWS_88).",
     enforcementLevel: "mandatory",
     severity: "high",
     tags: ["connector", "network-exposure", "checkov:CKV_AWS_88"],
@@ -175,6 +176,18 @@ export const ec2NoPublicIp: ResourceValidationPolicy = {
                 reportViolation(
                     `Launch configuration '${args.name}' gives instances a public IP address; set associatePublicIpAddress: false and route egress through NAT.`,
                 );
+            }
+        }),
+        // An Elastic IP is a public address too, whichever resource attaches it to an instance.
+        // (One for a NAT gateway or a load balancer's subnet mapping names no instance.)
+        validateResourceOfType(aws.ec2.Eip, (eip, args, reportViolation) => {
+            if (eip.instance !== undefined && eip.instance !== "") {
+                reportViolation(`Elastic IP '${args.name}' gives an instance a public IP address; remove it and route egress through NAT.`);
+            }
+        }),
+        validateResourceOfType(aws.ec2.EipAssociation, (association, args, reportViolation) => {
+            if (association.instanceId !== undefined && association.instanceId !== "") {
+                reportViolation(`Elastic IP association '${args.name}' gives an instance a public IP address; remove it and route egress through NAT.`);
             }
         }),
     ],
@@ -279,6 +292,39 @@ interface ConnectorGroups {
     undecided: Map<PolicyResource, Error>;
     /** Set when a connector host's security groups, or a host's role, are unknown and nothing explains them. */
     unresolved?: Error;
+    /** Connector hosts that name no security group at all: AWS gives them the VPC's default group. */
+    ungrouped: PolicyResource[];
+}
+
+/**
+ * Whether a host names no security group in any of its group properties (nor a network interface
+ * of its own, whose groups would decide). Unknown while one of those is unknown at preview.
+ */
+function namesNoGroup(host: PolicyResource, properties: ReadonlyArray<[string, ((element: Record<string, unknown>) => unknown)?]>): Peeked<boolean> {
+    const lists: Array<[string, ((element: Record<string, unknown>) => unknown)?]> = [...properties, ["securityGroups"]];
+    for (const [property, pick] of lists) {
+        const value = peek(() => host.props[property] as unknown);
+        if (!value.known) return value;
+        const items = Array.isArray(value.value) ? (value.value as unknown[]) : [];
+        if (!pick) {
+            if (items.length > 0) return { known: true, value: false };
+            continue;
+        }
+        for (const item of items) {
+            const element = peek(() => item as Record<string, unknown>);
+            if (!element.known) return element;
+            const nic = element.value ?? {};
+            if (nic.networkInterfaceId !== undefined) return { known: true, value: false }; // an existing interface brings its own groups
+            const groups = peek(() => pick(nic));
+            if (!groups.known) return groups;
+            if (Array.isArray(groups.value) && groups.value.length > 0) return { known: true, value: false };
+        }
+    }
+    const attached = peek(() => host.props.networkInterfaces as unknown);
+    if (host.isType(aws.ec2.Instance) && attached.known && Array.isArray(attached.value) && attached.value.length > 0) {
+        return { known: true, value: false }; // interfaces attached by ID bring their own groups
+    }
+    return { known: true, value: true };
 }
 
 /**
@@ -287,7 +333,7 @@ interface ConnectorGroups {
  */
 export function connectorGroupsOf(resources: readonly PolicyResource[]): ConnectorGroups {
     const securityGroups = resourcesOfType(resources, aws.ec2.SecurityGroup);
-    const result: ConnectorGroups = { groups: new Map(), undecided: new Map() };
+    const result: ConnectorGroups = { groups: new Map(), undecided: new Map(), ungrouped: [] };
     for (const group of securityGroups) {
         const role = connectorRoleOf(group.props, group.provider);
         if (!role.known) result.undecided.set(group, role.error);
@@ -304,6 +350,9 @@ export function connectorGroupsOf(resources: readonly PolicyResource[]): Connect
                 continue;
             }
             if (!role.value) continue;
+            const none = namesNoGroup(host, properties);
+            if (!none.known) result.unresolved ??= none.error;
+            else if (none.value) result.ungrouped.push(host);
             for (const [property, pick] of properties) {
                 const reference = referenceOf(host, property, securityGroups, pick);
                 result.unresolved ??= reference.unresolved;
@@ -329,11 +378,18 @@ export const connectorSecurityGroupNoIngressRules: StackValidationPolicy = {
     remediationSteps:
         "Delete the ingress rule resources that target the connector's security groups, and the inline ingress of any group attached to a connector host.",
     validateStack: (args, reportViolation) => {
-        const { groups, undecided, unresolved: hostsUnresolved } = connectorGroupsOf(args.resources);
-        if (groups.size === 0 && undecided.size === 0 && !hostsUnresolved) {
+        const { groups, undecided, unresolved: hostsUnresolved, ungrouped } = connectorGroupsOf(args.resources);
+        if (groups.size === 0 && undecided.size === 0 && ungrouped.length === 0 && !hostsUnresolved) {
             args.notApplicable("Policy only applies to stacks with a connector security group or host");
         }
         let unresolved: Error | undefined = hostsUnresolved;
+        for (const host of ungrouped) {
+            reportViolation(
+                `Connector host '${host.name}' names no security group, so AWS puts it in the VPC's default group, whose default rule admits all traffic from the group's other members; ` +
+                    "give it a dedicated security group without ingress (vpcSecurityGroupIds).",
+                host.urn,
+            );
+        }
         for (const [group, why] of groups) {
             if (why.taggedItself || !why.host) continue;
             const ingress = peek(() => group.props.ingress as unknown);

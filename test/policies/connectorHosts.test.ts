@@ -170,6 +170,12 @@ describe("ec2-no-public-ip", () => {
         await assertNoViolations(policy, [template(connectorTemplate), instance(instanceProps)]);
     });
 
+    it("refuses an Elastic IP attached to an instance, by the Eip itself or an EipAssociation; passes one for a NAT gateway or a load balancer", async () => {
+        await assertViolation(policy, plan(aws.ec2.Eip, "host-ip", { domain: "vpc", instance: "i-0abc" }), "Elastic IP 'host-ip' gives an instance a public IP address");
+        await assertViolation(policy, plan(aws.ec2.EipAssociation, "host-ip-assoc", { allocationId: "eipalloc-0abc", instanceId: "i-0abc" }), "Elastic IP association 'host-ip-assoc' gives an instance a public IP address");
+        await assertNoViolations(policy, [plan(aws.ec2.Eip, "nat-ip", { domain: "vpc" }), plan(aws.ec2.EipAssociation, "eni-ip", { allocationId: "eipalloc-0abc", networkInterfaceId: "eni-0abc" })]);
+    });
+
     it("refuses an instance with associatePublicIpAddress: true", async () => {
         await assertViolation(policy, instance({ ...instanceProps, associatePublicIpAddress: true }), "Instance 'relay-host' gets a public IP address");
     });
@@ -318,6 +324,30 @@ describe("connector-security-group-no-ingress-rules", () => {
             { securityGroupId, ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "10.0.0.0/8" },
             { propertyDependencies },
         );
+
+    describe("a connector host that names no security group (AWS gives it the VPC's default group)", () => {
+        const host = (props: Record<string, unknown>) => plan(aws.ec2.Instance, "connector-host", { ...instanceProps, tags: connectorTags, ...props });
+
+        it("is refused: the default group's own rule admits all traffic from its other members", async () => {
+            await assertViolation(policy, [host({})], "Connector host 'connector-host' names no security group, so AWS puts it in the VPC's default group");
+            const template = plan(aws.ec2.LaunchTemplate, "connector-lt", {
+                ...connectorTemplate,
+                networkInterfaces: [{ associatePublicIpAddress: "false" }],
+                tagSpecifications: [{ resourceType: "instance", tags: connectorTags }],
+            });
+            await assertViolation(policy, [template], "Connector host 'connector-lt' names no security group");
+        });
+
+        it("passes a host with its own group, with an existing interface (whose groups decide), or that is not a connector", async () => {
+            await assertNoViolations(policy, [group(), host({ vpcSecurityGroupIds: [groupId] })]);
+            await assertNoViolations(policy, [group(), host({ networkInterfaces: [{ networkInterfaceId: "eni-0abc", deviceIndex: 0 }] })]);
+            await assertNotApplicable(policy, [plan(aws.ec2.Instance, "web", { ...instanceProps, tags: { Name: "web" } })]);
+        });
+
+        it("during preview, an unknown group list is not taken for none", async () => {
+            await assertCannotRunDuringPreview(policy, [host({ vpcSecurityGroupIds: UNKNOWN })], ".vpcSecurityGroupIds");
+        });
+    });
 
     it("passes a connector group with no rule resources attached", async () => {
         await assertNoViolations(policy, [group(), plan(aws.vpc.SecurityGroupIngressRule, "other", { securityGroupId: "sg-other", ipProtocol: "-1" })]);
