@@ -64,7 +64,7 @@ export interface PrivateApiEndpointArgs {
 export interface PrivateApiCustomDomain {
     /** Lower-case DNS name, e.g. `orders.internal.example.com`. */
     domainName: pulumi.Input<string>;
-    /** ACM certificate covering `domainName`, in the API's region (public or ACM Private CA). */
+    /** ACM certificate covering `domainName`, in the API's region (public or ACM Private CA); another region is refused. */
     certificateArn: pulumi.Input<string>;
     /** Path the stage is mapped under. Default: the root of the domain. */
     basePath?: pulumi.Input<string>;
@@ -143,8 +143,9 @@ export interface PrivateApiArgs {
     executionLogLevel?: pulumi.Input<PrivateApiExecutionLogLevel>;
     /**
      * TLS security policy of the API and of its custom domain. Default `TLS_1_2`. The enhanced
-     * `SecurityPolicy_TLS13_1_2_*` and `SecurityPolicy_TLS13_1_3_*` policies are accepted; `TLS_1_0`
-     * is refused.
+     * policies AWS documents for REGIONAL/PRIVATE APIs (`SecurityPolicy_TLS13_1_3_2025_09`,
+     * `SecurityPolicy_TLS13_1_2_2021_06`, …; `privateApiSecurityPolicies`) are accepted by exact name;
+     * `TLS_1_0` and the edge-only `SecurityPolicy_*_EDGE` policies are refused.
      */
     securityPolicy?: pulumi.Input<string>;
     /**
@@ -263,7 +264,7 @@ export class PrivateApi extends pulumi.ComponentResource {
             checked.customDomain === undefined
                 ? pulumi.output<string | undefined>(undefined)
                 : checked.customDomain.outputResolved((custom): pulumi.Input<string | undefined> =>
-                      createCustomDomain(this, name, custom, checked, { api, stage, endpointIds, allEndpointIds, created, partition: env.partition, tags }),
+                      createCustomDomain(this, name, custom, checked, { api, stage, endpointIds, allEndpointIds, created, partition: env.partition, region: env.region, tags }),
                   );
 
         // Private DNS of the created endpoint resolves the API's own hostname inside the VPC. Otherwise

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CheckedArgs, CheckedCustomDomain } from "./privateApiChecks";
 import { Known } from "../shared/known";
+import { certificateInApiRegion } from "./privateApiChecks";
 import { privateApiInvokePolicy } from "./privateApiPolicy";
 
 /** Private custom domain: DomainName (PRIVATE, TLS 1.2+, endpoint-restricted policy), mapping, access associations, DNS. */
@@ -19,6 +20,8 @@ export function createCustomDomain(
         allEndpointIds: pulumi.Output<string[]>;
         created?: { endpoint: aws.ec2.VpcEndpoint };
         partition: pulumi.Output<string>;
+        /** The API's region (the provider's): the certificate must be in it. */
+        region: pulumi.Output<string>;
         tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
     },
 ): pulumi.Output<string | undefined> {
@@ -27,7 +30,7 @@ export function createCustomDomain(
         `${name}-domain`,
         {
             domainName: custom.domainName,
-            certificateArn: custom.certificateArn,
+            certificateArn: certificateInApiRegion(name, custom.certificateArn, ctx.region),
             endpointConfiguration: { types: "PRIVATE" },
             securityPolicy: checked.securityPolicy,
             endpointAccessMode: checked.endpointAccessMode,

@@ -557,7 +557,11 @@ export function curlExample(route: CheckedRoute, authorizers: Record<string, Che
     const method = route.method === "ANY" ? "GET" : route.method;
     const parts = ["curl", "-sS", "--fail-with-body"];
     if (method !== "GET") parts.push("-X", method);
-    if (["POST", "PUT", "PATCH"].includes(method)) parts.push("-H", "'content-type: application/json'", "-d", "'{}'");
+    if (["POST", "PUT", "PATCH"].includes(method)) {
+        // The stage validates bodies against the route's schema (400 otherwise): send one it accepts.
+        const body = route.requestSchema === undefined ? "{}" : JSON.stringify(exampleBody(JSON.parse(route.requestSchema) as unknown));
+        parts.push("-H", "'content-type: application/json'", "-d", `'${body.replace(/'/g, "'\\''")}'`);
+    }
     const url = `"${invokeUrl.replace(/\/$/, "")}${path === "/" ? "/" : path}"`;
     const auth = route.authorization;
     if (auth.type === "AWS_IAM") {
@@ -579,6 +583,38 @@ export function curlExample(route: CheckedRoute, authorizers: Record<string, Che
     const sources = authorizers[auth.authorizer]!.identitySource.split(",").map((s) => s.trim());
     const header = sources.find((s) => s.startsWith("method.request.header."))?.slice("method.request.header.".length) ?? "Authorization";
     return [...parts, "-H", `"${header}: $TOKEN"`, url].join(" ");
+}
+
+/**
+ * The smallest JSON value a draft-4 schema accepts, for the example request: an object with every
+ * `required` property (recursively for required objects), each a placeholder of its declared type
+ * (string "example", number/integer 0, boolean false, array [], object {}, null), or the first
+ * value of its `enum`. Untyped schemas give an object. Other constraints (minLength, pattern,
+ * minimum, $ref, allOf…) are not followed: such schemas need the body edited.
+ */
+export function exampleBody(schema: unknown): unknown {
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return {};
+    const s = schema as { enum?: unknown; type?: unknown; required?: unknown; properties?: unknown };
+    if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0] as unknown;
+    const type: unknown = Array.isArray(s.type) ? (s.type as unknown[])[0] : s.type;
+    switch (type) {
+        case "string":
+            return "example";
+        case "number":
+        case "integer":
+            return 0;
+        case "boolean":
+            return false;
+        case "array":
+            return [];
+        case "null":
+            return null;
+        default: {
+            const properties = typeof s.properties === "object" && s.properties !== null ? (s.properties as Record<string, unknown>) : {};
+            const required = Array.isArray(s.required) ? s.required.filter((key): key is string => typeof key === "string") : [];
+            return Object.fromEntries(required.map((key) => [key, exampleBody(Object.prototype.hasOwnProperty.call(properties, key) ? properties[key] : undefined)]));
+        }
+    }
 }
 
 function pascal(words: string[]): string {

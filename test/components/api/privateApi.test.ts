@@ -1,10 +1,13 @@
 import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as pkg from "../../../components";
 import { EndpointFlowLogs } from "../../../components/privatelink/endpointFlowLogs";
 import { PolicyDocument } from "../../../components/shared/iamPolicy";
 import { PrivateApi, PrivateApiArgs } from "../../../components/api/privateApi";
-import { PrivateApiRoute } from "../../../components/api/privateApiRoutes";
+import { privateApiSecurityPolicies } from "../../../components/api/privateApiChecks";
+import { exampleBody, PrivateApiRoute } from "../../../components/api/privateApiRoutes";
 import { itRefuses } from "../../helpers/argumentErrors";
 import { customerAccount, deploy, platformAccount, ProgramRun } from "../../helpers/pulumi";
 import { named, ofType, single, types } from "../../helpers/resources";
@@ -490,6 +493,71 @@ describe("PrivateApi", () => {
             );
         });
 
+        it("sends a body that satisfies the first route's request schema, which the stage validates", async () => {
+            const requestSchema = {
+                type: "object",
+                required: ["sku", "quantity", "gift", "tags", "shipping", "priority", "note"],
+                properties: {
+                    sku: { type: "string" },
+                    quantity: { type: "integer" },
+                    gift: { type: "boolean" },
+                    tags: { type: "array", items: { type: "string" } },
+                    shipping: { type: "object", required: ["country", "express"], properties: { country: { type: "string", enum: ["DE", "FR"] }, express: { type: "boolean" }, floor: { type: "number" } } },
+                    priority: { enum: ["high", "low"] },
+                    note: { type: "string" },
+                    comment: { type: "string" },
+                },
+            };
+            const run = await deployApi(baseArgs({ routes: [{ path: "/orders", method: "POST", integration: { type: "MOCK" }, requestSchema }] }));
+            const curl = String(run.outputs.exampleCurl);
+            const body = /-d '([^']*)'/.exec(curl)?.[1];
+            assert.ok(body, curl);
+            assert.deepEqual(JSON.parse(body), {
+                sku: "example",
+                quantity: 0,
+                gift: false,
+                tags: [],
+                shipping: { country: "DE", express: false },
+                priority: "high",
+                note: "example",
+            });
+            // The README's Quick start route: {"sku":"example"} instead of the {} API Gateway answers 400 to.
+            const quick = await deployApi(
+                baseArgs({ routes: [{ path: "/orders", method: "POST", integration: { type: "MOCK" }, requestSchema: { type: "object", required: ["sku"], properties: { sku: { type: "string" } } } }] }),
+            );
+            assert.ok(String(quick.outputs.exampleCurl).includes(`-X POST -H 'content-type: application/json' -d '{"sku":"example"}' --aws-sigv4`), String(quick.outputs.exampleCurl));
+        });
+
+        it("builds example bodies from draft-4 schemas: placeholders by type, first enum value, required properties only", () => {
+            assert.deepEqual(exampleBody(undefined), {});
+            assert.deepEqual(exampleBody({ type: "object" }), {});
+            assert.deepEqual(exampleBody({ type: "object", properties: { a: { type: "string" } } }), {});
+            assert.deepEqual(exampleBody({ required: ["a", "b"], properties: { a: { type: ["number", "null"] } } }), { a: 0, b: {} });
+            assert.deepEqual(exampleBody({ type: "object", required: ["o"], properties: { o: { type: "object", required: ["p"], properties: { p: { type: "object" } } } } }), { o: { p: {} } });
+            assert.deepEqual(exampleBody({ type: "array" }), []);
+            assert.equal(exampleBody({ type: "string", enum: ["it's"] }), "it's");
+        });
+
+        it("quotes a body with a single quote for the shell", async () => {
+            const run = await deployApi(
+                baseArgs({ routes: [{ path: "/orders", method: "PUT", integration: { type: "MOCK" }, requestSchema: { type: "object", required: ["s"], properties: { s: { enum: ["it's"] } } } }] }),
+            );
+            assert.ok(String(run.outputs.exampleCurl).includes(`-X PUT -H 'content-type: application/json' -d '{"s":"it'\\''s"}'`), String(run.outputs.exampleCurl));
+        });
+
+        it("shows in the README the exampleCurl its Quick start produces", async () => {
+            const readme = readFileSync(join(__dirname, "../../../components/api/README.md"), "utf8");
+            const sample = /The `exampleCurl` output is a command for the first route[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(readme)?.[1];
+            assert.ok(sample, "the sample in components/api/README.md");
+            const quickStart = /## Quick start\n\n```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+            assert.ok(quickStart.includes('{ path: "/health", method: "GET", integration: { type: "MOCK" } },'), "the Quick start's first route");
+            const run = await deployApi(baseArgs({ routes: [health] }));
+            const api = single(run, types.restApi);
+            // The sample is wrapped for reading (one shell command all the same); its API ID and region stand for a deployed API's.
+            const unwrapped = sample.replace(/ *\\\n */g, " ").replace(/&&\n/g, "&& ");
+            assert.equal(unwrapped, String(run.outputs.exampleCurl).replaceAll(String(api.id), "a1b2c3d4e5").replaceAll("us-east-1", "eu-west-1"));
+        });
+
         it("puts the token in the header a REQUEST authorizer reads, and sends unauthenticated routes plain", async () => {
             const run = await deployApi(
                 baseArgs({
@@ -535,8 +603,11 @@ describe("PrivateApi", () => {
             ["a negative throttling rate", { throttling: { rateLimit: -1 } }, /throttling\.rateLimit must be a positive number/],
             ["a fractional burst", { throttling: { burstLimit: 2.5 } }, /throttling\.burstLimit must be a whole number of requests, at least 1 \(got 2\.5\)/],
             ["a zero burst", { throttling: { burstLimit: 0 } }, /throttling\.burstLimit must be a whole number/],
-            ["a TLS 1.0 security policy", { securityPolicy: "TLS_1_0" }, /securityPolicy must allow only TLS 1\.2 or newer.*\(got "TLS_1_0"\); omit it for TLS_1_2/],
-            ["an edge-only TLS 1.2 policy", { securityPolicy: "SecurityPolicy_TLS12_2018_EDGE" }, /securityPolicy must allow only TLS 1\.2 or newer/],
+            ["a TLS 1.0 security policy", { securityPolicy: "TLS_1_0" }, /securityPolicy must allow only TLS 1\.2 or newer \(got "TLS_1_0", which accepts TLS 1\.0\); choose one of "TLS_1_2", .*, or omit it for TLS_1_2$/],
+            ["an edge-only TLS 1.2 policy", { securityPolicy: "SecurityPolicy_TLS12_2018_EDGE" }, /securityPolicy "SecurityPolicy_TLS12_2018_EDGE" is edge-only \(for EDGE endpoints\)/],
+            ["an edge-only TLS 1.3 policy", { securityPolicy: "SecurityPolicy_TLS13_2025_EDGE" }, /securityPolicy "SecurityPolicy_TLS13_2025_EDGE" is edge-only \(for EDGE endpoints\), and this API and its custom domain are PRIVATE; choose one of "TLS_1_2", "SecurityPolicy_TLS13_1_3_2025_09"/],
+            ["a policy name that only starts like a TLS 1.3 one", { securityPolicy: "SecurityPolicy_TLS13_1_3_NOPE" }, /securityPolicy must be an API Gateway security policy for PRIVATE APIs that allows only TLS 1\.2 or newer \(got "SecurityPolicy_TLS13_1_3_NOPE"\); choose one of/],
+            ["a policy in the wrong case", { securityPolicy: "tls_1_2" }, /securityPolicy must be an API Gateway security policy for PRIVATE APIs .*\(got "tls_1_2"\)/],
             ["an endpoint access mode with a legacy policy", { endpointAccessMode: "STRICT" }, /endpointAccessMode applies only to the enhanced SecurityPolicy_\* policies/],
             ["a route naming an unknown authorizer", { routes: [route({ authorizer: "jwt" })] }, /routes\[0\]\.authorizer names no authorizer \(got "jwt"; known: none\)/],
             ["scopes on a Lambda authorizer", { authorizers: { tokens: { type: "TOKEN", functionArn: authorizerArn } }, routes: [route({ authorizer: "tokens", authorizationScopes: ["a"] })] }, /routes\[0\]\.authorizationScopes apply only to COGNITO_USER_POOLS authorizers/],
@@ -552,6 +623,37 @@ describe("PrivateApi", () => {
             ["an upper-case domain name", { customDomain: { domainName: "API.example.com", certificateArn } }, /customDomain\.domainName must be a lower-case DNS name/],
             ["a base path with a leading slash", { customDomain: { domainName: "api.example.com", certificateArn, basePath: "/orders" } }, /customDomain\.basePath must be path segments without leading or trailing "\/"/],
         ]);
+
+        it("says an edge-only policy is edge-only, not that it allows TLS older than 1.2", () => {
+            assert.throws(
+                () => new PrivateApi("acme", baseArgs({ securityPolicy: "SecurityPolicy_TLS13_2025_EDGE" })),
+                (error: Error) => !/older|TLS 1\.0|allow only/.test(error.message) && /edge-only/.test(error.message),
+            );
+        });
+
+        it("accepts exactly the security policies AWS documents for private APIs and domains, with TLS 1.2 or newer", async () => {
+            for (const securityPolicy of privateApiSecurityPolicies) {
+                const run = await deployApi(baseArgs({ securityPolicy }));
+                assert.equal(single(run, types.restApi).inputs.securityPolicy, securityPolicy);
+            }
+        });
+
+        const certificateIn = (region: string) => `arn:aws:acm:${region}:${customerAccount}:certificate/0d3f1c2e-4b5a-4c6d-8e7f-9a0b1c2d3e4f`;
+        it("refuses a custom domain certificate from another region than the API's, naming the field and the fix", async () => {
+            await assert.rejects(
+                deployApi(baseArgs({ customDomain: { domainName: "orders.internal.example.com", certificateArn: certificateIn("eu-west-1") } })),
+                /customDomain\.certificateArn is in eu-west-1, but the API is in us-east-1: a private custom domain needs an ACM certificate in the API's own region; request or import the certificate in ACM in us-east-1/,
+            );
+        });
+
+        it("checks a certificate ARN that arrives as an Output against the API's region when it resolves", async () => {
+            await assert.rejects(
+                deployApi(baseArgs({ customDomain: { domainName: "orders.internal.example.com", certificateArn: pulumi.output(certificateIn("eu-central-1")) } })),
+                /customDomain\.certificateArn is in eu-central-1, but the API is in us-east-1/,
+            );
+            const run = await deployApi(baseArgs({ customDomain: { domainName: "orders.internal.example.com", certificateArn: pulumi.output(certificateIn("us-east-1")) } }));
+            assert.equal(single(run, types.apiDomainName).inputs.certificateArn, certificateIn("us-east-1"));
+        });
 
         it("checks a function ARN that arrives as an Output when it resolves", async () => {
             await assert.rejects(
