@@ -78,7 +78,7 @@ function mergeIdentities(sets: Set<string>[]): Set<string>[] {
 
 /**
  * What `resource.props[property]` points at among `targets`. The property may hold one ID/ARN, a
- * list of them, or (with `pick`) a list of objects each holding one or a list of them.
+ * list of them, or (with `pick`) one object or a list of objects each holding one or a list of them.
  */
 export function referenceOf(
     resource: PolicyResource,
@@ -129,6 +129,10 @@ export function referenceOf(
                 addValue(element);
             }
         }
+    } else if (pick && whole.value !== null && typeof whole.value === "object") {
+        // One nested object holding the ID/ARN (a CloudFront VPC origin's vpcOriginEndpointConfig).
+        const record = whole.value as Record<string, unknown>;
+        addValue(peek(() => pick(record)));
     } else if (whole.value !== undefined && whole.value !== null) {
         addValue(whole);
     }

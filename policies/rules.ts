@@ -8,6 +8,7 @@ import { endpointServicePolicies } from "./endpointServices";
 import { flowLogPolicies } from "./flowLogs";
 import { interfaceEndpointPolicies } from "./interfaceEndpoints";
 import { loadBalancerPolicies } from "./loadBalancers";
+import { publicFrontPolicies } from "./publicFronts";
 import { tlsPolicies } from "./tls";
 
 export const allPolicies: Policies = [
@@ -18,4 +19,5 @@ export const allPolicies: Policies = [
     ...interfaceEndpointPolicies,
     ...connectorHostPolicies,
     ...flowLogPolicies,
+    ...publicFrontPolicies,
 ];
