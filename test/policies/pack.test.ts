@@ -14,6 +14,7 @@ import * as interfaceEndpoints from "../../policies/interfaceEndpoints";
 import * as loadBalancers from "../../policies/loadBalancers";
 import { evaluatePolicies } from "../../policies/offline";
 import { policyPackName, policyPackVersion } from "../../policies/pack";
+import * as publicFronts from "../../policies/publicFronts";
 import { allPolicies } from "../../policies/rules";
 import * as tls from "../../policies/tls";
 import * as userData from "../../policies/userData";
@@ -31,7 +32,7 @@ function isPolicy(value: unknown): value is Policy {
 }
 
 /** Every rule constant any family module exports. */
-const exportedRules = [apiGateway, connectorHosts, endpointServices, flowLogs, interfaceEndpoints, loadBalancers, tls, userData].flatMap((module) =>
+const exportedRules = [apiGateway, connectorHosts, endpointServices, flowLogs, interfaceEndpoints, loadBalancers, publicFronts, tls, userData].flatMap((module) =>
     Object.values(module).filter(isPolicy),
 );
 
