@@ -1,8 +1,9 @@
 // Interface endpoints get their own security groups, and no security group opens ingress to the
 // whole internet except on ports the user lists (the SSH relay's 22).
 import * as aws from "@pulumi/aws";
-import { PolicyConfigSchema, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { PolicyConfigSchema, PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { admitsTheInternet, isPrivateCidr } from "./cidrs";
+import { Reference, peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
 import { configOf, portNumber } from "./ruleConfig";
 
 export const interfaceEndpointSecurityGroups: ResourceValidationPolicy = {
@@ -166,4 +167,76 @@ export const securityGroupNoPublicIngress: ResourceValidationPolicy = {
     ],
 };
 
-export const interfaceEndpointPolicies = [interfaceEndpointSecurityGroups, securityGroupNoPublicIngress];
+
+/** The CIDRs of each prefix list the stack creates: its inline `entries` and its aws.ec2.ManagedPrefixListEntry resources. */
+function prefixListCidrs(resources: readonly PolicyResource[], lists: readonly PolicyResource[]): { cidrs: Map<PolicyResource, string[]>; unresolved?: Error } {
+    const cidrs = new Map<PolicyResource, string[]>();
+    let unresolved: Error | undefined;
+    for (const list of lists) {
+        const own = peek(() => ((list.props.entries as Array<{ cidr?: unknown }> | undefined) ?? []).map((entry) => entry.cidr));
+        if (!own.known) {
+            unresolved ??= own.error;
+            cidrs.set(list, []);
+            continue;
+        }
+        cidrs.set(list, own.value.filter((cidr): cidr is string => typeof cidr === "string"));
+    }
+    for (const entry of resourcesOfType(resources, aws.ec2.ManagedPrefixListEntry)) {
+        const of = referenceOf(entry, "prefixListId", lists);
+        const cidr = peek(() => entry.props.cidr as unknown);
+        for (const list of referencedTargets(of, lists)) {
+            if (!cidr.known) unresolved ??= cidr.error;
+            else if (typeof cidr.value === "string") cidrs.get(list)?.push(cidr.value);
+        }
+        if (referencedTargets(of, lists).length === 0) unresolved ??= of.unresolved;
+    }
+    return { cidrs, ...(unresolved ? { unresolved } : {}) };
+}
+
+export const securityGroupNoPublicPrefixList: StackValidationPolicy = {
+    name: "security-group-no-public-prefix-list",
+    description:
+        "No security group ingress admits a prefix list created in the stack (aws.ec2.ManagedPrefixList entries and aws.ec2.ManagedPrefixListEntry resources) " +
+        "whose CIDRs together admit the internet, by security-group-no-public-ingress's measure.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    tags: ["network-exposure"],
+    remediationSteps: "Keep public ranges out of prefix lists used as ingress sources: list the clients' CIDRs, or use a source security group.",
+    validateStack: (args, reportViolation) => {
+        const lists = resourcesOfType(args.resources, aws.ec2.ManagedPrefixList);
+        if (lists.length === 0) {
+            args.notApplicable("Policy only applies to stacks that create a managed prefix list");
+        }
+        const { cidrs, unresolved: listsUnresolved } = prefixListCidrs(args.resources, lists);
+        let unresolved = listsUnresolved;
+        const admitting: Array<[PolicyResource, Reference]> = [];
+        for (const group of resourcesOfType(args.resources, aws.ec2.SecurityGroup, aws.ec2.DefaultSecurityGroup)) {
+            admitting.push([group, referenceOf(group, "ingress", lists, (rule) => rule.prefixListIds)]);
+        }
+        for (const rule of resourcesOfType(args.resources, aws.vpc.SecurityGroupIngressRule)) {
+            admitting.push([rule, referenceOf(rule, "prefixListId", lists)]);
+        }
+        for (const rule of resourcesOfType(args.resources, aws.ec2.SecurityGroupRule)) {
+            const type = peek(() => rule.props.type as unknown);
+            if (type.known && type.value !== "ingress") continue;
+            if (!type.known) unresolved ??= type.error;
+            admitting.push([rule, referenceOf(rule, "prefixListIds", lists)]);
+        }
+        for (const [resource, reference] of admitting) {
+            for (const list of referencedTargets(reference, lists)) {
+                const listed = cidrs.get(list) ?? [];
+                if (!admitsTheInternet(listed)) continue;
+                reportViolation(
+                    `'${resource.name}' admits prefix list '${list.name}', whose entries (${publicSources(listed).join(", ")}) together admit the internet; ` +
+                        "list the clients' CIDRs in it instead, or use a source security group.",
+                    resource.urn,
+                );
+            }
+        }
+        if (unresolved) {
+            throw unresolved;
+        }
+    },
+};
+
+export const interfaceEndpointPolicies = [interfaceEndpointSecurityGroups, securityGroupNoPublicIngress, securityGroupNoPublicPrefixList];

@@ -1,12 +1,13 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import { isPrivateCidr, publicAddresses } from "../../policies/cidrs";
-import { interfaceEndpointSecurityGroups, securityGroupNoPublicIngress } from "../../policies/interfaceEndpoints";
+import { interfaceEndpointSecurityGroups, securityGroupNoPublicIngress, securityGroupNoPublicPrefixList } from "../../policies/interfaceEndpoints";
 import {
     PropsOf,
     UNKNOWN,
     assertCannotRunDuringPreview,
     assertNoViolations,
+    assertNotApplicable,
     assertViolation,
     plan,
     violationsOf,
@@ -211,5 +212,43 @@ describe("public address counting (cidrs.ts)", () => {
         assert.equal(isPrivateCidr("172.16.0.0/12"), true);
         assert.equal(isPrivateCidr("172.0.0.0/8"), false);
         assert.equal(isPrivateCidr("fd00::/8"), true);
+    });
+});
+
+describe("security-group-no-public-prefix-list", () => {
+    const policy = securityGroupNoPublicPrefixList;
+    const list = (entries: string[], id: unknown = "pl-0everyone") => {
+        const props = { addressFamily: "IPv4", maxEntries: 5, entries: entries.map((cidr) => ({ cidr })) };
+        return plan(aws.ec2.ManagedPrefixList, "clients", props, { outputs: { ...props, id } });
+    };
+    const groupAdmitting = (prefixListIds: unknown[], propertyDependencies: Record<string, string[]> = {}) =>
+        plan(aws.ec2.SecurityGroup, "endpoint-sg", { vpcId: "vpc-1", ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds }] }, { propertyDependencies });
+
+    it("is not applicable to a stack that creates no prefix list (the contents of others are not in the plan)", async () => {
+        await assertNotApplicable(policy, [groupAdmitting(["pl-0outside"])]);
+    });
+
+    it("refuses a group whose inline ingress admits a prefix list holding the internet", async () => {
+        await assertViolation(policy, [list(["0.0.0.0/0"]), groupAdmitting(["pl-0everyone"])], "'endpoint-sg' admits prefix list 'clients', whose entries (0.0.0.0/0) together admit the internet");
+    });
+
+    it("refuses rule resources too, and counts separate entry resources and the union of the entries", async () => {
+        const halves = list(["0.0.0.0/1"]);
+        const entry = plan(aws.ec2.ManagedPrefixListEntry, "other-half", { prefixListId: "pl-0everyone", cidr: "128.0.0.0/1" });
+        const rule = plan(aws.vpc.SecurityGroupIngressRule, "https-in", { securityGroupId: "sg-1", ipProtocol: "tcp", fromPort: 443, toPort: 443, prefixListId: "pl-0everyone" });
+        await assertViolation(policy, [halves, entry, rule], "'https-in' admits prefix list 'clients', whose entries (0.0.0.0/1, 128.0.0.0/1) together admit the internet");
+        const legacy = plan(aws.ec2.SecurityGroupRule, "legacy-in", { type: "ingress", securityGroupId: "sg-1", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: ["pl-0everyone"] });
+        await assertViolation(policy, [list(["0.0.0.0/0"]), legacy], "'legacy-in' admits prefix list 'clients'");
+    });
+
+    it("passes a prefix list of private or narrow ranges, and one only used for egress", async () => {
+        await assertNoViolations(policy, [list(["10.0.0.0/8", "203.0.113.0/24"]), groupAdmitting(["pl-0everyone"])]);
+        const egress = plan(aws.ec2.SecurityGroupRule, "to-everyone", { type: "egress", securityGroupId: "sg-1", protocol: "-1", fromPort: 0, toPort: 0, prefixListIds: ["pl-0everyone"] });
+        await assertNoViolations(policy, [list(["0.0.0.0/0"]), egress]);
+    });
+
+    it("during preview, matches a new prefix list through propertyDependencies", async () => {
+        const theList = list(["0.0.0.0/0"], UNKNOWN);
+        await assertViolation(policy, [theList, groupAdmitting([UNKNOWN], { ingress: [theList.urn] })], "admits prefix list 'clients'");
     });
 });
