@@ -226,6 +226,29 @@ export function connectorRoleOf(props: Record<string, unknown>, provider: Policy
     return { known: true, value: all.value === CONNECTOR_ROLE_TAG_VALUE };
 }
 
+/**
+ * Whether an Auto Scaling group in the stack launches this template and tags its instances as
+ * connectors (`tags[]` with `propagateAtLaunch`): the usual way to tag an Auto Scaling group's
+ * instances, which then are connector hosts as much as if the template tagged them.
+ */
+function taggedByItsGroups(template: PolicyResource, resources: readonly PolicyResource[]): Peeked<boolean> {
+    for (const group of resourcesOfType(resources, aws.autoscaling.Group)) {
+        const direct = referenceOf(group, "launchTemplate", [template], (spec) => spec.id ?? spec.name);
+        const mixed = referenceOf(group, "mixedInstancesPolicy", [template], (policy) => {
+            const spec = (policy.launchTemplate as { launchTemplateSpecification?: { launchTemplateId?: unknown; launchTemplateName?: unknown } } | undefined)?.launchTemplateSpecification;
+            return spec?.launchTemplateId ?? spec?.launchTemplateName;
+        });
+        if (referencedTargets(direct, [template]).length === 0 && referencedTargets(mixed, [template]).length === 0) continue;
+        const tags = peek(() => group.props.tags as unknown);
+        if (!tags.known) return tags;
+        const propagated = (Array.isArray(tags.value) ? (tags.value as Array<{ key?: unknown; value?: unknown; propagateAtLaunch?: unknown }>) : []).some(
+            (tag) => tag.key === CONNECTOR_ROLE_TAG_KEY && tag.value === CONNECTOR_ROLE_TAG_VALUE && tag.propagateAtLaunch === true,
+        );
+        if (propagated) return { known: true, value: true };
+    }
+    return { known: true, value: false };
+}
+
 /** A launch template's tags for the instances it launches (`tagSpecifications[resourceType=instance]`). */
 function instanceTagsOf(props: Record<string, unknown>): Peeked<boolean> {
     const specifications = peek(() => props.tagSpecifications as unknown);
@@ -344,6 +367,9 @@ export function connectorGroupsOf(resources: readonly PolicyResource[]): Connect
             let role = connectorRoleOf(host.props, host.provider);
             if (role.known && !role.value && host.isType(aws.ec2.LaunchTemplate)) {
                 role = instanceTagsOf(host.props);
+            }
+            if (role.known && !role.value && host.isType(aws.ec2.LaunchTemplate)) {
+                role = taggedByItsGroups(host, resources);
             }
             if (!role.known) {
                 result.unresolved ??= role.error;

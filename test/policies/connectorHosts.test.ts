@@ -325,6 +325,22 @@ describe("connector-security-group-no-ingress-rules", () => {
             { propertyDependencies },
         );
 
+    it("takes a launch template for a connector host when the Auto Scaling group launching it tags its instances so (propagateAtLaunch)", async () => {
+        const groupProps = { vpcId: "vpc-1", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.0.0.0/8"] }] };
+        const sshGroup = plan(aws.ec2.SecurityGroup, "asg-host-sg", groupProps, { outputs: { ...groupProps, id: "sg-0asg" } });
+        const templateProps = { ...connectorTemplate, networkInterfaces: undefined, vpcSecurityGroupIds: ["sg-0asg"] };
+        const untagged = plan(aws.ec2.LaunchTemplate, "asg-template", templateProps, { outputs: { ...templateProps, id: "lt-0asg" } });
+        const asg = (propagateAtLaunch: boolean) =>
+            plan(aws.autoscaling.Group, "connector-asg", {
+                maxSize: 1,
+                minSize: 1,
+                launchTemplate: { id: "lt-0asg" },
+                tags: [{ key: CONNECTOR_ROLE_TAG_KEY, value: CONNECTOR_ROLE_TAG_VALUE, propagateAtLaunch }],
+            });
+        await assertViolation(policy, [sshGroup, untagged, asg(true)], "Security group 'asg-host-sg' is attached to connector host 'asg-template' and has 1 ingress rule(s)");
+        await assertNotApplicable(policy, [sshGroup, untagged, asg(false)]);
+    });
+
     describe("a connector host that names no security group (AWS gives it the VPC's default group)", () => {
         const host = (props: Record<string, unknown>) => plan(aws.ec2.Instance, "connector-host", { ...instanceProps, tags: connectorTags, ...props });
 
