@@ -324,7 +324,8 @@ interface ConnectorGroups {
  * of its own, whose groups would decide). Unknown while one of those is unknown at preview.
  */
 function namesNoGroup(host: PolicyResource, properties: ReadonlyArray<[string, ((element: Record<string, unknown>) => unknown)?]>): Peeked<boolean> {
-    const lists: Array<[string, ((element: Record<string, unknown>) => unknown)?]> = [...properties, ["securityGroups"]];
+    // Groups named by name count too: `securityGroups` (instances, spot requests), `securityGroupNames` (launch templates).
+    const lists: Array<[string, ((element: Record<string, unknown>) => unknown)?]> = [...properties, ["securityGroups"], ["securityGroupNames"]];
     for (const [property, pick] of lists) {
         const value = peek(() => host.props[property] as unknown);
         if (!value.known) return value;

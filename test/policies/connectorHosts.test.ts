@@ -357,6 +357,10 @@ describe("connector-security-group-no-ingress-rules", () => {
         it("passes a host with its own group, with an existing interface (whose groups decide), or that is not a connector", async () => {
             await assertNoViolations(policy, [group(), host({ vpcSecurityGroupIds: [groupId] })]);
             await assertNoViolations(policy, [group(), host({ networkInterfaces: [{ networkInterfaceId: "eni-0abc", deviceIndex: 0 }] })]);
+            // Groups named by name: not the default group (their ingress is not in the plan, see policies/README).
+            await assertNoViolations(policy, [host({ securityGroups: ["connector"] })]);
+            const byName = plan(aws.ec2.LaunchTemplate, "connector-lt", { ...connectorTemplate, networkInterfaces: undefined, securityGroupNames: ["connector"], tagSpecifications: [{ resourceType: "instance", tags: connectorTags }] });
+            await assertNoViolations(policy, [byName]);
             await assertNotApplicable(policy, [plan(aws.ec2.Instance, "web", { ...instanceProps, tags: { Name: "web" } })]);
         });
 
