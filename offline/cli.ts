@@ -57,15 +57,16 @@ async function main(argv: string[]): Promise<number> {
     }
     const reported = (stack: string) => !options.stack || options.stack.includes(stack);
     // Read every policy config before running anything: a typo should not cost a whole plan.
+    const defaultFiles = new Map(names.map((stack) => [stack, defaultPolicyConfigFile(project.stackConfigDir, stack)]));
     const policyConfigs = new Map<string, { file?: string; config?: Record<string, unknown> }>();
     for (const stack of names.filter(reported)) {
-        const file = options.policyConfig ?? defaultPolicyConfigFile(project.stackConfigDir, stack);
+        const file = options.policyConfig ?? defaultFiles.get(stack);
         policyConfigs.set(stack, file ? { file: path.relative(process.cwd(), path.resolve(file)), config: readPolicyConfig(file) } : {});
     }
     // A stack without the policy config its siblings have is most likely a new one copied from a
     // sibling without it: its rules would pass what the others' configs refuse (an account list).
     if (options.policy && !options.policyConfig) {
-        const configured = names.filter((stack) => defaultPolicyConfigFile(project.stackConfigDir, stack));
+        const configured = names.filter((stack) => defaultFiles.get(stack) !== undefined);
         const missing = names.filter((stack) => reported(stack) && !configured.includes(stack));
         if (configured.length > 0 && missing.length > 0) {
             const where = path.relative(process.cwd(), path.join(project.stackConfigDir, "policy-config.<stack>.json"));

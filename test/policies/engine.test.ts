@@ -125,7 +125,7 @@ describe("the pack under the real analyzer (run as `pulumi preview --policy-pack
     before(async function () {
         // The CLI runs the compiled pack (bin/); packing builds it from the current sources (in the copy).
         packPolicyPack();
-        const started = await startPack(packDir);
+        const started = await startPack(packDir());
         child = started.child;
         client = analyzerClient(started);
     });
@@ -241,7 +241,7 @@ describe("the pack installed alone from its `npm pack` tarball (what `pulumi pol
         const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")) as { main: string; dependencies: Record<string, string> };
         assert.equal(manifest.main, "bin/index.js");
         assert.ok(manifest.dependencies["@pulumi/policy"] && manifest.dependencies["@pulumi/aws"]);
-        assert.ok(!fs.realpathSync(installed).startsWith(packDir), "the installed pack is a copy, not a link to the repository");
+        assert.ok(!fs.realpathSync(installed).startsWith(packDir()), "the installed pack is a copy, not a link to the repository");
     });
 
     it("serves every rule, and reports a violation for a resource it is sent", async () => {

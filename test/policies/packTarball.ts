@@ -18,7 +18,13 @@ export const root = path.resolve(__dirname, "..", "..");
  * include policies/bin, and would read it half-written. The repository's policies/bin is built by
  * `npm run build` (npm test's first step) and only read by the tests.
  */
-export const packDir = copyOfPack();
+let packCopy: string | undefined;
+
+/** The copy, made the first time it is asked for (not when a test file merely imports this module). */
+export function packDir(): string {
+    packCopy ??= copyOfPack();
+    return packCopy;
+}
 
 function copyOfPack(): string {
     const source = path.join(root, "policies");
@@ -42,7 +48,7 @@ function scratch(prefix: string): string {
 export function packPolicyPack(): string {
     if (tarball === undefined) {
         const destination = scratch("policy-pack-");
-        const output = execFileSync("npm", ["pack", "--silent", "--pack-destination", destination], { cwd: packDir, encoding: "utf8" });
+        const output = execFileSync("npm", ["pack", "--silent", "--pack-destination", destination], { cwd: packDir(), encoding: "utf8" });
         const name = output.trim().split("\n").pop() ?? "";
         tarball = path.join(destination, name);
         if (!name.endsWith(".tgz") || !fs.existsSync(tarball)) {
@@ -65,7 +71,7 @@ export function tarballFiles(file: string): string[] {
 export function installAlone(file: string): string {
     const project = scratch("policy-pack-consumer-");
     fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "policy-pack-consumer", private: true }));
-    const manifest = JSON.parse(fs.readFileSync(path.join(packDir, "package.json"), "utf8")) as { name: string; dependencies: Record<string, string> };
+    const manifest = JSON.parse(fs.readFileSync(path.join(packDir(), "package.json"), "utf8")) as { name: string; dependencies: Record<string, string> };
     const dependencies = Object.keys(manifest.dependencies).map((name) => path.join(root, "node_modules", name));
     execFileSync(
         "npm",
