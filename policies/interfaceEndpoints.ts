@@ -183,12 +183,13 @@ function prefixListCidrs(resources: readonly PolicyResource[], lists: readonly P
     }
     for (const entry of resourcesOfType(resources, aws.ec2.ManagedPrefixListEntry)) {
         const of = referenceOf(entry, "prefixListId", lists);
+        const targets = referencedTargets(of, lists);
+        if (targets.length === 0) unresolved ??= of.unresolved;
         const cidr = peek(() => entry.props.cidr as unknown);
-        for (const list of referencedTargets(of, lists)) {
+        for (const list of targets) {
             if (!cidr.known) unresolved ??= cidr.error;
             else if (typeof cidr.value === "string") cidrs.get(list)?.push(cidr.value);
         }
-        if (referencedTargets(of, lists).length === 0) unresolved ??= of.unresolved;
     }
     return { cidrs, ...(unresolved ? { unresolved } : {}) };
 }
