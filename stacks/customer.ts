@@ -51,6 +51,10 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
         // The AZ IDs the service is offered in (its NLB's subnets): the platform places its endpoint
         // only there. IDs, not names: us-east-1a is a different zone in the platform's account.
         serviceAvailabilityZoneIds: serviceAvailabilityZoneIds(config.subnetIds),
+        // The regions an endpoint to the service may be in: its own (AWS always serves it) and
+        // privateLink.supportedRegions. The platform refuses a cross-region entry whose region is not
+        // listed, naming this stack's key, before AWS answers "… does not exist".
+        endpointRegions: endpointRegions(privateLink.supportedRegions),
         loadBalancerDnsName: service.loadBalancerDnsName,
         acceptedEndpointIds: service.acceptedEndpointIds,
         notificationTopicArn: service.notificationTopicArn,
@@ -84,6 +88,10 @@ function endpointIdsToAccept(config: CustomerConfig, firefly: pulumi.StackRefere
         }
         return [...new Set([...ids, ...(config.acceptEndpointIds ?? [])])];
     });
+}
+
+function endpointRegions(supportedRegions: string[] | undefined): pulumi.Output<string[]> {
+    return aws.getRegionOutput().region.apply((region) => [...new Set([region, ...(supportedRegions ?? [])])]);
 }
 
 function serviceAvailabilityZoneIds(subnetIds: string[]): pulumi.Output<string[]> {

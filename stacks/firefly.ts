@@ -170,6 +170,19 @@ async function resolveCustomer(
         ]);
     }
 
+    // Across regions AWS serves the endpoint only from a region the service supports; the customer
+    // stack exports them (endpointRegions: its own and privateLink.supportedRegions). Refused here,
+    // naming the key to change there, instead of as AWS's "The Vpc Endpoint Service … does not
+    // exist". A customer stack of an older version exports none: AWS judges then.
+    if (reference && serviceRegion !== region) {
+        const offeredRegions: unknown = await reference.getOutputValue("endpointRegions");
+        if (Array.isArray(offeredRegions) && offeredRegions.every((r) => typeof r === "string") && !offeredRegions.includes(region)) {
+            throw new StackConfigError([
+                `${key}: the endpoint service of "${entry.name}" is offered to endpoints in ${offeredRegions.join(", ")} only, and this stack is in ${region}; add ${region} to privateLink.supportedRegions in ${entry.stack}'s config and run \`pulumi up\` there first`,
+            ]);
+        }
+    }
+
     // AZ names differ per account: place the endpoint by AZ ID, only where the service is offered.
     // That rule compares AZs of one region. A cross-region endpoint's subnets are in this region, the
     // service's AZs in its own: they never match and AWS does not ask them to (what it asks is that

@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import { loadProgram, readProject } from "../../offline/project";
 import type { ProgramRun } from "../../offline/runProgram";
-import { readStackSettings, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../offline/simulate";
+import { OfflineCloud } from "../../offline/cloud";
+import { readStackSettings, runStack as runInCloud, simulateDeployment, type SimulatedDeployment, type StackSettings } from "../../offline/simulate";
 import { StackConfigError } from "../../stacks/config";
 import { ofType, types } from "../helpers/resources";
 import { parseSettings, runStack, withConfig } from "../helpers/stacks";
@@ -52,6 +53,8 @@ describe("stacks: cross-region PrivateLink (serviceRegion, supportedRegions)", (
             const globex = deployment.final.get("customer-globex-dev")!;
             assert.match(String(globex.outputs.endpointServiceName), /^com\.amazonaws\.vpce\.us-west-2\./);
             assert.deepEqual(globex.outputs.serviceAvailabilityZoneIds, ["usw2-az1", "usw2-az3"]);
+            // The regions its service serves: its own and privateLink.supportedRegions.
+            assert.deepEqual(globex.outputs.endpointRegions, ["us-west-2", "us-east-1"]);
             const endpoint = ofType(platform, types.vpcEndpoint).find((e) => e.name === "globex-endpoint")!;
             assert.equal(endpoint.inputs.serviceRegion, "us-west-2");
             assert.equal(endpoint.inputs.serviceName, globex.outputs.endpointServiceName);
@@ -74,9 +77,36 @@ describe("stacks: cross-region PrivateLink (serviceRegion, supportedRegions)", (
         });
     });
 
-    it("is refused by AWS (the offline cloud) when globex does not list the platform's region in supportedRegions", async () => {
+    it("is refused by the platform stack, naming the customer stack's key, when globex does not list the platform's region", async () => {
         await assert.rejects(
             deploy([readStackSettings("customer-dev"), globexInUsWest2(["eu-west-1"]), fireflyWithGlobex({ serviceRegion: "us-west-2" })]),
+            (err: Error) => {
+                assert.match(err.message, /^stack firefly-dev \(stacks\/Pulumi\.firefly-dev\.yaml\), up 1: /);
+                assert.match(
+                    err.message,
+                    /private-connectivity:customers\[1\]: the endpoint service of "globex" is offered to endpoints in us-west-2, eu-west-1 only, and this stack is in us-east-1; add us-east-1 to privateLink\.supportedRegions in firefly\/private-connectivity\/customer-globex-dev's config and run `pulumi up` there first/,
+                );
+                // Said before AWS was asked: no endpoint was attempted.
+                assert.doesNotMatch(err.message, /InvalidServiceName/);
+                return true;
+            },
+        );
+    });
+
+    it("is refused by AWS (the offline cloud) when a customer stack of an older version exports no endpointRegions", async () => {
+        // The customer stack as 0.1.0 deployed it: the same service, without the new output.
+        const cloud = new OfflineCloud();
+        const globexSettings = globexInUsWest2(["eu-west-1"]);
+        const firefly = fireflyWithGlobex({ serviceRegion: "us-west-2" });
+        const stacks = [readStackSettings("customer-dev"), globexSettings, firefly];
+        const options = { program, project: project.name, cloud, log: () => undefined };
+        const outputs = new Map<string, Record<string, unknown>>();
+        for (const settings of stacks.slice(0, 2)) {
+            const { endpointRegions: _dropped, ...older } = (await runInCloud(settings, stacks, () => ({}), options)).outputs;
+            outputs.set(settings.stack, older);
+        }
+        await assert.rejects(
+            runInCloud(firefly, stacks, (stack) => outputs.get(stack) ?? {}, options),
             /InvalidServiceName: The Vpc Endpoint Service 'com\.amazonaws\.vpce\.us-west-2\.vpce-svc-\w+' does not exist\n.*must list us-east-1, the endpoint's region, in its supportedRegions \(it lists eu-west-1\)/,
         );
     });

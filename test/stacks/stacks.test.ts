@@ -116,6 +116,7 @@ describe("stacks", () => {
             const run = await runStack(customer, { [fireflyRef]: {} });
             assert.deepEqual(Object.keys(run.outputs).sort(), [
                 "acceptedEndpointIds",
+                "endpointRegions",
                 "endpointServiceId",
                 "endpointServiceName",
                 "loadBalancerDnsName",
@@ -135,6 +136,8 @@ describe("stacks", () => {
             assert.deepEqual(run.outputs.servicePorts, [443]);
             // Its NLB's subnets' AZ IDs (the fake account maps …011 to use1-az1, …012 to use1-az2).
             assert.deepEqual(run.outputs.serviceAvailabilityZoneIds, ["use1-az1", "use1-az2"]);
+            // Its region only: no privateLink.supportedRegions.
+            assert.deepEqual(run.outputs.endpointRegions, ["us-east-1"]);
         });
     });
 
