@@ -1,7 +1,10 @@
 // Public fronts: AWS services that put an internet-facing address in front of a private load
 // balancer. An internal NLB/ALB (the one PrivateLink keeps private) is reachable from the internet
 // as soon as a Global Accelerator endpoint group, a CloudFront VPC origin or an API Gateway v2
-// (HTTP API) VPC link points at it, and AWS accepts all three. Each is refused unless its Pulumi
+// (HTTP API) VPC link points at it, and AWS accepts all three. A Global Accelerator cross-account
+// attachment does the same from the load balancer's side: it lets another account's accelerator
+// take the load balancer as an endpoint, and that account's endpoint group is in a stack this pack
+// never sees, so the attachment is the only place to refuse it. Each is refused unless its Pulumi
 // resource name is listed in the rule's config.
 import * as aws from "@pulumi/aws";
 import {
@@ -11,7 +14,7 @@ import {
     StackValidationPolicy,
     validateResourceOfType,
 } from "@pulumi/policy";
-import { referenceOf, resourcesOfType } from "./references";
+import { peek, referenceOf, resourcesOfType } from "./references";
 import { configOf, resourceNameList } from "./ruleConfig";
 
 /** An Elastic Load Balancing load balancer ARN (ALB, NLB, or classic), in any partition. */
@@ -125,6 +128,63 @@ export const noGlobalAcceleratorToLoadBalancer: StackValidationPolicy = {
     },
 };
 
+interface CrossAccountAttachmentConfig {
+    allowedCrossAccountAttachments: string[];
+}
+
+const crossAccountAttachmentSchema: PolicyConfigSchema = {
+    properties: {
+        allowedCrossAccountAttachments: resourceNameList(
+            "Pulumi resource names of Global Accelerator cross-account attachments that may share a load balancer with other accounts' accelerators.",
+        ),
+    },
+};
+
+/** The principals of an attachment as a message shows them, or undefined when they are not known yet. */
+function principalsOf(attachment: PolicyResource): string | undefined {
+    const principals = peek(() => attachment.props.principals as unknown);
+    if (!principals.known || !Array.isArray(principals.value)) {
+        return undefined;
+    }
+    const list = principals.value as unknown[];
+    const named = list.map((_, index) => peek(() => list[index])).map((p) => (p.known && typeof p.value === "string" ? p.value : "(unknown)"));
+    return named.length > 0 ? named.join(", ") : undefined;
+}
+
+export const noGlobalAcceleratorCrossAccountLoadBalancer: StackValidationPolicy = {
+    name: "no-global-accelerator-cross-account-load-balancer",
+    description:
+        "No Global Accelerator cross-account attachment lists a load balancer among its resources: it lets other accounts' accelerators put their public anycast IPs in front of it, internal or not.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    tags: ["privatelink", "network-exposure"],
+    remediationSteps:
+        "Remove the load balancer from the aws.globalaccelerator.CrossAccountAttachment's resources (or delete the attachment) " +
+        "and give the other account a PrivateLink endpoint service (aws.ec2.VpcEndpointService, its account in allowedPrincipals) " +
+        "on the internal NLB instead. An attachment that must share a load balancer goes in allowedCrossAccountAttachments " +
+        "(the attachment's Pulumi resource name).",
+    configSchema: crossAccountAttachmentSchema,
+    validateStack: (args, reportViolation) => {
+        const attachments = resourcesOfType(args.resources, aws.globalaccelerator.CrossAccountAttachment);
+        if (attachments.length === 0) {
+            args.notApplicable("Policy only applies to stacks with a Global Accelerator cross-account attachment");
+        }
+        const { allowedCrossAccountAttachments } = configOf<CrossAccountAttachmentConfig>(crossAccountAttachmentSchema, args);
+        judgeFronts(
+            reportViolation,
+            attachments,
+            allowedCrossAccountAttachments,
+            // CIDR resources (BYOIP address pools) have no endpointId and reach nothing in a VPC.
+            (attachment) => loadBalancersReached(attachment, "resources", args.resources, (r) => r.endpointId),
+            (attachment, exposed) => {
+                const principals = principalsOf(attachment);
+                const who = principals ? `the accelerators of ${principals}` : "accelerators of the accounts it names";
+                return `Global Accelerator cross-account attachment '${attachment.name}' lets ${who} make ${exposed} reachable from the internet through their public IPs, internal or not; remove it from the attachment's resources and give the other account a PrivateLink endpoint service, or list '${attachment.name}' under allowedCrossAccountAttachments in this policy's config.`;
+            },
+        );
+    },
+};
+
 interface VpcOriginConfig {
     allowedVpcOrigins: string[];
 }
@@ -215,4 +275,9 @@ export const noApiGatewayV2VpcLink: ResourceValidationPolicy = {
     ],
 };
 
-export const publicFrontPolicies = [noGlobalAcceleratorToLoadBalancer, noCloudFrontVpcOrigin, noApiGatewayV2VpcLink];
+export const publicFrontPolicies = [
+    noGlobalAcceleratorToLoadBalancer,
+    noGlobalAcceleratorCrossAccountLoadBalancer,
+    noCloudFrontVpcOrigin,
+    noApiGatewayV2VpcLink,
+];

@@ -1,6 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
-import { noApiGatewayV2VpcLink, noCloudFrontVpcOrigin, noGlobalAcceleratorToLoadBalancer } from "../../policies/publicFronts";
+import {
+    noApiGatewayV2VpcLink,
+    noCloudFrontVpcOrigin,
+    noGlobalAcceleratorCrossAccountLoadBalancer,
+    noGlobalAcceleratorToLoadBalancer,
+} from "../../policies/publicFronts";
 import {
     PropsOf,
     UNKNOWN,
@@ -76,6 +81,63 @@ describe("no-global-accelerator-to-load-balancer", () => {
     });
 
     it("is not applicable to a stack without endpoint groups", async () => {
+        await assertNotApplicable(policy, [nlb("svc-nlb")]);
+    });
+});
+
+describe("no-global-accelerator-cross-account-load-balancer", () => {
+    const policy = noGlobalAcceleratorCrossAccountLoadBalancer;
+    const otherAccount = "999988887777";
+    const attachment = (
+        resources: Array<Record<string, unknown>>,
+        propertyDependencies: Record<string, string[]> = {},
+        name = "share-nlb",
+        principals: unknown[] = [otherAccount],
+    ) =>
+        plan(
+            aws.globalaccelerator.CrossAccountAttachment,
+            name,
+            { name, principals, resources },
+            { propertyDependencies },
+        );
+
+    it("refuses an attachment that shares an internal NLB of the stack with another account, naming the NLB, the account and the fix", async () => {
+        const violation = await assertViolation(
+            policy,
+            [nlb("svc-nlb"), attachment([{ endpointId: nlbArn, region: "eu-west-1" }])],
+            `Global Accelerator cross-account attachment 'share-nlb' lets the accelerators of ${otherAccount} make load balancer 'svc-nlb' reachable from the internet`,
+        );
+        assert.ok(violation.message.includes("PrivateLink endpoint service"), violation.message);
+        assert.ok(violation.message.includes("allowedCrossAccountAttachments"), violation.message);
+        assert.equal(violation.resourceName, "share-nlb");
+    });
+
+    it("refuses any load balancer ARN, whatever the principals (an accelerator ARN, or none yet)", async () => {
+        const acceleratorArn = `arn:aws:globalaccelerator::${otherAccount}:accelerator/1234abcd`;
+        await assertViolation(policy, attachment([{ endpointId: albArn }], {}, "share-alb", [acceleratorArn]), `lets the accelerators of ${acceleratorArn} make load balancer ${albArn} reachable`);
+        await assertViolation(policy, attachment([{ endpointId: albArn }], {}, "share-alb", []), `make load balancer ${albArn} reachable`);
+    });
+
+    it("during preview, finds the NLB through propertyDependencies when its ARN is unknown", async () => {
+        const newNlb = nlb("svc-nlb", UNKNOWN);
+        await assertViolation(policy, [newNlb, attachment([{ endpointId: UNKNOWN }], { resources: [newNlb.urn] })], "load balancer 'svc-nlb'");
+    });
+
+    it("passes attachments of EC2 instances, Elastic IPs and BYOIP address pools", async () => {
+        await assertNoViolations(policy, attachment([{ endpointId: "i-0123456789abcdef0", region: "eu-west-1" }, { endpointId: "eipalloc-0123456789abcdef0" }, { cidrBlock: "198.51.100.0/24" }]));
+    });
+
+    it("passes an attachment listed in allowedCrossAccountAttachments, and still refuses others", async () => {
+        const config = { "no-global-accelerator-cross-account-load-balancer": { allowedCrossAccountAttachments: ["share-nlb"] } };
+        await assertNoViolations(policy, [nlb("svc-nlb"), attachment([{ endpointId: nlbArn }])], { config });
+        await assertViolation(policy, [nlb("svc-nlb"), attachment([{ endpointId: nlbArn }], {}, "other")], "'other'", { config });
+    });
+
+    it("cannot decide during preview when an endpoint ID is unknown and no dependency explains it", async () => {
+        await assertCannotRunDuringPreview(policy, attachment([{ endpointId: UNKNOWN }]), ".resources.0.endpointId");
+    });
+
+    it("is not applicable to a stack without cross-account attachments (an endpoint group is the other rule's business)", async () => {
         await assertNotApplicable(policy, [nlb("svc-nlb")]);
     });
 });
