@@ -9,7 +9,7 @@ import {
     validateResourceOfType,
 } from "@pulumi/policy";
 import { invokeRestrictionOf } from "./iamDocuments";
-import { peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
+import { Peeked, peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
 import { configOf, resourceNameList } from "./ruleConfig";
 
 /**
@@ -63,22 +63,70 @@ export const restApiPrivate: ResourceValidationPolicy = {
     }),
 };
 
+interface PrivateApiResourcePolicyConfig {
+    allowedExternalApiPolicies: string[];
+}
+
+const privateApiResourcePolicySchema: PolicyConfigSchema = {
+    properties: {
+        allowedExternalApiPolicies: resourceNameList(
+            "Pulumi resource names of aws.apigateway.RestApiPolicy / RestApiPut resources whose REST API is in another stack and public, so their policy need not restrict execute-api:Invoke to VPC endpoints.",
+        ),
+    },
+};
+
+/** The OpenAPI extension through which a body (RestApi.body, RestApiPut.body) sets the API's resource policy. */
+const OPENAPI_POLICY_KEY = "x-amazon-apigateway-policy";
+
+/**
+ * The resource policy a holder puts on its API: `policy` of a RestApi or RestApiPolicy, the
+ * `x-amazon-apigateway-policy` of a RestApiPut's OpenAPI body (PutRestApi applies it and replaces
+ * the API's policy). Undefined when the holder sets none. A body that is not JSON but mentions the
+ * extension is returned as text, which no verdict reads as restricting (YAML is not parsed here).
+ */
+function documentOf(holder: PolicyResource): Peeked<unknown> {
+    if (!holder.isType(aws.apigateway.RestApiPut)) {
+        return peek(() => holder.props.policy as unknown);
+    }
+    const body = peek(() => holder.props.body as unknown);
+    if (!body.known || typeof body.value !== "string") {
+        return body;
+    }
+    try {
+        const parsed: unknown = JSON.parse(body.value);
+        const document = parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>)[OPENAPI_POLICY_KEY] : undefined;
+        return { known: true, value: document };
+    } catch {
+        return { known: true, value: body.value.includes(OPENAPI_POLICY_KEY) ? body.value : undefined };
+    }
+}
+
+function holderKind(holder: PolicyResource): string {
+    return holder.isType(aws.apigateway.RestApiPut)
+        ? `RestApiPut '${holder.name}' (the ${OPENAPI_POLICY_KEY} of its OpenAPI body)`
+        : `RestApiPolicy '${holder.name}'`;
+}
+
 export const privateApiResourcePolicy: StackValidationPolicy = {
     name: "apigateway-private-api-resource-policy",
     description:
-        "Every private REST API has resource policies (inline and aws.apigateway.RestApiPolicy) that each deny execute-api:Invoke on every method and path to requests from VPC endpoints or VPCs they do not name.",
+        "Every private REST API has resource policies (inline, aws.apigateway.RestApiPolicy, the x-amazon-apigateway-policy of an aws.apigateway.RestApiPut body) that each deny execute-api:Invoke on every method and path to requests from VPC endpoints or VPCs they do not name; " +
+        "a RestApiPolicy or RestApiPut on a REST API outside the stack must restrict the same way.",
     enforcementLevel: "mandatory",
     severity: "critical",
     tags: ["network-exposure"],
     remediationSteps:
         "Attach a policy that allows execute-api:Invoke and denies it when aws:SourceVpce is not your execute-api " +
-        "endpoint (StringNotEquals), either as the RestApi's policy or as an aws.apigateway.RestApiPolicy.",
+        "endpoint (StringNotEquals), either as the RestApi's policy or as an aws.apigateway.RestApiPolicy. A RestApiPolicy or " +
+        "RestApiPut on a public REST API of another stack goes in allowedExternalApiPolicies (its Pulumi resource name).",
+    configSchema: privateApiResourcePolicySchema,
     validateStack: (args, reportViolation) => {
         const apis = resourcesOfType(args.resources, aws.apigateway.RestApi);
-        if (apis.length === 0) {
-            args.notApplicable("Policy only applies to stacks with a REST API");
+        const attachedPolicies = resourcesOfType(args.resources, aws.apigateway.RestApiPolicy, aws.apigateway.RestApiPut);
+        if (apis.length === 0 && attachedPolicies.length === 0) {
+            args.notApplicable("Policy only applies to stacks with a REST API or a REST API policy");
         }
-        const attachedPolicies = resourcesOfType(args.resources, aws.apigateway.RestApiPolicy);
+        const { allowedExternalApiPolicies } = configOf<PrivateApiResourcePolicyConfig>(privateApiResourcePolicySchema, args);
         let unresolved: Error | undefined;
         for (const api of apis) {
             const types = peek(() => endpointTypesOf(api.props.endpointConfiguration as { types?: unknown } | undefined));
@@ -128,6 +176,43 @@ export const privateApiResourcePolicy: StackValidationPolicy = {
                 );
             }
         }
+        // A RestApiPolicy or RestApiPut on an API of another stack replaces that API's policy, and
+        // the other stack never sees it: this is the only place to judge it. Whether that API is
+        // private is not in the plan, so its policy must restrict as a private API's must (a
+        // deliberately public API's policy is listed in the config).
+        for (const holder of attachedPolicies) {
+            if (allowedExternalApiPolicies.includes(holder.name)) {
+                continue;
+            }
+            const reference = referenceOf(holder, "restApiId", apis);
+            if (referencedTargets(reference, apis).length > 0) {
+                continue; // judged above with its API (or a public API of the stack: apigateway-rest-api-private's business)
+            }
+            const document = documentOf(holder);
+            if (!document.known) {
+                unresolved ??= document.error;
+                continue;
+            }
+            if (document.value === undefined || document.value === null || document.value === "") {
+                continue; // sets no policy
+            }
+            // Without the API's execution ARN, only execute-api:/… or a wildcard ARN covers it.
+            if (invokeRestrictionOf(document.value, undefined) === "restricted") {
+                continue;
+            }
+            if (reference.unresolved) {
+                unresolved ??= reference.unresolved; // may yet turn out to name an API of this stack
+                continue;
+            }
+            const restApiId = peek(() => holder.props.restApiId as unknown);
+            const target = restApiId.known && typeof restApiId.value === "string" ? `REST API ${restApiId.value}` : "a REST API";
+            reportViolation(
+                `${holderKind(holder)} replaces the resource policy of ${target}, which is not in this stack and may be private, with one that lets execute-api:Invoke through from VPC endpoints it does not name; ` +
+                    `add one Deny for Principal "*" on execute-api:/* with only StringNotEquals aws:SourceVpce set to your endpoint IDs (a Deny naming the API by full ARN cannot be matched to an API outside the stack), ` +
+                    `or, if that API is public, list '${holder.name}' under allowedExternalApiPolicies in this policy's config.`,
+                holder.urn,
+            );
+        }
         if (unresolved) {
             throw unresolved;
         }
@@ -150,7 +235,7 @@ function judgeDocuments(api: PolicyResource, holders: readonly PolicyResource[])
     let unknown: Error | undefined;
     let unrestricted = false;
     for (const holder of holders) {
-        const document = peek(() => holder.props.policy as unknown);
+        const document = documentOf(holder);
         if (!document.known) {
             unknown ??= document.error;
             continue;

@@ -90,7 +90,7 @@ describe("apigateway-private-api-resource-policy", () => {
         plan(aws.apigateway.RestApiPolicy, "api-policy", { restApiId, policy: document }, { propertyDependencies });
     const { policy: _, ...withoutInlinePolicy } = privateApi;
 
-    it("is not applicable to a stack without a REST API", async () => {
+    it("is not applicable to a stack without a REST API or REST API policy", async () => {
         await assertNotApplicable(policy, plan(aws.apigateway.DomainName, "domain", { domainName: "api.example.com", securityPolicy: "TLS_1_2" }));
     });
 
@@ -170,6 +170,62 @@ describe("apigateway-private-api-resource-policy", () => {
 
     it("cannot decide during preview when a RestApiPolicy's restApiId is unknown and no dependency explains it", async () => {
         await assertCannotRunDuringPreview(policy, [api(withoutInlinePolicy), attached(restrictedPolicy, UNKNOWN)], ".restApiId");
+    });
+
+    describe("a RestApiPut, whose OpenAPI body's x-amazon-apigateway-policy replaces the API's policy", () => {
+        const put = (body: unknown, restApiId: unknown = apiId, name = "api-put") => plan(aws.apigateway.RestApiPut, name, { restApiId, body });
+        const openApi = (document?: string) =>
+            JSON.stringify({ openapi: "3.0.1", info: { title: "firefly-private", version: "1" }, paths: {}, ...(document ? { "x-amazon-apigateway-policy": JSON.parse(document) as unknown } : {}) });
+
+        it("refuses a private API whose restricting inline policy a RestApiPut replaces with one open to every endpoint", async () => {
+            await assertViolation(policy, [api(privateApi), put(openApi(openPolicy))], "Private REST API 'api' has a resource policy that lets execute-api:Invoke through");
+        });
+
+        it("passes a RestApiPut whose body restricts as the inline policy does, or sets no policy", async () => {
+            await assertNoViolations(policy, [api(privateApi), put(openApi(restrictedPolicy), apiId, "restricting"), put(openApi(), apiId, "no-policy")]);
+        });
+
+        it("refuses a body that is not JSON but sets the policy (YAML is not read), naming the fix", async () => {
+            const yaml = "openapi: 3.0.1\nx-amazon-apigateway-policy:\n  Version: '2012-10-17'\n";
+            await assertViolation(policy, [api(privateApi), put(yaml)], "lets execute-api:Invoke through");
+        });
+    });
+
+    describe("a RestApiPolicy or RestApiPut on a REST API of another stack", () => {
+        const external = "zzzzzzzzzz";
+        const put = (document: string, restApiId: unknown = external) =>
+            plan(aws.apigateway.RestApiPut, "other-put", { restApiId, body: JSON.stringify({ swagger: "2.0", info: { title: "t", version: "1" }, paths: {}, "x-amazon-apigateway-policy": JSON.parse(document) as unknown }) });
+
+        it("refuses a RestApiPolicy that opens an API outside the stack (that stack never sees it), naming the API and the fix", async () => {
+            const violation = await assertViolation(
+                policy,
+                attached(openPolicy, external),
+                `RestApiPolicy 'api-policy' replaces the resource policy of REST API ${external}, which is not in this stack and may be private`,
+            );
+            assert.ok(violation.message.includes("allowedExternalApiPolicies"), violation.message);
+            assert.equal(violation.resourceName, "api-policy");
+        });
+
+        it("refuses a RestApiPut that does the same through its body", async () => {
+            await assertViolation(policy, put(openPolicy), "RestApiPut 'other-put' (the x-amazon-apigateway-policy of its OpenAPI body) replaces the resource policy of REST API zzzzzzzzzz");
+        });
+
+        it("passes one that restricts with execute-api:/*, and refuses a Deny by full ARN, which cannot be matched to an API outside the stack", async () => {
+            await assertNoViolations(policy, [attached(restrictedPolicy, external), put(restrictedPolicy)]);
+            const byArn = JSON.stringify({
+                Statement: [{ Effect: "Deny", Principal: "*", Action: "execute-api:Invoke", Resource: `arn:aws:execute-api:us-east-1:111111111111:${external}/*`, Condition: { StringNotEquals: { "aws:SourceVpce": vpce } } }],
+            });
+            await assertViolation(policy, attached(byArn, external), "cannot be matched to an API outside the stack");
+        });
+
+        it("passes one listed in allowedExternalApiPolicies (a public API of another stack)", async () => {
+            const config = { "apigateway-private-api-resource-policy": { allowedExternalApiPolicies: ["api-policy"] } };
+            await assertNoViolations(policy, attached(openPolicy, external), { config });
+        });
+
+        it("cannot decide during preview when its restApiId is unknown and no dependency explains it", async () => {
+            await assertCannotRunDuringPreview(policy, attached(openPolicy, UNKNOWN), ".restApiId");
+        });
     });
 });
 
