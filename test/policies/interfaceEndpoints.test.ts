@@ -139,6 +139,14 @@ describe("security-group-no-public-ingress", () => {
         );
     });
 
+    it("refuses an ingress aws.ec2.SecurityGroupRule from ::/0 (ipv6CidrBlocks), as the other rule forms", async () => {
+        await assertViolation(
+            policy,
+            plan(aws.ec2.SecurityGroupRule, "legacy-v6", { type: "ingress", securityGroupId: "sg-1", protocol: "tcp", fromPort: 5432, toPort: 5432, ipv6CidrBlocks: ["::/0"] }),
+            "Security group rule 'legacy-v6' allows ingress from ::/0 on tcp port 5432",
+        );
+    });
+
     it("does not judge egress aws.ec2.SecurityGroupRules", async () => {
         await assertNoViolations(
             policy,
@@ -245,6 +253,17 @@ describe("security-group-no-public-prefix-list", () => {
         await assertNoViolations(policy, [list(["10.0.0.0/8", "203.0.113.0/24"]), groupAdmitting(["pl-0everyone"])]);
         const egress = plan(aws.ec2.SecurityGroupRule, "to-everyone", { type: "egress", securityGroupId: "sg-1", protocol: "-1", fromPort: 0, toPort: 0, prefixListIds: ["pl-0everyone"] });
         await assertNoViolations(policy, [list(["0.0.0.0/0"]), egress]);
+    });
+
+    it("refuses an IPv6 prefix list holding ::/0, or the IPv6 internet in halves", async () => {
+        const v6 = (entries: string[]) => {
+            const props = { addressFamily: "IPv6", maxEntries: 5, entries: entries.map((cidr) => ({ cidr })) };
+            return plan(aws.ec2.ManagedPrefixList, "clients-v6", props, { outputs: { ...props, id: "pl-0everyone6" } });
+        };
+        const rule = plan(aws.vpc.SecurityGroupIngressRule, "https-in-v6", { securityGroupId: "sg-1", ipProtocol: "tcp", fromPort: 443, toPort: 443, prefixListId: "pl-0everyone6" });
+        await assertViolation(policy, [v6(["::/0"]), rule], "'https-in-v6' admits prefix list 'clients-v6', whose entries (::/0) together admit the internet");
+        await assertViolation(policy, [v6(["::/1", "8000::/1"]), groupAdmitting(["pl-0everyone6"])], "'endpoint-sg' admits prefix list 'clients-v6'");
+        await assertNoViolations(policy, [v6(["fd00::/8", "2001:db8::/48"]), rule]);
     });
 
     it("during preview, matches a new prefix list through propertyDependencies", async () => {
