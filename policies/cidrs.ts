@@ -43,11 +43,31 @@ function ranges(cidrs: readonly string[]): Range[] {
     return cidrs.map((cidr) => parseCidr(cidr)?.range).filter((r): r is Range => r !== undefined);
 }
 
-/** Address space no one on the internet can send from. */
+/**
+ * NAT64 prefixes: the well-known 64:ff9b::/96 (RFC 6052, what an AWS NAT gateway translates for
+ * DNS64 subnets) and the local-use 64:ff9b:1::/48 (RFC 8215). An address in them stands for an IPv4
+ * address, any of the IPv4 internet, so they are public although they lie outside 2000::/3.
+ */
+const nat64: Range[] = ranges(["64:ff9b::/96", "64:ff9b:1::/48"]);
+
+/** `range` without the (sorted, disjoint, inside it) `holes`. */
+function without(range: Range, holes: readonly Range[]): Range[] {
+    const result: Range[] = [];
+    let start = range[0];
+    for (const [holeStart, holeEnd] of holes) {
+        if (holeStart > start) result.push([start, holeStart - 1n]);
+        start = holeEnd + 1n;
+    }
+    if (start <= range[1]) result.push([start, range[1]]);
+    return result;
+}
+
+/** Address space no one on the internet can send from or be reached at. */
 const notPublic: Record<Family, Range[]> = {
     ipv4: ranges(["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/3"]),
-    // Everything but global unicast (2000::/3) is link-local, unique-local, multicast or unassigned.
-    ipv6: [[0n, (0x2000n << 112n) - 1n], [0x4000n << 112n, (1n << 128n) - 1n]],
+    // Everything but global unicast (2000::/3) is link-local, unique-local, multicast or unassigned,
+    // except the NAT64 prefixes, which reach the IPv4 internet through a NAT64 gateway.
+    ipv6: [...without([0n, (0x2000n << 112n) - 1n], nat64), [0x4000n << 112n, (1n << 128n) - 1n]],
 };
 
 function merge(list: Range[]): Range[] {

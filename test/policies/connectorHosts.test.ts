@@ -487,6 +487,11 @@ describe("connector-egress-restricted", () => {
         await assertViolation(policy, group([...needed, egress("tcp", 5432, "203.0.113.5/32")]), "allows tcp port 5432 to 203.0.113.5/32");
     });
 
+    it("refuses a route-style port to the NAT64 prefix, which reaches the whole IPv4 internet through a NAT gateway", async () => {
+        await assertViolation(policy, [group([]), egressRule({ ipProtocol: "tcp", fromPort: 3389, toPort: 3389, cidrIpv6: "64:ff9b::/96" })], "allows tcp port 3389 to 64:ff9b::/96");
+        await assertViolation(policy, group([...needed, { protocol: "tcp", fromPort: 5432, toPort: 5432, ipv6CidrBlocks: ["::/3"] }]), "allows tcp port 5432 to ::/3");
+    });
+
     it("refuses SSH on a port the config does not name as a relay's", async () => {
         await assertViolation(policy, group([egress("tcp", 2222, "0.0.0.0/0")]), "allows tcp port 2222");
         await assertNoViolations(policy, group([egress("tcp", 2222, "0.0.0.0/0")]), { config: { [policy.name]: { relaySshPorts: [2222] } } });

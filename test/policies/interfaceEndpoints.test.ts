@@ -213,13 +213,18 @@ describe("public address counting (cidrs.ts)", () => {
         assert.deepEqual(publicAddresses(["0.0.0.0/1", "128.0.0.0/1"]), publicAddresses(["0.0.0.0/0"]));
         assert.equal(publicAddresses(["10.0.0.0/8", "192.168.1.0/24"]).ipv4, 0n);
         assert.equal(publicAddresses(["203.0.113.0/24", "203.0.113.0/25"]).ipv4, 256n);
-        assert.equal(publicAddresses(["::/0"]).ipv6, 1n << 125n, "global unicast is 2000::/3");
+        assert.equal(publicAddresses(["::/0"]).ipv6, (1n << 125n) + (1n << 80n) + (1n << 32n), "global unicast is 2000::/3, plus the NAT64 prefixes");
     });
 
     it("knows private blocks", () => {
         assert.equal(isPrivateCidr("172.16.0.0/12"), true);
         assert.equal(isPrivateCidr("172.0.0.0/8"), false);
         assert.equal(isPrivateCidr("fd00::/8"), true);
+        // NAT64 (64:ff9b::/96 on an AWS NAT gateway) reaches every IPv4 address on the internet.
+        assert.equal(isPrivateCidr("64:ff9b::/96"), false);
+        assert.equal(isPrivateCidr("64:ff9b:1::/48"), false);
+        assert.equal(isPrivateCidr("::/3"), false, "holds the NAT64 prefixes");
+        assert.equal(isPrivateCidr("fe80::/10"), true);
     });
 });
 
