@@ -586,35 +586,124 @@ export function curlExample(route: CheckedRoute, authorizers: Record<string, Che
 }
 
 /**
- * The smallest JSON value a draft-4 schema accepts, for the example request: an object with every
- * `required` property (recursively for required objects), each a placeholder of its declared type
- * (string "example", number/integer 0, boolean false, array [], object {}, null), or the first
- * value of its `enum`. Untyped schemas give an object. Other constraints (minLength, pattern,
- * minimum, $ref, allOf…) are not followed: such schemas need the body edited.
+ * A small JSON value a draft-4 schema (API Gateway's model schemas) accepts, for the example
+ * request. In order: the schema's `default`, its first `examples` entry, its first `enum` value;
+ * else by declared type (the first of a list), following a local `$ref` (`#/definitions/...`),
+ * `allOf` (merged), the first `anyOf`/`oneOf` branch:
+ * - string: by `format` (email, uri, date-time, date, uuid, ipv4, hostname), else "example",
+ *   padded to `minLength` and cut to `maxLength`;
+ * - number/integer: 0 moved into `minimum`/`maximum` (and past an exclusive bound), a multiple of
+ *   `multipleOf`;
+ * - array: `minItems` examples of `items`;
+ * - object (or untyped): every `required` property, recursively.
+ * A `pattern` is not followed (a string that must match one is left for the user to edit); so
+ * is a schema whose `not` or combination of constraints the above cannot satisfy.
  */
-export function exampleBody(schema: unknown): unknown {
-    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return {};
-    const s = schema as { enum?: unknown; type?: unknown; required?: unknown; properties?: unknown };
+export function exampleBody(schema: unknown, root: unknown = schema, depth = 0): unknown {
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema) || depth > 32) return {};
+    const s = schema as Record<string, unknown>;
+    if (s.default !== undefined) return s.default;
+    if (Array.isArray(s.examples) && s.examples.length > 0) return s.examples[0] as unknown;
+    if (s.const !== undefined) return s.const;
     if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0] as unknown;
+    const next = (child: unknown): unknown => exampleBody(child, root, depth + 1);
+    if (typeof s.$ref === "string") return next(localReference(root, s.$ref));
+    if (Array.isArray(s.allOf) && s.allOf.length > 0) {
+        const parts = s.allOf.map((part: unknown) => (typeof part === "object" && part !== null && typeof (part as { $ref?: unknown }).$ref === "string" ? localReference(root, (part as { $ref: string }).$ref) : part));
+        const { allOf: _allOf, ...rest } = s;
+        return next(mergeSchemas([rest, ...parts]));
+    }
+    for (const key of ["anyOf", "oneOf"] as const) {
+        const branches = s[key];
+        if (Array.isArray(branches) && branches.length > 0) {
+            const { [key]: _branches, ...rest } = s;
+            return next(mergeSchemas([rest, branches[0]]));
+        }
+    }
     const type: unknown = Array.isArray(s.type) ? (s.type as unknown[])[0] : s.type;
     switch (type) {
         case "string":
-            return "example";
+            return exampleString(s);
         case "number":
         case "integer":
-            return 0;
+            return exampleNumber(s, type === "integer");
         case "boolean":
             return false;
-        case "array":
-            return [];
+        case "array": {
+            const count = typeof s.minItems === "number" ? Math.min(s.minItems, 64) : 0;
+            return Array.from({ length: count }, () => next(s.items));
+        }
         case "null":
             return null;
         default: {
             const properties = typeof s.properties === "object" && s.properties !== null ? (s.properties as Record<string, unknown>) : {};
             const required = Array.isArray(s.required) ? s.required.filter((key): key is string => typeof key === "string") : [];
-            return Object.fromEntries(required.map((key) => [key, exampleBody(Object.prototype.hasOwnProperty.call(properties, key) ? properties[key] : undefined)]));
+            return Object.fromEntries(required.map((key) => [key, next(Object.prototype.hasOwnProperty.call(properties, key) ? properties[key] : undefined)]));
         }
     }
+}
+
+const FORMAT_EXAMPLES: Readonly<Record<string, string>> = {
+    email: "user@example.com",
+    uri: "https://example.com/",
+    "date-time": "2024-01-01T00:00:00Z",
+    date: "2024-01-01",
+    uuid: "00000000-0000-4000-8000-000000000000",
+    ipv4: "192.0.2.1",
+    hostname: "example.com",
+};
+
+function exampleString(s: Record<string, unknown>): string {
+    let value = (typeof s.format === "string" ? FORMAT_EXAMPLES[s.format] : undefined) ?? "example";
+    if (typeof s.minLength === "number" && value.length < s.minLength) value = value.padEnd(Math.min(s.minLength, 4096), "x");
+    if (typeof s.maxLength === "number" && value.length > s.maxLength) value = value.slice(0, Math.max(0, s.maxLength));
+    return value;
+}
+
+function exampleNumber(s: Record<string, unknown>, integer: boolean): number {
+    const step = typeof s.multipleOf === "number" && s.multipleOf > 0 ? s.multipleOf : integer ? 1 : undefined;
+    // Draft 4 writes exclusive bounds as booleans beside minimum/maximum; later drafts as numbers.
+    const lower = typeof s.exclusiveMinimum === "number" ? { at: s.exclusiveMinimum, open: true } : typeof s.minimum === "number" ? { at: s.minimum, open: s.exclusiveMinimum === true } : undefined;
+    const upper = typeof s.exclusiveMaximum === "number" ? { at: s.exclusiveMaximum, open: true } : typeof s.maximum === "number" ? { at: s.maximum, open: s.exclusiveMaximum === true } : undefined;
+    let value = 0;
+    if (lower && (value < lower.at || (lower.open && value === lower.at))) {
+        value = step ? Math.ceil(lower.at / step) * step : lower.at;
+        if (lower.open && value === lower.at) value = step ? value + step : value + 1;
+    } else if (upper && (value > upper.at || (upper.open && value === upper.at))) {
+        value = step ? Math.floor(upper.at / step) * step : upper.at;
+        if (upper.open && value === upper.at) value = step ? value - step : value - 1;
+    }
+    return value;
+}
+
+/** `#/definitions/a/b` inside `root`; undefined (an untyped schema) for anything else. */
+function localReference(root: unknown, ref: string): unknown {
+    if (!ref.startsWith("#/")) return undefined;
+    let node: unknown = root;
+    for (const raw of ref.slice(2).split("/")) {
+        const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+        if (typeof node !== "object" || node === null || !Object.prototype.hasOwnProperty.call(node, key)) return undefined;
+        node = (node as Record<string, unknown>)[key];
+    }
+    return node;
+}
+
+/** Schemas that must all hold, as one: properties and required lists merged, other keywords from the first that sets them. */
+function mergeSchemas(schemas: unknown[]): Record<string, unknown> {
+    const merged: Record<string, unknown> = {};
+    const properties: Record<string, unknown> = {};
+    const required = new Set<string>();
+    for (const schema of schemas) {
+        if (typeof schema !== "object" || schema === null || Array.isArray(schema)) continue;
+        for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+            if (key === "properties" && typeof value === "object" && value !== null) Object.assign(properties, value);
+            else if (key === "required" && Array.isArray(value)) for (const name of value) if (typeof name === "string") required.add(name);
+            else if (!(key in merged)) merged[key] = value;
+        }
+    }
+    if (Object.keys(properties).length > 0) merged.properties = properties;
+    if (required.size > 0) merged.required = [...required];
+    return merged;
 }
 
 function pascal(words: string[]): string {

@@ -7,6 +7,7 @@ import { EndpointFlowLogs } from "../../../components/privatelink/endpointFlowLo
 import { PolicyDocument } from "../../../components/shared/iamPolicy";
 import { PrivateApi, PrivateApiArgs } from "../../../components/api/privateApi";
 import { privateApiSecurityPolicies } from "../../../components/api/privateApiChecks";
+import Ajv from "ajv";
 import { exampleBody, PrivateApiRoute } from "../../../components/api/privateApiRoutes";
 import { itRefuses } from "../../helpers/argumentErrors";
 import { customerAccount, deploy, platformAccount, ProgramRun } from "../../helpers/pulumi";
@@ -536,6 +537,37 @@ describe("PrivateApi", () => {
             assert.deepEqual(exampleBody({ type: "object", required: ["o"], properties: { o: { type: "object", required: ["p"], properties: { p: { type: "object" } } } } }), { o: { p: {} } });
             assert.deepEqual(exampleBody({ type: "array" }), []);
             assert.equal(exampleBody({ type: "string", enum: ["it's"] }), "it's");
+        });
+
+        it("follows what a model schema constrains: defaults, formats, lengths, bounds, items, $ref and allOf (each example validated by ajv)", () => {
+            // Formats are checked below by hand (ajv's format package is not a dependency).
+            const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+            const schemas: Array<[string, Record<string, unknown>]> = [
+                ["default", { type: "string", enum: ["a", "b"], default: "b" }],
+                ["format and length", { type: "object", required: ["email", "id", "at", "code"], properties: { email: { type: "string", format: "email" }, id: { type: "string", format: "uuid" }, at: { type: "string", format: "date-time" }, code: { type: "string", minLength: 12, maxLength: 12 } } }],
+                ["short maximum", { type: "string", maxLength: 3 }],
+                ["bounds", { type: "object", required: ["qty", "price", "neg", "step"], properties: { qty: { type: "integer", minimum: 1 }, price: { type: "number", exclusiveMinimum: 0 }, neg: { type: "integer", maximum: -5 }, step: { type: "integer", minimum: 7, multipleOf: 5 } } }],
+                ["items", { type: "object", required: ["lines"], properties: { lines: { type: "array", minItems: 2, items: { type: "object", required: ["sku"], properties: { sku: { type: "string", minLength: 10 } } } } } }],
+                ["$ref", { type: "object", required: ["address"], properties: { address: { $ref: "#/definitions/address" } }, definitions: { address: { type: "object", required: ["country"], properties: { country: { type: "string", enum: ["DE", "FR"] } } } } }],
+                ["allOf", { allOf: [{ $ref: "#/definitions/base" }, { type: "object", required: ["extra"], properties: { extra: { type: "boolean" } } }], definitions: { base: { type: "object", required: ["id"], properties: { id: { type: "integer", minimum: 100 } } } } }],
+                ["oneOf", { oneOf: [{ type: "object", required: ["card"], properties: { card: { type: "string", minLength: 16 } } }, { type: "object", required: ["iban"] }] }],
+            ];
+            for (const [what, schema] of schemas) {
+                const example = exampleBody(schema);
+                const validate = ajv.compile(schema);
+                assert.ok(validate(example), `${what}: ${JSON.stringify(example)} is refused: ${ajv.errorsText(validate.errors)}`);
+            }
+            assert.equal(exampleBody({ type: "string", enum: ["a", "b"], default: "b" }), "b");
+            const formats = exampleBody(schemas[1]![1]) as Record<string, string>;
+            assert.match(formats.email!, /^[^@\s]+@[^@\s]+\.[a-z]+$/);
+            assert.match(formats.id!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+            assert.ok(!Number.isNaN(Date.parse(formats.at!)));
+            assert.deepEqual(exampleBody(schemas[3]![1]), { qty: 1, price: 1, neg: -5, step: 10 });
+            // Draft 4's boolean exclusive bounds, as API Gateway's models write them.
+            assert.equal(exampleBody({ type: "integer", minimum: 0, exclusiveMinimum: true }), 1);
+            assert.equal(exampleBody({ type: "number", maximum: -1, exclusiveMaximum: true }), -2);
+            // A reference to another model (not local) is untyped: an object.
+            assert.deepEqual(exampleBody({ $ref: "https://apigateway.amazonaws.com/restapis/a1/models/Order" }), {});
         });
 
         it("quotes a body with a single quote for the shell", async () => {
