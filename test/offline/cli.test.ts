@@ -94,13 +94,18 @@ describe("npm start: the offline plan and policy verdict", function () {
                 violations.filter((v) => v.policyName === "load-balancer-internal").map((v) => v.resourceName).sort(),
                 ["default-alb", "public-nlb"],
             );
+            // Every listener of the public NLB and ALB outside 22 and 443.
+            assert.deepEqual(
+                violations.filter((v) => v.policyName === "public-load-balancer-listener-ports").map((v) => v.resourceName).sort(),
+                ["plain-http", "plain-postgres", "tls-default-policy"],
+            );
             assert.ok(violations.every((v) => v.enforcementLevel === "mandatory"));
         });
 
         it("prints each violation with its rule, resource and enforcement level", () => {
             const run = offlinePlan("--project", insecure);
             assert.equal(run.status, 1);
-            assert.match(run.stdout, /insecure: FAILED, 39 mandatory, 0 advisory, config test\/fixtures\/insecure-stack\/policy-config\.insecure\.json$/m);
+            assert.match(run.stdout, /insecure: FAILED, 42 mandatory, 0 advisory, config test\/fixtures\/insecure-stack\/policy-config\.insecure\.json$/m);
             assert.match(run.stdout, /\[mandatory\] endpoint-service-acceptance-required {2}aws:ec2\/vpcEndpointService:VpcEndpointService {2}open-service\n {8}Endpoint service 'open-service' accepts endpoint connections automatically; set acceptanceRequired: true/);
             assert.match(run.stdout, /Result: FAILED/);
         });
@@ -117,12 +122,12 @@ describe("npm start: the offline plan and policy verdict", function () {
                 verdict.stacks[0].violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName} ${v.resourceName}`),
                 ["load-balancer-internal default-alb"],
             );
-            assert.equal(verdict.stacks[0].advisory, 37);
+            assert.equal(verdict.stacks[0].advisory, 40);
 
             fs.writeFileSync(file, JSON.stringify({ all: "advisory" }));
             const advisoryOnly = offlinePlan("--project", insecure, "--policy-config", file);
             assert.equal(advisoryOnly.status, 0, "advisory violations do not fail the verdict");
-            assert.match(advisoryOnly.stdout, /insecure: passed, 0 mandatory, 39 advisory/);
+            assert.match(advisoryOnly.stdout, /insecure: passed, 0 mandatory, 42 advisory/);
         });
     });
 

@@ -1,6 +1,15 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as aws from "@pulumi/aws";
-import { endpointServiceLoadBalancersInternal, loadBalancerInternal, nlbPrivateLinkInboundRulesEnforced } from "../../policies/loadBalancers";
+import {
+    endpointServiceLoadBalancersInternal,
+    loadBalancerInternal,
+    nlbPrivateLinkInboundRulesEnforced,
+    publicLoadBalancerListenerPorts,
+} from "../../policies/loadBalancers";
+import { evaluatePolicies } from "../../policies/offline";
+import { allPolicies } from "../../policies/rules";
 import {
     PropsOf,
     UNKNOWN,
@@ -159,5 +168,233 @@ describe("nlb-privatelink-inbound-rules-enforced", () => {
 
     it("cannot decide during preview when the setting is unknown", async () => {
         await assertCannotRunDuringPreview(policy, nlb({ ...withGroup, enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: UNKNOWN }), ".enforceSecurityGroupInboundRulesOnPrivateLinkTraffic");
+    });
+});
+
+describe("public-load-balancer-listener-ports", () => {
+    const policy = publicLoadBalancerListenerPorts;
+    const relayArn = "arn:aws:elasticloadbalancing:eu-west-1:222222222222:loadbalancer/net/relay/0123456789abcdef";
+    const platformArn = "arn:aws:elasticloadbalancing:eu-west-1:222222222222:loadbalancer/net/relay-platform/fedcba9876543210";
+    const forward = [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:222222222222:targetgroup/relay/1" }];
+    /** The firefly stack's own policy config: relay-nlb excepted, 40001 a TLS pass-through port. */
+    const fireflyConfig = JSON.parse(
+        fs.readFileSync(path.join(__dirname, "..", "..", "stacks", "policy-config.firefly-dev.json"), "utf8"),
+    ) as Record<string, unknown>;
+
+    /** A load balancer of the stack; `arn` unknown as during a preview of a new one. */
+    const lb = (name: string, internal: unknown, arn: unknown, extra: Record<string, unknown> = {}) => {
+        const props = { loadBalancerType: "network", internal, subnets: ["subnet-a", "subnet-b"], ...extra };
+        return plan(aws.lb.LoadBalancer, name, props, { outputs: { ...props, arn, id: arn } });
+    };
+    const relayNlb = lb("relay-nlb", false, relayArn);
+    const platformNlb = lb("relay-platform-nlb", true, platformArn);
+    const listener = (name: string, port: unknown, loadBalancerArn: unknown, propertyDependencies: Record<string, string[]> = {}) =>
+        plan(aws.lb.Listener, name, { loadBalancerArn, port, protocol: "TCP", defaultActions: forward }, { propertyDependencies });
+
+    it("refuses the reviewer's combination: a tunnel port on the excepted public relay NLB, client IPs hidden, the relay's group open to the VPC", async () => {
+        const targets = plan(aws.lb.TargetGroup, "relay-tunnel-40001", {
+            port: 40001,
+            protocol: "TCP",
+            vpcId: "vpc-platform",
+            targetType: "instance",
+            preserveClientIp: "false",
+        });
+        const relayGroup = plan(aws.ec2.SecurityGroup, "relay-sg", { vpcId: "vpc-platform", description: "SSH relay" }, {
+            outputs: { vpcId: "vpc-platform", description: "SSH relay", id: "sg-relay" },
+        });
+        const fromVpc = plan(aws.vpc.SecurityGroupIngressRule, "relay-40001-from-vpc", {
+            securityGroupId: "sg-relay",
+            ipProtocol: "tcp",
+            fromPort: 40001,
+            toPort: 40001,
+            cidrIpv4: "10.20.0.0/16",
+        });
+        const publicTunnel = plan(aws.lb.Listener, "relay-public-40001", {
+            loadBalancerArn: relayArn,
+            port: 40001,
+            protocol: "TCP",
+            defaultActions: [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:222222222222:targetgroup/relay-tunnel-40001/1" }],
+        });
+        const stack = [relayNlb, targets, relayGroup, fromVpc, publicTunnel];
+
+        // Without this rule the whole pack lets it through under the firefly stack's config: that was the hole.
+        const others = await evaluatePolicies(stack, { config: fireflyConfig, policies: allPolicies.filter((p) => p.name !== policy.name) });
+        assert.deepEqual(others.filter((v) => v.enforcementLevel === "mandatory"), []);
+
+        const violations = await evaluatePolicies(stack, { config: fireflyConfig });
+        assert.deepEqual(
+            violations.map((v) => `${v.policyName} ${v.enforcementLevel} ${v.resourceName}`),
+            [`${policy.name} mandatory relay-public-40001`],
+        );
+        const [violation] = violations;
+        assert.equal(violation!.unknownDuringPreview, false);
+        assert.match(violation!.message, /^Listener 'relay-public-40001' on port 40001 of internet-facing load balancer 'relay-nlb' puts that port on the internet; /);
+        assert.ok(violation!.message.includes("serve port 40001 from an internal load balancer"), violation!.message);
+        assert.ok(violation!.message.includes("add 40001 to publicListenerPorts (22, 443)"), violation!.message);
+        assert.ok(violation!.message.includes(`{ "port": 40001, "loadBalancers": ["relay-nlb"] } to allowedPublicListeners`), violation!.message);
+    });
+
+    it("passes the relay's SSH listener on 22 and an HTTPS one on 443 of the public NLB, with or without the firefly config", async () => {
+        const stack = [relayNlb, listener("relay-ssh", 22, relayArn), listener("relay-https", 443, relayArn)];
+        await assertNoViolations(policy, stack);
+        await assertNoViolations(policy, stack, { config: fireflyConfig });
+    });
+
+    it("passes listeners of internal load balancers on any port", async () => {
+        await assertNoViolations(policy, [
+            platformNlb,
+            listener("relay-platform-40001", 40001, platformArn),
+            listener("relay-platform-5432", 5432, platformArn),
+            listener("relay-platform-80", 80, platformArn),
+        ]);
+    });
+
+    it("judges only the listeners of the public load balancer when both kinds share the stack", async () => {
+        const violations = await violationsOf(policy, [
+            relayNlb,
+            platformNlb,
+            listener("relay-ssh", 22, relayArn),
+            listener("relay-platform-40001", 40001, platformArn),
+            listener("relay-public-40002", 40002, relayArn),
+        ]);
+        assert.deepEqual(violations.map((v) => v.resourceName), ["relay-public-40002"]);
+    });
+
+    it("refuses a listener on a load balancer that leaves internal unset (AWS makes it internet-facing)", async () => {
+        const props = { loadBalancerType: "application", subnets: ["subnet-a"] };
+        const alb = plan(aws.lb.LoadBalancer, "web-alb", props, { outputs: { ...props, arn: relayArn, id: relayArn } });
+        await assertViolation(policy, [alb, listener("web-8080", 8080, relayArn)], "Listener 'web-8080' on port 8080 of internet-facing load balancer 'web-alb'");
+    });
+
+    it("refuses through the aws.alb aliases too", async () => {
+        const props = { loadBalancerType: "application", internal: false, subnets: ["subnet-a"] };
+        const alb = plan(aws.alb.LoadBalancer, "web-alb", props, { outputs: { ...props, arn: relayArn, id: relayArn } });
+        const aliasListener = plan(aws.alb.Listener, "web-8443", { loadBalancerArn: relayArn, port: 8443, protocol: "HTTPS", defaultActions: forward });
+        await assertViolation(policy, [alb, aliasListener], "Listener 'web-8443' on port 8443 of internet-facing load balancer 'web-alb'");
+    });
+
+    it("skips Gateway Load Balancers and their port-less listeners (no scheme)", async () => {
+        const gwlb = lb("gwlb", undefined, relayArn, { loadBalancerType: "gateway" });
+        await assertNoViolations(policy, [gwlb, plan(aws.lb.Listener, "gwlb-listener", { loadBalancerArn: relayArn, defaultActions: forward })]);
+    });
+
+    it("refuses a port-less listener of an internet-facing NLB", async () => {
+        await assertViolation(policy, [relayNlb, plan(aws.lb.Listener, "no-port", { loadBalancerArn: relayArn, defaultActions: forward })], "Listener 'no-port' without a port");
+    });
+
+    it("lets allowedPublicListeners except a port on the named load balancers only", async () => {
+        const config = { [policy.name]: { allowedPublicListeners: [{ port: 8443, loadBalancers: ["relay-nlb"] }] } };
+        const otherArn = relayArn.replace("relay/", "other/");
+        const violations = await violationsOf(
+            policy,
+            [relayNlb, lb("other-nlb", false, otherArn), listener("relay-8443", 8443, relayArn), listener("other-8443", 8443, otherArn), listener("relay-8444", 8444, relayArn)],
+            { config },
+        );
+        assert.deepEqual(violations.map((v) => v.resourceName), ["other-8443", "relay-8444"]);
+    });
+
+    it("takes its public ports from publicListenerPorts, which replaces the default", async () => {
+        const config = { [policy.name]: { publicListenerPorts: [22] } };
+        await assertViolation(policy, [relayNlb, listener("relay-ssh", 22, relayArn), listener("relay-https", 443, relayArn)], "'relay-https' on port 443", { config });
+        await assertNoViolations(policy, [relayNlb, listener("relay-40001", 40001, relayArn)], { config: { [policy.name]: { publicListenerPorts: [22, 443, 40001] } } });
+    });
+
+    it("is not loosened by tlsPassthroughPorts or sshPorts, which apply to every load balancer in the stack", async () => {
+        const config = { "lb-listener-tcp-encrypted-ports": { tlsPassthroughPorts: [443, 40001], sshPorts: [22, 2222] } };
+        const violations = await violationsOf(policy, [relayNlb, listener("relay-40001", 40001, relayArn), listener("relay-2222", 2222, relayArn)], { config });
+        assert.deepEqual(violations.map((v) => v.resourceName), ["relay-40001", "relay-2222"]);
+    });
+
+    it("refuses invalid config: ports outside 1–65535, an exception naming no load balancer", async () => {
+        await assert.rejects(
+            violationsOf(policy, [relayNlb], { config: { [policy.name]: { publicListenerPorts: [22, 0] } } }),
+            /policy "public-load-balancer-listener-ports", field "publicListenerPorts.1": must be >= 1/,
+        );
+        await assert.rejects(
+            violationsOf(policy, [relayNlb], { config: { [policy.name]: { allowedPublicListeners: [{ port: 8443, loadBalancers: [] }] } } }),
+            /policy "public-load-balancer-listener-ports", field "allowedPublicListeners.0.loadBalancers"/,
+        );
+        await assert.rejects(
+            violationsOf(policy, [relayNlb], { config: { [policy.name]: { allowedPublicListeners: [{ port: 8443 }] } } }),
+            /policy "public-load-balancer-listener-ports", field "allowedPublicListeners.0"/,
+        );
+    });
+
+    it("does not judge listeners whose load balancer ARN belongs to no resource in this stack", async () => {
+        await assertNoViolations(policy, [listener("elsewhere-40001", 40001, relayArn.replace("relay/", "elsewhere/"))]);
+    });
+
+    describe("during a preview", () => {
+        it("finds a new public NLB through propertyDependencies when its ARN is unknown, and refuses the tunnel port", async () => {
+            const newNlb = lb("relay-nlb", false, UNKNOWN);
+            await assertViolation(
+                policy,
+                [newNlb, listener("relay-public-40001", 40001, UNKNOWN, { loadBalancerArn: [newNlb.urn] })],
+                "Listener 'relay-public-40001' on port 40001 of internet-facing load balancer 'relay-nlb'",
+                { config: fireflyConfig },
+            );
+        });
+
+        it("passes a listener whose unknown ARN came from an internal NLB", async () => {
+            const newNlb = lb("relay-platform-nlb", true, UNKNOWN);
+            await assertNoViolations(policy, [newNlb, listener("relay-platform-40001", 40001, UNKNOWN, { loadBalancerArn: [newNlb.urn] })]);
+        });
+
+        it("cannot decide when the load balancer ARN is unknown and no dependency explains it", async () => {
+            await assertCannotRunDuringPreview(policy, [relayNlb, listener("relay-public-40001", 40001, UNKNOWN)], ".loadBalancerArn");
+        });
+
+        it("does not wait for the load balancer of a listener on a public port", async () => {
+            await assertNoViolations(policy, [relayNlb, listener("relay-ssh", 22, UNKNOWN)]);
+        });
+
+        it("cannot decide when the load balancer's scheme is unknown", async () => {
+            const unknownScheme = lb("relay-nlb", UNKNOWN, relayArn);
+            await assertCannotRunDuringPreview(policy, [unknownScheme, listener("relay-public-40001", 40001, relayArn)], ".internal");
+        });
+
+        it("cannot decide when the port of a public load balancer's listener is unknown; an internal one's passes", async () => {
+            await assertCannotRunDuringPreview(policy, [relayNlb, listener("relay-public", UNKNOWN, relayArn)], ".port");
+            await assertNoViolations(policy, [platformNlb, listener("relay-platform", UNKNOWN, platformArn)]);
+        });
+    });
+
+    describe("classic load balancers", () => {
+        const classic = (name: string, internal: unknown, ports: unknown[]) =>
+            plan(aws.elb.LoadBalancer, name, {
+                internal,
+                subnets: ["subnet-a"],
+                listeners: ports.map((lbPort) => ({ lbPort, lbProtocol: "tcp", instancePort: 40001, instanceProtocol: "tcp" })),
+            });
+
+        it("refuses each inline listener of an internet-facing one outside the public ports, naming it <lb>:<port>", async () => {
+            const violation = await assertViolation(
+                policy,
+                classic("legacy", false, [22, 443, 40001]),
+                "Listener 'legacy:40001' on port 40001 of internet-facing classic load balancer 'legacy' puts that port on the internet",
+            );
+            assert.equal(violation.resourceName, "legacy");
+        });
+
+        it("treats an unset scheme as internet-facing, and passes an internal one on any port", async () => {
+            await assertViolation(policy, classic("legacy", undefined, [5432]), "'legacy:5432'");
+            await assertNoViolations(policy, classic("legacy", true, [40001, 5432]));
+        });
+
+        it("honours allowedPublicListeners for the named classic load balancer", async () => {
+            await assertNoViolations(policy, classic("legacy", false, [8443]), {
+                config: { [policy.name]: { allowedPublicListeners: [{ port: 8443, loadBalancers: ["legacy"] }] } },
+            });
+        });
+
+        it("cannot decide when the scheme or a port is unknown, unless every port is public", async () => {
+            await assertCannotRunDuringPreview(policy, classic("legacy", UNKNOWN, [40001]), ".internal");
+            await assertCannotRunDuringPreview(policy, classic("legacy", false, [UNKNOWN]), ".listeners.0.lbPort");
+            await assertNoViolations(policy, classic("legacy", UNKNOWN, [22, 443]));
+        });
+    });
+
+    it("is not applicable to a stack without listeners", async () => {
+        await assertNotApplicable(policy, [relayNlb]);
     });
 });
