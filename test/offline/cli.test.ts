@@ -94,10 +94,10 @@ describe("npm start: the offline plan and policy verdict", function () {
                 violations.filter((v) => v.policyName === "load-balancer-internal").map((v) => v.resourceName).sort(),
                 ["default-alb", "public-nlb"],
             );
-            // Every listener of the public NLB and ALB outside 22 and 443.
+            // Every listener of the public NLB and ALB outside 22 and 443, the tunnel port included.
             assert.deepEqual(
                 violations.filter((v) => v.policyName === "public-load-balancer-listener-ports").map((v) => v.resourceName).sort(),
-                ["plain-http", "plain-postgres", "tls-default-policy"],
+                ["plain-http", "plain-postgres", "tls-default-policy", "tunnel-port-on-public-nlb"],
             );
             assert.ok(violations.every((v) => v.enforcementLevel === "mandatory"));
         });
@@ -105,7 +105,7 @@ describe("npm start: the offline plan and policy verdict", function () {
         it("prints each violation with its rule, resource and enforcement level", () => {
             const run = offlinePlan("--project", insecure);
             assert.equal(run.status, 1);
-            assert.match(run.stdout, /insecure: FAILED, 42 mandatory, 0 advisory, config test\/fixtures\/insecure-stack\/policy-config\.insecure\.json$/m);
+            assert.match(run.stdout, /insecure: FAILED, 44 mandatory, 0 advisory, config test\/fixtures\/insecure-stack\/policy-config\.insecure\.json$/m);
             assert.match(run.stdout, /\[mandatory\] endpoint-service-acceptance-required {2}aws:ec2\/vpcEndpointService:VpcEndpointService {2}open-service\n {8}Endpoint service 'open-service' accepts endpoint connections automatically; set acceptanceRequired: true/);
             assert.match(run.stdout, /Result: FAILED/);
         });
@@ -122,12 +122,12 @@ describe("npm start: the offline plan and policy verdict", function () {
                 verdict.stacks[0].violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName} ${v.resourceName}`),
                 ["load-balancer-internal default-alb"],
             );
-            assert.equal(verdict.stacks[0].advisory, 40);
+            assert.equal(verdict.stacks[0].advisory, 42);
 
             fs.writeFileSync(file, JSON.stringify({ all: "advisory" }));
             const advisoryOnly = offlinePlan("--project", insecure, "--policy-config", file);
             assert.equal(advisoryOnly.status, 0, "advisory violations do not fail the verdict");
-            assert.match(advisoryOnly.stdout, /insecure: passed, 0 mandatory, 42 advisory/);
+            assert.match(advisoryOnly.stdout, /insecure: passed, 0 mandatory, 44 advisory/);
         });
     });
 
