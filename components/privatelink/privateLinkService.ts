@@ -257,7 +257,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
         // private address, so acceptance and the group both have to let a caller in.
         const lbSecurityGroup = new aws.ec2.SecurityGroup(
             `${name}-nlb-sg`,
-            { vpcId: checked.vpcId, description: `PrivateLink NLB ${name}: PrivateLink traffic in, its targets' ports out`, tags },
+            { vpcId: checked.vpcId, description: `PrivateLink NLB ${name}: PrivateLink traffic in, the ports of its targets out`, tags },
             parent,
         );
 
@@ -361,7 +361,7 @@ export class PrivateLinkService extends pulumi.ComponentResource {
             (checked.targetType === "instance"
                 ? new aws.ec2.SecurityGroup(
                       `${name}-targets-sg`,
-                      { vpcId: base.vpcId, description: `Targets of PrivateLink NLB ${name}: attach to them; admits the NLB's traffic and health checks`, tags },
+                      { vpcId: base.vpcId, description: `Targets of PrivateLink NLB ${name}: attach to them; admits traffic and health checks of the NLB`, tags },
                       parent,
                   ).id
                 : undefined);

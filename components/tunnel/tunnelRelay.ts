@@ -361,7 +361,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
         const parent = { parent: this };
         const securityGroup = new aws.ec2.SecurityGroup(
             `${name}-platform-nlb-sg`,
-            { vpcId: vpcId, description: `SSH relay ${name}: internal NLB of customers' forwarded ports, reached by platform services only`, tags },
+            { vpcId: vpcId, description: `SSH relay ${name}: internal NLB of the forwarded ports of customers, reached by platform services only`, tags },
             parent,
         );
         for (const port of plan.forwardedPorts) {
@@ -374,7 +374,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
                         ipProtocol: "tcp",
                         fromPort: port,
                         toPort: port,
-                        description: `Platform service to a customer's forwarded port ${port}`,
+                        description: `Platform service to the forwarded port ${port} of a customer`,
                         tags,
                     },
                     parent,
@@ -383,7 +383,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
             // Traffic and health checks to the relay hosts (health checks obey these egress rules).
             new aws.vpc.SecurityGroupEgressRule(
                 `${name}-platform-nlb-out-${port}`,
-                { securityGroupId: securityGroup.id, referencedSecurityGroupId: relaySg.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: `To the relay hosts' forwarded port ${port}`, tags },
+                { securityGroupId: securityGroup.id, referencedSecurityGroupId: relaySg.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: `To the forwarded port ${port} of the relay hosts`, tags },
                 parent,
             );
             new aws.vpc.SecurityGroupIngressRule(
@@ -394,7 +394,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
                     ipProtocol: "tcp",
                     fromPort: port,
                     toPort: port,
-                    description: `Customer's forwarded port ${port} from the internal platform NLB (connections and health checks)`,
+                    description: `Forwarded port ${port} of a customer from the internal platform NLB (connections and health checks)`,
                     tags,
                 },
                 parent,

@@ -29,6 +29,11 @@ const changedSinceBase: string[] = [
     // Relay user data: one relay fleet for every customer (issue 14), the sshd_config the generator pins
     // (ciphers, ClientAlive) and the agent bundle (issue 18).
     "firefly-dev aws:ec2/launchTemplate:LaunchTemplate",
+    // Security group and rule descriptions without an apostrophe: AWS refuses one (only
+    // a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*), so no deployment can hold the earlier descriptions.
+    "firefly-dev aws:ec2/securityGroup:SecurityGroup",
+    "firefly-dev aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "firefly-dev aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
 ];
 
 // A restructuring must not change what a deployment generates: no resource renamed or replaced,
@@ -107,9 +112,17 @@ describe("layout: generated artifacts", function () {
             "customer-dev": ["aws:cloudwatch/metricAlarm:MetricAlarm::acme-tunnel-certificate-expiring"],
             "customer-globex-dev": ["aws:cloudwatch/metricAlarm:MetricAlarm::globex-tunnel-certificate-expiring"],
         };
+        // Security group (rule) descriptions lost their apostrophes, which AWS refuses (CreateSecurityGroup,
+        // AuthorizeSecurityGroupIngress/Egress): no deployment can hold the earlier descriptions.
         const changedSinceV010: Record<string, string[]> = {
-            "customer-dev": ["aws:ec2/launchTemplate:LaunchTemplate::acme-tunnel-lt"],
-            "customer-globex-dev": ["aws:ec2/launchTemplate:LaunchTemplate::globex-tunnel-lt"],
+            "customer-dev": ["aws:ec2/launchTemplate:LaunchTemplate::acme-tunnel-lt", "aws:ec2/securityGroup:SecurityGroup::acme-nlb-sg"],
+            "customer-globex-dev": ["aws:ec2/launchTemplate:LaunchTemplate::globex-tunnel-lt", "aws:ec2/securityGroup:SecurityGroup::globex-nlb-sg"],
+            "firefly-dev": [
+                "aws:ec2/securityGroup:SecurityGroup::relay-platform-nlb-sg",
+                "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::relay-platform-nlb-out-40001",
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::relay-in-40001-from-platform-nlb",
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::relay-platform-nlb-in-40001-from-0",
+            ],
         };
         const v010 = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "v0.1.0-state.json"), "utf8")) as { stacks: Record<string, Record<string, string>> };
         for (const stack of ["customer-dev", "customer-globex-dev", "firefly-dev"]) {
