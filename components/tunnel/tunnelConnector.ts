@@ -733,7 +733,7 @@ function planConnector(c: ArgChecker, s: ConnectorStructure): ConnectorPlan {
         const cidrs = c.plainList(`relays[${i}].cidrs`, relay.cidrs, "give the relay addresses as a list (elements may be Outputs)");
         const port = relays[i]!.port;
         if (cidrs.length === 0) {
-            add({ protocol: "tcp", port, cidrIpv4: "0.0.0.0/0", description: `SSH to relay ${i} (any address: the relay's addresses were not given)` }, `relay-${i}`);
+            add({ protocol: "tcp", port, cidrIpv4: "0.0.0.0/0", description: `SSH to relay ${i} (any address: the addresses of the relay were not given)` }, `relay-${i}`);
         }
         cidrs.forEach((cidr, j) => {
             const checkedCidr = c.input(cidr, (value) => {
