@@ -2,7 +2,11 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { isAwsRegion } from "../components/privatelink/regions";
 import { ipv4InCidr } from "../components/shared/validation";
+import { AwsRuleError } from "./awsRuleError";
+import { checkInputLimits } from "./awsLimits";
 import { OfflineCloud } from "./cloud";
+
+export { AwsRuleError };
 
 /**
  * What AWS would answer, for Pulumi's mock runtime. The offline plan (`npm start`) and the tests
@@ -70,6 +74,10 @@ export class FakeAws implements pulumi.runtime.Mocks {
         if (pulumi.runtime.isDryRun()) {
             if (!args.id && !this.rules.exists(args.type, args.name)) return previewOfCreate(inputs);
         } else {
+            // A resource being created gets the name Pulumi generates (`<logical name>-<7 random>`);
+            // one that exists (an earlier deployment's, or one an alias carries over) keeps its own.
+            const creating = !args.id && !this.rules.exists(args.type, args.name) && stateName === args.name;
+            checkInputLimits({ type: args.type, name: args.name, inputs, autoName: creating ? `${args.name}-${hex.slice(0, 7)}` : undefined });
             this.rules.check(args.type, args.name, inputs);
         }
         const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex) };
@@ -573,22 +581,6 @@ function deployedFromConfig(): Record<string, Record<string, unknown>> {
 
 function digest(text: string): string {
     return crypto.createHash("sha256").update(text).digest("hex");
-}
-
-/**
- * A refusal as AWS (or the provider) words it, followed by which rule of the offline cloud refused
- * which resource and what to change, so that `npm start` fails before anyone deploys.
- */
-export class AwsRuleError extends Error {
-    constructor(
-        readonly rule: string,
-        readonly resource: string,
-        readonly awsError: string,
-        readonly fix: string,
-    ) {
-        super(`${awsError}\n    offline AWS rule ${rule} refused ${resource}; fix: ${fix}`);
-        this.name = "AwsRuleError";
-    }
 }
 
 /** CIDR blocks of the example stacks' VPCs (stacks/Pulumi.*.yaml); any other VPC is 10.0.0.0/16 unless given. */

@@ -17,6 +17,11 @@ const cases: Record<string, { resource: string; aws: RegExp }> = {
     "lambda-after-role-policy": { resource: 'aws:lambda/function:Function "probe"', aws: /InvalidParameterValueException: The provided execution role does not have permissions to call CreateNetworkInterface on EC2/ },
     "invocation-after-security-group-rules": { resource: 'aws:lambda/invocation:Invocation "probe-run"', aws: /allowed no egress yet when it was invoked/ },
     "notification-after-topic-policy": { resource: 'aws:ec2/vpcEndpointConnectionNotification:VpcEndpointConnectionNotification "connection-events"', aws: /InvalidParameter: vpce\.amazonaws\.com is not authorized to publish/ },
+    "load-balancer-name": { resource: 'aws:lb/targetGroup:TargetGroup "globex-industries-intl-tg-8443"', aws: /name 'globex-industries-intl-tg-8443-' plus 7 random chars is longer than maximum length 32/ },
+    "iam-role-name": { resource: 'aws:iam/role:Role "globex-industries-international-apigateway-cloudwatch-role"', aws: /name 'globex-industries-international-apigateway-cloudwatch-role-' plus 7 random chars is longer than maximum length 64/ },
+    "log-retention-days": { resource: 'aws:cloudwatch/logGroup:LogGroup "audit-logs"', aws: /expected retention_in_days to be one of \[0 1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653\], got 2555/ },
+    "security-group-description": { resource: 'aws:ec2/securityGroup:SecurityGroup "partner-clients"', aws: /InvalidParameterValue: Invalid security group description\. Valid descriptions are strings less than 256 characters from the following set: {2}a-zA-Z0-9\. _-:\/\(\)#,@\[\]\+=&;\{\}!\$\*/ },
+    "security-group-rule-description": { resource: 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule "partner-office-https"', aws: /InvalidParameterValue: Invalid rule description\. Valid descriptions are strings less than 256 characters/ },
     "probe-port-served": { resource: 'aws:lambda/invocation:Invocation "probe-run"', aws: /connect ETIMEDOUT: port 8443 of the target behind sg-\w+ is not served/ },
 };
 

@@ -1,0 +1,185 @@
+import { AwsRuleError } from "./awsRuleError";
+
+/**
+ * Limits AWS (or the Pulumi AWS provider, before any AWS call) sets on single input values: name
+ * lengths and character sets, the retention periods CloudWatch Logs knows, the characters a
+ * security group's descriptions may use. A user's input hits them with a long customer name, a
+ * name with an unusual character, an apostrophe in a description. Each message is the one the
+ * provider or AWS gives; where it names a source, see README "Checked before you deploy".
+ *
+ * Pulumi names a resource that is given no `name` (or `namePrefix`) `<logical name>-<7 random
+ * characters>` when it creates it, and keeps that name afterwards: a name it would generate is
+ * checked only for a resource being created (`autoName`), a given one always.
+ */
+export interface LimitCheck {
+    type: string;
+    /** Logical (Pulumi) name of the resource. */
+    name: string;
+    inputs: Record<string, unknown>;
+    /** The name Pulumi would generate, for a resource being created; undefined for one that exists. */
+    autoName?: string;
+}
+
+/** Characters of Pulumi's auto-name suffix (a hyphen, then 7 random characters). */
+const autoNameSuffix = 8;
+
+export function checkInputLimits(check: LimitCheck): void {
+    switch (check.type) {
+        case "aws:lb/loadBalancer:LoadBalancer":
+        case "aws:lb/targetGroup:TargetGroup":
+            checkLoadBalancerName(check);
+            return;
+        case "aws:iam/role:Role":
+            checkRoleName(check);
+            return;
+        case "aws:cloudwatch/logGroup:LogGroup":
+            checkLogRetention(check);
+            return;
+        case "aws:ec2/securityGroup:SecurityGroup":
+            checkSecurityGroupDescriptions(check);
+            return;
+        case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+        case "aws:ec2/securityGroupRule:SecurityGroupRule":
+            checkRuleDescription(resourceOf(check), check.inputs.description);
+            return;
+    }
+}
+
+function resourceOf(check: LimitCheck): string {
+    return `${check.type} "${check.name}"`;
+}
+
+/**
+ * Pulumi's autonaming refuses a logical name whose generated name would be too long
+ * (pulumi/sdk `resource.NewUniqueHex`: "name '<prefix>' plus <n> random chars is longer than
+ * maximum length <max>"), before the provider sees it.
+ */
+function autoNameTooLong(check: LimitCheck, maxLength: number): string | undefined {
+    if (check.autoName === undefined || check.autoName.length <= maxLength) return undefined;
+    const prefix = check.autoName.slice(0, check.autoName.length - (autoNameSuffix - 1));
+    return `could not make instance of '${check.type}': name '${prefix}' plus ${autoNameSuffix - 1} random chars is longer than maximum length ${maxLength}`;
+}
+
+/**
+ * ELBv2 load balancer and target group names: at most 32 characters, alphanumerics and hyphens,
+ * no hyphen first or last (the provider's `validName`/`validTargetGroupName`, from the AWS API
+ * reference of CreateLoadBalancer/CreateTargetGroup); `namePrefix` at most 6 characters.
+ */
+function checkLoadBalancerName(check: LimitCheck): void {
+    const rule = "load-balancer-name";
+    const resource = resourceOf(check);
+    const what = check.type === "aws:lb/targetGroup:TargetGroup" ? "target group" : "load balancer";
+    const fixName = `give the ${what} a logical name of at most ${32 - autoNameSuffix} characters (Pulumi adds 8), letters, digits and hyphens only, or a \`name\` of at most 32`;
+    const { name, namePrefix } = check.inputs;
+    // The target group's messages name no value; the load balancer's do.
+    const value = (v: string) => (check.type === "aws:lb/targetGroup:TargetGroup" ? "" : `: ${JSON.stringify(v)}`);
+    if (typeof namePrefix === "string" && namePrefix.length > 6) {
+        throw new AwsRuleError(rule, resource, `"name_prefix" cannot be longer than 6 characters${value(namePrefix)}`, `use a namePrefix of at most 6 characters, or leave it out and let Pulumi name the ${what} after its logical name`);
+    }
+    if (typeof name !== "string" && typeof namePrefix !== "string") {
+        const tooLong = autoNameTooLong(check, 32);
+        if (tooLong) throw new AwsRuleError(rule, resource, tooLong, fixName);
+    }
+    const physical = typeof name === "string" ? name : typeof namePrefix === "string" ? undefined : check.autoName;
+    if (physical === undefined) return;
+    const problem =
+        physical.length > 32
+            ? `"name" cannot be longer than 32 characters${value(physical)}`
+            : !/^[0-9A-Za-z-]+$/.test(physical)
+              ? `only alphanumeric characters and hyphens allowed in "name"${value(physical)}`
+              : physical.startsWith("-")
+                ? `"name" cannot begin with a hyphen${value(physical)}`
+                : physical.endsWith("-")
+                  ? `"name" cannot end with a hyphen${value(physical)}`
+                  : undefined;
+    if (problem) throw new AwsRuleError(rule, resource, problem, typeof name === "string" ? `give a name of at most 32 letters, digits and hyphens, with no hyphen first or last` : fixName);
+}
+
+/**
+ * IAM role names: at most 64 characters (the provider's `name` validation; Pulumi's autonaming
+ * of `aws:iam/role:Role` has the same maximum: `AutoName("name", 64, "-")`).
+ */
+function checkRoleName(check: LimitCheck): void {
+    const rule = "iam-role-name";
+    const resource = resourceOf(check);
+    const { name, namePrefix } = check.inputs;
+    if (typeof name === "string" && (name.length < 1 || name.length > 64)) {
+        throw new AwsRuleError(rule, resource, `expected length of name to be in the range (1 - 64), got ${name}`, "give the role a name of 1 to 64 characters");
+    }
+    if (typeof name !== "string" && typeof namePrefix !== "string") {
+        const tooLong = autoNameTooLong(check, 64);
+        if (tooLong) throw new AwsRuleError(rule, resource, tooLong, `give the role a logical name of at most ${64 - autoNameSuffix} characters (Pulumi adds 8), or a \`name\` of at most 64`);
+    }
+}
+
+/** The retention periods CloudWatch Logs accepts; the provider adds 0 (never expire). */
+export const logRetentionDays = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+function checkLogRetention(check: LimitCheck): void {
+    const days = check.inputs.retentionInDays;
+    if (typeof days !== "number" || (logRetentionDays as readonly number[]).includes(days)) return;
+    const nearest = [...logRetentionDays].filter((d) => d > 0).sort((a, b) => Math.abs(a - days) - Math.abs(b - days))[0];
+    throw new AwsRuleError(
+        "log-retention-days",
+        resourceOf(check),
+        `expected retention_in_days to be one of [${logRetentionDays.join(" ")}], got ${days}`,
+        `choose a retention CloudWatch Logs knows (the nearest is ${nearest} days), or 0 to keep the events forever`,
+    );
+}
+
+/**
+ * EC2 (VPC) security group descriptions and rule descriptions: at most 255 characters from
+ * a-zA-Z0-9, space and ._-:/()#,@[]+=&;{}!$* (no apostrophe, no quote, no non-ASCII letter),
+ * AWS API reference CreateSecurityGroup (GroupDescription) and IpRange/SecurityGroupRuleRequest
+ * (Description). The provider does not check them; AWS refuses the API call.
+ */
+const descriptionCharacters = /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/;
+const allowedSet = "a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*";
+
+/** The first character AWS does not accept in a security group (rule) description, if any. */
+function refusedCharacter(text: string): string | undefined {
+    return [...text].find((ch) => !descriptionCharacters.test(ch));
+}
+
+function checkSecurityGroupDescriptions(check: LimitCheck): void {
+    const resource = resourceOf(check);
+    const description = check.inputs.description;
+    if (typeof description === "string") {
+        const bad = refusedCharacter(description);
+        if (bad !== undefined && /[^\x00-\x7f]/.test(description)) {
+            throw new AwsRuleError(
+                "security-group-description",
+                resource,
+                `InvalidParameterValue: Value (${description}) for parameter GroupDescription is invalid. Character sets beyond ASCII are not supported.`,
+                `write the description in ${allowedSet} only`,
+            );
+        }
+        if (bad !== undefined || description.length > 255) {
+            throw new AwsRuleError(
+                "security-group-description",
+                resource,
+                `InvalidParameterValue: Invalid security group description. Valid descriptions are strings less than 256 characters from the following set:  ${allowedSet}`,
+                bad !== undefined ? `leave out ${JSON.stringify(bad)} from the description (${JSON.stringify(description)}): only ${allowedSet} are allowed` : `shorten the description to 255 characters (it has ${description.length})`,
+            );
+        }
+    }
+    // Rules given inline (ingress/egress blocks) carry descriptions of their own.
+    for (const key of ["ingress", "egress"] as const) {
+        const rules = check.inputs[key];
+        if (!Array.isArray(rules)) continue;
+        for (const r of rules as Array<{ description?: unknown }>) checkRuleDescription(resource, r.description);
+    }
+}
+
+function checkRuleDescription(resource: string, description: unknown): void {
+    if (typeof description !== "string") return;
+    const bad = refusedCharacter(description);
+    if (bad === undefined && description.length <= 255) return;
+    throw new AwsRuleError(
+        "security-group-rule-description",
+        resource,
+        `InvalidParameterValue: Invalid rule description. Valid descriptions are strings less than 256 characters from the following set:  ${allowedSet}`,
+        bad !== undefined ? `leave out ${JSON.stringify(bad)} from the rule's description (${JSON.stringify(description)}): only ${allowedSet} are allowed` : `shorten the rule's description to 255 characters (it has ${description.length})`,
+    );
+}

@@ -1,0 +1,95 @@
+import * as assert from "node:assert/strict";
+import { checkInputLimits, type LimitCheck } from "../../offline/awsLimits";
+import { AwsRuleError } from "../../offline/awsRuleError";
+
+// The single-value limits of the offline cloud (offline/awsLimits.ts), edge by edge; the fixture
+// stacks (test/fixtures/aws-rules, awsRules.test.ts) show each refusal through npm start.
+const lb = "aws:lb/loadBalancer:LoadBalancer";
+const tg = "aws:lb/targetGroup:TargetGroup";
+const role = "aws:iam/role:Role";
+const logGroup = "aws:cloudwatch/logGroup:LogGroup";
+const sg = "aws:ec2/securityGroup:SecurityGroup";
+const ingress = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+
+/** A resource being created: Pulumi would name it `<name>-abcdef1`. */
+function creating(type: string, name: string, inputs: Record<string, unknown> = {}): LimitCheck {
+    return { type, name, inputs, autoName: `${name}-abcdef1` };
+}
+
+function refusal(check: LimitCheck): AwsRuleError {
+    try {
+        checkInputLimits(check);
+    } catch (err) {
+        if (err instanceof AwsRuleError) return err;
+        throw err;
+    }
+    assert.fail(`accepted ${check.type} "${check.name}" ${JSON.stringify(check.inputs)}`);
+}
+
+describe("offline cloud: limits on single values", () => {
+    describe("load-balancer-name (NLBs and target groups)", () => {
+        it("accepts a logical name of 24 characters (32 with Pulumi's suffix), refuses 25", () => {
+            checkInputLimits(creating(lb, "a".repeat(24)));
+            checkInputLimits(creating(tg, "b".repeat(24)));
+            const e = refusal(creating(lb, "a".repeat(25)));
+            assert.equal(e.rule, "load-balancer-name");
+            assert.match(e.awsError, /^could not make instance of 'aws:lb\/loadBalancer:LoadBalancer': name 'a{25}-' plus 7 random chars is longer than maximum length 32$/);
+        });
+        it("refuses a generated name with a character other than a letter, digit or hyphen", () => {
+            assert.match(refusal(creating(tg, "acme_tg")).awsError, /^only alphanumeric characters and hyphens allowed in "name"$/);
+            assert.match(refusal(creating(lb, "acme.nlb")).awsError, /^only alphanumeric characters and hyphens allowed in "name": "acme\.nlb-abcdef1"$/);
+        });
+        it("checks a given name always, a generated one only for a resource being created", () => {
+            checkInputLimits({ type: lb, name: "x".repeat(40), inputs: {} });
+            assert.match(refusal({ type: lb, name: "short", inputs: { name: "n".repeat(33) } }).awsError, /^"name" cannot be longer than 32 characters: "n{33}"$/);
+            assert.match(refusal({ type: tg, name: "short", inputs: { name: "-tg" } }).awsError, /^"name" cannot begin with a hyphen$/);
+            assert.match(refusal({ type: tg, name: "short", inputs: { name: "tg-" } }).awsError, /^"name" cannot end with a hyphen$/);
+            checkInputLimits(creating(tg, "x".repeat(40), { name: "n".repeat(32) }));
+        });
+        it("takes a namePrefix of up to 6 characters, instead of the logical name", () => {
+            checkInputLimits(creating(tg, "x".repeat(40), { namePrefix: "acme-t" }));
+            assert.match(refusal(creating(tg, "tg", { namePrefix: "acme-tg" })).awsError, /^"name_prefix" cannot be longer than 6 characters$/);
+        });
+    });
+
+    describe("iam-role-name", () => {
+        it("accepts a logical name of 56 characters (64 with Pulumi's suffix), refuses 57", () => {
+            checkInputLimits(creating(role, "r".repeat(56)));
+            assert.match(refusal(creating(role, "r".repeat(57))).awsError, /name 'r{57}-' plus 7 random chars is longer than maximum length 64$/);
+        });
+        it("refuses a given name over 64 characters", () => {
+            checkInputLimits({ type: role, name: "role", inputs: { name: "r".repeat(64) } });
+            assert.match(refusal({ type: role, name: "role", inputs: { name: "r".repeat(65) } }).awsError, /^expected length of name to be in the range \(1 - 64\), got r{65}$/);
+        });
+    });
+
+    describe("log-retention-days", () => {
+        it("accepts the periods CloudWatch Logs knows and 0, refuses others, naming the nearest", () => {
+            for (const days of [0, 1, 30, 365, 2557, 3653]) checkInputLimits({ type: logGroup, name: "logs", inputs: { retentionInDays: days } });
+            checkInputLimits({ type: logGroup, name: "logs", inputs: {} });
+            const e = refusal({ type: logGroup, name: "logs", inputs: { retentionInDays: 2555 } });
+            assert.match(e.awsError, /, got 2555$/);
+            assert.match(e.fix, /nearest is 2557 days/);
+            refusal({ type: logGroup, name: "logs", inputs: { retentionInDays: 10 } });
+        });
+    });
+
+    describe("security-group-description and security-group-rule-description", () => {
+        it("accepts every character of AWS's set, and 255 of them", () => {
+            checkInputLimits({ type: sg, name: "sg", inputs: { description: "Aa0 ._-:/()#,@[]+=&;{}!$*" } });
+            checkInputLimits({ type: sg, name: "sg", inputs: { description: "d".repeat(255) } });
+            checkInputLimits({ type: ingress, name: "in", inputs: { description: "Route target 10.0.0.5/32 (HTTPS)" } });
+        });
+        it("refuses an apostrophe, a quote, a character beyond ASCII, or 256 characters", () => {
+            assert.equal(refusal({ type: sg, name: "sg", inputs: { description: "the NLB's group" } }).rule, "security-group-description");
+            assert.match(refusal({ type: sg, name: "sg", inputs: { description: "Gruppe für Kunden" } }).awsError, /^InvalidParameterValue: Value \(Gruppe für Kunden\) for parameter GroupDescription is invalid\. Character sets beyond ASCII are not supported\.$/);
+            assert.match(refusal({ type: sg, name: "sg", inputs: { description: "d".repeat(256) } }).fix, /255 characters \(it has 256\)/);
+            assert.equal(refusal({ type: ingress, name: "in", inputs: { description: 'port "443"' } }).rule, "security-group-rule-description");
+            assert.equal(refusal({ type: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", name: "out", inputs: { description: "a -> b" } }).rule, "security-group-rule-description");
+        });
+        it("checks the descriptions of rules given inline on the group", () => {
+            const e = refusal({ type: sg, name: "sg", inputs: { description: "ok", ingress: [{ description: "the partner's office" }] } });
+            assert.equal(e.rule, "security-group-rule-description");
+        });
+    });
+});
