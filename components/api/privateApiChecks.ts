@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkFlowLogSettings } from "../privatelink/endpointFlowLogs";
 import {
     ArgChecker,
+    awsNameLimits,
     defaultApiGatewaySecurityPolicy,
     defaultLogRetentionDays,
     isIpv4Cidr,
@@ -169,6 +170,8 @@ export function checkArgs(name: string, args: PrivateApiArgs): CheckedArgs {
     const manageAccountCloudWatchRole = Known.of(args.manageAccountCloudWatchRole as pulumi.Input<boolean | undefined>).map((value) => {
         const manage = value ?? false;
         if (typeof manage !== "boolean") c.fail("manageAccountCloudWatchRole", "must be true or false");
+        // The account's logging role is named after the component (`<name>-apigateway-cloudwatch-role`).
+        if (manage) c.autoNameFits(`${name}-apigateway-cloudwatch-role`, awsNameLimits.iamRole);
         return manage;
     });
 
@@ -231,8 +234,14 @@ function checkTls(c: ArgChecker, policy: unknown, mode: unknown): { securityPoli
     return { securityPolicy, endpointAccessMode: enhanced ? c.oneOf("endpointAccessMode", mode ?? "STRICT", ["STRICT", "BASIC"] as const) : undefined };
 }
 
+/** The description of the execute-api endpoint's security group (EC2 limits its characters). */
+export function endpointGroupDescription(name: string): string {
+    return `execute-api endpoint of private API ${name}: HTTPS from its callers only`;
+}
+
 function checkEndpoint(c: ArgChecker, endpoint: pulumi.Input<PrivateApiEndpointArgs>): CheckedEndpoint {
     const f = "endpoint";
+    c.securityGroupDescriptionFits(endpointGroupDescription(c.name));
     if (isPlain(endpoint) && (typeof endpoint !== "object" || endpoint === null || Array.isArray(endpoint))) {
         c.fail(f, `must be an object like { vpcId, subnetIds, allowedSourceSecurityGroupIds } (got ${JSON.stringify(endpoint)})`);
     }
@@ -305,6 +314,8 @@ function checkFlowLogs(c: ArgChecker, f: string, value: unknown): CheckedFlowLog
         if (set) c.fail(`${f}.${set}`, "applies only when flow logs are enabled; remove it, or remove enabled: false");
         return undefined;
     }
+    // The endpoint's flow logs (`<name>-endpoint-flow-logs`) have a delivery role named after them.
+    c.autoNameFits(`${c.name}-endpoint-flow-logs-role`, awsNameLimits.iamRole);
     return checkFlowLogSettings(c, `${f}.`, {
         trafficType: plainHere(settings.trafficType),
         retentionInDays: plainHere(settings.retentionInDays),

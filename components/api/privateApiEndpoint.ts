@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createInterfaceEndpoint, type EndpointRule } from "../shared/interfaceEndpoint";
-import type { CheckedEndpoint } from "./privateApiChecks";
+import { endpointGroupDescription, type CheckedEndpoint } from "./privateApiChecks";
 import { isPlain } from "../shared/validation";
 import { executeApiEndpointPolicy } from "./privateApiPolicy";
 import type { ApiEnvironment } from "./privateApiRoutes";
@@ -38,7 +38,7 @@ export function createApiEndpoint(
         ].map(({ key, peer }) => ({ name: `${name}-endpoint-https-from-${key}`, direction: "ingress", port: 443, peer, description: "HTTPS to the private API" })),
     );
     const { securityGroup, endpoint: vpcEndpoint } = createInterfaceEndpoint(component, {
-        securityGroup: { name: `${name}-endpoint-sg`, description: `execute-api endpoint of private API ${name}: HTTPS from its callers only` },
+        securityGroup: { name: `${name}-endpoint-sg`, description: endpointGroupDescription(name) },
         rules,
         endpoint: {
             name: `${name}-endpoint`,

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { serviceTrustPolicy } from "../shared/iamPolicy";
 import type { ProbeEvent } from "./probe/connectivityProbe";
 import { probeModuleSource, probeRunnerScript } from "./probe/probeSource";
-import { ArgChecker, patterns } from "../shared/validation";
+import { ArgChecker, awsNameLimits, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 import { Known, readyWhen } from "../shared/known";
 
@@ -223,7 +223,7 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
         const { vpcId, subnetIds, targetSecurityGroupId, logRetentionInDays } = checked.lambda;
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
-            { vpcId, description: `Connectivity check ${name}: egress to the target on ${checked.port} only`, tags },
+            { vpcId, description: probeGroupDescription(name, checked.port), tags },
             parent,
         );
         const toTarget = new aws.vpc.SecurityGroupEgressRule(
@@ -325,6 +325,10 @@ interface CheckedSettings {
 
 const httpHeadPathFalse = "no longer takes false; write httpHead: false for no HTTP request";
 
+function probeGroupDescription(name: string, port: number): string {
+    return `Connectivity check ${name}: egress to the target on ${port} only`;
+}
+
 function checkArgs(name: string, args: ConnectivityCheckArgs): Known<CheckedSettings> {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
@@ -392,6 +396,10 @@ function checkArgs(name: string, args: ConnectivityCheckArgs): Known<CheckedSett
                 c.fail("targetSecurityGroupId", "is required so the probe may reach the target and nothing else; give the endpoint's security group ID");
             }
             const targetSecurityGroupId = c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0");
+            // The probe function's role is named after the component (`<name>-role`), its security
+            // group is described by it.
+            c.autoNameFits(`${name}-role`, awsNameLimits.iamRole);
+            c.securityGroupDescriptionFits(probeGroupDescription(name, port));
             return { ...common, lambda: { vpcId, subnetIds, targetSecurityGroupId, logRetentionInDays } };
         },
     );

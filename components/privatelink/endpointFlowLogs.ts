@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, serviceTrustPolicy } from "../shared/iamPolicy";
-import { ArgChecker, defaultLogRetentionDays, patterns } from "../shared/validation";
+import { ArgChecker, awsNameLimits, defaultLogRetentionDays, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 import { Known, readyWhen, settingWithDefault } from "../shared/known";
 
@@ -222,6 +222,8 @@ export function checkFlowLogSettings(c: ArgChecker, prefix: string, settings: Fl
 function checkArgs(name: string, args: EndpointFlowLogsArgs): CheckedArgs {
     const c = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
+    // The delivery role is named after the component (`<name>-role`).
+    c.autoNameFits(`${name}-role`, awsNameLimits.iamRole);
     const vpcId = args.vpcId === undefined ? undefined : c.matches("vpcId", args.vpcId, patterns.vpcId, "a VPC ID like vpc-0123456789abcdef0");
     const targets = Known.fromArgs({ subnetIds: args.subnetIds }, { subnetIds: readyWhen.plainArray }, ({ subnetIds }): FlowLogTarget[] => {
         if (subnetIds !== undefined && !Array.isArray(subnetIds)) c.fail("subnetIds", `must be a list of subnet IDs (got ${JSON.stringify(subnetIds)})`);

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkFlowLogSettings, FlowLogSettings } from "./endpointFlowLogs";
 import { createInterfaceEndpoint, EndpointRule } from "../shared/interfaceEndpoint";
 import { awsRegions, isAwsRegion } from "./regions";
-import { ArgChecker, patterns } from "../shared/validation";
+import { ArgChecker, awsNameLimits, patterns } from "../shared/validation";
 import { Known, readyWhen } from "../shared/known";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
@@ -107,7 +107,7 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
     private build(name: string, checked: CheckedArgs, structure: CheckedStructure, tags: pulumi.Input<Record<string, pulumi.Input<string>>>) {
         const parent = { parent: this };
         const { securityGroup, endpoint, flowLogs } = createInterfaceEndpoint(this, {
-            securityGroup: { name: `${name}-sg`, description: `PrivateLink endpoint ${name}: ports ${structure.ports.join(", ")} from platform services only` },
+            securityGroup: { name: `${name}-sg`, description: endpointGroupDescription(name, structure.ports) },
             rules: structure.sourceSecurityGroupIds.flatMap((source, s) =>
                 structure.ports.flatMap((port): EndpointRule[] => [
                     {
@@ -202,9 +202,16 @@ interface CheckedStructure {
     flowLogs: FlowLogSettings;
 }
 
+function endpointGroupDescription(name: string, ports: readonly number[]): string {
+    return `PrivateLink endpoint ${name}: ports ${ports.join(", ")} from platform services only`;
+}
+
 function checkArgs(name: string, args: PrivateLinkEndpointArgs): CheckedArgs {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
+    // Its flow logs' delivery role is named after it (`<name>-flow-logs-role`), checked here so the
+    // limit is told in this component's name.
+    c.autoNameFits(`${name}-flow-logs-role`, awsNameLimits.iamRole);
     const vpcId = c.vpcId("vpcId", args.vpcId);
     const subnetIds = c.subnetIdList("subnetIds", args.subnetIds, "give one private subnet per AZ for the endpoint's network interfaces");
     const serviceName = c.matches(
@@ -234,6 +241,9 @@ function checkArgs(name: string, args: PrivateLinkEndpointArgs): CheckedArgs {
         (resolved): CheckedStructure => {
             const ports = c.nonEmptyArray("ports", resolved.ports, "give the ports the platform uses, e.g. [443]").map((p, i) => c.port(`ports[${i}]`, p));
             c.uniquePorts("ports", ports);
+            // The endpoint's security group is described by its name and ports (see the constructor).
+            c.securityGroupDescriptionFits(endpointGroupDescription(c.name, []));
+            c.securityGroupDescriptionFits(endpointGroupDescription(c.name, ports), "ports", "list fewer ports, or use one endpoint per group of ports");
             const sourcesFix = "give the security groups of the platform services that use the endpoint (ingress is allowed from nowhere else)";
             const sourceSecurityGroupIds = c.securityGroupIds("sourceSecurityGroupIds", c.nonEmptyArray("sourceSecurityGroupIds", resolved.sourceSecurityGroupIds, sourcesFix), sourcesFix);
             const dns = resolved.dns;

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../shared/iamPolicy";
 import { awsRegions, isAwsRegion } from "./regions";
-import { ArgChecker, defaultListenerSslPolicy, ipv4InCidr, isIpv4Cidr, isPlain, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
+import { ArgChecker, awsNameLimits, defaultListenerSslPolicy, ipv4InCidr, isIpv4Cidr, isPlain, patterns, principalArn, tls12ListenerPolicyPattern } from "../shared/validation";
 import { isStructurePlain, Known, Ready, readyWhen } from "../shared/known";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
@@ -606,6 +606,8 @@ function notificationsReady(value: PrivateLinkServiceArgs["notifications"]): boo
 function checkArgs(name: string, args: PrivateLinkServiceArgs): CheckedArgs {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
+    // The NLB is named after the component (`<name>-nlb`, its target groups `<name>-tg-<port>`).
+    c.autoNameFits(`${name}-nlb`, awsNameLimits.loadBalancer);
     const vpcId = c.vpcId("vpcId", args.vpcId);
     const subnetIds = c.subnetIdList("subnetIds", args.subnetIds, "give the private subnets (one per AZ) for the internal NLB");
 
@@ -707,6 +709,7 @@ function checkStructure(
         const f = `listeners[${i}]`;
         if (l === null || typeof l !== "object") c.fail(f, `must be a listener like { port: 443 } (got ${JSON.stringify(l)})`);
         const port = c.port(`${f}.port`, l.port);
+        c.autoNameFits(`${c.name}-tg-${port}`, awsNameLimits.targetGroup);
         const protocol = c.oneOf(`${f}.protocol`, l.protocol ?? "TCP", Object.values(ListenerProtocol));
         const targetPort = l.targetPort === undefined ? port : c.port(`${f}.targetPort`, l.targetPort);
         const targetProtocol = c.oneOf(`${f}.targetProtocol`, l.targetProtocol ?? protocol, Object.values(ListenerProtocol));

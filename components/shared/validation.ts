@@ -34,8 +34,45 @@ export class ComponentArgumentError extends Error {
 export class ArgChecker {
     readonly label: string;
 
-    constructor(componentType: string, name: string) {
+    constructor(
+        componentType: string,
+        /** The component's name, which the logical names of its resources start with. */
+        readonly name: string,
+    ) {
         this.label = `${componentType} "${name}"`;
+    }
+
+    /**
+     * The component's name is part of a security group's description (`description`, built with
+     * it), and EC2 takes only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* there, at most 255.
+     */
+    securityGroupDescriptionFits(description: string, field = "name", shorter = "use a shorter name"): void {
+        const refused = [...description].find((ch) => !securityGroupDescriptionCharacters.test(ch));
+        if (refused !== undefined) {
+            this.fail(field, `makes the security group description "${description}", which EC2 refuses (${JSON.stringify(refused)}: only letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* are allowed); use a ${field} of those characters`);
+        }
+        if (description.length > 255) {
+            this.fail(field, `makes the security group description ${description.length} characters long, over the 255 EC2 allows ("${description.slice(0, 60)}…"); ${shorter}`);
+        }
+    }
+
+    /**
+     * Pulumi names a resource given no physical name `<logical name>-<7 random characters>`, and
+     * AWS caps the names of some (see `awsNameLimits`). Refuses a component name that would make
+     * the resource `logicalName` (which starts with it) a name AWS, or Pulumi's autonaming, refuses.
+     */
+    autoNameFits(logicalName: string, limit: AwsNameLimit): void {
+        if (!limit.characters.test(logicalName)) {
+            this.fail("name", `makes the ${limit.what} "${logicalName}", a name ${limit.service} refuses (${limit.allowed}); use a name of ${limit.allowed}`);
+        }
+        const generated = logicalName.length + autoNameSuffixLength;
+        if (generated > limit.maxLength) {
+            const most = this.name.length - (generated - limit.maxLength);
+            this.fail(
+                "name",
+                `is too long: Pulumi names the ${limit.what} "${logicalName}-" plus 7 random characters, ${generated} in all, and ${limit.service} allows ${limit.maxLength}; use a name of at most ${most} characters`,
+            );
+        }
     }
 
     fail(field: string, problem: string): never {
@@ -304,6 +341,32 @@ export function ipv4InCidr(ip: string, cidr: string): boolean {
 export function principalArn(partition: string, value: string): string {
     return patterns.accountId.test(value) ? `arn:${partition}:iam::${value}:root` : value;
 }
+
+/** What EC2 accepts in a security group's (and a rule's) description: CreateSecurityGroup, IpRange. */
+const securityGroupDescriptionCharacters = /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]$/;
+
+/** Pulumi's auto-name suffix: a hyphen and 7 random characters. */
+const autoNameSuffixLength = 8;
+
+/** The longest name AWS allows for a kind of resource, and the characters it may use. */
+export interface AwsNameLimit {
+    what: string;
+    service: string;
+    maxLength: number;
+    characters: RegExp;
+    allowed: string;
+}
+
+/**
+ * Names AWS caps that the components' resources get from Pulumi's autonaming: ELB load balancers
+ * and target groups (CreateLoadBalancer, CreateTargetGroup: 32 characters, alphanumerics and
+ * hyphens, no hyphen first or last), IAM roles (CreateRole: 64 characters of `[\w+=,.@-]`).
+ */
+export const awsNameLimits = {
+    loadBalancer: { what: "load balancer", service: "Elastic Load Balancing", maxLength: 32, characters: /^[A-Za-z0-9][A-Za-z0-9-]*$/, allowed: "letters, digits and hyphens, not starting with a hyphen" },
+    targetGroup: { what: "target group", service: "Elastic Load Balancing", maxLength: 32, characters: /^[A-Za-z0-9][A-Za-z0-9-]*$/, allowed: "letters, digits and hyphens, not starting with a hyphen" },
+    iamRole: { what: "IAM role", service: "IAM", maxLength: 64, characters: /^[\w+=,.@-]+$/, allowed: "letters, digits and +=,.@_-" },
+} as const satisfies Record<string, AwsNameLimit>;
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 const logRetentionDays = [

@@ -8,7 +8,7 @@ import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGro
 import { Known, mergeTags } from "../shared/known";
 import { policyDocument, type PolicyStatement } from "../shared/iamPolicy";
 import { certificateMetricName, connectorPaths, renderConnectorUserData } from "./userData";
-import { ArgChecker, defaultLogRetentionDays, isIpv4Cidr, isPlain, patterns } from "../shared/validation";
+import { ArgChecker, awsNameLimits, defaultLogRetentionDays, isIpv4Cidr, isPlain, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /** One relay the agent keeps a connection to (the firefly stack's TunnelRelay outputs). */
@@ -279,7 +279,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
             `${name}-sg`,
             {
                 vpcId: checked.vpcId,
-                description: `Tunnel connector ${name}: no inbound; outbound to the relays, route targets, DNS and AWS APIs only`,
+                description: connectorGroupDescription(name),
                 tags: mergeTags(args.tags, { [connectorRoleTag.key]: connectorRoleTag.value }),
             },
             parent,
@@ -609,8 +609,15 @@ function parseChecked(c: ArgChecker, config: ConnectorConfigInput): ConnectorCon
     }
 }
 
+function connectorGroupDescription(name: string): string {
+    return `Tunnel connector ${name}: no inbound; outbound to the relays, route targets, DNS and AWS APIs only`;
+}
+
 function checkArgs(name: string, args: TunnelConnectorArgs) {
     const c: ArgChecker = new ArgChecker(componentType, name);
+    // The hosts' instance role is named after the component (`<name>-role`), its security group described by it.
+    c.autoNameFits(`${name}-role`, awsNameLimits.iamRole);
+    c.securityGroupDescriptionFits(connectorGroupDescription(name));
     if (!args) c.fail("args", "are required");
     const vpcId = c.vpcId("vpcId", args.vpcId);
     const logRetentionInDays = c.input(args.logRetentionInDays ?? defaultLogRetentionDays, (days) => c.logRetention("logRetentionInDays", days));

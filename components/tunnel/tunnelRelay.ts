@@ -8,7 +8,7 @@ import { checkHostSettings, createHostGroup, type HostSettings } from "./hostGro
 import { Known, mergeTags } from "../shared/known";
 import { policyDocument } from "../shared/iamPolicy";
 import { relayPaths, renderRelayUserData } from "./userData";
-import { ArgChecker, patterns } from "../shared/validation";
+import { ArgChecker, awsNameLimits, patterns } from "../shared/validation";
 import { componentType as typeToken, withLegacyType } from "../shared/typeTokens";
 
 /**
@@ -505,6 +505,10 @@ interface RelayPlan {
 function checkArgs(name: string, args: TunnelRelayArgs) {
     const c: ArgChecker = new ArgChecker(componentType, name);
     if (!args) c.fail("args", "are required");
+    // Named after the component: the public NLB, its SSH target group and the hosts' role.
+    c.autoNameFits(`${name}-nlb`, awsNameLimits.loadBalancer);
+    c.autoNameFits(`${name}-ssh`, awsNameLimits.targetGroup);
+    c.autoNameFits(`${name}-role`, awsNameLimits.iamRole);
     const vpcId = c.vpcId("vpcId", args.vpcId);
     const publicSubnetIds = c.subnetIdList("publicSubnetIds", args.publicSubnetIds, "give public subnets (one per AZ) for the internet-facing NLB");
     const hosts = checkHostSettings(c, args, "give private subnets for the relay hosts");
@@ -594,6 +598,9 @@ function planRelay(c: ArgChecker, s: RelayStructure): RelayPlan {
         });
     }
     const platformGroups = c.securityGroupIds("platformSecurityGroupIds", s.platformSecurityGroupIds, "give a list");
+    // Forwarded ports get an internal NLB (`<name>-platform-nlb`) and a target group each (`<name>-p<port>`).
+    if (forwardedPorts.size > 0) c.autoNameFits(`${c.name}-platform-nlb`, awsNameLimits.loadBalancer);
+    for (const port of forwardedPorts) c.autoNameFits(`${c.name}-p${port}`, awsNameLimits.targetGroup);
     if (forwardedPorts.size > 0 && platformGroups.length === 0) {
         c.fail("platformSecurityGroupIds", `must name the platform services that reach the forwarded ports ${[...forwardedPorts].join(", ")}: nobody else may`);
     }
