@@ -32,6 +32,13 @@ export function checkInputLimits(check: LimitCheck): void {
         case "aws:iam/role:Role":
             checkRoleName(check);
             return;
+        case "aws:lambda/function:Function":
+            checkFunctionName(check);
+            return;
+        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucketV2:BucketV2":
+            checkBucketName(check);
+            return;
         case "aws:cloudwatch/logGroup:LogGroup":
             checkLogRetention(check);
             return;
@@ -110,6 +117,38 @@ function checkRoleName(check: LimitCheck): void {
     if (typeof name !== "string" && typeof namePrefix !== "string") {
         const tooLong = autoNameTooLong(check, 64);
         if (tooLong) throw new AwsRuleError(rule, resource, tooLong, `give the role a logical name of at most ${64 - autoNameSuffix} characters (Pulumi adds 8), or a \`name\` of at most 64`);
+    }
+}
+
+/**
+ * Lambda function names: at most 64 characters (CreateFunction's FunctionName; the provider only
+ * checks 140, the length of a full ARN, so AWS refuses the call). A name Pulumi generates is
+ * checked the same way.
+ */
+function checkFunctionName(check: LimitCheck): void {
+    const given = check.inputs.name;
+    const name = typeof given === "string" ? given : check.autoName;
+    if (name === undefined || name.length <= 64) return;
+    throw new AwsRuleError(
+        "lambda-function-name",
+        resourceOf(check),
+        `InvalidParameterValueException: 1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64`,
+        typeof given === "string" ? "give the function a name of at most 64 characters" : `give the function a logical name of at most ${64 - autoNameSuffix} characters (Pulumi adds 8), or a \`name\` of at most 64`,
+    );
+}
+
+/**
+ * S3 bucket names Pulumi generates: the logical name, lower-cased, plus 8 characters, at most 63
+ * (pulumi-aws `AutoNameTransform("bucket", 63, strings.ToLower)`); a bucket name has only
+ * lower-case letters, digits, dots and hyphens (S3's InvalidBucketName).
+ */
+function checkBucketName(check: LimitCheck): void {
+    if (typeof check.inputs.bucket === "string" || typeof check.inputs.bucketPrefix === "string" || check.autoName === undefined) return;
+    const rule = "s3-bucket-name";
+    const tooLong = autoNameTooLong({ ...check, autoName: check.autoName.toLowerCase() }, 63);
+    if (tooLong) throw new AwsRuleError(rule, resourceOf(check), tooLong, `give the bucket a logical name of at most ${63 - autoNameSuffix} characters (Pulumi adds 8), or a \`bucket\` name of at most 63`);
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(check.autoName.toLowerCase())) {
+        throw new AwsRuleError(rule, resourceOf(check), "InvalidBucketName: The specified bucket is not valid.", "name the bucket with lower-case letters, digits, dots and hyphens only (its logical name, lower-cased, is its name)");
     }
 }
 

@@ -63,6 +63,23 @@ describe("offline cloud: limits on single values", () => {
         });
     });
 
+    describe("lambda-function-name and s3-bucket-name", () => {
+        const fn = "aws:lambda/function:Function";
+        const bucket = "aws:s3/bucket:Bucket";
+        it("refuses a function name over 64 characters, given or generated, with AWS's message", () => {
+            checkInputLimits(creating(fn, "f".repeat(56)));
+            assert.match(refusal(creating(fn, "f".repeat(57))).awsError, /^InvalidParameterValueException: 1 validation error detected: Value 'f{57}-abcdef1' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64$/);
+            assert.equal(refusal({ type: fn, name: "probe", inputs: { name: "f".repeat(65) } }).rule, "lambda-function-name");
+            checkInputLimits({ type: fn, name: "f".repeat(70), inputs: {} });
+        });
+        it("refuses a bucket Pulumi would name over 63 characters, or with a character S3 refuses", () => {
+            checkInputLimits(creating(bucket, "B".repeat(55)));
+            assert.match(refusal(creating(bucket, "b".repeat(56))).awsError, /name 'b{56}-' plus 7 random chars is longer than maximum length 63$/);
+            assert.match(refusal(creating(bucket, "acme_tunnel-bundle")).awsError, /^InvalidBucketName: The specified bucket is not valid\.$/);
+            checkInputLimits(creating(bucket, "x".repeat(70), { bucket: "acme-bundle" }));
+        });
+    });
+
     describe("log-retention-days", () => {
         it("accepts the periods CloudWatch Logs knows and 0, refuses others, naming the nearest", () => {
             for (const days of [0, 1, 30, 365, 2557, 3653]) checkInputLimits({ type: logGroup, name: "logs", inputs: { retentionInDays: days } });
