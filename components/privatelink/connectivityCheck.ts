@@ -396,9 +396,10 @@ function checkArgs(name: string, args: ConnectivityCheckArgs): Known<CheckedSett
                 c.fail("targetSecurityGroupId", "is required so the probe may reach the target and nothing else; give the endpoint's security group ID");
             }
             const targetSecurityGroupId = c.matches("targetSecurityGroupId", args.targetSecurityGroupId, patterns.securityGroupId, "a security group ID like sg-0123456789abcdef0");
-            // The probe function's role is named after the component (`<name>-role`), its security
+            // The probe function (`<name>-probe`) and its role (`<name>-role`) are named after the component, its security
             // group is described by it.
             c.autoNameFits(`${name}-role`, awsNameLimits.iamRole);
+            c.autoNameFits(`${name}-probe`, awsNameLimits.lambdaFunction);
             c.securityGroupDescriptionFits(probeGroupDescription(name, port));
             return { ...common, lambda: { vpcId, subnetIds, targetSecurityGroupId, logRetentionInDays } };
         },

@@ -360,12 +360,15 @@ export interface AwsNameLimit {
 /**
  * Names AWS caps that the components' resources get from Pulumi's autonaming: ELB load balancers
  * and target groups (CreateLoadBalancer, CreateTargetGroup: 32 characters, alphanumerics and
- * hyphens, no hyphen first or last), IAM roles (CreateRole: 64 characters of `[\w+=,.@-]`).
+ * hyphens, no hyphen first or last), IAM roles (CreateRole: 64 characters of `[\w+=,.@-]`), Lambda functions (CreateFunction: 64), S3 buckets (63).
  */
 export const awsNameLimits = {
     loadBalancer: { what: "load balancer", service: "Elastic Load Balancing", maxLength: 32, characters: /^[A-Za-z0-9][A-Za-z0-9-]*$/, allowed: "letters, digits and hyphens, not starting with a hyphen" },
     targetGroup: { what: "target group", service: "Elastic Load Balancing", maxLength: 32, characters: /^[A-Za-z0-9][A-Za-z0-9-]*$/, allowed: "letters, digits and hyphens, not starting with a hyphen" },
     iamRole: { what: "IAM role", service: "IAM", maxLength: 64, characters: /^[\w+=,.@-]+$/, allowed: "letters, digits and +=,.@_-" },
+    lambdaFunction: { what: "Lambda function", service: "Lambda", maxLength: 64, characters: /^[\w-]+$/, allowed: "letters, digits, hyphens and underscores" },
+    // Pulumi lower-cases a bucket's logical name.
+    s3Bucket: { what: "S3 bucket", service: "S3", maxLength: 63, characters: /^[A-Za-z0-9][A-Za-z0-9.-]*$/, allowed: "letters (lower-cased), digits, dots and hyphens" },
 } as const satisfies Record<string, AwsNameLimit>;
 
 /** CloudWatch Logs accepts only these retention periods (days). */

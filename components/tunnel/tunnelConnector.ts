@@ -615,8 +615,10 @@ function connectorGroupDescription(name: string): string {
 
 function checkArgs(name: string, args: TunnelConnectorArgs) {
     const c: ArgChecker = new ArgChecker(componentType, name);
-    // The hosts' instance role is named after the component (`<name>-role`), its security group described by it.
+    // The hosts' instance role (`<name>-role`) and the bundle bucket (`<name>-bundle`) are named
+    // after the component, its security group described by it.
     c.autoNameFits(`${name}-role`, awsNameLimits.iamRole);
+    c.autoNameFits(`${name}-bundle`, awsNameLimits.s3Bucket);
     c.securityGroupDescriptionFits(connectorGroupDescription(name));
     if (!args) c.fail("args", "are required");
     const vpcId = c.vpcId("vpcId", args.vpcId);

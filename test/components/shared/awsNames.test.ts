@@ -99,8 +99,14 @@ describe("component names that AWS would refuse in what they create", () => {
             assert.throws(() => new EndpointFlowLogs(long(52), { subnetIds }), /EndpointFlowLogs "acme-x{47}": name is too long.*at most 51 characters/);
             await assert.rejects(run(() => new PrivateLinkEndpoint(long(42), endpointArgs())), /PrivateLinkEndpoint "acme-x{37}": name is too long: Pulumi names the IAM role "acme-x{37}-flow-logs-role-".*at most 41 characters/);
         });
-        it("TunnelConnector (<name>-role)", () => {
-            assert.throws(() => new TunnelConnector(long(52), connectorArgs()), /TunnelConnector "acme-x{47}": name is too long.*at most 51 characters/);
+        it("TunnelConnector: its bundle bucket (<name>-bundle, 63) before its role", () => {
+            assert.throws(() => new TunnelConnector(long(49), connectorArgs()), /TunnelConnector "acme-x{44}": name is too long: Pulumi names the S3 bucket "acme-x{44}-bundle-" plus 7 random characters, 64 in all, and S3 allows 63; use a name of at most 48 characters/);
+            assert.throws(() => new TunnelConnector("acme_tunnel", connectorArgs()), /name makes the S3 bucket "acme_tunnel-bundle", a name S3 refuses/);
+        });
+        it("ConnectivityCheck: its probe function (<name>-probe, 64)", async () => {
+            const args = { hostname: "acme.privatelink.firefly.internal", port: 443, vpcId, subnetIds, targetSecurityGroupId: "sg-0a1b2c3d4e5f60718" };
+            await assert.rejects(run(() => new ConnectivityCheck(long(51), args)), /ConnectivityCheck "acme-x{46}": name is too long: Pulumi names the Lambda function "acme-x{46}-probe-" plus 7 random characters, 65 in all, and Lambda allows 64; use a name of at most 50 characters/);
+            await run(() => new ConnectivityCheck(long(50), args));
         });
     });
 
