@@ -26,8 +26,11 @@ const autoNameSuffix = 8;
 export function checkInputLimits(check: LimitCheck): void {
     switch (check.type) {
         case "aws:lb/loadBalancer:LoadBalancer":
+            checkLoadBalancerName(check);
+            return;
         case "aws:lb/targetGroup:TargetGroup":
             checkLoadBalancerName(check);
+            checkHealthCheckThresholds(check);
             return;
         case "aws:iam/role:Role":
             checkRoleName(check);
@@ -101,6 +104,25 @@ function checkLoadBalancerName(check: LimitCheck): void {
                   ? `"name" cannot end with a hyphen${value(physical)}`
                   : undefined;
     if (problem) throw new AwsRuleError(rule, resource, problem, typeof name === "string" ? `give a name of at most 32 letters, digits and hyphens, with no hyphen first or last` : fixName);
+}
+
+/**
+ * A target group's health check counts 2 to 10 successes (failures) before it calls a target
+ * healthy (unhealthy): the provider's `IntBetween(2, 10)` on healthy_threshold and
+ * unhealthy_threshold, refused before any AWS call.
+ */
+function checkHealthCheckThresholds(check: LimitCheck): void {
+    const healthCheck = check.inputs.healthCheck as Record<string, unknown> | undefined;
+    for (const [key, attribute] of [["healthyThreshold", "healthy_threshold"], ["unhealthyThreshold", "unhealthy_threshold"]] as const) {
+        const value = healthCheck?.[key];
+        if (typeof value !== "number" || (value >= 2 && value <= 10)) continue;
+        throw new AwsRuleError(
+            "health-check-threshold-range",
+            resourceOf(check),
+            `expected health_check.0.${attribute} to be in the range (2 - 10), got ${value}`,
+            `count 2 to 10 health checks for healthCheck.${key}`,
+        );
+    }
 }
 
 /**

@@ -52,6 +52,15 @@ describe("offline cloud: limits on single values", () => {
         });
     });
 
+    describe("health-check-threshold-range", () => {
+        it("accepts 2 to 10 healthy and unhealthy checks, refuses 1 and 11", () => {
+            checkInputLimits({ type: tg, name: "tg", inputs: { healthCheck: { healthyThreshold: 2, unhealthyThreshold: 10 } } });
+            checkInputLimits({ type: tg, name: "tg", inputs: {} });
+            assert.match(refusal({ type: tg, name: "tg", inputs: { healthCheck: { healthyThreshold: 1 } } }).awsError, /^expected health_check\.0\.healthy_threshold to be in the range \(2 - 10\), got 1$/);
+            assert.match(refusal({ type: tg, name: "tg", inputs: { healthCheck: { unhealthyThreshold: 11 } } }).awsError, /^expected health_check\.0\.unhealthy_threshold to be in the range \(2 - 10\), got 11$/);
+        });
+    });
+
     describe("iam-role-name", () => {
         it("accepts a logical name of 56 characters (64 with Pulumi's suffix), refuses 57", () => {
             checkInputLimits(creating(role, "r".repeat(56)));

@@ -12,6 +12,7 @@ const fixtures = path.join(root, "test", "fixtures", "aws-rules");
 const cases: Record<string, { resource: string; aws: RegExp }> = {
     "nlb-security-groups-at-creation": { resource: 'aws:lb/loadBalancer:LoadBalancer "legacy-nlb"', aws: /InvalidConfigurationRequest: You cannot set security groups on a Network Load Balancer which was created without any security groups\./ },
     "health-check-interval-range": { resource: 'aws:lb/targetGroup:TargetGroup "slow-checks"', aws: /ValidationError: 1 validation error detected: Value '600' at 'healthCheckIntervalSeconds'/ },
+    "health-check-threshold-range": { resource: 'aws:lb/targetGroup:TargetGroup "careful-checks"', aws: /expected health_check\.0\.healthy_threshold to be in the range \(2 - 10\), got 20/ },
     "ip-target-outside-vpc": { resource: 'aws:lb/targetGroupAttachment:TargetGroupAttachment "datacenter-host"', aws: /ValidationError: The Availability Zone is required for IP address '192\.168\.40\.10' because it is not in the VPC/ },
     "endpoint-private-dns-one-owner": { resource: 'aws:vpc/endpointPrivateDns:EndpointPrivateDns "to-service-dns"', aws: /Setting the value both places can lead to unintended behavior and persistent differences/ },
     "lambda-after-role-policy": { resource: 'aws:lambda/function:Function "probe"', aws: /InvalidParameterValueException: The provided execution role does not have permissions to call CreateNetworkInterface on EC2/ },
