@@ -15,6 +15,8 @@ export async function customerProgram(config: CustomerConfig): Promise<Record<st
     const { privateLink } = config;
     const firefly = config.fireflyStack === undefined ? undefined : { stack: config.fireflyStack, reference: new pulumi.StackReference("firefly", { name: config.fireflyStack }) };
     const keys = {
+        // The NLB and target groups are named after the component: a long customerName is refused by name.
+        name: "customerName",
         vpcId: "vpcId",
         subnetIds: "subnetIds",
         listeners: "privateLink.listeners",

@@ -32,6 +32,7 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
         const at = `customers[${index}]`;
         const keys = {
             vpcId: "vpcId",
+            name: `${at}.name`,
             subnetIds: "subnetIds",
             ...(entry.endpointServiceName !== undefined ? { serviceName: `${at}.endpointServiceName` } : {}),
             serviceRegion: `${at}.serviceRegion`,

@@ -37,7 +37,7 @@ export function deployTunnelRelay(
 ): Record<string, unknown> {
     if (!config?.enabled) return {};
     const keys: Record<string, string> = { vpcId: "vpcId", subnetIds: config.subnetIds ? "tunnel.subnetIds" : "subnetIds" };
-    for (const field of ["publicSubnetIds", "count", "instanceType", "amiId", "userCaPublicKey", "revokedKeys", "gatewayPorts", "hairpinTargetCidrs", "awsApiEgressCidrs", "loginUser"] as const) {
+    for (const field of ["name", "publicSubnetIds", "count", "instanceType", "amiId", "userCaPublicKey", "revokedKeys", "gatewayPorts", "hairpinTargetCidrs", "awsApiEgressCidrs", "loginUser"] as const) {
         if (config[field] !== undefined) keys[field] = `tunnel.${field}`;
     }
     if (config.platformSecurityGroupIds !== undefined) keys.platformSecurityGroupIds = "tunnel.platformSecurityGroupIds";
@@ -91,7 +91,7 @@ export async function deployTunnelConnector(
     }
     const identity = config.identity;
     const keys: Record<string, string> = { vpcId: "vpcId", subnetIds: config.subnetIds ? "tunnel.subnetIds" : "subnetIds" };
-    for (const field of ["count", "instanceType", "amiId", "user", "routes", "dynamic", "targetCidrs", "dnsResolverCidrs", "proxy", "proxyCidrs", "awsApiEgress", "identity", "logRetentionInDays"] as const) {
+    for (const field of ["name", "count", "instanceType", "amiId", "user", "routes", "dynamic", "targetCidrs", "dnsResolverCidrs", "proxy", "proxyCidrs", "awsApiEgress", "identity", "logRetentionInDays"] as const) {
         if (config[field] !== undefined) keys[field] = `tunnel.${field}`;
     }
     if (config.relays !== undefined) keys.relays = "tunnel.relays";

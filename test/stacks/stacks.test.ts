@@ -352,6 +352,12 @@ describe("stacks", () => {
                 { privateApi: { callerCidrs: ["0.0.0.0/0"], routes: [{ path: "/", method: "GET", integration: { type: "MOCK" } }] } },
                 /private-connectivity:privateApi\.callerCidrs\[0\] .*\(private-connectivity:index:PrivateApi "acme-api" checks it as endpoint\.allowedSourceCidrs\[0\]\)/,
             ],
+            [
+                "a customer name too long for the NLB's name",
+                customer,
+                { customerName: "globex-industries-intl" },
+                /private-connectivity:customerName is too long: Pulumi names the load balancer "globex-industries-intl-nlb-" plus 7 random characters, 34 in all, and Elastic Load Balancing allows 32; use a name of at most 20 characters \(private-connectivity:index:PrivateLinkService "globex-industries-intl" checks it as name\)/,
+            ],
         ];
         for (const [what, base, changes, expected] of refusedByComponent) {
             it(`names the config key when a component refuses its value: ${what}`, async () => {
