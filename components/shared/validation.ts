@@ -360,7 +360,9 @@ export interface AwsNameLimit {
 /**
  * Names AWS caps that the components' resources get from Pulumi's autonaming: ELB load balancers
  * and target groups (CreateLoadBalancer, CreateTargetGroup: 32 characters, alphanumerics and
- * hyphens, no hyphen first or last), IAM roles (CreateRole: 64 characters of `[\w+=,.@-]`), Lambda functions (CreateFunction: 64), S3 buckets (63).
+ * hyphens, no hyphen first or last), IAM roles (CreateRole: 64 characters of `[\w+=,.@-]`),
+ * Lambda functions (CreateFunction: 64), S3 buckets (Pulumi generates at most 63, lower-cased).
+ * The offline cloud (offline/awsLimits.ts) keeps its own copy of these rules on purpose.
  */
 export const awsNameLimits = {
     loadBalancer: { what: "load balancer", service: "Elastic Load Balancing", maxLength: 32, characters: /^[A-Za-z0-9][A-Za-z0-9-]*$/, allowed: "letters, digits and hyphens, not starting with a hyphen" },
