@@ -6,7 +6,7 @@ import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type P
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
 import { enablePacketReuse } from "./ssh2/packetReuse";
 import { connectWithSlabReads, enableRelayReadReuse } from "./ssh2/relayReads";
-import { OnwardConnectError, type OutputGate } from "./forwarding";
+import { OnwardConnectError, StreamTracker, type OutputGate } from "./forwarding";
 import { httpConnect, ProxyError, type ResolvedProxy } from "./proxyConnect";
 import { DEFAULT_CIPHERS, HOST_KEY_SIGNATURE_ALGORITHMS, HostKeyPins, KEX_ALGORITHMS, keyBlobType, MAC_ALGORITHMS, sha256Fingerprint, type SshCipher } from "./spec";
 import type { Logger } from "./log";
@@ -78,6 +78,11 @@ export class RelayConnection {
         readonly hostKeyFingerprint: string,
         readonly negotiated: NegotiatedAlgorithms | undefined,
         closed: Promise<RelayError>,
+        /**
+         * The streams this connection carries (each also in the agent's tracker): a reload that
+         * retires this one session drains them without waiting for the other relays' streams.
+         */
+        readonly streams: StreamTracker,
     ) {
         this.closed = closed;
     }
@@ -289,10 +294,12 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
 
     // The queue is over budget only after a write() returned false, so 'drain' is sure to follow.
     const output = new SocketOutputGate(socket, OUTPUT_BUDGET_BYTES);
+    const streams = new StreamTracker();
 
     client.on("tcp connection", (details: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void) => {
         options.onForwardedConnection({
             output,
+            streams,
             relay: options.label,
             listenHost: details.destIP,
             listenPort: details.destPort,
@@ -351,7 +358,7 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
             options.signal?.removeEventListener("abort", onAbort);
             ready = true;
             enableRelayReadReuse(client, socket);
-            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", negotiated, closed));
+            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", negotiated, closed, streams));
         });
         void closed.then((reason) => {
             if (!ready) reject(reason);

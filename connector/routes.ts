@@ -30,6 +30,8 @@ export interface ForwardedConnection {
     openThroughRelay(host: string, port: number): Promise<Duplex>;
     /** Backpressure of the SSH connection the channel rides on (shared by all its channels). */
     readonly output?: OutputGate;
+    /** The streams of the SSH connection the channel rides on, drained alone when a reload retires it. */
+    readonly streams?: StreamTracker;
 }
 
 /** A remote forward every relay connection requests. */
@@ -263,10 +265,12 @@ export class RouteTable {
             },
             conn.output,
         ).finally(() => metrics.streamsActive.dec({ route }));
-        tracker.track(done, () => {
+        const cut = () => {
             platform.destroy();
             target.destroy();
-        });
+        };
+        tracker.track(done, cut);
+        conn.streams?.track(done, cut);
         this.deps.log.debug({ relay: conn.relay, route, source: `${conn.sourceIp}:${conn.sourcePort}` }, "stream opened");
     }
 }
