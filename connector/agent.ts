@@ -1,7 +1,7 @@
 // The connector agent: one supervisor per relay, the route table they all dispatch to, the stream
 // tracker for graceful drain, and the health endpoint. Started by `firefly-connector run`, or
 // embedded (tests, benchmarks) through this class.
-import { hostPortOf, type ConnectorConfig } from "./spec";
+import { hostPortOf, relayLabel, type ConnectorConfig } from "./spec";
 import { StreamTracker } from "./forwarding";
 import { startHealthServer, type HealthServer } from "./health";
 import { createLogger, type Logger } from "./log";
@@ -11,7 +11,8 @@ import { agentVersion } from "./version";
 import { CERTIFICATE_CHECK_INTERVAL_MS, certificateExpiryNotice } from "./certificateExpiry";
 import { loadIdentity } from "./ssh2/certAuth";
 import { RouteTable } from "./routes";
-import { RelaySupervisor, type RelayStatus } from "./supervisor";
+import { planReload } from "./reloadPlan";
+import { RelaySupervisor, type RelayStatus, type SupervisorDeps } from "./supervisor";
 
 export interface ConnectorOptions {
     readonly log?: Logger;
@@ -27,7 +28,14 @@ export interface ConnectorStatus {
     readonly draining: boolean;
     /** For each route, the relays it is currently forwarded on. */
     readonly routes: Readonly<Record<string, readonly string[]>>;
+    /** The relays of the config in force. */
     readonly relays: readonly RelayStatus[];
+    /**
+     * Sessions a reload replaced or removed that are still open: forwarding until their
+     * replacement is authenticated, then carrying their streams until those finish or the grace
+     * period ends.
+     */
+    readonly retiring: readonly RelayStatus[];
     readonly activeStreams: number;
     /** ssh2's native crypto binding is loaded (else the fallback at about twice the CPU per byte). */
     readonly nativeCrypto: boolean;
@@ -41,19 +49,20 @@ export class ReloadRefused extends Error {
     }
 }
 
-// What a reload may change: the routes (and the dynamic route), and settings read per stream.
-// Everything else shapes the relay connections themselves and needs a restart.
-export const RESTART_ONLY_FIELDS = ["user", "identity", "relays", "keepalive", "reconnect", "health", "ciphers", "connectTimeoutSeconds", "proxy"] as const;
-
 export class Connector {
     readonly log: Logger;
     readonly metrics: ConnectorMetrics;
     private readonly tracker = new StreamTracker();
     private readonly routes: RouteTable;
-    private readonly supervisors: RelaySupervisor[];
+    /** One per relay of the config in force, in its order. */
+    private supervisors: RelaySupervisor[];
+    /** Replaced or removed by a reload, with a session (or a pending predecessor) still to close. */
+    private readonly retiring = new Set<RelaySupervisor>();
+    private readonly supervisorDeps: SupervisorDeps;
     private health: HealthServer | undefined;
     private draining = false;
     private started = false;
+    private reloading: Promise<unknown> = Promise.resolve();
     private certificateTimer: NodeJS.Timeout | undefined;
     private readonly certificateCheckIntervalMs: number;
 
@@ -65,16 +74,16 @@ export class Connector {
         this.log = options.log ?? createLogger();
         this.metrics = options.metrics ?? new ConnectorMetrics();
         this.routes = new RouteTable(config, { log: this.log, metrics: this.metrics, tracker: this.tracker });
-        const deps = {
-            config,
+        this.supervisorDeps = {
             routes: this.routes,
             log: this.log,
             metrics: this.metrics,
-            onChange: () => this.metrics.ready.set(this.isReady() ? 1 : 0),
+            onChange: () => this.publishRelayGauges(),
+            handOver: (predecessor) => this.retire(predecessor, "replaced"),
             ...(options.random ? { random: options.random } : {}),
         };
-        this.supervisors = config.relays.map((relay, index) => new RelaySupervisor(relay, index, deps));
-        this.metrics.ready.set(0);
+        this.supervisors = config.relays.map((_, index) => new RelaySupervisor(config, index, this.supervisorDeps));
+        this.publishRelayGauges();
         this.metrics.nativeCrypto.set(nativeCryptoAvailable ? 1 : 0);
         this.metrics.buildInfo.set({ version: agentVersion(), node: process.versions.node, ssh2: SUPPORTED_SSH2_VERSION }, 1);
     }
@@ -85,38 +94,171 @@ export class Connector {
     }
 
     /**
-     * Applies a new config (SIGHUP): routes added, removed or retargeted; streams in flight on
-     * every route keep going. Throws ReloadRefused, changing nothing, when the new config changes
-     * what only a restart can (RESTART_ONLY_FIELDS).
+     * Applies a new config (SIGHUP) without cutting a stream; what each field does is
+     * RELOAD_EFFECTS (reloadPlan.ts). Routes are cancelled or requested on the sessions there are.
+     * A relay whose session settings changed gets a new session, which takes the ports over once
+     * authenticated; the old one keeps its streams until they finish or the grace period ends. A
+     * removed relay is drained the same way. Throws ReloadRefused, changing nothing, when the
+     * agent is draining, the new identity cannot be loaded or the new health address cannot be
+     * bound. Reloads run one at a time, in call order.
      */
-    async reload(config: ConnectorConfig): Promise<void> {
+    reload(config: ConnectorConfig): Promise<void> {
+        const run = this.reloading.then(() => this.applyReload(config));
+        this.reloading = run.catch(() => undefined);
+        return run;
+    }
+
+    private async applyReload(config: ConnectorConfig): Promise<void> {
         if (this.draining) throw new ReloadRefused("the agent is draining (shutting down)");
-        const changed = RESTART_ONLY_FIELDS.filter((field) => JSON.stringify(config[field]) !== JSON.stringify(this.current[field]));
-        if (changed.length > 0) {
-            throw new ReloadRefused(`${changed.join(", ")} changed: only routes, dynamic and shutdown apply on reload; restart the agent for the rest`);
+        const previous = this.current;
+        const plan = planReload(previous, config);
+        if (plan.changedFields.includes("identity")) {
+            // Every session would be replaced by one that cannot authenticate: say so now, while
+            // the old identity still serves.
+            try {
+                await loadIdentity(config.identity);
+            } catch (err) {
+                throw new ReloadRefused(`${(err as Error).message}; the relays keep their sessions with the current identity`);
+            }
         }
+        const oldHealth = this.health;
+        const newHealth = await this.bindHealth(previous, config);
+        if (this.draining) {
+            // SIGTERM arrived while the identity was read or the port bound: shutdown has taken
+            // its list of sessions, so none may be added now.
+            if (newHealth !== oldHealth) await newHealth?.close();
+            throw new ReloadRefused("the agent is draining (shutting down)");
+        }
+
+        // Nothing below can fail: from here the new config is in force.
         this.current = config;
-        const changes = this.routes.replace(config);
-        await Promise.all(this.supervisors.map((s) => s.applyRouteChanges(changes)));
-        this.metrics.ready.set(this.isReady() ? 1 : 0);
+        const routeChanges = this.routes.replace(config);
+        const byLabel = new Map(this.supervisors.map((s) => [s.label, s]));
+        const fresh: RelaySupervisor[] = [];
+        const removed = plan.removed.map((label) => byLabel.get(label)!);
+        for (const supervisor of removed) {
+            supervisor.stopReconnecting();
+            this.retiring.add(supervisor);
+        }
+        for (const { relay, index } of plan.kept) byLabel.get(relay)!.follow(config, index);
+        const replacements = new Map<string, RelaySupervisor>();
+        for (const { relay, index } of plan.reconnected) {
+            const old = byLabel.get(relay)!;
+            old.stopReconnecting();
+            this.retiring.add(old);
+            const replacement = new RelaySupervisor(config, index, this.supervisorDeps, old);
+            replacements.set(relay, replacement);
+            fresh.push(replacement);
+        }
+        for (const { index } of plan.added) fresh.push(new RelaySupervisor(config, index, this.supervisorDeps));
+        this.supervisors = config.relays.map((relay) => {
+            const label = relayLabel(relay);
+            return replacements.get(label) ?? byLabel.get(label) ?? fresh.find((s) => s.label === label)!;
+        });
+
+        // Sessions that stay (and replaced ones until they hand over) follow the route table.
+        const followingRoutes = [...this.supervisors, ...this.retiring].filter((s) => !removed.includes(s));
+        const retirements = removed.map((s) => this.retire(s, "removed"));
+        for (const listen of routeChanges.removed) {
+            for (const s of [...this.supervisors, ...this.retiring]) this.metrics.routeForwarded.remove({ relay: s.label, route: listen.route });
+        }
+        if (this.started) for (const supervisor of fresh) supervisor.start();
+        await Promise.all([...followingRoutes.map((s) => s.applyRouteChanges(routeChanges)), ...retirements]);
+        this.publishRelayGauges();
+        if (newHealth !== oldHealth) {
+            this.health = newHealth;
+            await oldHealth?.close();
+        }
+
         this.log.info(
-            { added: changes.added.map((l) => l.route), removed: changes.removed.map((l) => l.route), retargeted: changes.retargeted },
+            {
+                changed: plan.changedFields,
+                routes: { added: routeChanges.added.map((l) => l.route), removed: routeChanges.removed.map((l) => l.route), retargeted: routeChanges.retargeted },
+                relays: {
+                    added: plan.added.map((r) => r.relay),
+                    removed: plan.removed,
+                    reconnected: plan.reconnected.map((r) => ({ relay: r.relay, because: r.because })),
+                },
+                ...(previous.health?.listen !== config.health?.listen ? { health: { from: previous.health?.listen ?? null, to: config.health?.listen ?? null } } : {}),
+            },
             "config reloaded",
         );
+    }
+
+    /**
+     * The health endpoint `next` asks for: the one running when its address is unchanged (or the
+     * agent has not started), else a new one, listening already. Throws ReloadRefused when it
+     * cannot listen, leaving the running one in place.
+     */
+    private async bindHealth(previous: ConnectorConfig, next: ConnectorConfig): Promise<HealthServer | undefined> {
+        if (!this.started || previous.health?.listen === next.health?.listen) return this.health;
+        if (!next.health) return undefined;
+        try {
+            return await this.startHealth(next.health.listen);
+        } catch (err) {
+            const keeping = previous.health ? `the endpoint stays on ${previous.health.listen}` : "no endpoint is started";
+            throw new ReloadRefused(`${(err as Error).message}; ${keeping}`);
+        }
+    }
+
+    private startHealth(listen: string): Promise<HealthServer> {
+        return startHealthServer(hostPortOf(listen), {
+            isReady: () => this.isReady(),
+            status: () => this.status(),
+            metricsText: () => this.metrics.text(),
+            metricsContentType: this.metrics.registry.contentType,
+        }, this.log);
+    }
+
+    /**
+     * Takes a replaced or removed relay's session out of service: resolves once its forwards are
+     * cancelled (its predecessor's too, if it never took over); then, in the background, its
+     * streams get the grace period and the session closes.
+     */
+    private async retire(supervisor: RelaySupervisor, why: "replaced" | "removed"): Promise<void> {
+        supervisor.stopReconnecting();
+        this.retiring.add(supervisor);
+        const predecessor = supervisor.takePredecessor();
+        await Promise.all([predecessor ? this.retire(predecessor, "replaced") : undefined, supervisor.stopForwarding()]);
+        const what = why === "removed" ? "removed relay" : "replaced session of the relay";
+        const graceMs = this.current.shutdown.gracePeriodSeconds * 1000;
+        const hadSession = supervisor.connected;
+        if (hadSession) this.log.info({ relay: supervisor.label, activeStreams: supervisor.activeStreams, graceMs }, `${what} stopped listening: its streams carry on for up to the grace period`);
+        void supervisor
+            .drainAndStop(graceMs)
+            .then(async ({ drained, cut }) => {
+                this.retiring.delete(supervisor);
+                this.publishRelayGauges();
+                if (hadSession && drained) this.log.info({ relay: supervisor.label }, `${what} disconnected: its streams had finished`);
+                if (hadSession && !drained) this.log.warn({ relay: supervisor.label, cut }, `${what} disconnected: grace period over, its remaining streams were cut`);
+                // A removed relay's series go with its last session; a replaced one's continue under the same name.
+                const inUse = () => [...this.supervisors, ...this.retiring].some((s) => s.label === supervisor.label);
+                if (!inUse()) await this.metrics.forgetRelay(supervisor.label, inUse);
+            })
+            .catch((err: unknown) => this.log.error({ relay: supervisor.label, err }, "closing a retired relay session failed"));
+    }
+
+    /**
+     * relay_connected and route_forwarded for each relay name (its current session and any
+     * retiring one together, so a handover never shows a relay as gone), and ready.
+     */
+    private publishRelayGauges(): void {
+        const sessions = [...this.supervisors, ...this.retiring];
+        for (const label of new Set(sessions.map((s) => s.label))) {
+            const ofRelay = sessions.filter((s) => s.label === label);
+            this.metrics.relayConnected.set({ relay: label }, ofRelay.some((s) => s.connected) ? 1 : 0);
+            for (const listen of this.routes.listens) {
+                this.metrics.routeForwarded.set({ relay: label, route: listen.route }, ofRelay.some((s) => s.isForwarding(listen.route)) ? 1 : 0);
+            }
+        }
+        this.metrics.ready.set(this.isReady() ? 1 : 0);
     }
 
     /** Starts the health endpoint (if configured) and connects to every relay. */
     async start(): Promise<void> {
         if (this.started) throw new Error("connector already started");
         this.started = true;
-        if (this.config.health) {
-            this.health = await startHealthServer(hostPortOf(this.config.health.listen), {
-                isReady: () => this.isReady(),
-                status: () => this.status(),
-                metricsText: () => this.metrics.text(),
-                metricsContentType: this.metrics.registry.contentType,
-            }, this.log);
-        }
+        if (this.config.health) this.health = await this.startHealth(this.config.health.listen);
         this.log.info(
             { version: agentVersion(), relays: this.supervisors.map((s) => s.label), routes: this.routes.listens.map((l) => l.route) },
             "connector starting",
@@ -166,19 +308,23 @@ export class Connector {
     /** Ready when every route is forwarded on at least one relay (and not draining). */
     isReady(): boolean {
         if (this.draining) return false;
-        return this.routes.listens.every((l) => this.supervisors.some((s) => s.isForwarding(l.route)));
+        // A replaced session counts until it has handed its ports over: it still serves them.
+        const sessions = [...this.supervisors, ...this.retiring];
+        return this.routes.listens.every((l) => sessions.some((s) => s.isForwarding(l.route)));
     }
 
     status(): ConnectorStatus {
         const routes: Record<string, string[]> = {};
+        const sessions = [...this.supervisors, ...this.retiring];
         for (const listen of this.routes.listens) {
-            routes[listen.route] = this.supervisors.filter((s) => s.isForwarding(listen.route)).map((s) => s.label);
+            routes[listen.route] = [...new Set(sessions.filter((s) => s.isForwarding(listen.route)).map((s) => s.label))];
         }
         return {
             ready: this.isReady(),
             draining: this.draining,
             routes,
             relays: this.supervisors.map((s) => s.status()),
+            retiring: [...this.retiring].map((s) => s.status()),
             activeStreams: this.tracker.size,
             nativeCrypto: nativeCryptoAvailable,
         };
@@ -192,14 +338,16 @@ export class Connector {
         clearInterval(this.certificateTimer);
         if (!this.draining) {
             this.draining = true;
-            this.metrics.ready.set(0);
+            this.publishRelayGauges();
             this.log.info({ activeStreams: this.tracker.size, graceMs }, "draining: no new connections, waiting for in-flight streams");
         }
         this.routes.stopAccepting();
-        await Promise.all(this.supervisors.map((s) => s.stopForwarding()));
+        // Sessions a reload is retiring too: their streams are the agent's like any other.
+        const sessions = [...this.supervisors, ...this.retiring];
+        await Promise.all(sessions.map((s) => s.stopForwarding()));
         const drained = await this.tracker.drain(graceMs);
         if (!drained) this.log.warn({ cut: this.tracker.size }, "grace period over: cutting the remaining streams");
-        await Promise.all(this.supervisors.map((s) => s.stop()));
+        await Promise.all(sessions.map((s) => s.stop()));
         await this.health?.close();
         this.health = undefined;
         this.log.info({ drained }, "connector stopped");

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
-import { Connector } from "./agent";
+import { Connector, ReloadRefused } from "./agent";
 import { privateKeyExposure, runCheck } from "./check";
 import { ConnectorConfigError, connectorConfigJsonSchema, parseConnectorConfig, resolveConfigPaths, type ConnectorConfig } from "./spec";
 import { issueCertificate } from "./issueCert";
@@ -79,7 +79,11 @@ async function run(configPath: string, level: LogLevel): Promise<void> {
             if (stopping) return;
             log.info({ config: configPath }, "SIGHUP: reloading the config file");
             try {
-                await connector.reload(loadConfigFile(configPath));
+                const next = loadConfigFile(configPath);
+                // The same refusal as at start, for a key the agent is to switch to.
+                const exposed = next.identity.privateKeyFile !== connector.config.identity.privateKeyFile ? privateKeyExposure(next.identity.privateKeyFile) : undefined;
+                if (exposed) throw new ReloadRefused(exposed);
+                await connector.reload(next);
             } catch (err) {
                 log.error({ config: configPath, reason: (err as Error).message }, "config reload refused: keeping the current config");
             }
@@ -116,7 +120,7 @@ export function buildProgram(): Command {
     program
         .command("run")
         .description(
-            `run the agent until SIGTERM or SIGINT, then drain in-flight streams: exit 0 when they all finished, ${EXIT_STREAMS_CUT} when the grace period cut some, 1 on a second signal or a failure; SIGHUP re-reads the config file (an invalid one is logged and the running config kept)`,
+            `run the agent until SIGTERM or SIGINT, then drain in-flight streams: exit 0 when they all finished, ${EXIT_STREAMS_CUT} when the grace period cut some, 1 on a second signal or a failure; SIGHUP re-reads the config file and applies it without cutting streams (one it cannot apply is logged and the running config kept)`,
         )
         .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
         .addOption(levelOption)

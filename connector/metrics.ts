@@ -23,6 +23,12 @@ export class ByteTally {
     }
 }
 
+/** What forgetRelay needs of a labelled gauge or counter. */
+interface LabelledSeries {
+    get(): Promise<{ values: readonly { labels: Partial<Record<string, string | number>> }[] }>;
+    remove(labels: Partial<Record<string, string | number>>): void;
+}
+
 export class ConnectorMetrics {
     readonly registry = new Registry();
 
@@ -142,6 +148,19 @@ export class ConnectorMetrics {
     constructor() {
         // RSS, heap, open handles and event loop lag: what the soak and load tests watch.
         collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    }
+
+    /**
+     * Drops every series labelled with `relay` (a reload removed it and its last session closed),
+     * unless `stillUsed` says a relay of that name came back meanwhile.
+     */
+    async forgetRelay(relay: string, stillUsed: () => boolean): Promise<void> {
+        const perRelay: readonly LabelledSeries[] = [this.relayConnected, this.reconnects, this.routeForwarded, this.forwardRefusals];
+        const series = await Promise.all(perRelay.map(async (metric) => ({ metric, values: (await metric.get()).values })));
+        if (stillUsed()) return;
+        for (const { metric, values } of series) {
+            for (const { labels } of values) if (labels.relay === relay) metric.remove(labels);
+        }
     }
 
     text(): Promise<string> {

@@ -3,7 +3,7 @@
 // relay_reconnects_total{reason} metric). Each relay has its own supervisor, so losing one relay
 // never touches the connections to the others.
 import { certificateValidityProblem, loadIdentity, type Identity } from "./ssh2/certAuth";
-import { type ConnectorConfig, HostKeyPins, type RelayConfig, relayLabel } from "./spec";
+import { type ConnectorConfig, HostKeyPins, relayLabel } from "./spec";
 import type { Logger } from "./log";
 import type { ConnectorMetrics } from "./metrics";
 import { resolveProxy, type ResolvedProxy } from "./proxyConnect";
@@ -33,12 +33,17 @@ const FORWARD_RETRY = { initialMs: 100, maxMs: 500, logEvery: 60 } as const;
 const DISCONNECT_GRACE_MS = 2_000;
 
 export interface SupervisorDeps {
-    readonly config: ConnectorConfig;
     readonly routes: RouteTable;
     readonly log: Logger;
     readonly metrics: ConnectorMetrics;
-    /** Called whenever the state or the set of forwarded routes changes. */
+    /** Called whenever the state, the session or the set of forwarded routes changes. */
     readonly onChange: () => void;
+    /**
+     * Takes the relay's ports from the session a reload replaced (the predecessor given to the
+     * constructor): resolves once its forwards are cancelled. Called when this supervisor's first
+     * session is authenticated, before it requests any forward.
+     */
+    readonly handOver?: (predecessor: RelaySupervisor) => Promise<void>;
     readonly random?: () => number;
 }
 
@@ -46,6 +51,8 @@ export interface RelayStatus {
     readonly relay: string;
     readonly state: RelayState;
     readonly forwardedRoutes: readonly string[];
+    /** Streams its current session carries. */
+    readonly activeStreams: number;
     readonly lastError?: { readonly kind: string; readonly message: string };
 }
 
@@ -98,16 +105,40 @@ export class RelaySupervisor {
     private readonly abandonAttempts = new AbortController();
     private readonly retryTimers = new Set<NodeJS.Timeout>();
     private readonly pins: HostKeyPins;
+    /** The config in force and this relay's place in it (a reload that keeps the session updates both). */
+    private config: ConnectorConfig;
+    private index: number;
+    /** The session this one replaces, still forwarding until ours is authenticated (see handOver). */
+    private predecessor: RelaySupervisor | undefined;
 
     constructor(
-        relay: RelayConfig,
-        private readonly index: number,
+        config: ConnectorConfig,
+        index: number,
         private readonly deps: SupervisorDeps,
+        predecessor?: RelaySupervisor,
     ) {
+        const relay = config.relays[index]!;
+        this.config = config;
+        this.index = index;
         this.label = relayLabel(relay);
         this.pins = new HostKeyPins(relay.hostKeys);
-        deps.metrics.relayConnected.set({ relay: this.label }, 0);
-        for (const listen of deps.routes.listens) deps.metrics.routeForwarded.set({ relay: this.label, route: listen.route }, 0);
+        this.predecessor = predecessor;
+    }
+
+    /**
+     * A reload kept this relay's session (nothing that shapes it changed): later attempts use the
+     * new config's backoff and connect deadline, errors name its new index.
+     */
+    follow(config: ConnectorConfig, index: number): void {
+        this.config = config;
+        this.index = index;
+    }
+
+    /** The session this one is to replace, if it has not taken over yet; handing it out forgets it. */
+    takePredecessor(): RelaySupervisor | undefined {
+        const predecessor = this.predecessor;
+        this.predecessor = undefined;
+        return predecessor;
     }
 
     start(): void {
@@ -119,12 +150,23 @@ export class RelaySupervisor {
             relay: this.label,
             state: this.state,
             forwardedRoutes: [...this.forwarded],
+            activeStreams: this.activeStreams,
             ...(this.lastError ? { lastError: { kind: this.lastError.kind, message: this.lastError.message } } : {}),
         };
     }
 
     isForwarding(route: string): boolean {
         return this.forwarded.has(route);
+    }
+
+    /** Streams carried by the current session. */
+    get activeStreams(): number {
+        return this.connection?.streams.size ?? 0;
+    }
+
+    /** An authenticated session to the relay is up (forwarding or not). */
+    get connected(): boolean {
+        return this.connection !== undefined;
     }
 
     /** Drain step: the relay stops listening on every route; streams already open carry on. */
@@ -149,13 +191,12 @@ export class RelaySupervisor {
      * carry are untouched: cancelling a forward closes no channel) and request the added ones.
      */
     async applyRouteChanges(changes: RouteChanges): Promise<void> {
-        const { log, metrics } = this.deps;
+        const { log } = this.deps;
         const connection = this.connection;
         await Promise.all(
             changes.removed.map(async (listen) => {
                 const wasForwarded = this.forwarded.has(listen.route);
                 this.markForwarded(listen, false);
-                metrics.routeForwarded.remove({ relay: this.label, route: listen.route });
                 if (!connection || !wasForwarded) return;
                 await connection.cancelForward(listen.host, listen.port).catch((err: Error) => {
                     log.debug({ relay: this.label, route: listen.route, err: err.message }, "cancel forward failed (connection ending?)");
@@ -163,9 +204,30 @@ export class RelaySupervisor {
             }),
         );
         for (const listen of changes.added) {
-            metrics.routeForwarded.set({ relay: this.label, route: listen.route }, 0);
             if (connection && this.connection === connection && this.forwarding) this.requestForward(connection, listen, 0);
         }
+    }
+
+    /**
+     * A reload replaced or removed this relay: no new session is made (an attempt under way is
+     * abandoned), while the one it has, if any, carries on until retired.
+     */
+    stopReconnecting(): void {
+        this.stopping = true;
+        this.cancelSleep?.();
+        this.abandonAttempts.abort();
+    }
+
+    /**
+     * The end of a retirement, after stopForwarding(): the session's own streams get `graceMs` to
+     * finish, then are cut, and the session closes. Other relays' streams are not waited for.
+     */
+    async drainAndStop(graceMs: number): Promise<{ drained: boolean; cut: number }> {
+        const connection = this.connection;
+        const drained = connection ? await connection.streams.drain(graceMs) : true;
+        const cut = drained || !connection ? 0 : connection.streams.size;
+        await this.stop();
+        return { drained, cut };
     }
 
     /** Disconnects and stops reconnecting. */
@@ -185,7 +247,7 @@ export class RelaySupervisor {
     }
 
     private async run(): Promise<void> {
-        const { config, log, metrics } = this.deps;
+        const { log, metrics } = this.deps;
         let failures = 0;
         while (!this.stopping) {
             this.setState("connecting");
@@ -193,7 +255,8 @@ export class RelaySupervisor {
             if (this.stopping) break;
             this.lastError = reason;
             if (connectedMs >= STABLE_CONNECTION_MS) failures = 0;
-            const delay = backoffDelay(failures++, config.reconnect.initialDelayMs, config.reconnect.maxDelayMs, this.deps.random);
+            const { reconnect } = this.config;
+            const delay = backoffDelay(failures++, reconnect.initialDelayMs, reconnect.maxDelayMs, this.deps.random);
             metrics.reconnects.inc({ relay: this.label, reason: reason.kind });
             // Configuration problems need a human: log them as errors. Network weather is a warning.
             const level = reason.kind === "auth" || reason.kind === "host_key" || reason.kind === "identity" ? "error" : "warn";
@@ -206,7 +269,8 @@ export class RelaySupervisor {
 
     /** One connection's life. Resolves when it is over, with why and how long it was up. */
     private async connectAndServe(): Promise<{ reason: RelayError; connectedMs: number }> {
-        const { config, log, metrics, routes } = this.deps;
+        const { log, routes } = this.deps;
+        const config = this.config;
         let identity: Identity;
         try {
             // Read on every attempt: a renewed certificate on disk is used without a restart.
@@ -236,16 +300,24 @@ export class RelaySupervisor {
         const connectedAt = Date.now();
         this.connection = connection;
         this.lastError = undefined;
-        metrics.relayConnected.set({ relay: this.label }, 1);
         this.setState("connected");
         log.info({ relay: this.label, hostKey: connection.hostKeyFingerprint, algorithms: connection.negotiated, identity: identity.summary }, "connected to relay");
-        if (this.forwarding) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
+        let over = false;
+        void connection.closed.then(() => (over = true));
+        const predecessor = this.takePredecessor();
+        if (predecessor && this.deps.handOver) {
+            // sshd cannot listen twice on one address, so the session this one replaces gives the
+            // ports up (its streams carry on) before ours asks for them. It kept them until ours was
+            // authenticated: new settings that cannot connect cost no route.
+            await this.deps.handOver(predecessor);
+        }
+        if (this.forwarding && !this.stopping && !over) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
 
         const reason = await connection.closed;
         this.connection = undefined;
         this.clearRetryTimers();
         for (const listen of routes.listens) this.markForwarded(listen, false);
-        metrics.relayConnected.set({ relay: this.label }, 0);
+        this.deps.onChange();
         return { reason, connectedMs: Date.now() - connectedAt };
     }
 
@@ -254,9 +326,11 @@ export class RelaySupervisor {
         const where = `${listen.host}:${listen.port}`;
         connection.requestForward(listen.host, listen.port).then(
             () => {
-                if (this.connection !== connection || !this.forwarding) return;
-                if (!this.deps.routes.has(listen)) {
-                    // Removed by a reload while the request was on its way.
+                if (this.connection !== connection) return;
+                if (!this.forwarding || !this.deps.routes.has(listen)) {
+                    // Given up (drain, a reload's handover) or the route removed by a reload while
+                    // the request was on its way: a listen left open would hold the port against
+                    // the session that takes over.
                     void connection.cancelForward(listen.host, listen.port).catch(() => undefined);
                     return;
                 }
@@ -285,7 +359,6 @@ export class RelaySupervisor {
         const changed = forwarded ? !this.forwarded.has(listen.route) : this.forwarded.has(listen.route);
         if (forwarded) this.forwarded.add(listen.route);
         else this.forwarded.delete(listen.route);
-        this.deps.metrics.routeForwarded.set({ relay: this.label, route: listen.route }, forwarded ? 1 : 0);
         if (changed) this.deps.onChange();
     }
 

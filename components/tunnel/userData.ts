@@ -101,7 +101,7 @@ function renderConnectorUnit(stopTimeoutSeconds: number): string {
         `User=${p.user}`,
         `Group=${p.user}`,
         `ExecStart=@NODE_BIN@ ${AGENT_NODE_FLAGS.join(" ")} ${p.appDir}/current/${bundleEntryPoint} run --config ${p.config}`,
-        // SIGHUP re-reads the config file: routes change without a restart (connector/README.md, Reload).
+        // SIGHUP re-reads the config file and applies it without a restart (connector/README.md, Reload).
         "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=on-failure",
         "RestartSec=5",

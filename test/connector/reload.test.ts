@@ -1,15 +1,24 @@
 // SIGHUP reloads the config file of a running agent (the real CLI, as systemd's ExecReload sends
-// it): routes are added and removed while another route's transfer carries on intact, and a
-// config the agent cannot apply is refused with the reason while the old one stays in force.
+// it) against real OpenSSH relays: routes are added and removed, relays are added, removed and
+// reconnected with new settings (host keys, identity), the health endpoint moves, and transfers in
+// flight carry on byte-exact throughout; a config the agent cannot apply is refused with the
+// reason while the old one stays in force.
 import { strict as assert } from "node:assert";
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { RESTART_ONLY_FIELDS } from "../../connector/agent";
+import type { ConnectorStatus } from "../../connector/agent";
+import { RELOAD_EFFECTS, type ReloadEffect } from "../../connector/reloadPlan";
 import { AgentProcess, writeConfigFile, type LogRecord } from "../../connector/lab/agent";
-import { TunnelLab } from "../../connector/lab/lab";
-import { freePort } from "../../connector/lab/relay";
+import { OUR_PRINCIPAL, TunnelLab } from "../../connector/lab/lab";
+import { descendantsOf, listeningSockets } from "../../connector/lab/processes";
+import { Tinyproxy } from "../../connector/lab/tinyproxy";
+import { freePort, generateKey, makeWorkDir, removeWorkDir, TestRelay } from "../../connector/lab/relay";
 import { waitFor, within } from "../../connector/lab/wait";
+import { relayCustomerForConnector, type ConnectorConfig, type ConnectorConfigInput } from "../../connector/spec";
 import { connectionRefused, echoThrough, httpStatus, sha256, startBulkSender, startEchoService, startTransfer, testPayload, type RunningServer } from "./helpers/targets";
+
+const REFUSED = "config reload refused: keeping the current config";
 
 describe("firefly-connector run: SIGHUP reloads the config", function () {
     this.timeout(60_000);
@@ -20,7 +29,7 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
     let bulkPort: number;
     let extraPort: number;
     let healthPort: number;
-    // 3 MiB in 16 KiB pieces, 20 ms apart: about 4 s, long enough to reload twice meanwhile.
+    // 3 MiB in 16 KiB pieces, 20 ms apart: about 4 s, long enough to reload (and reconnect) meanwhile.
     const payload = testPayload(3 * 1024 * 1024);
 
     before(async () => {
@@ -28,7 +37,6 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
         echo = await startEchoService();
         bulkPort = await freePort();
         extraPort = await freePort();
-        healthPort = await freePort();
         lab = await TunnelLab.create({
             label: "reload",
             routes: [
@@ -38,73 +46,325 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
         });
     });
 
-    after(async () => {
+    beforeEach(async () => {
+        healthPort = await freePort();
+    });
+
+    afterEach(async () => {
         await agent?.kill();
+        agent = undefined;
+    });
+
+    after(async () => {
         await lab?.cleanup();
         await sender?.close();
         await echo?.close();
     });
 
-    const reloads = (logs: AgentProcess["logs"], msg: string) => logs.records.filter((r: LogRecord) => r.msg === msg).length;
+    const count = (msg: string) => agent!.logs.records.filter((r: LogRecord) => r.msg === msg).length;
+    const records = (msg: string) => agent!.logs.records.filter((r: LogRecord) => r.msg === msg);
+    const status = async (port = healthPort) => (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as ConnectorStatus;
+    const config = (overrides: Partial<ConnectorConfigInput> = {}) => lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, ...overrides });
 
-    it("adds and removes routes without touching another route's transfer; refuses a bad file, keeping the old config", async () => {
-        const routes = lab.config().routes;
-        const only = (...names: string[]) => lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, routes: routes.filter((r) => names.includes(r.name)) });
-        const configFile = writeConfigFile(lab.dir, only("bulk"), "reload.yaml");
-        agent = AgentProcess.spawn(["run", "--config", configFile]);
+    /** Writes `next` as the agent's config file, sends SIGHUP and returns the `config reloaded` record it produced. */
+    async function reload(file: string, next: ConnectorConfig): Promise<LogRecord> {
+        const accepted = count("config reloaded");
+        const refused = count(REFUSED);
+        writeConfigFile(lab.dir, next, file);
+        agent!.signal("SIGHUP");
+        await waitFor(() => count("config reloaded") > accepted || count(REFUSED) > refused, { timeoutMs: 10_000, what: `reload of ${file}` });
+        assert.equal(count(REFUSED), refused, `reload of ${file} refused: ${String(records(REFUSED).at(-1)?.reason)}`);
+        return records("config reloaded")[accepted]!;
+    }
+
+    /** Writes `text` as the config file, sends SIGHUP and returns the reason it was refused for. */
+    async function refusedReload(file: string, text: string): Promise<string> {
+        const accepted = count("config reloaded");
+        const refused = count(REFUSED);
+        writeFileSync(join(lab.dir, file), text);
+        agent!.signal("SIGHUP");
+        await waitFor(() => count("config reloaded") > accepted || count(REFUSED) > refused, { timeoutMs: 10_000, what: `refusal of ${file}` });
+        assert.equal(count("config reloaded"), accepted, `${file} was accepted`);
+        return String(records(REFUSED)[refused]!.reason);
+    }
+
+    async function startAgent(file: string, initial: ConnectorConfig): Promise<AgentProcess> {
+        const path = writeConfigFile(lab.dir, initial, file);
+        agent = AgentProcess.spawn(["run", "--config", path]);
         await agent.waitReady(healthPort);
-        assert.ok(await connectionRefused(extraPort), "extra is not forwarded yet");
+        return agent;
+    }
 
-        const transfer = startTransfer(bulkPort);
-        await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "bulk transfer under way" });
+    async function stopAgent(): Promise<void> {
+        agent!.signal("SIGTERM");
+        assert.equal((await within(agent!.exited, 15_000, "agent exit")).code, 0, agent!.stderr);
+    }
 
-        // Added.
-        writeConfigFile(lab.dir, only("bulk", "extra"), "reload.yaml");
-        agent.signal("SIGHUP");
-        await agent.logs.waitFor((r) => r.msg === "config reloaded", 10_000, "first reload");
-        await waitFor(async () => !(await connectionRefused(extraPort)), { timeoutMs: 10_000, what: "relay to listen for the added route" });
-        assert.equal((await echoThrough(extraPort, Buffer.from("ping"))).toString(), "ping");
-
-        // Removed.
-        writeConfigFile(lab.dir, only("bulk"), "reload.yaml");
-        agent.signal("SIGHUP");
-        await waitFor(() => reloads(agent!.logs, "config reloaded") === 2, { timeoutMs: 10_000, what: "second reload" });
-        await waitFor(() => connectionRefused(extraPort), { timeoutMs: 10_000, what: "relay to stop listening for the removed route" });
-
-        // Not YAML at all, then a change only a restart can apply: both refused, with the reason.
-        writeFileSync(configFile, "routes: [unclosed\n");
-        agent.signal("SIGHUP");
-        const invalid = await agent.logs.waitFor((r) => r.msg === "config reload refused: keeping the current config", 10_000, "refused reload");
-        assert.match(String(invalid.reason), /not valid YAML/);
-        writeConfigFile(lab.dir, lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, routes: routes.filter((r) => r.name === "bulk"), user: "someone-else" }), "reload.yaml");
-        agent.signal("SIGHUP");
-        await waitFor(() => reloads(agent!.logs, "config reload refused: keeping the current config") === 2, { timeoutMs: 10_000, what: "second refused reload" });
-        assert.match(String(agent.logs.records.filter((r) => r.msg === "config reload refused: keeping the current config")[1]?.reason), /user changed: .*restart the agent/);
-        assert.equal(await httpStatus(healthPort, "/readyz"), 200, "still ready on the old config");
-
-        // The transfer that ran through all of it arrived whole.
-        assert.equal(agent.child.exitCode, null, "SIGHUP never stops the agent");
+    /** The transfer arrived whole and the target saw one connection for it: the stream was never re-opened. */
+    async function assertWhole(transfer: ReturnType<typeof startTransfer>, connectionsBefore: number): Promise<void> {
         await within(transfer.done, 20_000, "bulk transfer to complete");
         const data = Buffer.concat(transfer.received);
         assert.equal(data.length, payload.length);
         assert.equal(sha256(data), sha256(payload));
-        assert.equal(sender.connections(), 1, "one connection to the target: the stream was never re-opened");
+        assert.equal(sender.connections() - connectionsBefore, 1, "one connection to the target for the transfer");
+    }
 
-        agent.signal("SIGTERM");
-        assert.equal((await within(agent.exited, 15_000, "agent exit")).code, 0, agent.stderr);
+    it("adds and removes routes without touching another route's transfer; refuses a bad file or an invalid change, keeping the old config", async () => {
+        const routes = lab.config().routes;
+        const only = (...names: string[]) => config({ routes: routes.filter((r) => names.includes(r.name)) });
+        await startAgent("routes.yaml", only("bulk"));
+        assert.ok(await connectionRefused(extraPort), "extra is not forwarded yet");
+        const connections = sender.connections();
+        const transfer = startTransfer(bulkPort);
+        await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "bulk transfer under way" });
+
+        // Added.
+        const added = await reload("routes.yaml", only("bulk", "extra"));
+        assert.deepEqual(added.routes, { added: ["extra"], removed: [], retargeted: [] });
+        assert.deepEqual(added.relays, { added: [], removed: [], reconnected: [] }, "a route change reconnects no relay");
+        await waitFor(async () => !(await connectionRefused(extraPort)), { timeoutMs: 10_000, what: "relay to listen for the added route" });
+        assert.equal((await echoThrough(extraPort, Buffer.from("ping"))).toString(), "ping");
+
+        // Removed.
+        await reload("routes.yaml", only("bulk"));
+        await waitFor(() => connectionRefused(extraPort), { timeoutMs: 10_000, what: "relay to stop listening for the removed route" });
+
+        // Not YAML at all; a file that does not validate (a health endpoint off loopback); an
+        // identity whose certificate cannot be read; a private key others can read: all refused,
+        // with the reason.
+        assert.match(await refusedReload("routes.yaml", "routes: [unclosed\n"), /not valid YAML/);
+        const offLoopback = { ...only("bulk"), health: { listen: `0.0.0.0:${healthPort}` } };
+        assert.match(await refusedReload("routes.yaml", JSON.stringify(offLoopback)), /health\.listen: must be a loopback address/);
+        const missingCertificate = { ...only("bulk"), identity: { privateKeyFile: lab.agentKey.privateKeyFile, certificateFile: join(lab.dir, "no-such-cert.pub") } };
+        assert.match(await refusedReload("routes.yaml", JSON.stringify(missingCertificate)), /identity\.certificateFile: cannot read .*no-such-cert\.pub: ENOENT; the relays keep their sessions/);
+        const exposedKey = join(lab.dir, "exposed_key");
+        copyFileSync(lab.agentKey.privateKeyFile, exposedKey);
+        chmodSync(exposedKey, 0o644);
+        const exposed = { ...only("bulk"), identity: { privateKeyFile: exposedKey, certificateFile: lab.agentCertificate } };
+        assert.match(await refusedReload("routes.yaml", JSON.stringify(exposed)), /identity\.privateKeyFile .*exposed_key is readable or writable by others \(mode 0644\)/);
+        assert.equal(count("connected to relay"), 1, "a refused reload touches no session");
+        assert.equal(await httpStatus(healthPort, "/readyz"), 200, "still ready on the old config");
+        assert.ok(await connectionRefused(extraPort), "the refused files' routes were not applied");
+
+        assert.equal(agent!.child.exitCode, null, "SIGHUP never stops the agent");
+        await assertWhole(transfer, connections);
+        await stopAgent();
+    });
+
+    it("reconnects a relay whose host-key pins changed: the transfer in flight on the old session finishes byte-exact, new connections use the new session", async () => {
+        const keyDir = makeWorkDir("reload-rotated");
+        const rotated = await generateKey(keyDir, "rotated_host_key");
+        await startAgent("pins.yaml", config());
+        const connections = sender.connections();
+        const transfer = startTransfer(bulkPort);
+        await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "bulk transfer under way" });
+
+        // Pin the relay's next host key beside its current one, as a key rotation starts.
+        const relay0 = config().relays[0]!;
+        const reloaded = await reload("pins.yaml", config({ relays: [{ ...relay0, hostKeys: [...relay0.hostKeys, rotated.publicKey] }] }));
+        assert.deepEqual(reloaded.relays, { added: [], removed: [], reconnected: [{ relay: "relay0", because: ["relays[0].hostKeys"] }] });
+        assert.deepEqual(reloaded.changed, ["relays"]);
+
+        // The new session is authenticated and holds both ports while the old one still carries the transfer.
+        await waitFor(() => count("connected to relay") === 2, { timeoutMs: 10_000, what: "the new session" });
+        await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 2, { timeoutMs: 10_000, what: "both routes forwarded on the new session" });
+        const during = await status();
+        assert.equal(during.ready, true);
+        assert.deepEqual(during.routes, { bulk: ["relay0"], extra: ["relay0"] });
+        assert.equal(during.retiring.length, 1, "the old session is still open");
+        assert.deepEqual(during.retiring[0]?.forwardedRoutes, [], "the old session gave its ports up");
+        assert.equal(during.retiring[0]?.activeStreams, 1, "the old session carries the transfer");
+        assert.ok(Buffer.concat(transfer.received).length < payload.length, "the transfer was still in flight when the new session took the ports");
+        // sshd freed the port at the cancel and bound it again for the new session although a
+        // connection the old listener accepted is still open on it: no refusal, no retry.
+        assert.equal(agent!.logs.records.filter((r) => String(r.msg).startsWith("relay refused to listen")).length, 0, agent!.stdout);
+        assert.equal((await echoThrough(extraPort, Buffer.from("new session"))).toString(), "new session");
+
+        await assertWhole(transfer, connections);
+        await agent!.logs.waitFor((r) => r.msg === "replaced session of the relay disconnected: its streams had finished", 10_000, "old session closed after its stream");
+        const after = await status();
+        assert.equal(after.retiring.length, 0);
+        // Only the new session is left: a second transfer on the same port goes through it.
+        const before = sender.connections();
+        await assertWhole(startTransfer(bulkPort), before);
+        await stopAgent();
+        removeWorkDir(keyDir);
+    });
+
+    it("cuts the streams a replaced session still carries when the grace period ends, and closes it", async () => {
+        const keyDir = makeWorkDir("reload-grace");
+        const rotated = await generateKey(keyDir, "rotated_host_key");
+        try {
+            await startAgent("grace.yaml", config({ shutdown: { gracePeriodSeconds: 1 } }));
+            const transfer = startTransfer(bulkPort);
+            await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "bulk transfer under way" });
+            const relay0 = config().relays[0]!;
+            await reload("grace.yaml", config({ shutdown: { gracePeriodSeconds: 1 }, relays: [{ ...relay0, hostKeys: [...relay0.hostKeys, rotated.publicKey] }] }));
+            const cut = await agent!.logs.waitFor((r) => r.msg === "replaced session of the relay disconnected: grace period over, its remaining streams were cut", 10_000, "the old session cut");
+            assert.equal(cut.cut, 1);
+            await within(transfer.done, 5_000, "the cut transfer to end");
+            assert.ok(Buffer.concat(transfer.received).length < payload.length, "the 4 s transfer was cut after the 1 s grace period");
+            assert.equal((await status()).retiring.length, 0);
+            await waitFor(async () => (await status()).ready, { timeoutMs: 10_000, what: "ready on the new session" });
+            assert.equal((await echoThrough(extraPort, Buffer.from("after the cut"))).toString(), "after the cut");
+            await stopAgent();
+        } finally {
+            removeWorkDir(keyDir);
+        }
+    });
+
+    it("keeps the old session forwarding while the new settings cannot connect, and hands over once they can", async () => {
+        const keyDir = makeWorkDir("reload-wrong");
+        const wrong = await generateKey(keyDir, "wrong_host_key");
+        await startAgent("wrong.yaml", config());
+        const relay0 = config().relays[0]!;
+
+        // Only an unrelated key pinned: the relay's real key is refused, the old session serves on.
+        await reload("wrong.yaml", config({ relays: [{ ...relay0, hostKeys: [wrong.publicKey] }] }));
+        await agent!.logs.waitFor((r) => r.reason === "host_key" && r.relay === "relay0", 10_000, "the new session refused for its host key");
+        const meanwhile = await status();
+        assert.equal(meanwhile.ready, true, "the old session still forwards every route");
+        assert.equal(meanwhile.relays[0]?.lastError?.kind, "host_key");
+        assert.deepEqual([...(meanwhile.retiring[0]?.forwardedRoutes ?? [])].sort(), ["bulk", "extra"]);
+        assert.equal((await echoThrough(extraPort, Buffer.from("old session"))).toString(), "old session");
+
+        // Fixed: the replacement of the replacement takes over from the session that kept serving.
+        await reload("wrong.yaml", config());
+        await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 2, { timeoutMs: 15_000, what: "the fixed session to forward both routes" });
+        await waitFor(async () => (await status()).retiring.length === 0, { timeoutMs: 5_000, what: "the old session to be retired" });
+        assert.equal((await status()).ready, true);
+        assert.equal((await echoThrough(extraPort, Buffer.from("fixed"))).toString(), "fixed");
+        assert.equal(count("connected to relay"), 2, "the first session, then the fixed one");
+        await stopAgent();
+        removeWorkDir(keyDir);
+    });
+
+    it("adds a relay and removes another: routes move to the new one, the removed one's transfer completes within the grace period", async () => {
+        const routes = lab.config().routes;
+        const relayDir = makeWorkDir("reload-relay-b");
+        const relayB = await TestRelay.create({ dir: relayDir, ca: lab.ca, customers: [relayCustomerForConnector("a", OUR_PRINCIPAL, { routes })] });
+        try {
+            await relayB.start();
+            const relayBConfig = { name: "relay-b", host: relayB.host, port: relayB.port, hostKeys: [relayB.hostKey.publicKey] };
+            await startAgent("relays.yaml", config({ shutdown: { gracePeriodSeconds: 30 } }));
+            const connections = sender.connections();
+            const transfer = startTransfer(bulkPort);
+            await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "bulk transfer under way" });
+
+            const reloaded = await reload("relays.yaml", config({ shutdown: { gracePeriodSeconds: 30 }, relays: [relayBConfig] }));
+            assert.deepEqual(reloaded.relays, { added: ["relay-b"], removed: ["relay0"], reconnected: [] });
+
+            // Both routes are forwarded on relay-b (its sshd holds the ports) while relay0's session carries the transfer.
+            await waitFor(async () => JSON.stringify((await status()).routes) === JSON.stringify({ bulk: ["relay-b"], extra: ["relay-b"] }), { timeoutMs: 10_000, what: "both routes on relay-b" });
+            const during = await status();
+            assert.equal(during.ready, true);
+            assert.equal(during.retiring[0]?.relay, "relay0");
+            assert.equal(during.retiring[0]?.activeStreams, 1);
+            const relayBListens = [relayB.pid!, ...descendantsOf(relayB.pid!)].flatMap((pid) => listeningSockets(pid));
+            assert.ok(relayBListens.includes(`127.0.0.1:${extraPort}`) && relayBListens.includes(`127.0.0.1:${bulkPort}`), relayBListens.join(" "));
+            assert.equal((await echoThrough(extraPort, Buffer.from("via relay-b"))).toString(), "via relay-b");
+            assert.ok(Buffer.concat(transfer.received).length < payload.length, "the transfer was still in flight on relay0");
+
+            await assertWhole(transfer, connections);
+            await agent!.logs.waitFor((r) => r.msg === "removed relay disconnected: its streams had finished" && r.relay === "relay0", 10_000, "relay0 closed after its stream");
+            // The removed relay's series are gone; relay-b's are there.
+            await waitFor(async () => !(await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text()).includes('relay="relay0"'), { timeoutMs: 5_000, what: "relay0's series to go" });
+            const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+            assert.match(metrics, /firefly_connector_relay_connected\{relay="relay-b"\} 1/);
+            assert.match(metrics, /firefly_connector_route_forwarded\{relay="relay-b",route="bulk"\} 1/);
+            await stopAgent();
+        } finally {
+            await relayB.kill();
+            removeWorkDir(relayDir);
+        }
+    });
+
+    it("switches to a new identity (another key and certificate file): the relays reconnect and authenticate with it", async () => {
+        const dir = join(lab.dir, "rotated-identity");
+        mkdirSync(dir, { recursive: true });
+        chmodSync(dir, 0o755);
+        const key = await generateKey(dir, "agent2");
+        const certificateFile = await lab.ca.issueUserCertificate(key, { principals: [OUR_PRINCIPAL], keyId: "agent-a-rotated" });
+        await startAgent("identity.yaml", config());
+        const connections = sender.connections();
+        const transfer = startTransfer(bulkPort);
+        await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "bulk transfer under way" });
+
+        const reloaded = await reload("identity.yaml", config({ identity: { privateKeyFile: key.privateKeyFile, certificateFile } }));
+        assert.deepEqual(reloaded.relays, { added: [], removed: [], reconnected: [{ relay: "relay0", because: ["identity"] }] });
+        const connected = await agent!.logs.waitFor((r) => r.msg === "connected to relay" && JSON.stringify(r.identity).includes("agent-a-rotated"), 10_000, "a session with the new certificate");
+        assert.ok(connected);
+        // The relay's own word: sshd accepted the new certificate.
+        await waitFor(() => /Accepted publickey for tunnel .*ID agent-a-rotated/.test(lab.relays[0]!.log()), { timeoutMs: 5_000, what: "sshd to log the new certificate" });
+        await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 2, { timeoutMs: 10_000, what: "routes on the new session" });
+        assert.equal((await echoThrough(extraPort, Buffer.from("new identity"))).toString(), "new identity");
+        await assertWhole(transfer, connections);
+        await stopAgent();
+    });
+
+    it("sends the relays through a new egress proxy with credentials: they reconnect through it, and no log line holds the credentials", async () => {
+        const password = "s3cret-pw-7f";
+        const proxy = await Tinyproxy.start({ dir: lab.dir, connectPorts: [lab.relays[0]!.port], basicAuth: { user: "firefly", password } });
+        try {
+            await startAgent("proxy.yaml", config());
+            const connections = sender.connections();
+            const transfer = startTransfer(bulkPort);
+            await waitFor(() => transfer.received.length > 0, { timeoutMs: 10_000, what: "bulk transfer under way" });
+
+            const reloaded = await reload("proxy.yaml", config({ proxy: proxy.url(`firefly:${password}`) }));
+            assert.deepEqual(reloaded.relays, { added: [], removed: [], reconnected: [{ relay: "relay0", because: ["proxy"] }] });
+            await waitFor(() => count("connected to relay") === 2, { timeoutMs: 10_000, what: "the session through the proxy" });
+            await waitFor(() => proxy.log().includes(`127.0.0.1:${lab.relays[0]!.port}`), { timeoutMs: 5_000, what: "tinyproxy to log the CONNECT to the relay" });
+            await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 2, { timeoutMs: 10_000, what: "routes on the session through the proxy" });
+            assert.equal((await echoThrough(extraPort, Buffer.from("via proxy"))).toString(), "via proxy");
+            await assertWhole(transfer, connections);
+            await stopAgent();
+            assert.ok(!agent!.stdout.includes(password) && !agent!.stderr.includes(password), "the proxy password is in the agent's output");
+        } finally {
+            await proxy.stop();
+        }
+    });
+
+    it("moves the health endpoint to a new port, and refuses a port it cannot bind, keeping the current one", async () => {
+        await startAgent("health.yaml", config());
+        const newPort = await freePort();
+        const reloaded = await reload("health.yaml", lab.config({ health: { listen: `127.0.0.1:${newPort}` } }));
+        assert.deepEqual(reloaded.health, { from: `127.0.0.1:${healthPort}`, to: `127.0.0.1:${newPort}` });
+        assert.equal(await httpStatus(newPort, "/readyz"), 200);
+        await waitFor(() => connectionRefused(healthPort), { timeoutMs: 5_000, what: "the old health port to close" });
+
+        const taken: Server = createServer();
+        const takenPort = await freePort();
+        await new Promise<void>((resolve) => taken.listen(takenPort, "127.0.0.1", resolve));
+        try {
+            const text = readFileSync(join(lab.dir, "health.yaml"), "utf8").replace(`127.0.0.1:${newPort}`, `127.0.0.1:${takenPort}`);
+            assert.match(await refusedReload("health.yaml", text), new RegExp(`health\\.listen 127\\.0\\.0\\.1:${takenPort}: cannot listen \\(EADDRINUSE\\); the endpoint stays on 127\\.0\\.0\\.1:${newPort}`));
+            assert.equal(await httpStatus(newPort, "/readyz"), 200, "the current endpoint still serves");
+        } finally {
+            await new Promise<void>((resolve) => taken.close(() => resolve()));
+        }
+        await stopAgent();
     });
 });
 
 describe("the README's reload paragraph", () => {
-    it("lists every field a reload refuses (agent.ts RESTART_ONLY_FIELDS), so an operator knows which changes need a restart", () => {
+    it("says what a reload does with every config field, as agent's RELOAD_EFFECTS (reloadPlan.ts) does it", () => {
         const readme = readFileSync(join(__dirname, "..", "..", "connector", "README.md"), "utf8");
         const paragraph = readme.split("\n\n").find((p) => p.startsWith("**Reload.**"));
         assert.ok(paragraph, "connector/README.md has a **Reload.** paragraph");
-        const listed = /changes what shapes\s+the relay connections themselves \(([^)]*)\)/.exec(paragraph)?.[1];
-        assert.ok(listed, "the paragraph lists the refused fields in parentheses");
-        assert.deepEqual(
-            [...listed.matchAll(/`([^`]+)`/g)].map((m) => m[1]).sort(),
-            [...RESTART_ONLY_FIELDS].sort(),
-        );
+        const phrases: Record<ReloadEffect, RegExp> = {
+            applied: /applied as they are \(([^)]*)\)/,
+            reconnects: /reconnect the relays they shape \(([^)]*)\)/,
+            rebinds: /moves the health endpoint \(([^)]*)\)/,
+        };
+        for (const [effect, phrase] of Object.entries(phrases) as [ReloadEffect, RegExp][]) {
+            const listed: string | undefined = phrase.exec(paragraph)?.[1];
+            assert.ok(listed, `the paragraph lists the fields that are ${effect} in parentheses (${phrase})`);
+            assert.deepEqual(
+                [...listed.matchAll(/`([^`]+)`/g)].map((m) => m[1]).sort(),
+                Object.entries(RELOAD_EFFECTS).filter(([, e]) => e === effect).map(([field]) => field).sort(),
+                effect,
+            );
+        }
     });
 });
