@@ -150,9 +150,13 @@ export class RouteTable {
             );
             return;
         }
-        entry.handle(conn).catch((err: unknown) => {
+        const handling = entry.handle(conn).catch((err: unknown) => {
             this.deps.log.error({ relay: conn.relay, route: entry.route, err }, "forwarded connection failed unexpectedly");
         });
+        // Until carry() tracks the stream, it is being set up (an onward connect, a SOCKS request):
+        // a reload draining its session must wait for that too, or it closes the session under a
+        // connection the relay accepted before the forward was cancelled.
+        conn.streams?.track(handling, () => undefined);
     }
 
     private async forwardDirect(route: string, conn: ForwardedConnection, host: string, port: number): Promise<void> {

@@ -5,7 +5,7 @@
 // reason while the old one stays in force.
 import { strict as assert } from "node:assert";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import type { ConnectorStatus } from "../../connector/agent";
 import { RELOAD_EFFECTS, type ReloadEffect } from "../../connector/reloadPlan";
@@ -28,6 +28,7 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
     let agent: AgentProcess | undefined;
     let bulkPort: number;
     let extraPort: number;
+    let socksPort: number;
     let healthPort: number;
     // 3 MiB in 16 KiB pieces, 20 ms apart: about 4 s, long enough to reload (and reconnect) meanwhile.
     const payload = testPayload(3 * 1024 * 1024);
@@ -37,12 +38,15 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
         echo = await startEchoService();
         bulkPort = await freePort();
         extraPort = await freePort();
+        socksPort = await freePort();
         lab = await TunnelLab.create({
             label: "reload",
             routes: [
                 { name: "bulk", listen: `127.0.0.1:${bulkPort}`, target: `127.0.0.1:${sender.port}` },
                 { name: "extra", listen: `127.0.0.1:${extraPort}`, target: `127.0.0.1:${echo.port}` },
             ],
+            // Granted on the relay; only the test that needs it configures it on the agent.
+            dynamic: { listen: `127.0.0.1:${socksPort}`, allow: [`127.0.0.1:${echo.port}`] },
         });
     });
 
@@ -64,7 +68,7 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
     const count = (msg: string) => agent!.logs.records.filter((r: LogRecord) => r.msg === msg).length;
     const records = (msg: string) => agent!.logs.records.filter((r: LogRecord) => r.msg === msg);
     const status = async (port = healthPort) => (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as ConnectorStatus;
-    const config = (overrides: Partial<ConnectorConfigInput> = {}) => lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, ...overrides });
+    const config = (overrides: Partial<ConnectorConfigInput> = {}) => lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, dynamic: undefined, ...overrides });
 
     /** Writes `next` as the agent's config file, sends SIGHUP and returns the `config reloaded` record it produced. */
     async function reload(file: string, next: ConnectorConfig): Promise<LogRecord> {
@@ -207,6 +211,37 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
             assert.equal((await status()).retiring.length, 0);
             await waitFor(async () => (await status()).ready, { timeoutMs: 10_000, what: "ready on the new session" });
             assert.equal((await echoThrough(extraPort, Buffer.from("after the cut"))).toString(), "after the cut");
+            await stopAgent();
+        } finally {
+            removeWorkDir(keyDir);
+        }
+    });
+
+    it("carries a connection the old session accepted before the handover even while it was still being set up (a SOCKS request not yet sent)", async () => {
+        const keyDir = makeWorkDir("reload-socks");
+        const rotated = await generateKey(keyDir, "rotated_host_key");
+        try {
+            const dynamic = lab.config().dynamic;
+            await startAgent("socks.yaml", config({ dynamic }));
+            // Connected to the SOCKS route, request not sent: the relay has opened the channel on the old session.
+            const client = connect({ host: "127.0.0.1", port: socksPort });
+            const received: Buffer[] = [];
+            client.on("data", (chunk: Buffer) => received.push(chunk));
+            await new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject));
+            await waitFor(async () => (await status()).relays[0]?.activeStreams === 1, { timeoutMs: 5_000, what: "the SOCKS connection on the old session" });
+
+            const relay0 = config().relays[0]!;
+            await reload("socks.yaml", config({ dynamic, relays: [{ ...relay0, hostKeys: [...relay0.hostKeys, rotated.publicKey] }] }));
+            await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 3, { timeoutMs: 10_000, what: "the new session to forward every route" });
+            assert.equal((await status()).retiring[0]?.activeStreams, 1, "the old session waits for the connection it accepted");
+
+            // Now the request: CONNECT to the echo service, through the old session.
+            client.write(Buffer.from([0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, echo.port >> 8, echo.port & 0xff]));
+            await waitFor(() => Buffer.concat(received).length >= 12, { timeoutMs: 5_000, what: "the SOCKS replies" });
+            assert.equal(Buffer.concat(received)[3], 0x00, "SOCKS CONNECT succeeded");
+            client.end("late but carried");
+            await waitFor(() => Buffer.concat(received).subarray(12).toString() === "late but carried", { timeoutMs: 5_000, what: "the echo" });
+            await agent!.logs.waitFor((r) => r.msg === "replaced session of the relay disconnected: its streams had finished", 10_000, "old session closed after the SOCKS stream");
             await stopAgent();
         } finally {
             removeWorkDir(keyDir);
