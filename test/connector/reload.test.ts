@@ -363,7 +363,7 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
     it("moves the health endpoint to a new port, and refuses a port it cannot bind, keeping the current one", async () => {
         await startAgent("health.yaml", config());
         const newPort = await freePort();
-        const reloaded = await reload("health.yaml", lab.config({ health: { listen: `127.0.0.1:${newPort}` } }));
+        const reloaded = await reload("health.yaml", config({ health: { listen: `127.0.0.1:${newPort}` } }));
         assert.deepEqual(reloaded.health, { from: `127.0.0.1:${healthPort}`, to: `127.0.0.1:${newPort}` });
         assert.equal(await httpStatus(newPort, "/readyz"), 200);
         await waitFor(() => connectionRefused(healthPort), { timeoutMs: 5_000, what: "the old health port to close" });
