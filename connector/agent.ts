@@ -145,8 +145,16 @@ export class Connector {
         for (const { relay, index } of plan.reconnected) {
             const old = byLabel.get(relay)!;
             old.stopReconnecting();
-            this.retiring.add(old);
-            const replacement = new RelaySupervisor(config, index, this.supervisorDeps, old);
+            // One without a session (still trying, say with a pin that does not match) has nothing
+            // to hand over: the new one takes over from the session it was to replace, if any.
+            let predecessor: RelaySupervisor | undefined = old;
+            if (!old.connected) {
+                predecessor = old.takePredecessor();
+                void old.stop();
+            } else {
+                this.retiring.add(old);
+            }
+            const replacement = new RelaySupervisor(config, index, this.supervisorDeps, predecessor);
             replacements.set(relay, replacement);
             fresh.push(replacement);
         }
