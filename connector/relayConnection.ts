@@ -83,6 +83,7 @@ export class RelayConnection {
          * retires this one session drains them without waiting for the other relays' streams.
          */
         readonly streams: StreamTracker,
+        private readonly socket: Socket,
     ) {
         this.closed = closed;
     }
@@ -133,9 +134,13 @@ export class RelayConnection {
         this.client.end();
     }
 
-    /** Immediate teardown. */
+    /** Immediate teardown, also after end(). */
     destroy(): void {
+        // ssh2's destroy() does nothing once end() has been called (it only destroys a socket
+        // that is still writable), so a relay that never answers the polite disconnect would
+        // keep the connection, and whoever awaits `closed`, forever.
         this.client.destroy();
+        this.socket.destroy();
     }
 }
 
@@ -358,7 +363,7 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
             options.signal?.removeEventListener("abort", onAbort);
             ready = true;
             enableRelayReadReuse(client, socket);
-            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", negotiated, closed, streams));
+            resolve(new RelayConnection(client, presentedKey?.fingerprint ?? "unknown", negotiated, closed, streams, socket));
         });
         void closed.then((reason) => {
             if (!ready) reject(reason);
