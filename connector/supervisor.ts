@@ -31,6 +31,10 @@ const STABLE_CONNECTION_MS = 10_000;
 const FORWARD_RETRY = { initialMs: 100, maxMs: 500, logEvery: 60 } as const;
 // How long a polite disconnect may take before the socket is destroyed.
 const DISCONNECT_GRACE_MS = 2_000;
+// How long a new session waits for the one it replaces to cancel its forwards (one round trip).
+// One that does not answer (a dead link, a frozen relay) must not keep the routes down until its
+// keepalives give up: ours asks anyway, and a refusal is retried like any other.
+const HANDOVER_WAIT_MS = 5_000;
 
 export interface SupervisorDeps {
     readonly routes: RouteTable;
@@ -309,7 +313,16 @@ export class RelaySupervisor {
             // sshd cannot listen twice on one address, so the session this one replaces gives the
             // ports up (its streams carry on) before ours asks for them. It kept them until ours was
             // authenticated: new settings that cannot connect cost no route.
-            await this.deps.handOver(predecessor);
+            let timer: NodeJS.Timeout | undefined;
+            const handedOver = this.deps.handOver(predecessor).then(
+                () => true,
+                () => true,
+            );
+            const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), HANDOVER_WAIT_MS)));
+            if (!(await Promise.race([handedOver, gaveUp]))) {
+                log.warn({ relay: this.label, waitedMs: HANDOVER_WAIT_MS }, "the replaced session did not cancel its forwards in time: requesting them anyway");
+            }
+            clearTimeout(timer);
         }
         if (this.forwarding && !this.stopping && !over) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
 

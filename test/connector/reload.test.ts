@@ -11,6 +11,7 @@ import type { ConnectorStatus } from "../../connector/agent";
 import { RELOAD_EFFECTS, type ReloadEffect } from "../../connector/reloadPlan";
 import { AgentProcess, writeConfigFile, type LogRecord } from "../../connector/lab/agent";
 import { OUR_PRINCIPAL, TunnelLab } from "../../connector/lab/lab";
+import { NetworkNamespace } from "../../connector/lab/netns";
 import { descendantsOf, listeningSockets } from "../../connector/lab/processes";
 import { Tinyproxy } from "../../connector/lab/tinyproxy";
 import { freePort, generateKey, makeWorkDir, removeWorkDir, TestRelay } from "../../connector/lab/relay";
@@ -311,6 +312,47 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
         } finally {
             await relayB.kill();
             removeWorkDir(relayDir);
+        }
+    });
+
+    it("does not wait on a replaced session that cannot answer (its relay frozen): the new session asks for the ports after 5 s", async () => {
+        const routes = lab.config().routes;
+        const namespace = await NetworkNamespace.create();
+        const relayDir = makeWorkDir("reload-frozen");
+        const frozen: number[] = [];
+        let relayB: TestRelay | undefined;
+        try {
+            // Another relay host (its own network namespace), so the frozen session's ports are not in the way.
+            relayB = await TestRelay.create({ dir: relayDir, ca: lab.ca, customers: [relayCustomerForConnector("a", OUR_PRINCIPAL, { routes })], namespace });
+            await relayB.start();
+            // Keepalives would take 30 s to give the frozen session up.
+            const keepalive = { intervalSeconds: 10, countMax: 3 };
+            const relay0 = config().relays[0]!;
+            await startAgent("frozen.yaml", config({ keepalive, relays: [{ ...relay0, name: "edge" }] }));
+            frozen.push(...descendantsOf(lab.relays[0]!.pid!));
+            for (const pid of frozen) process.kill(pid, "SIGSTOP");
+
+            // The relay moves: same name, another host, its own pin.
+            const moved = { name: "edge", host: relayB.host, port: relayB.port, hostKeys: [relayB.hostKey.publicKey] };
+            const reloaded = await reload("frozen.yaml", config({ keepalive, relays: [moved] }));
+            assert.deepEqual(reloaded.relays, { added: [], removed: [], reconnected: [{ relay: "edge", because: ["relays[0].host", "relays[0].port", "relays[0].hostKeys"] }] });
+            const gaveUp = await agent!.logs.waitFor((r) => r.msg === "the replaced session did not cancel its forwards in time: requesting them anyway", 15_000, "the handover wait to end");
+            assert.equal(gaveUp.waitedMs, 5_000);
+            await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 2, { timeoutMs: 5_000, what: "both routes forwarded on the moved relay" });
+            assert.equal((await status()).ready, true);
+            // Shutdown closes the frozen session too: its polite disconnect is never answered.
+            await stopAgent();
+        } finally {
+            for (const pid of frozen) {
+                try {
+                    process.kill(pid, "SIGCONT");
+                } catch {
+                    // gone
+                }
+            }
+            await relayB?.kill();
+            removeWorkDir(relayDir);
+            await namespace.destroy();
         }
     });
 
