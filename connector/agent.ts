@@ -173,6 +173,8 @@ export class Connector {
         if (this.started) for (const supervisor of fresh) supervisor.start();
         await Promise.all([...followingRoutes.map((s) => s.applyRouteChanges(routeChanges)), ...retirements]);
         this.publishRelayGauges();
+        // The expiry metric and warning follow the certificate in force now, not at the next hourly look.
+        if (plan.changedFields.includes("identity") && this.started) await this.checkCertificate();
         if (newHealth !== oldHealth) {
             this.health = newHealth;
             await oldHealth?.close();

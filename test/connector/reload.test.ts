@@ -375,6 +375,10 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
         await waitFor(() => /Accepted publickey for tunnel .*ID agent-a-rotated/.test(lab.relays[0]!.log()), { timeoutMs: 5_000, what: "sshd to log the new certificate" });
         await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 2, { timeoutMs: 10_000, what: "routes on the new session" });
         assert.equal((await echoThrough(extraPort, Buffer.from("new identity"))).toString(), "new identity");
+        // The certificate's end is the new one's from the reload on, not from the next hourly look.
+        const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+        assert.match(metrics, /firefly_connector_certificate_expiry_timestamp_seconds\{key_id="agent-a-rotated",serial="\d+"\}/);
+        assert.doesNotMatch(metrics, /key_id="agent-a"[,}]/);
         await assertWhole(transfer, connections);
         await stopAgent();
     });
