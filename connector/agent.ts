@@ -166,12 +166,14 @@ export class Connector {
 
         // Sessions that stay (and replaced ones until they hand over) follow the route table.
         const followingRoutes = [...this.supervisors, ...this.retiring].filter((s) => !removed.includes(s));
-        const retirements = removed.map((s) => this.retire(s, "removed"));
+        // Not awaited: a removed relay whose link is dead answers its cancels only when its
+        // keepalives give up, and the reload (and the next one) must not wait for that.
+        for (const supervisor of removed) void this.retire(supervisor, "removed");
         for (const listen of routeChanges.removed) {
             for (const s of [...this.supervisors, ...this.retiring]) this.metrics.routeForwarded.remove({ relay: s.label, route: listen.route });
         }
         if (this.started) for (const supervisor of fresh) supervisor.start();
-        await Promise.all([...followingRoutes.map((s) => s.applyRouteChanges(routeChanges)), ...retirements]);
+        await Promise.all(followingRoutes.map((s) => s.applyRouteChanges(routeChanges)));
         this.publishRelayGauges();
         // The expiry metric and warning follow the certificate in force now, not at the next hourly look.
         if (plan.changedFields.includes("identity") && this.started) await this.checkCertificate();
