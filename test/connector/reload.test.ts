@@ -315,31 +315,26 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
         }
     });
 
-    it("does not wait on a replaced session that cannot answer (its relay frozen): the new session asks for the ports after 5 s", async () => {
+    /**
+     * Runs `body` with the agent connected to relay0 as "edge" (30 s keepalives), relay0's session
+     * processes frozen (SIGSTOP: nothing it is sent is answered), and a second relay up on another
+     * host (its own network namespace, so the frozen session's ports are not in the way).
+     */
+    async function withFrozenRelay(file: string, body: (relayB: TestRelay, keepalive: { intervalSeconds: number; countMax: number }) => Promise<void>): Promise<void> {
         const routes = lab.config().routes;
         const namespace = await NetworkNamespace.create();
         const relayDir = makeWorkDir("reload-frozen");
         const frozen: number[] = [];
         let relayB: TestRelay | undefined;
         try {
-            // Another relay host (its own network namespace), so the frozen session's ports are not in the way.
             relayB = await TestRelay.create({ dir: relayDir, ca: lab.ca, customers: [relayCustomerForConnector("a", OUR_PRINCIPAL, { routes })], namespace });
             await relayB.start();
             // Keepalives would take 30 s to give the frozen session up.
             const keepalive = { intervalSeconds: 10, countMax: 3 };
-            const relay0 = config().relays[0]!;
-            await startAgent("frozen.yaml", config({ keepalive, relays: [{ ...relay0, name: "edge" }] }));
+            await startAgent(file, config({ keepalive, relays: [{ ...config().relays[0]!, name: "edge" }] }));
             frozen.push(...descendantsOf(lab.relays[0]!.pid!));
             for (const pid of frozen) process.kill(pid, "SIGSTOP");
-
-            // The relay moves: same name, another host, its own pin.
-            const moved = { name: "edge", host: relayB.host, port: relayB.port, hostKeys: [relayB.hostKey.publicKey] };
-            const reloaded = await reload("frozen.yaml", config({ keepalive, relays: [moved] }));
-            assert.deepEqual(reloaded.relays, { added: [], removed: [], reconnected: [{ relay: "edge", because: ["relays[0].host", "relays[0].port", "relays[0].hostKeys"] }] });
-            const gaveUp = await agent!.logs.waitFor((r) => r.msg === "the replaced session did not cancel its forwards in time: requesting them anyway", 15_000, "the handover wait to end");
-            assert.equal(gaveUp.waitedMs, 5_000);
-            await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 2, { timeoutMs: 5_000, what: "both routes forwarded on the moved relay" });
-            assert.equal((await status()).ready, true);
+            await body(relayB, keepalive);
             // Shutdown closes the frozen session too: its polite disconnect is never answered.
             await stopAgent();
         } finally {
@@ -354,6 +349,32 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
             removeWorkDir(relayDir);
             await namespace.destroy();
         }
+    }
+
+    it("does not wait on a replaced session that cannot answer (its relay frozen): the new session asks for the ports after 5 s", async () => {
+        await withFrozenRelay("frozen.yaml", async (relayB, keepalive) => {
+            // The relay moves: same name, another host, its own pin.
+            const moved = { name: "edge", host: relayB.host, port: relayB.port, hostKeys: [relayB.hostKey.publicKey] };
+            const reloaded = await reload("frozen.yaml", config({ keepalive, relays: [moved] }));
+            assert.deepEqual(reloaded.relays, { added: [], removed: [], reconnected: [{ relay: "edge", because: ["relays[0].host", "relays[0].port", "relays[0].hostKeys"] }] });
+            const gaveUp = await agent!.logs.waitFor((r) => r.msg === "the replaced session did not cancel its forwards in time: requesting them anyway", 15_000, "the handover wait to end");
+            assert.equal(gaveUp.waitedMs, 5_000);
+            await waitFor(async () => (await status()).relays[0]?.forwardedRoutes.length === 2, { timeoutMs: 5_000, what: "both routes forwarded on the moved relay" });
+            assert.equal((await status()).ready, true);
+        });
+    });
+
+    it("removes a relay that cannot answer (frozen) without holding the reload up; the added relay serves at once", async () => {
+        await withFrozenRelay("frozen-removed.yaml", async (relayB, keepalive) => {
+            const other = { name: "other", host: relayB.host, port: relayB.port, hostKeys: [relayB.hostKey.publicKey] };
+            // reload() gives the reload 10 s: waiting for the frozen relay's cancels would take 30.
+            const reloaded = await reload("frozen-removed.yaml", config({ keepalive, relays: [other] }));
+            assert.deepEqual(reloaded.relays, { added: ["other"], removed: ["edge"], reconnected: [] });
+            await waitFor(async () => JSON.stringify((await status()).routes) === JSON.stringify({ bulk: ["other"], extra: ["other"] }), { timeoutMs: 10_000, what: "both routes on the added relay" });
+            assert.equal((await status()).retiring[0]?.relay, "edge", "the frozen session is still being retired");
+            // The next reload is not held up either.
+            await reload("frozen-removed.yaml", config({ keepalive, relays: [other], shutdown: { gracePeriodSeconds: 1 } }));
+        });
     });
 
     it("switches to a new identity (another key and certificate file): the relays reconnect and authenticate with it", async () => {
