@@ -130,8 +130,10 @@ export class Connector {
             throw new ReloadRefused("the agent is draining (shutting down)");
         }
 
-        // Nothing below can fail: from here the new config is in force.
+        // Nothing below can fail: from here the new config is in force (the health endpoint too,
+        // so a shutdown that starts while this reload finishes closes the new one).
         this.current = config;
+        this.health = newHealth;
         const routeChanges = this.routes.replace(config);
         const byLabel = new Map(this.supervisors.map((s) => [s.label, s]));
         const fresh: RelaySupervisor[] = [];
@@ -177,10 +179,7 @@ export class Connector {
         this.publishRelayGauges();
         // The expiry metric and warning follow the certificate in force now, not at the next hourly look.
         if (plan.changedFields.includes("identity") && this.started) await this.checkCertificate();
-        if (newHealth !== oldHealth) {
-            this.health = newHealth;
-            await oldHealth?.close();
-        }
+        if (newHealth !== oldHealth) await oldHealth?.close();
 
         this.log.info(
             {
