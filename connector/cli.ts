@@ -2,6 +2,7 @@
 // firefly-connector: run the tunnel agent, check a config against the relays, print the config
 // schema. Runs as `node dist/connector/cli.js run --config /etc/firefly-connector/config.yaml`
 // under systemd: exits 0 after a graceful SIGTERM drain, non-zero on anything fatal.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
@@ -36,7 +37,17 @@ export const EXIT_STREAMS_CUT = 2;
 
 const levelOption = new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("info");
 
-async function run(configPath: string, level: LogLevel): Promise<void> {
+/** The config file's contents as `--watch-config` compares them (undefined when it cannot be read). */
+function configDigest(path: string): { digest?: string; error?: string } {
+    try {
+        return { digest: createHash("sha256").update(readFileSync(path)).digest("hex") };
+    } catch (err) {
+        return { error: (err as NodeJS.ErrnoException).code ?? String(err) };
+    }
+}
+
+async function run(configPath: string, level: LogLevel, watchSeconds: number): Promise<void> {
+    let lastDigest = configDigest(configPath).digest;
     let config: ConnectorConfig;
     try {
         config = loadConfigFile(configPath);
@@ -73,11 +84,12 @@ async function run(configPath: string, level: LogLevel): Promise<void> {
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
     let reloading = Promise.resolve();
-    process.on("SIGHUP", () => {
-        // One reload at a time, in signal order; a bad file keeps the config in force.
+    const reload = (why: string) => {
+        // One reload at a time, in request order; a bad file keeps the config in force.
         reloading = reloading.then(async () => {
             if (stopping) return;
-            log.info({ config: configPath }, "SIGHUP: reloading the config file");
+            log.info({ config: configPath }, `${why}: reloading the config file`);
+            lastDigest = configDigest(configPath).digest;
             try {
                 const next = loadConfigFile(configPath);
                 // The same refusal as at start, for a key the agent is to switch to.
@@ -88,12 +100,32 @@ async function run(configPath: string, level: LogLevel): Promise<void> {
                 log.error({ config: configPath, reason: (err as Error).message }, "config reload refused: keeping the current config");
             }
         });
-    });
+    };
+    process.on("SIGHUP", () => reload("SIGHUP"));
     try {
         await connector.start();
     } catch (err) {
         log.fatal({ err: (err as Error).message }, "cannot start");
         process.exit(1);
+    }
+    if (watchSeconds > 0) {
+        // Where no one can send SIGHUP (a container without a shell, whose Kubernetes secret or
+        // ConfigMap volume swaps the file in place): a changed file is reloaded as SIGHUP reloads
+        // it. Each content is tried once: a refused one is not tried again until the file changes.
+        let unreadable: string | undefined;
+        const timer = setInterval(() => {
+            const { digest, error } = configDigest(configPath);
+            if (error !== undefined) {
+                if (error !== unreadable) log.warn({ config: configPath, reason: error }, "--watch-config: cannot read the config file; keeping the current config");
+                unreadable = error;
+                return;
+            }
+            unreadable = undefined;
+            if (digest === lastDigest) return;
+            lastDigest = digest;
+            reload("config file changed");
+        }, watchSeconds * 1000);
+        timer.unref();
     }
 }
 
@@ -124,7 +156,16 @@ export function buildProgram(): Command {
         )
         .requiredOption("-c, --config <file>", "config file (YAML or JSON)")
         .addOption(levelOption)
-        .action((opts: { config: string; logLevel: LogLevel }) => run(opts.config, opts.logLevel));
+        .addOption(
+            new Option("--watch-config <seconds>", "also reload when the config file's contents change, looking every <seconds> (for containers, where a mounted secret or ConfigMap changes in place and no one sends SIGHUP); 0: off")
+                .default(0)
+                .argParser((value: string) => {
+                    const seconds = Number(value);
+                    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) fail(`--watch-config must be a whole number of seconds from 0 to 3600 (got ${value})`);
+                    return seconds;
+                }),
+        )
+        .action((opts: { config: string; logLevel: LogLevel; watchConfig: number }) => run(opts.config, opts.logLevel, opts.watchConfig));
     program
         .command("check")
         .description(

@@ -110,7 +110,7 @@ describe("the agent's container image (connector/container)", function () {
             spec: { template: { spec: {
                 terminationGracePeriodSeconds: number;
                 securityContext: Record<string, unknown>;
-                containers: Array<{ securityContext: Record<string, unknown>; volumeMounts: Array<{ mountPath: string }>; livenessProbe: { exec: { command: string[] } }; readinessProbe: { exec: { command: string[] } } }>;
+                containers: Array<{ args: string[]; securityContext: Record<string, unknown>; volumeMounts: Array<{ mountPath: string }>; livenessProbe: { exec: { command: string[] } }; readinessProbe: { exec: { command: string[] } } }>;
                 volumes: Array<{ secret: { defaultMode: number } }>;
             } } };
         };
@@ -123,6 +123,8 @@ describe("the agent's container image (connector/container)", function () {
         assert.deepEqual(container!.livenessProbe.exec.command, imageProbeCommand(9464, "/healthz"));
         assert.deepEqual(container!.readinessProbe.exec.command, imageProbeCommand(9464, "/readyz"));
         assert.equal(container!.securityContext.readOnlyRootFilesystem, true);
+        // The image's default command, plus the watch that replaces SIGHUP where there is no shell.
+        assert.deepEqual(container!.args, ["run", "--config", `${IMAGE_CONFIG_DIR}/config.yaml`, "--watch-config", "10"]);
         // The runtime's SIGKILL must come after the agent's own drain (shutdown.gracePeriodSeconds, default 30).
         assert.ok(pod.terminationGracePeriodSeconds > 30);
     });
