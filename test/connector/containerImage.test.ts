@@ -2,8 +2,9 @@
 // then tested by what can run here (`podman run` is refused by this sandbox): podman builds the
 // image and reports its entrypoint, user and labels; the image's root filesystem alone runs the
 // agent, as user 10001, in its own PID and mount namespaces with /proc mounted as a runtime does:
-// `--version`, ssh2's native crypto, and `check` and `run` against a real OpenSSH relay with the
-// key mounted as a Kubernetes secret would be (root-owned, group-readable by the agent's group).
+// `--version`, ssh2's native crypto, and `check` and `run` against a real OpenSSH relay named in
+// the /etc/hosts a runtime mounts, with the key mounted as a Kubernetes secret would be
+// (root-owned, group-readable by the agent's group).
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -153,9 +154,13 @@ describe("the agent's container image (connector/container)", function () {
                 fs.chownSync(file, 0, IMAGE_UID);
                 fs.chmodSync(file, 0o440);
             }
+            // The relay by name, resolved through the /etc/hosts a runtime mounts: glibc's name
+            // service in the image (no nsswitch modules to load since glibc 2.34) must find it.
+            fs.writeFileSync(path.join(context.rootfs, "etc", "hosts"), "127.0.0.1 localhost\n127.0.0.1 relay.firefly.test\n");
             const config = lab.config({
                 identity: { privateKeyFile: `${IMAGE_CONFIG_DIR}/id_ed25519`, certificateFile: `${IMAGE_CONFIG_DIR}/id_ed25519-cert.pub` },
                 health: { listen: `127.0.0.1:${healthPort}` },
+                relays: lab.config().relays.map((relay) => ({ ...relay, host: "relay.firefly.test" })),
             });
             fs.writeFileSync(path.join(secrets, "config.yaml"), renderConnectorConfig(config));
         });
