@@ -300,7 +300,13 @@ export const stageAccessLogs: ResourceValidationPolicy = {
     remediationSteps:
         "Set accessLogSettings: { destinationArn: <CloudWatch log group ARN>, format: <JSON format> } on the aws.apigateway.Stage.",
     validateResource: validateResourceOfType(aws.apigateway.Stage, (stage, args, reportViolation) => {
-        if (!stage.accessLogSettings?.destinationArn) {
+        // A destination computed in the same update (the log group's ARN) is set, and any ARN
+        // passes: its value cannot change the verdict, so a preview is not left without one.
+        // Settings unknown as a whole may turn out absent: those still wait (the SDK's advisory).
+        const settings = stage.accessLogSettings;
+        const destination = peek(() => settings?.destinationArn);
+        if (settings !== undefined && !destination.known) return;
+        if (!(destination.known ? destination.value : settings?.destinationArn)) {
             reportViolation(
                 `API Gateway stage '${args.name}' writes no access logs; set accessLogSettings with a CloudWatch log group destinationArn and a format.`,
             );

@@ -253,12 +253,17 @@ describe("apigateway-stage-access-logs", () => {
         await assertViolation(policy, stage({ ...compliantStage, accessLogSettings: { destinationArn: "", format: "x" } }), "writes no access logs");
     });
 
-    it("cannot decide during preview when the log group ARN is unknown", async () => {
-        await assertCannotRunDuringPreview(
-            policy,
-            stage({ ...compliantStage, accessLogSettings: { destinationArn: UNKNOWN, format: "x" } }),
-            ".accessLogSettings.destinationArn",
-        );
+    it("passes during preview when the log group ARN is computed: it is set, and any ARN passes", async () => {
+        await assertNoViolations(policy, stage({ ...compliantStage, accessLogSettings: { destinationArn: UNKNOWN, format: "x" } }));
+    });
+
+    it("cannot decide during preview when the access log settings as a whole are unknown (they may be absent)", async () => {
+        await assertCannotRunDuringPreview(policy, stage({ ...compliantStage, accessLogSettings: UNKNOWN }), ".accessLogSettings");
+    });
+
+    it("still refuses during preview a stage without access logs whose other values are unknown", async () => {
+        const { accessLogSettings: _, ...props } = compliantStage;
+        await assertViolation(policy, stage({ ...props, deployment: UNKNOWN }), "writes no access logs");
     });
 
     describe("apigateway-stage-xray-tracing", () => {
