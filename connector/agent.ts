@@ -12,7 +12,7 @@ import { CERTIFICATE_CHECK_INTERVAL_MS, certificateExpiryNotice } from "./certif
 import { loadIdentity } from "./ssh2/certAuth";
 import { RouteTable } from "./routes";
 import { planReload } from "./reloadPlan";
-import { RelaySupervisor, type RelayStatus, type SupervisorDeps } from "./supervisor";
+import { HANDOVER_WAIT_MS, RelaySupervisor, type RelayStatus, type SupervisorDeps } from "./supervisor";
 
 export interface ConnectorOptions {
     readonly log?: Logger;
@@ -63,6 +63,8 @@ export class Connector {
     private draining = false;
     private started = false;
     private reloading: Promise<unknown> = Promise.resolve();
+    /** The end of the last handover queued (see handOver): the next one starts after it. */
+    private handovers: Promise<void> = Promise.resolve();
     private certificateTimer: NodeJS.Timeout | undefined;
     private readonly certificateCheckIntervalMs: number;
 
@@ -79,7 +81,7 @@ export class Connector {
             log: this.log,
             metrics: this.metrics,
             onChange: () => this.publishRelayGauges(),
-            handOver: (predecessor) => this.retire(predecessor, "replaced"),
+            handOver: (predecessor, successor, abandon) => this.handOver(predecessor, successor, abandon),
             ...(options.random ? { random: options.random } : {}),
         };
         this.supervisors = config.relays.map((_, index) => new RelaySupervisor(config, index, this.supervisorDeps));
@@ -219,6 +221,48 @@ export class Connector {
             metricsText: () => this.metrics.text(),
             metricsContentType: this.metrics.registry.contentType,
         }, this.log);
+    }
+
+    /**
+     * A replaced relay's ports go from `predecessor` to `successor`, authenticated and waiting to
+     * request them: resolves true once the predecessor's forwards are cancelled (or after
+     * HANDOVER_WAIT_MS without an answer), and the successor requests its own. Handovers run one
+     * relay at a time, in the order the new sessions were authenticated: the next starts once this
+     * successor holds every route's forward, or it ended, or HANDOVER_WAIT_MS passed. So while one
+     * relay's ports are between sessions (a round trip or two) the others keep theirs, and the
+     * agent stays ready. Resolves false, touching nothing, if `abandon` fires before its turn.
+     */
+    private handOver(predecessor: RelaySupervisor, successor: RelaySupervisor, abandon: AbortSignal): Promise<boolean> {
+        const queuedAt = Date.now();
+        const previous = this.handovers;
+        let done!: () => void;
+        this.handovers = new Promise<void>((resolve) => (done = resolve));
+        return new Promise<boolean>((resolve) => {
+            const abandoned = () => resolve(false);
+            abandon.addEventListener("abort", abandoned, { once: true });
+            void previous.then(async () => {
+                abandon.removeEventListener("abort", abandoned);
+                try {
+                    if (abandon.aborted) return resolve(false);
+                    const relay = successor.label;
+                    this.log.info({ relay, waitedMs: Date.now() - queuedAt }, "handing the relay's ports over to its new session");
+                    const cancelled = await Promise.race([
+                        this.retire(predecessor, "replaced").then(() => true, () => true),
+                        new Promise<boolean>((settle) => setTimeout(() => settle(false), HANDOVER_WAIT_MS).unref()),
+                    ]);
+                    if (!cancelled) this.log.warn({ relay, waitedMs: HANDOVER_WAIT_MS }, "the replaced session did not cancel its forwards in time: requesting them anyway");
+                    resolve(true);
+                    const startedAt = Date.now();
+                    if (await successor.holdingForwards(HANDOVER_WAIT_MS)) {
+                        this.log.info({ relay, tookMs: Date.now() - startedAt }, "relay handed over: its new session holds every route");
+                    } else {
+                        this.log.warn({ relay, waitedMs: Date.now() - startedAt }, "the relay's new session does not hold every route (it ended, or the relay refused or did not answer in time): the next relay's handover goes ahead");
+                    }
+                } finally {
+                    done();
+                }
+            });
+        });
     }
 
     /**

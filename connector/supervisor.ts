@@ -31,10 +31,13 @@ const STABLE_CONNECTION_MS = 10_000;
 const FORWARD_RETRY = { initialMs: 100, maxMs: 500, logEvery: 60 } as const;
 // How long a polite disconnect may take before the socket is destroyed.
 const DISCONNECT_GRACE_MS = 2_000;
-// How long a new session waits for the one it replaces to cancel its forwards (one round trip).
-// One that does not answer (a dead link, a frozen relay) must not keep the routes down until its
-// keepalives give up: ours asks anyway, and a refusal is retried like any other.
-const HANDOVER_WAIT_MS = 5_000;
+// The bound on each step of a reload's port handover (connector/agent.ts handOver): how long a new
+// session waits for the one it replaces to cancel its forwards (one round trip), and how long the
+// next relay's handover waits for this one's new session to hold its forwards (one more). A session
+// that does not answer (a dead link, a frozen relay) must not keep the routes down until its
+// keepalives give up, nor hold up the other relays: ours asks anyway (a refusal is retried like any
+// other), and the next relay goes ahead.
+export const HANDOVER_WAIT_MS = 5_000;
 
 export interface SupervisorDeps {
     readonly routes: RouteTable;
@@ -44,10 +47,13 @@ export interface SupervisorDeps {
     readonly onChange: () => void;
     /**
      * Takes the relay's ports from the session a reload replaced (the predecessor given to the
-     * constructor): resolves once its forwards are cancelled. Called when this supervisor's first
-     * session is authenticated, before it requests any forward.
+     * constructor) for `successor` (this supervisor): resolves true once its forwards are cancelled
+     * (or the wait for that gave up), and this supervisor then requests its own. Resolves false,
+     * leaving the predecessor serving, if `abandon` fires before the handover has begun (this
+     * session ended, or this supervisor was stopped). Called when this supervisor's session is
+     * authenticated, before it requests any forward.
      */
-    readonly handOver?: (predecessor: RelaySupervisor) => Promise<void>;
+    readonly handOver?: (predecessor: RelaySupervisor, successor: RelaySupervisor, abandon: AbortSignal) => Promise<boolean>;
     readonly random?: () => number;
 }
 
@@ -108,6 +114,8 @@ export class RelaySupervisor {
     private cancelSleep: (() => void) | undefined;
     private readonly abandonAttempts = new AbortController();
     private readonly retryTimers = new Set<NodeJS.Timeout>();
+    /** Checks of holdingForwards() waiting for the forwarded set or the session to change. */
+    private readonly watchers = new Set<() => void>();
     private readonly pins: HostKeyPins;
     /** The config in force and this relay's place in it (a reload that keeps the session updates both). */
     private config: ConnectorConfig;
@@ -163,6 +171,28 @@ export class RelaySupervisor {
         return this.forwarded.has(route);
     }
 
+    /**
+     * Resolves true once the current session holds every route's forward; false as soon as it
+     * ends, this supervisor stops forwarding or reconnecting, or `timeoutMs` passes first.
+     */
+    holdingForwards(timeoutMs: number): Promise<boolean> {
+        const connection = this.connection;
+        return new Promise((resolve) => {
+            const finish = (held: boolean) => {
+                clearTimeout(timer);
+                this.watchers.delete(check);
+                resolve(held);
+            };
+            const check = () => {
+                if (!connection || this.connection !== connection || this.stopping || !this.forwarding) finish(false);
+                else if (this.deps.routes.listens.every((l) => this.forwarded.has(l.route))) finish(true);
+            };
+            const timer = setTimeout(() => finish(false), timeoutMs);
+            this.watchers.add(check);
+            check();
+        });
+    }
+
     /** Streams carried by the current session. */
     get activeStreams(): number {
         return this.connection?.streams.size ?? 0;
@@ -177,6 +207,7 @@ export class RelaySupervisor {
     async stopForwarding(): Promise<void> {
         this.forwarding = false;
         this.clearRetryTimers();
+        this.notifyWatchers();
         const connection = this.connection;
         const active = this.deps.routes.listens.filter((l) => this.forwarded.has(l.route));
         for (const listen of active) this.markForwarded(listen, false);
@@ -220,6 +251,7 @@ export class RelaySupervisor {
         this.stopping = true;
         this.cancelSleep?.();
         this.abandonAttempts.abort();
+        this.notifyWatchers();
     }
 
     /**
@@ -308,29 +340,30 @@ export class RelaySupervisor {
         log.info({ relay: this.label, hostKey: connection.hostKeyFingerprint, algorithms: connection.negotiated, identity: identity.summary }, "connected to relay");
         let over = false;
         void connection.closed.then(() => (over = true));
+        let tookOver = true;
         const predecessor = this.takePredecessor();
         if (predecessor && this.deps.handOver) {
             // sshd cannot listen twice on one address, so the session this one replaces gives the
             // ports up (its streams carry on) before ours asks for them. It kept them until ours was
-            // authenticated: new settings that cannot connect cost no route.
-            let timer: NodeJS.Timeout | undefined;
-            const handedOver = this.deps.handOver(predecessor).then(
-                () => true,
-                () => true,
-            );
-            const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), HANDOVER_WAIT_MS)));
-            if (!(await Promise.race([handedOver, gaveUp]))) {
-                log.warn({ relay: this.label, waitedMs: HANDOVER_WAIT_MS }, "the replaced session did not cancel its forwards in time: requesting them anyway");
-            }
-            clearTimeout(timer);
+            // authenticated: new settings that cannot connect cost no route. The agent hands one
+            // relay over at a time, so this may wait for other relays' handovers first.
+            const abandon = new AbortController();
+            const onAbandon = () => abandon.abort();
+            void connection.closed.then(onAbandon);
+            this.abandonAttempts.signal.addEventListener("abort", onAbandon, { once: true });
+            tookOver = await this.deps.handOver(predecessor, this, abandon.signal).catch(() => true);
+            this.abandonAttempts.signal.removeEventListener("abort", onAbandon);
+            // Abandoned before its turn: the predecessor still serves, and whoever takes over from
+            // this supervisor (its next session, or its own replacement) takes over from it too.
+            if (!tookOver) this.predecessor ??= predecessor;
         }
-        if (this.forwarding && !this.stopping && !over) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
+        if (tookOver && this.forwarding && !this.stopping && !over) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
 
         const reason = await connection.closed;
         this.connection = undefined;
         this.clearRetryTimers();
         for (const listen of routes.listens) this.markForwarded(listen, false);
-        this.deps.onChange();
+        this.changed();
         return { reason, connectedMs: Date.now() - connectedAt };
     }
 
@@ -372,13 +405,22 @@ export class RelaySupervisor {
         const changed = forwarded ? !this.forwarded.has(listen.route) : this.forwarded.has(listen.route);
         if (forwarded) this.forwarded.add(listen.route);
         else this.forwarded.delete(listen.route);
-        if (changed) this.deps.onChange();
+        if (changed) this.changed();
     }
 
     private setState(state: RelayState): void {
         if (this.state === state) return;
         this.state = state;
+        this.changed();
+    }
+
+    private changed(): void {
         this.deps.onChange();
+        this.notifyWatchers();
+    }
+
+    private notifyWatchers(): void {
+        for (const check of [...this.watchers]) check();
     }
 
     private clearRetryTimers(): void {
