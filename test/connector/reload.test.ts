@@ -5,7 +5,8 @@
 // reason while the old one stays in force.
 import { strict as assert } from "node:assert";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
+import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import type { ConnectorStatus } from "../../connector/agent";
 import { RELOAD_EFFECTS, type ReloadEffect } from "../../connector/reloadPlan";
@@ -364,6 +365,31 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
         });
     });
 
+    it("hands the relays over one at a time, yet a relay whose replaced session cannot answer (frozen) holds the next one up for 10 s at most", async () => {
+        await withFrozenRelay("frozen-stagger.yaml", async (relayB, keepalive) => {
+            const relays = [{ ...config().relays[0]!, name: "edge" }, { name: "other", host: relayB.host, port: relayB.port, hostKeys: [relayB.hostKey.publicKey] }];
+            await reload("frozen-stagger.yaml", config({ keepalive, relays }));
+            await waitFor(async () => (await status()).relays[1]?.forwardedRoutes.length === 2, { timeoutMs: 10_000, what: "both routes on the other relay" });
+            // A global change: both relays get a new session. Edge's can authenticate (only its
+            // old session is frozen) but its old session never gives the ports up.
+            const mark = agent!.logs.records.length;
+            const sent = Date.now();
+            const reloaded = await reload("frozen-stagger.yaml", config({ keepalive: { ...keepalive, countMax: 4 }, relays }));
+            assert.deepEqual((reloaded.relays as { reconnected: { relay: string }[] }).reconnected.map((r) => r.relay), ["edge", "other"]);
+            const done = await agent!.logs.waitFor((r) => r.msg === "relay handed over: its new session holds every route" && r.relay === "other", 20_000, "the other relay handed over");
+            const since = agent!.logs.records.slice(mark);
+            const begun = since.find((r) => r.msg === "handing the relay's ports over to its new session" && r.relay === "other")!;
+            // Behind edge in the queue, it waited for edge's two bounded steps (5 s each), no more.
+            assert.ok(Number(begun.waitedMs) <= 10_000 + 2_000, `the other relay waited ${String(begun.waitedMs)} ms for its turn`);
+            assert.ok(Date.parse(String(done.time)) - sent < 15_000, "the other relay handed over within 15 s of the reload");
+            const edgeFirst = since.findIndex((r) => r.relay === "edge" && r.msg === "handing the relay's ports over to its new session") < since.indexOf(begun);
+            if (edgeFirst) assert.ok(since.some((r) => r.relay === "edge" && String(r.msg).startsWith("the relay's new session does not hold every route")), "edge's step gave up");
+            const now = await status();
+            assert.equal(now.ready, true);
+            assert.equal(now.relays[1]?.forwardedRoutes.length, 2, "the other relay's new session holds both routes");
+        });
+    });
+
     it("removes a relay that cannot answer (frozen) without holding the reload up; the added relay serves at once", async () => {
         await withFrozenRelay("frozen-removed.yaml", async (relayB, keepalive) => {
             const other = { name: "other", host: relayB.host, port: relayB.port, hostKeys: [relayB.hostKey.publicKey] };
@@ -468,5 +494,174 @@ describe("the README's reload paragraph", () => {
                 effect,
             );
         }
+    });
+});
+
+describe("firefly-connector run: a reload that replaces every relay's session", function () {
+    this.timeout(60_000);
+    let lab: TunnelLab | undefined;
+    let echo: RunningServer | undefined;
+    let agent: AgentProcess | undefined;
+    let forwarder: ChildProcess | undefined;
+    const proxies: Server[] = [];
+
+    afterEach(async () => {
+        forwarder?.kill("SIGKILL");
+        await agent?.kill();
+        for (const proxy of proxies.splice(0)) proxy.close();
+        await lab?.cleanup();
+        await echo?.close();
+        [forwarder, agent, lab, echo] = [undefined, undefined, undefined, undefined];
+    });
+
+    /**
+     * A TCP relay path with `delayMs` each way (a relay across the internet rather than on this
+     * host's loopback): listens on 127.0.0.1 and passes every chunk, and the end, on after the delay.
+     */
+    async function startDelayProxy(target: { host: string; port: number }, delayMs: number): Promise<Server> {
+        const server = createServer({ allowHalfOpen: true }, (client) => {
+            const upstream = connect({ ...target, allowHalfOpen: true });
+            const later = (f: () => void) => setTimeout(f, delayMs);
+            for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+                from.on("data", (chunk: Buffer) => later(() => to.write(chunk)));
+                from.once("end", () => later(() => to.end()));
+                from.once("error", () => later(() => to.destroy()));
+                from.once("close", () => later(() => to.destroy()));
+            }
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        proxies.push(server);
+        return server;
+    }
+
+    /** One attempt at `port` on `host`: "ok" when the echo came back through the tunnel, else why not. */
+    function probe(host: string, port: number): Promise<string> {
+        return new Promise((resolve) => {
+            const socket = connect({ host, port });
+            const received: Buffer[] = [];
+            const timer = setTimeout(() => done("timeout"), 3_000);
+            function done(result: string) {
+                clearTimeout(timer);
+                socket.destroy();
+                resolve(result);
+            }
+            socket.on("data", (chunk: Buffer) => received.push(chunk));
+            socket.once("end", () => done(Buffer.concat(received).toString() === "ping" ? "ok" : `got "${Buffer.concat(received).toString()}"`));
+            socket.once("close", () => done("closed without the echo"));
+            socket.once("error", (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+            socket.end("ping");
+        });
+    }
+
+    it("hands the relays over one at a time: /readyz stays 200 and a platform connection always finds a relay listening", async () => {
+        echo = await startEchoService();
+        const routePort = await freePort();
+        const healthPort = await freePort();
+        lab = await TunnelLab.create({ label: "stagger", relayCount: 2, routes: [{ name: "app", listen: `127.0.0.1:${routePort}`, target: `127.0.0.1:${echo.port}` }] });
+        // relay1 listens on 127.0.0.1:routePort inside its namespace: a forwarder there lets this
+        // process reach it (a refused connection inside is a reset connection outside).
+        const namespace = lab.namespaceOf(1)!;
+        const forwarderPort = await freePort();
+        const [command, args] = namespace.wrap(process.execPath, [
+            "-e",
+            `const net = require("node:net");
+             net.createServer({ allowHalfOpen: true }, (client) => {
+                 const inner = net.connect({ host: "127.0.0.1", port: ${routePort}, allowHalfOpen: true });
+                 inner.once("error", () => client.resetAndDestroy());
+                 client.once("error", () => inner.destroy());
+                 client.pipe(inner).pipe(client);
+             }).listen(${forwarderPort}, "${namespace.address}", () => console.log("listening"));`,
+        ]);
+        forwarder = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
+        await new Promise<void>((resolve, reject) => {
+            forwarder!.stdout!.once("data", () => resolve());
+            forwarder!.once("exit", (code) => reject(new Error(`forwarder exited ${code}`)));
+        });
+
+        // Both relays 40 ms away (80 ms round trips): a port handover takes two round trips, long
+        // enough to be seen from outside, and the two new sessions authenticate at about the same
+        // time, as relays at similar distances do.
+        const direct = lab.config();
+        const relays = await Promise.all(
+            direct.relays.map(async (relay) => ({ ...relay, host: "127.0.0.1", port: ((await startDelayProxy({ host: relay.host, port: relay.port }, 40)).address() as AddressInfo).port })),
+        );
+        const initial = lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, relays });
+        const file = writeConfigFile(lab.dir, initial, "stagger.yaml");
+        agent = AgentProcess.spawn(["run", "--config", file]);
+        const a = agent;
+        await a.waitReady(healthPort);
+        const status = async () => (await (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).json()) as ConnectorStatus;
+        await waitFor(async () => (await status()).routes.app?.length === 2, { timeoutMs: 10_000, what: "the route forwarded on both relays" });
+        assert.equal(await probe("127.0.0.1", routePort), "ok", "via relay0");
+        assert.equal(await probe(namespace.address, forwarderPort), "ok", "via relay1");
+
+        // Probes while the reload runs: /readyz every 5 ms, and a platform connection every 10 ms
+        // that tries both relays at once (as a platform with a relay to fail over to would).
+        let probing = true;
+        const readiness: number[] = [];
+        const platform: { at: number; relay0: string; relay1: string }[] = [];
+        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+        const readinessLoop = (async () => {
+            while (probing) {
+                readiness.push(await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.status, () => 0));
+                await sleep(5);
+            }
+        })();
+        const platformLoop = (async () => {
+            // Each attempt takes a few round trips to the relay: they overlap, one begun every 10 ms.
+            const attempts: Promise<void>[] = [];
+            while (probing) {
+                const at = Date.now();
+                attempts.push(Promise.all([probe("127.0.0.1", routePort), probe(namespace.address, forwarderPort)]).then(([relay0, relay1]) => void platform.push({ at, relay0, relay1 })));
+                await sleep(10);
+            }
+            await Promise.all(attempts);
+        })();
+        try {
+            await sleep(200);
+            const mark = a.logs.records.length;
+            // A global change: every relay gets a new session.
+            writeConfigFile(lab.dir, { ...initial, keepalive: { intervalSeconds: 2, countMax: 3 } }, "stagger.yaml");
+            a.signal("SIGHUP");
+            await a.logs.waitFor((r) => r.msg === "config reloaded", 10_000, "the reload");
+            const reloaded = a.logs.records.slice(mark).find((r) => r.msg === "config reloaded")!;
+            assert.deepEqual(reloaded.relays, { added: [], removed: [], reconnected: [{ relay: "relay0", because: ["keepalive"] }, { relay: "relay1", because: ["keepalive"] }] });
+            // Both relays on their new sessions, the old ones gone.
+            await waitFor(
+                async () => {
+                    const s = await status();
+                    return s.retiring.length === 0 && s.routes.app?.length === 2 && s.relays.every((r) => r.state === "connected");
+                },
+                { timeoutMs: 20_000, what: "both relays on new sessions, the old ones closed" },
+            );
+            await sleep(200);
+            probing = false;
+            await Promise.all([readinessLoop, platformLoop]);
+
+            const since = a.logs.records.slice(mark);
+            for (const relay of ["relay0", "relay1"]) {
+                assert.equal(since.filter((r) => r.msg === "connected to relay" && r.relay === relay).length, 1, `one new session to ${relay}`);
+                assert.equal(since.filter((r) => r.msg === "replaced session of the relay disconnected: its streams had finished" && r.relay === relay).length, 1, `${relay}'s old session closed`);
+            }
+            assert.ok(readiness.length > 20 && platform.length > 10, `probed enough (${readiness.length} /readyz, ${platform.length} connections)`);
+            const notReady = readiness.filter((code) => code !== 200);
+            const refused = platform.filter((p) => p.relay0 !== "ok" && p.relay1 !== "ok");
+            assert.ok(
+                notReady.length === 0 && refused.length === 0,
+                `/readyz answered ${notReady.length} of ${readiness.length} times with ${[...new Set(notReady)].join(", ")}; ` +
+                    `${refused.length} of ${platform.length} platform connections found no relay listening: ${JSON.stringify(refused.slice(0, 3))}`,
+            );
+            // The log says when each relay handed over: one after the other.
+            const handovers = since
+                .filter((r) => r.msg === "handing the relay's ports over to its new session" || r.msg === "relay handed over: its new session holds every route")
+                .map((r) => `${String(r.relay)} ${r.msg === "relay handed over: its new session holds every route" ? "done" : "begins"}`);
+            const [first, second] = handovers[0] === "relay0 begins" ? ["relay0", "relay1"] : ["relay1", "relay0"];
+            assert.deepEqual(handovers, [`${first} begins`, `${first} done`, `${second} begins`, `${second} done`]);
+        } finally {
+            probing = false;
+            await Promise.all([readinessLoop, platformLoop]);
+        }
+        a.signal("SIGTERM");
+        assert.equal((await within(a.exited, 15_000, "agent exit")).code, 0, a.stderr);
     });
 });
