@@ -22,6 +22,25 @@ import { connectionRefused, echoThrough, httpStatus, sha256, startBulkSender, st
 
 const REFUSED = "config reload refused: keeping the current config";
 
+/**
+ * A TCP relay path with `delayMs` each way (a relay across the internet rather than on this
+ * host's loopback): listens on 127.0.0.1 and passes every chunk, and the end, on after the delay.
+ */
+async function startDelayProxy(target: { host: string; port: number }, delayMs: number): Promise<Server> {
+    const server = createServer({ allowHalfOpen: true }, (client) => {
+        const upstream = connect({ ...target, allowHalfOpen: true });
+        const later = (f: () => void) => setTimeout(f, delayMs);
+        for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+            from.on("data", (chunk: Buffer) => later(() => to.write(chunk)));
+            from.once("end", () => later(() => to.end()));
+            from.once("error", () => later(() => to.destroy()));
+            from.once("close", () => later(() => to.destroy()));
+        }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return server;
+}
+
 describe("firefly-connector run: SIGHUP reloads the config", function () {
     this.timeout(60_000);
     let lab: TunnelLab;
@@ -367,26 +386,35 @@ describe("firefly-connector run: SIGHUP reloads the config", function () {
 
     it("hands the relays over one at a time, yet a relay whose replaced session cannot answer (frozen) holds the next one up for 10 s at most", async () => {
         await withFrozenRelay("frozen-stagger.yaml", async (relayB, keepalive) => {
-            const relays = [{ ...config().relays[0]!, name: "edge" }, { name: "other", host: relayB.host, port: relayB.port, hostKeys: [relayB.hostKey.publicKey] }];
-            await reload("frozen-stagger.yaml", config({ keepalive, relays }));
-            await waitFor(async () => (await status()).relays[1]?.forwardedRoutes.length === 2, { timeoutMs: 10_000, what: "both routes on the other relay" });
-            // A global change: both relays get a new session. Edge's can authenticate (only its
-            // old session is frozen) but its old session never gives the ports up.
-            const mark = agent!.logs.records.length;
-            const sent = Date.now();
-            const reloaded = await reload("frozen-stagger.yaml", config({ keepalive: { ...keepalive, countMax: 4 }, relays }));
-            assert.deepEqual((reloaded.relays as { reconnected: { relay: string }[] }).reconnected.map((r) => r.relay), ["edge", "other"]);
-            const done = await agent!.logs.waitFor((r) => r.msg === "relay handed over: its new session holds every route" && r.relay === "other", 20_000, "the other relay handed over");
-            const since = agent!.logs.records.slice(mark);
-            const begun = since.find((r) => r.msg === "handing the relay's ports over to its new session" && r.relay === "other")!;
-            // Behind edge in the queue, it waited for edge's two bounded steps (5 s each), no more.
-            assert.ok(Number(begun.waitedMs) <= 10_000 + 2_000, `the other relay waited ${String(begun.waitedMs)} ms for its turn`);
-            assert.ok(Date.parse(String(done.time)) - sent < 15_000, "the other relay handed over within 15 s of the reload");
-            const edgeFirst = since.findIndex((r) => r.relay === "edge" && r.msg === "handing the relay's ports over to its new session") < since.indexOf(begun);
-            if (edgeFirst) assert.ok(since.some((r) => r.relay === "edge" && String(r.msg).startsWith("the relay's new session does not hold every route")), "edge's step gave up");
-            const now = await status();
-            assert.equal(now.ready, true);
-            assert.equal(now.relays[1]?.forwardedRoutes.length, 2, "the other relay's new session holds both routes");
+            // The other relay 150 ms away: its new session authenticates well after edge's, so
+            // edge's handover comes first and the other one waits behind it.
+            const far = await startDelayProxy({ host: relayB.host, port: relayB.port }, 150);
+            try {
+                const relays = [{ ...config().relays[0]!, name: "edge" }, { name: "other", host: "127.0.0.1", port: (far.address() as AddressInfo).port, hostKeys: [relayB.hostKey.publicKey] }];
+                await reload("frozen-stagger.yaml", config({ keepalive, relays }));
+                await waitFor(async () => (await status()).relays[1]?.forwardedRoutes.length === 2, { timeoutMs: 10_000, what: "both routes on the other relay" });
+                // A global change: both relays get a new session. Edge's can authenticate (only its
+                // old session is frozen) but its old session never gives the ports up.
+                const mark = agent!.logs.records.length;
+                const sent = Date.now();
+                const reloaded = await reload("frozen-stagger.yaml", config({ keepalive: { ...keepalive, countMax: 4 }, relays }));
+                assert.deepEqual((reloaded.relays as { reconnected: { relay: string }[] }).reconnected.map((r) => r.relay), ["edge", "other"]);
+                const done = await agent!.logs.waitFor((r) => r.msg === "relay handed over: its new session holds every route" && r.relay === "other", 20_000, "the other relay handed over");
+                const since = agent!.logs.records.slice(mark);
+                const begun = since.find((r) => r.msg === "handing the relay's ports over to its new session" && r.relay === "other")!;
+                // Behind edge in the queue, it waited for edge's two bounded steps (5 s each), no more.
+                assert.ok(Number(begun.waitedMs) <= 10_000 + 2_000, `the other relay waited ${String(begun.waitedMs)} ms for its turn`);
+                assert.ok(Date.parse(String(done.time)) - sent < 15_000, "the other relay handed over within 15 s of the reload");
+                const edgeBegun = since.findIndex((r) => r.relay === "edge" && r.msg === "handing the relay's ports over to its new session");
+                assert.ok(edgeBegun >= 0 && edgeBegun < since.indexOf(begun), "edge handed over first");
+                assert.ok(Number(begun.waitedMs) >= 5_000, `the other relay waited ${String(begun.waitedMs)} ms for edge's handover`);
+                assert.ok(since.some((r) => r.relay === "edge" && String(r.msg).startsWith("the relay's new session does not hold every route")), "edge's step gave up");
+                const now = await status();
+                assert.equal(now.ready, true);
+                assert.equal(now.relays[1]?.forwardedRoutes.length, 2, "the other relay's new session holds both routes");
+            } finally {
+                far.close();
+            }
         });
     });
 
@@ -514,26 +542,6 @@ describe("firefly-connector run: a reload that replaces every relay's session", 
         [forwarder, agent, lab, echo] = [undefined, undefined, undefined, undefined];
     });
 
-    /**
-     * A TCP relay path with `delayMs` each way (a relay across the internet rather than on this
-     * host's loopback): listens on 127.0.0.1 and passes every chunk, and the end, on after the delay.
-     */
-    async function startDelayProxy(target: { host: string; port: number }, delayMs: number): Promise<Server> {
-        const server = createServer({ allowHalfOpen: true }, (client) => {
-            const upstream = connect({ ...target, allowHalfOpen: true });
-            const later = (f: () => void) => setTimeout(f, delayMs);
-            for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-                from.on("data", (chunk: Buffer) => later(() => to.write(chunk)));
-                from.once("end", () => later(() => to.end()));
-                from.once("error", () => later(() => to.destroy()));
-                from.once("close", () => later(() => to.destroy()));
-            }
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        proxies.push(server);
-        return server;
-    }
-
     /** One attempt at `port` on `host`: "ok" when the echo came back through the tunnel, else why not. */
     function probe(host: string, port: number): Promise<string> {
         return new Promise((resolve) => {
@@ -583,7 +591,11 @@ describe("firefly-connector run: a reload that replaces every relay's session", 
         // time, as relays at similar distances do.
         const direct = lab.config();
         const relays = await Promise.all(
-            direct.relays.map(async (relay) => ({ ...relay, host: "127.0.0.1", port: ((await startDelayProxy({ host: relay.host, port: relay.port }, 40)).address() as AddressInfo).port })),
+            direct.relays.map(async (relay) => {
+                const proxy = await startDelayProxy({ host: relay.host, port: relay.port }, 40);
+                proxies.push(proxy);
+                return { ...relay, host: "127.0.0.1", port: (proxy.address() as AddressInfo).port };
+            }),
         );
         const initial = lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, relays });
         const file = writeConfigFile(lab.dir, initial, "stagger.yaml");
