@@ -5,29 +5,11 @@ import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectivityCheck } from "../../../components/privatelink/connectivityCheck";
-import { PrivateLinkEndpoint, PrivateLinkEndpointArgs } from "../../../components/privatelink/privateLinkEndpoint";
-import { PrivateLinkService, PrivateLinkServiceArgs } from "../../../components/privatelink/privateLinkService";
-import { deploy, platformAccount } from "../../helpers/pulumi";
+import { PrivateLinkEndpoint } from "../../../components/privatelink/privateLinkEndpoint";
+import { PrivateLinkService } from "../../../components/privatelink/privateLinkService";
+import { deploy } from "../../helpers/pulumi";
+import { endpointArgs, serviceArgs, subnetIds, vpcId } from "../../helpers/privateLink";
 import { named, ofType, single, types } from "../../helpers/resources";
-
-const vpcId = "vpc-0a1b2c3d4e5f60718";
-const subnetIds = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
-
-function serviceArgs(overrides: Partial<PrivateLinkServiceArgs> = {}): PrivateLinkServiceArgs {
-    return { vpcId, subnetIds, listeners: [{ port: 443 }], targets: ["i-0a1b2c3d4e5f60718"], allowedPrincipals: [platformAccount], ...overrides };
-}
-
-function endpointArgs(overrides: Partial<PrivateLinkEndpointArgs> = {}): PrivateLinkEndpointArgs {
-    return {
-        vpcId,
-        subnetIds,
-        serviceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718",
-        ports: [443],
-        sourceSecurityGroupIds: ["sg-0a1b2c3d4e5f60718"],
-        dns: { zoneName: "privatelink.firefly.internal", recordName: "acme" },
-        ...overrides,
-    };
-}
 
 /** The run fails with an offline AWS rule's refusal that carries `awsMessage` and names `rule`. */
 async function refused(program: () => void, rule: string, awsMessage: RegExp, options: Parameters<typeof deploy>[1] = {}): Promise<void> {

@@ -5,34 +5,16 @@
 // name that fits, instead of by AWS (or Pulumi's autonaming) in the middle of pulumi up.
 import * as assert from "node:assert/strict";
 import { EndpointFlowLogs } from "../../../components/privatelink/endpointFlowLogs";
-import { PrivateLinkEndpoint, type PrivateLinkEndpointArgs } from "../../../components/privatelink/privateLinkEndpoint";
-import { PrivateLinkService, type PrivateLinkServiceArgs } from "../../../components/privatelink/privateLinkService";
+import { PrivateLinkEndpoint } from "../../../components/privatelink/privateLinkEndpoint";
+import { PrivateLinkService } from "../../../components/privatelink/privateLinkService";
 import { ConnectivityCheck } from "../../../components/privatelink/connectivityCheck";
 import { PrivateApi } from "../../../components/api/privateApi";
 import { TunnelConnector } from "../../../components/tunnel/tunnelConnector";
 import { TunnelRelay } from "../../../components/tunnel/tunnelRelay";
 import { ArgChecker, awsNameLimits } from "../../../components/shared/validation";
-import { deploy, platformAccount } from "../../helpers/pulumi";
+import { deploy } from "../../helpers/pulumi";
+import { endpointArgs, serviceArgs, subnetIds, vpcId } from "../../helpers/privateLink";
 import { connectorArgs, relayArgs } from "../../helpers/tunnel";
-
-const vpcId = "vpc-0a1b2c3d4e5f60718";
-const subnetIds = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
-
-function serviceArgs(overrides: Partial<PrivateLinkServiceArgs> = {}): PrivateLinkServiceArgs {
-    return { vpcId, subnetIds, listeners: [{ port: 443 }], targets: ["i-0a1b2c3d4e5f60718"], allowedPrincipals: [platformAccount], ...overrides };
-}
-
-function endpointArgs(overrides: Partial<PrivateLinkEndpointArgs> = {}): PrivateLinkEndpointArgs {
-    return {
-        vpcId,
-        subnetIds,
-        serviceName: "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718",
-        ports: [443],
-        sourceSecurityGroupIds: ["sg-0a1b2c3d4e5f60718"],
-        dns: { zoneName: "privatelink.firefly.internal", recordName: "acme" },
-        ...overrides,
-    };
-}
 
 /** Deploys a program that builds one component, against the offline cloud. */
 function run(build: () => unknown): ReturnType<typeof deploy> {
