@@ -99,8 +99,10 @@ export class Connector {
      * Applies a new config (SIGHUP) without cutting a stream; what each field does is
      * RELOAD_EFFECTS (reloadPlan.ts). Routes are cancelled or requested on the sessions there are.
      * A relay whose session settings changed gets a new session, which takes the ports over once
-     * authenticated; the old one keeps its streams until they finish or the grace period ends. A
-     * removed relay is drained the same way. Throws ReloadRefused, changing nothing, when the
+     * authenticated; the old one keeps its streams until they finish or the grace period ends.
+     * Several relays hand their ports over one at a time (handOver), so the others keep every
+     * route forwarded meanwhile. A removed relay is drained the same way. Throws ReloadRefused,
+     * changing nothing, when the
      * agent is draining, the new identity cannot be loaded or the new health address cannot be
      * bound. Reloads run one at a time, in call order.
      */
