@@ -173,7 +173,9 @@ export class RelaySupervisor {
 
     /**
      * Resolves true once the current session holds every route's forward; false as soon as it
-     * ends, this supervisor stops forwarding or reconnecting, or `timeoutMs` passes first.
+     * ends, this supervisor stops forwarding, or `timeoutMs` passes first. Not when it only stops
+     * reconnecting (a reload replaced it mid-handover): it still requests its forwards, and the
+     * next relay's handover must wait for them, else both relays could be between sessions at once.
      */
     holdingForwards(timeoutMs: number): Promise<boolean> {
         const connection = this.connection;
@@ -184,7 +186,7 @@ export class RelaySupervisor {
                 resolve(held);
             };
             const check = () => {
-                if (!connection || this.connection !== connection || this.stopping || !this.forwarding) finish(false);
+                if (!connection || this.connection !== connection || !this.forwarding) finish(false);
                 else if (this.deps.routes.listens.every((l) => this.forwarded.has(l.route))) finish(true);
             };
             const timer = setTimeout(() => finish(false), timeoutMs);
@@ -357,7 +359,14 @@ export class RelaySupervisor {
             // this supervisor (its next session, or its own replacement) takes over from it too.
             if (!tookOver) this.predecessor ??= predecessor;
         }
-        if (tookOver && this.forwarding && !this.stopping && !over) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
+        // Not `!this.stopping`: a reload that replaces this session after its handover began (the
+        // predecessor's forwards cancelled or being cancelled) stops it reconnecting, but it is now
+        // the only session that can listen on this relay. It forwards until its own replacement
+        // takes over from it (retire: forwarding off), as a replaced session that had its ports
+        // does; skipping the requests left the relay dark until then, and if another relay handed
+        // over meanwhile no relay listened (/readyz 503). Removal and drain turn forwarding off, stop()
+        // ends the session.
+        if (tookOver && this.forwarding && !over) for (const listen of routes.listens) this.requestForward(connection, listen, 0);
 
         const reason = await connection.closed;
         this.connection = undefined;

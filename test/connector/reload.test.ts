@@ -561,13 +561,19 @@ describe("firefly-connector run: a reload that replaces every relay's session", 
         });
     }
 
-    it("hands the relays over one at a time: /readyz stays 200 and a platform connection always finds a relay listening", async () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    /**
+     * Two relays, each behind a TCP proxy `delayMs` away, one route (to an echo service) on both,
+     * and the agent running on them with both relays forwarding it. relay1 listens inside its
+     * namespace: a forwarder there lets this process reach it (a refused connection inside is a
+     * reset connection outside).
+     */
+    async function startStaggered(label: string, file: string, delayMs: number) {
         echo = await startEchoService();
         const routePort = await freePort();
         const healthPort = await freePort();
-        lab = await TunnelLab.create({ label: "stagger", relayCount: 2, routes: [{ name: "app", listen: `127.0.0.1:${routePort}`, target: `127.0.0.1:${echo.port}` }] });
-        // relay1 listens on 127.0.0.1:routePort inside its namespace: a forwarder there lets this
-        // process reach it (a refused connection inside is a reset connection outside).
+        lab = await TunnelLab.create({ label, relayCount: 2, routes: [{ name: "app", listen: `127.0.0.1:${routePort}`, target: `127.0.0.1:${echo.port}` }] });
         const namespace = lab.namespaceOf(1)!;
         const forwarderPort = await freePort();
         const [command, args] = namespace.wrap(process.execPath, [
@@ -586,33 +592,35 @@ describe("firefly-connector run: a reload that replaces every relay's session", 
             forwarder!.once("exit", (code) => reject(new Error(`forwarder exited ${code}`)));
         });
 
-        // Both relays 40 ms away (80 ms round trips): a port handover takes two round trips, long
-        // enough to be seen from outside, and the two new sessions authenticate at about the same
-        // time, as relays at similar distances do.
         const direct = lab.config();
         const relays = await Promise.all(
             direct.relays.map(async (relay) => {
-                const proxy = await startDelayProxy({ host: relay.host, port: relay.port }, 40);
+                const proxy = await startDelayProxy({ host: relay.host, port: relay.port }, delayMs);
                 proxies.push(proxy);
                 return { ...relay, host: "127.0.0.1", port: (proxy.address() as AddressInfo).port };
             }),
         );
         const initial = lab.config({ health: { listen: `127.0.0.1:${healthPort}` }, relays });
-        const file = writeConfigFile(lab.dir, initial, "stagger.yaml");
-        agent = AgentProcess.spawn(["run", "--config", file]);
+        const path = writeConfigFile(lab.dir, initial, file);
+        agent = AgentProcess.spawn(["run", "--config", path]);
         const a = agent;
         await a.waitReady(healthPort);
         const status = async () => (await (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).json()) as ConnectorStatus;
         await waitFor(async () => (await status()).routes.app?.length === 2, { timeoutMs: 10_000, what: "the route forwarded on both relays" });
         assert.equal(await probe("127.0.0.1", routePort), "ok", "via relay0");
         assert.equal(await probe(namespace.address, forwarderPort), "ok", "via relay1");
+        return { a, dir: lab.dir, initial, status, healthPort, relay0: () => probe("127.0.0.1", routePort), relay1: () => probe(namespace.address, forwarderPort) };
+    }
 
-        // Probes while the reload runs: /readyz every 5 ms, and a platform connection every 10 ms
-        // that tries both relays at once (as a platform with a relay to fail over to would).
+    /**
+     * Probes while reloads run: /readyz every 5 ms, and a platform connection every 10 ms that
+     * tries both relays at once (as a platform with a relay to fail over to would). stop() ends
+     * them and resolves once the last attempt is in.
+     */
+    function startProbing(healthPort: number, relay0: () => Promise<string>, relay1: () => Promise<string>) {
         let probing = true;
         const readiness: number[] = [];
         const platform: { at: number; relay0: string; relay1: string }[] = [];
-        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
         const readinessLoop = (async () => {
             while (probing) {
                 readiness.push(await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.status, () => 0));
@@ -624,16 +632,40 @@ describe("firefly-connector run: a reload that replaces every relay's session", 
             const attempts: Promise<void>[] = [];
             while (probing) {
                 const at = Date.now();
-                attempts.push(Promise.all([probe("127.0.0.1", routePort), probe(namespace.address, forwarderPort)]).then(([relay0, relay1]) => void platform.push({ at, relay0, relay1 })));
+                attempts.push(Promise.all([relay0(), relay1()]).then(([r0, r1]) => void platform.push({ at, relay0: r0, relay1: r1 })));
                 await sleep(10);
             }
             await Promise.all(attempts);
         })();
+        const stop = async () => {
+            probing = false;
+            await Promise.all([readinessLoop, platformLoop]);
+        };
+        /** Asserts /readyz was never other than 200 and no platform connection found both relays refusing. */
+        const assertServedThroughout = () => {
+            assert.ok(readiness.length > 20 && platform.length > 10, `probed enough (${readiness.length} /readyz, ${platform.length} connections)`);
+            const notReady = readiness.filter((code) => code !== 200);
+            const refused = platform.filter((p) => p.relay0 !== "ok" && p.relay1 !== "ok");
+            assert.ok(
+                notReady.length === 0 && refused.length === 0,
+                `/readyz answered ${notReady.length} of ${readiness.length} times with ${[...new Set(notReady)].join(", ")}; ` +
+                    `${refused.length} of ${platform.length} platform connections found no relay listening: ${JSON.stringify(refused.slice(0, 3))}`,
+            );
+        };
+        return { stop, assertServedThroughout, readiness, platform };
+    }
+
+    it("hands the relays over one at a time: /readyz stays 200 and a platform connection always finds a relay listening", async () => {
+        // Both relays 40 ms away (80 ms round trips): a port handover takes two round trips, long
+        // enough to be seen from outside, and the two new sessions authenticate at about the same
+        // time, as relays at similar distances do.
+        const { a, dir, initial, status, healthPort, relay0, relay1 } = await startStaggered("stagger", "stagger.yaml", 40);
+        const probes = startProbing(healthPort, relay0, relay1);
         try {
             await sleep(200);
             const mark = a.logs.records.length;
             // A global change: every relay gets a new session.
-            writeConfigFile(lab.dir, { ...initial, keepalive: { intervalSeconds: 2, countMax: 3 } }, "stagger.yaml");
+            writeConfigFile(dir, { ...initial, keepalive: { intervalSeconds: 2, countMax: 3 } }, "stagger.yaml");
             a.signal("SIGHUP");
             await a.logs.waitFor((r) => r.msg === "config reloaded", 10_000, "the reload");
             const reloaded = a.logs.records.slice(mark).find((r) => r.msg === "config reloaded")!;
@@ -647,22 +679,14 @@ describe("firefly-connector run: a reload that replaces every relay's session", 
                 { timeoutMs: 20_000, what: "both relays on new sessions, the old ones closed" },
             );
             await sleep(200);
-            probing = false;
-            await Promise.all([readinessLoop, platformLoop]);
+            await probes.stop();
 
             const since = a.logs.records.slice(mark);
             for (const relay of ["relay0", "relay1"]) {
                 assert.equal(since.filter((r) => r.msg === "connected to relay" && r.relay === relay).length, 1, `one new session to ${relay}`);
                 assert.equal(since.filter((r) => r.msg === "replaced session of the relay disconnected: its streams had finished" && r.relay === relay).length, 1, `${relay}'s old session closed`);
             }
-            assert.ok(readiness.length > 20 && platform.length > 10, `probed enough (${readiness.length} /readyz, ${platform.length} connections)`);
-            const notReady = readiness.filter((code) => code !== 200);
-            const refused = platform.filter((p) => p.relay0 !== "ok" && p.relay1 !== "ok");
-            assert.ok(
-                notReady.length === 0 && refused.length === 0,
-                `/readyz answered ${notReady.length} of ${readiness.length} times with ${[...new Set(notReady)].join(", ")}; ` +
-                    `${refused.length} of ${platform.length} platform connections found no relay listening: ${JSON.stringify(refused.slice(0, 3))}`,
-            );
+            probes.assertServedThroughout();
             // The log says when each relay handed over: one after the other.
             const handovers = since
                 .filter((r) => r.msg === "handing the relay's ports over to its new session" || r.msg === "relay handed over: its new session holds every route")
@@ -670,8 +694,93 @@ describe("firefly-connector run: a reload that replaces every relay's session", 
             const [first, second] = handovers[0] === "relay0 begins" ? ["relay0", "relay1"] : ["relay1", "relay0"];
             assert.deepEqual(handovers, [`${first} begins`, `${first} done`, `${second} begins`, `${second} done`]);
         } finally {
-            probing = false;
-            await Promise.all([readinessLoop, platformLoop]);
+            await probes.stop();
+        }
+        a.signal("SIGTERM");
+        assert.equal((await within(a.exited, 15_000, "agent exit")).code, 0, a.stderr);
+    });
+
+    it("takes a second reload that arrives while the first one's handovers are still queued: one session per relay on the second config, none leaked, a relay always listening", async () => {
+        // Relays 100 ms away: one relay's handover (a cancel, then a request: two 200 ms round
+        // trips) takes 400 ms or more, while the other relay's new session, authenticated at about
+        // the same time, waits its turn in the queue. The second reload lands in that window.
+        const { a, dir, initial, status, healthPort, relay0, relay1 } = await startStaggered("requeue", "requeue.yaml", 100);
+        const HANDING = "handing the relay's ports over to its new session";
+        const probes = startProbing(healthPort, relay0, relay1);
+        try {
+            await sleep(200);
+            const mark = a.logs.records.length;
+            const since = () => a.logs.records.slice(mark);
+            const reloads = () => since().filter((r) => r.msg === "config reloaded");
+            writeConfigFile(dir, { ...initial, keepalive: { intervalSeconds: 2, countMax: 3 } }, "requeue.yaml");
+            a.signal("SIGHUP");
+            // Both new sessions authenticated and one relay's handover begun: the other's is queued.
+            await waitFor(
+                () => {
+                    const records = since();
+                    return ["relay0", "relay1"].every((relay) => records.some((r) => r.msg === "connected to relay" && r.relay === relay)) && records.some((r) => r.msg === HANDING);
+                },
+                { timeoutMs: 15_000, intervalMs: 1, what: "both relays' new sessions authenticated, one handing over" },
+            );
+            // The second reload: another keepalive, so every relay gets a session again.
+            writeConfigFile(dir, { ...initial, keepalive: { intervalSeconds: 3, countMax: 4 } }, "requeue.yaml");
+            a.signal("SIGHUP");
+            await waitFor(() => reloads().length === 2, { timeoutMs: 10_000, what: "the second reload" });
+            const [first, second] = reloads();
+            const reconnected = { added: [], removed: [], reconnected: [{ relay: "relay0", because: ["keepalive"] }, { relay: "relay1", because: ["keepalive"] }] };
+            assert.deepEqual(first!.relays, reconnected);
+            assert.deepEqual(second!.relays, reconnected);
+
+            // What the log says before the second reload applied: one relay's new session handing
+            // over (or done), the other's authenticated and still waiting for its turn.
+            const before = since().slice(0, since().indexOf(second!));
+            const began = before.filter((r) => r.msg === HANDING).map((r) => String(r.relay));
+            assert.equal(began.length, 1, `one handover begun before the second reload: ${JSON.stringify(began)}`);
+            const queued = began[0] === "relay0" ? "relay1" : "relay0";
+            assert.ok(before.some((r) => r.msg === "connected to relay" && r.relay === queued), `${queued}'s new session was authenticated and queued`);
+
+            // Settles, within a bound: each relay on one session of the second config, every
+            // session before it (the original and the first reload's) closed: no leaked session.
+            let last: ConnectorStatus | undefined;
+            await waitFor(
+                async () => {
+                    const s = (last = await status());
+                    return s.retiring.length === 0 && s.routes.app?.length === 2 && s.relays.length === 2 && s.relays.every((r) => r.state === "connected" && r.forwardedRoutes.length === 1);
+                },
+                { timeoutMs: 20_000, what: "both relays on the second reload's sessions, the others closed" },
+            ).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+            await sleep(200);
+            await probes.stop();
+
+            const records = since();
+            const afterSecond = records.slice(records.indexOf(second!));
+            // The relay whose handover had begun kept a session listening: the first reload's,
+            // replaced in mid-handover, forwards until the second reload's takes over from it.
+            const handing = began[0]!;
+            const ofHanding = records.filter((r) => r.relay === handing);
+            const turns = ofHanding.flatMap((r, i) => (r.msg === HANDING ? [i] : []));
+            assert.ok(
+                ofHanding.slice(turns[0], turns[1]).some((r) => r.msg === "route forwarded"),
+                `${handing}'s first-reload session forwarded the route before its replacement's handover: ${JSON.stringify(ofHanding.map((r) => r.msg))}`,
+            );
+
+            for (const relay of ["relay0", "relay1"]) {
+                const sessions = records.filter((r) => r.msg === "connected to relay" && r.relay === relay).length;
+                assert.equal(afterSecond.filter((r) => r.msg === "connected to relay" && r.relay === relay).length, 1, `one session to ${relay} after the second reload`);
+                assert.equal(sessions, 2, `${relay}: one session per reload`);
+                // Every session replaced (the original, the first reload's) closed, and said so.
+                assert.equal(
+                    records.filter((r) => r.msg === "replaced session of the relay disconnected: its streams had finished" && r.relay === relay).length,
+                    sessions,
+                    `${relay}'s replaced sessions closed`,
+                );
+            }
+            probes.assertServedThroughout();
+            const errors = a.logs.records.filter((r) => r.level === "error" || r.level === "fatal" || r.level === "raw");
+            assert.deepEqual(errors, [], "no error in the agent's log");
+            assert.equal(a.stderr, "");
+        } finally {
+            await probes.stop();
         }
         a.signal("SIGTERM");
         assert.equal((await within(a.exited, 15_000, "agent exit")).code, 0, a.stderr);
