@@ -2,7 +2,6 @@
 // a resource policy, and observable (access logs, X-Ray).
 import * as aws from "@pulumi/aws";
 import {
-    PolicyConfigSchema,
     PolicyResource,
     ResourceValidationPolicy,
     StackValidationPolicy,
@@ -10,7 +9,7 @@ import {
 } from "@pulumi/policy";
 import { invokeRestrictionOf } from "./iamDocuments";
 import { Peeked, peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
-import { configOf, resourceNameList } from "./ruleConfig";
+import { nameExceptions } from "./ruleConfig";
 
 /**
  * `endpointConfiguration.types` is a string in @pulumi/aws v7 and was a one-element list before;
@@ -29,15 +28,10 @@ export function isPrivateOnly(types: readonly string[]): boolean {
     return types.length > 0 && types.every((type) => type === "PRIVATE");
 }
 
-interface RestApiPrivateConfig {
-    allowedPublicApis: string[];
-}
-
-const restApiPrivateSchema: PolicyConfigSchema = {
-    properties: {
-        allowedPublicApis: resourceNameList("Pulumi resource names of REST APIs that may use an EDGE or REGIONAL endpoint."),
-    },
-};
+const publicApiExceptions = nameExceptions(
+    "allowedPublicApis",
+    "Pulumi resource names of REST APIs that may use an EDGE or REGIONAL endpoint.",
+);
 
 export const restApiPrivate: ResourceValidationPolicy = {
     name: "apigateway-rest-api-private",
@@ -48,13 +42,13 @@ export const restApiPrivate: ResourceValidationPolicy = {
     remediationSteps:
         "Set endpointConfiguration: { types: \"PRIVATE\", vpcEndpointIds: [<execute-api endpoint>] } and attach a resource " +
         "policy that limits execute-api:Invoke to that endpoint. A deliberately public API goes in allowedPublicApis.",
-    configSchema: restApiPrivateSchema,
+    configSchema: publicApiExceptions.schema,
     validateResource: validateResourceOfType(aws.apigateway.RestApi, (api, args, reportViolation) => {
         const types = endpointTypesOf(api.endpointConfiguration);
         if (isPrivateOnly(types)) {
             return;
         }
-        const { allowedPublicApis } = configOf<RestApiPrivateConfig>(restApiPrivateSchema, args);
+        const allowedPublicApis = publicApiExceptions.listed(args);
         if (!allowedPublicApis.includes(args.name)) {
             reportViolation(
                 `REST API '${args.name}' has a ${types.join("/")} endpoint reachable from the internet; set endpointConfiguration.types to "PRIVATE", or list '${args.name}' under allowedPublicApis in this policy's config.`,
@@ -63,17 +57,10 @@ export const restApiPrivate: ResourceValidationPolicy = {
     }),
 };
 
-interface PrivateApiResourcePolicyConfig {
-    allowedExternalApiPolicies: string[];
-}
-
-const privateApiResourcePolicySchema: PolicyConfigSchema = {
-    properties: {
-        allowedExternalApiPolicies: resourceNameList(
-            "Pulumi resource names of aws.apigateway.RestApiPolicy / RestApiPut resources whose REST API is in another stack and public, so their policy need not restrict execute-api:Invoke to VPC endpoints.",
-        ),
-    },
-};
+const externalApiPolicyExceptions = nameExceptions(
+    "allowedExternalApiPolicies",
+    "Pulumi resource names of aws.apigateway.RestApiPolicy / RestApiPut resources whose REST API is in another stack and public, so their policy need not restrict execute-api:Invoke to VPC endpoints.",
+);
 
 /** The OpenAPI extension through which a body (RestApi.body, RestApiPut.body) sets the API's resource policy. */
 const OPENAPI_POLICY_KEY = "x-amazon-apigateway-policy";
@@ -119,14 +106,14 @@ export const privateApiResourcePolicy: StackValidationPolicy = {
         "Attach a policy that allows execute-api:Invoke and denies it when aws:SourceVpce is not your execute-api " +
         "endpoint (StringNotEquals), either as the RestApi's policy or as an aws.apigateway.RestApiPolicy. A RestApiPolicy or " +
         "RestApiPut on a public REST API of another stack goes in allowedExternalApiPolicies (its Pulumi resource name).",
-    configSchema: privateApiResourcePolicySchema,
+    configSchema: externalApiPolicyExceptions.schema,
     validateStack: (args, reportViolation) => {
         const apis = resourcesOfType(args.resources, aws.apigateway.RestApi);
         const attachedPolicies = resourcesOfType(args.resources, aws.apigateway.RestApiPolicy, aws.apigateway.RestApiPut);
         if (apis.length === 0 && attachedPolicies.length === 0) {
             args.notApplicable("Policy only applies to stacks with a REST API or a REST API policy");
         }
-        const { allowedExternalApiPolicies } = configOf<PrivateApiResourcePolicyConfig>(privateApiResourcePolicySchema, args);
+        const allowedExternalApiPolicies = externalApiPolicyExceptions.listed(args);
         let unresolved: Error | undefined;
         for (const api of apis) {
             const types = peek(() => endpointTypesOf(api.props.endpointConfiguration as { types?: unknown } | undefined));

@@ -10,20 +10,13 @@ import {
     StackValidationPolicy,
     validateResourceOfType,
 } from "@pulumi/policy";
-import { configOf, portList, portNumber, resourceNameList } from "./ruleConfig";
+import { configOf, nameExceptions, portList, portNumber } from "./ruleConfig";
 import { Peeked, peek, referenceOf, referencedTargets, resourcesOfType } from "./references";
 
-interface LoadBalancerInternalConfig {
-    allowedPublicLoadBalancers: string[];
-}
-
-const loadBalancerInternalSchema: PolicyConfigSchema = {
-    properties: {
-        allowedPublicLoadBalancers: resourceNameList(
-            "Pulumi resource names of load balancers that may be internet-facing, e.g. the SSH relay's NLB.",
-        ),
-    },
-};
+const publicLoadBalancerExceptions = nameExceptions(
+    "allowedPublicLoadBalancers",
+    "Pulumi resource names of load balancers that may be internet-facing, e.g. the SSH relay's NLB.",
+);
 
 function checkInternal(
     kind: string,
@@ -34,7 +27,7 @@ function checkInternal(
     if (internal === true) {
         return;
     }
-    const { allowedPublicLoadBalancers } = configOf<LoadBalancerInternalConfig>(loadBalancerInternalSchema, args);
+    const allowedPublicLoadBalancers = publicLoadBalancerExceptions.listed(args);
     if (!allowedPublicLoadBalancers.includes(args.name)) {
         reportViolation(
             `${kind} '${args.name}' is internet-facing; set internal: true, or list '${args.name}' under allowedPublicLoadBalancers in this policy's config if it must be public.`,
@@ -51,7 +44,7 @@ export const loadBalancerInternal: ResourceValidationPolicy = {
     remediationSteps:
         "Set internal: true. If the load balancer must face the internet (the SSH relay's NLB), add its Pulumi resource " +
         "name to allowedPublicLoadBalancers in the policy pack config.",
-    configSchema: loadBalancerInternalSchema,
+    configSchema: publicLoadBalancerExceptions.schema,
     validateResource: [
         validateResourceOfType(aws.lb.LoadBalancer, (lb, args, reportViolation) => {
             // Gateway Load Balancers have no scheme: they only take traffic from GWLB endpoints.

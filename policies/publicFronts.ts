@@ -8,14 +8,13 @@
 // resource name is listed in the rule's config.
 import * as aws from "@pulumi/aws";
 import {
-    PolicyConfigSchema,
     PolicyResource,
     ResourceValidationPolicy,
     StackValidationPolicy,
     validateResourceOfType,
 } from "@pulumi/policy";
 import { peek, referenceOf, resourcesOfType } from "./references";
-import { configOf, resourceNameList } from "./ruleConfig";
+import { nameExceptions } from "./ruleConfig";
 
 /** An Elastic Load Balancing load balancer ARN (ALB, NLB, or classic), in any partition. */
 const LOAD_BALANCER_ARN = /^arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:loadbalancer\//;
@@ -87,17 +86,10 @@ function judgeFronts(
     }
 }
 
-interface GlobalAcceleratorConfig {
-    allowedEndpointGroups: string[];
-}
-
-const globalAcceleratorSchema: PolicyConfigSchema = {
-    properties: {
-        allowedEndpointGroups: resourceNameList(
-            "Pulumi resource names of Global Accelerator endpoint groups that may front a load balancer.",
-        ),
-    },
-};
+const endpointGroupExceptions = nameExceptions(
+    "allowedEndpointGroups",
+    "Pulumi resource names of Global Accelerator endpoint groups that may front a load balancer.",
+);
 
 export const noGlobalAcceleratorToLoadBalancer: StackValidationPolicy = {
     name: "no-global-accelerator-to-load-balancer",
@@ -110,13 +102,13 @@ export const noGlobalAcceleratorToLoadBalancer: StackValidationPolicy = {
         "Remove the load balancer from the endpoint group's endpointConfigurations and give consumers a PrivateLink " +
         "endpoint service (aws.ec2.VpcEndpointService) on the internal NLB instead. An accelerator that must front a " +
         "load balancer goes in allowedEndpointGroups (the endpoint group's Pulumi resource name).",
-    configSchema: globalAcceleratorSchema,
+    configSchema: endpointGroupExceptions.schema,
     validateStack: (args, reportViolation) => {
         const groups = resourcesOfType(args.resources, aws.globalaccelerator.EndpointGroup);
         if (groups.length === 0) {
             args.notApplicable("Policy only applies to stacks with a Global Accelerator endpoint group");
         }
-        const { allowedEndpointGroups } = configOf<GlobalAcceleratorConfig>(globalAcceleratorSchema, args);
+        const allowedEndpointGroups = endpointGroupExceptions.listed(args);
         judgeFronts(
             reportViolation,
             groups,
@@ -128,17 +120,10 @@ export const noGlobalAcceleratorToLoadBalancer: StackValidationPolicy = {
     },
 };
 
-interface CrossAccountAttachmentConfig {
-    allowedCrossAccountAttachments: string[];
-}
-
-const crossAccountAttachmentSchema: PolicyConfigSchema = {
-    properties: {
-        allowedCrossAccountAttachments: resourceNameList(
-            "Pulumi resource names of Global Accelerator cross-account attachments that may share a load balancer with other accounts' accelerators.",
-        ),
-    },
-};
+const attachmentExceptions = nameExceptions(
+    "allowedCrossAccountAttachments",
+    "Pulumi resource names of Global Accelerator cross-account attachments that may share a load balancer with other accounts' accelerators.",
+);
 
 /** The principals of an attachment as a message shows them, or undefined when they are not known yet. */
 function principalsOf(attachment: PolicyResource): string | undefined {
@@ -163,13 +148,13 @@ export const noGlobalAcceleratorCrossAccountLoadBalancer: StackValidationPolicy 
         "and give the other account a PrivateLink endpoint service (aws.ec2.VpcEndpointService, its account in allowedPrincipals) " +
         "on the internal NLB instead. An attachment that must share a load balancer goes in allowedCrossAccountAttachments " +
         "(the attachment's Pulumi resource name).",
-    configSchema: crossAccountAttachmentSchema,
+    configSchema: attachmentExceptions.schema,
     validateStack: (args, reportViolation) => {
         const attachments = resourcesOfType(args.resources, aws.globalaccelerator.CrossAccountAttachment);
         if (attachments.length === 0) {
             args.notApplicable("Policy only applies to stacks with a Global Accelerator cross-account attachment");
         }
-        const { allowedCrossAccountAttachments } = configOf<CrossAccountAttachmentConfig>(crossAccountAttachmentSchema, args);
+        const allowedCrossAccountAttachments = attachmentExceptions.listed(args);
         judgeFronts(
             reportViolation,
             attachments,
@@ -185,15 +170,10 @@ export const noGlobalAcceleratorCrossAccountLoadBalancer: StackValidationPolicy 
     },
 };
 
-interface VpcOriginConfig {
-    allowedVpcOrigins: string[];
-}
-
-const vpcOriginSchema: PolicyConfigSchema = {
-    properties: {
-        allowedVpcOrigins: resourceNameList("Pulumi resource names of CloudFront VPC origins that may front a load balancer."),
-    },
-};
+const vpcOriginExceptions = nameExceptions(
+    "allowedVpcOrigins",
+    "Pulumi resource names of CloudFront VPC origins that may front a load balancer.",
+);
 
 export const noCloudFrontVpcOrigin: StackValidationPolicy = {
     name: "no-cloudfront-vpc-origin",
@@ -206,13 +186,13 @@ export const noCloudFrontVpcOrigin: StackValidationPolicy = {
         "Delete the aws.cloudfront.VpcOrigin and give consumers a PrivateLink endpoint service on the internal NLB " +
         "(or a PRIVATE REST API). A distribution that must serve the load balancer publicly goes in allowedVpcOrigins " +
         "(the VPC origin's Pulumi resource name).",
-    configSchema: vpcOriginSchema,
+    configSchema: vpcOriginExceptions.schema,
     validateStack: (args, reportViolation) => {
         const origins = resourcesOfType(args.resources, aws.cloudfront.VpcOrigin);
         if (origins.length === 0) {
             args.notApplicable("Policy only applies to stacks with a CloudFront VPC origin");
         }
-        const { allowedVpcOrigins } = configOf<VpcOriginConfig>(vpcOriginSchema, args);
+        const allowedVpcOrigins = vpcOriginExceptions.listed(args);
         judgeFronts(
             reportViolation,
             origins,
@@ -224,17 +204,10 @@ export const noCloudFrontVpcOrigin: StackValidationPolicy = {
     },
 };
 
-interface VpcLinkConfig {
-    allowedVpcLinks: string[];
-}
-
-const vpcLinkSchema: PolicyConfigSchema = {
-    properties: {
-        allowedVpcLinks: resourceNameList(
-            "Pulumi resource names of aws.apigatewayv2.VpcLink and VPC_LINK aws.apigatewayv2.Integration resources that may publish private targets.",
-        ),
-    },
-};
+const vpcLinkExceptions = nameExceptions(
+    "allowedVpcLinks",
+    "Pulumi resource names of aws.apigatewayv2.VpcLink and VPC_LINK aws.apigatewayv2.Integration resources that may publish private targets.",
+);
 
 const vpcLinkFix =
     "HTTP and WebSocket APIs have no private endpoint type; serve the target through a PrivateLink endpoint service, or a PRIVATE REST API (aws.apigateway) with an aws.apigateway.VpcLink";
@@ -251,10 +224,10 @@ export const noApiGatewayV2VpcLink: ResourceValidationPolicy = {
         "through a PrivateLink endpoint service, or a PRIVATE REST API (aws.apigateway.RestApi with an " +
         "aws.apigateway.VpcLink), which apigateway-rest-api-private and apigateway-private-api-resource-policy judge. " +
         "A deliberate exception goes in allowedVpcLinks (the Pulumi resource name of the link or integration).",
-    configSchema: vpcLinkSchema,
+    configSchema: vpcLinkExceptions.schema,
     validateResource: [
         validateResourceOfType(aws.apigatewayv2.VpcLink, (_link, args, reportViolation) => {
-            const { allowedVpcLinks } = configOf<VpcLinkConfig>(vpcLinkSchema, args);
+            const allowedVpcLinks = vpcLinkExceptions.listed(args);
             if (!allowedVpcLinks.includes(args.name)) {
                 reportViolation(
                     `API Gateway v2 VPC link '${args.name}' lets a public HTTP API reach private targets in its subnets (internal load balancer listeners, Cloud Map services); ${vpcLinkFix}, or list '${args.name}' under allowedVpcLinks in this policy's config.`,
@@ -265,7 +238,7 @@ export const noApiGatewayV2VpcLink: ResourceValidationPolicy = {
             if (String(integration.connectionType ?? "INTERNET").toUpperCase() !== "VPC_LINK") {
                 return;
             }
-            const { allowedVpcLinks } = configOf<VpcLinkConfig>(vpcLinkSchema, args);
+            const allowedVpcLinks = vpcLinkExceptions.listed(args);
             if (!allowedVpcLinks.includes(args.name)) {
                 reportViolation(
                     `API Gateway v2 integration '${args.name}' has connectionType "VPC_LINK" and publishes its private target (an internal load balancer listener or Cloud Map service) on a public API; ${vpcLinkFix}, or list '${args.name}' under allowedVpcLinks in this policy's config.`,

@@ -27,3 +27,16 @@ export function portList(defaults: number[], description: string): PolicyConfigS
 export function resourceNameList(description: string): PolicyConfigSchema["properties"][string] {
     return { type: "array", items: { type: "string", minLength: 1 }, uniqueItems: true, default: [], description };
 }
+
+/** A rule whose one config key lists the Pulumi resource names it lets through (its deliberate exceptions). */
+export interface NameExceptions {
+    readonly schema: PolicyConfigSchema;
+    /** The names the policy config lists (none by default). */
+    listed(args: { getConfig<U extends object>(): U }): readonly string[];
+}
+
+/** The schema of a rule's exception list under `key`, and the reading of it. */
+export function nameExceptions(key: string, description: string): NameExceptions {
+    const schema: PolicyConfigSchema = { properties: { [key]: resourceNameList(description) } };
+    return { schema, listed: (args) => configOf<Record<string, string[]>>(schema, args)[key]! };
+}
