@@ -3,9 +3,11 @@ import { AwsRuleError } from "./awsRuleError";
 /**
  * Limits AWS (or the Pulumi AWS provider, before any AWS call) sets on single input values: name
  * lengths and character sets, the retention periods CloudWatch Logs knows, the characters a
- * security group's descriptions may use. A user's input hits them with a long customer name, a
- * name with an unusual character, an apostrophe in a description. Each message is the one the
- * provider or AWS gives; where it names a source, see README "Checked before you deploy".
+ * security group's descriptions may use, tags, ELB ports and deregistration delays, Route 53
+ * record names. A user's input hits them with a long customer name, a name with an unusual
+ * character, an apostrophe in a description, tags copied from elsewhere. Each message is the one
+ * the provider or AWS gives, where its wording was found (each function names its source); the
+ * others are ours, and README "Checked before you deploy" says which.
  *
  * Pulumi names a resource that is given no `name` (or `namePrefix`) `<logical name>-<7 random
  * characters>` when it creates it, and keeps that name afterwards: a name it would generate is
@@ -24,6 +26,8 @@ export interface LimitCheck {
 const autoNameSuffix = 8;
 
 export function checkInputLimits(check: LimitCheck): void {
+    // Every AWS resource that takes tags takes them within the same limits.
+    if (check.type.startsWith("aws:")) checkTags(check);
     switch (check.type) {
         case "aws:lb/loadBalancer:LoadBalancer":
             checkLoadBalancerName(check);
@@ -31,6 +35,14 @@ export function checkInputLimits(check: LimitCheck): void {
         case "aws:lb/targetGroup:TargetGroup":
             checkLoadBalancerName(check);
             checkHealthCheckThresholds(check);
+            checkTargetGroupPort(check);
+            checkDeregistrationDelay(check);
+            return;
+        case "aws:lb/listener:Listener":
+            checkListenerPort(check);
+            return;
+        case "aws:route53/record:Record":
+            checkRecordName(check);
             return;
         case "aws:iam/role:Role":
             checkRoleName(check);
@@ -126,9 +138,142 @@ function checkHealthCheckThresholds(check: LimitCheck): void {
 }
 
 /**
- * IAM role names: at most 64 characters (the provider's `name` validation; Pulumi's autonaming
- * of `aws:iam/role:Role` has the same maximum: `AutoName("name", 64, "-")`).
+ * ELBv2 ports: a target group's `port` is the provider's `IntBetween(1, 65535)`
+ * (internal/service/elbv2/target_group.go), a listener's `port` its `IsPortNumber`
+ * (internal/service/elbv2/listener.go; terraform-plugin-sdk helper/validation): both refused
+ * at plan time, before any AWS call.
  */
+function checkTargetGroupPort(check: LimitCheck): void {
+    const port = check.inputs.port;
+    if (typeof port !== "number" || (port >= 1 && port <= 65535)) return;
+    throw new AwsRuleError("elb-port-range", resourceOf(check), `expected port to be in the range (1 - 65535), got ${port}`, `give the target group the port its targets listen on, 1 to 65535 (got ${port})`);
+}
+
+function checkListenerPort(check: LimitCheck): void {
+    const port = check.inputs.port;
+    if (typeof port !== "number" || (port >= 1 && port <= 65535)) return;
+    throw new AwsRuleError("elb-port-range", resourceOf(check), `expected "port" to be a valid port number, got: ${port}`, `give the listener a port from 1 to 65535 (got ${port})`);
+}
+
+/**
+ * A target group drains a deregistering target for 0 to 3600 seconds: the provider's
+ * `nullable.ValidateTypeStringNullableIntBetween(0, 3600)` on deregistration_delay
+ * (internal/service/elbv2/target_group.go, internal/sdkv2/types/nullable/int.go), whose message
+ * reads "at between", refused at plan time.
+ */
+function checkDeregistrationDelay(check: LimitCheck): void {
+    const delay = check.inputs.deregistrationDelay;
+    const seconds = typeof delay === "string" && /^-?\d+$/.test(delay) ? Number(delay) : delay;
+    if (typeof seconds !== "number" || (seconds >= 0 && seconds <= 3600)) return;
+    throw new AwsRuleError(
+        "deregistration-delay-range",
+        resourceOf(check),
+        `expected deregistration_delay to be at between (0) and (3600), got ${seconds}`,
+        `drain deregistering targets for 0 to 3600 seconds (got ${seconds}); longer-lived connections are cut after an hour at most`,
+    );
+}
+
+/**
+ * Route 53 record names: a label is at most 63 octets and the whole name at most 255 octets on
+ * the wire, 253 characters in text form without the final dot (Route 53 Developer Guide, "DNS
+ * domain name format"). The provider does not check `name` (terraform-provider-aws issue
+ * #44947); Route 53 refuses the change batch. Its wording for a long label is
+ * "InvalidChangeBatch: FATAL problem: DomainLabelTooLong (Domain label is too long) encountered
+ * with '<label>'" (seen in ministryofjustice/cloud-platform#4294); for a long name it was not
+ * found, and the message is ours.
+ */
+function checkRecordName(check: LimitCheck): void {
+    const given = check.inputs.name;
+    if (typeof given !== "string") return;
+    const name = given.endsWith(".") ? given.slice(0, -1) : given;
+    const resource = resourceOf(check);
+    const longLabel = name.split(".").find((label) => Buffer.byteLength(label) > 63);
+    if (longLabel !== undefined) {
+        throw new AwsRuleError(
+            "route53-record-name",
+            resource,
+            `InvalidChangeBatch: FATAL problem: DomainLabelTooLong (Domain label is too long) encountered with '${longLabel}'`,
+            `shorten the label "${longLabel.slice(0, 20)}…" of the record name to 63 characters (it has ${Buffer.byteLength(longLabel)})`,
+        );
+    }
+    const length = Buffer.byteLength(name);
+    if (length <= 253) return;
+    throw new AwsRuleError(
+        "route53-record-name",
+        resource,
+        `Route 53 refuses the record name "${name.slice(0, 40)}…": ${length} characters, over the 253 a domain name may have (255 octets on the wire)`,
+        `shorten the record name to 253 characters (it has ${length}): a shorter label of its own, or a shorter zone name`,
+    );
+}
+
+/**
+ * Tags, on every resource that takes them: at most 50 user tags, keys of 1 to 128 characters
+ * that do not start with `aws:` (in any case: AWS's own), values of 0 to 256 characters (AWS's
+ * tagging restrictions, the same in every service). The provider does not check them (its
+ * `tags` schema has no validation: terraform-provider-aws internal/tags); AWS refuses the call,
+ * each service in words of its own. EC2's for an `aws:` key on a create call is "InvalidParameterValue:
+ * Tag keys starting with 'aws:' are reserved for internal use" (seen in
+ * jcjorel/ec2-spot-converter#13, RunInstances); the other messages were not found and are ours.
+ *
+ * The offline cloud does not model the provider's `defaultTags` (its `tagsAll` is the resource's
+ * own tags), so the count is of the resource's own tags.
+ */
+function checkTags(check: LimitCheck): void {
+    const tags = tagEntries(check.inputs.tags);
+    if (tags === undefined) return;
+    const rule = "resource-tags";
+    const resource = resourceOf(check);
+    const ec2 = check.type.startsWith("aws:ec2/") || check.type.startsWith("aws:vpc/");
+    for (const [key, value] of tags) {
+        if (/^aws:/i.test(key)) {
+            throw new AwsRuleError(
+                rule,
+                resource,
+                ec2 ? "InvalidParameterValue: Tag keys starting with 'aws:' are reserved for internal use" : `the tag key "${key}" starts with "aws:", which AWS reserves for its own tags`,
+                `rename the tag ${JSON.stringify(key)}: keys starting with "aws:" (in any case) are AWS's; copy AWS's tags under a prefix of your own, e.g. ${JSON.stringify(`copied:${key.slice(4)}`)}`,
+            );
+        }
+        if (key.length < 1 || key.length > 128) {
+            throw new AwsRuleError(
+                rule,
+                resource,
+                key.length < 1 ? "a tag key is empty: AWS takes tag keys of 1 to 128 characters" : `the tag key "${key.slice(0, 40)}…" has ${key.length} characters: AWS takes tag keys of 1 to 128 characters`,
+                key.length < 1 ? "give every tag a key" : `shorten the tag key to 128 characters (it has ${key.length})`,
+            );
+        }
+        if (typeof value === "string" && value.length > 256) {
+            throw new AwsRuleError(
+                rule,
+                resource,
+                `the value of the tag "${key}" has ${value.length} characters: AWS takes tag values of 0 to 256 characters`,
+                `shorten the value of the tag ${JSON.stringify(key)} to 256 characters (it has ${value.length})`,
+            );
+        }
+    }
+    if (tags.length > 50) {
+        throw new AwsRuleError(rule, resource, `${tags.length} tags: AWS allows at most 50 user tags per resource`, `give the resource at most 50 tags (it has ${tags.length})`);
+    }
+}
+
+/** Tags as a map (`tags` of most resources) or a list of `{ key, value }` (an auto scaling group's). */
+function tagEntries(tags: unknown): Array<[string, unknown]> | undefined {
+    if (Array.isArray(tags)) {
+        return tags.filter((t): t is { key: string; value?: unknown } => typeof t === "object" && t !== null && typeof (t as { key?: unknown }).key === "string").map((t) => [t.key, t.value]);
+    }
+    if (typeof tags === "object" && tags !== null) return Object.entries(tags);
+    return undefined;
+}
+
+/**
+ * IAM role names: at most 64 characters (the provider's `name` validation; Pulumi's autonaming
+ * of `aws:iam/role:Role` has the same maximum: `AutoName("name", 64, "-")`), of `[\w+=,.@-]`:
+ * the provider's `validResourceName` (internal/service/iam/validate.go: `StringLenBetween(1, max)`
+ * and `StringMatch(^[\w+=,.@-]*$, "must match [\\w+=,.@-]")`), so a plan-time error:
+ * "invalid value for name (must match [\w+=,.@-])". A name Pulumi generates is the logical name
+ * plus `-<7 random>` and is validated the same way, for a resource being created.
+ */
+const roleNameCharacters = /^[\w+=,.@-]*$/;
+
 function checkRoleName(check: LimitCheck): void {
     const rule = "iam-role-name";
     const resource = resourceOf(check);
@@ -140,17 +285,56 @@ function checkRoleName(check: LimitCheck): void {
         const tooLong = autoNameTooLong(check, 64);
         if (tooLong) throw new AwsRuleError(rule, resource, tooLong, `give the role a logical name of at most ${64 - autoNameSuffix} characters (Pulumi adds 8), or a \`name\` of at most 64`);
     }
+    const allowed = "letters, digits and +=,.@_-";
+    for (const [key, attribute, value] of [["name", "name", name], ["namePrefix", "name_prefix", namePrefix]] as const) {
+        if (typeof value !== "string" || roleNameCharacters.test(value)) continue;
+        throw new AwsRuleError(
+            "iam-role-name-characters",
+            resource,
+            `invalid value for ${attribute} (must match [\\w+=,.@-])`,
+            `leave out ${JSON.stringify(refusedBy(value, roleNameCharacters))} from the role's ${key} (${JSON.stringify(value)}): IAM takes only ${allowed}`,
+        );
+    }
+    if (typeof name !== "string" && typeof namePrefix !== "string" && check.autoName !== undefined && !roleNameCharacters.test(check.autoName)) {
+        throw new AwsRuleError(
+            "iam-role-name-characters",
+            resource,
+            "invalid value for name (must match [\\w+=,.@-])",
+            `leave out ${JSON.stringify(refusedBy(check.autoName, roleNameCharacters))} from the role's logical name (${JSON.stringify(check.name)}), which Pulumi makes its name, or give a \`name\` of ${allowed}`,
+        );
+    }
+}
+
+/** The first character of `text` that a one-character test of `allowed` refuses. */
+function refusedBy(text: string, allowed: RegExp): string | undefined {
+    return [...text].find((ch) => !allowed.test(ch));
 }
 
 /**
  * Lambda function names: at most 64 characters (CreateFunction's FunctionName; the provider only
  * checks 140, the length of a full ARN, so AWS refuses the call). A name Pulumi generates is
- * checked the same way.
+ * checked the same way. Their characters: the provider's `validFunctionName`
+ * (internal/service/lambda/validate.go) takes a plain name of `[a-zA-Z0-9-_]+` (or a function
+ * ARN), "must be valid function name or function ARN", at plan time.
  */
+const functionNamePattern = /^(arn:[\w-]+:lambda:)?([a-z]{2}-(?:[a-z]+-){1,2}\d{1}:)?(\d{12}:)?(function:)?([0-9A-Za-z_-]+)(:(\$LATEST|[0-9A-Za-z_-]+))?$/;
+
 function checkFunctionName(check: LimitCheck): void {
     const given = check.inputs.name;
     const name = typeof given === "string" ? given : check.autoName;
-    if (name === undefined || name.length <= 64) return;
+    if (name === undefined) return;
+    if (!functionNamePattern.test(name)) {
+        const refused = refusedBy(name, /^[0-9A-Za-z_-]$/);
+        throw new AwsRuleError(
+            "lambda-function-name-characters",
+            resourceOf(check),
+            "invalid value for function_name (must be valid function name or function ARN)",
+            typeof given === "string"
+                ? `leave out ${JSON.stringify(refused)} from the function's name (${JSON.stringify(given)}): Lambda takes only letters, digits, hyphens and underscores`
+                : `leave out ${JSON.stringify(refused)} from the function's logical name (${JSON.stringify(check.name)}), which Pulumi makes its name, or give a \`name\` of letters, digits, hyphens and underscores`,
+        );
+    }
+    if (name.length <= 64) return;
     throw new AwsRuleError(
         "lambda-function-name",
         resourceOf(check),

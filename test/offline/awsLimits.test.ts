@@ -72,6 +72,27 @@ describe("offline cloud: limits on single values", () => {
         });
     });
 
+    describe("iam-role-name-characters", () => {
+        it("accepts every character of [\\w+=,.@-] in a given name, refuses a space, a slash or a colon", () => {
+            checkInputLimits({ type: role, name: "role", inputs: { name: "Acme_role+=,.@-9" } });
+            checkInputLimits({ type: role, name: "role", inputs: { namePrefix: "acme.probe@" } });
+            for (const bad of ["acme role", "acme/role", "acme:role", "akmé"]) {
+                const e = refusal({ type: role, name: "role", inputs: { name: bad } });
+                assert.equal(e.rule, "iam-role-name-characters");
+                assert.equal(e.awsError, "invalid value for name (must match [\\w+=,.@-])");
+            }
+            assert.equal(refusal({ type: role, name: "role", inputs: { namePrefix: "acme role-" } }).awsError, "invalid value for name_prefix (must match [\\w+=,.@-])");
+        });
+        it("checks a name Pulumi generates from the logical name, for a role being created", () => {
+            checkInputLimits(creating(role, "acme.probe@role"));
+            const e = refusal(creating(role, "acme probe role"));
+            assert.equal(e.rule, "iam-role-name-characters");
+            assert.match(e.fix, /leave out " " from the role's logical name/);
+            checkInputLimits({ type: role, name: "acme probe role", inputs: {} });
+            checkInputLimits(creating(role, "acme probe role", { name: "acme-probe-role" }));
+        });
+    });
+
     describe("lambda-function-name and s3-bucket-name", () => {
         const fn = "aws:lambda/function:Function";
         const bucket = "aws:s3/bucket:Bucket";
@@ -81,11 +102,89 @@ describe("offline cloud: limits on single values", () => {
             assert.equal(refusal({ type: fn, name: "probe", inputs: { name: "f".repeat(65) } }).rule, "lambda-function-name");
             checkInputLimits({ type: fn, name: "f".repeat(70), inputs: {} });
         });
+        it("lambda-function-name-characters: a plain name of letters, digits, hyphens and underscores", () => {
+            checkInputLimits({ type: fn, name: "probe", inputs: { name: "Acme_probe-9" } });
+            checkInputLimits({ type: fn, name: "probe", inputs: { name: "arn:aws:lambda:us-east-1:111111111111:function:acme-probe" } });
+            for (const bad of ["acme.probe", "acme probe", "acme/probe", "akmé"]) {
+                const e = refusal({ type: fn, name: "probe", inputs: { name: bad } });
+                assert.equal(e.rule, "lambda-function-name-characters");
+                assert.equal(e.awsError, "invalid value for function_name (must be valid function name or function ARN)");
+            }
+            assert.equal(refusal(creating(fn, "acme.probe")).rule, "lambda-function-name-characters");
+            checkInputLimits({ type: fn, name: "acme.probe", inputs: {} });
+        });
         it("refuses a bucket Pulumi would name over 63 characters, or with a character S3 refuses", () => {
             checkInputLimits(creating(bucket, "B".repeat(55)));
             assert.match(refusal(creating(bucket, "b".repeat(56))).awsError, /name 'b{56}-' plus 7 random chars is longer than maximum length 63$/);
             assert.match(refusal(creating(bucket, "acme_tunnel-bundle")).awsError, /^InvalidBucketName: The specified bucket is not valid\.$/);
             checkInputLimits(creating(bucket, "x".repeat(70), { bucket: "acme-bundle" }));
+        });
+    });
+
+    describe("resource-tags", () => {
+        const fiftyTags = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`tag${i}`, "v"]));
+        it("accepts 50 tags, keys of 1 to 128 characters and values of 0 to 256", () => {
+            checkInputLimits({ type: sg, name: "sg", inputs: { description: "ok", tags: fiftyTags } });
+            checkInputLimits({ type: logGroup, name: "logs", inputs: { tags: { ["k".repeat(128)]: "v".repeat(256), empty: "" } } });
+            checkInputLimits({ type: "aws:autoscaling/group:Group", name: "hosts", inputs: { tags: [{ key: "Name", value: "relay", propagateAtLaunch: true }] } });
+        });
+        it("refuses a 51st tag, a key of 129 characters or an empty one, a value of 257", () => {
+            const e = refusal({ type: lb, name: "nlb", inputs: { tags: { ...fiftyTags, extra: "v" } } });
+            assert.equal(e.rule, "resource-tags");
+            assert.match(e.awsError, /^51 tags: AWS allows at most 50 user tags per resource$/);
+            assert.match(refusal({ type: role, name: "role", inputs: { tags: { ["k".repeat(129)]: "v" } } }).awsError, /has 129 characters: AWS takes tag keys of 1 to 128 characters$/);
+            assert.match(refusal({ type: role, name: "role", inputs: { tags: { "": "v" } } }).awsError, /^a tag key is empty/);
+            assert.match(refusal({ type: logGroup, name: "logs", inputs: { tags: { owner: "o".repeat(257) } } }).fix, /256 characters \(it has 257\)/);
+            assert.equal(refusal({ type: "aws:autoscaling/group:Group", name: "hosts", inputs: { tags: Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" })) } }).rule, "resource-tags");
+        });
+        it("refuses keys starting with aws: in any case, with EC2's words for EC2 resources", () => {
+            assert.equal(refusal({ type: sg, name: "sg", inputs: { tags: { "aws:cloudformation:stack-name": "x" } } }).awsError, "InvalidParameterValue: Tag keys starting with 'aws:' are reserved for internal use");
+            assert.equal(refusal({ type: ingress, name: "in", inputs: { tags: { "AWS:owner": "x" } } }).rule, "resource-tags");
+            assert.match(refusal({ type: role, name: "role", inputs: { tags: { "Aws:owner": "x" } } }).awsError, /starts with "aws:", which AWS reserves/);
+            checkInputLimits({ type: role, name: "role", inputs: { tags: { "awsome:owner": "x", "team:aws": "y" } } });
+        });
+        it("leaves alone what is not an AWS resource", () => {
+            checkInputLimits({ type: "tls:index/privateKey:PrivateKey", name: "key", inputs: { tags: { "aws:x": "y" } } });
+        });
+    });
+
+    describe("elb-port-range and deregistration-delay-range", () => {
+        const listener = "aws:lb/listener:Listener";
+        it("accepts listener and target group ports 1 and 65535, refuses 0 and 65536", () => {
+            for (const port of [1, 65535]) {
+                checkInputLimits({ type: listener, name: "l", inputs: { port } });
+                checkInputLimits({ type: tg, name: "tg", inputs: { port } });
+            }
+            checkInputLimits({ type: tg, name: "tg", inputs: { targetType: "lambda" } });
+            assert.equal(refusal({ type: listener, name: "l", inputs: { port: 0 } }).awsError, 'expected "port" to be a valid port number, got: 0');
+            assert.equal(refusal({ type: listener, name: "l", inputs: { port: 65536 } }).rule, "elb-port-range");
+            assert.equal(refusal({ type: tg, name: "tg", inputs: { port: 0 } }).awsError, "expected port to be in the range (1 - 65535), got 0");
+            assert.equal(refusal({ type: tg, name: "tg", inputs: { port: 65536 } }).rule, "elb-port-range");
+        });
+        it("accepts a deregistration delay of 0 and 3600 seconds, refuses -1 and 3601", () => {
+            for (const deregistrationDelay of [0, 3600, "300"]) checkInputLimits({ type: tg, name: "tg", inputs: { deregistrationDelay } });
+            assert.equal(refusal({ type: tg, name: "tg", inputs: { deregistrationDelay: 3601 } }).awsError, "expected deregistration_delay to be at between (0) and (3600), got 3601");
+            assert.equal(refusal({ type: tg, name: "tg", inputs: { deregistrationDelay: -1 } }).rule, "deregistration-delay-range");
+            assert.equal(refusal({ type: tg, name: "tg", inputs: { deregistrationDelay: "7200" } }).rule, "deregistration-delay-range");
+        });
+    });
+
+    describe("route53-record-name", () => {
+        const record = "aws:route53/record:Record";
+        const zone = "privatelink.firefly.internal";
+        it("accepts a label of 63 characters and a name of 253, with or without the final dot", () => {
+            checkInputLimits({ type: record, name: "r", inputs: { name: `${"a".repeat(63)}.${zone}` } });
+            const name253 = `${["a".repeat(63), "b".repeat(63), "c".repeat(63)].join(".")}.${"d".repeat(253 - 3 * 64)}`;
+            assert.equal(name253.length, 253);
+            checkInputLimits({ type: record, name: "r", inputs: { name: name253 } });
+            checkInputLimits({ type: record, name: "r", inputs: { name: `${name253}.` } });
+        });
+        it("refuses a label of 64 characters with Route 53's words, a name of 254 with ours", () => {
+            const e = refusal({ type: record, name: "r", inputs: { name: `${"a".repeat(64)}.${zone}` } });
+            assert.equal(e.rule, "route53-record-name");
+            assert.equal(e.awsError, `InvalidChangeBatch: FATAL problem: DomainLabelTooLong (Domain label is too long) encountered with '${"a".repeat(64)}'`);
+            const name254 = `${["a".repeat(63), "b".repeat(63), "c".repeat(63)].join(".")}.${"d".repeat(254 - 3 * 64)}`;
+            assert.match(refusal({ type: record, name: "r", inputs: { name: name254 } }).awsError, /254 characters, over the 253 a domain name may have/);
         });
     });
 
