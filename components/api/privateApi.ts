@@ -6,6 +6,7 @@ import { checkArgs, componentType, legacyComponentType } from "./privateApiCheck
 import { createCustomDomain } from "./privateApiDomain";
 import { createApiEndpoint, Environment } from "./privateApiEndpoint";
 import { Known } from "../shared/known";
+import { ArgChecker } from "../shared/validation";
 import { invokerIdentityPolicy, privateApiInvokePolicy } from "./privateApiPolicy";
 import { createRoutes } from "./privateApiRouteResources";
 import { curlExample, PrivateApiAuthorizer, PrivateApiRoute } from "./privateApiRoutes";
@@ -207,9 +208,9 @@ export class PrivateApi extends pulumi.ComponentResource {
     constructor(name: string, args: PrivateApiArgs, opts?: pulumi.ComponentResourceOptions) {
         // Plain arguments are checked here, before anything is registered; Outputs when they resolve.
         const checked = checkArgs(name, args);
+        const tags = new ArgChecker(componentType, name).tags("tags", args.tags);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
-        const tags = args.tags ?? {};
 
         const partitionInfo = aws.getPartitionOutput({}, parent);
         const env: Environment = {

@@ -170,8 +170,8 @@ export class ConnectivityCheck extends pulumi.ComponentResource {
 
     constructor(name: string, args: ConnectivityCheckArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
+        const tags = new ArgChecker(componentType, name).tags("tags", args.tags);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
-        const tags = args.tags ?? {};
         // Which resources exist and what the probe does: built now when the settings are plain, or
         // once they resolve (same names either way).
         const built = checked.map((settings) => this.build(name, args, settings, tags));

@@ -89,9 +89,9 @@ export class EndpointFlowLogs extends pulumi.ComponentResource {
 
     constructor(name: string, args: EndpointFlowLogsArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
+        const tags = new ArgChecker(componentType, name).tags("tags", args.tags);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
-        const tags = args.tags ?? {};
 
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-log-group`,

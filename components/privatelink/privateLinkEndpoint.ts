@@ -79,8 +79,8 @@ export class PrivateLinkEndpoint extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrivateLinkEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
+        const tags = new ArgChecker(componentType, name).tags("tags", args.tags);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
-        const tags = args.tags ?? {};
         // Everything depends on the ports, sources, DNS names and flow-log settings: built now when
         // they are plain, or once they resolve (same names either way).
         const built = checked.structure.map((structure) => this.build(name, checked, structure, tags));
@@ -256,6 +256,8 @@ function checkArgs(name: string, args: PrivateLinkEndpointArgs): CheckedArgs {
             if (typeof recordName !== "string" || !patterns.dnsLabel.test(recordName)) {
                 c.fail("dns.recordName", `must be one lower-case DNS label like acme (got ${JSON.stringify(recordName)})`);
             }
+            // The hostname is both together; each fits alone, the two may not.
+            c.recordNameFits("dns.recordName", `${recordName}.${zoneName}`, "use a shorter recordName or zoneName");
             const zoneId = dns.zoneId === undefined ? undefined : c.matches("dns.zoneId", dns.zoneId, patterns.route53ZoneId, "a Route 53 hosted zone ID like Z0123456789ABCDEFGHIJ");
             const privateDns: unknown = resolved.privateDns ?? false;
             if (typeof privateDns !== "boolean") c.fail("privateDns", `must be true or false (got ${JSON.stringify(privateDns)})`);

@@ -247,9 +247,9 @@ export class PrivateLinkService extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrivateLinkServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
+        const tags: Tags = new ArgChecker(componentType, name).tags("tags", args.tags);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
-        const tags: Tags = args.tags ?? {};
 
         // Traffic and health checks leave the NLB from this group, so targets can admit exactly it.
         // Its only ingress is the platform's client blocks on the listener ports (below): with

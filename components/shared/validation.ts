@@ -75,6 +75,61 @@ export class ArgChecker {
         }
     }
 
+    /**
+     * Tags for the resources the component creates: AWS takes at most 50 per resource, keys of 1 to
+     * 128 characters that do not start with `aws:` (in any case: AWS's own), values of at most 256.
+     * `added` lists, per resource that gets more, the keys the component adds to it (`Name`, …):
+     * counted with the user's. Plain tags are checked now, an Output when it resolves, a value that is an Output
+     * when it resolves; returns the input to pass on.
+     */
+    tags(
+        field: string,
+        value: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
+        added: ReadonlyArray<readonly string[]> = [],
+    ): pulumi.Input<Record<string, pulumi.Input<string>>> {
+        if (value === undefined) return {};
+        const checkKeys = (keys: readonly string[]): void => {
+            for (const key of keys) {
+                const at = `${field}[${JSON.stringify(key)}]`;
+                if (/^aws:/i.test(key)) this.fail(at, `starts with "aws:", which AWS reserves for its own tags (in any case); use a prefix of your own`);
+                if (key.length < 1 || key.length > 128) this.fail(at, `is a tag key of ${key.length} characters; AWS takes keys of 1 to 128`);
+            }
+            for (const extra of [[], ...added]) {
+                const ours = extra.filter((k) => !keys.includes(k));
+                const total = keys.length + ours.length;
+                if (total <= 50) continue;
+                const also = ours.length > 0 ? ` and the component adds ${ours.map((k) => JSON.stringify(k)).join(", ")} to some of its resources` : "";
+                this.fail(field, `has ${keys.length} tags${also}: ${total} on a resource, over the 50 AWS allows; give at most ${50 - ours.length}`);
+            }
+        };
+        const checkValue = (key: string, resolved: unknown): void => {
+            if (typeof resolved === "string" && resolved.length > 256) {
+                this.fail(`${field}[${JSON.stringify(key)}]`, `is a tag value of ${resolved.length} characters; AWS takes at most 256`);
+            }
+        };
+        if (isPlain(value)) {
+            if (typeof value !== "object" || value === null || Array.isArray(value)) this.fail(field, `must be a map of tag keys to values (got ${describe(value)})`);
+            const tags = value as Record<string, pulumi.Input<string>>;
+            checkKeys(Object.keys(tags));
+            return Object.fromEntries(Object.entries(tags).map(([key, v]) => [key, this.input(v, (resolved) => checkValue(key, resolved))]));
+        }
+        return pulumi.output(value).apply((resolved) => {
+            checkKeys(Object.keys(resolved ?? {}));
+            for (const [key, v] of Object.entries(resolved ?? {})) checkValue(key, v);
+            return resolved;
+        }) as pulumi.Input<Record<string, pulumi.Input<string>>>;
+    }
+
+    /**
+     * A DNS name the component gives a Route 53 record, built from arguments (`<record>.<zone>`):
+     * Route 53 takes at most 253 characters (255 octets on the wire) and labels of at most 63.
+     */
+    recordNameFits(field: string, recordName: string, fix: string): void {
+        const label = recordName.split(".").find((l) => l.length > 63);
+        if (label !== undefined) this.fail(field, `makes the record name "${recordName}", whose label "${label}" has ${label.length} characters, over the 63 Route 53 allows; ${fix}`);
+        if (recordName.length > 253) this.fail(field, `makes the record name "${recordName.slice(0, 40)}…" ${recordName.length} characters long, over the 253 Route 53 allows; ${fix}`);
+    }
+
     fail(field: string, problem: string): never {
         throw new ComponentArgumentError(this.label, field, problem);
     }

@@ -267,9 +267,11 @@ export class TunnelConnector extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelConnectorArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
+        // The security group gets the connector's role tag besides, the hosts a Name tag.
+        const userTags = new ArgChecker(componentType, name).tags("tags", args.tags, [[connectorRoleTag.key], ["Name"]]);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
-        const tags = mergeTags(args.tags);
+        const tags = mergeTags(userTags);
         const bundle: ConnectorBundle = buildConnectorBundle();
         const region = aws.getRegionOutput({}, parent).region;
         const metricDimension = `${pulumi.getStack()}/${name}`;
@@ -280,7 +282,7 @@ export class TunnelConnector extends pulumi.ComponentResource {
             {
                 vpcId: checked.vpcId,
                 description: connectorGroupDescription(name),
-                tags: mergeTags(args.tags, { [connectorRoleTag.key]: connectorRoleTag.value }),
+                tags: mergeTags(userTags, { [connectorRoleTag.key]: connectorRoleTag.value }),
             },
             parent,
         );

@@ -184,9 +184,11 @@ export class TunnelRelay extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelRelayArgs, opts?: pulumi.ComponentResourceOptions) {
         const checked = checkArgs(name, args);
+        // The Elastic IPs and the hosts get a Name tag besides.
+        const userTags = new ArgChecker(componentType, name).tags("tags", args.tags, [["Name"]]);
         super(componentType, name, {}, withLegacyType(opts, legacyComponentType));
         const parent = { parent: this };
-        const tags = mergeTags(args.tags);
+        const tags = mergeTags(userTags);
         const region = aws.getRegionOutput({}, parent).region;
 
 
@@ -224,7 +226,7 @@ export class TunnelRelay extends pulumi.ComponentResource {
             { elementsPassThrough: ["subnets"] },
             ({ subnets }) => ({
                 subnets,
-                eips: subnets.map((_, i) => new aws.ec2.Eip(`${name}-ip-${i}`, { domain: "vpc", tags: mergeTags(args.tags, { Name: `${name}-${i}` }) }, parent)),
+                eips: subnets.map((_, i) => new aws.ec2.Eip(`${name}-ip-${i}`, { domain: "vpc", tags: mergeTags(userTags, { Name: `${name}-${i}` }) }, parent)),
             }),
         );
         const nlb = new aws.lb.LoadBalancer(
@@ -594,6 +596,9 @@ function planRelay(c: ArgChecker, s: RelayStructure): RelayPlan {
         s.customers.forEach((customer, i) => {
             if (platformCustomers.some((p) => p.name === customer.name) && !patterns.dnsLabel.test(customer.name)) {
                 c.fail(`customers[${i}].name`, `must be one lower-case DNS label like acme to get the record <name>.tunnel.${zoneName} (got ${JSON.stringify(customer.name)}); rename the customer or leave out dns`);
+            }
+            if (platformCustomers.some((p) => p.name === customer.name)) {
+                c.recordNameFits(`customers[${i}].name`, `${customer.name}.tunnel.${zoneName}`, "use a shorter customer name or dns.zoneName");
             }
         });
     }
