@@ -20,6 +20,8 @@ export interface LimitCheck {
     inputs: Record<string, unknown>;
     /** The name Pulumi would generate, for a resource being created; undefined for one that exists. */
     autoName?: string;
+    /** The tags the provider adds to the resource's own (its `defaultTags`), counted with them. */
+    defaultTags?: Record<string, string>;
 }
 
 /** Characters of Pulumi's auto-name suffix (a hyphen, then 7 random characters). */
@@ -215,12 +217,15 @@ function checkRecordName(check: LimitCheck): void {
  * Tag keys starting with 'aws:' are reserved for internal use" (seen in
  * jcjorel/ec2-spot-converter#13, RunInstances); the other messages were not found and are ours.
  *
- * The offline cloud does not model the provider's `defaultTags` (its `tagsAll` is the resource's
- * own tags), so the count is of the resource's own tags.
+ * The provider merges its `defaultTags` into a resource's tags (`tagsAll`, what AWS gets): they
+ * count, and are checked, with the resource's own. Only for a resource given `tags` (a map): the
+ * offline cloud does not know which other resource types take tags.
  */
 function checkTags(check: LimitCheck): void {
-    const tags = tagEntries(check.inputs.tags);
-    if (tags === undefined) return;
+    const own = tagEntries(check.inputs.tags);
+    if (own === undefined) return;
+    const defaults = Array.isArray(check.inputs.tags) ? [] : Object.entries(check.defaultTags ?? {}).filter(([key]) => !own.some(([k]) => k === key));
+    const tags = [...defaults, ...own];
     const rule = "resource-tags";
     const resource = resourceOf(check);
     const ec2 = check.type.startsWith("aws:ec2/") || check.type.startsWith("aws:vpc/");
@@ -251,7 +256,13 @@ function checkTags(check: LimitCheck): void {
         }
     }
     if (tags.length > 50) {
-        throw new AwsRuleError(rule, resource, `${tags.length} tags: AWS allows at most 50 user tags per resource`, `give the resource at most 50 tags (it has ${tags.length})`);
+        const fromDefaults = defaults.length > 0 ? ` (${defaults.length} of them the provider's defaultTags)` : "";
+        throw new AwsRuleError(
+            rule,
+            resource,
+            `${tags.length} tags${fromDefaults}: AWS allows at most 50 user tags per resource`,
+            defaults.length > 0 ? `give the resource at most ${50 - defaults.length} tags of its own (it has ${own.length}), or fewer defaultTags on its provider` : `give the resource at most 50 tags (it has ${tags.length})`,
+        );
     }
 }
 

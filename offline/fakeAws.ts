@@ -44,6 +44,18 @@ export class FakeAws implements pulumi.runtime.Mocks {
     private readonly rules: PrivateConnectivityRules;
     private readonly cloud: OfflineCloud;
 
+    /** The `defaultTags` of each explicit AWS provider (`new aws.Provider`), by the provider's ID. */
+    private readonly providerDefaultTags = new Map<string, Record<string, string>>();
+
+    /**
+     * The default tags the provider adds to a resource's own (`tagsAll`): an explicit provider's
+     * `defaultTags`, or the stack config `aws:defaultTags` for the default provider.
+     */
+    private defaultTagsFor(provider: string | undefined): Record<string, string> {
+        if (provider) return this.providerDefaultTags.get(provider.split("::").pop() ?? "") ?? {};
+        return defaultTagsOf(pulumi.runtime.getConfig("aws:defaultTags"));
+    }
+
     /** Former names (`<type>/<name>` to the name an alias gives), told by the monitor before registration. */
     private readonly formerNames = new Map<string, string>();
 
@@ -69,6 +81,8 @@ export class FakeAws implements pulumi.runtime.Mocks {
         // and attributes, as with the real engine: they are derived from the name it had then.
         const stateName = this.formerNames.get(`${args.type}/${args.name}`) ?? args.name;
         const hex = digest(`${args.type}/${stateName}`);
+        // What the provider merges into the resource's tags (tagsAll), for resources that take tags.
+        const defaultTags = args.type.startsWith("aws:") && typeof inputs.tags === "object" && inputs.tags !== null && !Array.isArray(inputs.tags) ? this.defaultTagsFor(args.provider) : {};
         // A preview calls no AWS API that could refuse; what it would create is not known yet. A read
         // (`Resource.get`, an import: an ID is given) or a resource an earlier deployment left is.
         if (pulumi.runtime.isDryRun()) {
@@ -77,13 +91,14 @@ export class FakeAws implements pulumi.runtime.Mocks {
             // A resource being created gets the name Pulumi generates (`<logical name>-<7 random>`);
             // one that exists (an earlier deployment's, or one an alias carries over) keeps its own.
             const creating = !args.id && !this.rules.exists(args.type, args.name) && stateName === args.name;
-            checkInputLimits({ type: args.type, name: args.name, inputs, autoName: creating ? `${args.name}-${hex.slice(0, 7)}` : undefined });
+            checkInputLimits({ type: args.type, name: args.name, inputs, autoName: creating ? `${args.name}-${hex.slice(0, 7)}` : undefined, defaultTags });
             this.rules.check(args.type, args.name, inputs);
         }
-        const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex) };
+        const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex, defaultTags) };
         // A read or an import names its resource: the cloud answers with that ID.
         const id = args.id ? args.id : typeof state.id === "string" ? state.id : `${stateName}-${hex.slice(0, 8)}`;
         delete state.id;
+        if (args.type === "pulumi:providers:aws") this.providerDefaultTags.set(id, defaultTagsOf(inputs.defaultTags));
         this.rules.created(args.type, id, state, inputs);
         // AWS's rules across resources and stacks (see the rule functions below).
         const where = { cloud: this.cloud, owner: `${this.options.stack ?? ""}::${args.type}::${args.name}`, accountId: this.options.accountId, region: this.options.region };
@@ -176,7 +191,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
         };
     }
 
-    private computed(type: string, name: string, inputs: State, hex: string): State {
+    private computed(type: string, name: string, inputs: State, hex: string, defaultTags: Record<string, string>): State {
         const { accountId, region } = this.options;
         const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
         // Pulumi auto-names physical resources as `<logical name>-<7 hex>` unless a name is given.
@@ -189,7 +204,8 @@ export class FakeAws implements pulumi.runtime.Mocks {
         const generic: State = {
             name: physicalName,
             arn: `arn:aws:${service}:${region}:${accountId}:${name}/${hex.slice(0, 16)}`,
-            tagsAll: inputs.tags ?? {},
+            // The provider's default tags, then the resource's own (which win).
+            tagsAll: { ...defaultTags, ...((inputs.tags as State | undefined) ?? {}) },
         };
         const short = hex.slice(0, 17);
         switch (type) {
@@ -571,6 +587,17 @@ function fakeEd25519Key(hex: string): State {
  */
 function previewOfCreate(inputs: State): pulumi.runtime.MockResourceResult {
     return { id: undefined, state: { ...inputs } };
+}
+
+/**
+ * The tags of a provider's `defaultTags` (`{ tags: {...} }`), as a provider's inputs carry it (a
+ * JSON string: the AWS provider serializes its object inputs) or the stack config `aws:defaultTags`.
+ */
+export function defaultTagsOf(value: unknown): Record<string, string> {
+    const parsed: unknown = typeof value === "string" && value !== "" ? JSON.parse(value) : value;
+    const tags = (parsed as { tags?: unknown } | undefined)?.tags;
+    if (typeof tags !== "object" || tags === null) return {};
+    return Object.fromEntries(Object.entries(tags).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 /** `fake-aws:deployed` of the stack config: what an earlier deployment left (see FakeAwsOptions.deployed). */

@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import { checkInputLimits, type LimitCheck } from "../../offline/awsLimits";
 import { AwsRuleError } from "../../offline/awsRuleError";
+import * as aws from "@pulumi/aws";
+import { deploy } from "../helpers/pulumi";
 
 // The single-value limits of the offline cloud (offline/awsLimits.ts), edge by edge; the fixture
 // stacks (test/fixtures/aws-rules, awsRules.test.ts) show each refusal through npm start.
@@ -142,6 +144,35 @@ describe("offline cloud: limits on single values", () => {
             assert.equal(refusal({ type: ingress, name: "in", inputs: { tags: { "AWS:owner": "x" } } }).rule, "resource-tags");
             assert.match(refusal({ type: role, name: "role", inputs: { tags: { "Aws:owner": "x" } } }).awsError, /starts with "aws:", which AWS reserves/);
             checkInputLimits({ type: role, name: "role", inputs: { tags: { "awsome:owner": "x", "team:aws": "y" } } });
+        });
+        it("counts the provider's defaultTags with the resource's own, once for a key in both", () => {
+            const defaults = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`default${i}`, "d"]));
+            const own = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`own${i}`, "o"]));
+            checkInputLimits({ type: sg, name: "sg", inputs: { tags: own(40) }, defaultTags: defaults });
+            checkInputLimits({ type: sg, name: "sg", inputs: { tags: { ...own(40), default0: "mine" } }, defaultTags: defaults });
+            const e = refusal({ type: sg, name: "sg", inputs: { tags: own(41) }, defaultTags: defaults });
+            assert.equal(e.awsError, "51 tags (10 of them the provider's defaultTags): AWS allows at most 50 user tags per resource");
+            assert.match(e.fix, /at most 40 tags of its own \(it has 41\), or fewer defaultTags on its provider/);
+            assert.equal(refusal({ type: sg, name: "sg", inputs: { tags: {} }, defaultTags: { "aws:owner": "x" } }).rule, "resource-tags");
+        });
+        it("takes the default tags from aws:defaultTags, or from the explicit provider a resource names", async () => {
+            const tags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`own${i}`, "o"]));
+            const config = { "aws:defaultTags": { tags: { team: "platform", costCenter: "cc-42" } } };
+            const run = await deploy(() => {
+                new aws.cloudwatch.LogGroup("logs", { tags: tags(48) });
+            }, { config });
+            assert.equal(Object.keys(run.resources.find((r) => r.type === "aws:cloudwatch/logGroup:LogGroup")?.outputs.tagsAll as object).length, 50);
+            await assert.rejects(deploy(() => {
+                new aws.cloudwatch.LogGroup("logs", { tags: tags(49) });
+            }, { config }), /51 tags \(2 of them the provider's defaultTags\)/);
+            await assert.rejects(deploy(() => {
+                const provider = new aws.Provider("tagged", { region: "us-east-1", defaultTags: { tags: { team: "platform" } } });
+                new aws.cloudwatch.LogGroup("logs", { tags: tags(50) }, { provider });
+            }), /51 tags \(1 of them the provider's defaultTags\)/);
+            await deploy(() => {
+                const provider = new aws.Provider("untagged", { region: "us-east-1" });
+                new aws.cloudwatch.LogGroup("logs", { tags: tags(50) }, { provider });
+            }, { config });
         });
         it("leaves alone what is not an AWS resource", () => {
             checkInputLimits({ type: "tls:index/privateKey:PrivateKey", name: "key", inputs: { tags: { "aws:x": "y" } } });
