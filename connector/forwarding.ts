@@ -17,6 +17,7 @@ import { connect as connectTcp, type NetConnectOpts, type Socket } from "node:ne
 import type { Duplex } from "node:stream";
 import { channelClosedByPeer, channelTakesNow, isSshChannel } from "./ssh2/internals";
 import { releaseWhenWritten } from "./ssh2/relayReads";
+import { directWriterOf, directWritesAvailable, flushDirectWrites, type DirectWriter } from "./directWrites";
 
 /** Either a net.Socket or an ssh2 Channel: both are Duplex streams with different close rules. */
 export type StreamEnd = Duplex;
@@ -60,6 +61,7 @@ function whenClosed(stream: StreamEnd): Promise<void> {
  */
 export function releaseAfterFlush(stream: StreamEnd, finalChunk?: Buffer): void {
     stream.resume();
+    flushDirectWrites(stream);
     if (stream.writableFinished) {
         release(stream);
         return;
@@ -88,6 +90,7 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: BytesCounted, gate: Out
     const resume = () => {
         if (stopped || !paused) return;
         if (sink.writableNeedDrain) return; // its 'drain' listener resumes
+        if (direct?.congested) return direct.whenDrained(resume);
         if (gate?.congested) {
             gate.whenDrained(resume);
             return;
@@ -100,6 +103,9 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: BytesCounted, gate: Out
     // returns (process.nextTick), before the event loop polls again.
     const batching = !isSshChannel(sink);
     const fromChannel = isSshChannel(source);
+    // Into an onward TCP socket, a channel's payloads go below the socket's Writable while it is
+    // idle (directWrites.ts): the same one writev per relay read, without the stream machinery.
+    const direct: DirectWriter | undefined = directWritesAvailable && batching && fromChannel ? directWriterOf(sink as Socket) : undefined;
     let corked = false;
     const uncork = () => {
         corked = false;
@@ -109,6 +115,15 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: BytesCounted, gate: Out
     const forward = (chunk: Buffer): boolean => {
         bytes.add(chunk.length);
         if (stopped) return true;
+        if (direct !== undefined && direct.usable()) {
+            if (!direct.add(chunk, releaseWhenWritten(chunk))) {
+                paused = true;
+                source.pause();
+                direct.whenDrained(resume);
+                return false;
+            }
+            return true;
+        }
         if (batching && !corked && !sink.writableEnded) {
             corked = true;
             sink.cork();
@@ -146,6 +161,7 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: BytesCounted, gate: Out
         source.on("data", onData);
     }
     source.once("end", () => {
+        direct?.flushNow();
         if (!stopped) sink.end();
     });
     sink.once("finish", stop);

@@ -17,6 +17,7 @@ import { PlainPacketReader, ssh2Crypto, type DecipherInternals } from "../../con
 import { startAgent, type InProcessAgent } from "../../connector/lab/agent";
 import { TunnelLab } from "../../connector/lab/lab";
 import { freePort } from "../../connector/lab/relay";
+import { directWriteStats } from "../../connector/directWrites";
 import { sha256, testPayload } from "./helpers/targets";
 
 const KiB = 1024;
@@ -352,6 +353,7 @@ describe("relay read slabs written again (real sshd relay, rekeying every 16 MiB
 
     it("reuses slabs on a push and delivers every byte intact, alone and with streams that stall", async () => {
         const before = { ...relayReadStats };
+        const directBefore = { ...directWriteStats };
         // One stream alone first: the steady case, where most slabs should be taken back.
         const alone = testPayload(48 * 1024 * KiB);
         assert.equal(await upload(ports.fast!, alone), sha256(alone));
@@ -378,5 +380,10 @@ describe("relay read slabs written again (real sshd relay, rekeying every 16 MiB
         // Rekeys happened (every 16 MiB), and each pinned the slabs read meanwhile.
         assert.ok(relayReadStats.pinned > before.pinned, "no slab was ever pinned: the rekey detection never ran");
         assert.ok(relayReadStats.reused > reusedBefore, "no slab reused while streams stalled");
+        // The pushes went to their targets below the sockets' Writables (connector/directWrites.ts),
+        // and the stalling sinks made some of those writes wait in libuv's queue.
+        assert.ok(directWriteStats.writes - directBefore.writes >= 100, `${directWriteStats.writes - directBefore.writes} direct writes`);
+        assert.ok(directWriteStats.async > directBefore.async, "no direct write ever waited: backpressure was not exercised");
+        assert.equal(directWriteStats.failed, directBefore.failed);
     });
 });

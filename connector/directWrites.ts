@@ -1,0 +1,210 @@
+// Onward socket writes below the socket's Writable: the push side's last step (what the relay sent,
+// decrypted by ssh2, written to the private target).
+//
+// Why. A profile of a push put a quarter of the agent's CPU in the onward socket's flush: cork,
+// uncork, the Writable's buffer, `Socket._writev`, `writevGeneric`, a `WriteWrap` per write, then
+// `afterWrite` and a callback per chunk (connector/PERFORMANCE.md, "Where the agent's time goes on
+// a push"). Node.js shares that code between every stream of the process, so V8 keeps
+// re-optimizing it. Here the payloads of one relay read for one socket go to the socket's handle in
+// one `writev`, as Node's own `writevGeneric` hands them over, without the Writable around it.
+// Measured: the agent's CPU per GiB pushed directly went from 1.45x of OpenSSH's `ssh` to about
+// 1.0x (four interleaved pairs of bench invocations, PERFORMANCE.md).
+//
+// Contract with the socket:
+// - Only while its Writable is idle: connected, not corked, nothing buffered, not ending, not
+//   destroyed (`usable()`). Otherwise the caller writes through the Writable as before. Writes of
+//   both kinds reach the kernel in call order: libuv queues a handle's write requests in order.
+// - A batch is flushed at the latest in a `process.nextTick` of the first chunk, and at once by
+//   `flushNow()` before anything that must come after it (`end()`, whose shutdown libuv holds
+//   until every queued write is done).
+// - Backpressure as the Writable's: once more than `HIGH_WATER_MARK` bytes wait in libuv's queue,
+//   `add()` returns false and the caller pauses its source until `whenDrained()` wakes it, when the
+//   queue is empty.
+// - A chunk's callback runs once the kernel has its bytes (at once for a write the kernel took
+//   whole), never after a failed write: relay read slabs (ssh2/relayReads.ts) are reused only once
+//   released.
+// - A failed write destroys the socket with the error the Writable would have raised (`write
+//   EPIPE`, ...), so splice() tears both sides down as before.
+//
+// This uses Node.js's `stream_wrap` binding (`WriteWrap`, `streamBaseState`) through
+// `process.binding`, which Node.js 20 and 22 keep for exactly such modules. When it is missing or
+// not shaped as expected, or FIREFLY_CONNECTOR_DIRECT_WRITES=0 is set (the A/B switch of the bench,
+// and an escape hatch), every write goes through the Writable as before.
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { getSystemErrorName } from "node:util";
+
+interface WriteReq {
+    handle: TcpHandle;
+    oncomplete: ((status: number) => void) | undefined;
+    async: boolean;
+    bytes: number;
+    buffer: unknown;
+    callback: unknown;
+    /** Keeps the chunks alive while the request is in flight, as Node's writevGeneric does. */
+    _chunks?: Buffer[];
+}
+interface TcpHandle {
+    writev(req: WriteReq, chunks: Buffer[], allBuffers: boolean): number;
+    writeBuffer(req: WriteReq, chunk: Buffer): number;
+}
+interface StreamWrapBinding {
+    WriteWrap: new () => WriteReq;
+    streamBaseState: Int32Array;
+    kLastWriteWasAsync: number;
+}
+
+function loadBinding(): StreamWrapBinding | undefined {
+    if (process.env.FIREFLY_CONNECTOR_DIRECT_WRITES === "0") return undefined;
+    try {
+        const binding = (process as unknown as { binding(name: string): Partial<StreamWrapBinding> }).binding("stream_wrap");
+        if (typeof binding.WriteWrap !== "function" || !(binding.streamBaseState instanceof Int32Array) || typeof binding.kLastWriteWasAsync !== "number") return undefined;
+        return binding as StreamWrapBinding;
+    } catch {
+        return undefined;
+    }
+}
+const binding = loadBinding();
+
+/** Whether onward writes go below the Writable in this process. */
+export const directWritesAvailable = binding !== undefined;
+
+/** Bytes allowed to wait in libuv's queue before the source is paused: the Writable's mark in forwarding.ts. */
+export const HIGH_WATER_MARK = 256 * 1024;
+
+/** Process-wide counts, for tests and diagnostics. */
+export const directWriteStats = { writes: 0, chunks: 0, async: 0, failed: 0 };
+
+export type WrittenCallback = ((err?: Error | null) => void) | undefined;
+
+type SocketWithHandle = Socket & { _handle?: (TcpHandle & object) | null };
+
+/** The error net's Writable raises for a failed write: `write EPIPE`, with code, errno and syscall. */
+function writeError(status: number): NodeJS.ErrnoException {
+    let code: string;
+    try {
+        code = getSystemErrorName(status);
+    } catch {
+        code = `E${-status}`;
+    }
+    return Object.assign(new Error(`write ${code}`), { code, errno: status, syscall: "write" });
+}
+
+/** Writes to one onward socket's handle, batching what arrives in one turn of the event loop. */
+export class DirectWriter {
+    private chunks: Buffer[] = [];
+    private callbacks: WrittenCallback[] = [];
+    private scheduled = false;
+    /** Bytes in libuv's queue (written asynchronously, not yet complete). */
+    private queued = 0;
+    private waiters: (() => void)[] = [];
+    private readonly flushLater = () => this.flushNow();
+
+    constructor(private readonly socket: SocketWithHandle) {}
+
+    /** True while the source must stay paused. */
+    get congested(): boolean {
+        return this.queued > HIGH_WATER_MARK;
+    }
+
+    /** True if a chunk may go below the Writable now (see the contract at the top). */
+    usable(): boolean {
+        const socket = this.socket;
+        return (
+            binding !== undefined &&
+            socket._handle != null &&
+            !socket.connecting &&
+            !socket.destroyed &&
+            !socket.writableEnded &&
+            socket.writableLength === 0 &&
+            socket.writableCorked === 0
+        );
+    }
+
+    /** Queues `chunk` for this turn's writev; false once the source has to pause (whenDrained wakes it). */
+    add(chunk: Buffer, written: WrittenCallback): boolean {
+        this.chunks.push(chunk);
+        this.callbacks.push(written);
+        if (!this.scheduled) {
+            this.scheduled = true;
+            process.nextTick(this.flushLater);
+        }
+        return !this.congested;
+    }
+
+    /** Calls `wake` once libuv's queue for the socket is empty (or the socket is gone). */
+    whenDrained(wake: () => void): void {
+        if (this.queued === 0) wake();
+        else this.waiters.push(wake);
+    }
+
+    /** Hands the batch to the handle now. */
+    flushNow(): void {
+        this.scheduled = false;
+        const chunks = this.chunks;
+        if (chunks.length === 0) return;
+        const callbacks = this.callbacks;
+        this.chunks = [];
+        this.callbacks = [];
+        const socket = this.socket;
+        const handle = socket._handle;
+        // Destroyed meanwhile: the bytes have nowhere to go, and their callbacks never run.
+        if (binding === undefined || handle == null || socket.destroyed) return;
+        const req = new binding.WriteWrap();
+        req.handle = handle;
+        req.oncomplete = undefined;
+        req.async = false;
+        req.bytes = 0;
+        req.buffer = null;
+        req.callback = null;
+        let bytes = 0;
+        for (const chunk of chunks) bytes += chunk.length;
+        directWriteStats.writes++;
+        directWriteStats.chunks += chunks.length;
+        const status = chunks.length === 1 ? handle.writeBuffer(req, chunks[0]!) : handle.writev(req, chunks, true);
+        if (status !== 0) {
+            directWriteStats.failed++;
+            socket.destroy(writeError(status));
+            return;
+        }
+        if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) {
+            // The kernel took every byte.
+            for (const written of callbacks) written?.(null);
+            return;
+        }
+        directWriteStats.async++;
+        req._chunks = chunks;
+        this.queued += bytes;
+        req.oncomplete = (completion: number) => {
+            this.queued -= bytes;
+            if (completion < 0) {
+                directWriteStats.failed++;
+                socket.destroy(writeError(completion));
+            } else {
+                for (const written of callbacks) written?.(null);
+            }
+            if (this.queued === 0 || socket.destroyed) {
+                const waiters = this.waiters;
+                this.waiters = [];
+                for (const wake of waiters) wake();
+            }
+        };
+    }
+}
+
+const writers = new WeakMap<Duplex, DirectWriter>();
+
+/** The socket's writer, made on first use. */
+export function directWriterOf(socket: Socket): DirectWriter {
+    let writer = writers.get(socket);
+    if (writer === undefined) {
+        writer = new DirectWriter(socket);
+        writers.set(socket, writer);
+    }
+    return writer;
+}
+
+/** Flushes what a stream's writer holds, if it has one: call before ending the stream. */
+export function flushDirectWrites(stream: Duplex): void {
+    writers.get(stream)?.flushNow();
+}

@@ -1,0 +1,166 @@
+// Onward socket writes below the Writable (connector/directWrites.ts): order, batching, the write
+// callbacks that release relay read slabs, backpressure, failures and the end, on loopback sockets.
+// The real push through sshd is in relayReads.test.ts, which also checks this path carried it.
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { once } from "node:events";
+import { connect, type Socket } from "node:net";
+import { resolve } from "node:path";
+import { directWriterOf, directWritesAvailable, directWriteStats, flushDirectWrites, HIGH_WATER_MARK } from "../../connector/directWrites";
+import { loopbackSockets } from "./helpers/loopback";
+import { sha256, testPayload } from "./helpers/targets";
+
+const KiB = 1024;
+
+/** Resolves with everything `socket` receives until its peer ends it. */
+function collect(socket: Socket): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => parts.push(chunk));
+    return once(socket, "end").then(() => Buffer.concat(parts));
+}
+
+async function connected(port: number, track: <T extends Socket>(socket: T) => T): Promise<Socket> {
+    const socket = track(connect({ host: "127.0.0.1", port, allowHalfOpen: true }));
+    socket.on("error", () => undefined);
+    await once(socket, "connect");
+    return socket;
+}
+
+describe("onward socket writes below the Writable", function () {
+    this.timeout(30_000);
+    const net = loopbackSockets();
+
+    before(function () {
+        // Node.js 20 and 22 both have the binding; without it the whole path is off (next describe).
+        assert.ok(directWritesAvailable, "process.binding('stream_wrap') is not usable on this Node.js: every onward write would take the slow path");
+    });
+
+    it("writes the chunks of one turn in one writev, in order, and calls each callback once the kernel has them", async () => {
+        let received: Promise<Buffer> | undefined;
+        const port = await net.serve((socket) => (received = collect(socket)));
+        const socket = await connected(port, net.track);
+        const writer = directWriterOf(socket);
+        assert.ok(writer.usable());
+        const chunks = [testPayload(1000), testPayload(32 * KiB), testPayload(7)];
+        const before = { ...directWriteStats };
+        const written: number[] = [];
+        chunks.forEach((chunk, i) => assert.ok(writer.add(chunk, () => written.push(i))));
+        assert.deepEqual(written, [], "nothing is written before the turn ends");
+        await new Promise((r) => process.nextTick(r));
+        assert.deepEqual(written, [0, 1, 2]);
+        assert.equal(directWriteStats.writes - before.writes, 1, "one writev for the three chunks");
+        assert.equal(directWriteStats.chunks - before.chunks, 3);
+        flushDirectWrites(socket);
+        socket.end();
+        assert.equal(sha256((await received)!), sha256(Buffer.concat(chunks)));
+    });
+
+    it("is not used while the Writable holds, corks or ends anything, so the two kinds of write never reorder", async () => {
+        const port = await net.serve(() => undefined);
+        const socket = await connected(port, net.track);
+        const writer = directWriterOf(socket);
+        socket.cork();
+        assert.equal(writer.usable(), false, "corked");
+        socket.uncork();
+        assert.equal(writer.usable(), true);
+        // A write the kernel cannot take at once stays in the Writable: fill the socket's buffers.
+        const big = testPayload(8 * 1024 * KiB);
+        socket.write(big);
+        assert.ok(socket.writableLength > 0, "the peer reads nothing, so the Writable kept some of 8 MiB");
+        assert.equal(writer.usable(), false, "bytes buffered in the Writable");
+        socket.destroy();
+        assert.equal(writer.usable(), false, "destroyed");
+    });
+
+    it("pushes back once more than the high-water mark waits for the kernel, and wakes the source when it has drained", async () => {
+        let peer: Socket | undefined;
+        const port = await net.serve((socket) => {
+            peer = socket;
+            socket.pause(); // reads nothing until told
+        });
+        const socket = await connected(port, net.track);
+        const writer = directWriterOf(socket);
+        const sent: Buffer[] = [];
+        const done: number[] = [];
+        let accepted = true;
+        // One 64 KiB chunk per turn until the writer refuses more: bounded by what the kernel's
+        // buffers hold plus the mark (a few MiB on loopback), never more than 256 turns here.
+        for (let turn = 0; turn < 256 && accepted; turn++) {
+            const chunk = testPayload(64 * KiB + turn);
+            sent.push(chunk);
+            accepted = writer.add(chunk, () => done.push(turn));
+            await new Promise((r) => setImmediate(r));
+        }
+        assert.equal(accepted, false, "the writer never pushed back on a peer that reads nothing");
+        assert.ok(writer.congested);
+        assert.ok(done.length < sent.length, "every callback ran although the kernel cannot have taken every byte");
+        const woken = new Promise<void>((r) => writer.whenDrained(r));
+        const received = collect(peer!);
+        peer!.resume();
+        await woken;
+        assert.equal(writer.congested, false);
+        assert.deepEqual(done, sent.map((_, i) => i), "callbacks in order, each once, all of them once drained");
+        flushDirectWrites(socket);
+        socket.end();
+        assert.equal(sha256(await received), sha256(Buffer.concat(sent)));
+        assert.ok(HIGH_WATER_MARK <= 256 * KiB);
+    });
+
+    it("destroys the socket with net's error when the peer is gone, and never calls back for bytes not written", async () => {
+        let peer: Socket | undefined;
+        const port = await net.serve((socket) => {
+            peer = socket;
+            socket.pause();
+        });
+        // Not reading (an onread socket stops reading on pause(), as the agent's onward sockets
+        // do): the reset must surface through the writes.
+        const socket = net.track(connect({ host: "127.0.0.1", port, onread: { buffer: Buffer.alloc(KiB), callback: () => true } }));
+        socket.on("error", () => undefined);
+        await once(socket, "connect");
+        socket.pause();
+        const writer = directWriterOf(socket);
+        let called = 0;
+        // Fill the path so the next write waits in libuv's queue, then reset the connection.
+        let turns = 0;
+        while (writer.add(testPayload(256 * KiB), () => called++) && ++turns < 128) await new Promise((r) => setImmediate(r));
+        assert.ok(writer.congested, "32 MiB to a peer that reads nothing, and the writer never pushed back");
+        const calledBeforeReset = called;
+        const errored = once(socket, "error") as Promise<[NodeJS.ErrnoException]>;
+        peer!.resetAndDestroy();
+        // Keep writing until the kernel reports the reset.
+        const more = setInterval(() => writer.usable() && writer.add(testPayload(KiB), () => called++), 5);
+        const [error] = await errored;
+        clearInterval(more);
+        assert.match(error.message, /^write E[A-Z]+$/);
+        assert.ok(["EPIPE", "ECONNRESET", "ECANCELED"].includes(error.code ?? ""), `error code ${error.code}`);
+        assert.equal(error.syscall, "write");
+        assert.ok(socket.destroyed);
+        assert.ok(called >= calledBeforeReset);
+        assert.equal(writer.usable(), false);
+    });
+
+    it("delivers a batch before the end when flushed first (the end waits for every queued write)", async () => {
+        let received: Promise<Buffer> | undefined;
+        const port = await net.serve((socket) => (received = collect(socket)));
+        const socket = await connected(port, net.track);
+        const writer = directWriterOf(socket);
+        const payload = testPayload(3 * 1024 * KiB + 5);
+        for (let at = 0; at < payload.length; at += 64 * KiB) writer.add(payload.subarray(at, at + 64 * KiB), undefined);
+        flushDirectWrites(socket);
+        socket.end();
+        assert.equal(sha256((await received)!), sha256(payload));
+    });
+});
+
+describe("onward socket writes below the Writable: switched off", function () {
+    this.timeout(30_000);
+
+    it("FIREFLY_CONNECTOR_DIRECT_WRITES=0 leaves every onward write to the Writable", () => {
+        const root = resolve(__dirname, "..", "..");
+        const probe = `require("ts-node/register/transpile-only"); process.stdout.write(String(require("./connector/directWrites").directWritesAvailable));`;
+        const run = (value: string | undefined) =>
+            execFileSync(process.execPath, ["-e", probe], { cwd: root, env: { ...process.env, FIREFLY_CONNECTOR_DIRECT_WRITES: value }, encoding: "utf8" });
+        assert.equal(run("0"), "false");
+        assert.equal(run("1"), "true");
+    });
+});
