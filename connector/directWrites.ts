@@ -90,21 +90,33 @@ function writeError(status: number): NodeJS.ErrnoException {
     return Object.assign(new Error(`write ${code}`), { code, errno: status, syscall: "write" });
 }
 
-/** Writes to one onward socket's handle, batching what arrives in one turn of the event loop. */
+/** Writes to one socket's handle, batching what arrives in one turn of the event loop. */
 export class DirectWriter {
     private chunks: Buffer[] = [];
     private callbacks: WrittenCallback[] = [];
     private scheduled = false;
+    /** Bytes added but not handed to the handle yet (this turn's batch). */
+    private pending = 0;
     /** Bytes in libuv's queue (written asynchronously, not yet complete). */
     private queued = 0;
     private waiters: (() => void)[] = [];
     private readonly flushLater = () => this.flushNow();
+    /** Called whenever the backlog has drained to nothing (as a Writable's 'drain'). */
+    onDrain: (() => void) | undefined;
 
-    constructor(private readonly socket: SocketWithHandle) {}
+    constructor(
+        private readonly socket: SocketWithHandle,
+        private readonly highWaterMark = HIGH_WATER_MARK,
+    ) {}
+
+    /** Bytes added and not yet taken by the kernel. */
+    get backlog(): number {
+        return this.pending + this.queued;
+    }
 
     /** True while the source must stay paused. */
     get congested(): boolean {
-        return this.queued > HIGH_WATER_MARK;
+        return this.backlog > this.highWaterMark;
     }
 
     /** True if a chunk may go below the Writable now (see the contract at the top). */
@@ -125,6 +137,7 @@ export class DirectWriter {
     add(chunk: Buffer, written: WrittenCallback): boolean {
         this.chunks.push(chunk);
         this.callbacks.push(written);
+        this.pending += chunk.length;
         if (!this.scheduled) {
             this.scheduled = true;
             process.nextTick(this.flushLater);
@@ -132,10 +145,17 @@ export class DirectWriter {
         return !this.congested;
     }
 
-    /** Calls `wake` once libuv's queue for the socket is empty (or the socket is gone). */
+    /** Calls `wake` once nothing added is left for the kernel to take (or the socket is gone). */
     whenDrained(wake: () => void): void {
-        if (this.queued === 0) wake();
+        if (this.backlog === 0) wake();
         else this.waiters.push(wake);
+    }
+
+    private drained(): void {
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const wake of waiters) wake();
+        this.onDrain?.();
     }
 
     /** Hands the batch to the handle now. */
@@ -144,12 +164,17 @@ export class DirectWriter {
         const chunks = this.chunks;
         if (chunks.length === 0) return;
         const callbacks = this.callbacks;
+        const bytes = this.pending;
         this.chunks = [];
         this.callbacks = [];
+        this.pending = 0;
         const socket = this.socket;
         const handle = socket._handle;
         // Destroyed meanwhile: the bytes have nowhere to go, and their callbacks never run.
-        if (binding === undefined || handle == null || socket.destroyed) return;
+        if (binding === undefined || handle == null || socket.destroyed) {
+            this.drained();
+            return;
+        }
         const req = new binding.WriteWrap();
         req.handle = handle;
         req.oncomplete = undefined;
@@ -157,19 +182,19 @@ export class DirectWriter {
         req.bytes = 0;
         req.buffer = null;
         req.callback = null;
-        let bytes = 0;
-        for (const chunk of chunks) bytes += chunk.length;
         directWriteStats.writes++;
         directWriteStats.chunks += chunks.length;
         const status = chunks.length === 1 ? handle.writeBuffer(req, chunks[0]!) : handle.writev(req, chunks, true);
         if (status !== 0) {
             directWriteStats.failed++;
             socket.destroy(writeError(status));
+            this.drained();
             return;
         }
         if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) {
             // The kernel took every byte.
             for (const written of callbacks) written?.(null);
+            if (this.queued === 0) this.drained();
             return;
         }
         directWriteStats.async++;
@@ -183,11 +208,7 @@ export class DirectWriter {
             } else {
                 for (const written of callbacks) written?.(null);
             }
-            if (this.queued === 0 || socket.destroyed) {
-                const waiters = this.waiters;
-                this.waiters = [];
-                for (const wake of waiters) wake();
-            }
+            if (this.backlog === 0 || socket.destroyed) this.drained();
         };
     }
 }
@@ -207,4 +228,33 @@ export function directWriterOf(socket: Socket): DirectWriter {
 /** Flushes what a stream's writer holds, if it has one: call before ending the stream. */
 export function flushDirectWrites(stream: Duplex): void {
     writers.get(stream)?.flushNow();
+}
+
+/**
+ * Sends what ssh2 writes to the relay socket below its Writable as well (the pull side's last
+ * step, and every packet the agent sends): `write(chunk[, callback])` goes to the writer while the
+ * Writable is idle, one writev per turn of the event loop, and `end()` flushes first. ssh2 ignores
+ * write()'s return value; the relay connection's output gate reads `backlog` instead. Returns
+ * undefined, changing nothing, when direct writes are off. Call before anything else wraps
+ * `socket.write` (ssh2/packetReuse.ts passes its buffers' callbacks through).
+ */
+export function enableDirectRelayWrites(socket: Socket, budget: number): DirectWriter | undefined {
+    if (binding === undefined) return undefined;
+    const writer = new DirectWriter(socket, budget);
+    writers.set(socket, writer);
+    const write = socket.write as (...args: unknown[]) => boolean;
+    socket.write = function (this: Socket, ...args: unknown[]): boolean {
+        const [chunk, callback] = args;
+        if (args.length <= 2 && chunk instanceof Buffer && (callback === undefined || typeof callback === "function") && writer.usable()) {
+            return writer.add(chunk, callback as WrittenCallback);
+        }
+        writer.flushNow();
+        return write.apply(this, args);
+    } as Socket["write"];
+    const end = socket.end as (...args: unknown[]) => Socket;
+    socket.end = function (this: Socket, ...args: unknown[]): Socket {
+        writer.flushNow();
+        return end.apply(this, args);
+    } as Socket["end"];
+    return writer;
 }

@@ -4,6 +4,7 @@
 import type { Socket } from "node:net";
 import { Client, type AuthMethod, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod, type TcpConnectionDetails } from "ssh2";
 import { authenticationKey, enableCertificateAuth, explainAuthenticationFailure, type Identity } from "./ssh2/certAuth";
+import { enableDirectRelayWrites, type DirectWriter } from "./directWrites";
 import { enablePacketReuse } from "./ssh2/packetReuse";
 import { connectWithSlabReads, enableRelayReadReuse } from "./ssh2/relayReads";
 import { OnwardConnectError, StreamTracker, type OutputGate } from "./forwarding";
@@ -156,13 +157,16 @@ class SocketOutputGate implements OutputGate {
     constructor(
         private readonly socket: Socket,
         private readonly budget: number,
+        /** What ssh2 writes below the socket's Writable (directWrites.ts), when it does. */
+        private readonly direct: DirectWriter | undefined,
     ) {
         socket.on("drain", () => this.wake());
         socket.once("close", () => this.wake());
+        if (direct) direct.onDrain = () => this.wake();
     }
 
     get congested(): boolean {
-        return !this.socket.destroyed && this.socket.writableLength > this.budget;
+        return !this.socket.destroyed && this.socket.writableLength + (this.direct?.backlog ?? 0) > this.budget;
     }
 
     whenDrained(wake: () => void): void {
@@ -297,8 +301,11 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
         return channel;
     };
 
-    // The queue is over budget only after a write() returned false, so 'drain' is sure to follow.
-    const output = new SocketOutputGate(socket, OUTPUT_BUDGET_BYTES);
+    // The queue is over budget only while bytes wait for the kernel, so a wake-up is sure to follow
+    // ('drain', or the direct writer's once its backlog is gone). ssh2's writes to the relay go below the socket's Writable (directWrites.ts): installed before
+    // packetReuse.ts wraps socket.write, which passes its buffers' callbacks through.
+    const direct = enableDirectRelayWrites(socket, OUTPUT_BUDGET_BYTES);
+    const output = new SocketOutputGate(socket, OUTPUT_BUDGET_BYTES, direct);
     const streams = new StreamTracker();
 
     client.on("tcp connection", (details: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void) => {

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { resolve } from "node:path";
-import { directWriterOf, directWritesAvailable, directWriteStats, flushDirectWrites, HIGH_WATER_MARK } from "../../connector/directWrites";
+import { directWriterOf, directWritesAvailable, directWriteStats, enableDirectRelayWrites, flushDirectWrites, HIGH_WATER_MARK } from "../../connector/directWrites";
 import { loopbackSockets } from "./helpers/loopback";
 import { sha256, testPayload } from "./helpers/targets";
 
@@ -149,6 +149,57 @@ describe("onward socket writes below the Writable", function () {
         flushDirectWrites(socket);
         socket.end();
         assert.equal(sha256((await received)!), sha256(payload));
+    });
+});
+
+describe("relay socket writes below the Writable (what ssh2 writes)", function () {
+    this.timeout(30_000);
+    const net = loopbackSockets();
+
+    it("takes ssh2's write(buffer[, callback]) directly, falls back in order for anything else, and flushes before end()", async () => {
+        let received: Promise<Buffer> | undefined;
+        const port = await net.serve((socket) => (received = collect(socket)));
+        const socket = await connected(port, net.track);
+        const writer = enableDirectRelayWrites(socket, 2 * 1024 * KiB)!;
+        const before = { ...directWriteStats };
+        const calls: string[] = [];
+        assert.equal(socket.write(Buffer.from("one,"), () => calls.push("one")), true);
+        socket.write(Buffer.from("two,"));
+        assert.equal(writer.backlog, 8, "both wait for this turn's writev");
+        // A string (the proxy handshake writes one) goes through the Writable, after the batch.
+        socket.write("three,", "utf8", () => calls.push("three"));
+        assert.equal(writer.backlog, 0, "the batch was flushed before the fallback write");
+        await new Promise((r) => setImmediate(r));
+        socket.write(Buffer.from("four"));
+        socket.end(); // must not overtake "four", still in this turn's batch
+        assert.equal((await received)!.toString(), "one,two,three,four");
+        assert.deepEqual(calls, ["one", "three"]);
+        assert.equal(directWriteStats.writes - before.writes, 2);
+    });
+
+    it("counts what waits for the kernel as its backlog, and tells the output gate when it is gone", async () => {
+        let peer: Socket | undefined;
+        const port = await net.serve((socket) => {
+            peer = socket;
+            socket.pause();
+        });
+        const socket = await connected(port, net.track);
+        const budget = 512 * KiB;
+        const writer = enableDirectRelayWrites(socket, budget)!;
+        let drains = 0;
+        writer.onDrain = () => drains++;
+        let turns = 0;
+        while (!writer.congested && ++turns < 256) {
+            socket.write(testPayload(64 * KiB));
+            await new Promise((r) => setImmediate(r));
+        }
+        assert.ok(writer.congested, `${turns} turns of 64 KiB to a peer that reads nothing, and the backlog never passed the budget`);
+        assert.ok(writer.backlog > budget);
+        const drainsBefore = drains;
+        peer!.resume();
+        await new Promise<void>((r) => writer.whenDrained(r));
+        assert.equal(writer.backlog, 0);
+        assert.ok(drains > drainsBefore, "onDrain was not called when the backlog drained");
     });
 });
 
