@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --relay-glibc-tunables T] [-- --tcp-congestion-control NAME] [-- --profile] [-- --bulk-only | --latency-only] [-- --compare FILE]
+// npm run bench [-- --quick] [-- --runs N] [-- --streams N] [-- --bulk-mib N] [-- --relay-glibc-tunables T] [-- --tcp-congestion-control NAME] [-- --profile] [-- --bulk-only | --latency-only] [-- --compare FILE | --baseline-env NAME=VALUE[,...]]
 //                [-- --out DIR] [-- --no-build]
 //
 // Our agent against OpenSSH's own client (`ssh -N -R`, under autossh for reconnects) on the same
@@ -8,6 +8,11 @@
 // ratio agent / OpenSSH, and the JSON goes to bench/results/ so later runs can be compared.
 // Beside them, the same relay job without SSH or encryption, in plain Node.js and in C (socat):
 // the floor each runtime sets (see "floors" below).
+//
+// --baseline-env NAME=VALUE puts a second agent (the same build, those variables set) in OpenSSH's
+// place: an A/B of a data-path setting on one relay, in one run, with --bulk-only or --latency-only.
+// Run it twice with the setting on either side (the bench's own environment sets the first agent's)
+// to cancel any advantage of a side (connector/PERFORMANCE.md).
 //
 // It asserts nothing, it measures: the test command only runs it once at its smallest
 // (test/bench/bench.test.ts) to check that it still works and writes a complete report.
@@ -61,6 +66,26 @@ export interface BenchOptions {
     readonly noBuild: boolean;
     /** An earlier report to compare this run with, read and checked before anything runs. */
     readonly compare: { readonly file: string; readonly report: BenchReport } | undefined;
+    /**
+     * --baseline-env: OpenSSH's place goes to a second agent with these environment variables on top
+     * of the bench's own (an A/B of two settings of the same build on one relay, in one run).
+     */
+    readonly baselineEnv: Readonly<Record<string, string>> | undefined;
+}
+
+/** The second contender's name in the output: OpenSSH, or the baseline agent of --baseline-env. */
+function secondLabel(options: Pick<BenchOptions, "baselineEnv">): string {
+    return options.baselineEnv === undefined ? "OpenSSH" : "baseline agent";
+}
+
+/** --baseline-env NAME=VALUE[,NAME=VALUE...], checked. */
+function baselineEnv(value: string | undefined): Record<string, string> | undefined {
+    if (value === undefined) return undefined;
+    const entries = value.split(",").map((item) => /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item));
+    if (value === "" || entries.some((match) => match === null)) {
+        throw new Error(`--baseline-env needs NAME=VALUE items separated by ',' (e.g. FIREFLY_CONNECTOR_DIRECT_WRITES=0), got '${value}'`);
+    }
+    return Object.fromEntries(entries.map((match) => [match![1]!, match![2]!]));
 }
 
 function positiveInteger(value: string | undefined, option: string, fallback: number): number {
@@ -150,12 +175,19 @@ export function parseOptions(argv: string[]): BenchOptions {
             // e.g. --node-flags="" to measure the agent without AGENT_NODE_FLAGS
             "node-flags": { type: "string" },
             compare: { type: "string" },
+            // the agent against a second agent with these variables set, instead of OpenSSH (A/B runs)
+            "baseline-env": { type: "string" },
             out: { type: "string" },
             "no-build": { type: "boolean", default: false },
         },
     });
     const quick = values.quick === true;
     if (values["bulk-only"] === true && values["latency-only"] === true) throw new Error("--bulk-only and --latency-only exclude each other: give one");
+    if (values["baseline-env"] !== undefined) {
+        // The A/B measures the data path; the reconnect and memory phases compare with OpenSSH only.
+        if (values["bulk-only"] !== true && values["latency-only"] !== true) throw new Error("--baseline-env measures two agents' data paths: give --bulk-only or --latency-only with it");
+        if (values.compare !== undefined) throw new Error("--baseline-env and --compare exclude each other: a run against a baseline agent has no ratios to OpenSSH to compare");
+    }
     const common = {
         quick,
         bulkOnly: values["bulk-only"] === true,
@@ -170,6 +202,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         relayGlibcTunables: glibcTunables(values["relay-glibc-tunables"]),
         tcpCongestionControl: congestionControl(values["tcp-congestion-control"]),
         compare: values.compare === undefined ? undefined : { file: values.compare, report: loadReport(values.compare) },
+        baselineEnv: baselineEnv(values["baseline-env"]),
     };
     const bulkBytes = positiveInteger(values["bulk-mib"], "--bulk-mib", quick ? 128 : 1024) * MiB;
     return quick
@@ -516,7 +549,18 @@ async function startTarget(): Promise<{ port: number; child: ChildProcess }> {
     return { port, child };
 }
 
-async function startAgentProcess(lab: TunnelLab, options: BenchOptions, directPort: number, hairpinPort: number, targetPort: number): Promise<Contender> {
+/**
+ * The agent as a contender. With `baseline` (--baseline-env), the second agent: OpenSSH's slot, its
+ * ports, and those variables on top of the bench's environment.
+ */
+async function startAgentProcess(
+    lab: TunnelLab,
+    options: BenchOptions,
+    directPort: number,
+    hairpinPort: number,
+    targetPort: number,
+    baseline?: Readonly<Record<string, string>>,
+): Promise<Contender> {
     const healthPort = await freePort();
     // Production defaults for keepalive and backoff: the reconnect number is what operators get.
     const config = lab.config({
@@ -528,18 +572,25 @@ async function startAgentProcess(lab: TunnelLab, options: BenchOptions, directPo
         reconnect: RECONNECT_DEFAULTS,
         health: { listen: `127.0.0.1:${healthPort}` },
     });
-    const configFile = writeConfigFile(lab.dir, config, "bench-agent.yaml");
+    const configFile = writeConfigFile(lab.dir, config, baseline ? "bench-baseline-agent.yaml" : "bench-agent.yaml");
     // --profile: the agent writes a V8 CPU profile (open in Chrome DevTools) when it exits.
     const profile = options.profile ? ["--cpu-prof", "--cpu-prof-dir", join(ROOT, "bench", "results", "profiles")] : [];
     const child = spawn(process.execPath, [...options.nodeFlags, ...profile, join(ROOT, "dist", "connector", "cli.js"), "run", "--config", configFile, "--log-level", "warn"], {
         stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, ...baseline },
     });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.status, () => 0)) === 200, {
         timeoutMs: 20_000,
-        what: "agent ready",
+        what: baseline ? "baseline agent ready" : "agent ready",
     });
+    if (baseline && child.pid !== undefined) {
+        // Read back from the running process, so the log says what it really got.
+        const environ = readFileSync(`/proc/${child.pid}/environ`, "latin1").split("\0");
+        const got = Object.keys(baseline).map((name) => environ.find((v) => v.startsWith(`${name}=`)) ?? `${name} unset`);
+        process.stdout.write(`[bench] baseline agent environment: ${got.join(" ")}\n`);
+    }
     return {
-        name: "agent",
+        name: baseline ? "openssh" : "agent",
         directPort,
         hairpinPort,
         pid: () => child.pid,
@@ -746,7 +797,7 @@ async function measureFloor(kind: FloorKind, targetPort: number, options: BenchO
  * The floors' medians, then each contender's distance to its own runtime's floor (agent to the
  * Node.js relay, OpenSSH to socat): what its SSH layer and encryption cost on top of moving bytes.
  */
-function printFloors(floors: Record<FloorKind, FloorRun[]>, metrics: readonly Metric[]): void {
+function printFloors(floors: Record<FloorKind, FloorRun[]>, metrics: readonly Metric[], second: string): void {
     const lines: string[][] = [["floor: relay without SSH or encryption", "CPU per round trip (us)", "p50 (us)", "push: CPU per GiB (s)", "push (MB/s)", "pull: CPU per GiB (s)", "pull (MB/s)"]];
     const floor = (kind: FloorKind, field: keyof FloorRun) => median(floors[kind].map((r) => r[field]));
     for (const kind of FLOOR_KINDS) {
@@ -763,7 +814,9 @@ function printFloors(floors: Record<FloorKind, FloorRun[]>, metrics: readonly Me
     // The same figures of the contenders, from this run's metrics (absent with --bulk-only: "-").
     const contender = (name: "agent" | "openssh", metric: string) => median(metrics.find((m) => m.name === metric)?.[name] ?? []);
     const above = (value: number, base: number) => (Number.isFinite(value) && Number.isFinite(base) ? `${value >= base ? "+" : ""}${format(value - base)}` : "-");
-    for (const [name, kind, label] of [["agent", "node", "agent, above the Node.js floor"], ["openssh", "socat", "OpenSSH, above the socat floor"]] as const) {
+    // A baseline agent (--baseline-env) runs on Node.js, so its floor is the Node.js relay too.
+    const secondFloor: [FloorKind, string] = second === "OpenSSH" ? ["socat", "OpenSSH, above the socat floor"] : ["node", `${second}, above the Node.js floor`];
+    for (const [name, kind, label] of [["agent", "node", "agent, above the Node.js floor"], ["openssh", ...secondFloor]] as const) {
         lines.push([
             label,
             above(contender(name, ROUND_TRIP_CPU), floor(kind, "roundTripCpuMicros")),
@@ -805,11 +858,12 @@ function format(value: number): string {
 }
 
 /** The table of metrics; the raw loopback ceiling last when it was measured (not with --latency-only). */
-function printTable(metrics: readonly Metric[], ceilingMBps?: number): void {
-    const lines: string[][] = [["metric", "unit", "agent", "OpenSSH", "agent/OpenSSH", "target"]];
+function printTable(metrics: readonly Metric[], second: string, ceilingMBps?: number): void {
+    const lines: string[][] = [["metric", "unit", "agent", second, `agent/${second}`, "target"]];
     for (const metric of metrics) {
         const r = row(metric);
-        lines.push([metric.name, metric.unit, format(r.agent), format(r.openssh), `${format(r.ratio)}x`, metric.target ?? ""]);
+        // The targets are against OpenSSH: an A/B of two agents has none.
+        lines.push([metric.name, metric.unit, format(r.agent), format(r.openssh), `${format(r.ratio)}x`, second === "OpenSSH" ? (metric.target ?? "") : ""]);
     }
     if (ceilingMBps !== undefined) lines.push(["raw loopback TCP (ceiling)", "MB/s", format(ceilingMBps), "", "", ""]);
     process.stdout.write(`${renderTable(lines, [0, 1]).join("\n")}\n`);
@@ -855,17 +909,18 @@ async function main(): Promise<void> {
     try {
         options = parseOptions(process.argv.slice(2));
     } catch (err) {
-        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only | --latency-only] [--runs N] [--streams N] [--bulk-mib N] [--relay-glibc-tunables T] [--tcp-congestion-control NAME] [--profile] [--node-flags "FLAGS"] [--compare FILE] [--out DIR] [--no-build]\n`);
+        process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\nusage: npm run bench -- [--quick] [--bulk-only | --latency-only] [--runs N] [--streams N] [--bulk-mib N] [--relay-glibc-tunables T] [--tcp-congestion-control NAME] [--profile] [--node-flags "FLAGS"] [--compare FILE | --baseline-env NAME=VALUE[,...]] [--out DIR] [--no-build]\n`);
         process.exit(2);
     }
     const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
     /** Logs a metric's medians and their ratio once its runs are done. */
     const logMedians = (metric: Metric) => {
         const r = row(metric);
-        log(`${metric.name}: agent ${format(r.agent)} ${metric.unit}, OpenSSH ${format(r.openssh)} ${metric.unit} (${format(r.ratio)}x)`);
+        log(`${metric.name}: agent ${format(r.agent)} ${metric.unit}, ${secondLabel(options)} ${format(r.openssh)} ${metric.unit} (${format(r.ratio)}x)`);
     };
     const startedAt = Date.now();
-    await ensureCommand("autossh", "autossh", "the OpenSSH side runs under it");
+    if (options.baselineEnv) log(`against a baseline agent (the same build) with ${Object.entries(options.baselineEnv).map(([k, v]) => `${k}=${v}`).join(" ")}, instead of OpenSSH`);
+    else await ensureCommand("autossh", "autossh", "the OpenSSH side runs under it");
     await ensureCommand("socat", "socat", "the C floor relay beside the contenders");
     if (!options.noBuild) {
         log("building dist/ (the agent runs compiled, as in production)");
@@ -903,7 +958,11 @@ async function main(): Promise<void> {
     /** Starts both contenders (each its own relay session); `contenders` holds what runs, for the cleanup. */
     const startContenders = async (): Promise<[Contender, Contender]> => {
         contenders.push(await startAgentProcess(lab, options, ports.agentDirect, ports.agentHairpin, target.port));
-        contenders.push(await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port));
+        contenders.push(
+            options.baselineEnv
+                ? await startAgentProcess(lab, options, ports.sshDirect, ports.sshHairpin, target.port, options.baselineEnv)
+                : await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port),
+        );
         return contenders as [Contender, Contender];
     };
     try {
@@ -977,7 +1036,7 @@ async function main(): Promise<void> {
                 const cpuMicros = cpu.micros() / options.pingCount;
                 roundTripCpu[c.name]!.push(cpuMicros);
                 persistent[c.name]!.push(samples);
-                log(`persistent stream, ${c.name === "agent" ? "agent" : "OpenSSH"}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
+                log(`persistent stream, ${c.name === "agent" ? "agent" : secondLabel(options)}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
                 return quantile(samples, 0.5);
             });
             metrics.push({ name: "latency p99, persistent stream", unit: "us", better: "lower", agent: persistent.agent!.map((s) => quantile(s, 0.99)), openssh: persistent.openssh!.map((s) => quantile(s, 0.99)) });
@@ -987,7 +1046,7 @@ async function main(): Promise<void> {
         if (options.latencyOnly) {
             await roundTrips();
             process.stdout.write("\n");
-            printTable(metrics);
+            printTable(metrics, secondLabel(options));
             printComparison(options, metrics, congestion.inEffect);
             return;
         }
@@ -1052,7 +1111,7 @@ async function main(): Promise<void> {
             const perGiB = (after: number, before: number) => format((after - before) / gib);
             const sshdCpu = (treeCpuSeconds(relayPid) - others.sshd) / gib;
             log(
-                `${BULK_LABEL[kind]}, ${c.name === "agent" ? "agent" : "OpenSSH"}: ${format(mb / (ms / 1000))} MB/s, ${format(tunnelCpu)} s CPU per GiB (sshd ${format(sshdCpu)} s); per GiB: ` +
+                `${BULK_LABEL[kind]}, ${c.name === "agent" ? "agent" : secondLabel(options)}: ${format(mb / (ms / 1000))} MB/s, ${format(tunnelCpu)} s CPU per GiB (sshd ${format(sshdCpu)} s); per GiB: ` +
                     `tunnel ${perGiB(sysAfter.tunnel.reads, sysBefore.tunnel.reads)} reads, ${perGiB(sysAfter.tunnel.writes, sysBefore.tunnel.writes)} writes, ${perGiB(sysAfter.tunnel.switches, sysBefore.tunnel.switches)} context switches; ` +
                     `sshd ${perGiB(sysAfter.sshd.reads, sysBefore.sshd.reads)} reads, ${perGiB(sysAfter.sshd.writes, sysBefore.sshd.writes)} writes, ${perGiB(sysAfter.sshd.switches, sysBefore.sshd.switches)} context switches`,
             );
@@ -1094,14 +1153,14 @@ async function main(): Promise<void> {
         for (const kind of BULK_KINDS) {
             const text = (["agent", "openssh"] as const).map((name) => {
                 const s = surrounding[kind][name];
-                return `with ${name === "agent" ? "agent" : "OpenSSH"}: client ${format(median(s.client))}, target ${format(median(s.target))}, sshd ${format(median(s.sshd))}`;
+                return `with ${name === "agent" ? "agent" : secondLabel(options)}: client ${format(median(s.client))}, target ${format(median(s.target))}, sshd ${format(median(s.sshd))}`;
             });
             log(`CPU per GiB (s) of the other processes, ${BULK_LABEL[kind]}: ${text.join("; ")}`);
         }
         if (options.bulkOnly) {
             process.stdout.write("\n");
-            printTable(metrics, median(ceiling));
-            printFloors(floors, metrics);
+            printTable(metrics, secondLabel(options), median(ceiling));
+            printFloors(floors, metrics, secondLabel(options));
             printComparison(options, metrics, congestion.inEffect);
             return;
         }
@@ -1140,8 +1199,8 @@ async function main(): Promise<void> {
         metrics.push(reconnect);
 
         process.stdout.write("\n");
-        printTable(metrics, median(ceiling));
-        printFloors(floors, metrics);
+        printTable(metrics, secondLabel(options), median(ceiling));
+        printFloors(floors, metrics, secondLabel(options));
         const report = {
             date: new Date().toISOString(),
             quick: options.quick,

@@ -37,6 +37,9 @@ describe("npm run bench", function () {
         [["--relay-glibc-tunables", "rep_movsb=1"], /--relay-glibc-tunables needs glibc\.<namespace>\.<name>=<value> items separated by ':', got 'rep_movsb=1'/],
         [["--fast"], /Unknown option '--fast'/],
         [["--bulk-only", "--latency-only"], /--bulk-only and --latency-only exclude each other: give one/],
+        [["--bulk-only", "--baseline-env", "FIREFLY_CONNECTOR_DIRECT_WRITES"], /--baseline-env needs NAME=VALUE items separated by ',' \(e\.g\. FIREFLY_CONNECTOR_DIRECT_WRITES=0\), got 'FIREFLY_CONNECTOR_DIRECT_WRITES'/],
+        [["--baseline-env", "A=1"], /--baseline-env measures two agents' data paths: give --bulk-only or --latency-only with it/],
+        [["--latency-only", "--baseline-env", "A=1", "--compare", "bench/results/latest.json"], /--baseline-env and --compare exclude each other/],
         [["--compare", "/nonexistent/report.json"], /--compare \/nonexistent\/report\.json: cannot read it \(ENOENT\)/],
         [["--tcp-congestion-control", "warp"], /--tcp-congestion-control needs one of [\w, ]+ \(net\.ipv4\.tcp_available_congestion_control\), got 'warp'/],
     ] as const) {
@@ -150,6 +153,23 @@ describe("npm run bench", function () {
             );
             assert.equal((run.stdout.match(/persistent stream, (agent|OpenSSH): p50 /g) ?? []).length, 4, "two runs of each contender");
             assert.doesNotMatch(run.stdout, /throughput|floor|raw loopback/);
+            assert.deepEqual(readdirSync(dir), [], "an A/B run is not a report");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("--baseline-env measures the agent against a second agent with those variables, labelled as such, without OpenSSH's targets", () => {
+        const dir = mkdtempSync(join(tmpdir(), "bench-baseline-"));
+        try {
+            const run = bench(["--quick", "--latency-only", "--runs", "1", "--baseline-env", "FIREFLY_CONNECTOR_DIRECT_WRITES=0,FIREFLY_BENCH_MARK=b", "--no-build", "--out", dir], 120_000);
+            assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
+            // Read back from the baseline agent's /proc environ: the variables reached it.
+            assert.match(run.stdout, /^\[bench\] baseline agent environment: FIREFLY_CONNECTOR_DIRECT_WRITES=0 FIREFLY_BENCH_MARK=b$/m);
+            assert.match(run.stdout, /^metric +unit +agent +baseline agent +agent\/baseline agent +target$/m);
+            assert.match(run.stdout, /persistent stream, baseline agent: p50 [\d.]+ us, tunnel process CPU [\d.]+ us per round trip/);
+            assert.match(run.stdout, /^\[bench\] against a baseline agent \(the same build\) with FIREFLY_CONNECTOR_DIRECT_WRITES=0 FIREFLY_BENCH_MARK=b, instead of OpenSSH$/m);
+            assert.doesNotMatch(run.stdout.replace(/^\[bench\] against a baseline agent .*$/m, ""), /OpenSSH|<= 1\.1x/);
             assert.deepEqual(readdirSync(dir), [], "an A/B run is not a report");
         } finally {
             rmSync(dir, { recursive: true, force: true });
