@@ -114,13 +114,29 @@ describe("npm test's runner (test/setup/passes.js)", function () {
         assert.deepEqual(grandchildren.filter(alive), [], "no step's grandchild outlives the runner");
     });
 
-    it("lanes: mocha alone in the first lane; the type check and the repeat passes in the second, or all in one lane when serial", () => {
+    it("lanes: mocha in the first lane; the type check, a few suites of the same mocha pass and the repeat passes in the second, or all in one lane when serial", () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { lanesFor, steps } = require(runner) as { lanesFor: (serial: boolean) => string[][]; steps: Record<string, Step> };
-        assert.deepEqual(lanesFor(false), [["mocha"], ["typecheck", "node22", "sdkLatest"]]);
-        assert.deepEqual(lanesFor(true), [["typecheck", "mocha", "node22", "sdkLatest"]]);
+        assert.deepEqual(lanesFor(false), [["mocha"], ["typecheck", "mochaLane2", "node22", "sdkLatest"]]);
+        assert.deepEqual(lanesFor(true), [["typecheck", "mocha", "mochaLane2", "node22", "sdkLatest"]]);
         assert.deepEqual(steps.typecheck!.args, ["run", "--silent", "typecheck"]);
         assert.deepEqual(steps.node22!.args, ["run", "--silent", "test:node22"]);
         assert.deepEqual(steps.sdkLatest!.args, ["run", "--silent", "test:sdk-latest"]);
+    });
+
+    it("the two mocha steps on the machine's Node.js together run every suite once", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { steps } = require(runner) as { steps: Record<string, Step> };
+        const root = path.resolve(__dirname, "..", "..");
+        // Lane 2's step names its suites and leaves package.json's config (whose spec would add
+        // every suite again) out; lane 1's runs that config and ignores exactly those suites.
+        const lane2 = steps.mochaLane2!.args;
+        assert.ok(lane2.includes("--no-package"), lane2.join(" "));
+        const suites = lane2.filter((arg) => arg.endsWith(".test.ts"));
+        assert.ok(suites.length > 0, "the second lane's mocha step names no suite");
+        for (const suite of suites) assert.ok(fs.existsSync(path.join(root, suite)), `${suite} does not exist`);
+        const ignored = steps.mocha!.args.flatMap((arg, i, all) => (all[i - 1] === "--ignore" ? [arg] : []));
+        assert.deepEqual(ignored, suites);
+        assert.ok(!steps.mocha!.args.includes("--no-package"), "lane 1's mocha must run package.json's config: every suite");
     });
 });
