@@ -68,6 +68,7 @@ function ensureNode22() {
 /** The connector suites run on 22 against ssh2 with a binding built for 22. */
 const connectorSpecs = [
     "test/connector/relayReads.test.ts",
+    "test/connector/directWrites.test.ts",
     "test/connector/packetReuse.test.ts",
     "test/connector/forwarding.test.ts",
     "test/connector/proxy.test.ts",

@@ -50,7 +50,7 @@ const steps = {
     },
     // package.json's mocha config would add every suite again: its options are given here instead.
     mochaLane2: {
-        title: `mocha on Node.js ${process.versions.node}, the reload suite`,
+        title: `reload suite on Node.js ${process.versions.node}`,
         command: process.execPath,
         args: [mochaBin, "--no-package", "--require", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "30000", ...secondLaneSuites],
     },
