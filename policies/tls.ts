@@ -187,16 +187,23 @@ export const listenerPlainTcpPorts: ResourceValidationPolicy = {
 };
 
 /**
- * API Gateway's legacy TLS_1_2, or an enhanced policy in the TLS 1.3 family whose minimum is
- * TLS 1.2 or 1.3 (any TLS13_1_0 / TLS13_1_1 variant would be refused, should AWS add one).
+ * API Gateway's legacy TLS_1_2; an enhanced policy of the TLS 1.2 family (`SecurityPolicy_TLS12_*`,
+ * e.g. `SecurityPolicy_TLS12_2018_EDGE` and `SecurityPolicy_TLS12_PFS_2025_EDGE` of edge-optimized
+ * names, minimum TLS 1.2); or one of the TLS 1.3 family whose minimum is TLS 1.2 or 1.3 (any
+ * TLS13_1_0 / TLS13_1_1 variant is refused, should AWS add one). The names are API Gateway's
+ * `SecurityPolicy` enum (AWS SDKs, 2025).
  */
 function isTls12PlusApiPolicy(policy: string): boolean {
-    return policy === "TLS_1_2" || (/^SecurityPolicy_TLS13_/.test(policy) && !/^SecurityPolicy_TLS13_1_[01](_|$)/.test(policy));
+    return (
+        policy === "TLS_1_2" ||
+        /^SecurityPolicy_TLS12_/.test(policy) ||
+        (/^SecurityPolicy_TLS13_/.test(policy) && !/^SecurityPolicy_TLS13_1_[01](_|$)/.test(policy))
+    );
 }
 
 export const apiGatewayDomainTlsPolicy: ResourceValidationPolicy = {
     name: "apigateway-domain-tls12",
-    description: "API Gateway custom domain names use TLS_1_2 or a SecurityPolicy_TLS13_* security policy (checkov CKV_AWS_206).",
+    description: "API Gateway custom domain names use TLS_1_2 or an enhanced SecurityPolicy_TLS12_* / SecurityPolicy_TLS13_* security policy with a minimum of TLS 1.2 (checkov CKV_AWS_206).",
     enforcementLevel: "mandatory",
     severity: "high",
     tags: ["tls", "checkov:CKV_AWS_206"],

@@ -194,7 +194,15 @@ describe("apigateway-domain-tls12", () => {
     } satisfies PropsOf<typeof aws.apigateway.DomainName>;
     const domainName = (props: Record<string, unknown>) => plan(aws.apigateway.DomainName, "api-domain", props);
 
-    for (const securityPolicy of ["TLS_1_2", "SecurityPolicy_TLS13_1_3_2025_09", "SecurityPolicy_TLS13_1_2_2021_06"]) {
+    for (const securityPolicy of [
+        "TLS_1_2",
+        "SecurityPolicy_TLS13_1_3_2025_09",
+        "SecurityPolicy_TLS13_1_2_2021_06",
+        "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09",
+        // The TLS 1.2 family of enhanced policies (edge-optimized names): minimum TLS 1.2, as the name says.
+        "SecurityPolicy_TLS12_2018_EDGE",
+        "SecurityPolicy_TLS12_PFS_2025_EDGE",
+    ]) {
         it(`passes securityPolicy ${securityPolicy}`, async () => {
             await assertNoViolations(policy, domainName({ ...domain, securityPolicy }));
         });
