@@ -203,8 +203,11 @@ export class DirectWriter {
         req.oncomplete = (completion: number) => {
             this.queued -= bytes;
             if (completion < 0) {
-                directWriteStats.failed++;
-                socket.destroy(writeError(completion));
+                // A write cancelled because the socket was destroyed meanwhile is not a failure.
+                if (!socket.destroyed) {
+                    directWriteStats.failed++;
+                    socket.destroy(writeError(completion));
+                }
             } else {
                 for (const written of callbacks) written?.(null);
             }
