@@ -15,9 +15,10 @@
 //   destroyed (`usable()`). Otherwise the caller writes through the Writable as before. Writes of
 //   both kinds reach the kernel in call order: libuv queues a handle's write requests in order.
 // - A batch is flushed at the latest in a `process.nextTick` of the first chunk, and at once by
-//   `flushNow()` before anything that must come after it (`end()`, whose shutdown libuv holds
-//   until every queued write is done).
-// - Backpressure as the Writable's: once more than `HIGH_WATER_MARK` bytes wait in libuv's queue,
+//   `flushNow()` before anything that must come after it: the writer wraps the socket's `end()` to
+//   flush first (the Writable's shutdown then waits in libuv behind every queued write).
+// - Backpressure as the Writable's: once more than the writer's high-water mark waits (this turn's
+//   batch and libuv's queue),
 //   `add()` returns false and the caller pauses its source until `whenDrained()` wakes it, when the
 //   queue is empty.
 // - A chunk's callback runs once the kernel has its bytes (at once for a write the kernel took
@@ -69,9 +70,6 @@ const binding = loadBinding();
 /** Whether onward writes go below the Writable in this process. */
 export const directWritesAvailable = binding !== undefined;
 
-/** Bytes allowed to wait in libuv's queue before the source is paused: the Writable's mark in forwarding.ts. */
-export const HIGH_WATER_MARK = 256 * 1024;
-
 /** Process-wide counts, for tests and diagnostics. */
 export const directWriteStats = { writes: 0, chunks: 0, async: 0, failed: 0 };
 
@@ -104,10 +102,20 @@ export class DirectWriter {
     /** Called whenever the backlog has drained to nothing (as a Writable's 'drain'). */
     onDrain: (() => void) | undefined;
 
+    /** `highWaterMark`: the backlog above which the source pauses (the socket's Writable's mark, for onward sockets). */
     constructor(
         private readonly socket: SocketWithHandle,
-        private readonly highWaterMark = HIGH_WATER_MARK,
-    ) {}
+        private readonly highWaterMark: number,
+    ) {
+        // What is batched goes out before the end: end() (and with it Writable's shutdown, which
+        // libuv holds until every queued write is done) flushes first, whoever calls it.
+        const end = socket.end as (...args: unknown[]) => Socket;
+        const flush = () => this.flushNow();
+        socket.end = function (this: Socket, ...args: unknown[]): Socket {
+            flush();
+            return end.apply(this, args);
+        } as Socket["end"];
+    }
 
     /** Bytes added and not yet taken by the kernel. */
     get backlog(): number {
@@ -218,25 +226,21 @@ export class DirectWriter {
 
 const writers = new WeakMap<Duplex, DirectWriter>();
 
-/** The socket's writer, made on first use. */
-export function directWriterOf(socket: Socket): DirectWriter {
+/** The socket's writer, made on first use with `highWaterMark` (see DirectWriter). */
+export function directWriterOf(socket: Socket, highWaterMark: number): DirectWriter {
     let writer = writers.get(socket);
     if (writer === undefined) {
-        writer = new DirectWriter(socket);
+        writer = new DirectWriter(socket, highWaterMark);
         writers.set(socket, writer);
     }
     return writer;
 }
 
-/** Flushes what a stream's writer holds, if it has one: call before ending the stream. */
-export function flushDirectWrites(stream: Duplex): void {
-    writers.get(stream)?.flushNow();
-}
-
 /**
  * Sends what ssh2 writes to the relay socket below its Writable as well (the pull side's last
  * step, and every packet the agent sends): `write(chunk[, callback])` goes to the writer while the
- * Writable is idle, one writev per turn of the event loop, and `end()` flushes first. ssh2 ignores
+ * Writable is idle, one writev per turn of the event loop (and `end()` flushes first, as for every
+ * writer). ssh2 ignores
  * write()'s return value; the relay connection's output gate reads `backlog` instead. Returns
  * undefined, changing nothing, when direct writes are off. Call before anything else wraps
  * `socket.write` (ssh2/packetReuse.ts passes its buffers' callbacks through).
@@ -254,10 +258,5 @@ export function enableDirectRelayWrites(socket: Socket, budget: number): DirectW
         writer.flushNow();
         return write.apply(this, args);
     } as Socket["write"];
-    const end = socket.end as (...args: unknown[]) => Socket;
-    socket.end = function (this: Socket, ...args: unknown[]): Socket {
-        writer.flushNow();
-        return end.apply(this, args);
-    } as Socket["end"];
     return writer;
 }

@@ -17,7 +17,7 @@ import { connect as connectTcp, type NetConnectOpts, type Socket } from "node:ne
 import type { Duplex } from "node:stream";
 import { channelClosedByPeer, channelTakesNow, isSshChannel } from "./ssh2/internals";
 import { releaseWhenWritten } from "./ssh2/relayReads";
-import { directWriterOf, directWritesAvailable, flushDirectWrites, type DirectWriter } from "./directWrites";
+import { directWriterOf, directWritesAvailable, type DirectWriter } from "./directWrites";
 
 /** Either a net.Socket or an ssh2 Channel: both are Duplex streams with different close rules. */
 export type StreamEnd = Duplex;
@@ -61,7 +61,6 @@ function whenClosed(stream: StreamEnd): Promise<void> {
  */
 export function releaseAfterFlush(stream: StreamEnd, finalChunk?: Buffer): void {
     stream.resume();
-    flushDirectWrites(stream);
     if (stream.writableFinished) {
         release(stream);
         return;
@@ -105,7 +104,7 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: BytesCounted, gate: Out
     const fromChannel = isSshChannel(source);
     // Into an onward TCP socket, a channel's payloads go below the socket's Writable while it is
     // idle (directWrites.ts): the same one writev per relay read, without the stream machinery.
-    const direct: DirectWriter | undefined = directWritesAvailable && batching && fromChannel ? directWriterOf(sink as Socket) : undefined;
+    const direct: DirectWriter | undefined = directWritesAvailable && batching && fromChannel ? directWriterOf(sink as Socket, ONWARD_WRITE_HIGH_WATER_MARK) : undefined;
     let corked = false;
     const uncork = () => {
         corked = false;
@@ -161,7 +160,6 @@ function pump(source: StreamEnd, sink: StreamEnd, bytes: BytesCounted, gate: Out
         source.on("data", onData);
     }
     source.once("end", () => {
-        direct?.flushNow();
         if (!stopped) sink.end();
     });
     sink.once("finish", stop);
