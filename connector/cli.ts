@@ -15,16 +15,33 @@ import { createLogger, type LogLevel } from "./log";
 import { nativeCryptoAvailable } from "./ssh2/internals";
 import { agentVersion } from "./version";
 
-/** Reads and validates the config file; identity paths become relative to the file's directory. */
-export function loadConfigFile(path: string): ConnectorConfig {
+/** The config file as read once: what is validated, and the digest `--watch-config` compares. */
+interface ConfigFile {
+    readonly absolute: string;
+    readonly text: string;
+    readonly digest: string;
+}
+
+/** Reads the config file; a file that cannot be read is a ConnectorConfigError naming `--config` and the cause. */
+function readConfigFile(path: string): ConfigFile {
     const absolute = resolve(path);
-    let text: string;
+    let bytes: Buffer;
     try {
-        text = readFileSync(absolute, "utf8");
+        bytes = readFileSync(absolute);
     } catch (err) {
         throw new ConnectorConfigError([{ field: "--config", message: `cannot read ${absolute}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
     }
-    return resolveConfigPaths(parseConnectorConfig(text, absolute), dirname(absolute));
+    return { absolute, text: bytes.toString("utf8"), digest: createHash("sha256").update(bytes).digest("hex") };
+}
+
+/** Validates a config file read by readConfigFile; identity paths become relative to its directory. */
+function parseConfigFile(file: ConfigFile): ConnectorConfig {
+    return resolveConfigPaths(parseConnectorConfig(file.text, file.absolute), dirname(file.absolute));
+}
+
+/** Reads and validates the config file; identity paths become relative to the file's directory. */
+export function loadConfigFile(path: string): ConnectorConfig {
+    return parseConfigFile(readConfigFile(path));
 }
 
 function fail(message: string): never {
@@ -37,20 +54,14 @@ export const EXIT_STREAMS_CUT = 2;
 
 const levelOption = new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("info");
 
-/** The config file's contents as `--watch-config` compares them (undefined when it cannot be read). */
-function configDigest(path: string): { digest?: string; error?: string } {
-    try {
-        return { digest: createHash("sha256").update(readFileSync(path)).digest("hex") };
-    } catch (err) {
-        return { error: (err as NodeJS.ErrnoException).code ?? String(err) };
-    }
-}
-
 async function run(configPath: string, level: LogLevel, watchSeconds: number): Promise<void> {
-    let lastDigest = configDigest(configPath).digest;
+    // The digest of the contents last tried (applied or refused): --watch-config reloads on another.
+    let lastDigest: string;
     let config: ConnectorConfig;
     try {
-        config = loadConfigFile(configPath);
+        const file = readConfigFile(configPath);
+        lastDigest = file.digest;
+        config = parseConfigFile(file);
     } catch (err) {
         fail((err as Error).message);
     }
@@ -84,14 +95,16 @@ async function run(configPath: string, level: LogLevel, watchSeconds: number): P
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
     let reloading = Promise.resolve();
-    const reload = (why: string) => {
+    /** Reloads `read` (the watcher's read), or the file read now (SIGHUP). */
+    const reload = (why: string, read?: ConfigFile) => {
         // One reload at a time, in request order; a bad file keeps the config in force.
         reloading = reloading.then(async () => {
             if (stopping) return;
             log.info({ config: configPath }, `${why}: reloading the config file`);
-            lastDigest = configDigest(configPath).digest;
             try {
-                const next = loadConfigFile(configPath);
+                const file = read ?? readConfigFile(configPath);
+                lastDigest = file.digest;
+                const next = parseConfigFile(file);
                 // The same refusal as at start, for a key the agent is to switch to.
                 const exposed = next.identity.privateKeyFile !== connector.config.identity.privateKeyFile ? privateKeyExposure(next.identity.privateKeyFile) : undefined;
                 if (exposed) throw new ReloadRefused(exposed);
@@ -114,16 +127,20 @@ async function run(configPath: string, level: LogLevel, watchSeconds: number): P
         // it. Each content is tried once: a refused one is not tried again until the file changes.
         let unreadable: string | undefined;
         const timer = setInterval(() => {
-            const { digest, error } = configDigest(configPath);
-            if (error !== undefined) {
-                if (error !== unreadable) log.warn({ config: configPath, reason: error }, "--watch-config: cannot read the config file; keeping the current config");
-                unreadable = error;
+            let file: ConfigFile;
+            try {
+                file = readConfigFile(configPath);
+            } catch (err) {
+                const reason = (err as Error).message;
+                if (reason !== unreadable) log.warn({ config: configPath, reason }, "--watch-config: cannot read the config file; keeping the current config");
+                unreadable = reason;
                 return;
             }
             unreadable = undefined;
-            if (digest === lastDigest) return;
-            lastDigest = digest;
-            reload("config file changed");
+            if (file.digest === lastDigest) return;
+            // Marked as tried now, so the next tick does not queue it again behind this reload.
+            lastDigest = file.digest;
+            reload("config file changed", file);
         }, watchSeconds * 1000);
         timer.unref();
     }
