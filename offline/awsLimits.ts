@@ -146,15 +146,18 @@ function checkHealthCheckThresholds(check: LimitCheck): void {
  * at plan time, before any AWS call.
  */
 function checkTargetGroupPort(check: LimitCheck): void {
-    const port = check.inputs.port;
-    if (typeof port !== "number" || (port >= 1 && port <= 65535)) return;
-    throw new AwsRuleError("elb-port-range", resourceOf(check), `expected port to be in the range (1 - 65535), got ${port}`, `give the target group the port its targets listen on, 1 to 65535 (got ${port})`);
+    checkElbPort(check, (port) => `expected port to be in the range (1 - 65535), got ${port}`, "give the target group the port its targets listen on, 1 to 65535");
 }
 
 function checkListenerPort(check: LimitCheck): void {
+    checkElbPort(check, (port) => `expected "port" to be a valid port number, got: ${port}`, "give the listener a port from 1 to 65535");
+}
+
+/** `port` of 1 to 65535; the provider's message differs by resource. */
+function checkElbPort(check: LimitCheck, message: (port: number) => string, fix: string): void {
     const port = check.inputs.port;
     if (typeof port !== "number" || (port >= 1 && port <= 65535)) return;
-    throw new AwsRuleError("elb-port-range", resourceOf(check), `expected "port" to be a valid port number, got: ${port}`, `give the listener a port from 1 to 65535 (got ${port})`);
+    throw new AwsRuleError("elb-port-range", resourceOf(check), message(port), `${fix} (got ${port})`);
 }
 
 /**

@@ -594,10 +594,10 @@ function planRelay(c: ArgChecker, s: RelayStructure): RelayPlan {
         }
         dns = { zoneId: c.matches("dns.zoneId", s.dns.zoneId, patterns.route53ZoneId, "a Route 53 hosted zone ID like Z0123456789ABCDEFGHIJ"), zoneName };
         s.customers.forEach((customer, i) => {
-            if (platformCustomers.some((p) => p.name === customer.name) && !patterns.dnsLabel.test(customer.name)) {
-                c.fail(`customers[${i}].name`, `must be one lower-case DNS label like acme to get the record <name>.tunnel.${zoneName} (got ${JSON.stringify(customer.name)}); rename the customer or leave out dns`);
-            }
             if (platformCustomers.some((p) => p.name === customer.name)) {
+                if (!patterns.dnsLabel.test(customer.name)) {
+                    c.fail(`customers[${i}].name`, `must be one lower-case DNS label like acme to get the record <name>.tunnel.${zoneName} (got ${JSON.stringify(customer.name)}); rename the customer or leave out dns`);
+                }
                 c.recordNameFits(`customers[${i}].name`, `${customer.name}.tunnel.${zoneName}`, "use a shorter customer name or dns.zoneName");
             }
         });
