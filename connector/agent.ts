@@ -248,10 +248,12 @@ export class Connector {
                     if (abandon.aborted) return resolve(false);
                     const relay = successor.label;
                     this.log.info({ relay, waitedMs: Date.now() - queuedAt }, "handing the relay's ports over to its new session");
+                    let timer: NodeJS.Timeout | undefined;
                     const cancelled = await Promise.race([
                         this.retire(predecessor, "replaced").then(() => true, () => true),
-                        new Promise<boolean>((settle) => setTimeout(() => settle(false), HANDOVER_WAIT_MS).unref()),
+                        new Promise<boolean>((settle) => (timer = setTimeout(() => settle(false), HANDOVER_WAIT_MS).unref())),
                     ]);
+                    clearTimeout(timer);
                     if (!cancelled) this.log.warn({ relay, waitedMs: HANDOVER_WAIT_MS }, "the replaced session did not cancel its forwards in time: requesting them anyway");
                     resolve(true);
                     const startedAt = Date.now();
