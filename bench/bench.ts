@@ -857,15 +857,25 @@ function format(value: number): string {
     return value.toFixed(2);
 }
 
+/**
+ * The ratio of each run's pair (run i of the agent against run i of the other contender, measured
+ * one after the other), when there is more than one: the column ratio is of the two medians, and
+ * on a noisy host the pairs show how far apart the runs were and how many of them met a target.
+ */
+function byRun(metric: Metric): string {
+    if (metric.agent.length < 2 || metric.agent.length !== metric.openssh.length) return "";
+    return metric.agent.map((a, i) => format(a / metric.openssh[i]!)).join(" ");
+}
+
 /** The table of metrics; the raw loopback ceiling last when it was measured (not with --latency-only). */
 function printTable(metrics: readonly Metric[], second: string, ceilingMBps?: number): void {
-    const lines: string[][] = [["metric", "unit", "agent", second, `agent/${second}`, "target"]];
+    const lines: string[][] = [["metric", "unit", "agent", second, `agent/${second}`, "by run", "target"]];
     for (const metric of metrics) {
         const r = row(metric);
         // The targets are against OpenSSH: an A/B of two agents has none.
-        lines.push([metric.name, metric.unit, format(r.agent), format(r.openssh), `${format(r.ratio)}x`, second === "OpenSSH" ? (metric.target ?? "") : ""]);
+        lines.push([metric.name, metric.unit, format(r.agent), format(r.openssh), `${format(r.ratio)}x`, byRun(metric), second === "OpenSSH" ? (metric.target ?? "") : ""]);
     }
-    if (ceilingMBps !== undefined) lines.push(["raw loopback TCP (ceiling)", "MB/s", format(ceilingMBps), "", "", ""]);
+    if (ceilingMBps !== undefined) lines.push(["raw loopback TCP (ceiling)", "MB/s", format(ceilingMBps), "", "", "", ""]);
     process.stdout.write(`${renderTable(lines, [0, 1]).join("\n")}\n`);
 }
 

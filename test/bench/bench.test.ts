@@ -61,7 +61,9 @@ describe("npm run bench", function () {
         // Two runs: the second bulk run starts both contenders again on new relay sessions.
         const run = bench(["--quick", "--runs", "2", "--streams", "20", "--bulk-mib", "32", "--relay-glibc-tunables", "glibc.cpu.x86_rep_movsb_threshold=4194304", "--no-build", "--out", out], 200_000);
         assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
-        assert.match(run.stdout, /^metric +unit +agent +OpenSSH +agent\/OpenSSH +target$/m);
+        assert.match(run.stdout, /^metric +unit +agent +OpenSSH +agent\/OpenSSH +by run +target$/m);
+        // Each row of two runs shows both pairs' ratios beside the ratio of the medians.
+        assert.match(run.stdout, /^throughput push direct, 1 stream, 32 MiB +MB\/s +[\d.]+ +[\d.]+ +[\d.]+x +[\d.]+ [\d.]+ +>= 1\.0x$/m);
         assert.match(run.stdout, /bulk run 2: new relay sessions for both contenders, warmed up again/);
         // The relay's sshd alone runs with the tunables (read back from its /proc environ).
         assert.match(run.stdout, /relay sshd environment: GLIBC_TUNABLES=glibc\.cpu\.x86_rep_movsb_threshold=4194304$/m);
@@ -166,7 +168,7 @@ describe("npm run bench", function () {
             assert.equal(run.status, 0, `bench exited ${run.status}\n${run.stdout}\n${run.stderr}`);
             // Read back from the baseline agent's /proc environ: the variables reached it.
             assert.match(run.stdout, /^\[bench\] baseline agent environment: FIREFLY_CONNECTOR_DIRECT_WRITES=0 FIREFLY_BENCH_MARK=b$/m);
-            assert.match(run.stdout, /^metric +unit +agent +baseline agent +agent\/baseline agent +target$/m);
+            assert.match(run.stdout, /^metric +unit +agent +baseline agent +agent\/baseline agent +by run +target$/m);
             assert.match(run.stdout, /persistent stream, baseline agent: p50 [\d.]+ us, tunnel process CPU [\d.]+ us per round trip/);
             assert.match(run.stdout, /^\[bench\] against a baseline agent \(the same build\) with FIREFLY_CONNECTOR_DIRECT_WRITES=0 FIREFLY_BENCH_MARK=b, instead of OpenSSH$/m);
             assert.doesNotMatch(run.stdout.replace(/^\[bench\] against a baseline agent .*$/m, ""), /OpenSSH|<= 1\.1x/);
