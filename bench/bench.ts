@@ -1037,12 +1037,11 @@ async function main(): Promise<void> {
         const roundTrips = async () => {
             const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
             const roundTripCpu: Record<string, number[]> = { agent: [], openssh: [] };
-            // Round trips to warm up, unmeasured, through each contender. The bulk warm-up compiles
-            // the agent's large-packet path; a 64-byte message takes other branches (one packet per
-            // read, no slab rollover, sync writes), which V8 compiles during the first measured run
-            // otherwise: the agent's first run was its slowest in five of six full runs of
-            // 2026-12-07 (PERFORMANCE.md). A long-running agent is past that, and so are both
-            // contenders here.
+            // Round trips to warm up, unmeasured, through each contender. The bulk warm-up never
+            // takes the agent's 64-byte path (one packet per read, writes the kernel takes at once),
+            // and without this the agent's first measured run was its slowest in five of six full
+            // runs of 2026-12-07; why is not established (PERFORMANCE.md, the bench warm-up rows).
+            // A long-running agent is past its first round trips, and so are both contenders here.
             for (const c of [agent, openssh]) await pingPersistent(c.directPort, options.pingCount);
             await measure(P50_PERSISTENT, "us", "lower", "<= 1.1x", async (c) => {
                 // The tunnel process's CPU per round trip: on two shared cores its processing of the two
