@@ -336,11 +336,16 @@ interface MeasuredSpan {
     end(): void;
 }
 
-/** Round trips of 64 bytes over one connection; microseconds each. */
-async function pingPersistent(endpoint: Endpoint, count: number, span?: MeasuredSpan): Promise<number[]> {
+/** One open connection for round trips of 64 bytes to the target's echo. */
+interface Pinger {
+    /** `count` round trips one after the other; each one's microseconds are appended to `samples`. */
+    ping(count: number, samples: number[]): Promise<void>;
+    close(): void;
+}
+
+async function openPinger(endpoint: Endpoint): Promise<Pinger> {
     const socket = await connected(endpoint);
     const message = Buffer.alloc(64, 0x61);
-    const samples: number[] = [];
     let waiting: (() => void) | undefined;
     let pending = 0;
     socket.on("data", (chunk: Buffer) => {
@@ -348,19 +353,63 @@ async function pingPersistent(endpoint: Endpoint, count: number, span?: Measured
         if (pending <= 0 && waiting) waiting();
     });
     socket.write("E");
+    return {
+        async ping(count, samples) {
+            for (let i = 0; i < count; i++) {
+                const started = performance.now();
+                pending = message.length;
+                await new Promise<void>((resolve) => {
+                    waiting = resolve;
+                    socket.write(message);
+                });
+                samples.push((performance.now() - started) * 1000);
+            }
+        },
+        close: () => socket.destroy(),
+    };
+}
+
+/** Round trips of 64 bytes over one connection; microseconds each. */
+async function pingPersistent(endpoint: Endpoint, count: number, span?: MeasuredSpan): Promise<number[]> {
+    const pinger = await openPinger(endpoint);
+    const samples: number[] = [];
     span?.begin();
-    for (let i = 0; i < count; i++) {
-        const started = performance.now();
-        pending = message.length;
-        await new Promise<void>((resolve) => {
-            waiting = resolve;
-            socket.write(message);
-        });
-        samples.push((performance.now() - started) * 1000);
-    }
+    await pinger.ping(count, samples);
     span?.end();
-    socket.destroy();
+    pinger.close();
     return samples;
+}
+
+/** Round trips per turn when two contenders' round trips are interleaved (pingInterleaved). */
+const PING_BLOCK = 100;
+
+/**
+ * `count` round trips through each of two connections, taken in turns of PING_BLOCK (who goes
+ * first alternates), so both contenders' round trips are measured over the same seconds: a host
+ * whose wake-up latency drifts (p50s of 250 and 600 us on the same day) moves both alike, where
+ * runs one after the other each caught their own moment. Returns each side's samples and its
+ * process's CPU microseconds over its own turns.
+ */
+async function pingInterleaved(
+    sides: readonly { endpoint: Endpoint; pid: number }[],
+    count: number,
+): Promise<{ samples: number[]; cpuMicros: number }[]> {
+    const pingers = await Promise.all(sides.map((side) => openPinger(side.endpoint)));
+    const results = sides.map(() => ({ samples: [] as number[], cpuMicros: 0 }));
+    try {
+        for (let turn = 0; turn * PING_BLOCK < count; turn++) {
+            const n = Math.min(PING_BLOCK, count - turn * PING_BLOCK);
+            const order = turn % 2 === 0 ? sides.map((_, i) => i) : sides.map((_, i) => sides.length - 1 - i);
+            for (const i of order) {
+                const before = threadCpuMicros(sides[i]!.pid);
+                await pingers[i]!.ping(n, results[i]!.samples);
+                results[i]!.cpuMicros += threadCpuMicros(sides[i]!.pid) - before;
+            }
+        }
+    } finally {
+        for (const pinger of pingers) pinger.close();
+    }
+    return results;
 }
 
 /** One new forwarded connection per 64-byte request/response; microseconds each. */
@@ -1033,28 +1082,36 @@ async function main(): Promise<void> {
         };
 
         // The persistent-stream rows: p50 and p99 of round trips on one open stream, and the tunnel
-        // process's CPU per round trip.
+        // process's CPU per round trip. Each run interleaves the two contenders' round trips in
+        // turns of PING_BLOCK over the same seconds (pingInterleaved).
         const roundTrips = async () => {
             const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
             const roundTripCpu: Record<string, number[]> = { agent: [], openssh: [] };
-            // Round trips to warm up, unmeasured, through each contender. The bulk warm-up never
-            // takes the agent's 64-byte path (one packet per read, writes the kernel takes at once),
-            // and without this the agent's first measured run was its slowest in five of six full
-            // runs of 2026-12-07; why is not established (PERFORMANCE.md, the bench warm-up rows).
-            // A long-running agent is past its first round trips, and so are both contenders here.
-            for (const c of [agent, openssh]) await pingPersistent(c.directPort, options.pingCount);
-            await measure(P50_PERSISTENT, "us", "lower", "<= 1.1x", async (c) => {
-                // The tunnel process's CPU per round trip: on two shared cores its processing of the two
-                // messages sits on the round trip's path, so this is what the p50 moves with, measured
-                // without the machine's wake-up latency in it.
-                const cpu = cpuSpan(c.pid()!);
-                const samples = (await pingPersistent(c.directPort, options.pingCount, cpu)).sort((a, b) => a - b);
-                const cpuMicros = cpu.micros() / options.pingCount;
-                roundTripCpu[c.name]!.push(cpuMicros);
-                persistent[c.name]!.push(samples);
-                log(`persistent stream, ${c.name === "agent" ? "agent" : secondLabel(options)}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
-                return quantile(samples, 0.5);
-            });
+            const p50: Metric = { name: P50_PERSISTENT, unit: "us", better: "lower", agent: [], openssh: [], target: "<= 1.1x" };
+            // One unmeasured run first. The bulk warm-up never takes the agent's 64-byte path (one
+            // packet per read, writes the kernel takes at once), and without this the agent's first
+            // measured run was its slowest in five of six full runs of 2026-12-07; why is not
+            // established (PERFORMANCE.md, the bench warm-up rows). A long-running agent is past its
+            // first round trips, and so are both contenders here.
+            for (let run = -1; run < options.runs; run++) {
+                // Who takes the first turn alternates between runs as well.
+                const order = run % 2 === 0 ? [agent, openssh] : [openssh, agent];
+                const results = await pingInterleaved(order.map((c) => ({ endpoint: c.directPort, pid: c.pid()! })), options.pingCount);
+                if (run < 0) continue;
+                for (const [i, c] of order.entries()) {
+                    const samples = results[i]!.samples.sort((a, b) => a - b);
+                    // The tunnel process's CPU per round trip: on two shared cores its processing of
+                    // the two messages sits on the round trip's path, so this is what the p50 moves
+                    // with, measured without the machine's wake-up latency in it.
+                    const cpuMicros = results[i]!.cpuMicros / options.pingCount;
+                    roundTripCpu[c.name]!.push(cpuMicros);
+                    persistent[c.name]!.push(samples);
+                    p50[c.name].push(quantile(samples, 0.5));
+                    log(`persistent stream, ${c.name === "agent" ? "agent" : secondLabel(options)}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
+                }
+            }
+            metrics.push(p50);
+            logMedians(p50);
             metrics.push({ name: "latency p99, persistent stream", unit: "us", better: "lower", agent: persistent.agent!.map((s) => quantile(s, 0.99)), openssh: persistent.openssh!.map((s) => quantile(s, 0.99)) });
             metrics.push({ name: ROUND_TRIP_CPU, unit: "us", better: "lower", agent: roundTripCpu.agent!, openssh: roundTripCpu.openssh! });
         };
