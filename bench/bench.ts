@@ -380,6 +380,9 @@ async function pingPersistent(endpoint: Endpoint, count: number, span?: Measured
     return samples;
 }
 
+/** How the persistent-stream rows are measured, as reports record it (bench/compare.ts). */
+const ROUND_TRIP_METHOD = "interleaved";
+
 /** Round trips per turn when two contenders' round trips are interleaved (pingInterleaved). */
 const PING_BLOCK = 100;
 
@@ -941,6 +944,7 @@ function printComparison(options: BenchOptions, metrics: readonly Metric[], tcpC
         runs: options.runs,
         relayGlibcTunables: options.relayGlibcTunables ?? null,
         tcpCongestionControl,
+        roundTrips: ROUND_TRIP_METHOD,
         metrics: reportMetrics(metrics),
     };
     process.stdout.write(`\n${comparisonTable(options.compare.report, options.compare.file, now).join("\n")}\n`);
@@ -1281,6 +1285,7 @@ async function main(): Promise<void> {
             agentNodeFlags: options.nodeFlags,
             relayGlibcTunables: options.relayGlibcTunables ?? null,
             tcpCongestionControl: congestion.inEffect,
+            roundTrips: ROUND_TRIP_METHOD,
             machine: machine(),
             sizes: { bulkBytes: options.bulkBytes, pingCount: options.pingCount, connectCount: options.connectCount, streams: options.streams, streamBytes: options.streamBytes },
             agentIdleRssMiB: idleRss / MiB,

@@ -39,6 +39,12 @@ const BenchReport = z.object({
     relayGlibcTunables: z.string().nullable().optional(),
     /** net.ipv4.tcp_congestion_control in effect for the run; absent in reports written before it was recorded. */
     tcpCongestionControl: z.string().min(1).optional(),
+    /**
+     * How the persistent-stream rows were measured: "interleaved" (both contenders in turns over
+     * the same seconds, since 2026-12-07 19:20 UTC); absent in earlier reports, which measured one
+     * contender's run after the other's.
+     */
+    roundTrips: z.enum(["interleaved", "sequential"]).optional(),
     metrics: z.array(ReportMetric).min(1),
     /** Per run, the plain Node.js and the socat relay; absent in reports written before they were measured. */
     relayFloors: z.object({ node: z.array(FloorRun), socat: z.array(FloorRun) }).optional(),
@@ -174,6 +180,12 @@ export function comparisonTable(before: BenchReport, beforeFile: string, now: Be
     if (before.tcpCongestionControl !== undefined && now.tcpCongestionControl !== undefined && before.tcpCongestionControl !== now.tcpCongestionControl) {
         out.push(
             `note: the runs used other TCP congestion control (before: ${before.tcpCongestionControl}, now: ${now.tcpCongestionControl}): under bbr the relay's sshd paces its sends, which costs it CPU and moves the direct rows (connector/PERFORMANCE.md, "TCP congestion control")`,
+        );
+    }
+    const method = (r: BenchReport) => r.roundTrips ?? "sequential";
+    if (method(before) !== method(now)) {
+        out.push(
+            `note: the round trips were measured ${method(before)} before and ${method(now)} now: the persistent-stream rows compare two measures (one contender's run after the other's catches the host's drifting wake-up latency; interleaved, both see the same seconds: connector/README.md, "npm run bench")`,
         );
     }
     return [...out, ...renderTable(lines, [0, 5])];

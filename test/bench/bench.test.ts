@@ -92,6 +92,7 @@ describe("npm run bench", function () {
         assert.equal(report.quick, true);
         assert.equal(report.relayGlibcTunables, "glibc.cpu.x86_rep_movsb_threshold=4194304");
         assert.equal(report.tcpCongestionControl, readFileSync(CONGESTION_CONTROL, "utf8").trim(), "the machine's congestion control, recorded");
+        assert.equal(report.roundTrips, "interleaved", "how the persistent-stream rows were measured, recorded");
         assert.match(run.stdout, /\[bench\] TCP congestion control: \w+ \(the machine's; --tcp-congestion-control to choose\)/);
         assert.deepEqual(
             report.metrics.map((m) => m.name),

@@ -148,6 +148,18 @@ describe("bench --compare", () => {
         assert.doesNotMatch(comparisonTable(report(rows), "old.json", cubic).join("\n"), /congestion/);
     });
 
+    it("warns when one report measured the round trips interleaved and the other one contender after the other", () => {
+        const rows = [metric("latency p50, persistent stream", "lower", [300], [280])];
+        const interleaved = { ...report(rows), roundTrips: "interleaved" as const };
+        // A report from before the field existed measured them one after the other.
+        assert.match(
+            comparisonTable(report(rows), "old.json", interleaved).join("\n"),
+            /note: the round trips were measured sequential before and interleaved now: the persistent-stream rows compare two measures/,
+        );
+        assert.doesNotMatch(comparisonTable(interleaved, "old.json", interleaved).join("\n"), /round trips were measured/);
+        assert.doesNotMatch(comparisonTable(report(rows), "old.json", report(rows)).join("\n"), /round trips were measured/);
+    });
+
     it("loads a report from before pulling through the floors was measured (2026-12-07 06:10 UTC: floors pushing only)", () => {
         const dir = mkdtempSync(join(tmpdir(), "bench-compare-"));
         try {
