@@ -30,9 +30,11 @@
 // This uses Node.js's `stream_wrap` binding (`WriteWrap`, `streamBaseState`) through
 // `process.binding`, which Node.js 20 and 22 keep for exactly such modules. When it is missing or
 // not shaped as expected, or FIREFLY_CONNECTOR_DIRECT_WRITES=0 is set (the A/B switch of the bench,
-// and an escape hatch), every write goes through the Writable as before.
+// and an escape hatch), every write goes through the Writable as before. A binding that is there
+// but throws on a write (a later Node.js that changed its signature) costs nothing either: that
+// batch and the socket's later writes go through the Writable, in order, with one warning.
 import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
+import { Writable, type Duplex } from "node:stream";
 import { getSystemErrorName } from "node:util";
 
 interface WriteReq {
@@ -71,7 +73,9 @@ const binding = loadBinding();
 export const directWritesAvailable = binding !== undefined;
 
 /** Process-wide counts, for tests and diagnostics. */
-export const directWriteStats = { writes: 0, chunks: 0, async: 0, failed: 0 };
+export const directWriteStats = { writes: 0, chunks: 0, async: 0, failed: 0, refused: 0 };
+/** The binding's first refusal is reported once per process (a warning on stderr). */
+let warnedRefusal = false;
 
 export type WrittenCallback = ((err?: Error | null) => void) | undefined;
 
@@ -127,11 +131,27 @@ export class DirectWriter {
         return this.backlog > this.highWaterMark;
     }
 
+    /** Set once the binding threw on a write: this socket's writes go through its Writable from then on. */
+    private refused = false;
+
+    private refuse(err: unknown): void {
+        this.refused = true;
+        directWriteStats.refused++;
+        if (!warnedRefusal) {
+            warnedRefusal = true;
+            process.emitWarning(
+                `writes below the sockets' Writables are off for the sockets that meet this: Node.js's stream_wrap binding refused a write (${err instanceof Error ? err.message : String(err)}); they go through the Writables, at the CPU per byte of before`,
+                { code: "FIREFLY_DIRECT_WRITES_REFUSED" },
+            );
+        }
+    }
+
     /** True if a chunk may go below the Writable now (see the contract at the top). */
     usable(): boolean {
         const socket = this.socket;
         return (
             binding !== undefined &&
+            !this.refused &&
             socket._handle != null &&
             !socket.connecting &&
             !socket.destroyed &&
@@ -190,9 +210,23 @@ export class DirectWriter {
         req.bytes = 0;
         req.buffer = null;
         req.callback = null;
+        let status: number;
+        try {
+            status = chunks.length === 1 ? handle.writeBuffer(req, chunks[0]!) : handle.writev(req, chunks, true);
+        } catch (err) {
+            // The binding is there but no longer takes a write as Node.js 20 and 22 do (a release
+            // that changed its shape): nothing was written, so this batch and every later write of
+            // the socket go through its Writable, in order, and the agent carries on.
+            this.refuse(err);
+            // Straight to the Writable: past any wrapper of socket.write (enableDirectRelayWrites'
+            // and packetReuse's saw these chunks when they were added).
+            const write = Writable.prototype.write as (this: Writable, chunk: Buffer, callback?: (err?: Error | null) => void) => boolean;
+            for (let i = 0; i < chunks.length; i++) write.call(socket, chunks[i]!, callbacks[i]);
+            if (this.queued === 0) this.drained();
+            return;
+        }
         directWriteStats.writes++;
         directWriteStats.chunks += chunks.length;
-        const status = chunks.length === 1 ? handle.writeBuffer(req, chunks[0]!) : handle.writev(req, chunks, true);
         if (status !== 0) {
             directWriteStats.failed++;
             socket.destroy(writeError(status));

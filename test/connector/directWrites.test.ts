@@ -160,6 +160,65 @@ describe("onward socket writes below the Writable", function () {
     });
 });
 
+describe("writes below the Writable when Node.js's binding refuses them", function () {
+    this.timeout(30_000);
+    const net = loopbackSockets();
+
+    it("sends the refused batch and every later write through the Writable, in order, and warns once", async () => {
+        const received: Promise<Buffer>[] = [];
+        const port = await net.serve((socket) => void received.push(collect(socket)));
+        const socket = await connected(port, net.track);
+        // What a Node.js release that changed the binding's signatures would do to our calls; its
+        // own Writable (which calls the same methods) keeps working, as it would in that release.
+        type Handle = Record<string, (...args: unknown[]) => number>;
+        const refuseOurs = (handle: Handle) => {
+            for (const name of ["writev", "writeBuffer"]) {
+                const original = handle[name]!;
+                handle[name] = function (this: unknown, ...args: unknown[]): number {
+                    // Called by the writer itself, not by net's Writable (whose caller is handleWriteReq).
+                    if (new Error().stack?.split("\n")[2]?.includes("flushNow")) throw new TypeError("The \"req\" argument must be of type WriteWrap");
+                    return original.apply(this, args);
+                };
+            }
+        };
+        refuseOurs((socket as unknown as { _handle: Handle })._handle);
+        const warnings: Error[] = [];
+        const onWarning = (w: Error) => warnings.push(w);
+        process.on("warning", onWarning);
+        try {
+            const writer = enableDirectRelayWrites(socket, 2 * 1024 * KiB)!;
+            const before = { ...directWriteStats };
+            const calls: string[] = [];
+            socket.write(Buffer.from("one,"), () => calls.push("one"));
+            socket.write(Buffer.from("two,"), () => calls.push("two"));
+            await new Promise((r) => setImmediate(r));
+            assert.equal(directWriteStats.refused - before.refused, 1, "the binding's refusal was not noticed");
+            assert.equal(writer.usable(), false, "the socket kept trying the binding");
+            assert.equal(writer.backlog, 0);
+            socket.write(Buffer.from("three,"), () => calls.push("three"));
+            // A second socket meets the same binding: its own writes fall back too, without a second warning.
+            const second = await connected(port, net.track);
+            refuseOurs((second as unknown as { _handle: Handle })._handle);
+            const other = directWriterOf(second);
+            other.add(Buffer.from("x"), undefined);
+            await new Promise((r) => setImmediate(r));
+            assert.equal(other.usable(), false);
+            second.end();
+            socket.end(Buffer.from("four"));
+            assert.equal((await received[0]!).toString(), "one,two,three,four");
+            assert.equal((await received[1]!).toString(), "x");
+            assert.deepEqual(calls, ["one", "two", "three"], "each write's callback, once the Writable wrote it");
+            assert.equal(directWriteStats.writes - before.writes, 0, "nothing counted as written below the Writable");
+            await new Promise((r) => setImmediate(r));
+            const ours = warnings.filter((w) => (w as NodeJS.ErrnoException).code === "FIREFLY_DIRECT_WRITES_REFUSED");
+            assert.equal(ours.length, 1, "one warning per process");
+            assert.match(ours[0]!.message, /stream_wrap binding refused a write \(The "req" argument must be of type WriteWrap\)/);
+        } finally {
+            process.off("warning", onWarning);
+        }
+    });
+});
+
 describe("relay socket writes below the Writable (what ssh2 writes)", function () {
     this.timeout(30_000);
     const net = loopbackSockets();
