@@ -96,12 +96,13 @@ function writeError(status: number): NodeJS.ErrnoException {
 export class DirectWriter {
     private chunks: Buffer[] = [];
     private callbacks: WrittenCallback[] = [];
-    private scheduled = false;
     /** Bytes added but not handed to the handle yet (this turn's batch). */
     private pending = 0;
     /** Bytes in libuv's queue (written asynchronously, not yet complete). */
     private queued = 0;
     private waiters: (() => void)[] = [];
+    /** Set once the binding threw on a write: this socket's writes go through its Writable from then on. */
+    private refused = false;
     private readonly flushLater = () => this.flushNow();
     /** Called whenever the backlog has drained to nothing (as a Writable's 'drain'). */
     onDrain: (() => void) | undefined;
@@ -130,9 +131,6 @@ export class DirectWriter {
     get congested(): boolean {
         return this.backlog > this.highWaterMark;
     }
-
-    /** Set once the binding threw on a write: this socket's writes go through its Writable from then on. */
-    private refused = false;
 
     private refuse(err: unknown): void {
         this.refused = true;
@@ -163,13 +161,10 @@ export class DirectWriter {
 
     /** Queues `chunk` for this turn's writev; false once the source has to pause (whenDrained wakes it). */
     add(chunk: Buffer, written: WrittenCallback): boolean {
-        this.chunks.push(chunk);
+        // The first chunk of a batch schedules its flush (a flush empties the batch).
+        if (this.chunks.push(chunk) === 1) process.nextTick(this.flushLater);
         this.callbacks.push(written);
         this.pending += chunk.length;
-        if (!this.scheduled) {
-            this.scheduled = true;
-            process.nextTick(this.flushLater);
-        }
         return !this.congested;
     }
 
@@ -188,7 +183,6 @@ export class DirectWriter {
 
     /** Hands the batch to the handle now. */
     flushNow(): void {
-        this.scheduled = false;
         const chunks = this.chunks;
         if (chunks.length === 0) return;
         const callbacks = this.callbacks;

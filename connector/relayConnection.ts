@@ -302,8 +302,9 @@ function handshake(socket: Socket, options: RelayConnectionOptions, deadline: nu
     };
 
     // The queue is over budget only while bytes wait for the kernel, so a wake-up is sure to follow
-    // ('drain', or the direct writer's once its backlog is gone). ssh2's writes to the relay go below the socket's Writable (directWrites.ts): installed before
-    // packetReuse.ts wraps socket.write, which passes its buffers' callbacks through.
+    // ('drain', or the direct writer's once its backlog is gone). ssh2's writes to the relay go
+    // below the socket's Writable (directWrites.ts): installed before packetReuse.ts wraps
+    // socket.write, which passes its buffers' callbacks through.
     const direct = enableDirectRelayWrites(socket, OUTPUT_BUDGET_BYTES);
     const output = new SocketOutputGate(socket, OUTPUT_BUDGET_BYTES, direct);
     const streams = new StreamTracker();
