@@ -78,6 +78,11 @@ function secondLabel(options: Pick<BenchOptions, "baselineEnv">): string {
     return options.baselineEnv === undefined ? "OpenSSH" : "baseline agent";
 }
 
+/** A contender's name in the output, by its slot. */
+function contenderLabel(name: "agent" | "openssh", options: Pick<BenchOptions, "baselineEnv">): string {
+    return name === "agent" ? "agent" : secondLabel(options);
+}
+
 /** --baseline-env NAME=VALUE[,NAME=VALUE...], checked. */
 function baselineEnv(value: string | undefined): Record<string, string> | undefined {
     if (value === undefined) return undefined;
@@ -1111,7 +1116,7 @@ async function main(): Promise<void> {
                     roundTripCpu[c.name]!.push(cpuMicros);
                     persistent[c.name]!.push(samples);
                     p50[c.name].push(quantile(samples, 0.5));
-                    log(`persistent stream, ${c.name === "agent" ? "agent" : secondLabel(options)}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
+                    log(`persistent stream, ${contenderLabel(c.name, options)}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
                 }
             }
             metrics.push(p50);
@@ -1188,7 +1193,7 @@ async function main(): Promise<void> {
             const perGiB = (after: number, before: number) => format((after - before) / gib);
             const sshdCpu = (treeCpuSeconds(relayPid) - others.sshd) / gib;
             log(
-                `${BULK_LABEL[kind]}, ${c.name === "agent" ? "agent" : secondLabel(options)}: ${format(mb / (ms / 1000))} MB/s, ${format(tunnelCpu)} s CPU per GiB (sshd ${format(sshdCpu)} s); per GiB: ` +
+                `${BULK_LABEL[kind]}, ${contenderLabel(c.name, options)}: ${format(mb / (ms / 1000))} MB/s, ${format(tunnelCpu)} s CPU per GiB (sshd ${format(sshdCpu)} s); per GiB: ` +
                     `tunnel ${perGiB(sysAfter.tunnel.reads, sysBefore.tunnel.reads)} reads, ${perGiB(sysAfter.tunnel.writes, sysBefore.tunnel.writes)} writes, ${perGiB(sysAfter.tunnel.switches, sysBefore.tunnel.switches)} context switches; ` +
                     `sshd ${perGiB(sysAfter.sshd.reads, sysBefore.sshd.reads)} reads, ${perGiB(sysAfter.sshd.writes, sysBefore.sshd.writes)} writes, ${perGiB(sysAfter.sshd.switches, sysBefore.sshd.switches)} context switches`,
             );
@@ -1230,7 +1235,7 @@ async function main(): Promise<void> {
         for (const kind of BULK_KINDS) {
             const text = (["agent", "openssh"] as const).map((name) => {
                 const s = surrounding[kind][name];
-                return `with ${name === "agent" ? "agent" : secondLabel(options)}: client ${format(median(s.client))}, target ${format(median(s.target))}, sshd ${format(median(s.sshd))}`;
+                return `with ${contenderLabel(name, options)}: client ${format(median(s.client))}, target ${format(median(s.target))}, sshd ${format(median(s.sshd))}`;
             });
             log(`CPU per GiB (s) of the other processes, ${BULK_LABEL[kind]}: ${text.join("; ")}`);
         }
