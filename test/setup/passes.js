@@ -42,17 +42,31 @@ const mochaBin = path.join(root, "node_modules", "mocha", "bin", "mocha.js");
  * Node.js, only started from the other lane; serial runs take them in their place in the order.
  */
 const secondLaneSuites = ["test/connector/reload.test.ts"];
+/**
+ * package.json's mocha options as command-line arguments, all but `spec` (which would add every
+ * suite again): lane 2's step runs its few suites with exactly the options lane 1's mocha reads.
+ */
+function mochaOptionsWithoutSpec() {
+    const config = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).mocha ?? {};
+    return Object.entries(config).flatMap(([key, value]) => {
+        if (key === "spec") return [];
+        if (value === true) return [`--${key}`];
+        if (value === false) return [`--no-${key}`];
+        return (Array.isArray(value) ? value : [value]).flatMap((item) => [`--${key}`, String(item)]);
+    });
+}
 const steps = {
     mocha: {
         title: `mocha on Node.js ${process.versions.node}`,
         command: process.execPath,
         args: [mochaBin, ...secondLaneSuites.flatMap((suite) => ["--ignore", suite])],
     },
-    // package.json's mocha config would add every suite again: its options are given here instead.
+    // package.json's mocha config would add every suite again (its spec): its other options are
+    // passed on the command line instead (mochaOptionsWithoutSpec).
     mochaLane2: {
         title: `reload suite on Node.js ${process.versions.node}`,
         command: process.execPath,
-        args: [mochaBin, "--no-package", "--require", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "30000", ...secondLaneSuites],
+        args: [mochaBin, "--no-package", ...mochaOptionsWithoutSpec(), ...secondLaneSuites],
     },
     typecheck: { title: "typecheck", command: npm, args: ["run", "--silent", "typecheck"] },
     node22: { title: "Node.js 22 pass", command: npm, args: ["run", "--silent", "test:node22"] },

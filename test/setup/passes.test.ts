@@ -132,6 +132,13 @@ describe("npm test's runner (test/setup/passes.js)", function () {
         // every suite again) out; lane 1's runs that config and ignores exactly those suites.
         const lane2 = steps.mochaLane2!.args;
         assert.ok(lane2.includes("--no-package"), lane2.join(" "));
+        // ...with the options of that config all the same (a timeout raised there applies to both lanes).
+        const config = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).mocha as { require: string[]; extension: string[]; timeout: number };
+        const valueOf = (flag: string) => lane2.flatMap((arg, i) => (lane2[i - 1] === flag ? [arg] : []));
+        assert.deepEqual(valueOf("--require"), config.require);
+        assert.deepEqual(valueOf("--extension"), config.extension);
+        assert.deepEqual(valueOf("--timeout"), [String(config.timeout)]);
+        assert.ok(!lane2.includes("--spec"), "lane 2 must not take the config's spec (every suite)");
         const suites = lane2.filter((arg) => arg.endsWith(".test.ts"));
         assert.ok(suites.length > 0, "the second lane's mocha step names no suite");
         for (const suite of suites) assert.ok(fs.existsSync(path.join(root, suite)), `${suite} does not exist`);
