@@ -287,9 +287,208 @@ export const publicLoadBalancerListenerPorts: StackValidationPolicy = {
     },
 };
 
+interface PublicTargetPortsConfig {
+    publicTargetPorts: number[];
+    allowedPublicTargets: PublicListenerException[];
+}
+
+const publicTargetPortsSchema: PolicyConfigSchema = {
+    properties: {
+        publicTargetPorts: portList(
+            [22, 443],
+            "Ports that the targets behind any internet-facing load balancer's listener may be reached on: the SSH relay's SSH (22) and HTTPS (443).",
+        ),
+        allowedPublicTargets: {
+            type: "array",
+            default: [],
+            description:
+                "Further target ports that only the named internet-facing load balancers (Pulumi resource names) may forward to, " +
+                "e.g. [{ \"port\": 8080, \"loadBalancers\": [\"web-alb\"] }].",
+            items: {
+                type: "object",
+                additionalProperties: false,
+                required: ["port", "loadBalancers"],
+                properties: {
+                    port: portNumber(),
+                    loadBalancers: { type: "array", items: { type: "string", minLength: 1 }, minItems: 1, uniqueItems: true },
+                },
+            },
+        },
+    },
+};
+
+/**
+ * The target group ARNs of a listener's `defaultActions` or a listener rule's `actions` element:
+ * `targetGroupArn`, and each `forward.targetGroups[].arn` (weighted forwarding).
+ */
+function targetGroupArnsOfAction(action: Record<string, unknown>): unknown[] {
+    const arns: unknown[] = [];
+    if (action.targetGroupArn !== undefined && action.targetGroupArn !== null) {
+        arns.push(action.targetGroupArn);
+    }
+    const forward = action.forward;
+    if (forward !== undefined && forward !== null && typeof forward === "object") {
+        const groups = (forward as Record<string, unknown>).targetGroups;
+        if (Array.isArray(groups)) {
+            for (const group of groups as unknown[]) {
+                if (group !== null && typeof group === "object") {
+                    arns.push((group as Record<string, unknown>).arn);
+                }
+            }
+        }
+    }
+    return arns;
+}
+
+export const publicLoadBalancerTargetPorts: StackValidationPolicy = {
+    name: "public-load-balancer-target-ports",
+    description:
+        "What listeners of internet-facing load balancers forward to is reached on a port configured as public (default 22 and 443): " +
+        "the target group's port, or an attachment's own port. A listener on 443 of the SSH relay's public NLB forwarding to a " +
+        "customer's tunnel port would put that customer's private service on the internet.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    tags: ["network-exposure"],
+    remediationSteps:
+        "Point the public listener at a target group on a public port (the relay's SSH, 22), and reach the SSH relay's forwarded " +
+        "ports through its internal platform NLB only. A target port that an internet-facing load balancer must forward to " +
+        "(an ALB's application port) goes in publicTargetPorts (every internet-facing load balancer) or, for named load " +
+        "balancers only, in allowedPublicTargets as { port, loadBalancers } in the policy pack config.",
+    configSchema: publicTargetPortsSchema,
+    validateStack: (args, reportViolation) => {
+        const listeners = resourcesOfType(args.resources, aws.lb.Listener, aws.alb.Listener);
+        const classics = resourcesOfType(args.resources, aws.elb.LoadBalancer);
+        if (listeners.length === 0 && classics.length === 0) {
+            args.notApplicable("Policy only applies to stacks with a load balancer listener");
+        }
+        const { publicTargetPorts, allowedPublicTargets } = configOf<PublicTargetPortsConfig>(publicTargetPortsSchema, args);
+        const allowed = (port: number, lb: string): boolean =>
+            publicTargetPorts.includes(port) || allowedPublicTargets.some((e) => e.port === port && e.loadBalancers.includes(lb));
+        const fix = (port: number, lb: string): string =>
+            `forward it to a target group on ${publicTargetPorts.join(" or ") || "a public port"} instead and reach port ${port} ` +
+            `through an internal load balancer (the SSH relay's forwarded ports belong on its internal platform NLB), or, if it must ` +
+            `be reached from the internet, add ${port} to publicTargetPorts (${publicTargetPorts.join(", ") || "none"}) or ` +
+            `{ "port": ${port}, "loadBalancers": ["${lb}"] } to allowedPublicTargets in this policy's config`;
+        const loadBalancers = resourcesOfType(args.resources, aws.lb.LoadBalancer, aws.alb.LoadBalancer);
+        const targetGroups = resourcesOfType(args.resources, aws.lb.TargetGroup, aws.alb.TargetGroup);
+        const attachments = resourcesOfType(args.resources, aws.lb.TargetGroupAttachment, aws.alb.TargetGroupAttachment);
+        const rules = resourcesOfType(args.resources, aws.lb.ListenerRule, aws.alb.ListenerRule);
+        let unresolved: Error | undefined;
+
+        /** Judges the target groups `reference` reaches, on behalf of `front` (a listener or listener rule) of `lb`. */
+        const judgeTargets = (front: PolicyResource, lb: PolicyResource, property: string): void => {
+            const reference = referenceOf(front, property, targetGroups, targetGroupArnsOfAction);
+            unresolved ??= reference.unresolved;
+            // A target group ARN that matches nothing in this stack is managed, and judged, elsewhere.
+            for (const group of referencedTargets(reference, targetGroups)) {
+                const targetType = peek(() => group.props.targetType as unknown);
+                if (!targetType.known) {
+                    unresolved ??= targetType.error;
+                    continue;
+                }
+                // Lambda targets have no port; an ALB target is that ALB's listener, judged as its own load balancer.
+                if (targetType.value === "lambda" || targetType.value === "alb") {
+                    continue;
+                }
+                const ports: { port: Peeked<unknown>; via: string }[] = [{ port: peek(() => group.props.port as unknown), via: "" }];
+                for (const attachment of attachments) {
+                    const attached = referenceOf(attachment, "targetGroupArn", targetGroups);
+                    if (!attached.keys.has(`urn:${group.urn}`)) {
+                        continue;
+                    }
+                    const own = peek(() => attachment.props.port as unknown);
+                    if (!own.known || (own.value !== undefined && own.value !== null)) {
+                        ports.push({ port: own, via: ` through attachment '${attachment.name}'` });
+                    }
+                }
+                for (const { port, via } of ports) {
+                    if (!port.known) {
+                        unresolved ??= port.error;
+                        continue;
+                    }
+                    const number = portOf(port.value);
+                    if (number !== undefined && !allowed(number, lb.name)) {
+                        const what = front.isType(aws.lb.ListenerRule) || front.isType(aws.alb.ListenerRule) ? "Listener rule" : "Listener";
+                        reportViolation(
+                            `${what} '${front.name}' of internet-facing load balancer '${lb.name}' forwards to target group '${group.name}' on port ${number}${via}, which puts that port on the internet; ${fix(number, lb.name)}.`,
+                            front.urn,
+                        );
+                    }
+                }
+            }
+        };
+
+        for (const listener of listeners) {
+            const reference = referenceOf(listener, "loadBalancerArn", loadBalancers);
+            unresolved ??= reference.unresolved;
+            for (const lb of referencedTargets(reference, loadBalancers)) {
+                const facing = facesTheInternet(lb);
+                if (!facing.known) {
+                    unresolved ??= facing.error;
+                    continue;
+                }
+                if (!facing.value) {
+                    continue;
+                }
+                judgeTargets(listener, lb, "defaultActions");
+                for (const rule of rules) {
+                    const on = referenceOf(rule, "listenerArn", listeners);
+                    unresolved ??= on.unresolved;
+                    if (on.keys.has(`urn:${listener.urn}`)) {
+                        judgeTargets(rule, lb, "actions");
+                    }
+                }
+            }
+        }
+
+        for (const lb of classics) {
+            const listed = peek(() => lb.props.listeners as unknown);
+            const ports: Peeked<number | undefined>[] = [];
+            if (!listed.known) {
+                ports.push(listed);
+            } else if (Array.isArray(listed.value)) {
+                const list = listed.value as unknown[];
+                for (let index = 0; index < list.length; index++) {
+                    const port = peek(() => {
+                        const listener = list[index];
+                        return listener !== null && typeof listener === "object" ? (listener as Record<string, unknown>).instancePort : undefined;
+                    });
+                    ports.push(port.known ? { known: true, value: portOf(port.value) } : port);
+                }
+            }
+            const judged = ports.filter((port) => !port.known || (port.value !== undefined && !allowed(port.value, lb.name)));
+            if (judged.length === 0) {
+                continue;
+            }
+            const facing = facesTheInternet(lb);
+            if (!facing.known) {
+                unresolved ??= facing.error;
+                continue;
+            }
+            if (!facing.value) {
+                continue;
+            }
+            for (const port of judged) {
+                if (!port.known) {
+                    unresolved ??= port.error;
+                } else if (port.value !== undefined) {
+                    reportViolation(
+                        `Classic load balancer '${lb.name}' is internet-facing and forwards to instance port ${port.value}, which puts that port on the internet; ${fix(port.value, lb.name)}.`,
+                        lb.urn,
+                    );
+                }
+            }
+        }
+        if (unresolved) {
+            throw unresolved;
+        }
+    },
+};
+
 export const loadBalancerPolicies = [
     loadBalancerInternal,
     endpointServiceLoadBalancersInternal,
     nlbPrivateLinkInboundRulesEnforced,
     publicLoadBalancerListenerPorts,
+    publicLoadBalancerTargetPorts,
 ];

@@ -105,7 +105,7 @@ describe("npm start: the offline plan and policy verdict", function () {
         it("prints each violation with its rule, resource and enforcement level", () => {
             const run = offlinePlan("--project", insecure);
             assert.equal(run.status, 1);
-            assert.match(run.stdout, /insecure: FAILED, 44 mandatory, 0 advisory, config test\/fixtures\/insecure-stack\/policy-config\.insecure\.json$/m);
+            assert.match(run.stdout, /insecure: FAILED, 50 mandatory, 0 advisory, config test\/fixtures\/insecure-stack\/policy-config\.insecure\.json$/m);
             assert.match(run.stdout, /\[mandatory\] endpoint-service-acceptance-required {2}aws:ec2\/vpcEndpointService:VpcEndpointService {2}open-service\n {8}Endpoint service 'open-service' accepts endpoint connections automatically; set acceptanceRequired: true/);
             assert.match(run.stdout, /Result: FAILED/);
         });
@@ -122,12 +122,12 @@ describe("npm start: the offline plan and policy verdict", function () {
                 verdict.stacks[0].violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName} ${v.resourceName}`),
                 ["load-balancer-internal default-alb"],
             );
-            assert.equal(verdict.stacks[0].advisory, 42);
+            assert.equal(verdict.stacks[0].advisory, 48);
 
             fs.writeFileSync(file, JSON.stringify({ all: "advisory" }));
             const advisoryOnly = offlinePlan("--project", insecure, "--policy-config", file);
             assert.equal(advisoryOnly.status, 0, "advisory violations do not fail the verdict");
-            assert.match(advisoryOnly.stdout, /insecure: passed, 0 mandatory, 44 advisory/);
+            assert.match(advisoryOnly.stdout, /insecure: passed, 0 mandatory, 50 advisory/);
         });
     });
 

@@ -7,6 +7,7 @@ import {
     loadBalancerInternal,
     nlbPrivateLinkInboundRulesEnforced,
     publicLoadBalancerListenerPorts,
+    publicLoadBalancerTargetPorts,
 } from "../../policies/loadBalancers";
 import { evaluatePolicies } from "../../policies/offline";
 import { allPolicies } from "../../policies/rules";
@@ -391,6 +392,162 @@ describe("public-load-balancer-listener-ports", () => {
             await assertCannotRunDuringPreview(policy, classic("legacy", UNKNOWN, [40001]), ".internal");
             await assertCannotRunDuringPreview(policy, classic("legacy", false, [UNKNOWN]), ".listeners.0.lbPort");
             await assertNoViolations(policy, classic("legacy", UNKNOWN, [22, 443]));
+        });
+    });
+
+    it("is not applicable to a stack without listeners", async () => {
+        await assertNotApplicable(policy, [relayNlb]);
+    });
+});
+
+describe("public-load-balancer-target-ports", () => {
+    const policy = publicLoadBalancerTargetPorts;
+    const region = "arn:aws:elasticloadbalancing:eu-west-1:222222222222";
+    const relayArn = `${region}:loadbalancer/net/relay/0123456789abcdef`;
+    const platformArn = `${region}:loadbalancer/net/relay-platform/fedcba9876543210`;
+    const fireflyConfig = JSON.parse(
+        fs.readFileSync(path.join(__dirname, "..", "..", "stacks", "policy-config.firefly-dev.json"), "utf8"),
+    ) as Record<string, unknown>;
+
+    const lb = (name: string, internal: unknown, arn: unknown) => {
+        const props = { loadBalancerType: "network", internal, subnets: ["subnet-a", "subnet-b"] };
+        return plan(aws.lb.LoadBalancer, name, props, { outputs: { ...props, arn, id: arn } });
+    };
+    const relayNlb = lb("relay-nlb", false, relayArn);
+    const platformNlb = lb("relay-platform-nlb", true, platformArn);
+    /** A target group of the stack; `arn` unknown as during a preview of a new one. */
+    const targetGroup = (name: string, port: unknown, arn: unknown = `${region}:targetgroup/${name}/1`, extra: Record<string, unknown> = {}) => {
+        const props = { port, protocol: "TCP", vpcId: "vpc-platform", targetType: "instance", ...extra };
+        return plan(aws.lb.TargetGroup, name, props, { outputs: { ...props, arn, id: arn } });
+    };
+    const tgArn = (name: string) => `${region}:targetgroup/${name}/1`;
+    const listener = (name: string, port: number, loadBalancerArn: unknown, defaultActions: unknown, propertyDependencies: Record<string, string[]> = {}) => {
+        const arn = `${region}:listener/net/${name}/1`;
+        const props = { loadBalancerArn, port, protocol: "TCP", defaultActions };
+        return plan(aws.lb.Listener, name, props, { propertyDependencies, outputs: { ...props, arn, id: arn } });
+    };
+    const forwardTo = (arn: unknown) => [{ type: "forward", targetGroupArn: arn }];
+    const sshGroup = targetGroup("relay-ssh", 22);
+    const tunnelGroup = targetGroup("relay-tunnel-40001", 40001);
+
+    it("refuses the hole it closes: 443 of the excepted public relay NLB forwarding to a customer's tunnel port", async () => {
+        const stack = [relayNlb, sshGroup, tunnelGroup, listener("relay-ssh", 22, relayArn, forwardTo(tgArn("relay-ssh"))), listener("relay-https", 443, relayArn, forwardTo(tgArn("relay-tunnel-40001")))];
+
+        // Without this rule the whole pack passes it under the firefly stack's config (443 is a public listener port).
+        const others = await evaluatePolicies(stack, { config: fireflyConfig, policies: allPolicies.filter((p) => p.name !== policy.name) });
+        assert.deepEqual(others.filter((v) => v.enforcementLevel === "mandatory"), []);
+
+        const violations = await evaluatePolicies(stack, { config: fireflyConfig });
+        assert.deepEqual(
+            violations.map((v) => `${v.policyName} ${v.enforcementLevel} ${v.resourceName}`),
+            [`${policy.name} mandatory relay-https`],
+        );
+        const message = violations[0]!.message;
+        assert.match(message, /^Listener 'relay-https' of internet-facing load balancer 'relay-nlb' forwards to target group 'relay-tunnel-40001' on port 40001, which puts that port on the internet; /);
+        assert.ok(message.includes("forward it to a target group on 22 or 443 instead"), message);
+        assert.ok(message.includes("add 40001 to publicTargetPorts (22, 443)"), message);
+        assert.ok(message.includes(`{ "port": 40001, "loadBalancers": ["relay-nlb"] } to allowedPublicTargets`), message);
+    });
+
+    it("passes TunnelRelay's shape: SSH to 22 on the public NLB, tunnel ports only behind the internal platform NLB", async () => {
+        await assertNoViolations(policy, [
+            relayNlb,
+            platformNlb,
+            sshGroup,
+            tunnelGroup,
+            listener("relay-ssh", 22, relayArn, forwardTo(tgArn("relay-ssh"))),
+            listener("relay-platform-40001", 40001, platformArn, forwardTo(tgArn("relay-tunnel-40001"))),
+        ]);
+    });
+
+    it("judges an attachment's own port, which overrides its target group's", async () => {
+        const attachment = plan(aws.lb.TargetGroupAttachment, "relay-host-0-40001", { targetGroupArn: tgArn("relay-ssh"), targetId: "i-0123456789abcdef0", port: 40001 });
+        const plain = plan(aws.lb.TargetGroupAttachment, "relay-host-1", { targetGroupArn: tgArn("relay-ssh"), targetId: "i-0123456789abcdef1" });
+        await assertViolation(
+            policy,
+            [relayNlb, sshGroup, attachment, plain, listener("relay-ssh", 22, relayArn, forwardTo(tgArn("relay-ssh")))],
+            "Listener 'relay-ssh' of internet-facing load balancer 'relay-nlb' forwards to target group 'relay-ssh' on port 40001 through attachment 'relay-host-0-40001'",
+        );
+    });
+
+    it("follows weighted forwarding (forward.targetGroups) and listener rules", async () => {
+        const weighted = [{ type: "forward", forward: { targetGroups: [{ arn: tgArn("relay-ssh"), weight: 1 }, { arn: tgArn("relay-tunnel-40001"), weight: 1 }] } }];
+        await assertViolation(
+            policy,
+            [relayNlb, sshGroup, tunnelGroup, listener("relay-ssh", 22, relayArn, weighted)],
+            "forwards to target group 'relay-tunnel-40001' on port 40001",
+        );
+        const props = { loadBalancerType: "application", internal: false, subnets: ["subnet-a"] };
+        const alb = plan(aws.lb.LoadBalancer, "web-alb", props, { outputs: { ...props, arn: relayArn, id: relayArn } });
+        const web = targetGroup("web-443", 443, undefined, { protocol: "HTTPS" });
+        const rule = plan(aws.lb.ListenerRule, "web-admin", {
+            listenerArn: `${region}:listener/net/web-https/1`,
+            actions: forwardTo(tgArn("relay-tunnel-40001")),
+            conditions: [{ pathPattern: { values: ["/admin/*"] } }],
+        });
+        const violation = await assertViolation(
+            policy,
+            [alb, web, tunnelGroup, listener("web-https", 443, relayArn, forwardTo(tgArn("web-443"))), rule],
+            "Listener rule 'web-admin' of internet-facing load balancer 'web-alb' forwards to target group 'relay-tunnel-40001' on port 40001",
+        );
+        assert.equal(violation.resourceName, "web-admin");
+    });
+
+    it("passes internal load balancers, lambda targets and target groups outside the stack", async () => {
+        await assertNoViolations(policy, [platformNlb, tunnelGroup, listener("relay-platform-40001", 443, platformArn, forwardTo(tgArn("relay-tunnel-40001")))]);
+        const fn = targetGroup("fn", undefined, undefined, { targetType: "lambda", protocol: undefined, vpcId: undefined });
+        await assertNoViolations(policy, [relayNlb, fn, listener("relay-https", 443, relayArn, forwardTo(tgArn("fn")))]);
+        await assertNoViolations(policy, [relayNlb, listener("relay-https", 443, relayArn, forwardTo(tgArn("elsewhere-40001")))]);
+    });
+
+    it("lets allowedPublicTargets except a port behind the named load balancers only; publicTargetPorts replaces the default", async () => {
+        const otherArn = relayArn.replace("relay/", "other/");
+        const app = targetGroup("app-8080", 8080);
+        const stack = [relayNlb, lb("other-nlb", false, otherArn), app, listener("relay-https", 443, relayArn, forwardTo(tgArn("app-8080"))), listener("other-https", 443, otherArn, forwardTo(tgArn("app-8080")))];
+        const violations = await violationsOf(policy, stack, { config: { [policy.name]: { allowedPublicTargets: [{ port: 8080, loadBalancers: ["relay-nlb"] }] } } });
+        assert.deepEqual(violations.map((v) => v.resourceName), ["other-https"]);
+        await assertNoViolations(policy, stack, { config: { [policy.name]: { publicTargetPorts: [8080] } } });
+        await assertViolation(policy, [relayNlb, sshGroup, listener("relay-ssh", 22, relayArn, forwardTo(tgArn("relay-ssh")))], "on port 22", {
+            config: { [policy.name]: { publicTargetPorts: [443] } },
+        });
+    });
+
+    it("refuses invalid config", async () => {
+        await assert.rejects(
+            violationsOf(policy, [relayNlb], { config: { [policy.name]: { publicTargetPorts: [70000] } } }),
+            /policy "public-load-balancer-target-ports", field "publicTargetPorts.0": must be <= 65535/,
+        );
+        await assert.rejects(
+            violationsOf(policy, [relayNlb], { config: { [policy.name]: { allowedPublicTargets: [{ port: 8080, loadBalancers: [] }] } } }),
+            /policy "public-load-balancer-target-ports", field "allowedPublicTargets.0.loadBalancers"/,
+        );
+    });
+
+    it("judges a classic load balancer's instance ports", async () => {
+        const classic = (internal: unknown, instancePort: unknown) =>
+            plan(aws.elb.LoadBalancer, "legacy", { internal, subnets: ["subnet-a"], listeners: [{ lbPort: 443, lbProtocol: "tcp", instancePort, instanceProtocol: "tcp" }] });
+        await assertViolation(policy, classic(false, 40001), "Classic load balancer 'legacy' is internet-facing and forwards to instance port 40001");
+        await assertNoViolations(policy, classic(false, 443));
+        await assertNoViolations(policy, classic(true, 40001));
+        await assertCannotRunDuringPreview(policy, classic(false, UNKNOWN), ".listeners.0.instancePort");
+    });
+
+    describe("during a preview", () => {
+        it("finds a new target group through propertyDependencies when its ARN is unknown, and refuses the tunnel port", async () => {
+            const newGroup = targetGroup("relay-tunnel-40001", 40001, UNKNOWN);
+            await assertViolation(
+                policy,
+                [relayNlb, newGroup, listener("relay-https", 443, relayArn, forwardTo(UNKNOWN), { defaultActions: [newGroup.urn] })],
+                "forwards to target group 'relay-tunnel-40001' on port 40001",
+            );
+        });
+
+        it("cannot decide when a target group ARN is unknown and no dependency explains it", async () => {
+            await assertCannotRunDuringPreview(policy, [relayNlb, tunnelGroup, listener("relay-https", 443, relayArn, forwardTo(UNKNOWN))], ".defaultActions.0.targetGroupArn");
+        });
+
+        it("cannot decide when a target group's port is unknown behind a public listener", async () => {
+            await assertCannotRunDuringPreview(policy, [relayNlb, targetGroup("relay-x", UNKNOWN), listener("relay-https", 443, relayArn, forwardTo(tgArn("relay-x")))], ".port");
         });
     });
 

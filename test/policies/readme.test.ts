@@ -87,7 +87,7 @@ describe("policies/README.md", () => {
                 return [];
             }),
         );
-        assert.deepEqual(portKeys.sort(), ["allowedPublicIngress[].port", "allowedPublicListeners[].port", "publicListenerPorts", "relaySshPorts", "sshPorts", "tlsPassthroughPorts"]);
+        assert.deepEqual(portKeys.sort(), ["allowedPublicIngress[].port", "allowedPublicListeners[].port", "allowedPublicTargets[].port", "publicListenerPorts", "publicTargetPorts", "relaySshPorts", "sshPorts", "tlsPassthroughPorts"]);
         assert.match(section, /integer from \*\*1 to 65535\*\*/);
         for (const key of portKeys) assert.ok(section.includes(`\`${key}\``), `the configuration section names ${key}`);
     });
