@@ -19,6 +19,7 @@
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
+const { mochaOptionsWithoutSpec } = require("./mochaOptions");
 
 const root = path.resolve(__dirname, "..", "..");
 const prefix = path.join(root, ".cache", "node22");
@@ -133,16 +134,21 @@ function ensureSsh2ForNode22() {
     return dir;
 }
 
-/** Mocha on Node 22 over `specList`, with `extra` mocha arguments and `env` added to ours; its exit status. */
-function runMocha(specList, extra, env) {
-    return spawnSync(
-        node22,
-        [path.join(root, "node_modules", "mocha", "bin", "mocha.js"), "--no-package", ...extra, "--require", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "60000", ...specList],
-        { cwd: root, stdio: "inherit", env: { ...process.env, ...env } },
-    ).status;
+/**
+ * Mocha's arguments over `specList`, with `extra` before ours: package.json's options but a doubled
+ * timeout, since this pass runs in lane 2 beside lane 1's suites on two cores, with a Node.js that
+ * compiles everything afresh.
+ */
+function mochaArgs(specList, extra) {
+    return [path.join(root, "node_modules", "mocha", "bin", "mocha.js"), "--no-package", ...extra, ...mochaOptionsWithoutSpec({ timeout: 60000 }), ...specList];
 }
 
-module.exports = { ensureNode22, runMocha, version };
+/** Mocha on Node 22 over `specList`, with `extra` mocha arguments and `env` added to ours; its exit status. */
+function runMocha(specList, extra, env) {
+    return spawnSync(node22, mochaArgs(specList, extra), { cwd: root, stdio: "inherit", env: { ...process.env, ...env } }).status;
+}
+
+module.exports = { ensureNode22, runMocha, mochaArgs, version };
 if (require.main !== module) return;
 if (ensureNode22() === undefined) process.exit(0);
 log(`running ${specs.length} suites on ${version(node22)}`);

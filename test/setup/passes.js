@@ -30,6 +30,7 @@ const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const { mochaOptionsWithoutSpec } = require("./mochaOptions");
 
 const root = path.resolve(__dirname, "..", "..");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -42,19 +43,6 @@ const mochaBin = path.join(root, "node_modules", "mocha", "bin", "mocha.js");
  * Node.js, only started from the other lane; serial runs take them in their place in the order.
  */
 const secondLaneSuites = ["test/connector/reload.test.ts"];
-/**
- * package.json's mocha options as command-line arguments, all but `spec` (which would add every
- * suite again): lane 2's step runs its few suites with exactly the options lane 1's mocha reads.
- */
-function mochaOptionsWithoutSpec() {
-    const config = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).mocha ?? {};
-    return Object.entries(config).flatMap(([key, value]) => {
-        if (key === "spec") return [];
-        if (value === true) return [`--${key}`];
-        if (value === false) return [`--no-${key}`];
-        return (Array.isArray(value) ? value : [value]).flatMap((item) => [`--${key}`, String(item)]);
-    });
-}
 const steps = {
     mocha: {
         title: `mocha on Node.js ${process.versions.node}`,

@@ -145,5 +145,16 @@ describe("npm test's runner (test/setup/passes.js)", function () {
         const ignored = steps.mocha!.args.flatMap((arg, i, all) => (all[i - 1] === "--ignore" ? [arg] : []));
         assert.deepEqual(ignored, suites);
         assert.ok(!steps.mocha!.args.includes("--no-package"), "lane 1's mocha must run package.json's config: every suite");
+
+        // The Node 22 pass takes the same options too, but for its deliberate 60 s timeout.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { mochaArgs } = require(path.resolve(__dirname, "node22.js")) as { mochaArgs(specs: string[], extra: string[]): string[] };
+        const node22 = mochaArgs(["test/x.test.ts"], ["--require", "redirect.js"]);
+        const valueOf22 = (flag: string) => node22.flatMap((arg, i) => (node22[i - 1] === flag ? [arg] : []));
+        assert.deepEqual(valueOf22("--require"), ["redirect.js", ...config.require]);
+        assert.deepEqual(valueOf22("--extension"), config.extension);
+        assert.deepEqual(valueOf22("--timeout"), ["60000"]);
+        assert.ok(node22.includes("--no-package") && !node22.includes("--spec"), node22.join(" "));
+        assert.equal(node22.at(-1), "test/x.test.ts");
     });
 });
