@@ -374,17 +374,6 @@ async function openPinger(endpoint: Endpoint): Promise<Pinger> {
     };
 }
 
-/** Round trips of 64 bytes over one connection; microseconds each. */
-async function pingPersistent(endpoint: Endpoint, count: number, span?: MeasuredSpan): Promise<number[]> {
-    const pinger = await openPinger(endpoint);
-    const samples: number[] = [];
-    span?.begin();
-    await pinger.ping(count, samples);
-    span?.end();
-    pinger.close();
-    return samples;
-}
-
 /** How the persistent-stream rows are measured, as reports record it (bench/compare.ts). */
 const ROUND_TRIP_METHOD = "interleaved";
 
@@ -732,19 +721,45 @@ async function ensureCommand(command: string, pkg: string, purpose: string): Pro
 // cost is the floor of each runtime: the agent's distance to the Node.js relay is what its SSH
 // framing and AES-GCM cost, OpenSSH's distance to socat what its own do, and the distance between
 // the two floors is the runtime's alone, which no change to the agent's SSH layer can take away.
+// Their round trips are taken in turns with the contenders' (roundTrips in main), so each p50 is
+// subtracted from one measured over the same seconds; their bulk transfers run on their own.
 
 type FloorKind = "node" | "socat";
 const FLOOR_KINDS: readonly FloorKind[] = ["node", "socat"];
 const FLOOR_LABEL: Record<FloorKind, string> = { node: "plain Node.js relay", socat: "socat relay (C)" };
 
-/** One measured run of a floor relay. */
-interface FloorRun {
-    readonly roundTripCpuMicros: number;
-    readonly p50Micros: number;
+/** One run of a floor relay's bulk transfers (measureFloor). */
+interface FloorBulk {
     readonly pushCpuSecondsPerGiB: number;
     readonly pushMBps: number;
     readonly pullCpuSecondsPerGiB: number;
     readonly pullMBps: number;
+}
+
+/** One run of a floor relay's round trips, taken in turns with the contenders' (roundTrips). */
+interface FloorRoundTrips {
+    readonly roundTripCpuMicros: number;
+    readonly p50Micros: number;
+}
+
+/** Each floor's runs: the round trips (absent with --bulk-only) and the bulk transfers (absent with --latency-only). */
+interface Floors {
+    readonly roundTrips: Record<FloorKind, FloorRoundTrips[]>;
+    readonly bulk: Record<FloorKind, FloorBulk[]>;
+}
+
+/** One report entry per run of a floor (`relayFloors` in the JSON): what was not measured is null. */
+function floorRunsForReport(floors: Floors): Record<FloorKind, Record<keyof FloorRoundTrips | keyof FloorBulk, number | null>[]> {
+    const entries = (kind: FloorKind) =>
+        Array.from({ length: Math.max(floors.roundTrips[kind].length, floors.bulk[kind].length) }, (_, run) => ({
+            roundTripCpuMicros: floors.roundTrips[kind][run]?.roundTripCpuMicros ?? null,
+            p50Micros: floors.roundTrips[kind][run]?.p50Micros ?? null,
+            pushCpuSecondsPerGiB: floors.bulk[kind][run]?.pushCpuSecondsPerGiB ?? null,
+            pushMBps: floors.bulk[kind][run]?.pushMBps ?? null,
+            pullCpuSecondsPerGiB: floors.bulk[kind][run]?.pullCpuSecondsPerGiB ?? null,
+            pullMBps: floors.bulk[kind][run]?.pullMBps ?? null,
+        }));
+    return { node: entries("node"), socat: entries("socat") };
 }
 
 /**
@@ -820,17 +835,16 @@ async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ n
     };
 }
 
-/** Warms a floor relay up as the contenders are (its JIT, for Node.js), then measures one run. */
-async function measureFloor(kind: FloorKind, targetPort: number, options: BenchOptions, warmBytes: number): Promise<FloorRun> {
+/**
+ * Warms a floor relay up as the contenders are (its JIT, for Node.js), then measures one run of
+ * its bulk transfers. Its round trips are measured with the contenders' (roundTrips in main).
+ */
+async function measureFloor(kind: FloorKind, targetPort: number, options: BenchOptions, warmBytes: number): Promise<FloorBulk> {
     const relay = await startFloorRelay(kind, targetPort);
     try {
         await upload((await relay.next()).endpoint, warmBytes);
         await download((await relay.next()).endpoint, warmBytes);
-        await pingPersistent((await relay.next()).endpoint, options.pingCount);
         let next = await relay.next();
-        const pingCpu = cpuSpan(next.pid);
-        const samples = (await pingPersistent(next.endpoint, options.pingCount, pingCpu)).sort((a, b) => a - b);
-        next = await relay.next();
         const pushCpu = cpuSpan(next.pid);
         const pushMs = await upload(next.endpoint, options.bulkBytes, pushCpu);
         next = await relay.next();
@@ -838,8 +852,6 @@ async function measureFloor(kind: FloorKind, targetPort: number, options: BenchO
         const pullMs = await download(next.endpoint, options.bulkBytes, pullCpu);
         const gib = options.bulkBytes / 1024 ** 3;
         return {
-            roundTripCpuMicros: pingCpu.micros() / options.pingCount,
-            p50Micros: quantile(samples, 0.5),
             pushCpuSecondsPerGiB: pushCpu.micros() / 1e6 / gib,
             pushMBps: options.bulkBytes / 1e6 / (pushMs / 1000),
             pullCpuSecondsPerGiB: pullCpu.micros() / 1e6 / gib,
@@ -854,9 +866,11 @@ async function measureFloor(kind: FloorKind, targetPort: number, options: BenchO
  * The floors' medians, then each contender's distance to its own runtime's floor (agent to the
  * Node.js relay, OpenSSH to socat): what its SSH layer and encryption cost on top of moving bytes.
  */
-function printFloors(floors: Record<FloorKind, FloorRun[]>, metrics: readonly Metric[], second: string): void {
+function printFloors(floors: Floors, metrics: readonly Metric[], second: string): void {
     const lines: string[][] = [["floor: relay without SSH or encryption", "CPU per round trip (us)", "p50 (us)", "push: CPU per GiB (s)", "push (MB/s)", "pull: CPU per GiB (s)", "pull (MB/s)"]];
-    const floor = (kind: FloorKind, field: keyof FloorRun) => median(floors[kind].map((r) => r[field]));
+    // median([]) is NaN: a phase this invocation skipped prints as "n/a", and nothing is subtracted from it.
+    const floor = (kind: FloorKind, field: keyof FloorRoundTrips | keyof FloorBulk) =>
+        field === "roundTripCpuMicros" || field === "p50Micros" ? median(floors.roundTrips[kind].map((r) => r[field])) : median(floors.bulk[kind].map((r) => r[field]));
     for (const kind of FLOOR_KINDS) {
         lines.push([
             FLOOR_LABEL[kind],
@@ -1090,9 +1104,14 @@ async function main(): Promise<void> {
             return metric;
         };
 
+        // Each floor's runs. Its round trips are taken in roundTrips, in turns with the contenders'
+        // (so "above the floor" subtracts a p50 measured over the same seconds); its bulk
+        // transfers on their own, before the contenders' (measureFloor).
+        const floors: Floors = { roundTrips: { node: [], socat: [] }, bulk: { node: [], socat: [] } };
+
         // The persistent-stream rows: p50 and p99 of round trips on one open stream, and the tunnel
-        // process's CPU per round trip. Each run interleaves the two contenders' round trips in
-        // turns of PING_BLOCK over the same seconds (pingInterleaved).
+        // process's CPU per round trip. Each run interleaves the two contenders' round trips, and
+        // the two floor relays', in turns of PING_BLOCK over the same seconds (pingInterleaved).
         const roundTrips = async () => {
             const persistent: Record<string, number[][]> = { agent: [], openssh: [] };
             const roundTripCpu: Record<string, number[]> = { agent: [], openssh: [] };
@@ -1102,22 +1121,40 @@ async function main(): Promise<void> {
             // measured run was its slowest in five of six full runs of 2026-12-07; why is not
             // established (PERFORMANCE.md, the bench warm-up rows). A long-running agent is past its
             // first round trips, and so are both contenders here.
-            for (let run = -1; run < options.runs; run++) {
-                // Who takes the first turn alternates between runs as well.
-                const order = run % 2 === 0 ? [agent, openssh] : [openssh, agent];
-                const results = await pingInterleaved(order.map((c) => ({ endpoint: c.directPort, pid: c.pid()! })), options.pingCount);
-                if (run < 0) continue;
-                for (const [i, c] of order.entries()) {
-                    const samples = results[i]!.samples.sort((a, b) => a - b);
-                    // The tunnel process's CPU per round trip: on two shared cores its processing of
-                    // the two messages sits on the round trip's path, so this is what the p50 moves
-                    // with, measured without the machine's wake-up latency in it.
-                    const cpuMicros = results[i]!.cpuMicros / options.pingCount;
-                    roundTripCpu[c.name]!.push(cpuMicros);
-                    persistent[c.name]!.push(samples);
-                    p50[c.name].push(quantile(samples, 0.5));
-                    log(`persistent stream, ${contenderLabel(c.name, options)}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
+            // The floor relays run beside the contenders for the whole phase (socat: one process per
+            // run's connection), warmed by the same unmeasured run.
+            const floorRelays = await Promise.all(FLOOR_KINDS.map((kind) => startFloorRelay(kind, target.port)));
+            try {
+                for (let run = -1; run < options.runs; run++) {
+                    type Side = { endpoint: Endpoint; pid: number } & ({ contender: Contender } | { floor: FloorKind });
+                    const sides: Side[] = [agent, openssh].map((c) => ({ contender: c, endpoint: c.directPort, pid: c.pid()! }));
+                    for (const [i, kind] of FLOOR_KINDS.entries()) sides.push({ floor: kind, ...(await floorRelays[i]!.next()) });
+                    // Who takes the first turn alternates between runs as well.
+                    const order = run % 2 === 0 ? sides : [...sides].reverse();
+                    const results = await pingInterleaved(order, options.pingCount);
+                    if (run < 0) continue;
+                    for (const [i, side] of order.entries()) {
+                        if ("floor" in side) {
+                            const samples = results[i]!.samples.sort((a, b) => a - b);
+                            const r = { roundTripCpuMicros: results[i]!.cpuMicros / options.pingCount, p50Micros: quantile(samples, 0.5) };
+                            floors.roundTrips[side.floor].push(r);
+                            log(`persistent stream, floor, ${FLOOR_LABEL[side.floor]}: p50 ${format(r.p50Micros)} us, CPU ${format(r.roundTripCpuMicros)} us per round trip`);
+                            continue;
+                        }
+                        const c = side.contender;
+                        const samples = results[i]!.samples.sort((a, b) => a - b);
+                        // The tunnel process's CPU per round trip: on two shared cores its processing of
+                        // the two messages sits on the round trip's path, so this is what the p50 moves
+                        // with, measured without the machine's wake-up latency in it.
+                        const cpuMicros = results[i]!.cpuMicros / options.pingCount;
+                        roundTripCpu[c.name]!.push(cpuMicros);
+                        persistent[c.name]!.push(samples);
+                        p50[c.name].push(quantile(samples, 0.5));
+                        log(`persistent stream, ${contenderLabel(c.name, options)}: p50 ${format(quantile(samples, 0.5))} us, tunnel process CPU ${format(cpuMicros)} us per round trip`);
+                    }
                 }
+            } finally {
+                for (const relay of floorRelays) await relay.stop();
             }
             metrics.push(p50);
             logMedians(p50);
@@ -1129,6 +1166,7 @@ async function main(): Promise<void> {
             await roundTrips();
             process.stdout.write("\n");
             printTable(metrics, secondLabel(options));
+            printFloors(floors, metrics, secondLabel(options));
             printComparison(options, metrics, congestion.inEffect);
             return;
         }
@@ -1136,15 +1174,11 @@ async function main(): Promise<void> {
         const ceiling: number[] = [];
         for (let run = 0; run < options.runs; run++) ceiling.push(options.bulkBytes / 1e6 / ((await download(target.port, options.bulkBytes)) / 1000));
         log(`raw loopback TCP: ${format(median(ceiling))} MB/s`);
-        const floors: Record<FloorKind, FloorRun[]> = { node: [], socat: [] };
         for (let run = 0; run < options.runs; run++) {
             for (const kind of run % 2 === 0 ? FLOOR_KINDS : [...FLOOR_KINDS].reverse()) {
                 const r = await measureFloor(kind, target.port, options, warmBytes);
-                floors[kind].push(r);
-                log(
-                    `floor, ${FLOOR_LABEL[kind]}: CPU ${format(r.roundTripCpuMicros)} us per round trip, p50 ${format(r.p50Micros)} us; ` +
-                        `push ${format(r.pushMBps)} MB/s, ${format(r.pushCpuSecondsPerGiB)} s CPU per GiB; pull ${format(r.pullMBps)} MB/s, ${format(r.pullCpuSecondsPerGiB)} s CPU per GiB`,
-                );
+                floors.bulk[kind].push(r);
+                log(`floor, ${FLOOR_LABEL[kind]}: push ${format(r.pushMBps)} MB/s, ${format(r.pushCpuSecondsPerGiB)} s CPU per GiB; pull ${format(r.pullMBps)} MB/s, ${format(r.pullCpuSecondsPerGiB)} s CPU per GiB`);
             }
         }
 
@@ -1291,6 +1325,9 @@ async function main(): Promise<void> {
             relayGlibcTunables: options.relayGlibcTunables ?? null,
             tcpCongestionControl: congestion.inEffect,
             roundTrips: ROUND_TRIP_METHOD,
+            // The floors' round trips are taken in the contenders' turns (before 2026-12-07 21:30 UTC,
+            // one floor after the other, apart from the contenders').
+            floorRoundTrips: ROUND_TRIP_METHOD,
             machine: machine(),
             sizes: { bulkBytes: options.bulkBytes, pingCount: options.pingCount, connectCount: options.connectCount, streams: options.streams, streamBytes: options.streamBytes },
             agentIdleRssMiB: idleRss / MiB,
@@ -1300,7 +1337,7 @@ async function main(): Promise<void> {
             // Per run: CPU seconds per GiB of the client, the target and sshd in each bulk transfer.
             surroundingCpuPerGiB: surrounding,
             // Per run: the relays without SSH or encryption (plain Node.js, socat), for the floors.
-            relayFloors: floors,
+            relayFloors: floorRunsForReport(floors),
             // Each metric: the per-run values (agent and OpenSSH, in run order) and their medians and ratio.
             metrics: reportMetrics(metrics),
             durationSeconds: (Date.now() - startedAt) / 1000,

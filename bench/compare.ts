@@ -45,6 +45,11 @@ const BenchReport = z.object({
      * contender's run after the other's.
      */
     roundTrips: z.enum(["interleaved", "sequential"]).optional(),
+    /**
+     * How the floors' round trips were measured: "interleaved" (in turns with the contenders', since
+     * 2026-12-07 21:30 UTC); absent in earlier reports, which measured them apart.
+     */
+    floorRoundTrips: z.enum(["interleaved", "sequential"]).optional(),
     metrics: z.array(ReportMetric).min(1),
     /** Per run, the plain Node.js and the socat relay; absent in reports written before they were measured. */
     relayFloors: z.object({ node: z.array(FloorRun), socat: z.array(FloorRun) }).optional(),
