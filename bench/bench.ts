@@ -1325,7 +1325,7 @@ async function main(): Promise<void> {
             relayGlibcTunables: options.relayGlibcTunables ?? null,
             tcpCongestionControl: congestion.inEffect,
             roundTrips: ROUND_TRIP_METHOD,
-            // The floors' round trips are taken in the contenders' turns (before 2026-12-07 21:30 UTC,
+            // The floors' round trips are taken in the contenders' turns (before 2026-12-07 21:10 UTC,
             // one floor after the other, apart from the contenders').
             floorRoundTrips: ROUND_TRIP_METHOD,
             machine: machine(),

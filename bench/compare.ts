@@ -47,7 +47,7 @@ const BenchReport = z.object({
     roundTrips: z.enum(["interleaved", "sequential"]).optional(),
     /**
      * How the floors' round trips were measured: "interleaved" (in turns with the contenders', since
-     * 2026-12-07 21:30 UTC); absent in earlier reports, which measured them apart.
+     * 2026-12-07 21:10 UTC); absent in earlier reports, which measured them apart.
      */
     floorRoundTrips: z.enum(["interleaved", "sequential"]).optional(),
     metrics: z.array(ReportMetric).min(1),
