@@ -11,7 +11,8 @@
 //    and autossh: the bench's smoke test runs the OpenSSH side under it, as `npm run bench` does;
 //    tinyproxy, an HTTP CONNECT proxy for the egress proxy tests (started privately by them);
 //    socat, the bench's C floor relay (the same relay job as the agent's, without SSH); podman,
-//    which builds the agent's container image (connector/container; `podman run` is not needed).
+//    which builds the agent's container image (connector/container; `podman run` is not needed);
+//    valgrind, under which `npm run bench:callgrind` counts a round trip's instructions.
 // 3. The relay's login user `tunnel`, as on a production relay: no home, no shell, no password,
 //    but not *locked* (sshd refuses locked accounts even for certificates), so `usermod -p '*'`.
 //    The connector tests need root: sshd must switch to that user.
@@ -80,18 +81,18 @@ function hasCommand(name) {
 }
 
 function ensureOpenSsh() {
-    if (findSshd() && hasCommand("ssh-keygen") && hasCommand("ssh") && hasCommand("openssl") && hasCommand("autossh") && hasCommand("tinyproxy") && hasCommand("socat") && hasCommand("podman")) {
+    if (findSshd() && hasCommand("ssh-keygen") && hasCommand("ssh") && hasCommand("openssl") && hasCommand("autossh") && hasCommand("tinyproxy") && hasCommand("socat") && hasCommand("podman") && hasCommand("valgrind")) {
         log(`OpenSSH server: ${findSshd()}`);
     } else {
         const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
         const hasApt = run("sh", ["-c", "command -v apt-get >/dev/null"]);
         if (!isRoot || !hasApt) {
             fail(
-                "OpenSSH (sshd, ssh, ssh-keygen), autossh, openssl, tinyproxy, socat or podman is missing and cannot be installed automatically " +
-                    "(needs root and apt-get). Install them: sudo apt-get install -y openssh-server openssh-client autossh openssl tinyproxy socat podman",
+                "OpenSSH (sshd, ssh, ssh-keygen), autossh, openssl, tinyproxy, socat, podman or valgrind is missing and cannot be installed automatically " +
+                    "(needs root and apt-get). Install them: sudo apt-get install -y openssh-server openssh-client autossh openssl tinyproxy socat podman valgrind",
             );
         }
-        log("OpenSSH server, client, autossh, openssl, tinyproxy, socat or podman missing: installing them with apt-get");
+        log("OpenSSH server, client, autossh, openssl, tinyproxy, socat, podman or valgrind missing: installing them with apt-get");
         // policy-rc.d exit 101 tells Debian maintainer scripts not to start services: the tests
         // start their own sshd on 127.0.0.1 and must not find a system sshd on port 22.
         const policy = "/usr/sbin/policy-rc.d";
@@ -100,7 +101,7 @@ function ensureOpenSsh() {
         const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
         try {
             if (!run("apt-get", ["update"], { env })) fail("apt-get update failed");
-            if (!run("apt-get", ["install", "-y", "--no-install-recommends", "openssh-server", "openssh-client", "autossh", "openssl", "tinyproxy", "socat", "podman"], { env })) {
+            if (!run("apt-get", ["install", "-y", "--no-install-recommends", "openssh-server", "openssh-client", "autossh", "openssl", "tinyproxy", "socat", "podman", "valgrind"], { env })) {
                 fail("apt-get install openssh-server failed");
             }
         } finally {
