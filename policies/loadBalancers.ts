@@ -124,6 +124,17 @@ interface PublicListenerException {
     loadBalancers: string[];
 }
 
+/** A port excepted for the named load balancers only (Pulumi resource names): `{ port, loadBalancers }`. */
+const PORT_FOR_LOAD_BALANCERS: PolicyConfigSchema["properties"][string] = {
+    type: "object",
+    additionalProperties: false,
+    required: ["port", "loadBalancers"],
+    properties: {
+        port: portNumber(),
+        loadBalancers: { type: "array", items: { type: "string", minLength: 1 }, minItems: 1, uniqueItems: true },
+    },
+};
+
 interface PublicListenerPortsConfig {
     publicListenerPorts: number[];
     allowedPublicListeners: PublicListenerException[];
@@ -141,15 +152,7 @@ const publicListenerPortsSchema: PolicyConfigSchema = {
             description:
                 "Further ports that only the named internet-facing load balancers (Pulumi resource names) may listen on, " +
                 "e.g. [{ \"port\": 8443, \"loadBalancers\": [\"web-alb\"] }].",
-            items: {
-                type: "object",
-                additionalProperties: false,
-                required: ["port", "loadBalancers"],
-                properties: {
-                    port: portNumber(),
-                    loadBalancers: { type: "array", items: { type: "string", minLength: 1 }, minItems: 1, uniqueItems: true },
-                },
-            },
+            items: PORT_FOR_LOAD_BALANCERS,
         },
     },
 };
@@ -183,6 +186,66 @@ function portOf(value: unknown): number | undefined {
     return typeof port === "number" && Number.isInteger(port) ? port : undefined;
 }
 
+/**
+ * The stack's ALB/NLB listeners and classic load balancers (whose listeners are inline); a stack
+ * with neither is not one the listener rules apply to.
+ */
+function listenersOf(args: { resources: readonly PolicyResource[]; notApplicable(reason?: string): never }): { listeners: PolicyResource[]; classics: PolicyResource[] } {
+    const listeners = resourcesOfType(args.resources, aws.lb.Listener, aws.alb.Listener);
+    const classics = resourcesOfType(args.resources, aws.elb.LoadBalancer);
+    if (listeners.length === 0 && classics.length === 0) {
+        args.notApplicable("Policy only applies to stacks with a load balancer listener");
+    }
+    return { listeners, classics };
+}
+
+/**
+ * Judges the inline listeners of classic load balancer `lb` by their `field` port: when it faces
+ * the internet, `report` each port that `refused` refuses. Returns the first unknown value that
+ * stops a verdict (its scheme, the listeners, or a port that would need judging).
+ */
+function judgeClassicListeners(
+    lb: PolicyResource,
+    field: "lbPort" | "instancePort",
+    refused: (port: number | undefined) => boolean,
+    report: (port: number | undefined) => void,
+): Error | undefined {
+    const listed = peek(() => lb.props.listeners as unknown);
+    const ports: Peeked<number | undefined>[] = [];
+    if (!listed.known) {
+        ports.push(listed);
+    } else if (Array.isArray(listed.value)) {
+        const list = listed.value as unknown[];
+        for (let index = 0; index < list.length; index++) {
+            const port = peek(() => {
+                const listener = list[index];
+                return listener !== null && typeof listener === "object" ? (listener as Record<string, unknown>)[field] : undefined;
+            });
+            ports.push(port.known ? { known: true, value: portOf(port.value) } : port);
+        }
+    }
+    const judged = ports.filter((port) => !port.known || refused(port.value));
+    if (judged.length === 0) {
+        return undefined;
+    }
+    const facing = facesTheInternet(lb);
+    if (!facing.known) {
+        return facing.error;
+    }
+    if (!facing.value) {
+        return undefined;
+    }
+    let unresolved: Error | undefined;
+    for (const port of judged) {
+        if (!port.known) {
+            unresolved ??= port.error;
+        } else {
+            report(port.value);
+        }
+    }
+    return unresolved;
+}
+
 export const publicLoadBalancerListenerPorts: StackValidationPolicy = {
     name: "public-load-balancer-listener-ports",
     description:
@@ -197,11 +260,7 @@ export const publicLoadBalancerListenerPorts: StackValidationPolicy = {
         "allowedPublicListeners as { port, loadBalancers } in the policy pack config.",
     configSchema: publicListenerPortsSchema,
     validateStack: (args, reportViolation) => {
-        const listeners = resourcesOfType(args.resources, aws.lb.Listener, aws.alb.Listener);
-        const classics = resourcesOfType(args.resources, aws.elb.LoadBalancer);
-        if (listeners.length === 0 && classics.length === 0) {
-            args.notApplicable("Policy only applies to stacks with a load balancer listener");
-        }
+        const { listeners, classics } = listenersOf(args);
         const { publicListenerPorts, allowedPublicListeners } = configOf<PublicListenerPortsConfig>(publicListenerPortsSchema, args);
         const publicEverywhere = (port: number | undefined): boolean => port !== undefined && publicListenerPorts.includes(port);
         const allowed = (port: number | undefined, lb: string): boolean =>
@@ -242,42 +301,16 @@ export const publicLoadBalancerListenerPorts: StackValidationPolicy = {
         }
 
         for (const lb of classics) {
-            const listed = peek(() => lb.props.listeners as unknown);
-            const ports: Peeked<number | undefined>[] = [];
-            if (!listed.known) {
-                ports.push(listed);
-            } else if (Array.isArray(listed.value)) {
-                const list = listed.value as unknown[];
-                for (let index = 0; index < list.length; index++) {
-                    const port = peek(() => {
-                        const listener = list[index];
-                        return listener !== null && typeof listener === "object" ? (listener as Record<string, unknown>).lbPort : undefined;
-                    });
-                    ports.push(port.known ? { known: true, value: portOf(port.value) } : port);
-                }
-            }
-            const judged = ports.filter((port) => !port.known || !allowed(port.value, lb.name));
-            if (judged.length === 0) {
-                continue;
-            }
-            const facing = facesTheInternet(lb);
-            if (!facing.known) {
-                unresolved ??= facing.error;
-                continue;
-            }
-            if (!facing.value) {
-                continue;
-            }
-            for (const port of judged) {
-                if (!port.known) {
-                    unresolved ??= port.error;
-                    continue;
-                }
-                reportViolation(
-                    `Listener '${lb.name}:${port.value ?? "(none)"}' ${where(port.value)} of internet-facing classic load balancer '${lb.name}' puts that port on the internet; ${fix(port.value, lb.name)}.`,
-                    lb.urn,
-                );
-            }
+            unresolved ??= judgeClassicListeners(
+                lb,
+                "lbPort",
+                (port) => !allowed(port, lb.name),
+                (port) =>
+                    reportViolation(
+                        `Listener '${lb.name}:${port ?? "(none)"}' ${where(port)} of internet-facing classic load balancer '${lb.name}' puts that port on the internet; ${fix(port, lb.name)}.`,
+                        lb.urn,
+                    ),
+            );
         }
         // Listeners on a load balancer that may face the internet, whose port, scheme or load
         // balancer is not known yet and that no dependency explains, yield the SDK's advisory.
@@ -304,15 +337,7 @@ const publicTargetPortsSchema: PolicyConfigSchema = {
             description:
                 "Further target ports that only the named internet-facing load balancers (Pulumi resource names) may forward to, " +
                 "e.g. [{ \"port\": 8080, \"loadBalancers\": [\"web-alb\"] }].",
-            items: {
-                type: "object",
-                additionalProperties: false,
-                required: ["port", "loadBalancers"],
-                properties: {
-                    port: portNumber(),
-                    loadBalancers: { type: "array", items: { type: "string", minLength: 1 }, minItems: 1, uniqueItems: true },
-                },
-            },
+            items: PORT_FOR_LOAD_BALANCERS,
         },
     },
 };
@@ -356,11 +381,7 @@ export const publicLoadBalancerTargetPorts: StackValidationPolicy = {
         "balancers only, in allowedPublicTargets as { port, loadBalancers } in the policy pack config.",
     configSchema: publicTargetPortsSchema,
     validateStack: (args, reportViolation) => {
-        const listeners = resourcesOfType(args.resources, aws.lb.Listener, aws.alb.Listener);
-        const classics = resourcesOfType(args.resources, aws.elb.LoadBalancer);
-        if (listeners.length === 0 && classics.length === 0) {
-            args.notApplicable("Policy only applies to stacks with a load balancer listener");
-        }
+        const { listeners, classics } = listenersOf(args);
         const { publicTargetPorts, allowedPublicTargets } = configOf<PublicTargetPortsConfig>(publicTargetPortsSchema, args);
         const allowed = (port: number, lb: string): boolean =>
             publicTargetPorts.includes(port) || allowedPublicTargets.some((e) => e.port === port && e.loadBalancers.includes(lb));
@@ -442,42 +463,16 @@ export const publicLoadBalancerTargetPorts: StackValidationPolicy = {
         }
 
         for (const lb of classics) {
-            const listed = peek(() => lb.props.listeners as unknown);
-            const ports: Peeked<number | undefined>[] = [];
-            if (!listed.known) {
-                ports.push(listed);
-            } else if (Array.isArray(listed.value)) {
-                const list = listed.value as unknown[];
-                for (let index = 0; index < list.length; index++) {
-                    const port = peek(() => {
-                        const listener = list[index];
-                        return listener !== null && typeof listener === "object" ? (listener as Record<string, unknown>).instancePort : undefined;
-                    });
-                    ports.push(port.known ? { known: true, value: portOf(port.value) } : port);
-                }
-            }
-            const judged = ports.filter((port) => !port.known || (port.value !== undefined && !allowed(port.value, lb.name)));
-            if (judged.length === 0) {
-                continue;
-            }
-            const facing = facesTheInternet(lb);
-            if (!facing.known) {
-                unresolved ??= facing.error;
-                continue;
-            }
-            if (!facing.value) {
-                continue;
-            }
-            for (const port of judged) {
-                if (!port.known) {
-                    unresolved ??= port.error;
-                } else if (port.value !== undefined) {
+            unresolved ??= judgeClassicListeners(
+                lb,
+                "instancePort",
+                (port) => port !== undefined && !allowed(port, lb.name),
+                (port) =>
                     reportViolation(
-                        `Classic load balancer '${lb.name}' is internet-facing and forwards to instance port ${port.value}, which puts that port on the internet; ${fix(port.value, lb.name)}.`,
+                        `Classic load balancer '${lb.name}' is internet-facing and forwards to instance port ${port}, which puts that port on the internet; ${fix(port!, lb.name)}.`,
                         lb.urn,
-                    );
-                }
-            }
+                    ),
+            );
         }
         if (unresolved) {
             throw unresolved;
