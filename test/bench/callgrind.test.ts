@@ -1,8 +1,7 @@
 // `npm run bench:callgrind` (bench/callgrind.ts): a measuring tool, not a test of the data path, but
 // it must keep working on a clean checkout. This parses a real callgrind dump's totals, refuses bad
 // options, and runs the tool end to end at its smallest under valgrind: the agent (on the real
-// relay), `ssh -N -R` and socat. The plain Node.js floor goes through the same valgrind wrapper as
-// the agent and is left out here for time (about 20 s under valgrind).
+// relay), `ssh -N -R` and both floors.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -31,11 +30,11 @@ describe("npm run bench:callgrind", function () {
         assert.deepEqual(parseOptions([]).only, ["agent", "openssh", "node", "socat"]);
     });
 
-    it("counts a round trip of the agent, OpenSSH and socat under valgrind, and writes the figures", () => {
+    it("counts a round trip of the agent, OpenSSH and both floors under valgrind, and writes the figures", () => {
         const dir = mkdtempSync(join(tmpdir(), "callgrind-smoke-"));
         try {
             const out = join(dir, "counts.json");
-            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--round-trips", "50", "--warm-up", "50", "--only", "agent,openssh,socat", "--out", out], {
+            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--round-trips", "50", "--warm-up", "50", "--out", out], {
                 cwd: ROOT,
                 encoding: "utf8",
                 timeout: 280_000,
@@ -44,7 +43,7 @@ describe("npm run bench:callgrind", function () {
             assert.match(run.stdout, /^per round trip, user space, main thread +instructions +I1 misses +D1 read misses +D1 write misses$/m);
             const report = JSON.parse(readFileSync(out, "utf8")) as { roundTrips: number; perRoundTrip: Record<string, { instructions: number; instructionCacheMisses: number }> };
             assert.equal(report.roundTrips, 50);
-            assert.deepEqual(Object.keys(report.perRoundTrip), ["agent", "openssh", "socat"]);
+            assert.deepEqual(Object.keys(report.perRoundTrip), ["agent", "openssh", "node", "socat"]);
             // Relaying a message each way costs any of them some instructions; an idle process (the
             // wrong pid, a dump of the wrong thread) would show next to none. The agent's JavaScript
             // and the binding's calls touch more code per round trip than fits in a first-level cache.
