@@ -381,11 +381,11 @@ const ROUND_TRIP_METHOD = "interleaved";
 const PING_BLOCK = 100;
 
 /**
- * `count` round trips through each of two connections, taken in turns of PING_BLOCK (who goes
- * first alternates), so both contenders' round trips are measured over the same seconds: a host
- * whose wake-up latency drifts (p50s of 250 and 600 us on the same day) moves both alike, where
- * runs one after the other each caught their own moment. Returns each side's samples and its
- * process's CPU microseconds over its own turns.
+ * `count` round trips through each of the connections (the two contenders' and the two floors'),
+ * taken in turns of PING_BLOCK, the order reversed every turn, so all of them are measured over
+ * the same seconds: a host whose wake-up latency drifts (p50s of 250 and 600 us on the same day)
+ * moves them alike, where runs one after the other each caught their own moment. Returns each
+ * side's samples and its process's CPU microseconds over its own turns.
  */
 async function pingInterleaved(
     sides: readonly { endpoint: Endpoint; pid: number }[],

@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { writeConfigFile } from "../connector/lab/agent";
 import { TunnelLab } from "../connector/lab/lab";
+import { listeningSockets } from "../connector/lab/processes";
 import { TEST_LOGIN_USER, freePort } from "../connector/lab/relay";
 import { waitFor } from "../connector/lab/wait";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
@@ -177,8 +178,8 @@ async function startSide(side: Side, dir: string, targetPort: number, relay: Rel
     if (side === "socat") {
         const port = await freePort();
         const child = underCallgrind(dir, "socat", ["-b", "262144", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,nodelay`, `TCP:127.0.0.1:${targetPort},nodelay`]);
-        // Without fork socat serves one connection: wait for its listener in ss, not by connecting.
-        await waitFor(() => execFileSync("ss", ["-Hltn", `sport = :${port}`], { encoding: "utf8" }).trim() !== "", { timeoutMs: 60_000, what: "socat under valgrind listening" });
+        // Without fork socat serves one connection: wait for its listener in /proc, not by connecting.
+        await waitFor(() => listeningSockets(child.pid!).includes(`127.0.0.1:${port}`), { timeoutMs: 60_000, what: "socat under valgrind listening" });
         return { child, socket: () => connected(port) };
     }
     // The Node.js floor dials out to us (bench/relayFloor.js): listen, and ask for one connection.
