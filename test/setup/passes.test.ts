@@ -102,9 +102,13 @@ describe("npm test's runner (test/setup/passes.js)", function () {
             nodeStep("sleeper", `const c = require("child_process").spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" }); require("fs").writeFileSync(${JSON.stringify(file)}, String(c.pid)); setTimeout(() => {}, 60000);`);
         let runnerPid = 0;
         const finished = runRunner({ a: sleeper(pidFile), b: sleeper(`${pidFile}.2`) }, [["a"], ["b"]], dir, (pid) => (runnerPid = pid));
+        // A pid file exists, empty, before its pid is written in it: wait for the pid itself (an
+        // empty file read as 0 made kill(0) test this very process group and pass as alive).
+        const pidIn = (file: string): number => (fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) : 0);
         const deadline = Date.now() + 10_000;
-        while (!(fs.existsSync(pidFile) && fs.existsSync(`${pidFile}.2`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-        const grandchildren = [pidFile, `${pidFile}.2`].map((file) => Number(fs.readFileSync(file, "utf8")));
+        while (!(pidIn(pidFile) > 0 && pidIn(`${pidFile}.2`) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+        const grandchildren = [pidFile, `${pidFile}.2`].map(pidIn);
+        assert.ok(grandchildren.every((pid) => Number.isInteger(pid) && pid > 0), `pid files: ${grandchildren.join(", ")}`);
         assert.ok(grandchildren.every(alive));
         process.kill(runnerPid, "SIGTERM");
         const { status } = await finished;
