@@ -16,7 +16,7 @@
 //
 // It asserts nothing, it measures: the test command only runs it once at its smallest
 // (test/bench/bench.test.ts) to check that it still works and writes a complete report.
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
@@ -36,7 +36,11 @@ import { waitFor } from "../connector/lab/wait";
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, "..");
 // What the agent offers by default, and so what a production relay negotiates with it.
-const CIPHER = DEFAULT_CIPHERS[0]!;
+export const CIPHER = DEFAULT_CIPHERS[0]!;
+
+/** How a measured process is started: `spawn` itself, or a wrapper such as valgrind (bench/callgrind.ts). */
+export type Launch = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
+const launchDirectly: Launch = (command, args, options) => spawn(command, args, options);
 const MiB = 1024 * 1024;
 
 export interface BenchOptions {
@@ -222,7 +226,7 @@ export function parseOptions(argv: string[]): BenchOptions {
  * that yields a connection the other side made (the Node.js floor relay dials out, as the agent
  * does; see bench/relayFloor.js).
  */
-type Endpoint = number | (() => Promise<Socket>);
+export type Endpoint = number | (() => Promise<Socket>);
 
 async function connected(endpoint: Endpoint, onread?: { buffer: Buffer; callback: (bytes: number) => boolean }): Promise<Socket> {
     if (typeof endpoint === "function") {
@@ -348,7 +352,7 @@ interface Pinger {
     close(): void;
 }
 
-async function openPinger(endpoint: Endpoint): Promise<Pinger> {
+export async function openPinger(endpoint: Endpoint): Promise<Pinger> {
     const socket = await connected(endpoint);
     const message = Buffer.alloc(64, 0x61);
     let waiting: (() => void) | undefined;
@@ -452,7 +456,7 @@ async function concurrentDownloads(port: number, streams: number, bytes: number)
 }
 
 /** True when one echo round trip works through `port` right now. */
-async function probe(port: number): Promise<boolean> {
+export async function probe(port: number): Promise<boolean> {
     try {
         const socket = await connected(port);
         return await new Promise<boolean>((resolve) => {
@@ -586,7 +590,7 @@ function exited(child: ChildProcess): Promise<void> {
     return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
 }
 
-async function startTarget(): Promise<{ port: number; child: ChildProcess }> {
+export async function startTarget(): Promise<{ port: number; child: ChildProcess }> {
     const child = spawn(process.execPath, [join(__dirname, "target.js")], { stdio: ["pipe", "pipe", "inherit"] });
     const port = await new Promise<number>((resolve, reject) => {
         child.stdout?.once("data", (line: Buffer) => resolve(Number(line.toString().trim())));
@@ -599,13 +603,18 @@ async function startTarget(): Promise<{ port: number; child: ChildProcess }> {
  * The agent as a contender. With `baseline` (--baseline-env), the second agent: OpenSSH's slot, its
  * ports, and those variables on top of the bench's environment.
  */
-async function startAgentProcess(
+/**
+ * The agent as a process of its own on `lab`'s relay, forwarding `directPort` to the target and
+ * `hairpinPort` through the tunnel; `baseline` (--baseline-env) makes it the second contender with
+ * those variables, `launch` starts it under a wrapper, given `readyTimeoutMs` to answer /readyz.
+ */
+export async function startAgentProcess(
     lab: TunnelLab,
-    options: BenchOptions,
+    options: Pick<BenchOptions, "nodeFlags" | "profile">,
     directPort: number,
     hairpinPort: number,
     targetPort: number,
-    baseline?: Readonly<Record<string, string>>,
+    { baseline, launch = launchDirectly, readyTimeoutMs = 20_000 }: { baseline?: Readonly<Record<string, string>>; launch?: Launch; readyTimeoutMs?: number } = {},
 ): Promise<Contender> {
     const healthPort = await freePort();
     // Production defaults for keepalive and backoff: the reconnect number is what operators get.
@@ -621,12 +630,12 @@ async function startAgentProcess(
     const configFile = writeConfigFile(lab.dir, config, baseline ? "bench-baseline-agent.yaml" : "bench-agent.yaml");
     // --profile: the agent writes a V8 CPU profile (open in Chrome DevTools) when it exits.
     const profile = options.profile ? ["--cpu-prof", "--cpu-prof-dir", join(ROOT, "bench", "results", "profiles")] : [];
-    const child = spawn(process.execPath, [...options.nodeFlags, ...profile, join(ROOT, "dist", "connector", "cli.js"), "run", "--config", configFile, "--log-level", "warn"], {
+    const child = launch(process.execPath, [...options.nodeFlags, ...profile, join(ROOT, "dist", "connector", "cli.js"), "run", "--config", configFile, "--log-level", "warn"], {
         stdio: ["ignore", "ignore", "inherit"],
         env: { ...process.env, ...baseline },
     });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.status, () => 0)) === 200, {
-        timeoutMs: 20_000,
+        timeoutMs: readyTimeoutMs,
         what: baseline ? "baseline agent ready" : "agent ready",
     });
     if (baseline && child.pid !== undefined) {
@@ -656,15 +665,15 @@ async function startAgentProcess(
     };
 }
 
-async function startOpenSsh(lab: TunnelLab, directPort: number, hairpinPort: number, targetPort: number): Promise<Contender> {
+/**
+ * `ssh`'s arguments for a tunnel to `lab`'s relay with `forwards` (-L/-R options), authenticated as
+ * the agent is (its key and certificate), at the agent's cipher, the relay's host key pinned.
+ */
+export function opensshArgs(lab: TunnelLab, forwards: string[]): string[] {
     const relay = lab.relays[0]!;
     const knownHosts = join(lab.dir, "known_hosts");
     writeFileSync(knownHosts, `[${relay.host}]:${relay.port} ${relay.hostKey.publicKey}\n`);
-    // The hairpin as OpenSSH does it: a local forward on the same connection (direct-tcpip to the
-    // target as seen from the relay), and the remote forward pointing at it.
-    const localHop = await freePort();
-    const args = [
-        "-M", "0", // autossh: no monitor port, rely on ServerAlive like the agent relies on keepalives
+    return [
         "-N", "-T", "-F", "/dev/null",
         "-i", lab.agentKey.privateKeyFile, // picks up the -cert.pub beside it
         "-p", String(relay.port),
@@ -677,10 +686,22 @@ async function startOpenSsh(lab: TunnelLab, directPort: number, hairpinPort: num
         "-o", "ExitOnForwardFailure=yes",
         "-o", "ServerAliveInterval=15",
         "-o", "ServerAliveCountMax=3",
-        "-L", `127.0.0.1:${localHop}:127.0.0.1:${targetPort}`,
-        "-R", `127.0.0.1:${directPort}:127.0.0.1:${targetPort}`,
-        "-R", `127.0.0.1:${hairpinPort}:127.0.0.1:${localHop}`,
+        ...forwards,
         `${TEST_LOGIN_USER}@${relay.host}`,
+    ];
+}
+
+async function startOpenSsh(lab: TunnelLab, directPort: number, hairpinPort: number, targetPort: number): Promise<Contender> {
+    // The hairpin as OpenSSH does it: a local forward on the same connection (direct-tcpip to the
+    // target as seen from the relay), and the remote forward pointing at it.
+    const localHop = await freePort();
+    const args = [
+        "-M", "0", // autossh: no monitor port, rely on ServerAlive like the agent relies on keepalives
+        ...opensshArgs(lab, [
+            "-L", `127.0.0.1:${localHop}:127.0.0.1:${targetPort}`,
+            "-R", `127.0.0.1:${directPort}:127.0.0.1:${targetPort}`,
+            "-R", `127.0.0.1:${hairpinPort}:127.0.0.1:${localHop}`,
+        ]),
     ];
     // AUTOSSH_GATETIME=0: keep retrying even when the first attempt fails (as under systemd).
     const child = spawn("autossh", args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, AUTOSSH_GATETIME: "0" } });
@@ -698,7 +719,8 @@ async function startOpenSsh(lab: TunnelLab, directPort: number, hairpinPort: num
 }
 
 /** Installs a Debian package with apt-get (as root) when `command` is missing; `purpose` says why the bench needs it. */
-async function ensureCommand(command: string, pkg: string, purpose: string): Promise<void> {
+/** Makes sure `command` is on PATH, installing Debian package `pkg` with apt-get as root when it is not. */
+export async function ensureCommand(command: string, pkg: string, purpose: string): Promise<void> {
     const has = () => execFileAsync("sh", ["-c", `command -v ${command}`]).then(() => true, () => false);
     if (await has()) return;
     const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
@@ -724,8 +746,8 @@ async function ensureCommand(command: string, pkg: string, purpose: string): Pro
 // Their round trips are taken in turns with the contenders' (roundTrips in main), so each p50 is
 // subtracted from one measured over the same seconds; their bulk transfers run on their own.
 
-type FloorKind = "node" | "socat";
-const FLOOR_KINDS: readonly FloorKind[] = ["node", "socat"];
+export type FloorKind = "node" | "socat";
+export const FLOOR_KINDS: readonly FloorKind[] = ["node", "socat"];
 const FLOOR_LABEL: Record<FloorKind, string> = { node: "plain Node.js relay", socat: "socat relay (C)" };
 
 /** One run of a floor relay's bulk transfers (measureFloor). */
@@ -767,7 +789,7 @@ function floorRunsForReport(floors: Floors): Record<FloorKind, Record<keyof Floo
  * Node.js relay is one process for all of them (warmed up like the agent); socat runs without
  * `fork`, one process per connection, so the process measured is the one that carried it.
  */
-async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ next(): Promise<{ endpoint: Endpoint; pid: number }>; stop(): Promise<void> }> {
+export async function startFloorRelay(kind: FloorKind, targetPort: number, launch: Launch = launchDirectly): Promise<{ next(): Promise<{ endpoint: Endpoint; pid: number }>; stop(): Promise<void> }> {
     if (kind === "node") {
         // It dials out to us for every connection (as the agent dials the relay): listen, and
         // hand out each connection it makes.
@@ -781,7 +803,7 @@ async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ n
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
         const clientPort = (server.address() as AddressInfo).port;
-        const child = spawn(process.execPath, [join(__dirname, "relayFloor.js"), String(clientPort), String(targetPort)], { stdio: ["pipe", "pipe", "inherit"] });
+        const child = launch(process.execPath, [join(__dirname, "relayFloor.js"), String(clientPort), String(targetPort)], { stdio: ["pipe", "pipe", "inherit"] });
         await new Promise<void>((resolve, reject) => {
             child.stdout?.once("data", () => resolve());
             child.once("exit", (code) => reject(new Error(`floor relay exited ${code}`)));
@@ -823,7 +845,7 @@ async function startFloorRelay(kind: FloorKind, targetPort: number): Promise<{ n
             const port = await freePort();
             // -b: reads of up to 256 KiB, as OpenSSH's client makes (socat's default is 8 KiB).
             // -t: after one side's end, time for the other to finish (the upload's answer).
-            const child = spawn("socat", ["-b", "262144", "-t", "5", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,nodelay`, `TCP:127.0.0.1:${targetPort},nodelay`], {
+            const child = launch("socat", ["-b", "262144", "-t", "5", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,nodelay`, `TCP:127.0.0.1:${targetPort},nodelay`], {
                 stdio: ["ignore", "ignore", "inherit"],
             });
             current = child;
@@ -1042,7 +1064,7 @@ async function main(): Promise<void> {
         contenders.push(await startAgentProcess(lab, options, ports.agentDirect, ports.agentHairpin, target.port));
         contenders.push(
             options.baselineEnv
-                ? await startAgentProcess(lab, options, ports.sshDirect, ports.sshHairpin, target.port, options.baselineEnv)
+                ? await startAgentProcess(lab, options, ports.sshDirect, ports.sshHairpin, target.port, { baseline: options.baselineEnv })
                 : await startOpenSsh(lab, ports.sshDirect, ports.sshHairpin, target.port),
         );
         return contenders as [Contender, Contender];

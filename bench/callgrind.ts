@@ -18,29 +18,24 @@
 // GC helper threads finish late compilations at times of their own, and the round trip's own work
 // is all on the main thread (ssh2's cipher calls included). The figures go to stdout as a table
 // and, with --out FILE, as JSON. Nothing here is a target: it says where the time goes.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, type Socket, connect, createServer } from "node:net";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { writeConfigFile } from "../connector/lab/agent";
 import { TunnelLab } from "../connector/lab/lab";
-import { listeningSockets } from "../connector/lab/processes";
-import { TEST_LOGIN_USER, freePort } from "../connector/lab/relay";
+import { freePort } from "../connector/lab/relay";
 import { waitFor } from "../connector/lab/wait";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
+import { type Endpoint, type Launch, ensureCommand, openPinger, opensshArgs, probe, startAgentProcess, startFloorRelay, startTarget } from "./bench";
 import { renderTable } from "./report";
 
-const ROOT = join(__dirname, "..");
 const SIDES = ["agent", "openssh", "node", "socat"] as const;
 type Side = (typeof SIDES)[number];
 const LABEL: Record<Side, string> = { agent: "agent", openssh: "OpenSSH (ssh -N -R)", node: "floor: plain Node.js relay", socat: "floor: socat relay (C)" };
 /** Round trips between turning instrumentation on and zeroing the counters (see measure). */
 const SETTLE_ROUND_TRIPS = 200;
-/** The cipher the bench and the agent use. */
-const CIPHER = "aes256-gcm@openssh.com";
 
 /** Per round trip, from one dump of the main thread. */
 export interface CallgrindCounts {
@@ -94,134 +89,78 @@ export function parseOptions(argv: string[]): Options {
     return { roundTrips: count(values["round-trips"], "--round-trips"), warmUp: count(values["warm-up"], "--warm-up"), only: only as Side[], out: values.out };
 }
 
-/** The bench's target (bench/target.js); its port. */
-async function startTarget(): Promise<{ port: number; child: ChildProcess }> {
-    const child = spawn(process.execPath, [join(__dirname, "target.js")], { stdio: ["pipe", "pipe", "inherit"] });
-    const [line] = (await once(child.stdout!, "data")) as [Buffer];
-    return { port: Number(line.toString().trim()), child };
-}
-
-/** A persistent echo stream: `ping(n)` takes n round trips of 64 bytes. */
-async function openPinger(socket: Socket): Promise<{ ping(n: number): Promise<void>; close(): void }> {
-    socket.setNoDelay(true);
-    const message = Buffer.alloc(64, 0x61);
-    let pending = 0;
-    let wake: (() => void) | undefined;
-    socket.on("data", (chunk: Buffer) => {
-        pending -= chunk.length;
-        if (pending <= 0) wake?.();
-    });
-    socket.write("E");
-    return {
-        async ping(n) {
-            for (let i = 0; i < n; i++) {
-                pending = message.length;
-                await new Promise<void>((resolve) => {
-                    wake = resolve;
-                    socket.write(message);
-                });
-            }
-        },
-        close: () => socket.destroy(),
-    };
-}
-
 /** The lab relay (sshd, not under valgrind) and the forwards' listen ports it grants. */
 interface Relay {
     lab: TunnelLab;
     ports: Record<"agent" | "openssh", number>;
+    /** The agent's hairpin route (bench.ts's agent has one; it carries nothing here). */
+    hairpinPort: number;
 }
 
-async function connected(port: number): Promise<Socket> {
-    const socket = connect({ host: "127.0.0.1", port });
-    await once(socket, "connect");
-    return socket;
-}
-
-/** `command args` under callgrind, writing its dumps as `<dir>/cg.out*`. */
-function underCallgrind(dir: string, command: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+/** A `Launch` that runs the command under callgrind, its dumps as `<dir>/cg.out*` and valgrind's messages in `<dir>/valgrind.log`. */
+function underCallgrind(dir: string): Launch {
     // Instrumentation starts off: startup and warm-up run at valgrind's uninstrumented speed (an
     // agent is ready in seconds instead of most of a minute), and measure() turns it on.
-    const valgrind = ["--tool=callgrind", "--cache-sim=yes", "--instr-atstart=no", "--separate-threads=yes", "--smc-check=all-non-file", `--callgrind-out-file=${join(dir, "cg.out")}`];
-    return spawn("valgrind", [...valgrind, command, ...args], { stdio: ["pipe", "ignore", "pipe"], env: env ?? process.env });
+    const valgrind = ["--tool=callgrind", "--cache-sim=yes", "--instr-atstart=no", "--separate-threads=yes", "--smc-check=all-non-file", `--callgrind-out-file=${join(dir, "cg.out")}`, `--log-file=${join(dir, "valgrind.log")}`];
+    return (command, args, options) => spawn("valgrind", [...valgrind, command, ...args], options);
 }
 
-/** Starts one side in front of the target; its pid under valgrind and a connected socket to it. */
-async function startSide(side: Side, dir: string, targetPort: number, relay: Relay | undefined): Promise<{ child: ChildProcess; socket(): Promise<Socket> }> {
-    if (side === "agent" || side === "openssh") {
-        const lab = relay!.lab;
-        const listen = relay!.ports[side];
-        if (side === "agent") {
-            const health = await freePort();
-            const config = lab.config({
-                routes: [{ name: "direct", listen: `127.0.0.1:${listen}`, target: `127.0.0.1:${targetPort}`, via: "direct" }],
-                keepalive: { intervalSeconds: 15, countMax: 3 },
-                health: { listen: `127.0.0.1:${health}` },
-            });
-            const file = writeConfigFile(dir, config, "callgrind-agent.yaml");
-            const child = underCallgrind(dir, process.execPath, [...AGENT_NODE_FLAGS, join(ROOT, "dist", "connector", "cli.js"), "run", "--config", file, "--log-level", "warn"]);
-            await waitFor(async () => (await fetch(`http://127.0.0.1:${health}/readyz`).then((r) => r.status, () => 0)) === 200, { timeoutMs: 240_000, what: "the agent under valgrind ready" });
-            return { child, socket: () => connected(listen) };
-        }
-        const sshd = lab.relays[0]!;
-        const knownHosts = join(dir, "known_hosts");
-        writeFileSync(knownHosts, `[${sshd.host}]:${sshd.port} ${sshd.hostKey.publicKey}\n`);
-        const child = underCallgrind(dir, "ssh", [
-            "-N", "-T", "-F", "/dev/null", "-i", lab.agentKey.privateKeyFile, "-p", String(sshd.port), "-c", CIPHER,
-            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", `UserKnownHostsFile=${knownHosts}`,
-            "-o", "StrictHostKeyChecking=yes", "-o", "ExitOnForwardFailure=yes",
-            "-R", `127.0.0.1:${listen}:127.0.0.1:${targetPort}`, `${TEST_LOGIN_USER}@${sshd.host}`,
-        ]);
-        await waitFor(async () => connected(listen).then((s) => (s.destroy(), true), () => false), { timeoutMs: 120_000, what: "ssh -R under valgrind forwarding" });
-        return { child, socket: () => connected(listen) };
+/** Starts one side in front of the target under callgrind, as the bench starts it: its pid, where to connect, how to stop it. */
+async function startSide(side: Side, dir: string, targetPort: number, relay: Relay | undefined): Promise<{ pid: number; endpoint: Endpoint; stop(): Promise<void> }> {
+    const launch = underCallgrind(dir);
+    if (side === "agent") {
+        const agent = await startAgentProcess(relay!.lab, { nodeFlags: AGENT_NODE_FLAGS, profile: false }, relay!.ports.agent, relay!.hairpinPort, targetPort, { launch, readyTimeoutMs: 240_000 });
+        return { pid: agent.pid()!, endpoint: agent.directPort, stop: () => agent.stop() };
     }
-    if (side === "socat") {
-        const port = await freePort();
-        const child = underCallgrind(dir, "socat", ["-b", "262144", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,nodelay`, `TCP:127.0.0.1:${targetPort},nodelay`]);
-        // Without fork socat serves one connection: wait for its listener in /proc, not by connecting.
-        await waitFor(() => listeningSockets(child.pid!).includes(`127.0.0.1:${port}`), { timeoutMs: 60_000, what: "socat under valgrind listening" });
-        return { child, socket: () => connected(port) };
+    if (side === "openssh") {
+        const listen = relay!.ports.openssh;
+        const child = launch("ssh", opensshArgs(relay!.lab, ["-R", `127.0.0.1:${listen}:127.0.0.1:${targetPort}`]), { stdio: ["ignore", "ignore", "inherit"] });
+        await waitFor(() => probe(listen), { timeoutMs: 120_000, what: "ssh -R under valgrind forwarding" });
+        return {
+            pid: child.pid!,
+            endpoint: listen,
+            stop: async () => {
+                child.kill("SIGTERM");
+                if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
+            },
+        };
     }
-    // The Node.js floor dials out to us (bench/relayFloor.js): listen, and ask for one connection.
-    const server = createServer({ noDelay: true });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const child = underCallgrind(dir, process.execPath, [join(__dirname, "relayFloor.js"), String((server.address() as AddressInfo).port), String(targetPort)]);
-    return {
-        child,
-        socket: async () => {
-            const accepted = once(server, "connection") as Promise<[Socket]>;
-            child.stdin!.write("\n");
-            const [socket] = await accepted;
-            server.close();
-            return socket;
-        },
-    };
+    const floor = await startFloorRelay(side, targetPort, launch);
+    const { endpoint, pid } = await floor.next();
+    return { pid, endpoint, stop: () => floor.stop() };
 }
 
 async function measure(side: Side, options: Options, targetPort: number, relay: Relay | undefined): Promise<CallgrindCounts> {
     const dir = mkdtempSync(join(tmpdir(), `callgrind-${side}-`));
-    const { child, socket } = await startSide(side, dir, targetPort, relay);
-    let stderr = "";
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     try {
-        const pinger = await openPinger(await socket());
-        await pinger.ping(options.warmUp);
-        // Instrumentation on, then round trips that fill the simulated caches before the counters
-        // are zeroed (they start empty when instrumentation starts).
-        execFileSync("callgrind_control", ["-i", "on", String(child.pid)], { stdio: "ignore" });
-        await pinger.ping(Math.min(options.warmUp, SETTLE_ROUND_TRIPS));
-        execFileSync("callgrind_control", ["-z", String(child.pid)], { stdio: "ignore" });
-        await pinger.ping(options.roundTrips);
-        execFileSync("callgrind_control", ["-d", "measured", String(child.pid)], { stdio: "ignore" });
-        pinger.close();
+        const { pid, endpoint, stop } = await startSide(side, dir, targetPort, relay);
+        try {
+            const pinger = await openPinger(endpoint);
+            const ignored: number[] = [];
+            const ping = async (count: number) => {
+                await pinger.ping(count, ignored);
+                ignored.length = 0;
+            };
+            await ping(options.warmUp);
+            // Instrumentation on, then round trips that fill the simulated caches before the counters
+            // are zeroed (they start empty when instrumentation starts).
+            execFileSync("callgrind_control", ["-i", "on", String(pid)], { stdio: "ignore" });
+            await ping(Math.min(options.warmUp, SETTLE_ROUND_TRIPS));
+            execFileSync("callgrind_control", ["-z", String(pid)], { stdio: "ignore" });
+            await ping(options.roundTrips);
+            execFileSync("callgrind_control", ["-d", "measured", String(pid)], { stdio: "ignore" });
+            pinger.close();
+        } finally {
+            await stop();
+        }
         // The dump of the measured span, main thread: cg.out.<n>-01 (cg.out-01 is written at exit).
         const dumps = readdirSync(dir).filter((name) => /^cg\.out\.\d+-01$/.test(name));
-        if (dumps.length !== 1) throw new Error(`${side}: expected one dump of the main thread, found ${dumps.join(", ") || "none"}\n${stderr.slice(-2000)}`);
+        if (dumps.length !== 1) {
+            const log = existsSync(join(dir, "valgrind.log")) ? readFileSync(join(dir, "valgrind.log"), "utf8").slice(-2000) : "";
+            throw new Error(`${side}: expected one dump of the main thread, found ${dumps.join(", ") || "none"}\n${log}`);
+        }
         return countsOf(readFileSync(join(dir, dumps[0]!), "utf8"), options.roundTrips);
     } finally {
-        child.stdin?.end();
-        child.kill("SIGTERM");
-        if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
         rmSync(dir, { recursive: true, force: true });
     }
 }
@@ -234,22 +173,21 @@ async function main(): Promise<void> {
         process.stderr.write(`bench:callgrind: ${(err as Error).message}\n`);
         process.exit(2);
     }
-    for (const [command, why] of [["valgrind", "valgrind"], ["callgrind_control", "valgrind"], ["socat", "socat"]] as const) {
-        try {
-            execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-        } catch {
-            process.stderr.write(`bench:callgrind: ${command} is missing: apt-get install ${why}\n`);
-            process.exit(2);
-        }
-    }
+    await ensureCommand("callgrind_control", "valgrind", "the tool that counts each side's instructions");
+    if (options.only.includes("socat")) await ensureCommand("socat", "socat", "the C floor relay");
+    if (options.only.includes("openssh")) await ensureCommand("ssh", "openssh-client", "the OpenSSH side");
     const target = await startTarget();
     const needsRelay = options.only.some((side) => side === "agent" || side === "openssh");
     let relay: Relay | undefined;
     if (needsRelay) {
         // The relay grants both forwards' listen ports to the lab's principal.
         const ports = { agent: await freePort(), openssh: await freePort() };
-        const routes = (["agent", "openssh"] as const).map((name) => ({ name, listen: `127.0.0.1:${ports[name]}`, target: `127.0.0.1:${target.port}` }));
-        relay = { lab: await TunnelLab.create({ label: "callgrind", routes }), ports };
+        const hairpinPort = await freePort();
+        const routes = [
+            ...(["agent", "openssh"] as const).map((name) => ({ name, listen: `127.0.0.1:${ports[name]}`, target: `127.0.0.1:${target.port}` })),
+            { name: "agent-hairpin", listen: `127.0.0.1:${hairpinPort}`, target: `127.0.0.1:${target.port}`, via: "tunnel" as const },
+        ];
+        relay = { lab: await TunnelLab.create({ label: "callgrind", routes }), ports, hairpinPort };
     }
     const results: Partial<Record<Side, CallgrindCounts>> = {};
     try {
