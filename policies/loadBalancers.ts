@@ -394,6 +394,9 @@ export const publicLoadBalancerTargetPorts: StackValidationPolicy = {
         const targetGroups = resourcesOfType(args.resources, aws.lb.TargetGroup, aws.alb.TargetGroup);
         const attachments = resourcesOfType(args.resources, aws.lb.TargetGroupAttachment, aws.alb.TargetGroupAttachment);
         const rules = resourcesOfType(args.resources, aws.lb.ListenerRule, aws.alb.ListenerRule);
+        // What each listener rule and each attachment points at, worked out once for every listener and group.
+        const rulesOn = rules.map((rule) => ({ rule, on: referenceOf(rule, "listenerArn", listeners) }));
+        const attachedTo = attachments.map((attachment) => ({ attachment, to: referenceOf(attachment, "targetGroupArn", targetGroups) }));
         let unresolved: Error | undefined;
 
         /** Judges the target groups `reference` reaches, on behalf of `front` (a listener or listener rule) of `lb`. */
@@ -412,14 +415,16 @@ export const publicLoadBalancerTargetPorts: StackValidationPolicy = {
                     continue;
                 }
                 const ports: { port: Peeked<unknown>; via: string }[] = [{ port: peek(() => group.props.port as unknown), via: "" }];
-                for (const attachment of attachments) {
-                    const attached = referenceOf(attachment, "targetGroupArn", targetGroups);
-                    if (!attached.keys.has(`urn:${group.urn}`)) {
-                        continue;
-                    }
+                for (const { attachment, to } of attachedTo) {
                     const own = peek(() => attachment.props.port as unknown);
-                    if (!own.known || (own.value !== undefined && own.value !== null)) {
+                    if (own.known && (own.value === undefined || own.value === null)) {
+                        continue; // no port of its own: the group's is judged
+                    }
+                    if (to.keys.has(`urn:${group.urn}`)) {
                         ports.push({ port: own, via: ` through attachment '${attachment.name}'` });
+                    } else {
+                        // Its group is not known yet: it may be this one, with a port of its own.
+                        unresolved ??= to.unresolved;
                     }
                 }
                 for (const { port, via } of ports) {
@@ -452,8 +457,7 @@ export const publicLoadBalancerTargetPorts: StackValidationPolicy = {
                     continue;
                 }
                 judgeTargets(listener, lb, "defaultActions");
-                for (const rule of rules) {
-                    const on = referenceOf(rule, "listenerArn", listeners);
+                for (const { rule, on } of rulesOn) {
                     unresolved ??= on.unresolved;
                     if (on.keys.has(`urn:${listener.urn}`)) {
                         judgeTargets(rule, lb, "actions");

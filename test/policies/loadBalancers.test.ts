@@ -546,6 +546,14 @@ describe("public-load-balancer-target-ports", () => {
             await assertCannotRunDuringPreview(policy, [relayNlb, tunnelGroup, listener("relay-https", 443, relayArn, forwardTo(UNKNOWN))], ".defaultActions.0.targetGroupArn");
         });
 
+        it("cannot decide when an attachment with a port of its own names a target group not known yet; one without a port does not wait", async () => {
+            const stack = [relayNlb, sshGroup, listener("relay-ssh", 22, relayArn, forwardTo(tgArn("relay-ssh")))];
+            const withPort = plan(aws.lb.TargetGroupAttachment, "relay-host-0-40001", { targetGroupArn: UNKNOWN, targetId: "i-0123456789abcdef0", port: 40001 });
+            await assertCannotRunDuringPreview(policy, [...stack, withPort], ".targetGroupArn");
+            const withoutPort = plan(aws.lb.TargetGroupAttachment, "relay-host-1", { targetGroupArn: UNKNOWN, targetId: "i-0123456789abcdef1" });
+            await assertNoViolations(policy, [...stack, withoutPort]);
+        });
+
         it("cannot decide when a target group's port is unknown behind a public listener", async () => {
             await assertCannotRunDuringPreview(policy, [relayNlb, targetGroup("relay-x", UNKNOWN), listener("relay-https", 443, relayArn, forwardTo(tgArn("relay-x")))], ".port");
         });
