@@ -287,7 +287,7 @@ function receive({ socket, received }: Download, bytes: number, span?: MeasuredS
 }
 
 /** Downloads `bytes` through `port`; resolves with the elapsed milliseconds (connect included). */
-async function download(endpoint: Endpoint, bytes: number, span?: MeasuredSpan): Promise<number> {
+export async function download(endpoint: Endpoint, bytes: number, span?: MeasuredSpan): Promise<number> {
     const started = performance.now();
     await receive(await openDownload(endpoint), bytes, span);
     return performance.now() - started;
@@ -301,7 +301,7 @@ const uploadBlock = Buffer.alloc(MiB, 0x75);
  * one byte and closes); resolves with the elapsed milliseconds (connect included, until that
  * answer: every byte has reached the target).
  */
-async function upload(endpoint: Endpoint, bytes: number, span?: MeasuredSpan): Promise<number> {
+export async function upload(endpoint: Endpoint, bytes: number, span?: MeasuredSpan): Promise<number> {
     const started = performance.now();
     const socket = await connected(endpoint);
     span?.begin();

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { countsOf, parseOptions } from "../../bench/callgrind";
+import { PerfMap, displayName, parseAnnotate } from "../../bench/callgrindFunctions";
 
 const ROOT = resolve(__dirname, "..", "..");
 
@@ -25,23 +26,90 @@ describe("npm run bench:callgrind", function () {
 
     it("refuses counts that are not whole and positive, and sides it does not know", () => {
         assert.throws(() => parseOptions(["--round-trips", "0"]), /--round-trips must be a whole number of round trips, 1 or more \(got "0"\)/);
-        assert.throws(() => parseOptions(["--warm-up", "1.5"]), /--warm-up must be a whole number/);
+        assert.throws(() => parseOptions(["--warm-up", "1.5"]), /--warm-up must be a whole number of round trips/);
         assert.throws(() => parseOptions(["--only", "agent,ssh"]), /--only: "ssh" is not one of agent, openssh, node, socat/);
         assert.deepEqual(parseOptions([]).only, ["agent", "openssh", "node", "socat"]);
+    });
+
+    it("counts bulk phases per MiB without socat, lists functions on request, and takes the agent's node flags as the bench does", () => {
+        const push = parseOptions(["--phase", "push", "--mib", "8"]);
+        assert.deepEqual([push.phase, push.mib, push.warmUp, push.only], ["push", 8, 512, ["agent", "openssh", "node"]]);
+        assert.equal(parseOptions(["--phase", "pull", "--warm-up", "16"]).warmUp, 16);
+        assert.throws(() => parseOptions(["--phase", "push", "--only", "agent,socat"]), /socat cannot be counted in --phase push: it serves one connection per process/);
+        assert.throws(() => parseOptions(["--phase", "bulk"]), /--phase: "bulk" is not one of round-trips, push, pull/);
+        assert.throws(() => parseOptions(["--phase", "push", "--mib", "0"]), /--mib must be a whole number of MiB, 1 or more/);
+        assert.throws(() => parseOptions(["--phase", "push", "--warm-up=-1"]), /--warm-up must be a whole number of MiB/);
+        assert.equal(parseOptions([]).top, 0);
+        assert.deepEqual([parseOptions(["--top", "20", "--sort", "i1-misses"]).top, parseOptions(["--sort", "i1-misses"]).sort], [20, "instructionCacheMisses"]);
+        assert.throws(() => parseOptions(["--sort", "cycles"]), /--sort: "cycles" is not one of instructions, i1-misses, d1-read-misses/);
+        assert.deepEqual(parseOptions([]).nodeFlags, ["--initial-old-space-size=64"]);
+        assert.deepEqual(parseOptions(["--node-flags=--initial-old-space-size=64 --max-semi-space-size=1"]).nodeFlags, ["--initial-old-space-size=64", "--max-semi-space-size=1"]);
+        assert.deepEqual(parseOptions(["--node-flags="]).nodeFlags, []);
+        assert.throws(() => parseOptions(["--node-flags=max-semi-space-size=1"]), /--node-flags: "max-semi-space-size=1" is not a node option/);
+        assert.throws(() => parseOptions(["--only", "openssh", "--node-flags=--jitless"]), /only the agent runs on the agent's node flags/);
+    });
+
+    it("reads callgrind_annotate's functions and names JIT code from the process's perf map, the latest entry winning", () => {
+        // Lines as callgrind_annotate 3.19 prints them: two-digit percentages in one token, one-digit
+        // ones after a lone "(", "." for an event with no count.
+        const annotate = [
+            "Ir                   I1mr             D1mr",
+            "114,706,180 (100.0%) 840,552 (100.0%) 1,287,168 (100.0%)  PROGRAM TOTALS",
+            "--------------------------------------------------------------------------------",
+            "Ir                  I1mr            D1mr              file:function",
+            "84,971,095 (74.08%)  14,437 ( 1.72%) 504,607 (39.20%)  ???:_aesni_ctr32_ghash_6x [/usr/bin/node]",
+            "   723,088 ( 0.63%) 40,000 ( 4.76%)  21,403 ( 1.66%)  ???:0x000000000d119000 [???]",
+            "    77,487 ( 0.07%)  5,276 ( 0.63%)       .           ???:CRYPTO_gcm128_aad [/usr/bin/node]",
+            "   122,000 ( 0.10%)  1,000 ( 0.12%)     400 ( 0.03%)  ???:0x000000000d119000'2 [???]",
+            " 1,867,100 ( 0.85%) 202,768 ( 1.60%)  80,879 ( 1.52%)  /home/iojs/build/ws/out/../deps/uv/src/unix/linux.c:uv__io_poll [/usr/bin/node]",
+            "    10,000 ( 0.01%)    100 ( 0.01%)      10 ( 0.00%)  ???:0x00000000deadbeef [???]",
+        ].join("\n");
+        const rows = parseAnnotate(annotate);
+        assert.deepEqual(
+            rows.map((r) => [r.instructions, r.instructionCacheMisses, r.dataReadMisses]),
+            [
+                [84971095, 14437, 504607],
+                [723088, 40000, 21403],
+                [77487, 5276, 0],
+                [122000, 1000, 400],
+                [1867100, 202768, 80879],
+                [10000, 100, 10],
+            ],
+        );
+        // An address reused by later code resolves to the later entry; one outside every entry says so.
+        const map = new PerfMap(["d118f00 200 JS:^decrypt /work/main/node_modules/ssh2/lib/protocol/crypto.js:1011:10", "d119000 1178 JS:*decrypt /work/main/node_modules/ssh2/lib/protocol/crypto.js:1011:10", "not a map line"].join("\n"));
+        assert.deepEqual(
+            rows.map((r) => displayName(r.name, map)),
+            [
+                "_aesni_ctr32_ghash_6x (node)",
+                "JIT *decrypt node_modules/ssh2/lib/protocol/crypto.js:1011:10",
+                "CRYPTO_gcm128_aad (node)",
+                "JIT *decrypt node_modules/ssh2/lib/protocol/crypto.js:1011:10",
+                "uv__io_poll (node)",
+                "JIT code at 0x00000000deadbeef (no perf map entry)",
+            ],
+        );
+        assert.equal(displayName("???:0x000000000d119000 [???]", undefined), "JIT code at 0x000000000d119000 (no perf map entry)");
     });
 
     it("counts a round trip of the agent, OpenSSH and both floors under valgrind, and writes the figures", () => {
         const dir = mkdtempSync(join(tmpdir(), "callgrind-smoke-"));
         try {
             const out = join(dir, "counts.json");
-            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--round-trips", "50", "--warm-up", "50", "--out", out], {
+            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--round-trips", "50", "--warm-up", "50", "--top", "40", "--out", out], {
                 cwd: ROOT,
                 encoding: "utf8",
                 timeout: 280_000,
             });
             assert.equal(run.status, 0, `bench:callgrind exited ${run.status}\n${run.stdout}\n${run.stderr}`);
             assert.match(run.stdout, /^per round trip, user space, main thread +instructions +I1 misses +D1 read misses +D1 write misses$/m);
-            const report = JSON.parse(readFileSync(out, "utf8")) as { roundTrips: number; perRoundTrip: Record<string, { instructions: number; instructionCacheMisses: number }> };
+            const report = JSON.parse(readFileSync(out, "utf8")) as {
+                phase: string;
+                roundTrips: number;
+                perRoundTrip: Record<string, { instructions: number; instructionCacheMisses: number }>;
+                topFunctions: Record<string, { name: string; instructions: number }[]>;
+            };
+            assert.equal(report.phase, "round-trips");
             assert.equal(report.roundTrips, 50);
             assert.deepEqual(Object.keys(report.perRoundTrip), ["agent", "openssh", "node", "socat"]);
             // Relaying a message each way costs any of them some instructions; an idle process (the
@@ -49,6 +117,50 @@ describe("npm run bench:callgrind", function () {
             // and the binding's calls touch more code per round trip than fits in a first-level cache.
             for (const [side, counts] of Object.entries(report.perRoundTrip)) assert.ok(counts.instructions > 1000, `${side}: ${counts.instructions} instructions per round trip`);
             assert.ok(report.perRoundTrip.agent!.instructionCacheMisses > 100, `agent: ${report.perRoundTrip.agent!.instructionCacheMisses} I1 misses`);
+            // By function: the agent's JIT code resolves to its JavaScript (after 50 round trips it is
+            // baseline code, `^`, not yet optimized), the C sides' functions have symbols, and the
+            // listed functions' counts add up to at most the total.
+            const agentTop = report.topFunctions.agent!;
+            assert.equal(agentTop.length, 40);
+            assert.ok(agentTop.some((f) => /^JIT [*^~]\S* \S+:\d+:\d+$/.test(f.name)), agentTop.map((f) => f.name).join("\n"));
+            assert.ok(!agentTop.some((f) => f.name.startsWith("JIT code at")), `unresolved JIT code among the agent's top functions:\n${agentTop.map((f) => f.name).join("\n")}`);
+            assert.ok(report.topFunctions.socat!.some((f) => /\((socat|libc\.so\.6)\)$/.test(f.name)));
+            const listed = agentTop.reduce((sum, f) => sum + f.instructions, 0);
+            assert.ok(listed <= report.perRoundTrip.agent!.instructions * 1.001, `${listed} listed of ${report.perRoundTrip.agent!.instructions}`);
+            assert.match(run.stdout, /^agent: its own counts per round trip +instructions +share +I1 misses +share +D1 read misses +share$/m);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("counts a MiB pushed through the agent and the Node.js floor: the agent decrypts every byte, the floor copies", () => {
+        const dir = mkdtempSync(join(tmpdir(), "callgrind-push-"));
+        try {
+            const out = join(dir, "push.json");
+            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--phase", "push", "--only", "agent,node", "--warm-up", "4", "--mib", "2", "--top", "5", "--out", out], {
+                cwd: ROOT,
+                encoding: "utf8",
+                timeout: 200_000,
+            });
+            assert.equal(run.status, 0, `bench:callgrind exited ${run.status}\n${run.stdout}\n${run.stderr}`);
+            assert.match(run.stdout, /^per MiB pushed, user space, main thread +instructions/m);
+            const report = JSON.parse(readFileSync(out, "utf8")) as {
+                phase: string;
+                mib: number;
+                warmUpMiB: number;
+                perMiB: Record<string, { instructions: number }>;
+                topFunctions: Record<string, { name: string; instructions: number }[]>;
+            };
+            assert.deepEqual([report.phase, report.mib, report.warmUpMiB, Object.keys(report.perMiB)], ["push", 2, 4, ["agent", "node"]]);
+            // Decrypting AES-256-GCM is OpenSSL's AES-NI and GHASH loop, about 2.6 million
+            // instructions per MiB and the agent's first function; the floor only moves the bytes
+            // between its sockets. A dump of the wrong span (the warm-up, an idle moment) would show
+            // no such loop.
+            const aes = report.topFunctions.agent!.find((f) => /^_?aesni_ctr32_ghash_6x \(node\)$/.test(f.name));
+            assert.ok(aes && aes.instructions > 2_000_000, report.topFunctions.agent!.map((f) => `${f.name}: ${Math.round(f.instructions)}`).join("\n"));
+            assert.ok(report.perMiB.agent!.instructions > aes.instructions);
+            assert.ok(report.perMiB.node!.instructions > 10_000, `node floor: ${report.perMiB.node!.instructions} instructions per MiB`);
+            assert.ok(!report.topFunctions.node!.some((f) => /aesni/.test(f.name)));
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
