@@ -158,7 +158,8 @@ function underCallgrind(dir: string, perfMap: boolean): Launch {
     // agent is ready in seconds instead of most of a minute), and measure() turns it on.
     const valgrind = ["--tool=callgrind", "--cache-sim=yes", "--instr-atstart=no", "--separate-threads=yes", "--smc-check=all-non-file", `--callgrind-out-file=${join(dir, "cg.out")}`, `--log-file=${join(dir, "valgrind.log")}`];
     // --perf-basic-prof (for --top): the Node.js processes write /tmp/perf-<pid>.map, which names their JIT code.
-    const node = (command: string) => (perfMap && command === process.execPath ? ["--perf-basic-prof"] : []);
+    // The flag turns V8's logger on, which would leave an isolate-*-v8.log in the working directory.
+    const node = (command: string) => (perfMap && command === process.execPath ? ["--perf-basic-prof", "--no-logfile-per-isolate", "--logfile=/dev/null"] : []);
     return (command, args, options) => spawn("valgrind", [...valgrind, command, ...node(command), ...args], options);
 }
 

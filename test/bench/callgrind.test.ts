@@ -4,7 +4,7 @@
 // relay), `ssh -N -R` and both floors.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { countsOf, parseOptions } from "../../bench/callgrind";
@@ -128,6 +128,8 @@ describe("npm run bench:callgrind", function () {
             const listed = agentTop.reduce((sum, f) => sum + f.instructions, 0);
             assert.ok(listed <= report.perRoundTrip.agent!.instructions * 1.001, `${listed} listed of ${report.perRoundTrip.agent!.instructions}`);
             assert.match(run.stdout, /^agent: its own counts per round trip +instructions +share +I1 misses +share +D1 read misses +share$/m);
+            // --perf-basic-prof turns V8's logger on: nothing of it may be left in the checkout.
+            assert.deepEqual(readdirSync(ROOT).filter((name) => /^isolate-.*\.log$/.test(name)), []);
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
