@@ -1,7 +1,7 @@
 // npm run bench:callgrind [-- --round-trips N] [-- --warm-up N] [-- --only agent,openssh,node,socat]
 //                          [-- --phase round-trips|push|pull] [-- --mib N]
 //                          [-- --top N] [-- --sort instructions|i1-misses|d1-read-misses]
-//                          [-- --node-flags "FLAGS"] [-- --keep-dumps DIR]
+//                          [-- --node-flags "FLAGS"] [-- --keep-dumps DIR] [-- --compare FILE]
 //
 // What one round trip on a persistent stream (or, with --phase push|pull, one MiB of a bulk
 // transfer) costs each tunnel process in user space, counted by valgrind's callgrind instead of
@@ -29,6 +29,9 @@
 // space does next to nothing per MiB (the kernel copies). --top N lists, per side, the N functions
 // with the most instructions of their own (or misses, --sort), with their misses: the Node.js processes run with
 // --perf-basic-prof so that their JIT code resolves to JavaScript functions (callgrindFunctions.ts).
+// --compare FILE sets this run against the --out report of an earlier one (callgrindReport.ts):
+// per side and event, then the functions whose own counts changed most when both listed them (give
+// both runs the same, generous --top, 400 say: a function cut from one list counts as absent).
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +44,7 @@ import { waitFor } from "../connector/lab/wait";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
 import { type Endpoint, type Launch, download, ensureCommand, openPinger, opensshArgs, probe, startAgentProcess, startFloorRelay, startTarget, upload } from "./bench";
 import { type FunctionCounts, PerfMap, functionsOf } from "./callgrindFunctions";
+import { type CallgrindCounts, type CallgrindReport, PHASES, type Phase, compareReports, loadReport, unitOf } from "./callgrindReport";
 import { renderTable } from "./report";
 
 const SIDES = ["agent", "openssh", "node", "socat"] as const;
@@ -51,16 +55,8 @@ const SETTLE_ROUND_TRIPS = 200;
 /** The same for a bulk phase, in MiB. */
 const SETTLE_MIB = 2;
 const MiB = 1024 * 1024;
-const PHASES = ["round-trips", "push", "pull"] as const;
-type Phase = (typeof PHASES)[number];
 
-/** Per round trip, from one dump of the main thread. */
-export interface CallgrindCounts {
-    instructions: number;
-    instructionCacheMisses: number;
-    dataReadMisses: number;
-    dataWriteMisses: number;
-}
+
 
 /**
  * The per-event totals of a callgrind dump (its `events:` and `summary:`/`totals:` lines; callgrind
@@ -93,6 +89,8 @@ export interface Options {
     nodeFlags: readonly string[];
     /** Where to keep each side's measured dump (`<side>.callgrind`), for `callgrind_annotate`. */
     keepDumps: string | undefined;
+    /** A report of an earlier run (--out) to set this one against: an A/B. */
+    compare: string | undefined;
 }
 
 export function parseOptions(argv: string[]): Options {
@@ -110,6 +108,7 @@ export function parseOptions(argv: string[]): Options {
             out: { type: "string" },
             "node-flags": { type: "string" },
             "keep-dumps": { type: "string" },
+            compare: { type: "string" },
         },
         strict: true,
     });
@@ -141,6 +140,7 @@ export function parseOptions(argv: string[]): Options {
         out: values.out,
         nodeFlags,
         keepDumps: values["keep-dumps"],
+        compare: values.compare,
     };
 }
 
@@ -262,6 +262,14 @@ async function main(): Promise<void> {
         process.stderr.write(`bench:callgrind: ${(err as Error).message}\n`);
         process.exit(2);
     }
+    let baseline: CallgrindReport | undefined;
+    try {
+        baseline = options.compare === undefined ? undefined : loadReport(options.compare);
+        if (baseline !== undefined && baseline.phase !== options.phase) throw new Error(`--compare ${options.compare}: that run counted --phase ${baseline.phase}, this one --phase ${options.phase}; compare like with like`);
+    } catch (err) {
+        process.stderr.write(`bench:callgrind: ${(err as Error).message}\n`);
+        process.exit(2);
+    }
     await ensureCommand("callgrind_control", "valgrind", "the tool that counts each side's instructions");
     if (options.only.includes("socat")) await ensureCommand("socat", "socat", "the C floor relay");
     if (options.only.includes("openssh")) await ensureCommand("ssh", "openssh-client", "the OpenSSH side");
@@ -278,7 +286,7 @@ async function main(): Promise<void> {
         ];
         relay = { lab: await TunnelLab.create({ label: "callgrind", routes }), ports, hairpinPort };
     }
-    const unit = options.phase === "round-trips" ? "round trip" : `MiB ${options.phase === "push" ? "pushed" : "pulled"}`;
+    const unit = unitOf(options.phase);
     const results: Partial<Record<Side, Measured>> = {};
     try {
         for (const side of options.only) {
@@ -308,18 +316,17 @@ async function main(): Promise<void> {
             process.stdout.write(`\n${renderTable(table, [0]).join("\n")}\n`);
         }
     }
-    if (options.out) {
-        const counts = Object.fromEntries(options.only.map((side) => [side, results[side]!.counts]));
-        const report = {
-            date: new Date().toISOString(),
-            phase: options.phase,
-            ...(options.phase === "round-trips" ? { roundTrips: options.roundTrips, warmUp: options.warmUp, perRoundTrip: counts } : { mib: options.mib, warmUpMiB: options.warmUp, perMiB: counts }),
-            node: process.version,
-            agentNodeFlags: options.nodeFlags,
-            ...(options.top > 0 ? { topFunctions: tops } : {}),
-        };
-        writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
-    }
+    const counts = Object.fromEntries(options.only.map((side) => [side, results[side]!.counts]));
+    const report: CallgrindReport = {
+        date: new Date().toISOString(),
+        phase: options.phase,
+        ...(options.phase === "round-trips" ? { roundTrips: options.roundTrips, warmUp: options.warmUp, perRoundTrip: counts } : { mib: options.mib, warmUpMiB: options.warmUp, perMiB: counts }),
+        node: process.version,
+        agentNodeFlags: options.nodeFlags,
+        ...(options.top > 0 ? { topFunctions: tops as Record<string, FunctionCounts[]> } : {}),
+    };
+    if (options.out) writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
+    if (baseline) process.stdout.write(`\n${compareReports(baseline, report, options.top > 0 ? Math.min(options.top, 25) : 0).join("\n")}\n`);
 }
 
 if (require.main === module) {

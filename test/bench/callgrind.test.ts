@@ -4,11 +4,12 @@
 // relay), `ssh -N -R` and both floors.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { countsOf, parseOptions } from "../../bench/callgrind";
 import { PerfMap, displayName, parseAnnotate } from "../../bench/callgrindFunctions";
+import { type CallgrindReport, compareReports, loadReport } from "../../bench/callgrindReport";
 
 const ROOT = resolve(__dirname, "..", "..");
 
@@ -92,6 +93,64 @@ describe("npm run bench:callgrind", function () {
         assert.equal(displayName("???:0x000000000d119000 [???]", undefined), "JIT code at 0x000000000d119000 (no perf map entry)");
     });
 
+    it("sets a run against an earlier report (--compare): per side and event, then the functions that changed most", () => {
+        const counts = (instructions: number, misses: number) => ({ instructions, instructionCacheMisses: misses, dataReadMisses: 1000, dataWriteMisses: 140 });
+        const before: CallgrindReport = {
+            date: "2026-12-08T00:00:00.000Z",
+            phase: "round-trips",
+            roundTrips: 5000,
+            warmUp: 6000,
+            perRoundTrip: { agent: counts(44000, 2500), openssh: counts(95757, 451) },
+            node: "v20.20.2",
+            agentNodeFlags: ["--initial-old-space-size=64"],
+            topFunctions: {
+                agent: [
+                    { name: "JIT *module.exports node_modules/ssh2/lib/protocol/handlers.misc.js:908:27", instructions: 400, instructionCacheMisses: 34, dataReadMisses: 10 },
+                    { name: "Builtins_LoadIC (node)", instructions: 4149, instructionCacheMisses: 33, dataReadMisses: 101 },
+                ],
+            },
+        };
+        const now: CallgrindReport = {
+            ...before,
+            date: "2026-12-08T00:10:00.000Z",
+            perRoundTrip: { agent: counts(43000, 2550), node: counts(17813, 924) },
+            topFunctions: {
+                agent: [
+                    { name: "Builtins_LoadIC (node)", instructions: 4100, instructionCacheMisses: 33, dataReadMisses: 101 },
+                    { name: "JIT *short dist/connector/ssh2/channelData.js:43:19", instructions: 458, instructionCacheMisses: 39, dataReadMisses: 5 },
+                ],
+            },
+        };
+        const text = compareReports(before, now, 10).join("\n");
+        // Only the sides measured in both; a drop shows with its sign, to a tenth of a percent.
+        assert.match(text, /^agent: instructions +44000 +43000 +-2\.3%$/m);
+        assert.match(text, /^agent: I1 misses +2500 +2550 +\+2\.0%$/m);
+        assert.doesNotMatch(text, /openssh|node:/);
+        // By function, the largest change first; one listed by only one run says so.
+        const lines = text.split("\n").filter((line) => /^(JIT|Builtins)/.test(line));
+        assert.deepEqual(
+            lines.map((line) => line.replace(/ {2,}/g, " | ")),
+            ["JIT *short dist/connector/ssh2/channelData.js:43:19 | +458 | +39 | now only", "JIT *module.exports node_modules/ssh2/lib/protocol/handlers.misc.js:908:27 | -400 | -34 | before only", "Builtins_LoadIC (node) | -49 | 0"],
+        );
+        assert.throws(() => compareReports(before, { ...now, phase: "push", perMiB: now.perRoundTrip }, 10), /the file counted --phase round-trips, this run --phase push/);
+
+        const dir = mkdtempSync(join(tmpdir(), "callgrind-compare-"));
+        try {
+            const file = join(dir, "before.json");
+            writeFileSync(file, JSON.stringify(before));
+            assert.deepEqual(loadReport(file).perRoundTrip, before.perRoundTrip);
+            writeFileSync(file, JSON.stringify({ ...before, perRoundTrip: { agent: { ...counts(1, 1), dataReadMisses: "many" } } }));
+            assert.throws(() => loadReport(file), /--compare .*before\.json: "perRoundTrip\.agent\.dataReadMisses" is not a number/);
+            writeFileSync(file, JSON.stringify({ metrics: [] }));
+            assert.throws(() => loadReport(file), /not a report of npm run bench:callgrind -- --out/);
+            writeFileSync(file, "{");
+            assert.throws(() => loadReport(file), /--compare .*before\.json: .*JSON/);
+            assert.equal(parseOptions(["--compare", file]).compare, file);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("counts a round trip of the agent, OpenSSH and both floors under valgrind, and writes the figures", () => {
         const dir = mkdtempSync(join(tmpdir(), "callgrind-smoke-"));
         try {
@@ -139,13 +198,21 @@ describe("npm run bench:callgrind", function () {
         const dir = mkdtempSync(join(tmpdir(), "callgrind-push-"));
         try {
             const out = join(dir, "push.json");
-            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--phase", "push", "--only", "agent,node", "--warm-up", "4", "--mib", "2", "--top", "5", "--out", out], {
+            // An earlier push report to compare with: only the wiring is checked here (compareReports has its own test).
+            const earlier = join(dir, "earlier.json");
+            writeFileSync(earlier, JSON.stringify({ date: "2026-12-08T00:00:00.000Z", phase: "push", mib: 32, warmUpMiB: 512, perMiB: { agent: { instructions: 3518222, instructionCacheMisses: 24109, dataReadMisses: 36600, dataWriteMisses: 4041 } }, node: "v20.20.2", agentNodeFlags: [] }));
+            const refused = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--phase", "pull", "--compare", earlier], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+            assert.equal(refused.status, 2, refused.stderr);
+            assert.match(refused.stderr, /--compare .*earlier\.json: that run counted --phase push, this one --phase pull; compare like with like/);
+            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--phase", "push", "--only", "agent,node", "--warm-up", "4", "--mib", "2", "--top", "5", "--out", out, "--compare", earlier], {
                 cwd: ROOT,
                 encoding: "utf8",
                 timeout: 200_000,
             });
             assert.equal(run.status, 0, `bench:callgrind exited ${run.status}\n${run.stdout}\n${run.stderr}`);
             assert.match(run.stdout, /^per MiB pushed, user space, main thread +instructions/m);
+            assert.match(run.stdout, /^compared with the report of 2026-12-08T00:00:00\.000Z/m);
+            assert.match(run.stdout, /^agent: instructions +3518222 +\d+ +[+-]?[\d.]+%$/m);
             const report = JSON.parse(readFileSync(out, "utf8")) as {
                 phase: string;
                 mib: number;
