@@ -6,15 +6,15 @@
 // What one round trip on a persistent stream (or, with --phase push|pull, one MiB of a bulk
 // transfer) costs each tunnel process in user space, counted by valgrind's callgrind instead of
 // timed: instructions executed, and the misses of a simulated first-level instruction and data
-// cache. The bench's CPU per round trip moves by about 5% between
-// identical agents on this shared machine, and the VM exposes no hardware counters; callgrind
-// counts the same program's instructions to within a few percent run after run (OpenSSH's to
-// 0.01%), whatever else the machine does. It counts user space only: the system calls' own work is
-// not in it (a `perf` profile put that at about the same for the agent and `ssh`).
+// cache. The bench's CPU per round trip moves by about 5% between identical agents on this shared
+// machine, and the VM exposes no hardware counters; callgrind counts the same program's
+// instructions to within a few percent run after run (OpenSSH's to 0.01%), whatever else the
+// machine does. It counts user space only: the system calls' own work is not in it (a `perf`
+// profile put that at about the same for the agent and `ssh`).
 //
-// Each side runs under `valgrind --tool=callgrind --cache-sim=yes --separate-threads=yes` in front of
-// the bench's target: the agent (dist/connector/cli.js, the bench's node flags) and `ssh -N -R` on a
-// lab relay (sshd, not under valgrind), and the two floor relays of `npm run bench` (the plain
+// Each side runs under `valgrind --tool=callgrind --cache-sim=yes --separate-threads=yes` in front
+// of the bench's target: the agent (dist/connector/cli.js, the bench's node flags) and `ssh -N -R`
+// on a lab relay (sshd, not under valgrind), and the two floor relays of `npm run bench` (the plain
 // Node.js relay and socat). One pinger sends 64-byte messages that the target echoes; after
 // `--warm-up` round trips, run uninstrumented, instrumentation is turned on (`callgrind_control
 // -i on`), 200 more fill the simulated caches, the counters are zeroed (`-z`), and after
@@ -25,13 +25,16 @@
 //
 // --phase push|pull counts bulk transfers instead, the bench's uploads and downloads through each
 // side: --warm-up MiB (default 512: a JIT needs thousands of packets to tier its code up)
-// uninstrumented, 2 MiB to fill the caches, then --mib MiB counted, per MiB. socat is left out of them: it serves one connection per process, and its user
-// space does next to nothing per MiB (the kernel copies). --top N lists, per side, the N functions
-// with the most instructions of their own (or misses, --sort), with their misses: the Node.js processes run with
-// --perf-basic-prof so that their JIT code resolves to JavaScript functions (callgrindFunctions.ts).
-// --compare FILE sets this run against the --out report of an earlier one (callgrindReport.ts):
-// per side and event, then the functions whose own counts changed most when both listed them (give
-// both runs the same, generous --top, 400 say: a function cut from one list counts as absent).
+// uninstrumented, 2 MiB to fill the caches, then --mib MiB counted, per MiB. socat is left out of
+// them: it serves one connection per process, and its user space does next to nothing per MiB
+// (the kernel copies).
+//
+// --top N lists, per side, the N functions with the most instructions of their own (or misses,
+// --sort), with their misses; the Node.js processes run with --perf-basic-prof so that their JIT
+// code resolves to JavaScript functions (callgrindFunctions.ts). --compare FILE sets this run
+// against the --out report of an earlier one (callgrindReport.ts): per side and event, then the
+// functions whose own counts changed most when both listed them (give both runs the same, generous
+// --top, 400 say: a function cut from one list counts as absent).
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -56,20 +59,18 @@ const SETTLE_ROUND_TRIPS = 200;
 const SETTLE_MIB = 2;
 const MiB = 1024 * 1024;
 
-
-
 /**
  * The per-event totals of a callgrind dump (its `events:` and `summary:`/`totals:` lines; callgrind
- * leaves trailing zero events out), divided by `roundTrips`.
+ * leaves trailing zero events out), divided by `per` (round trips, or MiB in a bulk phase).
  */
-export function countsOf(dump: string, roundTrips: number): CallgrindCounts {
+export function countsOf(dump: string, per: number): CallgrindCounts {
     const events = /^events: (.+)$/m.exec(dump)?.[1]?.trim().split(/\s+/);
     const totals = /^(?:summary|totals): (.+)$/m.exec(dump)?.[1]?.trim().split(/\s+/).map(Number);
     if (!events || !totals) throw new Error("not a callgrind dump: no events or totals line");
     const value = (name: string): number => {
         const index = events.indexOf(name);
         if (index < 0) throw new Error(`the dump has no ${name} event: was --cache-sim=yes given?`);
-        return (totals[index] ?? 0) / roundTrips;
+        return (totals[index] ?? 0) / per;
     };
     return { instructions: value("Ir"), instructionCacheMisses: value("I1mr"), dataReadMisses: value("D1mr"), dataWriteMisses: value("D1mw") };
 }
