@@ -93,6 +93,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             const creating = !args.id && !this.rules.exists(args.type, args.name) && stateName === args.name;
             checkInputLimits({ type: args.type, name: args.name, inputs, autoName: creating ? `${args.name}-${hex.slice(0, 7)}` : undefined, defaultTags });
             this.rules.check(args.type, args.name, inputs);
+            checkOneSubnetPerZone(args.type, args.name, inputs, this.options.accountId, this.options.region);
         }
         const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex, defaultTags) };
         // A read or an import names its resource: the cloud answers with that ID.
@@ -462,6 +463,41 @@ export function availabilityZone(index: number, accountId: string, region: strin
 /** A subnet's AZ in the fake: its ID's last hex digit d picks zone (d - 1) mod 6 (…1 is a, …2 is b). */
 export function subnetAvailabilityZone(subnetId: string, accountId: string, region: string): { name: string; id: string } {
     return availabilityZone((parseInt(subnetId.slice(-1), 16) + 5) % 6, accountId, region);
+}
+
+/** The subnets a resource is placed in: `subnetIds` (an endpoint), `subnets` or `subnetMappings[].subnetId` (a load balancer). */
+function subnetsOf(inputs: State): string[] {
+    const ids = [inputs.subnetIds, inputs.subnets].flatMap((list) => (Array.isArray(list) ? list.filter((id): id is string => typeof id === "string") : []));
+    const mappings = Array.isArray(inputs.subnetMappings) ? (inputs.subnetMappings as Array<{ subnetId?: unknown }>) : [];
+    return [...ids, ...mappings.flatMap((m) => (typeof m?.subnetId === "string" ? [m.subnetId] : []))];
+}
+
+/**
+ * AWS: a load balancer, and an interface (or Gateway Load Balancer) endpoint, takes one subnet per
+ * Availability Zone; a second subnet in a zone is refused when the resource is created or updated.
+ */
+export function checkOneSubnetPerZone(type: string, name: string, inputs: State, accountId: string, region: string): void {
+    const loadBalancer = type === "aws:lb/loadBalancer:LoadBalancer";
+    if (!loadBalancer && !(type === "aws:ec2/vpcEndpoint:VpcEndpoint" && inputs.vpcEndpointType !== "Gateway")) return;
+    const seen = new Map<string, string>();
+    for (const subnet of subnetsOf(inputs)) {
+        const zone = subnetAvailabilityZone(subnet, accountId, region);
+        const first = seen.get(zone.id);
+        if (first === undefined) {
+            seen.set(zone.id, subnet);
+            continue;
+        }
+        if (first === subnet) continue;
+        const fix = `give one subnet per Availability Zone: ${first} and ${subnet} are both in ${zone.name} (${zone.id}); keep the one the ${loadBalancer ? "load balancer" : "endpoint"} should use there`;
+        throw new AwsRuleError(
+            loadBalancer ? "load-balancer-one-subnet-per-zone" : "endpoint-one-subnet-per-zone",
+            `${type} "${name}"`,
+            loadBalancer
+                ? "InvalidConfigurationRequest: A load balancer cannot be attached to multiple subnets in the same Availability Zone"
+                : `DuplicateSubnetsInSameZone: Found another VPC endpoint subnet in the availability zone of ${subnet}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.`,
+            fix,
+        );
+    }
 }
 
 function recordLoadBalancerZones(ctx: RuleContext, arn: string, inputs: State): void {

@@ -19,6 +19,7 @@ import { deployTunnelRelay } from "./tunnel";
 export async function fireflyProgram(config: FireflyConfig, project: string): Promise<Record<string, unknown>> {
     // Read and check everything first: a bad entry fails the update before anything is created.
     const subnets = await describeSubnets(config.subnetIds);
+    checkOneSubnetPerZone(subnets, project);
     const { region } = await aws.getRegion();
     const customers = await Promise.all(config.customers.map((customer, index) => resolveCustomer(customer, index, config, project, subnets, region)));
 
@@ -267,6 +268,24 @@ function connectivityCheck(customer: ResolvedCustomer, endpoint: PrivateLinkEndp
 interface SubnetZone {
     id: string;
     availabilityZoneId: string;
+}
+
+/**
+ * Every interface endpoint of this stack (the customers' and the workers' execute-api one) goes in
+ * these subnets, and AWS takes one subnet per AZ for an endpoint (DuplicateSubnetsInSameZone):
+ * refused here, naming the key and the subnets, before anything is created.
+ */
+function checkOneSubnetPerZone(subnets: SubnetZone[], project: string): void {
+    const byZone = new Map<string, string[]>();
+    for (const { id, availabilityZoneId } of subnets) byZone.set(availabilityZoneId, [...(byZone.get(availabilityZoneId) ?? []), id]);
+    const shared = [...byZone.entries()].filter(([, ids]) => new Set(ids).size > 1);
+    if (shared.length === 0) return;
+    throw new StackConfigError(
+        shared.map(
+            ([zone, ids]) =>
+                `${project}:subnetIds: ${ids.join(" and ")} are ${ids.length === 2 ? "both" : "all"} in ${zone}, and an interface endpoint takes one subnet per Availability Zone (AWS refuses a second: DuplicateSubnetsInSameZone); keep one of them`,
+        ),
+    );
 }
 
 async function describeSubnets(ids: string[]): Promise<SubnetZone[]> {

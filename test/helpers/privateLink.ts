@@ -6,7 +6,7 @@ import { type PrivateLinkServiceArgs } from "../../components/privatelink/privat
 import { platformAccount } from "./pulumi";
 
 export const vpcId = "vpc-0a1b2c3d4e5f60718";
-export const subnetIds = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
+export const subnetIds = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60719"];
 
 export function serviceArgs(overrides: Partial<PrivateLinkServiceArgs> = {}): PrivateLinkServiceArgs {
     return { vpcId, subnetIds, listeners: [{ port: 443 }], targets: ["i-0a1b2c3d4e5f60718"], allowedPrincipals: [platformAccount], ...overrides };

@@ -25,6 +25,11 @@ const cases: Record<string, { resource: string; aws: RegExp }> = {
     "iam-role-name-characters": { resource: 'aws:iam/role:Role "partner-role"', aws: /invalid value for name \(must match \[\\w\+=,\.@-\]\)/ },
     "lambda-function-name-characters": { resource: 'aws:lambda/function:Function "endpoint-probe"', aws: /invalid value for function_name \(must be valid function name or function ARN\)/ },
     "resource-tags": { resource: 'aws:ec2/securityGroup:SecurityGroup "partner-clients"', aws: /InvalidParameterValue: Tag keys starting with 'aws:' are reserved for internal use/ },
+    "load-balancer-one-subnet-per-zone": { resource: 'aws:lb/loadBalancer:LoadBalancer "partner-nlb"', aws: /InvalidConfigurationRequest: A load balancer cannot be attached to multiple subnets in the same Availability Zone\n/ },
+    "endpoint-one-subnet-per-zone": {
+        resource: 'aws:ec2/vpcEndpoint:VpcEndpoint "partner-api"',
+        aws: /DuplicateSubnetsInSameZone: Found another VPC endpoint subnet in the availability zone of subnet-0c0ffee0c0ffee018\. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service\./,
+    },
     "elb-port-range": { resource: 'aws:lb/listener:Listener "partner-any-port"', aws: /expected "port" to be a valid port number, got: 0/ },
     "deregistration-delay-range": { resource: 'aws:lb/targetGroup:TargetGroup "relay-ssh"', aws: /expected deregistration_delay to be at between \(0\) and \(3600\), got 7200/ },
     "route53-record-name": { resource: 'aws:route53/record:Record "customer-record"', aws: /InvalidChangeBatch: FATAL problem: DomainLabelTooLong \(Domain label is too long\) encountered with 'globex-industries-international-holdings-and-subsidiaries-europe-gmbh'/ },

@@ -81,6 +81,34 @@ describe("offline cloud: AWS's rules for a platform VPC with many customers", ()
         });
     });
 
+    describe("one subnet per Availability Zone, as AWS takes them", () => {
+        it("refuses two platform subnets in one AZ at config load, naming the key and both subnets, before any endpoint is created", async () => {
+            // …111 and …117 are both use1-az1 in the offline cloud.
+            const settings = withConfig(firefly, { subnetIds: ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112", "subnet-0f1ef1ef1ef1ef117"] });
+            await assert.rejects(
+                runStack(settings),
+                /private-connectivity:subnetIds: subnet-0f1ef1ef1ef1ef111 and subnet-0f1ef1ef1ef1ef117 are both in use1-az1, and an interface endpoint takes one subnet per Availability Zone \(AWS refuses a second: DuplicateSubnetsInSameZone\); keep one of them/,
+            );
+        });
+
+        it("refuses, with AWS's messages, a load balancer or an interface endpoint given two subnets in one AZ, and takes one per AZ", async () => {
+            const run = (subnets: string[], what: "nlb" | "endpoint" | "gateway") =>
+                runProgram(
+                    () => {
+                        if (what === "nlb") new aws.lb.LoadBalancer("nlb", { loadBalancerType: "network", internal: true, subnetMappings: subnets.map((subnetId) => ({ subnetId })) });
+                        else new aws.ec2.VpcEndpoint("endpoint", { vpcId: "vpc-0f1ef1ef1ef1ef101", vpcEndpointType: what === "endpoint" ? "Interface" : "Gateway", serviceName: "com.amazonaws.us-east-1.s3", ...(what === "endpoint" ? { subnetIds: subnets } : { routeTableIds: ["rtb-0f1ef1ef1ef1ef101"] }) });
+                    },
+                    { project: project.name, stack: "firefly-dev", accountId: "222222222222", region: "us-east-1", cloud: new OfflineCloud() },
+                );
+            await assert.rejects(run(["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef117"], "nlb"), /InvalidConfigurationRequest: A load balancer cannot be attached to multiple subnets in the same Availability Zone\n {4}offline AWS rule load-balancer-one-subnet-per-zone refused aws:lb\/loadBalancer:LoadBalancer "nlb"; fix: give one subnet per Availability Zone: subnet-0f1ef1ef1ef1ef111 and subnet-0f1ef1ef1ef1ef117 are both in us-east-1a \(use1-az1\)/);
+            await assert.rejects(run(["subnet-0f1ef1ef1ef1ef112", "subnet-0f1ef1ef1ef1ef118"], "endpoint"), /DuplicateSubnetsInSameZone: Found another VPC endpoint subnet in the availability zone of subnet-0f1ef1ef1ef1ef118\./);
+            await run(["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112", "subnet-0f1ef1ef1ef1ef113"], "nlb");
+            await run(["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"], "endpoint");
+            // A gateway endpoint has no subnets of its own: not judged.
+            await run([], "gateway");
+        });
+    });
+
     describe("cross-region PrivateLink: the service's supported regions, not its AZs, decide", () => {
         const platformSubnets = ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112"];
         /** globex's customer stack deployed in us-west-2, offering its service to `supportedRegions`. */

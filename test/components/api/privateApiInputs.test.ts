@@ -9,7 +9,7 @@ import { ofType, types } from "../../helpers/resources";
 import { inferredSchema, PackageSchema, undocumented } from "../../helpers/schema";
 
 const vpcId = "vpc-0a1b2c3d4e5f60718";
-const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
+const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60719"];
 const callerSg = "sg-0a1b2c3d4e5f60718";
 const existingEndpoint = "vpce-0fedcba9876543210";
 const functionArn = `arn:aws:lambda:us-east-1:${customerAccount}:function:orders`;

@@ -12,7 +12,7 @@ function lambdaArgs(overrides: Partial<ConnectivityCheckArgs> = {}): Connectivit
     return {
         hostname: "acme.privatelink.firefly.internal",
         vpcId: "vpc-0f1e2d3c4b5a69788",
-        subnetIds: ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
+        subnetIds: ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60719"],
         targetSecurityGroupId: endpointSg,
         ...overrides,
     };
@@ -28,7 +28,7 @@ describe("ConnectivityCheck", () => {
         assert.equal(fn.inputs.handler, "index.handler");
         assert.match(String(fn.inputs.runtime), /^nodejs2\d\.x$/);
         const vpcConfig = fn.inputs.vpcConfig as { subnetIds: string[]; securityGroupIds: string[] };
-        assert.deepEqual(vpcConfig.subnetIds, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]);
+        assert.deepEqual(vpcConfig.subnetIds, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60719"]);
         const sg = single(run, types.securityGroup);
         assert.deepEqual(vpcConfig.securityGroupIds, [sg.id]);
         const role = single(run, types.iamRole);

@@ -8,7 +8,7 @@ import { customerAccount, deploy } from "../../helpers/pulumi";
 import { ofType, single, types } from "../../helpers/resources";
 
 const serviceName = "com.amazonaws.vpce.us-east-1.vpce-svc-0a1b2c3d4e5f60718";
-const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
+const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60719"];
 const workers = "sg-0a1b2c3d4e5f60718";
 
 function baseArgs(overrides: Partial<PrivateLinkEndpointArgs> = {}): PrivateLinkEndpointArgs {

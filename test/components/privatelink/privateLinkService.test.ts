@@ -9,7 +9,7 @@ const certificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/0d3f1c2e-
 function baseArgs(overrides: Partial<PrivateLinkServiceArgs> = {}): PrivateLinkServiceArgs {
     return {
         vpcId: "vpc-0a1b2c3d4e5f60718",
-        subnetIds: ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
+        subnetIds: ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60719"],
         listeners: [{ port: 443 }],
         targets: ["i-0a1b2c3d4e5f60718"],
         allowedPrincipals: [platformAccount],
@@ -26,7 +26,7 @@ describe("PrivateLinkService", () => {
             const lb = single(run, types.loadBalancer);
             assert.equal(lb.inputs.internal, true);
             assert.equal(lb.inputs.loadBalancerType, "network");
-            assert.deepEqual(lb.inputs.subnets, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]);
+            assert.deepEqual(lb.inputs.subnets, ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60719"]);
             assert.equal(lb.parent?.endsWith(`${types.privateLinkService}::acme`), true);
         });
 

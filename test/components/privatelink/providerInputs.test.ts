@@ -14,7 +14,7 @@ import { ofType, types } from "../../helpers/resources";
 import { inferredSchema, PackageSchema, undocumented } from "../../helpers/schema";
 
 const components = ["PrivateLinkService", "PrivateLinkEndpoint", "EndpointFlowLogs", "ConnectivityCheck"];
-const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"];
+const subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60719"];
 const certificateArn = "arn:aws:acm:us-east-1:111111111111:certificate/0d3f1c2e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
 
 describe("PrivateLink components through the component provider", function () {
