@@ -5,7 +5,7 @@
  * with AWS's own message, what AWS refuses across stacks: a second private zone of the same name
  * in a VPC, a second private-DNS execute-api endpoint in a VPC, an endpoint in a subnet whose AZ
  * the endpoint service does not offer, a cross-region endpoint to a service that does not support
- * the endpoint's region. Entries are owned by the stack that created them; a stack's
+ * the endpoint's region, an accepter of an endpoint that requests another service. Entries are owned by the stack that created them; a stack's
  * update starts by releasing its entries (what it does not create again is deleted).
  */
 export class OfflineCloud {
@@ -22,10 +22,12 @@ export class OfflineCloud {
     readonly privateDnsEndpoints = new Map<string, { owner: string }>();
     /** Endpoint ID → the accepter (in the service owner's stack) that accepted it. */
     readonly acceptedEndpoints = new Map<string, { owner: string }>();
+    /** Interface endpoint ID → the service name it requests a connection to. */
+    readonly endpoints = new Map<string, { owner: string; serviceName: string }>();
 
     /** Forgets what `stack` created: its update registers again what it still has. */
     release(stack: string): void {
-        for (const registry of [this.loadBalancerZones, this.endpointServices, this.privateZones, this.privateDnsEndpoints, this.acceptedEndpoints] as Array<Map<string, { owner: string }>>) {
+        for (const registry of [this.loadBalancerZones, this.endpointServices, this.privateZones, this.privateDnsEndpoints, this.acceptedEndpoints, this.endpoints] as Array<Map<string, { owner: string }>>) {
             for (const [key, entry] of registry) if (entry.owner.startsWith(`${stack}::`)) registry.delete(key);
         }
     }

@@ -94,6 +94,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             checkInputLimits({ type: args.type, name: args.name, inputs, autoName: creating ? `${args.name}-${hex.slice(0, 7)}` : undefined, defaultTags });
             this.rules.check(args.type, args.name, inputs);
             checkOneSubnetPerZone(args.type, args.name, inputs, this.options.accountId, this.options.region);
+            if (args.type === "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter") checkAcceptedEndpointRequestsService(this.cloud, args.name, inputs);
         }
         const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex, defaultTags) };
         // A read or an import names its resource: the cloud answers with that ID.
@@ -113,6 +114,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             case "aws:ec2/vpcEndpoint:VpcEndpoint":
                 checkEndpointSubnetsOffered(where, inputs);
                 checkOnePrivateDnsEndpointPerVpc(where, inputs);
+                this.cloud.endpoints.set(id, { owner: where.owner, serviceName: String(inputs.serviceName ?? "") });
                 if (state.state === "pendingAcceptance" && this.cloud.acceptedEndpoints.has(id)) state.state = "available";
                 break;
             case "aws:route53/zone:Zone":
@@ -498,6 +500,26 @@ export function checkOneSubnetPerZone(type: string, name: string, inputs: State,
             fix,
         );
     }
+}
+
+/**
+ * AWS: a service owner accepts connection requests to its own service only. An accepter naming an
+ * endpoint this cloud knows to request another service finds no connection to accept; the
+ * provider (terraform-provider-aws's accepter, which pulumi-aws runs) then fails while waiting for
+ * it, in the words of hashicorp/terraform-provider-aws#27761. An endpoint this cloud did not create
+ * (another account's, outside the simulated deployment) is not judged.
+ */
+export function checkAcceptedEndpointRequestsService(cloud: OfflineCloud, name: string, inputs: State): void {
+    const serviceId = String(inputs.vpcEndpointServiceId ?? "");
+    const endpointId = String(inputs.vpcEndpointId ?? "");
+    const endpoint = cloud.endpoints.get(endpointId);
+    if (endpoint === undefined || endpoint.serviceName.split(".").pop() === serviceId) return;
+    throw new AwsRuleError(
+        "accepter-own-service",
+        `aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter "${name}"`,
+        `waiting for VPC Endpoint Connection (${serviceId}_${endpointId}) to be accepted: couldn't find resource`,
+        `accept only endpoints that request ${serviceId}: ${endpointId} requests ${endpoint.serviceName} (another customer's endpoint, or a stale ID in acceptEndpointIds)`,
+    );
 }
 
 function recordLoadBalancerZones(ctx: RuleContext, arn: string, inputs: State): void {

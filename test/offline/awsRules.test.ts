@@ -30,6 +30,10 @@ const cases: Record<string, { resource: string; aws: RegExp }> = {
         resource: 'aws:ec2/vpcEndpoint:VpcEndpoint "partner-api"',
         aws: /DuplicateSubnetsInSameZone: Found another VPC endpoint subnet in the availability zone of subnet-0c0ffee0c0ffee018\. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service\./,
     },
+    "accepter-own-service": {
+        resource: 'aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter "acme-accepts"',
+        aws: /waiting for VPC Endpoint Connection \(vpce-svc-\w+_vpce-\w+\) to be accepted: couldn't find resource/,
+    },
     "elb-port-range": { resource: 'aws:lb/listener:Listener "partner-any-port"', aws: /expected "port" to be a valid port number, got: 0/ },
     "deregistration-delay-range": { resource: 'aws:lb/targetGroup:TargetGroup "relay-ssh"', aws: /expected deregistration_delay to be at between \(0\) and \(3600\), got 7200/ },
     "route53-record-name": { resource: 'aws:route53/record:Record "customer-record"', aws: /InvalidChangeBatch: FATAL problem: DomainLabelTooLong \(Domain label is too long\) encountered with 'globex-industries-international-holdings-and-subsidiaries-europe-gmbh'/ },

@@ -81,6 +81,29 @@ describe("offline cloud: AWS's rules for a platform VPC with many customers", ()
         });
     });
 
+    describe("each customer accepts only endpoints to its own service", () => {
+        it("refuses, as the provider fails, a customer stack that accepts another customer's endpoint; its own passes", async () => {
+            const cloud = new OfflineCloud();
+            const fireflyRef = "firefly/private-connectivity/firefly-dev";
+            const acme = readStackSettings("customer-dev");
+            const acmeRun = await update(acme, cloud, { [fireflyRef]: {} });
+            const globexRun = await update(readStackSettings("customer-globex-dev"), cloud, { [fireflyRef]: {} });
+            const platform = await update(firefly, cloud, { [customerRef]: acmeRun.outputs, [globexRef]: globexRun.outputs });
+            const endpointIds = platform.outputs.endpointIds as Record<string, string[]>;
+            // What the stack reference hands it: its own entry only.
+            await update(acme, cloud, { [fireflyRef]: platform.outputs });
+            // A copied config (or a stale ID) in acceptEndpointIds: globex's endpoint requests globex's service.
+            const serviceId = String(acmeRun.outputs.endpointServiceName).split(".").pop()!;
+            const wrong = endpointIds.globex![0]!;
+            await assert.rejects(
+                update(withConfig(acme, { acceptEndpointIds: [wrong] }), cloud, { [fireflyRef]: platform.outputs }),
+                new RegExp(
+                    `waiting for VPC Endpoint Connection \\(${serviceId}_${wrong}\\) to be accepted: couldn't find resource\\n {4}offline AWS rule accepter-own-service refused aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter "[^"]+"; fix: accept only endpoints that request ${serviceId}: ${wrong} requests com\\.amazonaws\\.vpce\\.us-east-1\\.${String(globexRun.outputs.endpointServiceName).split(".").pop()}`,
+                ),
+            );
+        });
+    });
+
     describe("one subnet per Availability Zone, as AWS takes them", () => {
         it("refuses two platform subnets in one AZ at config load, naming the key and both subnets, before any endpoint is created", async () => {
             // …111 and …117 are both use1-az1 in the offline cloud.
