@@ -4,6 +4,7 @@ import { PrivateLinkService } from "../components";
 import type { CustomerConfig } from "./config";
 import { fromConfig } from "./configKeys";
 import { deployPrivateApi } from "./privateApi";
+import { checkOneSubnetPerZone, describeSubnets } from "./subnets";
 import { deployTunnelConnector } from "./tunnel";
 
 /**
@@ -11,8 +12,10 @@ import { deployTunnelConnector } from "./tunnel";
  * account and accepts exactly the endpoints the platform's (firefly) stack reports; optionally
  * publishes a private API Gateway API to callers inside its VPC.
  */
-export async function customerProgram(config: CustomerConfig): Promise<Record<string, unknown>> {
+export async function customerProgram(config: CustomerConfig, project: string): Promise<Record<string, unknown>> {
     const { privateLink } = config;
+    // Its NLB goes in them, and the private API's endpoint and the tunnel's NLB when enabled.
+    checkOneSubnetPerZone(await describeSubnets(config.subnetIds), `${project}:subnetIds`, "a load balancer (and an interface endpoint)");
     const firefly = config.fireflyStack === undefined ? undefined : { stack: config.fireflyStack, reference: new pulumi.StackReference("firefly", { name: config.fireflyStack }) };
     const keys = {
         // The NLB and target groups are named after the component: a long customerName is refused by name.

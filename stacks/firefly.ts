@@ -4,6 +4,7 @@ import { ConnectivityCheck, PrivateLinkEndpoint } from "../components";
 import { subnetsInOfferedZones } from "../components/privatelink/privateLinkEndpoint";
 import { endpointServiceRegion } from "../components/privatelink/regions";
 import { customerHostname, FireflyConfig, PlatformCustomerConfig, relayCustomers, StackConfigError } from "./config";
+import { checkOneSubnetPerZone, describeSubnets, type SubnetZone } from "./subnets";
 import { fromConfig } from "./configKeys";
 import { deployEndpointHealth } from "./endpointHealth";
 import { deployPrivateApi } from "./privateApi";
@@ -18,8 +19,9 @@ import { deployTunnelRelay } from "./tunnel";
  */
 export async function fireflyProgram(config: FireflyConfig, project: string): Promise<Record<string, unknown>> {
     // Read and check everything first: a bad entry fails the update before anything is created.
+    // Every interface endpoint of this stack (the customers' and the workers' execute-api one) goes in them.
     const subnets = await describeSubnets(config.subnetIds);
-    checkOneSubnetPerZone(subnets, project);
+    checkOneSubnetPerZone(subnets, `${project}:subnetIds`, "an interface endpoint");
     const { region } = await aws.getRegion();
     const customers = await Promise.all(config.customers.map((customer, index) => resolveCustomer(customer, index, config, project, subnets, region)));
 
@@ -265,32 +267,6 @@ function connectivityCheck(customer: ResolvedCustomer, endpoint: PrivateLinkEndp
     return probe.result;
 }
 
-interface SubnetZone {
-    id: string;
-    availabilityZoneId: string;
-}
-
-/**
- * Every interface endpoint of this stack (the customers' and the workers' execute-api one) goes in
- * these subnets, and AWS takes one subnet per AZ for an endpoint (DuplicateSubnetsInSameZone):
- * refused here, naming the key and the subnets, before anything is created.
- */
-function checkOneSubnetPerZone(subnets: SubnetZone[], project: string): void {
-    const byZone = new Map<string, string[]>();
-    for (const { id, availabilityZoneId } of subnets) byZone.set(availabilityZoneId, [...(byZone.get(availabilityZoneId) ?? []), id]);
-    const shared = [...byZone.entries()].filter(([, ids]) => new Set(ids).size > 1);
-    if (shared.length === 0) return;
-    throw new StackConfigError(
-        shared.map(
-            ([zone, ids]) =>
-                `${project}:subnetIds: ${ids.join(" and ")} are ${ids.length === 2 ? "both" : "all"} in ${zone}, and an interface endpoint takes one subnet per Availability Zone (AWS refuses a second: DuplicateSubnetsInSameZone); keep one of them`,
-        ),
-    );
-}
-
-async function describeSubnets(ids: string[]): Promise<SubnetZone[]> {
-    return Promise.all(ids.map(async (id) => ({ id, availabilityZoneId: (await aws.ec2.getSubnet({ id })).availabilityZoneId })));
-}
 
 async function servicePorts(customer: pulumi.StackReference, name: string, key: string): Promise<number[]> {
     const ports: unknown = await customer.getOutputValue("servicePorts");

@@ -6,5 +6,5 @@ import { fireflyProgram } from "./firefly";
 /** The Pulumi program: the stack's `role` config picks the customer or the firefly side. */
 export async function program(): Promise<Record<string, unknown>> {
     const config = loadStackConfig();
-    return config.role === "customer" ? customerProgram(config) : fireflyProgram(config, pulumi.getProject());
+    return config.role === "customer" ? customerProgram(config, pulumi.getProject()) : fireflyProgram(config, pulumi.getProject());
 }

@@ -110,7 +110,18 @@ describe("offline cloud: AWS's rules for a platform VPC with many customers", ()
             const settings = withConfig(firefly, { subnetIds: ["subnet-0f1ef1ef1ef1ef111", "subnet-0f1ef1ef1ef1ef112", "subnet-0f1ef1ef1ef1ef117"] });
             await assert.rejects(
                 runStack(settings),
-                /private-connectivity:subnetIds: subnet-0f1ef1ef1ef1ef111 and subnet-0f1ef1ef1ef1ef117 are both in use1-az1, and an interface endpoint takes one subnet per Availability Zone \(AWS refuses a second: DuplicateSubnetsInSameZone\); keep one of them/,
+                /private-connectivity:subnetIds: subnet-0f1ef1ef1ef1ef111 and subnet-0f1ef1ef1ef1ef117 are both in use1-az1, and an interface endpoint takes one subnet per Availability Zone \(AWS refuses a second\); keep one of them/,
+            );
+        });
+
+        it("refuses the same in a customer stack, whose NLB goes in its subnetIds", async () => {
+            // …11 and …17 are both in the customer account's first AZ.
+            const acme = readStackSettings("customer-dev");
+            const settings = withConfig(acme, { subnetIds: ["subnet-0c0ffee0c0ffee011", "subnet-0c0ffee0c0ffee012", "subnet-0c0ffee0c0ffee017"] });
+            const zone = subnetAvailabilityZone("subnet-0c0ffee0c0ffee011", acme.accountId, acme.region).id;
+            await assert.rejects(
+                update(settings, new OfflineCloud(), { "firefly/private-connectivity/firefly-dev": {} }),
+                new RegExp(`private-connectivity:subnetIds: subnet-0c0ffee0c0ffee011 and subnet-0c0ffee0c0ffee017 are both in ${zone}, and a load balancer \\(and an interface endpoint\\) takes one subnet per Availability Zone \\(AWS refuses a second\\); keep one of them`),
             );
         });
 
