@@ -22,6 +22,9 @@ export async function fireflyProgram(config: FireflyConfig, project: string): Pr
     // Every interface endpoint of this stack (the customers' and the workers' execute-api one) goes in them.
     const subnets = await describeSubnets(config.subnetIds);
     checkOneSubnetPerZone(subnets, `${project}:subnetIds`, "an interface endpoint");
+    // The relay's internet-facing NLB. (Its hosts may share an AZ in tunnel.subnetIds; the internal
+    // NLB that goes there too only when a customer listens beyond loopback meets AWS's rule in the plan.)
+    if (config.tunnel?.enabled) checkOneSubnetPerZone(await describeSubnets(config.tunnel.publicSubnetIds), `${project}:tunnel.publicSubnetIds`, "a load balancer");
     const { region } = await aws.getRegion();
     const customers = await Promise.all(config.customers.map((customer, index) => resolveCustomer(customer, index, config, project, subnets, region)));
 

@@ -114,6 +114,14 @@ describe("offline cloud: AWS's rules for a platform VPC with many customers", ()
             );
         });
 
+        it("refuses two of the relay's public subnets in one AZ, for its internet-facing NLB", async () => {
+            const tunnel = { ...(firefly.config["private-connectivity:tunnel"] as Record<string, unknown>), publicSubnetIds: ["subnet-0f1ef1ef1ef1ef121", "subnet-0f1ef1ef1ef1ef127"] };
+            await assert.rejects(
+                runStack(withConfig(firefly, { tunnel })),
+                /private-connectivity:tunnel\.publicSubnetIds: subnet-0f1ef1ef1ef1ef121 and subnet-0f1ef1ef1ef1ef127 are both in use1-az1, and a load balancer takes one subnet per Availability Zone \(AWS refuses a second\); keep one of them/,
+            );
+        });
+
         it("refuses the same in a customer stack, whose NLB goes in its subnetIds", async () => {
             // …11 and …17 are both in the customer account's first AZ.
             const acme = readStackSettings("customer-dev");
