@@ -13,6 +13,21 @@ import { type CallgrindReport, compareReports, loadReport } from "../../bench/ca
 
 const ROOT = resolve(__dirname, "..", "..");
 
+/** `npm run bench:callgrind -- <args>`, as a child process. */
+function callgrindTool(args: string[], timeout: number) {
+    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout });
+}
+
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+async function inTempDir(prefix: string, body: (dir: string) => void | Promise<void>): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    try {
+        await body(dir);
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 describe("npm run bench:callgrind", function () {
     this.timeout(300_000);
 
@@ -93,7 +108,7 @@ describe("npm run bench:callgrind", function () {
         assert.equal(displayName("???:0x000000000d119000 [???]", undefined), "JIT code at 0x000000000d119000 (no perf map entry)");
     });
 
-    it("sets a run against an earlier report (--compare): per side and event, then the functions that changed most", () => {
+    it("sets a run against an earlier report (--compare): per side and event, then the functions that changed most", async () => {
         const counts = (instructions: number, misses: number) => ({ instructions, instructionCacheMisses: misses, dataReadMisses: 1000, dataWriteMisses: 140 });
         const before: CallgrindReport = {
             date: "2026-12-08T00:00:00.000Z",
@@ -134,8 +149,7 @@ describe("npm run bench:callgrind", function () {
         );
         assert.throws(() => compareReports(before, { ...now, phase: "push", perMiB: now.perRoundTrip }, 10), /the file counted --phase round-trips, this run --phase push/);
 
-        const dir = mkdtempSync(join(tmpdir(), "callgrind-compare-"));
-        try {
+        await inTempDir("callgrind-compare-", (dir) => {
             const file = join(dir, "before.json");
             writeFileSync(file, JSON.stringify(before));
             assert.deepEqual(loadReport(file).perRoundTrip, before.perRoundTrip);
@@ -146,20 +160,13 @@ describe("npm run bench:callgrind", function () {
             writeFileSync(file, "{");
             assert.throws(() => loadReport(file), /--compare .*before\.json: .*JSON/);
             assert.equal(parseOptions(["--compare", file]).compare, file);
-        } finally {
-            rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 
-    it("counts a round trip of the agent, OpenSSH and both floors under valgrind, and writes the figures", () => {
-        const dir = mkdtempSync(join(tmpdir(), "callgrind-smoke-"));
-        try {
+    it("counts a round trip of the agent, OpenSSH and both floors under valgrind, and writes the figures", () =>
+        inTempDir("callgrind-smoke-", (dir) => {
             const out = join(dir, "counts.json");
-            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--round-trips", "50", "--warm-up", "50", "--top", "40", "--out", out], {
-                cwd: ROOT,
-                encoding: "utf8",
-                timeout: 280_000,
-            });
+            const run = callgrindTool(["--round-trips", "50", "--warm-up", "50", "--top", "40", "--out", out], 280_000);
             assert.equal(run.status, 0, `bench:callgrind exited ${run.status}\n${run.stdout}\n${run.stderr}`);
             assert.match(run.stdout, /^per round trip, user space, main thread +instructions +I1 misses +D1 read misses +D1 write misses$/m);
             const report = JSON.parse(readFileSync(out, "utf8")) as {
@@ -189,26 +196,18 @@ describe("npm run bench:callgrind", function () {
             assert.match(run.stdout, /^agent: its own counts per round trip +instructions +share +I1 misses +share +D1 read misses +share$/m);
             // --perf-basic-prof turns V8's logger on: nothing of it may be left in the checkout.
             assert.deepEqual(readdirSync(ROOT).filter((name) => /^isolate-.*\.log$/.test(name)), []);
-        } finally {
-            rmSync(dir, { recursive: true, force: true });
-        }
-    });
+        }));
 
-    it("counts a MiB pushed through the agent and the Node.js floor: the agent decrypts every byte, the floor copies", () => {
-        const dir = mkdtempSync(join(tmpdir(), "callgrind-push-"));
-        try {
+    it("counts a MiB pushed through the agent and the Node.js floor: the agent decrypts every byte, the floor copies", () =>
+        inTempDir("callgrind-push-", (dir) => {
             const out = join(dir, "push.json");
             // An earlier push report to compare with: only the wiring is checked here (compareReports has its own test).
             const earlier = join(dir, "earlier.json");
             writeFileSync(earlier, JSON.stringify({ date: "2026-12-08T00:00:00.000Z", phase: "push", mib: 32, warmUpMiB: 512, perMiB: { agent: { instructions: 3518222, instructionCacheMisses: 24109, dataReadMisses: 36600, dataWriteMisses: 4041 } }, node: "v20.20.2", agentNodeFlags: [] }));
-            const refused = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--phase", "pull", "--compare", earlier], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+            const refused = callgrindTool(["--phase", "pull", "--compare", earlier], 60_000);
             assert.equal(refused.status, 2, refused.stderr);
             assert.match(refused.stderr, /--compare .*earlier\.json: that run counted --phase push, this one --phase pull; compare like with like/);
-            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "bench", "callgrind.ts"), "--phase", "push", "--only", "agent,node", "--warm-up", "4", "--mib", "2", "--top", "5", "--out", out, "--compare", earlier], {
-                cwd: ROOT,
-                encoding: "utf8",
-                timeout: 200_000,
-            });
+            const run = callgrindTool(["--phase", "push", "--only", "agent,node", "--warm-up", "4", "--mib", "2", "--top", "5", "--out", out, "--compare", earlier], 200_000);
             assert.equal(run.status, 0, `bench:callgrind exited ${run.status}\n${run.stdout}\n${run.stderr}`);
             assert.match(run.stdout, /^per MiB pushed, user space, main thread +instructions/m);
             assert.match(run.stdout, /^compared with the report of 2026-12-08T00:00:00\.000Z/m);
@@ -230,8 +229,5 @@ describe("npm run bench:callgrind", function () {
             assert.ok(report.perMiB.agent!.instructions > aes.instructions);
             assert.ok(report.perMiB.node!.instructions > 10_000, `node floor: ${report.perMiB.node!.instructions} instructions per MiB`);
             assert.ok(!report.topFunctions.node!.some((f) => /aesni/.test(f.name)));
-        } finally {
-            rmSync(dir, { recursive: true, force: true });
-        }
-    });
+        }));
 });
