@@ -4,10 +4,10 @@ import { ConnectivityCheck, PrivateLinkEndpoint } from "../components";
 import { subnetsInOfferedZones } from "../components/privatelink/privateLinkEndpoint";
 import { endpointServiceRegion } from "../components/privatelink/regions";
 import { customerHostname, FireflyConfig, PlatformCustomerConfig, relayCustomers, StackConfigError } from "./config";
-import { checkOneSubnetPerZone, describeSubnets, type SubnetZone } from "./subnets";
 import { fromConfig } from "./configKeys";
 import { deployEndpointHealth } from "./endpointHealth";
 import { deployPrivateApi } from "./privateApi";
+import { checkOneSubnetPerZone, describeSubnets, type SubnetZone } from "./subnets";
 import { deployTunnelRelay } from "./tunnel";
 
 /**
@@ -269,7 +269,6 @@ function connectivityCheck(customer: ResolvedCustomer, endpoint: PrivateLinkEndp
     });
     return probe.result;
 }
-
 
 async function servicePorts(customer: pulumi.StackReference, name: string, key: string): Promise<number[]> {
     const ports: unknown = await customer.getOutputValue("servicePorts");

@@ -27,6 +27,6 @@ export function checkOneSubnetPerZone(subnets: readonly SubnetZone[], key: strin
     const shared = [...byZone.entries()].filter(([, ids]) => ids.length > 1);
     if (shared.length === 0) return;
     throw new StackConfigError(
-        shared.map(([zone, ids]) => `${key}: ${ids.join(" and ")} are ${ids.length === 2 ? "both" : "all"} in ${zone}, and ${takenBy} takes one subnet per Availability Zone (AWS refuses a second); keep one of them`),
+        shared.map(([zone, ids]) => `${key}: ${ids.slice(0, -1).join(", ")} and ${ids.at(-1)} are ${ids.length === 2 ? "both" : "all"} in ${zone}, and ${takenBy} takes one subnet per Availability Zone (AWS refuses a second); keep one of them`),
     );
 }
