@@ -1288,12 +1288,21 @@ async function main(): Promise<void> {
         }
         log(`agent relay read slabs written again (share of slabs filled): ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(slabReuse[kind]))}`).join(", ")}`);
         log(`agent major GCs per GiB: ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(majorGcPerGiB[kind]))}`).join(", ")}`);
-        for (const kind of BULK_KINDS) {
+        for (const { kind, cpu } of bulk) {
             const text = (["agent", "openssh"] as const).map((name) => {
                 const s = surrounding[kind][name];
                 return `with ${contenderLabel(name, options)}: client ${format(median(s.client))}, target ${format(median(s.target))}, sshd ${format(median(s.sshd))}`;
             });
             log(`CPU per GiB (s) of the other processes, ${BULK_LABEL[kind]}: ${text.join("; ")}`);
+            // The whole pipeline, run by run: with every process busy on the machine's cores, a
+            // transfer's throughput goes as the inverse of this sum, whichever process spends it.
+            const pipeline = (name: "agent" | "openssh") => {
+                const s = surrounding[kind][name];
+                return median(cpu[name].map((tunnel, run) => tunnel + (s.client[run] ?? Number.NaN) + (s.target[run] ?? Number.NaN) + (s.sshd[run] ?? Number.NaN)));
+            };
+            const withAgent = pipeline("agent");
+            const withSecond = pipeline("openssh");
+            log(`CPU per GiB (s) of all four processes (client, target, sshd, tunnel process), ${BULK_LABEL[kind]}: with agent ${format(withAgent)}, with ${contenderLabel("openssh", options)} ${format(withSecond)} (${format(withAgent / withSecond)}x)`);
         }
         if (options.bulkOnly) {
             process.stdout.write("\n");

@@ -85,6 +85,10 @@ describe("npm run bench", function () {
         }
         for (const kind of ["pull direct", "pull hairpin", "push direct", "push hairpin"]) {
             assert.match(run.stdout, new RegExp(`CPU per GiB \\(s\\) of the other processes, ${kind}: with agent: client [\\d.]+, target [\\d.]+, sshd [\\d.]+`));
+            // The pipeline's CPU per GiB with each contender, and their ratio.
+            const sum = new RegExp(`CPU per GiB \\(s\\) of all four processes \\(client, target, sshd, tunnel process\\), ${kind}: with agent ([\\d.]+), with OpenSSH ([\\d.]+) \\(([\\d.]+)x\\)`).exec(run.stdout);
+            assert.ok(sum, run.stdout);
+            assert.ok(Number(sum[1]) > 0 && Number(sum[2]) > 0 && Math.abs(Number(sum[3]) - Number(sum[1]) / Number(sum[2])) < 0.02 + 0.01 * Number(sum[3]), sum[0]);
         }
 
         const files = readdirSync(out).sort();
