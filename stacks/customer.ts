@@ -15,7 +15,8 @@ import { deployTunnelConnector } from "./tunnel";
 export async function customerProgram(config: CustomerConfig, project: string): Promise<Record<string, unknown>> {
     const { privateLink } = config;
     // Its NLB goes in them, and the private API's endpoint and the tunnel's NLB when enabled.
-    checkOneSubnetPerZone(await describeSubnets(config.subnetIds), `${project}:subnetIds`, "a load balancer (and an interface endpoint)");
+    const subnets = await describeSubnets(config.subnetIds);
+    checkOneSubnetPerZone(subnets, `${project}:subnetIds`, "a load balancer (and an interface endpoint)");
     const firefly = config.fireflyStack === undefined ? undefined : { stack: config.fireflyStack, reference: new pulumi.StackReference("firefly", { name: config.fireflyStack }) };
     const keys = {
         // The NLB and target groups are named after the component: a long customerName is refused by name.
@@ -55,7 +56,7 @@ export async function customerProgram(config: CustomerConfig, project: string): 
         servicePorts: privateLink.listeners.map((l) => l.port),
         // The AZ IDs the service is offered in (its NLB's subnets): the platform places its endpoint
         // only there. IDs, not names: us-east-1a is a different zone in the platform's account.
-        serviceAvailabilityZoneIds: serviceAvailabilityZoneIds(config.subnetIds),
+        serviceAvailabilityZoneIds: [...new Set(subnets.map((s) => s.availabilityZoneId))].sort(),
         // The regions an endpoint to the service may be in: its own (AWS always serves it) and
         // privateLink.supportedRegions. The platform refuses a cross-region entry whose region is not
         // listed, naming this stack's key, before AWS answers "… does not exist".
@@ -99,8 +100,3 @@ function endpointRegions(supportedRegions: string[] | undefined): pulumi.Output<
     return aws.getRegionOutput().region.apply((region) => [...new Set([region, ...(supportedRegions ?? [])])]);
 }
 
-function serviceAvailabilityZoneIds(subnetIds: string[]): pulumi.Output<string[]> {
-    return pulumi
-        .all(subnetIds.map((id) => aws.ec2.getSubnetOutput({ id }).availabilityZoneId))
-        .apply((ids) => [...new Set(ids)].sort());
-}
