@@ -93,8 +93,7 @@ export class FakeAws implements pulumi.runtime.Mocks {
             const creating = !args.id && !this.rules.exists(args.type, args.name) && stateName === args.name;
             checkInputLimits({ type: args.type, name: args.name, inputs, autoName: creating ? `${args.name}-${hex.slice(0, 7)}` : undefined, defaultTags });
             this.rules.check(args.type, args.name, inputs);
-            checkOneSubnetPerZone(args.type, args.name, inputs, this.options.accountId, this.options.region);
-            if (args.type === "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter") checkAcceptedEndpointRequestsService(this.cloud, args.name, inputs);
+            checkBeforeCreate(args.type, args.name, inputs, this.cloud, this.options.accountId, this.options.region);
         }
         const state: State = { ...inputs, ...this.computed(args.type, args.name, inputs, hex, defaultTags) };
         // A read or an import names its resource: the cloud answers with that ID.
@@ -475,12 +474,27 @@ function subnetsOf(inputs: State): string[] {
 }
 
 /**
+ * The rules below that need the cloud, the account or the region, run on a create or update
+ * (not in a preview, whose inputs may be unknown) before the resource exists.
+ */
+function checkBeforeCreate(type: string, name: string, inputs: State, cloud: OfflineCloud, accountId: string, region: string): void {
+    switch (type) {
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return checkOneSubnetPerZone("load balancer", type, name, inputs, accountId, region);
+        case "aws:ec2/vpcEndpoint:VpcEndpoint":
+            if (inputs.vpcEndpointType !== "Gateway") checkOneSubnetPerZone("endpoint", type, name, inputs, accountId, region);
+            return;
+        case "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter":
+            return checkAcceptedEndpointRequestsService(cloud, name, inputs);
+    }
+}
+
+/**
  * AWS: a load balancer, and an interface (or Gateway Load Balancer) endpoint, takes one subnet per
  * Availability Zone; a second subnet in a zone is refused when the resource is created or updated.
  */
-export function checkOneSubnetPerZone(type: string, name: string, inputs: State, accountId: string, region: string): void {
-    const loadBalancer = type === "aws:lb/loadBalancer:LoadBalancer";
-    if (!loadBalancer && !(type === "aws:ec2/vpcEndpoint:VpcEndpoint" && inputs.vpcEndpointType !== "Gateway")) return;
+function checkOneSubnetPerZone(what: "load balancer" | "endpoint", type: string, name: string, inputs: State, accountId: string, region: string): void {
+    const loadBalancer = what === "load balancer";
     const seen = new Map<string, string>();
     for (const subnet of subnetsOf(inputs)) {
         const zone = subnetAvailabilityZone(subnet, accountId, region);
@@ -490,7 +504,7 @@ export function checkOneSubnetPerZone(type: string, name: string, inputs: State,
             continue;
         }
         if (first === subnet) continue;
-        const fix = `give one subnet per Availability Zone: ${first} and ${subnet} are both in ${zone.name} (${zone.id}); keep the one the ${loadBalancer ? "load balancer" : "endpoint"} should use there`;
+        const fix = `give one subnet per Availability Zone: ${first} and ${subnet} are both in ${zone.name} (${zone.id}); keep the one the ${what} should use there`;
         throw new AwsRuleError(
             loadBalancer ? "load-balancer-one-subnet-per-zone" : "endpoint-one-subnet-per-zone",
             `${type} "${name}"`,
@@ -509,7 +523,7 @@ export function checkOneSubnetPerZone(type: string, name: string, inputs: State,
  * it, in the words of hashicorp/terraform-provider-aws#27761. An endpoint this cloud did not create
  * (another account's, outside the simulated deployment) is not judged.
  */
-export function checkAcceptedEndpointRequestsService(cloud: OfflineCloud, name: string, inputs: State): void {
+function checkAcceptedEndpointRequestsService(cloud: OfflineCloud, name: string, inputs: State): void {
     const serviceId = String(inputs.vpcEndpointServiceId ?? "");
     const endpointId = String(inputs.vpcEndpointId ?? "");
     const endpoint = cloud.endpoints.get(endpointId);
@@ -523,8 +537,8 @@ export function checkAcceptedEndpointRequestsService(cloud: OfflineCloud, name: 
 }
 
 function recordLoadBalancerZones(ctx: RuleContext, arn: string, inputs: State): void {
-    const subnets = Array.isArray(inputs.subnets) ? inputs.subnets.map(String) : [];
-    const zones = subnets.map((s) => subnetAvailabilityZone(s, ctx.accountId, ctx.region));
+    // `subnets` or `subnetMappings`: an NLB with Elastic IPs or private addresses names its subnets in the latter.
+    const zones = subnetsOf(inputs).map((s) => subnetAvailabilityZone(s, ctx.accountId, ctx.region));
     ctx.cloud.loadBalancerZones.set(arn, { owner: ctx.owner, zoneIds: zones.map((z) => z.id), zoneNames: zones.map((z) => z.name) });
 }
 

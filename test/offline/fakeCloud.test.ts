@@ -149,6 +149,20 @@ describe("offline cloud: AWS's rules for a platform VPC with many customers", ()
             // A gateway endpoint has no subnets of its own: not judged.
             await run([], "gateway");
         });
+
+        it("offers an endpoint service in the AZs of its NLB's subnet mappings, as of its subnets", async () => {
+            await assert.rejects(
+                runProgram(
+                    () => {
+                        const nlb = new aws.lb.LoadBalancer("nlb", { loadBalancerType: "network", internal: true, subnetMappings: [{ subnetId: "subnet-0f1ef1ef1ef1ef111" }] });
+                        const service = new aws.ec2.VpcEndpointService("service", { acceptanceRequired: true, networkLoadBalancerArns: [nlb.arn] });
+                        new aws.ec2.VpcEndpoint("endpoint", { vpcId: "vpc-0f1ef1ef1ef1ef101", vpcEndpointType: "Interface", serviceName: service.serviceName, subnetIds: ["subnet-0f1ef1ef1ef1ef112"] });
+                    },
+                    { project: project.name, stack: "firefly-dev", accountId: "222222222222", region: "us-east-1", cloud: new OfflineCloud() },
+                ),
+                /InvalidParameter: The VPC endpoint service com\.amazonaws\.vpce\.us-east-1\.vpce-svc-\w+ does not support the availability zone of the subnet: subnet-0f1ef1ef1ef1ef112\./,
+            );
+        });
     });
 
     describe("cross-region PrivateLink: the service's supported regions, not its AZs, decide", () => {
