@@ -36,7 +36,7 @@ import { waitFor } from "../connector/lab/wait";
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, "..");
 // What the agent offers by default, and so what a production relay negotiates with it.
-export const CIPHER = DEFAULT_CIPHERS[0]!;
+const CIPHER = DEFAULT_CIPHERS[0]!;
 
 /** How a measured process is started: `spawn` itself, or a wrapper such as valgrind (bench/callgrind.ts). */
 export type Launch = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
@@ -600,10 +600,6 @@ export async function startTarget(): Promise<{ port: number; child: ChildProcess
 }
 
 /**
- * The agent as a contender. With `baseline` (--baseline-env), the second agent: OpenSSH's slot, its
- * ports, and those variables on top of the bench's environment.
- */
-/**
  * The agent as a process of its own on `lab`'s relay, forwarding `directPort` to the target and
  * `hairpinPort` through the tunnel; `baseline` (--baseline-env) makes it the second contender with
  * those variables, `launch` starts it under a wrapper, given `readyTimeoutMs` to answer /readyz.
@@ -718,8 +714,7 @@ async function startOpenSsh(lab: TunnelLab, directPort: number, hairpinPort: num
     };
 }
 
-/** Installs a Debian package with apt-get (as root) when `command` is missing; `purpose` says why the bench needs it. */
-/** Makes sure `command` is on PATH, installing Debian package `pkg` with apt-get as root when it is not. */
+/** Makes sure `command` is on PATH, installing Debian package `pkg` with apt-get as root when it is not; `purpose` says why it is needed. */
 export async function ensureCommand(command: string, pkg: string, purpose: string): Promise<void> {
     const has = () => execFileAsync("sh", ["-c", `command -v ${command}`]).then(() => true, () => false);
     if (await has()) return;
@@ -1289,20 +1284,19 @@ async function main(): Promise<void> {
         log(`agent relay read slabs written again (share of slabs filled): ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(slabReuse[kind]))}`).join(", ")}`);
         log(`agent major GCs per GiB: ${BULK_KINDS.map((kind) => `${BULK_LABEL[kind]} ${format(median(majorGcPerGiB[kind]))}`).join(", ")}`);
         for (const { kind, cpu } of bulk) {
-            const text = (["agent", "openssh"] as const).map((name) => {
+            const [agentSide, secondSide] = (["agent", "openssh"] as const).map((name) => {
                 const s = surrounding[kind][name];
-                return `with ${contenderLabel(name, options)}: client ${format(median(s.client))}, target ${format(median(s.target))}, sshd ${format(median(s.sshd))}`;
-            });
-            log(`CPU per GiB (s) of the other processes, ${BULK_LABEL[kind]}: ${text.join("; ")}`);
-            // The whole pipeline, run by run: with every process busy on the machine's cores, a
-            // transfer's throughput goes as the inverse of this sum, whichever process spends it.
-            const pipeline = (name: "agent" | "openssh") => {
-                const s = surrounding[kind][name];
-                return median(cpu[name].map((tunnel, run) => tunnel + (s.client[run] ?? Number.NaN) + (s.target[run] ?? Number.NaN) + (s.sshd[run] ?? Number.NaN)));
-            };
-            const withAgent = pipeline("agent");
-            const withSecond = pipeline("openssh");
-            log(`CPU per GiB (s) of all four processes (client, target, sshd, tunnel process), ${BULK_LABEL[kind]}: with agent ${format(withAgent)}, with ${contenderLabel("openssh", options)} ${format(withSecond)} (${format(withAgent / withSecond)}x)`);
+                // The whole pipeline, run by run (throughput() records all four per run): with every
+                // process busy on the machine's cores, a transfer's throughput goes as the inverse of
+                // this sum, whichever process spends it.
+                const pipeline = median(cpu[name].map((tunnel, run) => tunnel + s.client[run]! + s.target[run]! + s.sshd[run]!));
+                return { text: `with ${contenderLabel(name, options)}: client ${format(median(s.client))}, target ${format(median(s.target))}, sshd ${format(median(s.sshd))}`, pipeline };
+            }) as [{ text: string; pipeline: number }, { text: string; pipeline: number }];
+            log(`CPU per GiB (s) of the other processes, ${BULK_LABEL[kind]}: ${agentSide.text}; ${secondSide.text}`);
+            log(
+                `CPU per GiB (s) of all four processes (client, target, sshd, tunnel process), ${BULK_LABEL[kind]}: with agent ${format(agentSide.pipeline)}, ` +
+                    `with ${contenderLabel("openssh", options)} ${format(secondSide.pipeline)} (${format(agentSide.pipeline / secondSide.pipeline)}x)`,
+            );
         }
         if (options.bulkOnly) {
             process.stdout.write("\n");

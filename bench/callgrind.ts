@@ -47,7 +47,7 @@ import { waitFor } from "../connector/lab/wait";
 import { AGENT_NODE_FLAGS } from "../connector/nodeFlags";
 import { type Endpoint, type Launch, download, ensureCommand, openPinger, opensshArgs, probe, startAgentProcess, startFloorRelay, startTarget, upload } from "./bench";
 import { type FunctionCounts, PerfMap, functionsOf } from "./callgrindFunctions";
-import { type CallgrindCounts, type CallgrindReport, PHASES, type Phase, compareReports, loadReport, unitOf } from "./callgrindReport";
+import { type CallgrindCounts, type CallgrindReport, PHASES, type Phase, checkSamePhase, compareReports, loadReport, unitOf } from "./callgrindReport";
 import { renderTable } from "./report";
 
 const SIDES = ["agent", "openssh", "node", "socat"] as const;
@@ -266,7 +266,7 @@ async function main(): Promise<void> {
     let baseline: CallgrindReport | undefined;
     try {
         baseline = options.compare === undefined ? undefined : loadReport(options.compare);
-        if (baseline !== undefined && baseline.phase !== options.phase) throw new Error(`--compare ${options.compare}: that run counted --phase ${baseline.phase}, this one --phase ${options.phase}; compare like with like`);
+        if (baseline !== undefined) checkSamePhase(baseline, options.phase, options.compare!);
     } catch (err) {
         process.stderr.write(`bench:callgrind: ${(err as Error).message}\n`);
         process.exit(2);

@@ -43,6 +43,11 @@ export function unitOf(phase: Phase): string {
     return phase === "round-trips" ? "round trip" : `MiB ${phase === "push" ? "pushed" : "pulled"}`;
 }
 
+/** Refuses to set a run of `phase` against a report of another phase. */
+export function checkSamePhase(before: CallgrindReport, phase: Phase, source: string): void {
+    if (before.phase !== phase) throw new Error(`--compare ${source}: that run counted --phase ${before.phase}, this one --phase ${phase}; compare like with like`);
+}
+
 /** Reads a report written by --out, refusing anything else with the field at fault. */
 export function loadReport(file: string): CallgrindReport {
     let data: unknown;
@@ -78,7 +83,7 @@ const percent = (before: number, now: number): string => {
  * changed most, with their I1 misses.
  */
 export function compareReports(before: CallgrindReport, now: CallgrindReport, top: number): string[] {
-    if (before.phase !== now.phase) throw new Error(`--compare: the file counted --phase ${before.phase}, this run --phase ${now.phase}; compare like with like`);
+    checkSamePhase(before, now.phase, `(the report of ${before.date})`);
     const unit = unitOf(now.phase);
     const was = countsOfReport(before);
     const is = countsOfReport(now);

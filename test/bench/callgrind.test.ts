@@ -147,7 +147,7 @@ describe("npm run bench:callgrind", function () {
             lines.map((line) => line.replace(/ {2,}/g, " | ")),
             ["JIT *short dist/connector/ssh2/channelData.js:43:19 | +458 | +39 | now only", "JIT *module.exports node_modules/ssh2/lib/protocol/handlers.misc.js:908:27 | -400 | -34 | before only", "Builtins_LoadIC (node) | -49 | 0"],
         );
-        assert.throws(() => compareReports(before, { ...now, phase: "push", perMiB: now.perRoundTrip }, 10), /the file counted --phase round-trips, this run --phase push/);
+        assert.throws(() => compareReports(before, { ...now, phase: "push", perMiB: now.perRoundTrip }, 10), /--compare \(the report of 2026-12-08T00:00:00\.000Z\): that run counted --phase round-trips, this one --phase push; compare like with like/);
 
         await inTempDir("callgrind-compare-", (dir) => {
             const file = join(dir, "before.json");
